@@ -1,0 +1,41 @@
+/**
+ * `wiresync-agent`: runs on a node. Registers with `AGENT_ENROLLMENT_KEY` on first start (state in
+ * `AGENT_STATE_DIR`, mode 0600), keeps `AGENT_INTERFACE` configured from the control plane, follows
+ * config announcements and sends heartbeats. Needs root (it manages a WireGuard interface).
+ */
+import { createAgent, httpAgentApi } from "../../src/agent/index.js";
+import { loadAgentConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+
+const config = loadAgentConfig();
+const logger = createLogger({ level: config.logLevel, pretty: false });
+const agent = createAgent({
+  api: httpAgentApi(config.url),
+  stateDir: config.stateDir,
+  iface: config.iface,
+  netns: config.netns,
+  driver: config.driver,
+  enrollmentKey: config.enrollmentKey,
+  name: config.name,
+  heartbeatSeconds: config.heartbeatSeconds,
+  logger,
+});
+
+try {
+  const state = await agent.start();
+  logger.info(
+    { nodeId: state.nodeId, publicKey: state.publicKey, version: agent.appliedVersion },
+    "agent running",
+  );
+} catch (err) {
+  logger.error({ err }, "agent failed to start");
+  process.exit(1);
+}
+
+async function shutdown(signal: string) {
+  logger.info({ signal }, "agent stopping");
+  await agent.stop();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

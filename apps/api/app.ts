@@ -1,0 +1,149 @@
+/**
+ * `createApp(deps)`: the one place the HTTP app is assembled, used by every entry point and by tests.
+ * It wires middleware (request id, logs and metrics, auth, guards), routes, the OpenAPI document,
+ * `/docs`, Bull Board and the dashboard. It starts nothing and opens no connection.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Queue } from "bullmq";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { Logger } from "../../src/logger.js";
+import type { ConfigFeed } from "../../src/mesh/index.js";
+import type { Metrics } from "../../src/metrics/index.js";
+import type { Platform } from "../../src/platform.js";
+import { mountDashboard } from "../dashboard/mount.js";
+import { BOARD_PATH, mountBoard } from "./board.js";
+import { mountDocs } from "./docs.js";
+import type { AppEnv, Services } from "./env.js";
+import { onError, problem, validationHook } from "./http/problem.js";
+import { setSessionCookie } from "./http/session-cookie.js";
+import { authenticate, requireAccess } from "./middleware/auth.js";
+import { observe } from "./middleware/observe.js";
+import { registerRoutes } from "./routes/index.js";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+/** What a node's own token may call (each route checks the node is the one addressed). */
+const NODE_SELF_PATHS = /^\/api\/v1\/nodes\/[0-9a-f-]{36}\/(config|config\/stream|heartbeat)$/;
+
+export interface AppDeps {
+  services: Services;
+  /** Source of config announcements for agent streams (opens a Redis subscriber on first use). */
+  configFeed: () => ConfigFeed;
+  logger: Logger;
+  metrics: Metrics;
+  /** Queues shown in Bull Board; omit to leave the board out. */
+  queues?: readonly Queue[];
+  /** Lifetime of the browser session cookie. */
+  sessionTtlSeconds: number;
+  version?: string;
+}
+
+export type App = OpenAPIHono<AppEnv>;
+
+/** The app of a platform, as every entry point serves it: its services, metrics, queues and logger. */
+export function createPlatformApp(platform: Platform, sessionTtlSeconds: number): App {
+  return createApp({
+    services: platform.services,
+    configFeed: () => platform.configFeed(),
+    logger: platform.logger,
+    metrics: platform.metrics,
+    queues: Object.values(platform.queue.queues),
+    sessionTtlSeconds,
+  });
+}
+
+export function createApp(deps: AppDeps): App {
+  const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
+
+  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(observe(deps.logger, deps.metrics));
+  app.use(async (c, next) => {
+    c.set("services", deps.services);
+    c.set("configFeed", deps.configFeed);
+    await next();
+  });
+  app.use(secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        problem(c, 413, "PAYLOAD_TOO_LARGE", `request bodies are limited to ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+
+  app.use("/api/*", authenticate());
+  app.use("/admin/*", authenticate());
+  app.use(
+    "/api/v1/*",
+    requireAccess("by-method", { publicPaths: ["/api/v1/nodes/register"], nodePaths: NODE_SELF_PATHS }),
+  );
+  app.use("/api/admin/*", requireAccess("admin"));
+  app.use("/api/auth/me", requireAccess("any"));
+  // The guard comes first: only a caller who may see the page gets a session cookie for it.
+  app.use(`${BOARD_PATH}/*`, requireAccess("admin"), browserSession(deps));
+  app.use(BOARD_PATH, requireAccess("admin"), browserSession(deps));
+
+  registerRoutes(app);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-API-Key",
+    description: "An API key; `?api_key=` works too",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "nodeToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "A node's own token (wsn_…), from registration or enrollment",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "enrollmentKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "An enrollment key (wse_…)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A session token from POST /api/auth/login, or an API key",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "wiresync",
+      version: deps.version ?? "0.1.0",
+      description:
+        "Control plane for WireGuard mesh VPNs. Successes are `{ success: true, data }`; errors are RFC 9457 problem+json bodies that also carry `success: false` and `error: { code, message }`.",
+    },
+  });
+  mountDocs(app);
+  if (deps.queues) mountBoard(app, deps.queues);
+  mountDashboard(app);
+
+  app.notFound((c) =>
+    problem(c, 404, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`),
+  );
+  app.onError(onError);
+  return app;
+}
+
+/**
+ * For browser pages behind the admin guard: a valid `?api_key=` becomes an HttpOnly, SameSite=Strict
+ * session cookie and the browser is redirected to the same page without the key in its URL.
+ */
+function browserSession(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.get("principal");
+    const url = new URL(c.req.url);
+    if (principal && c.req.method === "GET" && url.searchParams.has("api_key")) {
+      const session = await deps.services.auth.issueSession(principal);
+      setSessionCookie(c, session.token, deps.sessionTtlSeconds);
+      url.searchParams.delete("api_key");
+      return c.redirect(url.pathname + url.search, 303);
+    }
+    return next();
+  };
+}

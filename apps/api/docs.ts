@@ -1,0 +1,64 @@
+/**
+ * `/docs`: Swagger UI for `/openapi.json`, served from the swagger-ui-dist package so the page works
+ * offline (no CDN).
+ */
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import type { Hono } from "hono";
+import type { AppEnv } from "./env.js";
+
+const ASSETS: Record<string, string> = {
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
+  "swagger-ui-standalone-preset.js": "application/javascript; charset=utf-8",
+  "favicon-32x32.png": "image/png",
+};
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8" />
+  <title>wiresync API</title>
+  <link rel="icon" href="/docs/assets/favicon-32x32.png" />
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css" />
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>`;
+
+const INIT = `window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  persistAuthorization: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: "StandaloneLayout",
+});`;
+
+export function mountDocs(app: Hono<AppEnv>) {
+  const dir = path.dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+  const cache = new Map<string, Buffer>();
+  app.get("/docs", (c) => c.html(PAGE));
+  app.get("/docs/init.js", (c) =>
+    c.body(INIT, 200, { "Content-Type": "application/javascript; charset=utf-8" }),
+  );
+  app.get("/docs/assets/:file", async (c) => {
+    const file = c.req.param("file");
+    const type = ASSETS[file];
+    if (!type) return c.notFound();
+    let body = cache.get(file);
+    if (!body) {
+      body = await readFile(path.join(dir, file));
+      cache.set(file, body);
+    }
+    return c.body(new Uint8Array(body), 200, {
+      "Content-Type": type,
+      "Cache-Control": "public, max-age=86400",
+    });
+  });
+}

@@ -1,0 +1,38 @@
+import type { AuditService } from "../../src/audit/index.js";
+import type { AuthService, Principal } from "../../src/auth/index.js";
+import type { HealthService } from "../../src/health/index.js";
+import type { Logger } from "../../src/logger.js";
+import type { ConfigFeed, MeshService } from "../../src/mesh/index.js";
+import type { Metrics } from "../../src/metrics/index.js";
+import type { EmailService, WebhookService } from "../../src/notify/index.js";
+import type { DriftService } from "../../src/peer-sync/index.js";
+import type { SettingsService } from "../../src/settings/index.js";
+import type { SyncService } from "../../src/sync/index.js";
+import type { UsageService } from "../../src/usage/index.js";
+
+/** The services handlers reach through `c.var.services`. */
+export interface Services {
+  auth: AuthService;
+  sync: SyncService;
+  health: HealthService;
+  mesh: MeshService;
+  audit: AuditService;
+  usage: UsageService;
+  settings: SettingsService;
+  drift: DriftService;
+  webhooks: WebhookService;
+  emails: EmailService;
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    services: Services;
+    metrics: Metrics;
+    /** Config announcements for agent streams held by this process. */
+    configFeed: () => ConfigFeed;
+    /** Set by `authenticate` when the request proved who it is. */
+    principal: Principal | undefined;
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Who is calling, and may they. `authenticate` resolves the principal from, in order: `X-API-Key`,
+ * the `api_key` query parameter, `Authorization: Bearer` (an API key or a session token) and the
+ * dashboard's session cookie. Presented-but-wrong credentials answer 401 at once; none at all leaves
+ * the principal unset for the route's guard to judge. A stale session cookie counts as none (and is
+ * cleared), so a browser holding one can still reach sign-in.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import type { Principal } from "../../../src/auth/index.js";
+import type { AppEnv } from "../env.js";
+import { problem } from "../http/problem.js";
+import { clearSessionCookie, SESSION_COOKIE } from "../http/session-cookie.js";
+
+interface Credential {
+  kind: "api-key" | "token" | "node-token";
+  value: string;
+  /** Sent by the browser on its own (the session cookie), not chosen by the caller's code. */
+  isAmbient?: boolean;
+}
+
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Bearer values by family: `wsk_` API keys, `wsn_` node tokens, `wse_` enrollment keys, else JWTs. */
+function bearerKind(value: string): Credential["kind"] | "enrollment-key" {
+  if (value.startsWith("wsk_")) return "api-key";
+  if (value.startsWith("wsn_")) return "node-token";
+  if (value.startsWith("wse_")) return "enrollment-key";
+  return "token";
+}
+
+function presentedCredential(c: Context<AppEnv>): Credential | undefined {
+  const header = c.req.header("x-api-key");
+  if (header) return { kind: "api-key", value: header.trim() };
+  const query = c.req.query("api_key");
+  if (query) return { kind: "api-key", value: query.trim() };
+  const nodeToken = c.req.header("x-node-token");
+  if (nodeToken) return { kind: "node-token", value: nodeToken.trim() };
+  const authorization = c.req.header("authorization");
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) return { kind: "token", value: "" };
+    const value = match[1]!;
+    const kind = bearerKind(value);
+    // Enrollment keys are read by the one route that takes them, not here.
+    return kind === "enrollment-key" ? undefined : { kind, value };
+  }
+  const cookie = getCookie(c, SESSION_COOKIE);
+  if (cookie) return { kind: "token", value: cookie, isAmbient: true };
+  return undefined;
+}
+
+/** Resolves the caller; 401 for credentials that are presented but not valid. */
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const credential = presentedCredential(c);
+    if (credential) {
+      const { auth, mesh } = c.var.services;
+      const principal =
+        credential.value === ""
+          ? undefined
+          : credential.kind === "api-key"
+            ? await auth.authenticateApiKey(credential.value)
+            : credential.kind === "node-token"
+              ? await mesh.authenticateNodeToken(credential.value)
+              : await auth.authenticateToken(credential.value);
+      if (!principal && credential.isAmbient) {
+        clearSessionCookie(c);
+        return next();
+      }
+      if (!principal) {
+        return problem(
+          c,
+          401,
+          "UNAUTHENTICATED",
+          "the API key or token is not valid (unknown, revoked or expired)",
+        );
+      }
+      // IMPORTANT: SameSite=Strict keeps other sites' requests from carrying the cookie, but not
+      // sibling subdomains' (same-site); browsers label both, so changes through the cookie must
+      // come from this origin's own pages.
+      if (credential.isAmbient && !READ_METHODS.has(c.req.method) && isFromAnotherOrigin(c)) {
+        return problem(c, 403, "FORBIDDEN", "a session cookie may make changes only from this site's pages");
+      }
+      c.set("principal", principal);
+    }
+    await next();
+  };
+}
+
+function isFromAnotherOrigin(c: Context<AppEnv>): boolean {
+  const site = c.req.header("sec-fetch-site");
+  return site === "cross-site" || site === "same-site";
+}
+
+export type Access =
+  /** Reads need `read` or `admin`; anything else needs `admin`. */
+  | "by-method"
+  /** Everything needs `admin`. */
+  | "admin"
+  /** Any authenticated caller. */
+  | "any";
+
+export interface AccessOptions {
+  /** Paths open without credentials (they authenticate by other means, e.g. an enrollment key). */
+  publicPaths?: readonly string[];
+  /** Paths a node token may call; the route then checks that the node is the one addressed. */
+  nodePaths?: RegExp;
+}
+
+/** Whether `principal` may make a request with `method` under `access`. */
+export function isAllowed(principal: Principal, method: string, access: Access): boolean {
+  if (principal.kind === "node") return false;
+  if (principal.scopes.includes("admin")) return true;
+  if (access === "admin") return false;
+  if (access === "any") return true;
+  return READ_METHODS.has(method) && principal.scopes.includes("read");
+}
+
+/** Guards a group of routes: 401 without credentials, 403 without the needed scope. */
+export function requireAccess(access: Access, options: AccessOptions = {}): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.get("principal");
+    if (!principal && options.publicPaths?.includes(c.req.path)) return next();
+    if (principal?.kind === "node" && options.nodePaths?.test(c.req.path)) return next();
+    if (!principal) {
+      return problem(
+        c,
+        401,
+        "UNAUTHENTICATED",
+        "send an API key in X-API-Key (or ?api_key=) or a Bearer token",
+      );
+    }
+    if (!isAllowed(principal, c.req.method, access)) {
+      return problem(
+        c,
+        403,
+        "FORBIDDEN",
+        access === "admin" ? "this needs an admin" : "this key may only read",
+      );
+    }
+    await next();
+  };
+}

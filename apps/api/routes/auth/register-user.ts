@@ -1,0 +1,26 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { RegisterInput } from "../../../../src/auth/index.js";
+import type { AppEnv } from "../../env.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { problemResponses } from "../../http/problem.js";
+import { UserSchema } from "./schemas.js";
+
+export const route = createRoute({
+  method: "post",
+  path: "/api/auth/register",
+  tags: ["auth"],
+  summary: "Register a user: the first becomes admin, later ones need an admin caller",
+  request: jsonBody(RegisterInput),
+  responses: { 201: jsonResponse(envelope(UserSchema), "The new user"), ...problemResponses },
+});
+
+export function registerRegisterUser(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const user = await c.var.services.auth.register(c.req.valid("json"), {
+      principal: c.get("principal"),
+      requestId: c.get("requestId"),
+    });
+    return c.json(ok(user), 201);
+  });
+}

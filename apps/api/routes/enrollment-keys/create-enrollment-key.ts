@@ -1,0 +1,30 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { CreateEnrollmentKeyInput } from "../../../../src/mesh/index.js";
+import type { AppEnv } from "../../env.js";
+import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { problemResponses } from "../../http/problem.js";
+import { EnrollmentKeySchema } from "../nodes/schemas.js";
+
+export const route = createRoute({
+  method: "post",
+  path: "/api/v1/enrollment-keys",
+  tags: ["enrollment"],
+  summary: "Create an enrollment key for a network; the key is in this response only",
+  security: authenticated,
+  request: jsonBody(CreateEnrollmentKeyInput),
+  responses: {
+    201: jsonResponse(envelope(EnrollmentKeySchema.extend({ key: z.string() })), "The key, shown once"),
+    ...problemResponses,
+  },
+});
+
+export function registerCreateEnrollmentKey(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const key = await c.var.services.mesh.createEnrollmentKey(c.req.valid("json"), {
+      principal: c.get("principal"),
+      requestId: c.get("requestId"),
+    });
+    return c.json(ok(key), 201);
+  });
+}

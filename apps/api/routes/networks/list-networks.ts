@@ -1,0 +1,19 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../../env.js";
+import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { problemResponses } from "../../http/problem.js";
+import { NetworkSchema } from "./schemas.js";
+
+export const route = createRoute({
+  method: "get",
+  path: "/api/v1/networks",
+  tags: ["networks"],
+  summary: "List networks with their node counts",
+  security: authenticated,
+  responses: { 200: jsonResponse(envelope(z.array(NetworkSchema)), "Every network"), ...problemResponses },
+});
+
+export function registerListNetworks(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => c.json(ok(await c.var.services.mesh.listNetworks()), 200));
+}

@@ -1,0 +1,22 @@
+import { z } from "@hono/zod-openapi";
+
+export const NetworkSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    cidr4: z.string().openapi({ example: "10.10.0.0/24" }),
+    cidr6: z.string().nullable().openapi({ example: "fd00:10::/64" }),
+    listenPort: z.number().int(),
+    endpoint: z.string().nullable().openapi({ example: "vpn.example.com:51820" }),
+    topology: z.enum(["hub", "mesh"]),
+    dns: z.array(z.string()),
+    mtu: z.number().int().nullable(),
+    persistentKeepalive: z.number().int().nullable(),
+    hubPublicKey: z.string(),
+    hubIp4: z.string(),
+    hubIp6: z.string().nullable(),
+    nodeCount: z.number().int().optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Network");

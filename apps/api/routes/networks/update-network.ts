@@ -1,0 +1,27 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { UpdateNetworkInput } from "../../../../src/mesh/index.js";
+import type { AppEnv } from "../../env.js";
+import { authenticated, envelope, IdParam, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { problemResponses } from "../../http/problem.js";
+import { NetworkSchema } from "./schemas.js";
+
+export const route = createRoute({
+  method: "patch",
+  path: "/api/v1/networks/{id}",
+  tags: ["networks"],
+  summary: "Change a network (ranges are fixed); nodes whose config changes get a new version",
+  security: authenticated,
+  request: { params: IdParam, ...jsonBody(UpdateNetworkInput) },
+  responses: { 200: jsonResponse(envelope(NetworkSchema), "The network"), ...problemResponses },
+});
+
+export function registerUpdateNetwork(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const network = await c.var.services.mesh.updateNetwork(c.req.valid("param").id, c.req.valid("json"), {
+      principal: c.get("principal"),
+      requestId: c.get("requestId"),
+    });
+    return c.json(ok(network), 200);
+  });
+}

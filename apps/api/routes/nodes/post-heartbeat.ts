@@ -1,0 +1,38 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { DomainError } from "../../../../src/errors.js";
+import { HeartbeatInput } from "../../../../src/mesh/index.js";
+import type { AppEnv } from "../../env.js";
+import { envelope, IdParam, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { problemResponses } from "../../http/problem.js";
+
+export const route = createRoute({
+  method: "post",
+  path: "/api/v1/nodes/{id}/heartbeat",
+  tags: ["agent"],
+  summary: "A node reports in with its metrics (node token only); answers the config version to run",
+  security: [{ nodeToken: [] }],
+  request: { params: IdParam, ...jsonBody(HeartbeatInput) },
+  responses: {
+    200: jsonResponse(
+      envelope(z.object({ configVersion: z.number().int(), status: z.string(), serverTime: z.string() })),
+      "Recorded",
+    ),
+    ...problemResponses,
+  },
+});
+
+export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const { id } = c.req.valid("param");
+    const principal = c.get("principal");
+    if (principal?.kind !== "node")
+      throw new DomainError("FORBIDDEN", "heartbeats come from the node's own token");
+    if (principal.id !== id) throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
+    const { node } = await c.var.services.mesh.heartbeat(id, c.req.valid("json"));
+    return c.json(
+      ok({ configVersion: node.configVersion, status: node.status, serverTime: new Date().toISOString() }),
+      200,
+    );
+  });
+}

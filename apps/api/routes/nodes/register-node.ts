@@ -1,0 +1,41 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { DomainError } from "../../../../src/errors.js";
+import { RegisterNodeInput } from "../../../../src/mesh/index.js";
+import type { AppEnv } from "../../env.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { problemResponses } from "../../http/problem.js";
+import { NodeSchema } from "./schemas.js";
+
+export const route = createRoute({
+  method: "post",
+  path: "/api/v1/nodes/register",
+  tags: ["nodes"],
+  summary: "A node registers itself with an enrollment key (Bearer wse_… or X-Enrollment-Key)",
+  security: [{ enrollmentKey: [] }],
+  request: jsonBody(RegisterNodeInput),
+  responses: {
+    201: jsonResponse(
+      envelope(z.object({ node: NodeSchema, token: z.string() })),
+      "The node and its token, shown once",
+    ),
+    ...problemResponses,
+  },
+});
+
+export function registerRegisterNode(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const key =
+      c.req.header("x-enrollment-key") ??
+      /^Bearer\s+(wse_\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    if (!key)
+      throw new DomainError(
+        "ENROLLMENT_KEY_INVALID",
+        "send the enrollment key as `Authorization: Bearer wse_…`",
+      );
+    const result = await c.var.services.mesh.registerNode(key.trim(), c.req.valid("json"), {
+      requestId: c.get("requestId"),
+    });
+    return c.json(ok(result), 201);
+  });
+}

@@ -1,0 +1,53 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import { DomainError } from "../../../../src/errors.js";
+import type { AppEnv } from "../../env.js";
+import { IdParam } from "../../http/envelope.js";
+import { problemResponses } from "../../http/problem.js";
+
+const KEEPALIVE_MS = 25_000;
+
+export const route = createRoute({
+  method: "get",
+  path: "/api/v1/nodes/{id}/config/stream",
+  tags: ["agent"],
+  summary:
+    "Server-sent events for a node's agent (its own token only): `config` with each new config version",
+  security: [{ nodeToken: [] }],
+  request: { params: IdParam },
+  responses: {
+    200: {
+      content: { "text/event-stream": { schema: z.string() } },
+      description: '`event: config` / `data: {"version":n}`',
+    },
+    ...problemResponses,
+  },
+});
+
+export function registerStreamNodeConfig(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const { id } = c.req.valid("param");
+    const principal = c.get("principal");
+    if (principal?.kind !== "node")
+      throw new DomainError("FORBIDDEN", "the config stream is for the node's own token");
+    if (principal.id !== id) throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
+    const node = await c.var.services.mesh.getNode(id);
+    const feed = c.var.configFeed();
+    return streamSSE(c, async (stream) => {
+      let last = node.configVersion;
+      await stream.writeSSE({ event: "config", data: JSON.stringify({ version: last }) });
+      const unwatch = feed.watch(id, (a) => {
+        if (a.version <= last) return;
+        last = a.version;
+        void stream.writeSSE({ event: "config", data: JSON.stringify({ version: a.version }) });
+      });
+      stream.onAbort(unwatch);
+      while (!stream.aborted) {
+        await stream.sleep(KEEPALIVE_MS);
+        if (!stream.aborted) await stream.write(": keepalive\n\n");
+      }
+      unwatch();
+    });
+  });
+}

@@ -1,0 +1,26 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { SyncSettingsInput } from "../../../../src/settings/index.js";
+import type { AppEnv } from "../../env.js";
+import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { problemResponses } from "../../http/problem.js";
+import { SyncSettingsSchema } from "./schemas.js";
+
+export const route = createRoute({
+  method: "post",
+  path: "/api/admin/sync/settings",
+  tags: ["admin"],
+  summary: "Change the scheduled reconcile; schedulers pick it up without a restart",
+  security: authenticated,
+  request: jsonBody(SyncSettingsInput),
+  responses: { 200: jsonResponse(envelope(SyncSettingsSchema), "The schedule"), ...problemResponses },
+});
+
+export function registerUpdateSyncSettings(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) =>
+    c.json(
+      ok(await c.var.services.settings.updateSyncSettings(c.req.valid("json"), c.get("principal"))),
+      200,
+    ),
+  );
+}

@@ -1,0 +1,45 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { oneLine } from "../../../../src/validation.js";
+import type { AppEnv } from "../../env.js";
+import { authenticated, jsonResponse } from "../../http/envelope.js";
+import { problemResponses } from "../../http/problem.js";
+import { accepted, SyncAccepted } from "./schemas.js";
+
+const PartialSyncBody = z
+  .object({
+    requested_by: oneLine(100).optional(),
+    network_id: z.uuid().optional(),
+  })
+  .strict();
+
+export const route = createRoute({
+  method: "post",
+  path: "/api/v1/sync/{type}",
+  tags: ["sync"],
+  summary: "Start a partial sync: only peers, only configs or only usage (optionally of one network)",
+  security: authenticated,
+  request: {
+    params: z.object({
+      type: z.enum(["peers", "configs", "usage"]).openapi({ param: { name: "type", in: "path" } }),
+    }),
+    body: { content: { "application/json": { schema: PartialSyncBody } }, required: false },
+  },
+  responses: { 202: jsonResponse(SyncAccepted, "The run is recorded and queued"), ...problemResponses },
+});
+
+export function registerRequestPartialSync(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const { type } = c.req.valid("param");
+    const body = c.req.valid("json") ?? {};
+    const { run, enqueued } = await c.var.services.sync.requestRun(
+      {
+        type,
+        options: body.network_id ? { networkId: body.network_id } : {},
+        requestedBy: body.requested_by,
+      },
+      c.get("principal"),
+    );
+    return c.json(accepted(run, enqueued), 202);
+  });
+}

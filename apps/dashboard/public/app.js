@@ -1,0 +1,157 @@
+/**
+ * The dashboard's shell: who is signed in, the hash router, and the view on screen. Views are
+ * modules exporting `render(ctx)`; the context's `signal` aborts when the user navigates away, which
+ * stops their requests and polling.
+ */
+import { api, setUnauthenticatedHandler } from "./api.js";
+import { errorBox, flash, h, heading, replace } from "./dom.js";
+import { renderSignIn } from "./sign-in.js";
+import { renderAudit } from "./views/audit.js";
+import { renderEnrollmentKeys } from "./views/enrollment-keys.js";
+import { renderNetwork } from "./views/network.js";
+import { renderNetworks } from "./views/networks.js";
+import { renderOverview } from "./views/overview.js";
+import { renderSyncRuns } from "./views/sync-runs.js";
+
+const ROUTES = [
+  { pattern: /^\/$/, nav: "#/", title: "Overview", render: renderOverview },
+  { pattern: /^\/networks$/, nav: "#/networks", title: "Networks", render: renderNetworks },
+  { pattern: /^\/networks\/([0-9a-f-]{36})$/, nav: "#/networks", title: "Nodes", render: renderNetwork },
+  {
+    pattern: /^\/enrollment-keys$/,
+    nav: "#/enrollment-keys",
+    title: "Enrollment keys",
+    render: renderEnrollmentKeys,
+  },
+  { pattern: /^\/sync$/, nav: "#/sync", title: "Sync runs", render: renderSyncRuns },
+  { pattern: /^\/audit$/, nav: "#/audit", title: "Audit log", render: renderAudit, adminOnly: true },
+];
+
+const main = document.getElementById("main");
+const topbar = document.getElementById("topbar");
+
+/** `{ kind, name, scopes, isAdmin }` of the signed-in browser, or null. */
+let session = null;
+/** Aborts the view on screen. */
+let current = null;
+let isFirstView = true;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const [path, search = ""] = raw.split("?");
+  return { path: path || "/", query: new URLSearchParams(search) };
+}
+
+/** Changes the query of the current view (filters, pages); the router renders it again. */
+function setQuery(params) {
+  const { path } = parseHash();
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "" && value !== 0) search.set(key, String(value));
+  }
+  const text = search.toString();
+  location.hash = `#${path}${text ? `?${text}` : ""}`;
+}
+
+function toSession(me) {
+  if (me.email) {
+    const scopes = me.role === "admin" ? ["admin", "read"] : ["read"];
+    return { kind: "user", name: me.email, scopes, isAdmin: me.role === "admin" };
+  }
+  const name = me.name ?? (me.kind === "bootstrap" ? "bootstrap key" : "API key");
+  return { kind: me.kind, name, scopes: me.scopes, isAdmin: me.scopes.includes("admin") };
+}
+
+async function show() {
+  if (!session) return;
+  current?.abort();
+  const controller = new AbortController();
+  current = controller;
+  const { path, query } = parseHash();
+  const route = ROUTES.find((r) => r.pattern.test(path));
+
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (route && link.getAttribute("href") === route.nav) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.title = route ? `${route.title} · wiresync` : "Not found · wiresync";
+
+  if (!route || (route.adminOnly && !session.isAdmin)) {
+    replace(
+      main,
+      heading(route ? "Admins only" : "Page not found"),
+      h(
+        "p",
+        null,
+        route ? "This page needs an admin session. " : "There is no page at this address. ",
+        h("a", { href: "#/" }, "Go to the overview"),
+      ),
+    );
+    return;
+  }
+  const params = path.match(route.pattern).slice(1);
+  replace(main, h("p", { class: "loading" }, "Loading…"));
+  try {
+    await route.render({ main, params, query, session, signal: controller.signal, setQuery, refresh: show });
+    if (controller.signal.aborted) return;
+    // Move focus to the new view's heading so keyboard and screen-reader users start there.
+    if (!isFirstView) main.querySelector("h1")?.focus();
+    isFirstView = false;
+  } catch (err) {
+    if (controller.signal.aborted || err?.name === "AbortError" || err?.endedSession) return;
+    replace(main, heading("Something went wrong"), errorBox(err));
+  }
+}
+
+function showShell() {
+  topbar.hidden = false;
+  const who = document.getElementById("who");
+  replace(who, h("span", { class: "visually-hidden" }, "Signed in as "), session.name);
+  if (!session.isAdmin) who.append(" ", h("span", { class: "badge badge-muted" }, "read-only"));
+  for (const el of document.querySelectorAll("[data-admin-only]")) el.hidden = !session.isAdmin;
+  show();
+}
+
+function showSignIn(message) {
+  current?.abort();
+  session = null;
+  topbar.hidden = true;
+  document.title = "Sign in · wiresync";
+  renderSignIn(main, {
+    message,
+    onSignedIn(owner) {
+      session = toSession(owner);
+      isFirstView = true;
+      showShell();
+    },
+  });
+}
+
+setUnauthenticatedHandler(() => {
+  if (session) showSignIn("Your session has ended. Sign in again.");
+});
+
+document.getElementById("sign-out").addEventListener("click", async () => {
+  try {
+    await api("/api/auth/session", { method: "DELETE" });
+  } catch (err) {
+    flash(err.detail ?? "Could not sign out.", "bad");
+    return;
+  }
+  showSignIn("You are signed out.");
+});
+
+window.addEventListener("hashchange", () => show());
+
+async function boot() {
+  try {
+    session = toSession(await api("/api/auth/me", { quiet401: true }));
+  } catch (err) {
+    if (err?.status === 401) return showSignIn();
+    replace(main, heading("wiresync"), errorBox(err));
+    return;
+  }
+  showShell();
+}
+
+boot();

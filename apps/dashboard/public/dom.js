@@ -1,0 +1,355 @@
+/**
+ * Building the page. IMPORTANT: every string from the server is user input (names, emails, audit
+ * details): it goes into the page as a text node or an attribute value, never as markup. Nothing in
+ * the dashboard assigns innerHTML.
+ */
+
+/**
+ * Creates an element. `props`: `class`, `dataset`, `on<event>` handlers, DOM properties given as
+ * non-strings (`disabled: true`), anything else as an attribute. Children: nodes, or strings and
+ * numbers (as text); null, undefined and false are skipped; arrays are flattened.
+ */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
+    else if (typeof value !== "string" && key in el) el[key] = value;
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+/** Appends children to `el` the way `h` does. */
+export function append(el, children) {
+  for (const child of [children].flat(Number.POSITIVE_INFINITY)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** Replaces the children of `el`. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const UNITS = [
+  ["year", 365 * 24 * 3600],
+  ["month", 30 * 24 * 3600],
+  ["day", 24 * 3600],
+  ["hour", 3600],
+  ["minute", 60],
+  ["second", 1],
+];
+
+/** An absolute date and time, or "—". */
+export function formatDate(iso) {
+  return iso ? dateTime.format(new Date(iso)) : "—";
+}
+
+/** "3 minutes ago" / "in 2 days", or "never". */
+export function formatAgo(iso, never = "never") {
+  if (!iso) return never;
+  const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size || unit === "second") {
+      return relative.format(Math.round(seconds / size), unit);
+    }
+  }
+  return never;
+}
+
+/** A `<time>` showing a relative time, with the absolute one on hover. */
+export function timeAgo(iso, never) {
+  if (!iso) return h("span", { class: "muted" }, never ?? "never");
+  return h("time", { datetime: iso, title: formatDate(iso) }, formatAgo(iso, never));
+}
+
+/** A `<time>` showing an absolute date and time. */
+export function timeAt(iso) {
+  if (!iso) return h("span", { class: "muted" }, "—");
+  return h("time", { datetime: iso }, formatDate(iso));
+}
+
+/** Duration between two instants, "1.2 s" / "3 min". */
+export function formatDuration(fromIso, toIso) {
+  if (!fromIso) return "—";
+  const ms = (toIso ? new Date(toIso) : new Date()).getTime() - new Date(fromIso).getTime();
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+const TONES = {
+  ok: "good",
+  online: "good",
+  completed: "good",
+  usable: "good",
+  running: "info",
+  pending: "info",
+  offline: "warn",
+  cancelled: "warn",
+  expired: "warn",
+  "used up": "warn",
+  disabled: "muted",
+  revoked: "muted",
+  failed: "bad",
+  unavailable: "bad",
+};
+
+/** A status badge; its colour follows its word, and the word itself is always shown. */
+export function badge(text) {
+  const tone = TONES[String(text).toLowerCase()] ?? "muted";
+  return h("span", { class: `badge badge-${tone}` }, text);
+}
+
+/** A table inside a scrollable region; `rows` are arrays of cells (nodes or text). */
+export function table({ caption, columns, rows, empty = "Nothing here yet." }) {
+  const body = h("tbody");
+  if (rows.length === 0) {
+    body.append(h("tr", null, h("td", { colSpan: columns.length, class: "empty" }, empty)));
+  }
+  for (const row of rows) {
+    const tr =
+      row instanceof Node
+        ? row
+        : h(
+            "tr",
+            null,
+            row.map((cell) => h("td", null, cell)),
+          );
+    body.append(tr);
+  }
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      null,
+      caption ? h("caption", { class: "visually-hidden" }, caption) : null,
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          columns.map((c) =>
+            h("th", { scope: "col" }, c === "" ? h("span", { class: "visually-hidden" }, "Actions") : c),
+          ),
+        ),
+      ),
+      body,
+    ),
+  );
+}
+
+/** "Previous / Showing a–b of n / Next". `onPage(offset)` is called with the new offset. */
+export function pager({ total, limit, offset, onPage, label = "Pages" }) {
+  if (total <= limit && offset === 0) return null;
+  const first = total === 0 ? 0 : offset + 1;
+  const last = Math.min(offset + limit, total);
+  return h(
+    "nav",
+    { class: "pager", "aria-label": label },
+    h(
+      "button",
+      {
+        type: "button",
+        class: "button-quiet",
+        disabled: offset <= 0,
+        onclick: () => onPage(Math.max(0, offset - limit)),
+      },
+      "← Previous",
+    ),
+    h("span", null, `Showing ${first}–${last} of ${total}`),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "button-quiet",
+        disabled: offset + limit >= total,
+        onclick: () => onPage(offset + limit),
+      },
+      "Next →",
+    ),
+  );
+}
+
+let flashTimer;
+
+/** A short message in the page's live region (read out by screen readers). */
+export function flash(message, tone = "good") {
+  const region = document.getElementById("flash");
+  clearTimeout(flashTimer);
+  replace(region, h("p", { class: `flash-${tone}` }, message));
+  flashTimer = setTimeout(() => region.replaceChildren(), 6000);
+}
+
+/** An error box for a failed request: the API's problem `detail`, as text. */
+export function errorBox(err) {
+  return h("div", { class: "error-box", role: "alert" }, err?.detail ?? err?.message ?? String(err));
+}
+
+/**
+ * A modal confirmation (native `<dialog>`: focus stays inside, Escape cancels). Resolves true when
+ * confirmed.
+ */
+export function confirmDialog({ title, message, confirmLabel = "Confirm", danger = false }) {
+  return new Promise((resolve) => {
+    const titleId = `dialog-title-${Math.random().toString(36).slice(2)}`;
+    const dialog = h(
+      "dialog",
+      { class: "dialog", "aria-labelledby": titleId },
+      h(
+        "form",
+        { method: "dialog" },
+        h("h2", { id: titleId }, title),
+        h("p", null, message),
+        h(
+          "div",
+          { class: "actions" },
+          h("button", { value: "cancel", class: "button-quiet", autofocus: true }, "Cancel"),
+          h("button", { value: "confirm", class: danger ? "button-danger" : "button-primary" }, confirmLabel),
+        ),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      resolve(dialog.returnValue === "confirm");
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** Copies text to the clipboard and says so. */
+export async function copyText(text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    flash(`${what} copied to the clipboard.`);
+  } catch {
+    flash(`Could not copy the ${what.toLowerCase()}: select it and copy it by hand.`, "bad");
+  }
+}
+
+/** Offers `text` as a file download. */
+export function download(text, filename, type = "text/plain") {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/**
+ * A labelled form field. `hint` and the error slot are tied to the input with aria-describedby; the
+ * error slot is filled by `showFieldErrors`.
+ */
+export function field({ label, name, type = "text", required = false, hint, ...rest }) {
+  const id = `f-${name}-${Math.random().toString(36).slice(2, 8)}`;
+  const hintId = hint ? `${id}-hint` : undefined;
+  const errorId = `${id}-error`;
+  const control =
+    type === "select"
+      ? h(
+          "select",
+          { id, name, required, "aria-describedby": [hintId, errorId].filter(Boolean).join(" ") },
+          (rest.options ?? []).map(([value, text]) =>
+            h("option", { value, selected: value === rest.value }, text),
+          ),
+        )
+      : h("input", {
+          id,
+          name,
+          type,
+          required,
+          "aria-describedby": [hintId, errorId].filter(Boolean).join(" "),
+          ...rest,
+        });
+  if (type === "checkbox") {
+    return h(
+      "div",
+      { class: "field field-check" },
+      control,
+      h("label", { for: id }, label),
+      hint ? h("p", { class: "hint", id: hintId }, hint) : null,
+      h("p", { class: "field-error", id: errorId }),
+    );
+  }
+  return h(
+    "div",
+    { class: "field" },
+    h(
+      "label",
+      { for: id },
+      label,
+      required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null,
+    ),
+    control,
+    hint ? h("p", { class: "hint", id: hintId }, hint) : null,
+    h("p", { class: "field-error", id: errorId }),
+  );
+}
+
+/**
+ * Shows a failed submit on its form: the problem's `detail` in the form's alert, and each validation
+ * issue next to the field it names (issue paths such as `cidr4` or `dns.0`). Returns nothing.
+ */
+export function showFieldErrors(form, err) {
+  clearFieldErrors(form);
+  const alert = form.querySelector(".form-error");
+  if (alert) replace(alert, err?.detail ?? err?.message ?? String(err));
+  let focused = false;
+  for (const issue of err?.issues ?? []) {
+    const name = String(issue.path ?? "").split(".")[0];
+    const control = name ? form.elements.namedItem(name) : null;
+    if (!(control instanceof HTMLElement)) continue;
+    control.setAttribute("aria-invalid", "true");
+    const slot = control.closest(".field")?.querySelector(".field-error");
+    if (slot) append(slot, [slot.textContent ? " " : null, issue.message]);
+    if (!focused) {
+      control.focus();
+      focused = true;
+    }
+  }
+}
+
+/** Clears what `showFieldErrors` showed. */
+export function clearFieldErrors(form) {
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  for (const el of form.querySelectorAll(".field-error, .form-error")) el.replaceChildren();
+}
+
+/**
+ * Wires a form: on submit, disables its button, calls `action(form)`, and shows a failure with
+ * `showFieldErrors`. An error that ended the session is left to the sign-in page.
+ */
+export function onSubmit(form, action) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    clearFieldErrors(form);
+    try {
+      await action(form);
+    } catch (err) {
+      if (!err?.endedSession) showFieldErrors(form, err);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** A view's heading, focused after navigation so keyboard and screen-reader users land on it. */
+export function heading(text, ...extra) {
+  return h("div", { class: "view-head" }, h("h1", { tabIndex: -1 }, text), extra);
+}

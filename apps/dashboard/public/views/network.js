@@ -1,0 +1,321 @@
+/**
+ * One network's nodes: list, enroll (the config and token are shown once), disable or enable, delete.
+ */
+import { api, query as toQuery } from "../api.js";
+import {
+  badge,
+  confirmDialog,
+  copyText,
+  download,
+  errorBox,
+  field,
+  flash,
+  h,
+  heading,
+  onSubmit,
+  pager,
+  replace,
+  table,
+  timeAgo,
+} from "../dom.js";
+
+const PAGE_SIZE = 50;
+
+function enrollForm(network, onEnrolled) {
+  return onSubmit(
+    h(
+      "form",
+      { class: "panel form-grid", "aria-labelledby": "enroll-title" },
+      h("h2", { id: "enroll-title" }, "Enroll a node"),
+      field({ label: "Name", name: "name", required: true, maxLength: 63, placeholder: "laptop" }),
+      field({
+        label: "Email",
+        name: "email",
+        type: "email",
+        placeholder: "ada@example.com",
+        hint: "Optional.",
+      }),
+      field({
+        label: "Public key",
+        name: "publicKey",
+        spellcheck: "false",
+        autocomplete: "off",
+        class: "mono",
+        hint: "Optional. Leave empty and the server makes the key pair: the config with its private key is shown once.",
+      }),
+      h("p", { class: "form-error", role: "alert" }),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "button-primary" }, "Enroll node")),
+    ),
+    async (form) => {
+      const value = (name) => form.elements.namedItem(name).value.trim();
+      const body = { networkId: network.id, name: value("name") };
+      if (value("email")) body.email = value("email");
+      if (value("publicKey")) body.publicKey = value("publicKey");
+      const created = await api("/api/v1/nodes", { method: "POST", body });
+      form.reset();
+      onEnrolled(created);
+    },
+  );
+}
+
+/**
+ * The one-time panel after enrolling: the config (download, copy, QR) and the agent token. Closing
+ * it drops them from the page; the QR's blob URL is released.
+ */
+function enrolledPanel({ node, token, config }, onClose) {
+  const filename = `${node.name.replace(/[^A-Za-z0-9._-]+/g, "-")}.conf`;
+  let qrUrl;
+  const qr = h("div", { class: "qr" }, h("p", { class: "muted" }, "Loading QR code…"));
+  const panel = h(
+    "section",
+    { class: "panel once", "aria-labelledby": "enrolled-title", tabIndex: -1 },
+    h("h2", { id: "enrolled-title" }, `Node ${node.name} enrolled`),
+    h(
+      "p",
+      { class: "notice" },
+      config
+        ? "Save this config now: it holds the node's private key and is shown only once."
+        : "The node keeps its own private key; its agent fetches its config with the token below.",
+    ),
+    config
+      ? h(
+          "div",
+          { class: "config-grid" },
+          h(
+            "div",
+            null,
+            h("pre", { class: "config", tabIndex: 0, "aria-label": "WireGuard config" }, config),
+            h(
+              "div",
+              { class: "actions" },
+              h(
+                "button",
+                { type: "button", class: "button-primary", onclick: () => download(config, filename) },
+                `Download ${filename}`,
+              ),
+              h(
+                "button",
+                { type: "button", class: "button-quiet", onclick: () => copyText(config, "Config") },
+                "Copy config",
+              ),
+            ),
+          ),
+          qr,
+        )
+      : null,
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "enrolled-token" }, "Agent token (shown once)"),
+      h(
+        "div",
+        { class: "inline" },
+        h("input", {
+          id: "enrolled-token",
+          class: "mono",
+          readOnly: true,
+          value: token,
+          spellcheck: "false",
+        }),
+        h(
+          "button",
+          { type: "button", class: "button-quiet", onclick: () => copyText(token, "Token") },
+          "Copy token",
+        ),
+      ),
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "button",
+        {
+          type: "button",
+          onclick: () => {
+            if (qrUrl) URL.revokeObjectURL(qrUrl);
+            panel.remove();
+            onClose();
+          },
+        },
+        "Done",
+      ),
+    ),
+  );
+  if (config) {
+    api(`/api/v1/nodes/${encodeURIComponent(node.id)}/config?format=qr`, { as: "blob" })
+      .then((blob) => {
+        qrUrl = URL.createObjectURL(blob);
+        replace(
+          qr,
+          h("img", {
+            src: qrUrl,
+            alt: `QR code of ${node.name}'s WireGuard config`,
+            width: 220,
+            height: 220,
+          }),
+        );
+      })
+      .catch((err) => replace(qr, errorBox(err)));
+  }
+  return panel;
+}
+
+async function setStatus(node, status) {
+  await api(`/api/v1/nodes/${encodeURIComponent(node.id)}`, { method: "PATCH", body: { status } });
+  flash(status === "disabled" ? `Node ${node.name} disabled.` : `Node ${node.name} enabled.`);
+}
+
+async function deleteNode(node) {
+  const sure = await confirmDialog({
+    title: `Delete ${node.name}?`,
+    message: "It leaves the hub at the next sync and its config stops working. This cannot be undone.",
+    confirmLabel: "Delete node",
+    danger: true,
+  });
+  if (!sure) return false;
+  await api(`/api/v1/nodes/${encodeURIComponent(node.id)}`, { method: "DELETE" });
+  flash(`Node ${node.name} deleted.`);
+  return true;
+}
+
+const COLUMNS = ["Name", "Email", "Address", "Status", "Last seen", "Role", ""];
+
+export async function renderNetwork({ main, params, query, session, signal, setQuery }) {
+  const [networkId] = params;
+  const offset = Number(query.get("offset") ?? 0) || 0;
+  const search = query.get("q") ?? "";
+  const pagePath = `/api/v1/nodes${toQuery({ networkId, limit: PAGE_SIZE, offset, q: search })}`;
+  const [network, page] = await Promise.all([
+    api(`/api/v1/networks/${encodeURIComponent(networkId)}`, { signal }),
+    api(pagePath, { signal }),
+  ]);
+  if (signal.aborted) return;
+
+  const problem = h("div");
+  const once = h("div");
+  const listSlot = h("div");
+
+  // Changes refresh the list only, so a one-time config panel stays on screen.
+  const refreshList = async () => {
+    const latest = await api(pagePath, { signal });
+    if (!signal.aborted) renderList(latest);
+  };
+  const act = (fn) => () =>
+    fn()
+      .then((changed) => changed !== false && refreshList())
+      .catch((err) => replace(problem, errorBox(err)));
+
+  const rowOf = (node) => [
+    h("span", { class: "node-name" }, node.name),
+    node.email ?? h("span", { class: "muted" }, "—"),
+    h(
+      "span",
+      null,
+      h("code", null, node.ip4),
+      node.ip6 ? [h("br"), h("code", { class: "muted" }, node.ip6)] : null,
+    ),
+    badge(node.status),
+    timeAgo(node.lastSeenAt),
+    node.role,
+    session.isAdmin
+      ? h(
+          "div",
+          { class: "row-actions" },
+          h(
+            "button",
+            {
+              type: "button",
+              class: "button-quiet",
+              "aria-label": `${node.status === "disabled" ? "Enable" : "Disable"} node ${node.name}`,
+              onclick: act(() => setStatus(node, node.status === "disabled" ? "pending" : "disabled")),
+            },
+            node.status === "disabled" ? "Enable" : "Disable",
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "button-danger-quiet",
+              "aria-label": `Delete node ${node.name}`,
+              onclick: act(() => deleteNode(node)),
+            },
+            "Delete",
+          ),
+        )
+      : "",
+  ];
+
+  const searchForm = h(
+    "form",
+    {
+      class: "inline search",
+      role: "search",
+      onsubmit: (event) => {
+        event.preventDefault();
+        setQuery({ q: event.target.elements.namedItem("q").value.trim() });
+      },
+    },
+    h("label", { for: "node-search", class: "visually-hidden" }, "Search nodes"),
+    h("input", {
+      id: "node-search",
+      name: "q",
+      type: "search",
+      value: search,
+      placeholder: "Search name, email or IP",
+    }),
+    h("button", { type: "submit", class: "button-quiet" }, "Search"),
+  );
+
+  function renderList(current) {
+    replace(
+      listSlot,
+      searchForm,
+      table({
+        caption: `Nodes of ${network.name}`,
+        columns: COLUMNS,
+        rows: current.items.map(rowOf),
+        empty: search ? "No node matches." : "No nodes yet. Enroll the first one below.",
+      }),
+      pager({
+        total: current.total,
+        limit: PAGE_SIZE,
+        offset,
+        onPage: (next) => setQuery({ q: search, offset: next }),
+        label: "Node pages",
+      }),
+    );
+  }
+  renderList(page);
+
+  const form = session.isAdmin
+    ? enrollForm(network, (created) => {
+        // Done drops the secrets and puts the keyboard back where the next enrollment starts.
+        const panel = enrolledPanel(created, () => form.elements.namedItem("name").focus());
+        replace(once, panel);
+        panel.focus();
+        flash(`Node ${created.node.name} enrolled.`);
+        refreshList().catch((err) => replace(problem, errorBox(err)));
+      })
+    : null;
+
+  replace(
+    main,
+    h("p", { class: "crumbs" }, h("a", { href: "#/networks" }, "Networks"), " / ", network.name),
+    heading(`Nodes of ${network.name}`),
+    h(
+      "dl",
+      { class: "facts" },
+      h("div", null, h("dt", null, "IPv4"), h("dd", null, h("code", null, network.cidr4))),
+      network.cidr6
+        ? h("div", null, h("dt", null, "IPv6"), h("dd", null, h("code", null, network.cidr6)))
+        : null,
+      h("div", null, h("dt", null, "Topology"), h("dd", null, network.topology)),
+      h("div", null, h("dt", null, "Endpoint"), h("dd", null, network.endpoint ?? "not set")),
+      h("div", null, h("dt", null, "Hub key"), h("dd", null, h("code", null, network.hubPublicKey))),
+    ),
+    problem,
+    once,
+    listSlot,
+    form,
+  );
+}

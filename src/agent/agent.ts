@@ -1,0 +1,181 @@
+/**
+ * The node agent: registers once (its key pair made here, the private key never leaving the node),
+ * applies its config to the node's interface, follows config announcements and reapplies when a new
+ * version appears, and reports heartbeats. Level-triggered: every (re)connection fetches and applies
+ * the current config, so a missed announcement is repaired at the next one or the next heartbeat.
+ */
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Logger } from "../logger.js";
+import { generateKeyPair } from "../wireguard/index.js";
+import type { AgentApi } from "./api-client.js";
+import { AgentApiError } from "./api-client.js";
+import { applyWgQuickConfig } from "./apply.js";
+import { parseWgQuickConfig } from "./wg-quick.js";
+
+const SECOND_MS = 1_000;
+const MAX_BACKOFF_MS = 30 * SECOND_MS;
+
+export interface AgentState {
+  nodeId: string;
+  token: string;
+  privateKey: string;
+  publicKey: string;
+}
+
+export interface AgentOptions {
+  api: AgentApi;
+  stateDir: string;
+  iface: string;
+  netns?: string | undefined;
+  driver: "auto" | "uapi" | "wg";
+  enrollmentKey?: string | undefined;
+  name?: string | undefined;
+  heartbeatSeconds: number;
+  logger: Logger;
+}
+
+export interface Agent {
+  /** Registers if needed and applies the current config; resolves once the interface is configured. */
+  start(): Promise<AgentState>;
+  /** The config version last applied. */
+  readonly appliedVersion: number;
+  stop(): Promise<void>;
+}
+
+async function loadState(file: string): Promise<AgentState | undefined> {
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as AgentState;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new Error(`reading ${file}: ${(err as Error).message}; delete it to register again`, {
+      cause: err,
+    });
+  }
+}
+
+async function saveState(file: string, state: AgentState): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+function metrics() {
+  const cpus = os.cpus().length || 1;
+  return {
+    cpu: Math.min(100, Math.round(((os.loadavg()[0] ?? 0) / cpus) * 1000) / 10),
+    memory: Math.round((1 - os.freemem() / os.totalmem()) * 1000) / 10,
+  };
+}
+
+export function createAgent(options: AgentOptions): Agent {
+  const log = options.logger.child({ component: "agent", iface: options.iface });
+  const stateFile = path.join(options.stateDir, "state.json");
+  const abort = new AbortController();
+  let state: AgentState | undefined;
+  let applied = 0;
+  let applying: Promise<void> = Promise.resolve();
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let following: Promise<void> | undefined;
+
+  async function register(): Promise<AgentState> {
+    if (!options.enrollmentKey) {
+      throw new Error(`no state in ${stateFile} and no AGENT_ENROLLMENT_KEY to register with`);
+    }
+    const keys = generateKeyPair();
+    const reg = await options.api.register(options.enrollmentKey, {
+      publicKey: keys.publicKey,
+      ...(options.name ? { name: options.name } : {}),
+    });
+    const fresh = {
+      nodeId: reg.nodeId,
+      token: reg.token,
+      privateKey: keys.privateKey,
+      publicKey: keys.publicKey,
+    };
+    await saveState(stateFile, fresh);
+    log.info({ nodeId: reg.nodeId, ip4: reg.ip4 }, "registered");
+    return fresh;
+  }
+
+  /** Fetches and applies the current config, one application at a time. */
+  function applyCurrent(reason: string): Promise<void> {
+    applying = applying
+      .catch(() => {})
+      .then(async () => {
+        const s = state!;
+        const { text, version } = await options.api.fetchConfig(s.nodeId, s.token);
+        const result = await applyWgQuickConfig(parseWgQuickConfig(text), {
+          iface: options.iface,
+          netns: options.netns,
+          driver: options.driver,
+          privateKey: s.privateKey,
+        });
+        applied = version;
+        log.info({ version, reason, writes: result.writes, plan: result.plan.reason }, "config applied");
+      });
+    return applying;
+  }
+
+  async function followLoop() {
+    let backoff = SECOND_MS;
+    while (!abort.signal.aborted) {
+      try {
+        await applyCurrent("connected");
+        await options.api.follow(
+          state!.nodeId,
+          state!.token,
+          (version) => {
+            backoff = SECOND_MS;
+            if (version > applied)
+              void applyCurrent(`version ${version} announced`).catch((err) =>
+                log.warn({ err }, "config apply failed"),
+              );
+          },
+          abort.signal,
+        );
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        if (err instanceof AgentApiError && err.status === 401)
+          log.error({ err }, "the node token was refused; re-register");
+        else log.warn({ err }, "config stream interrupted; reconnecting");
+      }
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  }
+
+  async function beat() {
+    try {
+      const answer = await options.api.heartbeat(state!.nodeId, state!.token, {
+        metrics: metrics(),
+        configVersion: applied,
+      });
+      if (answer.configVersion > applied) await applyCurrent("heartbeat saw a newer version");
+    } catch (err) {
+      log.warn({ err }, "heartbeat failed");
+    }
+  }
+
+  return {
+    get appliedVersion() {
+      return applied;
+    },
+    async start() {
+      state = (await loadState(stateFile)) ?? (await register());
+      await applyCurrent("start");
+      following = followLoop();
+      await beat();
+      heartbeatTimer = setInterval(() => void beat(), options.heartbeatSeconds * SECOND_MS);
+      return state;
+    },
+    async stop() {
+      abort.abort();
+      clearInterval(heartbeatTimer);
+      await following;
+      await applying.catch(() => {});
+    },
+  };
+}

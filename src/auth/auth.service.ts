@@ -1,0 +1,307 @@
+import { sql } from "drizzle-orm";
+import { sign, verify } from "hono/jwt";
+import { recordAudit } from "../audit/index.js";
+import { safeEqual, sha256Hex } from "../crypto/index.js";
+import type { ApiKeyScope, Db } from "../db/index.js";
+import { DomainError, pgErrorCode } from "../errors.js";
+import { apiKeyPrefix, generateApiKey } from "./api-key.js";
+import type { ApiKeyRow, UserRow } from "./auth.repo.js";
+import * as repo from "./auth.repo.js";
+import type { CreateApiKeyInput, LoginInput, RegisterInput, SessionInput } from "./auth.schema.js";
+import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from "./password.js";
+import type { Principal } from "./principal.js";
+import { describePrincipal, isAdmin } from "./principal.js";
+
+const MINUTE_MS = 60_000;
+/** Serialises registrations so that exactly one first user becomes admin. */
+const REGISTER_LOCK_ID = 0x75736572;
+/** `last_used_at` is written at most this often per key, so reads do not turn into writes. */
+const TOUCH_INTERVAL_MS = 1 * MINUTE_MS;
+
+export interface AuthServiceDeps {
+  db: Db;
+  jwtSecret: string;
+  jwtTtlSeconds: number;
+  /** The bootstrap admin key from `API_KEY`; compared in constant time, never stored. */
+  bootstrapApiKey: string | undefined;
+}
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string | null;
+  role: "admin" | "user";
+  createdAt: Date;
+  lastLoginAt: Date | null;
+}
+
+export interface PublicApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: ApiKeyScope[];
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+  createdAt: Date;
+}
+
+export interface Session {
+  token: string;
+  expiresAt: Date;
+}
+
+/** Who a browser session belongs to, for the dashboard to show; never the token itself. */
+export interface SessionOwner {
+  kind: "user" | "api-key" | "bootstrap";
+  name: string;
+  scopes: ApiKeyScope[];
+}
+
+export interface RequestContext {
+  principal?: Principal | undefined;
+  requestId?: string | undefined;
+}
+
+const toPublicUser = (u: UserRow): PublicUser => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  role: u.role,
+  createdAt: u.createdAt,
+  lastLoginAt: u.lastLoginAt,
+});
+
+const toPublicKey = (k: ApiKeyRow): PublicApiKey => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: k.scopes,
+  expiresAt: k.expiresAt,
+  revokedAt: k.revokedAt,
+  lastUsedAt: k.lastUsedAt,
+  createdAt: k.createdAt,
+});
+
+export type AuthService = ReturnType<typeof createAuthService>;
+
+/** Users, sessions (JWT, HS256 only) and API keys. */
+export function createAuthService(deps: AuthServiceDeps) {
+  const { db } = deps;
+  const bootstrapHash = deps.bootstrapApiKey ? sha256Hex(deps.bootstrapApiKey) : undefined;
+  const lastTouched = new Map<string, number>();
+
+  async function issueToken(subject: string, extra: Record<string, unknown> = {}): Promise<Session> {
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + deps.jwtTtlSeconds;
+    const token = await sign({ sub: subject, iat: now, exp, ...extra }, deps.jwtSecret, "HS256");
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  function principalOfKey(row: ApiKeyRow): Principal {
+    return { kind: "api-key", id: row.id, name: row.name, scopes: row.scopes };
+  }
+
+  function isUsable(row: ApiKeyRow): boolean {
+    return !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > Date.now());
+  }
+
+  const service = {
+    /**
+     * Creates a user. The first user becomes admin; after that only an admin may register users
+     * (throws UNAUTHENTICATED / FORBIDDEN otherwise, USER_EXISTS for a taken email).
+     */
+    async register(input: RegisterInput, ctx: RequestContext): Promise<PublicUser> {
+      const passwordHash = await hashPassword(input.password);
+      try {
+        return await db.transaction(async (tx) => {
+          await tx.execute(sql`select pg_advisory_xact_lock(${REGISTER_LOCK_ID})`);
+          const isFirst = (await repo.countUsers(tx)) === 0;
+          if (!isFirst && !ctx.principal) {
+            throw new DomainError(
+              "UNAUTHENTICATED",
+              "registration is closed: an admin must create new users",
+            );
+          }
+          if (!isFirst && !isAdmin(ctx.principal)) {
+            throw new DomainError("FORBIDDEN", "only an admin can register users");
+          }
+          const role = isFirst ? "admin" : (input.role ?? "user");
+          const user = await repo.insertUser(tx, {
+            email: input.email,
+            name: input.name ?? null,
+            passwordHash,
+            role,
+          });
+          await recordAudit(tx, {
+            actor: ctx.principal ? describePrincipal(ctx.principal) : `user:${user.email}`,
+            action: "user.registered",
+            entityType: "user",
+            entityId: user.id,
+            details: { email: user.email, role, first: isFirst },
+            requestId: ctx.requestId ?? null,
+          });
+          return toPublicUser(user);
+        });
+      } catch (err) {
+        if (pgErrorCode(err) === "23505") {
+          throw new DomainError("USER_EXISTS", `a user with email ${input.email} already exists`, {
+            context: { email: input.email },
+          });
+        }
+        throw err;
+      }
+    },
+
+    /** Checks a password and returns a short-lived token. Throws INVALID_CREDENTIALS (same for unknown email). */
+    async login(input: LoginInput): Promise<Session & { user: PublicUser }> {
+      const user = await repo.findUserByEmail(db, input.email);
+      const ok = await verifyPassword(input.password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
+      if (!user || !ok) throw new DomainError("INVALID_CREDENTIALS", "email or password is wrong");
+      await repo.touchLogin(db, user.id);
+      const session = await issueToken(`user:${user.id}`, { role: user.role });
+      return { ...session, user: toPublicUser(user) };
+    },
+
+    /** A session token for a principal that proved itself another way (API key in a browser). */
+    async issueSession(principal: Principal): Promise<Session> {
+      return issueToken(`${principal.kind}:${principal.id}`);
+    },
+
+    /**
+     * Opens a browser session from an API key or an email and password. Returns the session token
+     * (for an HttpOnly cookie) and its owner. Throws INVALID_CREDENTIALS for an unknown, revoked or
+     * expired key, or a wrong email or password.
+     */
+    async openSession(input: SessionInput): Promise<Session & { owner: SessionOwner }> {
+      if (input.apiKey === undefined) {
+        const { token, expiresAt, user } = await service.login({
+          email: input.email!,
+          password: input.password!,
+        });
+        const scopes: ApiKeyScope[] = user.role === "admin" ? ["admin", "read"] : ["read"];
+        return { token, expiresAt, owner: { kind: "user", name: user.email, scopes } };
+      }
+      const principal = await service.authenticateApiKey(input.apiKey);
+      if (!principal || principal.kind === "user" || principal.kind === "node") {
+        throw new DomainError(
+          "INVALID_CREDENTIALS",
+          "the API key is not valid (unknown, revoked or expired)",
+        );
+      }
+      const session = await service.issueSession(principal);
+      const name = principal.kind === "api-key" ? principal.name : "bootstrap key";
+      return { ...session, owner: { kind: principal.kind, name, scopes: [...principal.scopes] } };
+    },
+
+    /**
+     * Resolves a bearer or session token to its principal: undefined for a bad signature, another
+     * algorithm (including `none`), an expired token, or a user or key that no longer exists.
+     */
+    async authenticateToken(token: string): Promise<Principal | undefined> {
+      let payload: Record<string, unknown>;
+      try {
+        payload = await verify(token, deps.jwtSecret, "HS256");
+      } catch {
+        return undefined;
+      }
+      const sub = typeof payload.sub === "string" ? payload.sub : "";
+      const [kind, id] = [sub.slice(0, sub.indexOf(":")), sub.slice(sub.indexOf(":") + 1)];
+      if (kind === "user") {
+        if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+        const user = await repo.findUserById(db, id);
+        if (!user) return undefined;
+        const scopes: ApiKeyScope[] = user.role === "admin" ? ["admin", "read"] : ["read"];
+        return { kind: "user", id: user.id, email: user.email, role: user.role, scopes };
+      }
+      if (kind === "bootstrap" && bootstrapHash)
+        return { kind: "bootstrap", id: "bootstrap", scopes: ["admin", "read"] };
+      if (kind === "api-key" && /^[0-9a-f-]{36}$/.test(id)) {
+        const row = await repo.findApiKeyById(db, id);
+        return row && isUsable(row) ? principalOfKey(row) : undefined;
+      }
+      return undefined;
+    },
+
+    /** Resolves an API key (bootstrap or stored); undefined when unknown, revoked or expired. */
+    async authenticateApiKey(key: string): Promise<Principal | undefined> {
+      const hash = sha256Hex(key);
+      if (bootstrapHash && safeEqual(hash, bootstrapHash)) {
+        return { kind: "bootstrap", id: "bootstrap", scopes: ["admin", "read"] };
+      }
+      const prefix = apiKeyPrefix(key);
+      if (!prefix) return undefined;
+      const row = await repo.findApiKeyByPrefix(db, prefix);
+      if (!row || !safeEqual(hash, row.keyHash) || !isUsable(row)) return undefined;
+      const last = lastTouched.get(row.id) ?? row.lastUsedAt?.getTime() ?? 0;
+      if (Date.now() - last > TOUCH_INTERVAL_MS) {
+        lastTouched.set(row.id, Date.now());
+        await repo.touchApiKey(db, row.id);
+      }
+      return principalOfKey(row);
+    },
+
+    /** The caller's own user record (users only); throws NOT_FOUND for other principals' kinds. */
+    async me(
+      principal: Principal,
+    ): Promise<PublicUser | { kind: Principal["kind"]; id: string; name?: string; scopes: ApiKeyScope[] }> {
+      if (principal.kind === "user") {
+        const user = await repo.findUserById(db, principal.id);
+        if (!user) throw new DomainError("UNAUTHENTICATED", "the user of this token no longer exists");
+        return toPublicUser(user);
+      }
+      const name = principal.kind === "api-key" ? { name: principal.name } : {};
+      return { kind: principal.kind, id: principal.id, ...name, scopes: [...principal.scopes] };
+    },
+
+    /** Creates an API key; the whole key is in the result once and never again. */
+    async createApiKey(
+      input: CreateApiKeyInput,
+      ctx: RequestContext,
+    ): Promise<PublicApiKey & { key: string }> {
+      const generated = generateApiKey();
+      return db.transaction(async (tx) => {
+        const row = await repo.insertApiKey(tx, {
+          name: input.name,
+          prefix: generated.prefix,
+          keyHash: generated.hash,
+          scopes: [...new Set(input.scopes)],
+          expiresAt: input.expiresAt ?? null,
+          createdBy: ctx.principal?.kind === "user" ? ctx.principal.id : null,
+        });
+        await recordAudit(tx, {
+          actor: ctx.principal ? describePrincipal(ctx.principal) : "system",
+          action: "api-key.created",
+          entityType: "api_key",
+          entityId: row.id,
+          details: { name: row.name, prefix: row.prefix, scopes: row.scopes },
+          requestId: ctx.requestId ?? null,
+        });
+        return { ...toPublicKey(row), key: generated.key };
+      });
+    },
+
+    async listApiKeys(): Promise<PublicApiKey[]> {
+      return (await repo.listApiKeyRows(db)).map(toPublicKey);
+    },
+
+    /** Revokes a key (idempotent). Throws API_KEY_NOT_FOUND. */
+    async revokeApiKey(id: string, ctx: RequestContext): Promise<PublicApiKey> {
+      return db.transaction(async (tx) => {
+        const row = await repo.revokeApiKeyRow(tx, id);
+        if (!row)
+          throw new DomainError("API_KEY_NOT_FOUND", `API key ${id} does not exist`, { context: { id } });
+        await recordAudit(tx, {
+          actor: ctx.principal ? describePrincipal(ctx.principal) : "system",
+          action: "api-key.revoked",
+          entityType: "api_key",
+          entityId: id,
+          details: { prefix: row.prefix },
+          requestId: ctx.requestId ?? null,
+        });
+        return toPublicKey(row);
+      });
+    },
+  };
+  return service;
+}

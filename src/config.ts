@@ -1,0 +1,469 @@
+/**
+ * Configuration: the only module that reads `process.env`.
+ *
+ * `parseConfig(env)` is pure (tests feed it plain objects); `loadConfig()` parses the real
+ * environment once, prints every bad variable with its fix and exits 1. Domain code never imports
+ * this module: entry points pass slices of the config into factories.
+ */
+import path from "node:path";
+import cron from "node-cron";
+import { z } from "zod";
+import { QUEUE_NAMES, type QueueName } from "./queue/names.js";
+
+const SECOND = 1;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+/** A 32-byte key written as 64 hex characters or as base64 (44 characters). */
+const encryptionKey = z.string().refine((v) => decodeKey(v) !== undefined, {
+  message:
+    "must be 32 bytes written as 64 hex characters or base64; generate one with `openssl rand -hex 32`",
+});
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+/** Every variable wiresync reads, in the order `.env.example` lists them. */
+export const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: z.coerce
+      .number({ error: "must be a TCP port number from 0 to 65535" })
+      .int("must be a TCP port number from 0 to 65535")
+      .min(0, "must be a TCP port number from 0 to 65535")
+      .max(65535, "must be a TCP port number from 0 to 65535")
+      .default(8080),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    PUBLIC_URL: z.url().optional(),
+    DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL (leave unset for the embedded database)")
+        .optional(),
+    ),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+      .default("redis://127.0.0.1:6379"),
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, "may hold only letters, digits, '_', '.' and '-'")
+      .default("wiresync"),
+    DATA_DIR: z.string().min(1).default("./data"),
+    API_KEY: optionalString.pipe(z.string().min(24, "must be at least 24 characters").optional()),
+    JWT_SECRET: optionalString.pipe(
+      z
+        .string()
+        .min(32, "must be at least 32 characters; generate one with `openssl rand -hex 32`")
+        .optional(),
+    ),
+    JWT_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * HOUR)
+      .default(1 * HOUR),
+    ENCRYPTION_KEY: optionalString.pipe(encryptionKey.optional()),
+    ENCRYPTION_KEYS_PREVIOUS: csv.pipe(z.array(encryptionKey)),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+    WORKER_QUEUES: csv.pipe(z.array(z.enum(QUEUE_NAMES))),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+    /** On SIGTERM, in-flight jobs get this long; long sync runs hand their job back before it ends. */
+    WG_INTERFACES: csv.pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^[^=\s]+=[A-Za-z0-9_.-]{1,15}(@[A-Za-z0-9_.-]{1,64})?$/,
+            "each entry must be network=interface (or network=interface@netns), e.g. office=wsync0",
+          ),
+      ),
+    ),
+    WG_DRIVER: z.enum(["auto", "uapi", "wg"]).default("auto"),
+    WG_MIN_APPLY_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+    WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10 * MINUTE * 1000)
+      .default(10 * SECOND * 1000),
+    SCHEDULER_ENABLED: bool.default(true),
+    NODE_OFFLINE_AFTER_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(30)
+      .max(86_400)
+      .default(3 * MINUTE),
+    WORKER_LOCK_DURATION_MS: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(10 * MINUTE * 1_000)
+      .default(30_000),
+    STALE_RUN_CHECK_CRON: z
+      .string()
+      .refine((v) => cron.validate(v), "must be a cron expression such as '* * * * *'")
+      .default("* * * * *"),
+    OUTBOX_RELAY_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(HOUR * 1_000)
+      .default(5_000),
+    OUTBOX_SWEEP_GRACE_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(HOUR * 1_000)
+      .default(30_000),
+    WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+    WEBHOOK_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(MINUTE * 1_000)
+      .default(10_000),
+    WEBHOOK_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000).default(10),
+    NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+    NOTIFY_BACKOFF_BASE_MS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(HOUR * 1_000)
+      .default(2_000),
+    NOTIFY_BACKOFF_MAX_MS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(24 * HOUR * 1_000)
+      .default(15 * MINUTE * 1_000),
+    RESEND_API_KEY: optionalString,
+    RESEND_BASE_URL: z.url().default("https://api.resend.com"),
+    EMAIL_FROM: z
+      .string()
+      .trim()
+      .min(3)
+      .regex(
+        /^[^\r\n]*@[^\r\n]*$/,
+        "must be an address, optionally with a name: `wiresync <ops@example.com>`",
+      )
+      .default("wiresync <onboarding@resend.dev>"),
+    EMAIL_ALERTS_TO: csv.pipe(z.array(z.email())),
+  })
+  .superRefine((env, ctx) => {
+    const ifaces = env.WG_INTERFACES.map((e) => parseBinding(e).iface);
+    const dup = ifaces.find((name, i) => ifaces.indexOf(name) !== i);
+    if (dup) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["WG_INTERFACES"],
+        message: `names interface ${dup} twice; each network needs an interface of its own`,
+      });
+    }
+    if (env.NODE_ENV === "production" && env.DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DATABASE_URL"],
+        message:
+          "is required when NODE_ENV=production (the embedded database serves one process only); set it to your Postgres URL",
+      });
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  readonly env: Env["NODE_ENV"];
+  readonly http: { readonly port: number; readonly host: string; readonly publicUrl: string | undefined };
+  readonly database:
+    | { readonly kind: "postgres"; readonly url: string; readonly poolSize: number }
+    | { readonly kind: "pglite"; readonly dataDir: string };
+  readonly redis: { readonly url: string; readonly prefix: string };
+  readonly dataDir: string;
+  readonly secrets: {
+    readonly apiKey: string | undefined;
+    readonly jwtSecret: string | undefined;
+    readonly encryptionKey: Buffer | undefined;
+    readonly previousEncryptionKeys: readonly Buffer[];
+  };
+  readonly auth: { readonly jwtTtlSeconds: number };
+  readonly log: { readonly level: Env["LOG_LEVEL"]; readonly pretty: boolean };
+  readonly wireguard: {
+    /** The interfaces this worker owns, by network name or id. */
+    readonly interfaces: readonly InterfaceBinding[];
+    readonly driver: "auto" | "uapi" | "wg";
+    /** Least time between two writes to one interface: bursts of changes coalesce into few writes. */
+    readonly minApplyIntervalMs: number;
+  };
+  readonly workers: {
+    readonly queues: readonly QueueName[];
+    readonly concurrency: number;
+    readonly shutdownTimeoutMs: number;
+    readonly schedulerEnabled: boolean;
+    readonly staleRunCheckCron: string;
+    readonly nodeOfflineAfterSeconds: number;
+    readonly lockDurationMs: number;
+  };
+  readonly notify: NotifyConfig;
+}
+
+/** Webhooks, email and the outbox relay (`PlatformOptions.notify`). */
+export interface NotifyConfig {
+  readonly relayIntervalMs: number;
+  readonly sweepGraceMs: number;
+  readonly webhooks: {
+    readonly allowPrivate: boolean;
+    readonly timeoutMs: number;
+    readonly maxFailures: number;
+    readonly maxAttempts: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+  };
+  readonly email: {
+    readonly resendApiKey: string | undefined;
+    readonly resendBaseUrl: string;
+    readonly from: string;
+    readonly alertRecipients: readonly string[];
+    readonly timeoutMs: number;
+    readonly maxAttempts: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+  };
+}
+
+/** A network's hub interface on this host: `WG_INTERFACES=office=wsync0` or `office=wsync0@netns`. */
+export interface InterfaceBinding {
+  /** Network name or id. */
+  readonly network: string;
+  readonly iface: string;
+  /** Network namespace of the interface, if not the worker's own. */
+  readonly netns: string | undefined;
+}
+
+/** Parses one `network=iface[@netns]` entry (already validated by the schema). */
+export function parseBinding(entry: string): InterfaceBinding {
+  const eq = entry.indexOf("=");
+  const [iface, netns] = entry.slice(eq + 1).split("@") as [string, string | undefined];
+  return { network: entry.slice(0, eq), iface, netns };
+}
+
+/** One line per bad variable: `NAME: what is wrong and how to fix it`. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Decodes a 32-byte key from hex or base64; undefined when it is neither. */
+export function decodeKey(value: string): Buffer | undefined {
+  const v = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return Buffer.from(v, "hex");
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(v)) {
+    const buf = Buffer.from(v, "base64");
+    if (buf.length === 32) return buf;
+  }
+  return undefined;
+}
+
+/**
+ * Parses an environment into a frozen `Config`.
+ * Throws `ConfigError` listing every bad variable (by name, with the fix); never reads `process.env`.
+ */
+export function parseConfig(source: Record<string, string | undefined>): Config {
+  const result = EnvSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      const got = source[name];
+      const shown = got === undefined || isSecretVar(name) ? "" : ` (got ${JSON.stringify(got)})`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const env = result.data;
+  const dataDir = path.resolve(env.DATA_DIR);
+  const config: Config = {
+    env: env.NODE_ENV,
+    http: { port: env.PORT, host: env.HOST, publicUrl: env.PUBLIC_URL },
+    database: env.DATABASE_URL
+      ? { kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      : { kind: "pglite", dataDir: path.join(dataDir, "pglite") },
+    redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
+    dataDir,
+    secrets: {
+      apiKey: env.API_KEY,
+      jwtSecret: env.JWT_SECRET,
+      encryptionKey: env.ENCRYPTION_KEY ? decodeKey(env.ENCRYPTION_KEY) : undefined,
+      previousEncryptionKeys: env.ENCRYPTION_KEYS_PREVIOUS.map((k) => decodeKey(k) as Buffer),
+    },
+    auth: { jwtTtlSeconds: env.JWT_TTL_SECONDS },
+    log: { level: env.LOG_LEVEL, pretty: (env.LOG_FORMAT ?? defaultLogFormat(env.NODE_ENV)) === "pretty" },
+    wireguard: {
+      interfaces: env.WG_INTERFACES.map(parseBinding),
+      driver: env.WG_DRIVER,
+      minApplyIntervalMs: env.WG_MIN_APPLY_INTERVAL_MS,
+    },
+    workers: {
+      queues: env.WORKER_QUEUES.length > 0 ? env.WORKER_QUEUES : QUEUE_NAMES,
+      concurrency: env.WORKER_CONCURRENCY,
+      shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
+      schedulerEnabled: env.SCHEDULER_ENABLED,
+      staleRunCheckCron: env.STALE_RUN_CHECK_CRON,
+      nodeOfflineAfterSeconds: env.NODE_OFFLINE_AFTER_SECONDS,
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+    },
+    notify: {
+      relayIntervalMs: env.OUTBOX_RELAY_INTERVAL_MS,
+      sweepGraceMs: env.OUTBOX_SWEEP_GRACE_MS,
+      webhooks: {
+        allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+        timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+        maxFailures: env.WEBHOOK_MAX_FAILURES,
+        maxAttempts: env.NOTIFY_MAX_ATTEMPTS,
+        backoffBaseMs: env.NOTIFY_BACKOFF_BASE_MS,
+        backoffMaxMs: env.NOTIFY_BACKOFF_MAX_MS,
+      },
+      email: {
+        resendApiKey: env.RESEND_API_KEY,
+        resendBaseUrl: env.RESEND_BASE_URL,
+        from: env.EMAIL_FROM,
+        alertRecipients: env.EMAIL_ALERTS_TO,
+        timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+        maxAttempts: env.NOTIFY_MAX_ATTEMPTS,
+        backoffBaseMs: env.NOTIFY_BACKOFF_BASE_MS,
+        backoffMaxMs: env.NOTIFY_BACKOFF_MAX_MS,
+      },
+    },
+  };
+  return deepFreeze(config);
+}
+
+let loaded: Config | undefined;
+
+/**
+ * Parses `process.env` once. On bad config prints every problem to stderr and exits 1.
+ */
+export function loadConfig(): Config {
+  if (loaded) return loaded;
+  try {
+    loaded = parseConfig(process.env);
+    return loaded;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`wiresync: ${err.message}\nSee .env.example for every variable.\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+function isSecretVar(name: string): boolean {
+  return /KEY|SECRET|PASSWORD|TOKEN|DATABASE_URL|REDIS_URL/.test(name);
+}
+
+function defaultLogFormat(nodeEnv: Env["NODE_ENV"]): "json" | "pretty" {
+  return nodeEnv === "development" && process.stdout.isTTY ? "pretty" : "json";
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Buffer.isBuffer(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** What the `wiresync` CLI reads: where the API is and the key to call it with. */
+export const CliEnvSchema = z.object({
+  WIRESYNC_URL: z.url().default("http://127.0.0.1:8080"),
+  WIRESYNC_API_KEY: optionalString,
+});
+
+export interface CliConfig {
+  readonly url: string;
+  readonly apiKey: string | undefined;
+}
+
+/** Parses the CLI's environment; prints the problem and exits 1 when it is bad. */
+export function loadCliConfig(): CliConfig {
+  const result = CliEnvSchema.safeParse(process.env);
+  if (!result.success) {
+    process.stderr.write(
+      `wiresync: ${result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join("; ")}\n`,
+    );
+    process.exit(1);
+  }
+  return Object.freeze({
+    url: result.data.WIRESYNC_URL.replace(/\/$/, ""),
+    apiKey: result.data.WIRESYNC_API_KEY,
+  });
+}
+
+/** What the node agent (`apps/agent`) reads. */
+export const AgentEnvSchema = z.object({
+  WIRESYNC_URL: z.url(),
+  AGENT_ENROLLMENT_KEY: optionalString,
+  AGENT_STATE_DIR: z.string().min(1).default("/var/lib/wiresync-agent"),
+  AGENT_INTERFACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,15}$/, "must be an interface name of 1–15 letters, digits, '_', '.' or '-'")
+    .default("wsync0"),
+  AGENT_NETNS: optionalString,
+  AGENT_NAME: optionalString,
+  AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3_600).default(30),
+  WG_DRIVER: z.enum(["auto", "uapi", "wg"]).default("auto"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export interface AgentConfig {
+  readonly url: string;
+  readonly enrollmentKey: string | undefined;
+  readonly stateDir: string;
+  readonly iface: string;
+  readonly netns: string | undefined;
+  readonly name: string | undefined;
+  readonly heartbeatSeconds: number;
+  readonly driver: "auto" | "uapi" | "wg";
+  readonly logLevel: string;
+}
+
+/** Parses the agent's environment; prints every problem and exits 1 when it is bad. */
+export function loadAgentConfig(): AgentConfig {
+  const result = AgentEnvSchema.safeParse(process.env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    process.stderr.write(`wiresync-agent: invalid configuration:\n  ${problems.join("\n  ")}\n`);
+    process.exit(1);
+  }
+  const e = result.data;
+  return Object.freeze({
+    url: e.WIRESYNC_URL.replace(/\/$/, ""),
+    enrollmentKey: e.AGENT_ENROLLMENT_KEY,
+    stateDir: path.resolve(e.AGENT_STATE_DIR),
+    iface: e.AGENT_INTERFACE,
+    netns: e.AGENT_NETNS,
+    name: e.AGENT_NAME,
+    heartbeatSeconds: e.AGENT_HEARTBEAT_SECONDS,
+    driver: e.WG_DRIVER,
+    logLevel: e.LOG_LEVEL,
+  });
+}

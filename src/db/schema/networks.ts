@@ -1,0 +1,30 @@
+import { cidr, inet, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+
+export const TOPOLOGIES = ["hub", "mesh"] as const;
+export type Topology = (typeof TOPOLOGIES)[number];
+
+/**
+ * A mesh: its address ranges and its hub. Overlapping ranges are refused by exclusion constraints
+ * (`networks_cidr4_excl`, `networks_cidr6_excl`), added in a custom migration because drizzle cannot
+ * declare them.
+ */
+export const networks = pgTable("networks", {
+  id: uuid().primaryKey().defaultRandom(),
+  name: text().notNull().unique("networks_name_key"),
+  cidr4: cidr().notNull(),
+  cidr6: cidr(),
+  listenPort: integer().notNull().default(51820),
+  /** Public `host:port` where nodes reach the hub. */
+  endpoint: text(),
+  topology: text({ enum: TOPOLOGIES }).notNull().default("hub"),
+  dns: text().array().notNull().default([]),
+  mtu: integer(),
+  persistentKeepalive: integer(),
+  hubPublicKey: text().notNull(),
+  /** AES-256-GCM envelope (see src/crypto); never leaves the server except to the hub's own worker. */
+  hubPrivateKeyEnc: text().notNull(),
+  hubIp4: inet().notNull(),
+  hubIp6: inet(),
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,0 +1,79 @@
+import { index, inet, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { networks } from "./networks.js";
+
+export const NODE_ROLES = ["peer", "relay", "hub"] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+
+export const NODE_STATUSES = ["pending", "online", "offline", "disabled"] as const;
+export type NodeStatus = (typeof NODE_STATUSES)[number];
+
+export interface NodeNetworkInfo {
+  ipv4?: string;
+  ipv6?: string;
+  natType?: string;
+  localPort?: number;
+}
+export interface NodeCapabilities {
+  maxConnections?: number;
+  bandwidth?: { up?: number; down?: number };
+}
+export interface NodeLocation {
+  country?: string;
+  region?: string;
+}
+export interface NodeMetrics {
+  cpu?: number;
+  memory?: number;
+  connections?: number;
+  latencyMs?: number;
+  bandwidthUsed?: { up?: number; down?: number };
+}
+
+/** A member of a network. Its address pair is unique within the network (IPAM races end here). */
+export const nodes = pgTable(
+  "nodes",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    networkId: uuid()
+      .notNull()
+      .references(() => networks.id, { onDelete: "cascade" }),
+    name: text().notNull(),
+    email: text(),
+    publicKey: text().notNull(),
+    /** Set only when the server generated the key pair; AES-256-GCM envelope. */
+    privateKeyEnc: text(),
+    presharedKeyEnc: text(),
+    ip4: inet().notNull(),
+    ip6: inet(),
+    endpoint: text(),
+    extraAllowedIps: text().array().notNull().default([]),
+    natType: text(),
+    networkInfo: jsonb().$type<NodeNetworkInfo>().notNull().default({}),
+    capabilities: jsonb().$type<NodeCapabilities>().notNull().default({}),
+    location: jsonb().$type<NodeLocation>().notNull().default({}),
+    metrics: jsonb().$type<NodeMetrics>().notNull().default({}),
+    tags: text().array().notNull().default([]),
+    role: text({ enum: NODE_ROLES }).notNull().default("peer"),
+    status: text({ enum: NODE_STATUSES }).notNull().default("pending"),
+    lastSeenAt: timestamp({ withTimezone: true }),
+    lastHandshakeAt: timestamp({ withTimezone: true }),
+    configVersion: integer().notNull().default(1),
+    /** SHA-256 of the node's rendered config (without its private key): a change bumps `configVersion`. */
+    configHash: text(),
+    /** The highest config version announced to the node's agent. */
+    configPushedVersion: integer().notNull().default(0),
+    /** SHA-256 of the node's agent token; the token itself is shown once at registration. */
+    tokenHash: text(),
+    enrollmentKeyId: uuid(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    unique("nodes_network_public_key_key").on(t.networkId, t.publicKey),
+    unique("nodes_network_ip4_key").on(t.networkId, t.ip4),
+    unique("nodes_network_ip6_key").on(t.networkId, t.ip6),
+    unique("nodes_network_name_key").on(t.networkId, t.name),
+    index("nodes_email_idx").on(t.email),
+    index("nodes_token_hash_idx").on(t.tokenHash),
+  ],
+);

@@ -1,0 +1,81 @@
+/**
+ * Domain errors. Every error a caller may branch on carries a closed `code`; the HTTP layer maps codes
+ * to statuses in one table (apps/api/http/problem.ts). Messages name the bad value and the fix, and
+ * never contain a secret.
+ */
+
+export const ERROR_CODES = [
+  "VALIDATION_FAILED",
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "CONFLICT",
+  "INVALID_CREDENTIALS",
+  "USER_EXISTS",
+  "API_KEY_NOT_FOUND",
+  "SYNC_RUN_NOT_FOUND",
+  "SYNC_RUN_FINISHED",
+  "NETWORK_NOT_FOUND",
+  "NETWORK_NAME_TAKEN",
+  "NETWORK_OVERLAP",
+  "NETWORK_HAS_NODES",
+  "NODE_NOT_FOUND",
+  "PUBLIC_KEY_TAKEN",
+  "NODE_NAME_TAKEN",
+  "ADDRESS_POOL_EXHAUSTED",
+  "ADDRESS_TAKEN",
+  "ROUTE_TAKEN",
+  "ENROLLMENT_KEY_INVALID",
+  "ENROLLMENT_KEY_NOT_FOUND",
+  "WEBHOOK_NOT_FOUND",
+  "WEBHOOK_URL_REFUSED",
+  "DELIVERY_NOT_FOUND",
+  "EMAIL_NOT_FOUND",
+  "INTERFACE_NOT_MANAGED",
+  "DEPENDENCY_UNAVAILABLE",
+  "PAYLOAD_TOO_LARGE",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface DomainErrorOptions {
+  cause?: unknown;
+  /** Non-secret facts that help a reader: ids, names, limits. Rendered as problem `details`. */
+  context?: Record<string, unknown>;
+}
+
+/** Base of every error the domain throws on purpose. */
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly context: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: DomainErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "DomainError";
+    this.code = code;
+    this.context = options.context;
+  }
+}
+
+export const notFound = (code: ErrorCode, what: string, id: string) =>
+  new DomainError(code, `${what} ${id} does not exist`, { context: { id } });
+
+/** Postgres SQLSTATE of a driver error (postgres.js and PGlite both expose `code`), if any. */
+export function pgErrorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** Name of the violated constraint of a Postgres error, if any. */
+export function pgConstraint(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const c =
+      (e as { constraint_name?: unknown; constraint?: unknown }).constraint_name ??
+      (e as { constraint?: unknown }).constraint;
+    if (typeof c === "string") return c;
+  }
+  return undefined;
+}

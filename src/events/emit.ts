@@ -1,0 +1,58 @@
+import { sql } from "drizzle-orm";
+import type { Executor } from "../db/index.js";
+import { events } from "../db/index.js";
+import { sanitizeEventData } from "./sanitize.js";
+import type { EventType } from "./types.js";
+
+/** The Postgres channel the relay listens on; a NOTIFY is delivered only when its transaction commits. */
+export const OUTBOX_CHANNEL = "wiresync_outbox";
+
+export interface NewEvent<T extends string = EventType> {
+  type: T;
+  data: Record<string, unknown>;
+}
+
+export interface EmitOptions {
+  /** Who caused the event (`system` by default); names a principal, never a credential. */
+  source?: string;
+}
+
+export interface EmittedEvent {
+  id: string;
+  type: string;
+  /** Dotted paths of secret-named keys that were dropped from `data` (should be empty). */
+  dropped: string[];
+}
+
+/**
+ * Writes a domain event to the outbox with the executor given: pass the transaction of the change
+ * that causes it, so the event exists exactly when the change does. Keys that name a secret are
+ * dropped (see `sanitizeEventData`). Also queues a NOTIFY on `OUTBOX_CHANNEL`, which Postgres sends
+ * on commit, so a listening relay moves the event at once; the relay's timer covers a lost notice.
+ * Throws only what the database throws.
+ */
+export async function emitEvent(
+  exec: Executor,
+  event: NewEvent,
+  options: EmitOptions = {},
+): Promise<EmittedEvent> {
+  return insertEvent(exec, event, options);
+}
+
+/**
+ * `emitEvent` for names outside `EventType` (custom events from the dispatch API, internal ones).
+ * Callers validate the name first.
+ */
+export async function insertEvent(
+  exec: Executor,
+  event: NewEvent<string>,
+  options: EmitOptions = {},
+): Promise<EmittedEvent> {
+  const { data, dropped } = sanitizeEventData(event.data);
+  const [row] = await exec
+    .insert(events)
+    .values({ type: event.type, data, source: options.source ?? "system" })
+    .returning({ id: events.id });
+  await exec.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+  return { id: row!.id, type: event.type, dropped };
+}

@@ -1,0 +1,312 @@
+/** Drizzle queries of the mesh. Every function takes the executor first; services own transactions. */
+import { and, asc, count, desc, eq, ilike, inArray, lt, or, sql } from "drizzle-orm";
+import type { Executor, NodeStatus } from "../db/index.js";
+import { enrollmentKeys, networks, nodes, retiredPeers, usageMonthly } from "../db/index.js";
+
+export type NetworkRow = typeof networks.$inferSelect;
+export type NodeRow = typeof nodes.$inferSelect;
+export type EnrollmentKeyRow = typeof enrollmentKeys.$inferSelect;
+
+export async function insertNetwork(
+  exec: Executor,
+  values: typeof networks.$inferInsert,
+): Promise<NetworkRow> {
+  const [row] = await exec.insert(networks).values(values).returning();
+  return row!;
+}
+
+export async function getNetwork(
+  exec: Executor,
+  id: string,
+  opts: { forUpdate?: boolean } = {},
+): Promise<NetworkRow | undefined> {
+  const query = exec.select().from(networks).where(eq(networks.id, id));
+  const [row] = opts.forUpdate ? await query.for("update") : await query;
+  return row;
+}
+
+export async function getNetworks(exec: Executor, ids: string[]): Promise<NetworkRow[]> {
+  if (ids.length === 0) return [];
+  return exec.select().from(networks).where(inArray(networks.id, ids));
+}
+
+export async function getNetworkByName(exec: Executor, name: string): Promise<NetworkRow | undefined> {
+  const [row] = await exec.select().from(networks).where(eq(networks.name, name));
+  return row;
+}
+
+export async function listNetworks(exec: Executor): Promise<(NetworkRow & { nodeCount: number })[]> {
+  const counts = exec
+    .select({ networkId: nodes.networkId, n: count().as("n") })
+    .from(nodes)
+    .groupBy(nodes.networkId)
+    .as("counts");
+  const rows = await exec
+    .select({ network: networks, n: counts.n })
+    .from(networks)
+    .leftJoin(counts, eq(counts.networkId, networks.id))
+    .orderBy(asc(networks.name));
+  return rows.map((r) => ({ ...r.network, nodeCount: Number(r.n ?? 0) }));
+}
+
+export async function updateNetwork(
+  exec: Executor,
+  id: string,
+  values: Partial<typeof networks.$inferInsert>,
+): Promise<NetworkRow | undefined> {
+  const [row] = await exec
+    .update(networks)
+    .set({ ...values, updatedAt: new Date() })
+    .where(eq(networks.id, id))
+    .returning();
+  return row;
+}
+
+export async function deleteNetwork(exec: Executor, id: string): Promise<NetworkRow | undefined> {
+  const [row] = await exec.delete(networks).where(eq(networks.id, id)).returning();
+  return row;
+}
+
+export async function countNodes(exec: Executor, networkId: string): Promise<number> {
+  const [row] = await exec.select({ n: count() }).from(nodes).where(eq(nodes.networkId, networkId));
+  return row?.n ?? 0;
+}
+
+/** Addresses in use in a network (the hub's is implicit). */
+/**
+ * Addresses in use in a network (the hub's is implicit), and whether any node carries routes for
+ * others (then configs depend on each other).
+ */
+export async function usedAddresses(
+  exec: Executor,
+  networkId: string,
+): Promise<{ ip4: string[]; ip6: string[]; hasRoutes: boolean }> {
+  const rows = await exec
+    .select({ ip4: nodes.ip4, ip6: nodes.ip6, routes: sql<number>`cardinality(${nodes.extraAllowedIps})` })
+    .from(nodes)
+    .where(eq(nodes.networkId, networkId));
+  return {
+    ip4: rows.map((r) => r.ip4),
+    ip6: rows.flatMap((r) => (r.ip6 ? [r.ip6] : [])),
+    hasRoutes: rows.some((r) => Number(r.routes) > 0),
+  };
+}
+
+export async function insertNode(exec: Executor, values: typeof nodes.$inferInsert): Promise<NodeRow> {
+  const [row] = await exec.insert(nodes).values(values).returning();
+  return row!;
+}
+
+export async function getNode(
+  exec: Executor,
+  id: string,
+  opts: { forUpdate?: boolean } = {},
+): Promise<NodeRow | undefined> {
+  const query = exec.select().from(nodes).where(eq(nodes.id, id));
+  const [row] = opts.forUpdate ? await query.for("update") : await query;
+  return row;
+}
+
+export async function getNodeByTokenHash(exec: Executor, tokenHash: string): Promise<NodeRow | undefined> {
+  const [row] = await exec.select().from(nodes).where(eq(nodes.tokenHash, tokenHash));
+  return row;
+}
+
+export async function nodesOfNetwork(exec: Executor, networkId: string): Promise<NodeRow[]> {
+  return exec.select().from(nodes).where(eq(nodes.networkId, networkId)).orderBy(asc(nodes.ip4));
+}
+
+/** The columns a config is rendered from, plus its stored hash: a light read for config refreshes. */
+export async function configRows(exec: Executor, networkId: string, ids?: readonly string[]) {
+  return exec
+    .select({
+      id: nodes.id,
+      name: nodes.name,
+      publicKey: nodes.publicKey,
+      ip4: nodes.ip4,
+      ip6: nodes.ip6,
+      endpoint: nodes.endpoint,
+      extraAllowedIps: nodes.extraAllowedIps,
+      status: nodes.status,
+      configHash: nodes.configHash,
+    })
+    .from(nodes)
+    .where(and(eq(nodes.networkId, networkId), ids ? inArray(nodes.id, [...ids]) : undefined))
+    .orderBy(asc(nodes.ip4));
+}
+
+/** True when some node of the network carries routes for others (their configs then depend on each other). */
+export async function hasRoutes(exec: Executor, networkId: string): Promise<boolean> {
+  const [row] = await exec
+    .select({ n: count() })
+    .from(nodes)
+    .where(and(eq(nodes.networkId, networkId), sql`cardinality(${nodes.extraAllowedIps}) > 0`));
+  return (row?.n ?? 0) > 0;
+}
+
+export async function nodesByEmail(exec: Executor, email: string): Promise<NodeRow[]> {
+  return exec.select().from(nodes).where(sql`lower(${nodes.email}) = ${email.toLowerCase()}`);
+}
+
+export interface NodeFilter {
+  networkId?: string | undefined;
+  status?: NodeStatus | undefined;
+  email?: string | undefined;
+  q?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+export async function listNodes(exec: Executor, f: NodeFilter): Promise<{ items: NodeRow[]; total: number }> {
+  const pattern = f.q ? `%${f.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : undefined;
+  const where = and(
+    f.networkId ? eq(nodes.networkId, f.networkId) : undefined,
+    f.status ? eq(nodes.status, f.status) : undefined,
+    f.email ? sql`lower(${nodes.email}) = ${f.email.toLowerCase()}` : undefined,
+    pattern
+      ? or(
+          ilike(nodes.name, pattern),
+          ilike(nodes.email, pattern),
+          ilike(nodes.publicKey, pattern),
+          sql`host(${nodes.ip4}) like ${pattern}`,
+        )
+      : undefined,
+  );
+  const [items, [total]] = await Promise.all([
+    exec
+      .select()
+      .from(nodes)
+      .where(where)
+      .orderBy(desc(nodes.createdAt), asc(nodes.id))
+      .limit(f.limit)
+      .offset(f.offset),
+    exec.select({ n: count() }).from(nodes).where(where),
+  ]);
+  return { items, total: total?.n ?? 0 };
+}
+
+export async function updateNode(
+  exec: Executor,
+  id: string,
+  values: Partial<typeof nodes.$inferInsert>,
+): Promise<NodeRow | undefined> {
+  const [row] = await exec
+    .update(nodes)
+    .set({ ...values, updatedAt: new Date() })
+    .where(eq(nodes.id, id))
+    .returning();
+  return row;
+}
+
+export async function deleteNodes(exec: Executor, ids: string[]): Promise<NodeRow[]> {
+  if (ids.length === 0) return [];
+  return exec.delete(nodes).where(inArray(nodes.id, ids)).returning();
+}
+
+export async function markOffline(exec: Executor, before: Date): Promise<NodeRow[]> {
+  return exec
+    .update(nodes)
+    .set({ status: "offline", updatedAt: new Date() })
+    .where(and(eq(nodes.status, "online"), lt(nodes.lastSeenAt, before)))
+    .returning();
+}
+
+export async function setConfigState(
+  exec: Executor,
+  id: string,
+  hash: string,
+  bump: boolean,
+): Promise<number> {
+  const [row] = await exec
+    .update(nodes)
+    .set({ configHash: hash, ...(bump ? { configVersion: sql`${nodes.configVersion} + 1` } : {}) })
+    .where(eq(nodes.id, id))
+    .returning({ version: nodes.configVersion });
+  return row?.version ?? 0;
+}
+
+export async function retirePeers(exec: Executor, networkId: string, publicKeys: string[]): Promise<void> {
+  if (publicKeys.length === 0) return;
+  await exec
+    .insert(retiredPeers)
+    .values(publicKeys.map((publicKey) => ({ networkId, publicKey })))
+    .onConflictDoUpdate({
+      target: [retiredPeers.networkId, retiredPeers.publicKey],
+      set: { retiredAt: new Date() },
+    });
+}
+
+export async function unretirePeer(exec: Executor, networkId: string, publicKey: string): Promise<void> {
+  await exec
+    .delete(retiredPeers)
+    .where(and(eq(retiredPeers.networkId, networkId), eq(retiredPeers.publicKey, publicKey)));
+}
+
+export async function retiredKeys(exec: Executor, networkId: string): Promise<string[]> {
+  const rows = await exec
+    .select({ k: retiredPeers.publicKey })
+    .from(retiredPeers)
+    .where(eq(retiredPeers.networkId, networkId));
+  return rows.map((r) => r.k);
+}
+
+export async function deleteUsageOf(exec: Executor, nodeIds: string[]): Promise<void> {
+  if (nodeIds.length === 0) return;
+  await exec.delete(usageMonthly).where(inArray(usageMonthly.nodeId, nodeIds));
+}
+
+export async function insertEnrollmentKey(
+  exec: Executor,
+  values: typeof enrollmentKeys.$inferInsert,
+): Promise<EnrollmentKeyRow> {
+  const [row] = await exec.insert(enrollmentKeys).values(values).returning();
+  return row!;
+}
+
+export async function listEnrollmentKeys(exec: Executor, networkId?: string): Promise<EnrollmentKeyRow[]> {
+  return exec
+    .select()
+    .from(enrollmentKeys)
+    .where(networkId ? eq(enrollmentKeys.networkId, networkId) : undefined)
+    .orderBy(desc(enrollmentKeys.createdAt));
+}
+
+export async function revokeEnrollmentKey(exec: Executor, id: string): Promise<EnrollmentKeyRow | undefined> {
+  const [row] = await exec
+    .update(enrollmentKeys)
+    .set({ revokedAt: sql`coalesce(${enrollmentKeys.revokedAt}, now())` })
+    .where(eq(enrollmentKeys.id, id))
+    .returning();
+  return row;
+}
+
+export async function findEnrollmentKeyByPrefix(
+  exec: Executor,
+  prefix: string,
+): Promise<EnrollmentKeyRow | undefined> {
+  const [row] = await exec.select().from(enrollmentKeys).where(eq(enrollmentKeys.prefix, prefix));
+  return row;
+}
+
+/**
+ * Takes one use of an enrollment key, atomically: returns undefined when the key is revoked, expired
+ * or used up. Two racing registrations on a one-use key: exactly one gets the row.
+ */
+export async function consumeEnrollmentKey(
+  exec: Executor,
+  id: string,
+): Promise<EnrollmentKeyRow | undefined> {
+  const [row] = await exec
+    .update(enrollmentKeys)
+    .set({ uses: sql`${enrollmentKeys.uses} + 1`, lastUsedAt: new Date() })
+    .where(
+      and(
+        eq(enrollmentKeys.id, id),
+        sql`${enrollmentKeys.revokedAt} is null`,
+        sql`(${enrollmentKeys.expiresAt} is null or ${enrollmentKeys.expiresAt} > now())`,
+        sql`(case when ${enrollmentKeys.reusable} then ${enrollmentKeys.maxUses} is null or ${enrollmentKeys.uses} < ${enrollmentKeys.maxUses} else ${enrollmentKeys.uses} < 1 end)`,
+      ),
+    )
+    .returning();
+  return row;
+}

@@ -1,0 +1,254 @@
+/**
+ * Input schemas of the mesh. Every string that can reach a wg-quick config is held to a strict
+ * pattern here: no newline, no `[`/`]` section header, no `=` — a config can never gain a `PostUp`.
+ */
+import { z } from "zod";
+import { NODE_ROLES, NODE_STATUSES, TOPOLOGIES } from "../db/index.js";
+import { oneLine } from "../validation.js";
+import { isHostname, isWgKey, parseEndpoint, parseIp } from "../wireguard/index.js";
+import { parseCidr } from "./cidr.js";
+
+export const Name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(63)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._ -]*$/,
+    "may hold only letters, digits, spaces, '.', '_' and '-', starting with a letter or digit",
+  );
+
+export const NodeEmail = z
+  .email({ message: "must be an email address" })
+  .max(254)
+  .regex(/^[^\s[\]=]+$/, "must not contain spaces, brackets or '='")
+  .transform((v) => v.toLowerCase());
+
+export const WgKey = z
+  .string()
+  .trim()
+  .refine(
+    isWgKey,
+    "must be a WireGuard key: 44 characters of base64 encoding 32 bytes (see `wg genkey | wg pubkey`)",
+  );
+
+/**
+ * `host:port` or `[v6]:port`, by the data plane's own parser: the API accepts exactly the endpoints
+ * the hub's reconcile can write (a trailing-dot or all-numeric host would be refused there).
+ */
+export const Endpoint = z
+  .string()
+  .trim()
+  .max(260)
+  .refine((v) => isEndpoint(v), "must be host:port, such as vpn.example.com:51820 or [2001:db8::1]:51820");
+
+function isEndpoint(value: string): boolean {
+  try {
+    parseEndpoint(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const cidrOf = (family: 4 | 6, label: string) =>
+  z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      try {
+        const c = parseCidr(v);
+        if (c.family !== family)
+          ctx.addIssue({ code: "custom", message: `must be an IPv${family} ${label}` });
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+      }
+    });
+
+export const Cidr4 = cidrOf(4, "prefix such as 10.10.0.0/24");
+export const Cidr6 = cidrOf(6, "prefix such as fd00:10::/64");
+
+/** A route a node carries for others (site-to-site), any family, host bits zero. */
+export const AllowedIp = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    try {
+      parseCidr(v);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+    }
+  });
+
+const DnsEntry = z
+  .string()
+  .trim()
+  .refine((v) => parseIp(v) !== null || isHostname(v), "must be an IP address or a search domain");
+
+const Port = z.number().int().min(1).max(65535);
+const Mtu = z.number().int().min(1280).max(9000);
+const Keepalive = z.number().int().min(0).max(3600);
+
+export const CreateNetworkInput = z
+  .object({
+    name: Name,
+    cidr4: Cidr4,
+    cidr6: Cidr6.optional(),
+    listenPort: Port.default(51820),
+    endpoint: Endpoint.optional(),
+    topology: z.enum(TOPOLOGIES).default("hub"),
+    dns: z.array(DnsEntry).max(8).default([]),
+    mtu: Mtu.optional(),
+    persistentKeepalive: Keepalive.optional(),
+  })
+  .strict();
+export type CreateNetworkInput = z.infer<typeof CreateNetworkInput>;
+
+export const UpdateNetworkInput = z
+  .object({
+    name: Name,
+    listenPort: Port,
+    endpoint: Endpoint.nullable(),
+    topology: z.enum(TOPOLOGIES),
+    dns: z.array(DnsEntry).max(8),
+    mtu: Mtu.nullable(),
+    persistentKeepalive: Keepalive.nullable(),
+  })
+  .partial()
+  .strict();
+export type UpdateNetworkInput = z.infer<typeof UpdateNetworkInput>;
+
+export const CreateNodeInput = z
+  .object({
+    networkId: z.uuid(),
+    name: Name,
+    email: NodeEmail.optional(),
+    publicKey: WgKey.optional(),
+    endpoint: Endpoint.optional(),
+    role: z.enum(["peer", "relay"]).default("peer"),
+    extraAllowedIps: z.array(AllowedIp).max(64).default([]),
+    tags: z.array(Name).max(32).default([]),
+  })
+  .strict();
+export type CreateNodeInput = z.infer<typeof CreateNodeInput>;
+
+export const UpdateNodeInput = z
+  .object({
+    name: Name,
+    email: NodeEmail.nullable(),
+    publicKey: WgKey,
+    endpoint: Endpoint.nullable(),
+    role: z.enum(["peer", "relay"]),
+    extraAllowedIps: z.array(AllowedIp).max(64),
+    tags: z.array(Name).max(32),
+    /** `disabled` takes the node off the hub without deleting it. */
+    status: z.enum(["disabled", "pending"]),
+  })
+  .partial()
+  .strict();
+export type UpdateNodeInput = z.infer<typeof UpdateNodeInput>;
+
+export const NodeListQuery = z.object({
+  networkId: z.uuid().optional(),
+  status: z.enum(NODE_STATUSES).optional(),
+  email: z.string().trim().max(254).optional(),
+  q: z.string().trim().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+export type NodeListQuery = z.infer<typeof NodeListQuery>;
+
+export const CreateEnrollmentKeyInput = z
+  .object({
+    networkId: z.uuid(),
+    reusable: z.boolean().default(false),
+    maxUses: z.number().int().min(1).max(1_000_000).optional(),
+    expiresAt: z.coerce.date().optional(),
+    role: z.enum(["peer", "relay"]).default("peer"),
+    tags: z.array(Name).max(32).default([]),
+    description: oneLine(200).optional(),
+  })
+  .strict()
+  .refine((v) => !v.expiresAt || v.expiresAt.getTime() > Date.now(), {
+    message: "expiresAt must be in the future",
+    path: ["expiresAt"],
+  });
+export type CreateEnrollmentKeyInput = z.infer<typeof CreateEnrollmentKeyInput>;
+
+export const RegisterNodeInput = z
+  .object({
+    nodeId: z.uuid().optional(),
+    name: Name.optional(),
+    publicKey: WgKey,
+    email: NodeEmail.optional(),
+    networkInfo: z
+      .object({
+        ipv4: z
+          .string()
+          .refine((v) => parseIp(v)?.family === 4, "must be an IPv4 address")
+          .optional(),
+        ipv6: z
+          .string()
+          .refine((v) => parseIp(v)?.family === 6, "must be an IPv6 address")
+          .optional(),
+        natType: z
+          .enum(["none", "full-cone", "restricted-cone", "port-restricted-cone", "symmetric", "unknown"])
+          .optional(),
+        localPort: Port.optional(),
+      })
+      .strict()
+      .default({}),
+    capabilities: z
+      .object({
+        maxConnections: z.number().int().min(0).max(1_000_000).optional(),
+        bandwidth: z
+          .object({ up: z.number().min(0).optional(), down: z.number().min(0).optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    location: z
+      .object({
+        country: z
+          .string()
+          .trim()
+          .regex(/^[A-Za-z]{2}$/, "must be an ISO 3166 two-letter code")
+          .optional(),
+        region: z
+          .string()
+          .trim()
+          .max(64)
+          .regex(/^[^\r\n\0[\]=]*$/, "must be one line")
+          .optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+export type RegisterNodeInput = z.infer<typeof RegisterNodeInput>;
+
+export { NODE_ROLES };
+
+export const HeartbeatInput = z
+  .object({
+    metrics: z
+      .object({
+        cpu: z.number().min(0).max(100).optional(),
+        memory: z.number().min(0).max(100).optional(),
+        connections: z.number().int().min(0).optional(),
+        latencyMs: z.number().min(0).optional(),
+        bandwidthUsed: z
+          .object({ up: z.number().min(0).optional(), down: z.number().min(0).optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    /** The node's public endpoint as it sees it (e.g. from STUN); updates the hub's view. */
+    endpoint: Endpoint.optional(),
+    /** The config version the agent runs. */
+    configVersion: z.number().int().min(0).optional(),
+  })
+  .strict();
+export type HeartbeatInput = z.infer<typeof HeartbeatInput>;

@@ -1,0 +1,138 @@
+/**
+ * wg-quick configs and the hub's desired peers, from the mesh's desired state. Pure: no I/O, no
+ * secrets but the one private key a caller hands in for the node's own config.
+ */
+import { createHash } from "node:crypto";
+import type { Topology } from "../db/index.js";
+import { hostPrefix, parseCidr } from "./cidr.js";
+
+export interface NetworkSpec {
+  id: string;
+  name: string;
+  cidr4: string;
+  cidr6: string | null;
+  listenPort: number;
+  endpoint: string | null;
+  topology: Topology;
+  dns: string[];
+  mtu: number | null;
+  persistentKeepalive: number | null;
+  hubPublicKey: string;
+  hubIp4: string;
+  hubIp6: string | null;
+}
+
+export interface NodeSpec {
+  id: string;
+  name: string;
+  publicKey: string;
+  ip4: string;
+  ip6: string | null;
+  endpoint: string | null;
+  extraAllowedIps: string[];
+  status: string;
+}
+
+export interface RenderedPeer {
+  comment: string;
+  publicKey: string;
+  allowedIps: string[];
+  endpoint: string | null;
+  persistentKeepalive: number | null;
+}
+
+/** The hub's view of a node: what goes on the hub interface for it. */
+export interface DesiredHubPeer {
+  publicKey: string;
+  allowedIps: string[];
+  endpoint: string | null;
+}
+
+const isActive = (n: NodeSpec) => n.status !== "disabled";
+
+/** Addresses a node answers for: its own host prefixes and the routes it carries. */
+export function nodeAllowedIps(node: NodeSpec): string[] {
+  return [hostPrefix(node.ip4), ...(node.ip6 ? [hostPrefix(node.ip6)] : []), ...node.extraAllowedIps];
+}
+
+/** The peers of the hub's interface: every node that is not disabled. */
+export function desiredHubPeers(nodes: readonly NodeSpec[]): DesiredHubPeer[] {
+  return nodes
+    .filter(isActive)
+    .map((n) => ({ publicKey: n.publicKey, allowedIps: nodeAllowedIps(n), endpoint: n.endpoint }));
+}
+
+/** The `[Peer]` sections of a node's config, by the network's topology. */
+export function configPeers(network: NetworkSpec, node: NodeSpec, all: readonly NodeSpec[]): RenderedPeer[] {
+  const others = all.filter((n) => n.id !== node.id && isActive(n));
+  const keepalive = network.persistentKeepalive ?? null;
+  if (network.topology === "hub") {
+    const routes = [network.cidr4, ...(network.cidr6 ? [network.cidr6] : [])];
+    const extras = others.flatMap((n) => n.extraAllowedIps).filter((r) => !routes.includes(r));
+    return [
+      {
+        comment: `hub of ${network.name}`,
+        publicKey: network.hubPublicKey,
+        allowedIps: [...routes, ...new Set(extras)],
+        endpoint: network.endpoint,
+        persistentKeepalive: keepalive,
+      },
+    ];
+  }
+  return [
+    {
+      comment: `hub of ${network.name}`,
+      publicKey: network.hubPublicKey,
+      allowedIps: [hostPrefix(network.hubIp4), ...(network.hubIp6 ? [hostPrefix(network.hubIp6)] : [])],
+      endpoint: network.endpoint,
+      persistentKeepalive: keepalive,
+    },
+    ...others.map((n) => ({
+      comment: n.name,
+      publicKey: n.publicKey,
+      allowedIps: nodeAllowedIps(n),
+      endpoint: n.endpoint,
+      persistentKeepalive: keepalive,
+    })),
+  ];
+}
+
+export interface RenderInput {
+  network: NetworkSpec;
+  node: NodeSpec;
+  nodes: readonly NodeSpec[];
+  /** The node's private key when the server holds it; otherwise the node supplies its own. */
+  privateKey?: string | undefined;
+}
+
+/** Renders the node's wg-quick config. Every value was validated on the way in (see mesh.schema.ts). */
+export function renderNodeConfig(input: RenderInput): string {
+  const { network, node } = input;
+  const len4 = parseCidr(network.cidr4).prefix;
+  const addresses = [`${node.ip4}/${len4}`];
+  if (node.ip6 && network.cidr6) addresses.push(`${node.ip6}/${parseCidr(network.cidr6).prefix}`);
+  const lines = [`# wiresync: node "${node.name}" in network "${network.name}"`, "[Interface]"];
+  if (input.privateKey) lines.push(`PrivateKey = ${input.privateKey}`);
+  else lines.push(`# PrivateKey = <this node's own private key; its public key is ${node.publicKey}>`);
+  lines.push(`Address = ${addresses.join(", ")}`);
+  if (node.endpoint) lines.push(`ListenPort = ${node.endpoint.slice(node.endpoint.lastIndexOf(":") + 1)}`);
+  if (network.dns.length > 0) lines.push(`DNS = ${network.dns.join(", ")}`);
+  if (network.mtu) lines.push(`MTU = ${network.mtu}`);
+  for (const peer of configPeers(network, node, input.nodes)) {
+    lines.push(
+      "",
+      "[Peer]",
+      `# ${peer.comment}`,
+      `PublicKey = ${peer.publicKey}`,
+      `AllowedIPs = ${peer.allowedIps.join(", ")}`,
+    );
+    if (peer.endpoint) lines.push(`Endpoint = ${peer.endpoint}`);
+    if (peer.persistentKeepalive) lines.push(`PersistentKeepalive = ${peer.persistentKeepalive}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Hash of a node's config without its private key: equal hashes mean the node needs no new config. */
+export function configHash(input: Omit<RenderInput, "privateKey">): string {
+  return createHash("sha256").update(renderNodeConfig(input)).digest("hex");
+}

@@ -1,0 +1,160 @@
+/** Public shapes of mesh rows: what the API returns. Never a private key, token hash or ciphertext. */
+import { addressOnly } from "./cidr.js";
+import type { EnrollmentKeyRow, NetworkRow, NodeRow } from "./mesh.repo.js";
+import type { NetworkSpec, NodeSpec } from "./render.js";
+
+export interface NetworkView {
+  id: string;
+  name: string;
+  cidr4: string;
+  cidr6: string | null;
+  listenPort: number;
+  endpoint: string | null;
+  topology: NetworkRow["topology"];
+  dns: string[];
+  mtu: number | null;
+  persistentKeepalive: number | null;
+  hubPublicKey: string;
+  hubIp4: string;
+  hubIp6: string | null;
+  nodeCount?: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export function toNetworkView(n: NetworkRow & { nodeCount?: number }): NetworkView {
+  return {
+    id: n.id,
+    name: n.name,
+    cidr4: n.cidr4,
+    cidr6: n.cidr6,
+    listenPort: n.listenPort,
+    endpoint: n.endpoint,
+    topology: n.topology,
+    dns: n.dns,
+    mtu: n.mtu,
+    persistentKeepalive: n.persistentKeepalive,
+    hubPublicKey: n.hubPublicKey,
+    hubIp4: addressOnly(n.hubIp4),
+    hubIp6: n.hubIp6 ? addressOnly(n.hubIp6) : null,
+    ...(n.nodeCount === undefined ? {} : { nodeCount: n.nodeCount }),
+    createdAt: n.createdAt,
+    updatedAt: n.updatedAt,
+  };
+}
+
+export interface NodeView {
+  id: string;
+  networkId: string;
+  name: string;
+  email: string | null;
+  publicKey: string;
+  ip4: string;
+  ip6: string | null;
+  endpoint: string | null;
+  extraAllowedIps: string[];
+  role: NodeRow["role"];
+  status: NodeRow["status"];
+  natType: string | null;
+  networkInfo: NodeRow["networkInfo"];
+  capabilities: NodeRow["capabilities"];
+  location: NodeRow["location"];
+  metrics: NodeRow["metrics"];
+  tags: string[];
+  /** True when the server holds this node's private key (it generated the pair). */
+  hasServerKey: boolean;
+  lastSeenAt: Date | null;
+  lastHandshakeAt: Date | null;
+  configVersion: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export function toNodeView(n: NodeRow): NodeView {
+  return {
+    id: n.id,
+    networkId: n.networkId,
+    name: n.name,
+    email: n.email,
+    publicKey: n.publicKey,
+    ip4: addressOnly(n.ip4),
+    ip6: n.ip6 ? addressOnly(n.ip6) : null,
+    endpoint: n.endpoint,
+    extraAllowedIps: n.extraAllowedIps,
+    role: n.role,
+    status: n.status,
+    natType: n.natType,
+    networkInfo: n.networkInfo,
+    capabilities: n.capabilities,
+    location: n.location,
+    metrics: n.metrics,
+    tags: n.tags,
+    hasServerKey: n.privateKeyEnc !== null,
+    lastSeenAt: n.lastSeenAt,
+    lastHandshakeAt: n.lastHandshakeAt,
+    configVersion: n.configVersion,
+    createdAt: n.createdAt,
+    updatedAt: n.updatedAt,
+  };
+}
+
+export interface EnrollmentKeyView {
+  id: string;
+  networkId: string;
+  prefix: string;
+  description: string | null;
+  reusable: boolean;
+  maxUses: number | null;
+  uses: number;
+  expiresAt: Date | null;
+  role: EnrollmentKeyRow["role"];
+  tags: string[];
+  revokedAt: Date | null;
+  createdBy: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  usable: boolean;
+}
+
+export function toEnrollmentKeyView(k: EnrollmentKeyRow): EnrollmentKeyView {
+  const exhausted = k.reusable ? k.maxUses !== null && k.uses >= k.maxUses : k.uses >= 1;
+  const expired = k.expiresAt !== null && k.expiresAt.getTime() <= Date.now();
+  return {
+    id: k.id,
+    networkId: k.networkId,
+    prefix: k.prefix,
+    description: k.description,
+    reusable: k.reusable,
+    maxUses: k.maxUses,
+    uses: k.uses,
+    expiresAt: k.expiresAt,
+    role: k.role,
+    tags: k.tags,
+    revokedAt: k.revokedAt,
+    createdBy: k.createdBy,
+    createdAt: k.createdAt,
+    lastUsedAt: k.lastUsedAt,
+    usable: !k.revokedAt && !exhausted && !expired,
+  };
+}
+
+/** What rendering needs of a network: its public view without counts and timestamps. */
+export function toNetworkSpec(n: NetworkRow): NetworkSpec {
+  const { nodeCount: _count, createdAt: _created, updatedAt: _updated, ...spec } = toNetworkView(n);
+  return spec;
+}
+
+export function toNodeSpec(
+  n: Pick<NodeRow, "id" | "name" | "publicKey" | "ip4" | "ip6" | "endpoint" | "extraAllowedIps" | "status">,
+): NodeSpec {
+  return {
+    id: n.id,
+    name: n.name,
+    publicKey: n.publicKey,
+    ip4: addressOnly(n.ip4),
+    ip6: n.ip6 ? addressOnly(n.ip6) : null,
+    endpoint: n.endpoint,
+    extraAllowedIps: n.extraAllowedIps,
+    status: n.status,
+  };
+}

@@ -1,0 +1,292 @@
+import type { InterfaceBinding } from "../config.js";
+import type { Db } from "../db/index.js";
+import { emitEvent } from "../events/index.js";
+import type { HubState, MeshService } from "../mesh/index.js";
+import { parseCidr } from "../mesh/index.js";
+import type { Metrics } from "../metrics/index.js";
+import type { UsageService } from "../usage/index.js";
+import type { DesiredPeer, DriftReport, WgPort, WgState } from "../wireguard/index.js";
+import {
+  driftReport,
+  ensureInterface,
+  isEmptyPlan,
+  openDriver,
+  planInterface,
+  WireGuardError,
+} from "../wireguard/index.js";
+
+/** How the service reaches interfaces: real drivers in production, `FakeWg` in service tests. */
+export interface InterfaceOps {
+  open(binding: InterfaceBinding): WgPort & { close?(): void };
+  /** Creates or repairs the interface itself (key, port, addresses, MTU); peers are untouched. */
+  ensure(
+    binding: InterfaceBinding,
+    hub: { privateKey: string; listenPort: number; addresses: string[]; mtu?: number },
+  ): Promise<void>;
+}
+
+/** The real interfaces: the userspace API socket when present (else `wg`), and `ensureInterface`. */
+export function realInterfaceOps(driver: "auto" | "uapi" | "wg"): InterfaceOps {
+  return {
+    open: (b) => openDriver(b.iface, { driver, netns: b.netns }),
+    async ensure(b, hub) {
+      await ensureInterface({
+        name: b.iface,
+        privateKey: hub.privateKey,
+        listenPort: hub.listenPort,
+        addresses: hub.addresses,
+        ...(hub.mtu ? { mtu: hub.mtu } : {}),
+        ...(b.netns ? { netns: b.netns } : {}),
+      });
+    },
+  };
+}
+
+export interface SyncOutcome {
+  /** False when no interface of this worker belongs to the network. */
+  managed: boolean;
+  iface?: string;
+  /** One line for the run's record. */
+  note: string;
+  /** Peers desired on the interface. */
+  peers: number;
+  /** Writes made to the interface (0 when nothing differed). */
+  writes: number;
+  /** What differed before the apply (for sync runs this is drift; for triggers, the change itself). */
+  drift: DriftReport;
+}
+
+export interface DriftCheck {
+  managed: boolean;
+  iface: string | null;
+  networkId: string;
+  missing: string[];
+  unexpected: string[];
+  mismatched: { publicKey: string; fields: string[] }[];
+  checkedAt: string;
+}
+
+export interface PeerSyncDeps {
+  db: Db;
+  mesh: MeshService;
+  usage: UsageService;
+  bindings: readonly InterfaceBinding[];
+  ops: InterfaceOps;
+  metrics?: Metrics;
+  /**
+   * Least time between two writes to one interface. A sync arriving sooner waits out the rest, so a
+   * burst of changes lands in few writes (the first at once, the rest together). 0 turns it off.
+   */
+  minApplyIntervalMs?: number;
+}
+
+const emptyDrift = (): DriftReport => ({ missing: [], unexpected: [], mismatched: [] });
+
+export const driftCount = (d: DriftReport) => d.missing.length + d.unexpected.length + d.mismatched.length;
+
+export type PeerSyncService = ReturnType<typeof createPeerSyncService>;
+
+/**
+ * Keeps the hub interfaces this worker owns in step with the database: read the interface, plan the
+ * difference (pure), apply it in one write. One operation per interface at a time.
+ */
+export function createPeerSyncService(deps: PeerSyncDeps) {
+  const ports = new Map<string, WgPort & { close?(): void }>();
+  const locks = new Map<string, Promise<unknown>>();
+  const lastApply = new Map<string, number>();
+  const minInterval = deps.minApplyIntervalMs ?? 0;
+
+  function bindingFor(network: { id: string; name: string }): InterfaceBinding | undefined {
+    return deps.bindings.find((b) => b.network === network.id || b.network === network.name);
+  }
+
+  /** Runs `fn` after every earlier operation on the same interface has finished. */
+  function exclusive<T>(iface: string, fn: () => Promise<T>): Promise<T> {
+    const previous = locks.get(iface) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(fn);
+    locks.set(iface, next);
+    return next.finally(() => {
+      if (locks.get(iface) === next) locks.delete(iface);
+    });
+  }
+
+  function port(binding: InterfaceBinding) {
+    let p = ports.get(binding.iface);
+    if (!p) {
+      p = deps.ops.open(binding);
+      ports.set(binding.iface, p);
+    }
+    return p;
+  }
+
+  function hubSettings(hub: HubState) {
+    const n = hub.network;
+    const addresses = [`${n.hubIp4}/${parseCidr(n.cidr4).prefix}`];
+    if (n.hubIp6 && n.cidr6) addresses.push(`${n.hubIp6}/${parseCidr(n.cidr6).prefix}`);
+    return {
+      privateKey: hub.hubPrivateKey,
+      listenPort: n.listenPort,
+      addresses,
+      ...(n.mtu ? { mtu: n.mtu } : {}),
+    };
+  }
+
+  /**
+   * Reads the interface, creating or repairing it first when it is missing or carries another key or
+   * port than the database says.
+   */
+  async function readInterface(binding: InterfaceBinding, hub: HubState): Promise<WgState> {
+    let actual: WgState;
+    try {
+      actual = await port(binding).dump();
+    } catch (err) {
+      if (!(err instanceof WireGuardError)) throw err;
+      await deps.ops.ensure(binding, hubSettings(hub));
+      ports.get(binding.iface)?.close?.();
+      ports.delete(binding.iface);
+      return port(binding).dump();
+    }
+    if (actual.publicKey !== hub.network.hubPublicKey || actual.listenPort !== hub.network.listenPort) {
+      await deps.ops.ensure(binding, hubSettings(hub));
+      actual = await port(binding).dump();
+    }
+    return actual;
+  }
+
+  const desiredOf = (hub: HubState): DesiredPeer[] =>
+    hub.peers.map((p) => ({
+      publicKey: p.publicKey,
+      allowedIps: p.allowedIps,
+      ...(p.endpoint ? { endpoint: p.endpoint } : {}),
+    }));
+
+  return {
+    /** The interface this worker manages for a network, if any. */
+    bindingFor,
+
+    /**
+     * Makes the network's interface match the database. Peers of deleted or disabled nodes leave it;
+     * peers nobody knows stay (and show as drift) unless `removeUnknown`. With `reportDrift`, found
+     * differences are counted in metrics and recorded as a `drift.detected` event.
+     */
+    async syncNetwork(
+      networkId: string,
+      options: { removeUnknown: boolean; reportDrift: boolean },
+    ): Promise<SyncOutcome> {
+      const network = await deps.mesh.findNetwork(networkId);
+      if (!network)
+        return {
+          managed: false,
+          note: "the network no longer exists",
+          peers: 0,
+          writes: 0,
+          drift: emptyDrift(),
+        };
+      const binding = bindingFor(network);
+      if (!binding) {
+        const { total } = await deps.mesh.listNodes({ networkId, limit: 1, offset: 0 });
+        return {
+          managed: false,
+          note: `no WireGuard interface is managed for this network here; ${total} desired peers`,
+          peers: total,
+          writes: 0,
+          drift: emptyDrift(),
+        };
+      }
+      return exclusive(binding.iface, async () => {
+        const since = performance.now() - (lastApply.get(binding.iface) ?? Number.NEGATIVE_INFINITY);
+        if (since < minInterval) await new Promise((r) => setTimeout(r, minInterval - since));
+        const hub = await deps.mesh.hubState(networkId);
+        const actual = await readInterface(binding, hub);
+        const desired = desiredOf(hub);
+        const drift = driftReport(desired, actual);
+        const plan = planInterface(desired, actual, {
+          removeUnknown: options.removeUnknown,
+          retired: new Set(hub.retired),
+        });
+        const { writes } = isEmptyPlan(plan) ? { writes: 0 } : await port(binding).apply(plan);
+        if (writes > 0) {
+          lastApply.set(binding.iface, performance.now());
+          deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
+        }
+        const onInterface = actual.peers.length + plan.add.length - plan.remove.length;
+        deps.metrics?.interfacePeers.set({ interface: binding.iface }, onInterface);
+        if (options.reportDrift && driftCount(drift) > 0) {
+          for (const [kind, n] of [
+            ["missing", drift.missing.length],
+            ["unexpected", drift.unexpected.length],
+            ["mismatched", drift.mismatched.length],
+          ] as const) {
+            if (n > 0) deps.metrics?.driftDetected.inc({ network: network.name, kind }, n);
+          }
+          await emitEvent(deps.db, {
+            type: "drift.detected",
+            data: {
+              network: { id: network.id, name: network.name },
+              interface: binding.iface,
+              missing: drift.missing.length,
+              unexpected: drift.unexpected.length,
+              mismatched: drift.mismatched.length,
+              removedUnknown: options.removeUnknown,
+            },
+          });
+        }
+        const driftNote =
+          driftCount(drift) > 0
+            ? `; drift: ${drift.missing.length} missing, ${drift.unexpected.length} unexpected, ${drift.mismatched.length} mismatched`
+            : "";
+        const left =
+          plan.unexpected.length > 0 ? `; ${plan.unexpected.length} unknown peers left in place` : "";
+        return {
+          managed: true,
+          iface: binding.iface,
+          note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.length} peers${driftNote}${left}`,
+          peers: desired.length,
+          writes,
+          drift,
+        };
+      });
+    },
+
+    /** Compares the database with the live interface without changing anything. */
+    async checkDrift(networkId: string): Promise<DriftCheck> {
+      const network = await deps.mesh.getNetwork(networkId);
+      const binding = bindingFor(network);
+      const checkedAt = new Date().toISOString();
+      if (!binding) return { managed: false, iface: null, networkId, ...emptyDrift(), checkedAt };
+      return exclusive(binding.iface, async () => {
+        const hub = await deps.mesh.hubState(networkId);
+        const report = driftReport(desiredOf(hub), await readInterface(binding, hub));
+        return { managed: true, iface: binding.iface, networkId, ...report, checkedAt };
+      });
+    },
+
+    /** Reads transfer counters and handshakes of the network's interface into monthly usage. */
+    async collectUsage(networkId: string): Promise<{ managed: boolean; note: string }> {
+      const network = await deps.mesh.findNetwork(networkId);
+      const binding = network ? bindingFor(network) : undefined;
+      if (!network || !binding)
+        return {
+          managed: false,
+          note: "no WireGuard interface is managed for this network here; no counters to read",
+        };
+      const peers = await exclusive(binding.iface, async () => (await port(binding).dump()).peers);
+      const recorded = await deps.usage.recordReadings(
+        networkId,
+        peers.map((p) => ({
+          publicKey: p.publicKey,
+          rx: p.rxBytes,
+          tx: p.txBytes,
+          latestHandshake: p.latestHandshake,
+        })),
+      );
+      return { managed: true, note: `${binding.iface}: counters of ${recorded} peers recorded` };
+    },
+
+    /** Releases driver connections (interfaces stay up). */
+    close() {
+      for (const p of ports.values()) p.close?.();
+      ports.clear();
+    },
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * The shared plumbing every entry point needs: database (migrated), Redis, queues, metrics and the
+ * services built on them. Entry points (`apps/*\/main.ts`, `workers/main.ts`) call `openPlatform`
+ * with their config slice and own the result's lifetime; nothing here reads the environment.
+ */
+
+import type { AuditService } from "./audit/index.js";
+import { createAuditService } from "./audit/index.js";
+import type { AuthService } from "./auth/index.js";
+import { createAuthService } from "./auth/index.js";
+import type { InterfaceBinding, NotifyConfig } from "./config.js";
+import type { SecretBox } from "./crypto/index.js";
+import { createSecretBox } from "./crypto/index.js";
+import type { Database, DatabaseOptions } from "./db/index.js";
+import { openDatabase } from "./db/index.js";
+import type { HealthCheck, HealthService } from "./health/index.js";
+import { createHealthService } from "./health/index.js";
+import type { Logger } from "./logger.js";
+import type { ConfigFeed, ConfigNotifier, MeshService } from "./mesh/index.js";
+import { createMeshService, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
+import type { Metrics } from "./metrics/index.js";
+import { createMetrics } from "./metrics/index.js";
+import type { EmailService, NodeConfigSource, Relay, Resolver, WebhookService } from "./notify/index.js";
+import { createEmailService, createRelay, createResendMailer, createWebhookService } from "./notify/index.js";
+import type { DriftService, InterfaceOps, PeerSyncService } from "./peer-sync/index.js";
+import { createDriftService, createPeerSyncService, realInterfaceOps } from "./peer-sync/index.js";
+import type { Redis } from "./queue/index.js";
+import { BullJobQueue, createRedis, pingRedis } from "./queue/index.js";
+import type { SettingsService } from "./settings/index.js";
+import { createSettingsService } from "./settings/index.js";
+import type { SyncService } from "./sync/index.js";
+import { createSyncService } from "./sync/index.js";
+import type { UsageService } from "./usage/index.js";
+import { createUsageService } from "./usage/index.js";
+
+export interface PlatformOptions {
+  database: DatabaseOptions;
+  redis: { url: string; prefix: string };
+  secrets: {
+    apiKey: string | undefined;
+    jwtSecret: string;
+    encryptionKey: Buffer;
+    previousEncryptionKeys: readonly Buffer[];
+  };
+  auth: { jwtTtlSeconds: number };
+  logger: Logger;
+  /** Webhooks, email and the outbox relay; defaults suit production (see `DEFAULT_NOTIFY`). */
+  notify?: NotifyConfig;
+  /** Node configs for node-config emails; the mesh service's `configSource()` unless given. */
+  nodeConfigs?: NodeConfigSource;
+  /** DNS for the webhook SSRF guard (tests inject one); the system resolver otherwise. */
+  webhookResolver?: Resolver;
+  /** The hub interfaces this process owns (peer-sync workers); none for the API alone. */
+  wireguard?: {
+    interfaces: readonly InterfaceBinding[];
+    driver: "auto" | "uapi" | "wg";
+    minApplyIntervalMs?: number;
+  };
+  /** How peer sync reaches interfaces; real drivers unless a test hands in fakes. */
+  interfaceOps?: InterfaceOps;
+  /** Apply pending migrations before anything else (every entry point does; tests may skip). */
+  migrate?: boolean;
+}
+
+export interface Platform {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly database: Database;
+  /** Producer connection: fails fast while Redis is down. */
+  readonly redis: Redis;
+  readonly queue: BullJobQueue;
+  readonly services: {
+    auth: AuthService;
+    sync: SyncService;
+    health: HealthService;
+    mesh: MeshService;
+    audit: AuditService;
+    usage: UsageService;
+    settings: SettingsService;
+    peerSync: PeerSyncService;
+    drift: DriftService;
+    webhooks: WebhookService;
+    emails: EmailService;
+    relay: Relay;
+  };
+  readonly secrets: SecretBox;
+  /** Announces new config versions to node agents (config-push jobs). */
+  readonly configNotifier: ConfigNotifier;
+  /** Announcements for the agent streams this process serves (opens a subscriber on first use). */
+  configFeed(): ConfigFeed;
+  /** The notify settings in force (the scheduler reads the relay interval). */
+  readonly notify: NotifyConfig;
+  readonly redisPrefix: string;
+  /** Opens a connection for workers (blocking commands, retries forever). The platform closes it. */
+  workerConnection(): Redis;
+  /** Adds a readiness check (workers add theirs). */
+  addHealthCheck(name: string, check: HealthCheck): void;
+  close(): Promise<void>;
+}
+
+/** Notify settings when an entry point passes none: production-safe, no email provider. */
+export const DEFAULT_NOTIFY: NotifyConfig = {
+  relayIntervalMs: 5_000,
+  sweepGraceMs: 30_000,
+  webhooks: {
+    allowPrivate: false,
+    timeoutMs: 10_000,
+    maxFailures: 10,
+    maxAttempts: 8,
+    backoffBaseMs: 2_000,
+    backoffMaxMs: 15 * 60_000,
+  },
+  email: {
+    resendApiKey: undefined,
+    resendBaseUrl: "https://api.resend.com",
+    from: "wiresync <onboarding@resend.dev>",
+    alertRecipients: [],
+    timeoutMs: 10_000,
+    maxAttempts: 8,
+    backoffBaseMs: 2_000,
+    backoffMaxMs: 15 * 60_000,
+  },
+};
+
+/** Opens the database (migrating it), Redis and the queues, and builds the services. */
+export async function openPlatform(options: PlatformOptions): Promise<Platform> {
+  const database = await openDatabase(options.database);
+  try {
+    if (options.migrate ?? true) await database.migrate();
+  } catch (err) {
+    await database.close();
+    throw new Error(`migrating the database: ${(err as Error).message}`, { cause: err });
+  }
+  const redis = createRedis(options.redis.url, "producer");
+  const extraConnections: Redis[] = [];
+  const openWorkerConnection = () => {
+    const connection = createRedis(options.redis.url, "worker");
+    extraConnections.push(connection);
+    return connection;
+  };
+  const queue = new BullJobQueue(redis, options.redis.prefix, openWorkerConnection);
+  const checks: Record<string, HealthCheck> = {
+    postgres: () => database.ping(),
+    redis: () => pingRedis(redis),
+  };
+  const metrics = createMetrics();
+  const secrets = createSecretBox(options.secrets.encryptionKey, options.secrets.previousEncryptionKeys);
+  const notify = options.notify ?? DEFAULT_NOTIFY;
+  const { email } = notify;
+  // Built first: the email service reads node configs from it.
+  const mesh = createMeshService({
+    db: database.db,
+    queue,
+    secrets,
+    reportDispatchError: (err, what) =>
+      options.logger.warn({ err, ...what }, "trigger not queued; the scheduled reconcile will catch up"),
+  });
+  const sync = createSyncService({ db: database.db, queue });
+  const usage = createUsageService(database.db);
+  const nodeConfigs: NodeConfigSource = options.nodeConfigs ?? mesh.configSource();
+  const services = {
+    auth: createAuthService({
+      db: database.db,
+      jwtSecret: options.secrets.jwtSecret,
+      jwtTtlSeconds: options.auth.jwtTtlSeconds,
+      bootstrapApiKey: options.secrets.apiKey,
+    }),
+    sync,
+    health: createHealthService(checks),
+    mesh,
+    audit: createAuditService(database.db),
+    usage,
+    peerSync: createPeerSyncService({
+      db: database.db,
+      mesh,
+      usage,
+      bindings: options.wireguard?.interfaces ?? [],
+      ops: options.interfaceOps ?? realInterfaceOps(options.wireguard?.driver ?? "auto"),
+      metrics,
+      minApplyIntervalMs: options.wireguard?.minApplyIntervalMs ?? 0,
+    }),
+    drift: createDriftService({ queue, sync, mesh }),
+    settings: createSettingsService({ db: database.db, secrets }),
+    webhooks: createWebhookService({
+      db: database.db,
+      queue,
+      box: secrets,
+      policy: notify.webhooks,
+      ...(options.webhookResolver ? { resolver: options.webhookResolver } : {}),
+    }),
+    emails: createEmailService({
+      db: database.db,
+      queue,
+      mailer: email.resendApiKey
+        ? createResendMailer({
+            apiKey: email.resendApiKey,
+            baseUrl: email.resendBaseUrl,
+            timeoutMs: email.timeoutMs,
+          })
+        : undefined,
+      nodeConfigs,
+      policy: email,
+      logger: options.logger,
+    }),
+    relay: createRelay({
+      db: database.db,
+      queue,
+      options: { batchSize: 200, sweepGraceMs: notify.sweepGraceMs, alertRecipients: email.alertRecipients },
+    }),
+  };
+
+  let feed: ConfigFeed | undefined;
+  return {
+    logger: options.logger,
+    configNotifier: redisConfigNotifier(redis, options.redis.prefix),
+    configFeed() {
+      feed ??= redisConfigFeed(createRedis(options.redis.url, "worker"), options.redis.prefix);
+      return feed;
+    },
+    metrics,
+    database,
+    redis,
+    queue,
+    services,
+    secrets,
+    notify,
+    redisPrefix: options.redis.prefix,
+    workerConnection: openWorkerConnection,
+    addHealthCheck(name, check) {
+      checks[name] = check;
+    },
+    async close() {
+      services.peerSync.close();
+      await feed?.close();
+      await queue.close().catch(() => {});
+      for (const c of [redis, ...extraConnections]) c.disconnect();
+      await database.close();
+    },
+  };
+}

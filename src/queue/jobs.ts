@@ -1,0 +1,42 @@
+/**
+ * Job names and payloads. Payloads carry ids only (never a key, token or secret): a processor loads
+ * everything else from Postgres, so a lost, duplicated or reordered job changes nothing but timing.
+ */
+import { z } from "zod";
+import type { QueueName } from "./names.js";
+
+const id = z.uuid();
+
+export const SyncRunPayload = z.object({ syncRunId: id }).strict();
+export const NetworkSyncPayload = z
+  .object({
+    networkId: id,
+    syncRunId: id.optional(),
+    reason: z.string().min(1).max(200),
+  })
+  .strict();
+export const DriftCheckPayload = z.object({ networkId: id }).strict();
+export const ConfigPushPayload = z.object({ nodeId: id, version: z.number().int().min(1) }).strict();
+export const EmailPayload = z.object({ outboxId: id }).strict();
+export const WebhookPayload = z.object({ deliveryId: id }).strict();
+
+/** Every job: its queue, its name and its payload schema. */
+export const JOBS = {
+  "sync-run": { queue: "peer-sync", payload: SyncRunPayload },
+  "network-sync": { queue: "peer-sync", payload: NetworkSyncPayload },
+  "drift-check": { queue: "peer-sync", payload: DriftCheckPayload },
+  "config-push": { queue: "config-push", payload: ConfigPushPayload },
+  "send-email": { queue: "email", payload: EmailPayload },
+  "deliver-webhook": { queue: "webhook", payload: WebhookPayload },
+} as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;
+
+/** Deterministic job ids: the same trigger twice makes one job (BullMQ ignores a duplicate id). */
+export const jobIds = {
+  syncRun: (syncRunId: string) => `run-${syncRunId}`,
+  configPush: (nodeId: string, version: number) => `push-${nodeId}-${version}`,
+  email: (outboxId: string) => `email-${outboxId}`,
+  webhook: (deliveryId: string) => `delivery-${deliveryId}`,
+} as const;

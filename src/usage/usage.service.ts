@@ -1,0 +1,130 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import type { Db } from "../db/index.js";
+import { nodes, usageMonthly } from "../db/index.js";
+import type { Counters, UsageState } from "./accounting.js";
+import { accumulate, monthOf } from "./accounting.js";
+
+export interface PeerReading extends Counters {
+  publicKey: string;
+  /** Unix seconds of the latest handshake; 0 when there was none. */
+  latestHandshake: number;
+}
+
+export interface UsageQuery {
+  nodeId?: string | undefined;
+  networkId?: string | undefined;
+  email?: string | undefined;
+  month?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+export type UsageService = ReturnType<typeof createUsageService>;
+
+const BATCH = 1_000;
+
+/** Monthly transfer per peer, from interface readings; and handshake times onto nodes. */
+export function createUsageService(db: Db) {
+  return {
+    /**
+     * Records one reading of every peer of a network's interface: accumulates monthly usage (resets
+     * handled) and stores each node's latest handshake. Returns how many peers were recorded.
+     */
+    async recordReadings(
+      networkId: string,
+      readings: readonly PeerReading[],
+      now = new Date(),
+    ): Promise<number> {
+      if (readings.length === 0) return 0;
+      const month = monthOf(now);
+      const known = await db
+        .select({ id: nodes.id, publicKey: nodes.publicKey, name: nodes.name, email: nodes.email })
+        .from(nodes)
+        .where(eq(nodes.networkId, networkId));
+      const byKey = new Map(known.map((n) => [n.publicKey, n]));
+      const latest = await db
+        .selectDistinctOn([usageMonthly.publicKey])
+        .from(usageMonthly)
+        .where(eq(usageMonthly.networkId, networkId))
+        .orderBy(usageMonthly.publicKey, desc(usageMonthly.month));
+      const previous = new Map<string, UsageState>(latest.map((r) => [r.publicKey, r]));
+
+      const rows = readings.map((reading) => {
+        const node = byKey.get(reading.publicKey);
+        const next = accumulate(previous.get(reading.publicKey), reading, month);
+        return {
+          networkId,
+          nodeId: node?.id ?? null,
+          publicKey: reading.publicKey,
+          nodeName: node?.name ?? null,
+          email: node?.email ?? null,
+          ...next,
+          updatedAt: now,
+        };
+      });
+      await db.transaction(async (tx) => {
+        for (let i = 0; i < rows.length; i += BATCH) {
+          await tx
+            .insert(usageMonthly)
+            .values(rows.slice(i, i + BATCH))
+            .onConflictDoUpdate({
+              target: [usageMonthly.networkId, usageMonthly.publicKey, usageMonthly.month],
+              set: {
+                rxBytes: sql`excluded.rx_bytes`,
+                txBytes: sql`excluded.tx_bytes`,
+                lastRx: sql`excluded.last_rx`,
+                lastTx: sql`excluded.last_tx`,
+                nodeId: sql`excluded.node_id`,
+                nodeName: sql`coalesce(excluded.node_name, ${usageMonthly.nodeName})`,
+                email: sql`coalesce(excluded.email, ${usageMonthly.email})`,
+                updatedAt: sql`excluded.updated_at`,
+              },
+            });
+        }
+        const handshakes = readings.filter((r) => r.latestHandshake > 0 && byKey.has(r.publicKey));
+        for (let i = 0; i < handshakes.length; i += BATCH) {
+          const values = handshakes
+            .slice(i, i + BATCH)
+            .map((r) => sql`(${r.publicKey}, to_timestamp(${r.latestHandshake}))`);
+          await tx.execute(sql`
+            update ${nodes} set last_handshake_at = v.at
+            from (values ${sql.join(values, sql`, `)}) as v(key, at)
+            where ${nodes.networkId} = ${networkId} and ${nodes.publicKey} = v.key
+              and (${nodes.lastHandshakeAt} is null or ${nodes.lastHandshakeAt} < v.at)`);
+        }
+      });
+      return rows.length;
+    },
+
+    /** Usage rows, newest month first, then by most traffic; with the total count. */
+    async list(q: UsageQuery) {
+      const where = and(
+        q.nodeId ? eq(usageMonthly.nodeId, q.nodeId) : undefined,
+        q.networkId ? eq(usageMonthly.networkId, q.networkId) : undefined,
+        q.email ? sql`lower(${usageMonthly.email}) = ${q.email.toLowerCase()}` : undefined,
+        q.month ? eq(usageMonthly.month, q.month) : undefined,
+      );
+      const [items, [total]] = await Promise.all([
+        db
+          .select({
+            networkId: usageMonthly.networkId,
+            nodeId: usageMonthly.nodeId,
+            publicKey: usageMonthly.publicKey,
+            nodeName: usageMonthly.nodeName,
+            email: usageMonthly.email,
+            month: usageMonthly.month,
+            rxBytes: usageMonthly.rxBytes,
+            txBytes: usageMonthly.txBytes,
+            updatedAt: usageMonthly.updatedAt,
+          })
+          .from(usageMonthly)
+          .where(where)
+          .orderBy(desc(usageMonthly.month), sql`${usageMonthly.rxBytes} + ${usageMonthly.txBytes} desc`)
+          .limit(q.limit)
+          .offset(q.offset),
+        db.select({ n: sql<number>`count(*)::int` }).from(usageMonthly).where(where),
+      ]);
+      return { items, total: total?.n ?? 0 };
+    },
+  };
+}

@@ -1,0 +1,255 @@
+import { DomainError } from "../errors.js";
+import { normaliseCidr, normaliseCidrSet, parseEndpoint } from "./address.js";
+import type { DesiredPeer, DriftReport, PeerField, PeerUpdate, WgPeer, WgPlan, WgState } from "./types.js";
+import { normaliseDesiredPeer } from "./validate.js";
+
+/**
+ * The pure core of peer sync: what must change on an interface so it matches the database. Imports
+ * nothing that does I/O.
+ */
+
+export interface PlanOptions {
+  /** Remove every peer the database does not know (an explicit "fix drift"). */
+  removeUnknown: boolean;
+  /** Public keys of deleted nodes: removed even when `removeUnknown` is false. */
+  retired: ReadonlySet<string>;
+}
+
+/** A plan that changes nothing. */
+export function emptyPlan(reason = "noChange"): WgPlan {
+  return { add: [], remove: [], update: [], unexpected: [], reason };
+}
+
+/** True when applying `plan` would write nothing (`unexpected` is only a report). */
+export function isEmptyPlan(plan: WgPlan): boolean {
+  return plan.add.length === 0 && plan.remove.length === 0 && plan.update.length === 0;
+}
+
+interface PeerDiff {
+  fields: PeerField[];
+  update: PeerUpdate;
+}
+
+/** Allowed IPs compared as sets; `want` is normalised and sorted. Allocation-free for one address. */
+function sameAllowedIps(want: readonly string[], have: readonly string[]): boolean {
+  if (want.length === 1 && have.length === 1) return normaliseCidr(have[0]!) === want[0];
+  if (want.length === 0 && have.length === 0) return true;
+  return sameList(want, normaliseCidrSet(have));
+}
+
+/**
+ * Compares one normalised desired peer with the interface's peer; null when they agree (the common
+ * case, kept allocation-free). Endpoints are compared only when desired names an IP literal:
+ * WireGuard roams endpoints, and a hostname is resolved before it is set, so the interface never
+ * shows it.
+ */
+function diffPeer(want: DesiredPeer, have: WgPeer): PeerDiff | null {
+  const ipsDiffer = !sameAllowedIps(want.allowedIps, have.allowedIps);
+  const endpointDiffers =
+    want.endpoint != null && want.endpoint !== have.endpoint && parseEndpoint(want.endpoint).isIp;
+  const keepaliveDiffers =
+    want.persistentKeepalive !== undefined &&
+    (want.persistentKeepalive ?? 0) !== (have.persistentKeepalive ?? 0);
+  const pskDiffers = want.presharedKey !== undefined && want.presharedKey !== have.presharedKey;
+  if (!ipsDiffer && !endpointDiffers && !keepaliveDiffers && !pskDiffers) return null;
+
+  const fields: PeerField[] = [];
+  const update: PeerUpdate = { publicKey: want.publicKey, replaceAllowedIps: false };
+  if (ipsDiffer) {
+    fields.push("allowedIps");
+    update.allowedIps = want.allowedIps;
+    update.replaceAllowedIps = true;
+  }
+  if (endpointDiffers) {
+    fields.push("endpoint");
+    update.endpoint = want.endpoint!;
+  }
+  if (keepaliveDiffers) {
+    fields.push("persistentKeepalive");
+    update.persistentKeepalive = want.persistentKeepalive ?? 0;
+  }
+  if (pskDiffers) {
+    fields.push("presharedKey");
+    update.presharedKey = want.presharedKey!;
+  }
+  return { fields, update };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function normaliseDesiredList(desired: readonly DesiredPeer[]): DesiredPeer[] {
+  const seen = new Set<string>();
+  return desired.map((p, i) => {
+    const peer = normaliseDesiredPeer(p, i);
+    if (seen.has(peer.publicKey)) {
+      throw new DomainError("VALIDATION_FAILED", `peer #${i + 1} repeats a public key desired earlier`, {
+        context: { publicKey: peer.publicKey },
+      });
+    }
+    seen.add(peer.publicKey);
+    return peer;
+  });
+}
+
+const FIELD_REASON: Record<PeerField, string> = {
+  allowedIps: "updateAllowedIps",
+  endpoint: "updateEndpoint",
+  persistentKeepalive: "updateKeepalive",
+  presharedKey: "updatePresharedKey",
+};
+
+/**
+ * Plans the changes that make `actual` hold exactly the `desired` peers. Desired peers absent from the
+ * interface are added; present ones get an update of only the fields that differ (allowed IPs as
+ * sets; endpoint, keepalive and preshared key only where desired has an opinion). Peers nobody desires
+ * are removed when retired or when `removeUnknown`; otherwise they are listed in `unexpected` and left
+ * alone. A desired peer with the interface's own public key is skipped (WireGuard ignores it).
+ * Pure; throws `DomainError` VALIDATION_FAILED for a malformed or repeated desired peer.
+ */
+export function planInterface(
+  desired: readonly DesiredPeer[],
+  actual: WgState,
+  options: PlanOptions,
+): WgPlan {
+  const wanted = normaliseDesiredList(desired);
+  const byKey = new Map<string, WgPeer>();
+  for (const p of actual.peers) byKey.set(p.publicKey, p);
+
+  const plan = emptyPlan();
+  const counts = new Map<string, number>();
+  const bump = (reason: string) => counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  const wantedKeys = new Set<string>();
+  for (const want of wanted) {
+    wantedKeys.add(want.publicKey);
+    if (want.publicKey === actual.publicKey) {
+      bump("skipOwnKey");
+      continue;
+    }
+    const have = byKey.get(want.publicKey);
+    if (!have) {
+      plan.add.push(want);
+      bump("addPeers");
+      continue;
+    }
+    const diff = diffPeer(want, have);
+    if (!diff) continue;
+    plan.update.push(diff.update);
+    for (const f of diff.fields) bump(FIELD_REASON[f]);
+  }
+  for (const have of actual.peers) {
+    if (wantedKeys.has(have.publicKey)) continue;
+    if (options.retired.has(have.publicKey)) {
+      plan.remove.push(have.publicKey);
+      bump("removeRetired");
+    } else if (options.removeUnknown) {
+      plan.remove.push(have.publicKey);
+      bump("removeUnknown");
+    } else {
+      plan.unexpected.push(have.publicKey);
+      bump("unexpectedPeers");
+    }
+  }
+  plan.reason = reasonOf(counts);
+  return plan;
+}
+
+function reasonOf(counts: Map<string, number>): string {
+  if (counts.size === 0) return "noChange";
+  return [...counts].map(([k, n]) => `${k}(${n})`).join(" ");
+}
+
+/**
+ * Compares the database with an interface without deciding anything: desired peers that are missing,
+ * peers nobody desires, and peers whose compared fields differ (the same comparison as `planInterface`).
+ * Pure; throws VALIDATION_FAILED for a malformed desired peer.
+ */
+export function driftReport(desired: readonly DesiredPeer[], actual: WgState): DriftReport {
+  const wanted = normaliseDesiredList(desired);
+  const byKey = new Map<string, WgPeer>();
+  for (const p of actual.peers) byKey.set(p.publicKey, p);
+  const report: DriftReport = { missing: [], unexpected: [], mismatched: [] };
+  const wantedKeys = new Set<string>();
+  for (const want of wanted) {
+    wantedKeys.add(want.publicKey);
+    if (want.publicKey === actual.publicKey) continue;
+    const have = byKey.get(want.publicKey);
+    if (!have) {
+      report.missing.push(want.publicKey);
+      continue;
+    }
+    const diff = diffPeer(want, have);
+    if (diff) report.mismatched.push({ publicKey: want.publicKey, fields: diff.fields });
+  }
+  for (const have of actual.peers)
+    if (!wantedKeys.has(have.publicKey)) report.unexpected.push(have.publicKey);
+  return report;
+}
+
+type Op = { kind: "add"; peer: DesiredPeer } | { kind: "remove" } | { kind: "update"; update: PeerUpdate };
+
+function applyUpdateToAdd(peer: DesiredPeer, u: PeerUpdate): DesiredPeer {
+  const out: DesiredPeer = { ...peer };
+  if (u.allowedIps !== undefined) {
+    out.allowedIps = u.replaceAllowedIps
+      ? [...u.allowedIps]
+      : [...new Set([...peer.allowedIps, ...u.allowedIps])];
+  }
+  if (u.endpoint !== undefined) out.endpoint = u.endpoint;
+  if (u.persistentKeepalive !== undefined) out.persistentKeepalive = u.persistentKeepalive;
+  if (u.presharedKey !== undefined) out.presharedKey = u.presharedKey;
+  return out;
+}
+
+function combineUpdates(a: PeerUpdate, b: PeerUpdate): PeerUpdate {
+  const out: PeerUpdate = {
+    ...a,
+    ...stripUndefined(b),
+    replaceAllowedIps: a.replaceAllowedIps || b.replaceAllowedIps,
+  };
+  if (b.allowedIps !== undefined && !b.replaceAllowedIps && a.allowedIps !== undefined) {
+    out.allowedIps = [...new Set([...a.allowedIps, ...b.allowedIps])];
+  }
+  return out;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * One plan with the effect of applying `plans` in order: per public key, a later remove wins, a later
+ * add replaces earlier operations, a later update is folded into an earlier add or update (and is
+ * dropped after a remove, as `update_only` would drop it). `unexpected` keeps keys no operation
+ * touches. Pure.
+ */
+export function mergePlans(...plans: readonly WgPlan[]): WgPlan {
+  const ops = new Map<string, Op>();
+  const unexpected = new Set<string>();
+  const reasons: string[] = [];
+  for (const plan of plans) {
+    if (!isEmptyPlan(plan) || plan.unexpected.length > 0) reasons.push(plan.reason);
+    for (const key of plan.remove) ops.set(key, { kind: "remove" });
+    for (const peer of plan.add) ops.set(peer.publicKey, { kind: "add", peer });
+    for (const u of plan.update) {
+      const prev = ops.get(u.publicKey);
+      if (!prev) ops.set(u.publicKey, { kind: "update", update: u });
+      else if (prev.kind === "add")
+        ops.set(u.publicKey, { kind: "add", peer: applyUpdateToAdd(prev.peer, u) });
+      else if (prev.kind === "update")
+        ops.set(u.publicKey, { kind: "update", update: combineUpdates(prev.update, u) });
+    }
+    for (const key of plan.unexpected) unexpected.add(key);
+  }
+  const out = emptyPlan(reasons.length === 0 ? "noChange" : [...new Set(reasons)].join("; "));
+  for (const [key, op] of ops) {
+    if (op.kind === "remove") out.remove.push(key);
+    else if (op.kind === "add") out.add.push(op.peer);
+    else out.update.push(op.update);
+  }
+  out.unexpected = [...unexpected].filter((k) => !ops.has(k));
+  return out;
+}

@@ -1,0 +1,213 @@
+import { lookup } from "node:dns/promises";
+import { createConnection, type Socket } from "node:net";
+import { formatEndpoint, parseEndpoint } from "./address.js";
+import { publicKeyOf } from "./keys.js";
+import { isEmptyPlan } from "./plan.js";
+import type { DeviceSettings, WgDriver, WgPlan, WgState } from "./types.js";
+import { buildUapiDeviceSet, buildUapiSet, parseUapiGet, splitUapiResponse } from "./uapi.js";
+import { WireGuardError } from "./wireguard.errors.js";
+
+/** Where wireguard-go (and boringtun) put their userspace API sockets. */
+export const UAPI_SOCKET_DIR = "/var/run/wireguard";
+
+/**
+ * Path of an interface's userspace API socket. Foot-gun: it depends only on the name, not on the
+ * network namespace, so interface names must be unique across all namespaces of a host.
+ */
+export function uapiSocketPath(iface: string, socketDir = UAPI_SOCKET_DIR): string {
+  return `${socketDir}/${iface}.sock`;
+}
+
+export interface UapiDriverOptions {
+  socketDir?: string;
+  /** Per request, from write to the end of the response. Default 30 s. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const LF = 10;
+
+/**
+ * Speaks the userspace API over the interface's unix socket: no process per call, one connection
+ * kept open, requests strictly one at a time (wireguard-go reads a request with a buffered scanner
+ * that swallows whatever follows it, so pipelining corrupts the stream). A plan is one `set=1` request.
+ */
+export class UapiDriver implements WgDriver {
+  readonly kind = "uapi" as const;
+  readonly name: string;
+  readonly socketPath: string;
+  private readonly timeoutMs: number;
+  private socket: Socket | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+  // Deriving the public key costs ~2 ms; the private key rarely changes between dumps.
+  private derived: { privateKey: string; publicKey: string } | null = null;
+
+  constructor(name: string, options: UapiDriverOptions = {}) {
+    this.name = name;
+    this.socketPath = uapiSocketPath(name, options.socketDir);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Reads the interface with one `get=1`. Throws `WireGuardError` when it cannot. */
+  async dump(): Promise<WgState> {
+    const { body, errno } = await this.exchange(() => "get=1\n\n", "get");
+    if (errno !== 0) throw this.refused("get", errno);
+    return parseUapiGet(body, (privateKey) => {
+      if (this.derived?.privateKey !== privateKey)
+        this.derived = { privateKey, publicKey: publicKeyOf(privateKey) };
+      return this.derived.publicKey;
+    });
+  }
+
+  /**
+   * Applies the plan as one `set=1` write (none for an empty plan). Hostname endpoints are resolved
+   * first. Throws VALIDATION_FAILED before writing for a bad plan, `WireGuardError` on an errno.
+   */
+  async apply(plan: WgPlan): Promise<{ writes: number }> {
+    if (isEmptyPlan(plan)) return { writes: 0 };
+    // Resolved and built inside the queue, so requests reach the interface in call order.
+    const { errno } = await this.exchange(async () => {
+      const resolved = await resolveHostnames(plan);
+      return buildUapiSet(plan, (endpoint) => resolved.get(endpoint) ?? endpoint);
+    }, "set");
+    if (errno !== 0) throw this.refused("set", errno);
+    return { writes: 1 };
+  }
+
+  /** Sets interface-level settings in one `set=1` write. */
+  async setDevice(settings: DeviceSettings): Promise<void> {
+    const { errno } = await this.exchange(() => buildUapiDeviceSet(settings), "set device");
+    if (errno !== 0) throw this.refused("set device", errno);
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private refused(operation: string, errno: number): WireGuardError {
+    return new WireGuardError(`userspace API ${operation} on ${this.name} failed with errno ${errno}`, {
+      iface: this.name,
+      operation,
+      errno,
+    });
+  }
+
+  /**
+   * Queues a request behind any in flight, so there is never more than one on the connection and
+   * requests run in call order. `build` runs when the request's turn comes.
+   */
+  private exchange(
+    build: () => string | Promise<string>,
+    operation: string,
+  ): Promise<{ body: string; errno: number }> {
+    const result = this.tail.then(async () => {
+      const response = await this.send(await build(), operation);
+      // IMPORTANT: a failed set may have left the rest of our request unread on the socket; drop the
+      // connection before the next queued request, so that text is never parsed as an operation.
+      if (response.errno !== 0) this.close();
+      return response;
+    });
+    this.tail = result.catch(() => {});
+    return result;
+  }
+
+  private async connect(operation: string): Promise<Socket> {
+    if (this.socket && !this.socket.destroyed) return this.socket;
+    const socket = createConnection(this.socketPath);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", (err: NodeJS.ErrnoException) => {
+        const why =
+          err.code === "ENOENT" || err.code === "ECONNREFUSED"
+            ? "no userspace API is listening (is wireguard-go running for this interface?)"
+            : err.code === "EACCES"
+              ? "the userspace API socket is root-only"
+              : "cannot connect to the userspace API";
+        reject(
+          new WireGuardError(`${why}: ${this.socketPath}`, { iface: this.name, operation }, { cause: err }),
+        );
+      });
+    });
+    // Errors while idle just drop the connection; the next request reconnects.
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      if (this.socket === socket) this.socket = null;
+    });
+    socket.unref();
+    this.socket = socket;
+    return socket;
+  }
+
+  private async send(request: string, operation: string): Promise<{ body: string; errno: number }> {
+    const socket = await this.connect(operation);
+    socket.ref();
+    try {
+      const text = await new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let previousByte = -1;
+        const done = (err: Error | null, value?: string) => {
+          clearTimeout(timer);
+          socket.off("data", onData);
+          socket.off("close", onClose);
+          socket.off("error", onError);
+          if (err) reject(err);
+          else resolve(value!);
+        };
+        const fail = (message: string, cause?: unknown) => {
+          this.close();
+          done(new WireGuardError(message, { iface: this.name, operation }, { cause }));
+        };
+        const onData = (chunk: Buffer) => {
+          chunks.push(chunk);
+          const last = chunk[chunk.length - 1];
+          const beforeLast = chunk.length >= 2 ? chunk[chunk.length - 2] : previousByte;
+          previousByte = last ?? previousByte;
+          // A response ends with its only blank line: `errno=N\n\n`.
+          if (last === LF && beforeLast === LF) done(null, Buffer.concat(chunks).toString("latin1"));
+        };
+        const onClose = () => fail(`userspace API on ${this.name} closed the connection during ${operation}`);
+        const onError = (err: Error) => fail(`userspace API ${operation} on ${this.name} failed`, err);
+        const timer = setTimeout(
+          () => fail(`userspace API ${operation} on ${this.name} timed out after ${this.timeoutMs} ms`),
+          this.timeoutMs,
+        );
+        socket.on("data", onData);
+        socket.once("close", onClose);
+        socket.once("error", onError);
+        socket.write(request);
+      });
+      return splitUapiResponse(text);
+    } finally {
+      socket.unref();
+    }
+  }
+}
+
+/** Resolves the hostname endpoints of a plan to `ip:port` (the userspace API takes IPs only). */
+async function resolveHostnames(plan: WgPlan): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const endpoints = [...plan.add.map((p) => p.endpoint), ...plan.update.map((u) => u.endpoint)];
+  for (const endpoint of endpoints) {
+    if (endpoint == null) continue;
+    let parsed: ReturnType<typeof parseEndpoint>;
+    try {
+      parsed = parseEndpoint(endpoint);
+    } catch {
+      continue; // validatePlan reports it with the peer's position.
+    }
+    if (parsed.isIp || out.has(parsed.text)) continue;
+    const { address } = await lookup(parsed.host).catch((err: unknown) => {
+      throw new WireGuardError(
+        `cannot resolve endpoint host ${parsed.host}`,
+        { iface: "", operation: "resolve" },
+        {
+          cause: err,
+        },
+      );
+    });
+    // Keyed by the canonical text: that is what buildUapiSet asks for after validating the plan.
+    out.set(parsed.text, formatEndpoint(address, parsed.port));
+  }
+  return out;
+}

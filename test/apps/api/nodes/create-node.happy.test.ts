@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateKeyPair, isWgKey, publicKeyOf } from "../../../../src/mesh/index.js";
+import { json } from "../../../support/http.js";
+import { createNetwork, createNode } from "../../../support/mesh.js";
+import type { TestPlatform } from "../../../support/platform.js";
+import { createTestPlatform } from "../../../support/platform.js";
+
+describe("enrolling nodes", () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it("creates a network with a hub key pair, the hub on the first address", async () => {
+    const net = await createNetwork(t, {
+      cidr4: "10.20.0.0/24",
+      cidr6: "fd00:20::/64",
+      endpoint: "vpn.example.com:51820",
+    });
+    expect(net.hubIp4).toBe("10.20.0.1");
+    expect(net.hubIp6).toBe("fd00:20::1");
+    expect(isWgKey(net.hubPublicKey)).toBe(true);
+    expect(JSON.stringify(net)).not.toMatch(/private/i);
+  });
+
+  it("generates a key pair when none is given and returns the full config once", async () => {
+    const net = await createNetwork(t, {
+      cidr4: "10.21.0.0/24",
+      cidr6: "fd00:21::/64",
+      endpoint: "vpn.example.com:51820",
+    });
+    const created = await createNode(t, net.id, { name: "laptop", email: "Ada@Example.com" });
+    expect(created.node.ip4).toBe("10.21.0.2");
+    expect(created.node.ip6).toBe("fd00:21::2");
+    expect(created.node.email).toBe("ada@example.com");
+    expect(created.node.hasServerKey).toBe(true);
+    expect(created.token).toMatch(/^wsn_/);
+    const privateKey = /^PrivateKey = (\S+)$/m.exec(created.config)?.[1];
+    expect(privateKey && publicKeyOf(privateKey)).toBe(created.node.publicKey);
+    expect(created.config).toContain(`PublicKey = ${net.hubPublicKey}`);
+    expect(created.config).toContain("AllowedIPs = 10.21.0.0/24, fd00:21::/64");
+    expect(created.config).toContain("Endpoint = vpn.example.com:51820");
+
+    const fetched = await json(await t.request(`/api/v1/nodes/${created.node.id}`));
+    expect(JSON.stringify(fetched)).not.toContain(privateKey);
+  });
+
+  it("keeps no private key when the node brings its public key", async () => {
+    const net = await createNetwork(t);
+    const { publicKey } = generateKeyPair();
+    const created = await createNode(t, net.id, { publicKey });
+    expect(created.node.publicKey).toBe(publicKey);
+    expect(created.node.hasServerKey).toBe(false);
+    expect(created.config).toBeUndefined();
+    const config = await (await t.request(`/api/v1/nodes/${created.node.id}/config`)).text();
+    expect(config).not.toMatch(/^PrivateKey/m);
+    expect(config).toMatch(/^# PrivateKey = <this node's own private key/m);
+  });
+
+  it("renders mesh configs with a peer per other node and the hub's host address", async () => {
+    const net = await createNetwork(t, {
+      topology: "mesh",
+      persistentKeepalive: 25,
+      dns: ["10.22.0.1"],
+      mtu: 1380,
+      cidr4: "10.22.0.0/24",
+    });
+    const a = await createNode(t, net.id, { name: "a", endpoint: "203.0.113.5:51820" });
+    const b = await createNode(t, net.id, { name: "b" });
+    const config = await (await t.request(`/api/v1/nodes/${b.node.id}/config`)).text();
+    expect(config).toContain("AllowedIPs = 10.22.0.1/32");
+    expect(config).toContain(
+      `PublicKey = ${a.node.publicKey}\nAllowedIPs = 10.22.0.2/32\nEndpoint = 203.0.113.5:51820\nPersistentKeepalive = 25`,
+    );
+    expect(config).toContain("DNS = 10.22.0.1");
+    expect(config).toContain("MTU = 1380");
+    const aConfig = await (await t.request(`/api/v1/nodes/${a.node.id}/config`)).text();
+    expect(aConfig).toContain("ListenPort = 51820");
+    expect(aConfig).toContain(`PublicKey = ${b.node.publicKey}`);
+  });
+
+  it("bumps the config version of every node whose config changed, and queues pushes and a peer sync", async () => {
+    const net = await createNetwork(t, { topology: "mesh" });
+    const a = await createNode(t, net.id);
+    const before = await json(await t.request(`/api/v1/nodes/${a.node.id}`));
+    await createNode(t, net.id);
+    const after = await json(await t.request(`/api/v1/nodes/${a.node.id}`));
+    expect(after.data.configVersion).toBe(before.data.configVersion + 1);
+    const push = await t.platform.queue.queues["config-push"].getJob(
+      `push-${a.node.id}-${after.data.configVersion}`,
+    );
+    expect(push?.data).toEqual({ nodeId: a.node.id, version: after.data.configVersion });
+    const syncs = await t.platform.queue.queues["peer-sync"].getJobs(["prioritized", "waiting"]);
+    expect(syncs.some((j) => j.name === "network-sync" && j.data.networkId === net.id)).toBe(true);
+  });
+
+  it("reuses a deleted node's address", async () => {
+    const net = await createNetwork(t);
+    const first = await createNode(t, net.id);
+    await createNode(t, net.id);
+    expect((await t.request(`/api/v1/nodes/${first.node.id}`, { method: "DELETE" })).status).toBe(200);
+    const third = await createNode(t, net.id);
+    expect(third.node.ip4).toBe(first.node.ip4);
+  });
+
+  it("serves the config as a QR code PNG", async () => {
+    const net = await createNetwork(t);
+    const created = await createNode(t, net.id);
+    const res = await t.request(`/api/v1/nodes/${created.node.id}/config?format=qr`);
+    expect(res.headers.get("content-type")).toBe("image/png");
+    const png = Buffer.from(await res.arrayBuffer());
+    expect(png.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
+  });
+
+  it("lists nodes with filters, search and paging", async () => {
+    const net = await createNetwork(t);
+    for (const name of ["alpha", "beta", "gamma"])
+      await createNode(t, net.id, { name, email: `${name}@example.com` });
+    const page = await json(await t.request(`/api/v1/nodes?networkId=${net.id}&limit=2&offset=0`));
+    expect(page.data.total).toBe(3);
+    expect(page.data.items).toHaveLength(2);
+    const search = await json(await t.request(`/api/v1/nodes?networkId=${net.id}&q=amm`));
+    expect(search.data.items.map((n: { name: string }) => n.name)).toEqual(["gamma"]);
+    const byEmail = await json(await t.request("/api/v1/nodes?email=BETA@example.com"));
+    expect(byEmail.data.items.map((n: { name: string }) => n.name)).toEqual(["beta"]);
+  });
+
+  it("deletes every node of an email, keeping or dropping usage history", async () => {
+    const n1 = await createNetwork(t);
+    const n2 = await createNetwork(t);
+    await createNode(t, n1.id, { email: "leaver@example.com" });
+    await createNode(t, n2.id, { email: "leaver@example.com" });
+    const stay = await createNode(t, n2.id, { email: "stayer@example.com" });
+    const res = await json(
+      await t.request("/api/v1/nodes?email=leaver@example.com&keep_usage_history=false", {
+        method: "DELETE",
+      }),
+    );
+    expect(res.data.deleted).toBe(2);
+    const left = await json(await t.request("/api/v1/nodes?email=leaver@example.com"));
+    expect(left.data.total).toBe(0);
+    expect((await t.request(`/api/v1/nodes/${stay.node.id}`)).status).toBe(200);
+  });
+
+  it("returns each network's public side from GET /api/v1/config", async () => {
+    const net = await createNetwork(t, { endpoint: "hub.example.net:51999", listenPort: 51999 });
+    const res = await json(await t.request("/api/v1/config"));
+    const entry = res.data.find((e: { networkId: string }) => e.networkId === net.id);
+    expect(entry).toEqual({
+      networkId: net.id,
+      name: net.name,
+      publicKey: net.hubPublicKey,
+      endpoint: "hub.example.net:51999",
+      listenPort: 51999,
+      cidr4: net.cidr4,
+      cidr6: null,
+    });
+  });
+
+  it("records every change in the audit log", async () => {
+    const net = await createNetwork(t);
+    const created = await createNode(t, net.id);
+    await t.request(`/api/v1/nodes/${created.node.id}`, { method: "PATCH", body: { name: "renamed" } });
+    await t.request(`/api/v1/nodes/${created.node.id}`, { method: "DELETE" });
+    const audit = await json(await t.request(`/api/admin/audit?entityType=node&entityId=${created.node.id}`));
+    expect(audit.data.items.map((e: { action: string }) => e.action)).toEqual([
+      "node.deleted",
+      "node.updated",
+      "node.created",
+    ]);
+  });
+});

@@ -1,0 +1,329 @@
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { DomainError } from "../../../src/errors.js";
+import type { DesiredPeer, WgDriver, WgPlan, WgState } from "../../../src/wireguard/index.js";
+import {
+  emptyPlan,
+  ensureInterface,
+  generateKeyPair,
+  generatePresharedKey,
+  isEmptyPlan,
+  openDriver,
+  parseWgDump,
+  planInterface,
+  UapiDriver,
+  WgCliDriver,
+  WireGuardError,
+} from "../../../src/wireguard/index.js";
+import type { Lab } from "../../support/netns.js";
+import { createLab, describeNetns } from "../../support/netns.js";
+
+/** The state with its peers in key order: peer order on an interface means nothing. */
+function byKey(state: WgState): WgState {
+  return { ...state, peers: [...state.peers].sort((a, b) => a.publicKey.localeCompare(b.publicKey)) };
+}
+
+const keep = { removeUnknown: false, retired: new Set<string>() };
+const removeAll = { removeUnknown: true, retired: new Set<string>() };
+
+describeNetns("WireGuard drivers on a wireguard-go interface", () => {
+  let lab: Lab;
+  let ns: string;
+  let iface: string;
+  let hubKeys: ReturnType<typeof generateKeyPair>;
+  const drivers: Record<"uapi" | "wg", WgDriver> = {} as Record<"uapi" | "wg", WgDriver>;
+
+  /** What `wg show <if> dump` prints right now, parsed, peers by key (`wg` sorts them its own way). */
+  async function wgShow(): Promise<WgState> {
+    const out = await lab.exec(ns, "wg", ["show", iface, "dump"]);
+    expect(out.exitCode).toBe(0);
+    return byKey(parseWgDump(out.stdout));
+  }
+
+  const peers = (n: number, base = 10): (DesiredPeer & { privateKey: string })[] =>
+    Array.from({ length: n }, (_, i) => {
+      const k = generateKeyPair();
+      return {
+        publicKey: k.publicKey,
+        privateKey: k.privateKey,
+        allowedIps: [`10.${base}.${i >> 8}.${i & 255}/32`],
+      };
+    });
+  const strip = (list: (DesiredPeer & { privateKey?: string })[]): DesiredPeer[] =>
+    list.map(({ privateKey: _ignored, ...p }) => p);
+
+  beforeAll(async () => {
+    lab = createLab();
+    ns = await lab.namespace();
+    iface = lab.interfaceName(ns);
+    hubKeys = generateKeyPair();
+    await ensureInterface({
+      name: iface,
+      privateKey: hubKeys.privateKey,
+      listenPort: 51820,
+      addresses: ["10.77.0.1/24"],
+      netns: ns,
+    });
+    drivers.uapi = new UapiDriver(iface);
+    drivers.wg = new WgCliDriver(iface, { netns: ns });
+  });
+
+  afterAll(async () => {
+    drivers.uapi?.close();
+    await lab?.close();
+  });
+
+  beforeEach(async () => {
+    // Every test starts from an interface without peers.
+    await drivers.uapi.apply(planInterface([], await drivers.uapi.dump(), removeAll));
+  });
+
+  it("reads what wg show dump shows, with both drivers", async () => {
+    const [a, b] = peers(2);
+    const psk = generatePresharedKey();
+    const pskFile = `/tmp/${iface}.psk`;
+    // Configured by `wg` itself, independently of our writers.
+    const setup = await lab.exec(
+      ns,
+      "sh",
+      [
+        "-c",
+        `umask 077; cat > ${pskFile}; wg set ${iface} peer ${a!.publicKey} preshared-key ${pskFile} endpoint 192.0.2.1:51820 persistent-keepalive 25 allowed-ips 10.10.0.0/24,fd00::2/128 peer ${b!.publicKey} allowed-ips 10.11.0.1/32; rc=$?; rm -f ${pskFile}; exit $rc`,
+      ],
+      psk,
+    );
+    expect(setup.exitCode).toBe(0);
+
+    const shown = await wgShow();
+    expect(shown.publicKey).toBe(hubKeys.publicKey);
+    expect(shown.listenPort).toBe(51820);
+    const peerOf = new Map(shown.peers.map((p) => [p.publicKey, p]));
+    expect(peerOf.get(a!.publicKey)).toMatchObject({
+      presharedKey: psk,
+      hasPresharedKey: true,
+      endpoint: "192.0.2.1:51820",
+      allowedIps: ["10.10.0.0/24", "fd00::2/128"],
+      persistentKeepalive: 25,
+      latestHandshake: 0,
+    });
+    expect(peerOf.get(b!.publicKey)).toMatchObject({
+      presharedKey: null,
+      endpoint: null,
+      allowedIps: ["10.11.0.1/32"],
+    });
+    expect(byKey(await drivers.uapi.dump())).toEqual(shown);
+    expect(byKey(await drivers.wg.dump())).toEqual(shown);
+  });
+
+  it.each(["uapi", "wg"] as const)(
+    "%s: adds, updates and removes peers in one write, as wg show confirms",
+    async (kind) => {
+      const driver = drivers[kind];
+      const [a, b, c] = peers(3);
+      const psk = generatePresharedKey();
+      const first: DesiredPeer[] = [
+        { ...strip([a!])[0]!, presharedKey: psk, persistentKeepalive: 25 },
+        { ...strip([b!])[0]!, endpoint: "192.0.2.2:51820" },
+        strip([c!])[0]!,
+      ];
+      const added = await driver.apply(planInterface(first, await driver.dump(), keep));
+      expect(added.writes).toBe(1);
+      let shown = await wgShow();
+      expect(shown.peers.map((p) => p.publicKey).sort()).toEqual([a, b, c].map((p) => p!.publicKey).sort());
+      expect(shown.peers.find((p) => p.publicKey === a!.publicKey)).toMatchObject({
+        presharedKey: psk,
+        persistentKeepalive: 25,
+      });
+      expect(shown.peers.find((p) => p.publicKey === b!.publicKey)?.endpoint).toBe("192.0.2.2:51820");
+
+      const second: DesiredPeer[] = [
+        {
+          publicKey: a!.publicKey,
+          allowedIps: ["10.20.0.0/16", "fd00:20::/64"],
+          presharedKey: null,
+          persistentKeepalive: null,
+        },
+        { publicKey: b!.publicKey, allowedIps: b!.allowedIps, endpoint: "[2001:db8::7]:4000" },
+      ];
+      const plan = planInterface(second, shown, { removeUnknown: false, retired: new Set([c!.publicKey]) });
+      expect(plan.reason).toBe(
+        "updateAllowedIps(1) updateKeepalive(1) updatePresharedKey(1) updateEndpoint(1) removeRetired(1)",
+      );
+      expect((await driver.apply(plan)).writes).toBe(1);
+      shown = await wgShow();
+      expect(shown.peers).toHaveLength(2);
+      expect(shown.peers.find((p) => p.publicKey === a!.publicKey)).toMatchObject({
+        allowedIps: ["10.20.0.0/16", "fd00:20::/64"],
+        presharedKey: null,
+        persistentKeepalive: null,
+      });
+      expect(shown.peers.find((p) => p.publicKey === b!.publicKey)?.endpoint).toBe("[2001:db8::7]:4000");
+      expect(isEmptyPlan(planInterface(second, shown, keep))).toBe(true);
+    },
+  );
+
+  it.each(["uapi", "wg"] as const)(
+    "%s: a plan applied twice changes nothing the second time",
+    async (kind) => {
+      const driver = drivers[kind];
+      const desired = strip(peers(20)).map((p, i) => ({ ...p, persistentKeepalive: i % 2 ? 25 : null }));
+      await driver.apply(planInterface(desired.slice(5), await driver.dump(), keep));
+      const plan = planInterface(desired, await driver.dump(), keep);
+      await driver.apply(plan);
+      const once = await wgShow();
+      await driver.apply(plan);
+      expect(await wgShow()).toEqual(once);
+      const next = planInterface(desired, once, keep);
+      expect(isEmptyPlan(next)).toBe(true);
+      expect(await driver.apply(next)).toEqual({ writes: 0 });
+    },
+  );
+
+  it.each(["uapi", "wg"] as const)("%s: resolves a hostname endpoint before writing it", async (kind) => {
+    const [a] = strip(peers(1));
+    await drivers[kind].apply(
+      planInterface([{ ...a!, endpoint: "localhost:51999" }], await drivers[kind].dump(), keep),
+    );
+    expect((await wgShow()).peers[0]?.endpoint).toMatch(/^(127\.0\.0\.1|\[::1\]):51999$/);
+  });
+
+  it("both drivers read the same interface the same way", async () => {
+    const psk = generatePresharedKey();
+    const desired = strip(peers(50)).map((p, i) =>
+      i % 7 === 0 ? { ...p, presharedKey: psk, endpoint: `192.0.2.${i}:5${i}` } : p,
+    );
+    await drivers.uapi.apply(planInterface(desired, await drivers.uapi.dump(), keep));
+    const viaUapi = await drivers.uapi.dump();
+    expect(viaUapi.peers).toHaveLength(50);
+    expect(byKey(await drivers.wg.dump())).toEqual(byKey(viaUapi));
+  });
+
+  it("the userspace API applies a thousand new peers in one write", async () => {
+    const desired = strip(peers(1000));
+    expect(await drivers.uapi.apply(planInterface(desired, await drivers.uapi.dump(), keep))).toEqual({
+      writes: 1,
+    });
+    expect((await wgShow()).peers).toHaveLength(1000);
+    expect(await drivers.uapi.apply(planInterface([], await drivers.uapi.dump(), removeAll))).toEqual({
+      writes: 1,
+    });
+    expect((await wgShow()).peers).toHaveLength(0);
+  });
+
+  it("the wg driver splits a plan over several runs only past its command-line budget", async () => {
+    const small = new WgCliDriver(iface, { netns: ns, maxArgBytes: 2_000 });
+    const desired = strip(peers(60));
+    const result = await small.apply(planInterface(desired, await small.dump(), keep));
+    expect(result.writes).toBeGreaterThan(1);
+    expect((await wgShow()).peers).toHaveLength(60);
+  });
+
+  it("the wg driver leaves no preshared-key file behind", async () => {
+    const before = readdirSync(tmpdir()).filter((f) => f.startsWith("wiresync-psk-"));
+    const desired = strip(peers(3)).map((p) => ({ ...p, presharedKey: generatePresharedKey() }));
+    await drivers.wg.apply(planInterface(desired, await drivers.wg.dump(), keep));
+    expect((await wgShow()).peers.filter((p) => p.hasPresharedKey)).toHaveLength(3);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith("wiresync-psk-"))).toEqual(before);
+  });
+
+  it.each(["uapi", "wg"] as const)("%s: refuses injection attempts and writes nothing", async (kind) => {
+    const driver = drivers[kind];
+    const [a] = strip(peers(1));
+    await driver.apply(planInterface([a!], await driver.dump(), keep));
+    const before = await wgShow();
+    const attacks: WgPlan[] = [
+      {
+        ...emptyPlan(),
+        add: [{ publicKey: generateKeyPair().publicKey, allowedIps: ["10.0.0.9/32\nremove=true"] }],
+      },
+      { ...emptyPlan(), remove: [`${a!.publicKey}\nreplace_peers=true`] },
+      {
+        ...emptyPlan(),
+        update: [
+          { publicKey: a!.publicKey, replaceAllowedIps: false, endpoint: "192.0.2.1:1\nreplace_peers=true" },
+        ],
+      },
+      {
+        ...emptyPlan(),
+        update: [
+          {
+            publicKey: a!.publicKey,
+            replaceAllowedIps: true,
+            allowedIps: ["0.0.0.0/0", "1.2.3.4/32 peer x remove"],
+          },
+        ],
+      },
+      {
+        ...emptyPlan(),
+        add: [{ publicKey: generateKeyPair().publicKey, allowedIps: [] }],
+        update: [{ publicKey: a!.publicKey, replaceAllowedIps: false, presharedKey: "private_key=00" }],
+      },
+    ];
+    for (const plan of attacks) {
+      const error = await driver.apply(plan).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(DomainError);
+      expect((error as DomainError).code).toBe("VALIDATION_FAILED");
+    }
+    expect(await wgShow()).toEqual(before);
+  });
+
+  it("turns a userspace-API errno into a WireGuardError without keys, and keeps working", async () => {
+    const other = lab.interfaceName(ns);
+    const otherKeys = generateKeyPair();
+    await ensureInterface({
+      name: other,
+      privateKey: otherKeys.privateKey,
+      listenPort: 51821,
+      addresses: [],
+      netns: ns,
+    });
+    const driver = openDriver(other, { driver: "auto" });
+    try {
+      expect(driver.kind).toBe("uapi");
+      // Port 51820 is taken by the first interface in this namespace.
+      const error = await driver.setDevice({ privateKey: otherKeys.privateKey, listenPort: 51820 }).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(WireGuardError);
+      expect((error as WireGuardError).errno).toBeLessThan(0);
+      expect((error as WireGuardError).code).toBe("DEPENDENCY_UNAVAILABLE");
+      const text = JSON.stringify({ m: (error as Error).message, c: (error as WireGuardError).context });
+      expect(text).not.toContain(otherKeys.privateKey);
+      expect(text).not.toContain(Buffer.from(otherKeys.privateKey, "base64").toString("hex"));
+      expect((await driver.dump()).publicKey).toBe(otherKeys.publicKey);
+    } finally {
+      driver.close();
+    }
+  });
+
+  it("reports an interface without a userspace API as a WireGuardError", async () => {
+    const missing = new UapiDriver("wstmissing0");
+    await expect(missing.dump()).rejects.toBeInstanceOf(WireGuardError);
+    await expect(new WgCliDriver("wstmissing0", { netns: ns }).dump()).rejects.toBeInstanceOf(WireGuardError);
+  });
+
+  it("serialises concurrent requests on one connection", async () => {
+    const desired = strip(peers(30));
+    const driver = new UapiDriver(iface);
+    try {
+      const results = await Promise.all([
+        driver.dump(),
+        driver.apply(planInterface(desired.slice(0, 10), await drivers.uapi.dump(), keep)),
+        driver.dump(),
+        driver.apply({ ...emptyPlan(), add: desired.slice(10) }),
+        driver.dump(),
+      ]);
+      // In call order: each dump sees exactly the writes queued before it.
+      expect((results[0] as WgState).peers).toHaveLength(0);
+      expect((results[2] as WgState).peers).toHaveLength(10);
+      expect((results[4] as WgState).peers).toHaveLength(30);
+    } finally {
+      driver.close();
+    }
+  });
+});

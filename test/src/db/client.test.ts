@@ -1,0 +1,167 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { getTableName, is, sql } from "drizzle-orm";
+import { PgTable } from "drizzle-orm/pg-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database, Db } from "../../../src/db/index.js";
+import { networks, openDatabase, schema } from "../../../src/db/index.js";
+import { pgConstraint, pgErrorCode } from "../../../src/errors.js";
+import { adminSql, databaseUrl } from "../../support/db.js";
+
+/** Every table the schema declares, and every migration drizzle-kit made: what a fresh database must hold. */
+const EXPECTED_TABLES = (Object.values(schema) as unknown[])
+  .filter((v): v is PgTable => is(v, PgTable))
+  .map((t) => getTableName(t))
+  .sort();
+const MIGRATIONS = (JSON.parse(readFileSync("drizzle/meta/_journal.json", "utf8")) as { entries: unknown[] })
+  .entries.length;
+
+async function rows<T>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };
+  return Array.isArray(result) ? result : result.rows;
+}
+
+async function tablesOf(db: Db): Promise<string[]> {
+  const found = await rows<{ table_name: string }>(
+    db,
+    sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+  );
+  return found.map((r) => r.table_name);
+}
+
+/** Every column of the public schema as `table.column type nullable`, to compare two databases. */
+async function columnsOf(db: Db): Promise<string[]> {
+  const found = await rows<{ c: string }>(
+    db,
+    sql`select table_name || '.' || column_name || ' ' || udt_name || ' ' || is_nullable as c
+        from information_schema.columns where table_schema = 'public' order by 1`,
+  );
+  return found.map((r) => r.c);
+}
+
+/** Named constraints (PGlite is Postgres 17, which also lists NOT NULL ones: those are in `columnsOf`). */
+async function constraintsOf(db: Db): Promise<string[]> {
+  const found = await rows<{ conname: string }>(
+    db,
+    sql`select conname from pg_constraint c join pg_namespace n on n.oid = c.connamespace
+        where n.nspname = 'public' and c.contype <> 'n' order by conname`,
+  );
+  return found.map((r) => r.conname);
+}
+
+async function appliedMigrations(db: Db): Promise<number> {
+  const [row] = await rows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+  );
+  return row?.n ?? 0;
+}
+
+function network(name: string, cidr4: string) {
+  return {
+    name,
+    cidr4,
+    hubIp4: cidr4.replace(/0\/\d+$/, "1"),
+    hubPublicKey: `${"k".repeat(43)}=`,
+    hubPrivateKeyEnc: "v1.test.x.y.z",
+  };
+}
+
+/** The exclusion constraint refuses an overlapping range and accepts a disjoint one. */
+async function expectCidrExclusion(db: Db) {
+  await db.insert(networks).values(network("a", "10.1.0.0/16"));
+  const overlap = await db
+    .insert(networks)
+    .values(network("b", "10.1.2.0/24"))
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  expect(overlap, "an overlapping range must be refused").toBeDefined();
+  expect(pgErrorCode(overlap)).toBe("23P01");
+  expect(pgConstraint(overlap)).toBe("networks_cidr4_excl");
+  await db.insert(networks).values(network("c", "10.2.0.0/16"));
+  const [row] = await rows<{ n: number }>(db, sql`select count(*)::int as n from networks`);
+  expect(row?.n).toBe(2);
+}
+
+describe("migrations on postgres.js", () => {
+  const name = `wiresync_t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+  let first: Database;
+  let second: Database;
+
+  beforeAll(async () => {
+    // A brand-new empty database, not the migrated template.
+    await adminSql(`create database "${name}"`);
+    first = await openDatabase({ kind: "postgres", url: databaseUrl(name), poolSize: 2 });
+    second = await openDatabase({ kind: "postgres", url: databaseUrl(name), poolSize: 2 });
+  });
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await adminSql(`drop database if exists "${name}" with (force)`);
+  });
+
+  it("migrates an empty database from two connections at once, safely", async () => {
+    expect(await tablesOf(first.db)).toEqual([]);
+    await Promise.all([first.migrate(), second.migrate()]);
+    expect(await tablesOf(first.db)).toEqual(EXPECTED_TABLES);
+    expect(await appliedMigrations(first.db)).toBe(MIGRATIONS);
+  });
+
+  it("is a no-op the second time", async () => {
+    const before = await columnsOf(first.db);
+    await first.migrate();
+    expect(await appliedMigrations(first.db)).toBe(MIGRATIONS);
+    expect(await columnsOf(first.db)).toEqual(before);
+  });
+
+  it("refuses overlapping network ranges", async () => {
+    await expectCidrExclusion(first.db);
+  });
+});
+
+describe("migrations on PGlite", () => {
+  let pg: Database;
+  let pglite: Database;
+  let dir: string;
+  const name = `wiresync_t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "wiresync-pglite-"));
+    await adminSql(`create database "${name}"`);
+    pg = await openDatabase({ kind: "postgres", url: databaseUrl(name), poolSize: 1 });
+    await pg.migrate();
+    pglite = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
+  });
+  afterAll(async () => {
+    await pglite?.close();
+    await pg?.close();
+    await adminSql(`drop database if exists "${name}" with (force)`);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("creates the same tables, columns and constraints as on Postgres, and a second run is a no-op", async () => {
+    await pglite.migrate();
+    await pglite.migrate();
+    expect(await appliedMigrations(pglite.db)).toBe(MIGRATIONS);
+    expect(await tablesOf(pglite.db)).toEqual(EXPECTED_TABLES);
+    expect(await columnsOf(pglite.db)).toEqual(await columnsOf(pg.db));
+    expect(await constraintsOf(pglite.db)).toEqual(await constraintsOf(pg.db));
+  });
+
+  it("refuses overlapping network ranges", async () => {
+    await expectCidrExclusion(pglite.db);
+  });
+
+  it("keeps its data across a reopen of the directory", async () => {
+    await pglite.close();
+    pglite = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
+    await pglite.migrate();
+    const [row] = await rows<{ n: number }>(pglite.db, sql`select count(*)::int as n from networks`);
+    expect(row?.n).toBe(2);
+  });
+});

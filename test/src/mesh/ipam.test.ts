@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { DomainError } from "../../../src/errors.js";
+import {
+  allocateAddress,
+  hubAddress,
+  nodeCapacity,
+  parseCidr,
+  usableRange,
+} from "../../../src/mesh/index.js";
+
+const alloc = (cidr: string, used: string[]) => allocateAddress(parseCidr(cidr), used);
+
+describe("hubAddress", () => {
+  it.each([
+    ["the first host of a /24", "10.0.0.0/24", "10.0.0.1"],
+    ["the first host of a /30", "192.168.7.4/30", "192.168.7.5"],
+    ["the lower address of a /31 (RFC 3021)", "10.9.9.0/31", "10.9.9.0"],
+    ["the only address of a /32", "10.9.9.9/32", "10.9.9.9"],
+    ["::1 of an IPv6 /64", "fd00:1::/64", "fd00:1::1"],
+    ["the first host of an IPv6 /126", "fd00::/126", "fd00::1"],
+  ])("is %s", (_name, cidr, expected) => {
+    expect(hubAddress(parseCidr(cidr))).toBe(expected);
+  });
+});
+
+describe("allocateAddress", () => {
+  it.each([
+    ["gives the first node the address after the hub", "10.0.0.0/24", [], "10.0.0.2"],
+    ["skips addresses in use", "10.0.0.0/24", ["10.0.0.2", "10.0.0.3"], "10.0.0.4"],
+    ["reuses the lowest freed address", "10.0.0.0/24", ["10.0.0.2", "10.0.0.4"], "10.0.0.3"],
+    ["ignores the hub's address when listed as used", "10.0.0.0/24", ["10.0.0.1"], "10.0.0.2"],
+    ["ignores addresses of other families and ranges", "10.0.0.0/24", ["fd00::2", "10.0.1.2"], "10.0.0.2"],
+    ["hands out the last host of a /30", "10.0.0.0/30", [], "10.0.0.2"],
+    ["hands out the upper address of a /31", "10.0.0.0/31", [], "10.0.0.1"],
+    [
+      "never hands out the broadcast address of a /29",
+      "10.0.0.0/29",
+      ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"],
+      "10.0.0.6",
+    ],
+    ["works in IPv6", "fd00:1::/64", ["fd00:1::2"], "fd00:1::3"],
+    [
+      "crosses an IPv6 group boundary",
+      "fd00::/112",
+      Array.from({ length: 254 }, (_, i) => `fd00::${(i + 2).toString(16)}`),
+      "fd00::100",
+    ],
+  ])("%s", (_name, cidr, used, expected) => {
+    expect(alloc(cidr, used)).toBe(expected);
+  });
+
+  it.each([
+    ["a /30 with its one node address taken", "10.0.0.0/30", ["10.0.0.2"]],
+    ["a /31 with its node address taken", "10.0.0.0/31", ["10.0.0.1"]],
+    ["a /32, which holds only the hub", "10.0.0.7/32", []],
+    [
+      "a /29 with all five node addresses taken",
+      "10.0.0.0/29",
+      ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"],
+    ],
+    ["an IPv6 /127, which holds only the hub", "fd00::/127", []],
+  ])("throws ADDRESS_POOL_EXHAUSTED for %s", (_name, cidr, used) => {
+    try {
+      alloc(cidr, used);
+      expect.unreachable("allocation should fail");
+    } catch (err) {
+      expect(err).toBeInstanceOf(DomainError);
+      expect((err as DomainError).code).toBe("ADDRESS_POOL_EXHAUSTED");
+    }
+  });
+
+  it("never returns the network or broadcast address of a /24 however full", () => {
+    const used: string[] = [];
+    for (let i = 0; i < 253; i++) used.push(alloc("10.0.0.0/24", used));
+    expect(used).not.toContain("10.0.0.0");
+    expect(used).not.toContain("10.0.0.255");
+    expect(new Set(used).size).toBe(253);
+    expect(() => alloc("10.0.0.0/24", used)).toThrow(/no free IPv4 address/);
+  });
+});
+
+describe("nodeCapacity and usableRange", () => {
+  it.each([
+    ["/24", "10.0.0.0/24", 253n],
+    ["/29", "10.0.0.0/29", 5n],
+    ["/30", "10.0.0.0/30", 1n],
+    ["/31", "10.0.0.0/31", 1n],
+    ["/32", "10.0.0.0/32", 0n],
+    ["IPv6 /126", "fd00::/126", 2n],
+  ])("a %s holds the expected number of nodes", (_name, cidr, expected) => {
+    expect(nodeCapacity(parseCidr(cidr))).toBe(expected);
+  });
+
+  it("excludes the IPv6 subnet-router anycast address", () => {
+    expect(usableRange(parseCidr("fd00::/64")).first).toBe(parseCidr("fd00::/64").network + 1n);
+  });
+});

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { InterfaceBinding } from "../../../src/config.js";
+import type { InterfaceOps } from "../../../src/peer-sync/index.js";
+import { FakeWg, generateKeyPair, publicKeyOf, WireGuardError } from "../../../src/wireguard/index.js";
+import { json } from "../../support/http.js";
+import { createNetwork, createNode } from "../../support/mesh.js";
+import type { TestPlatform } from "../../support/platform.js";
+import { createTestPlatform } from "../../support/platform.js";
+
+/** Interfaces held in memory: one FakeWg per interface name, created with the hub's key by `ensure`. */
+function fakeOps() {
+  const fakes = new Map<string, FakeWg>();
+  const ensured: string[] = [];
+  const ops: InterfaceOps = {
+    open(b: InterfaceBinding) {
+      const fake = fakes.get(b.iface);
+      if (!fake) throw new Error(`no fake interface ${b.iface}`);
+      return fake;
+    },
+    async ensure(b, hub) {
+      ensured.push(b.iface);
+      const existing = fakes.get(b.iface);
+      const fresh = new FakeWg(b.iface, {
+        publicKey: publicKeyOf(hub.privateKey),
+        listenPort: hub.listenPort,
+      });
+      if (existing) for (const p of (await existing.dump()).peers) fresh.inject(p);
+      fakes.set(b.iface, fresh);
+    },
+  };
+  return { ops, fakes, ensured };
+}
+
+describe("peer sync against in-memory interfaces", () => {
+  let t: TestPlatform;
+  const { ops, fakes, ensured } = fakeOps();
+  beforeAll(async () => {
+    t = await createTestPlatform({
+      wireguard: { interfaces: [{ network: "office", iface: "wsoffice", netns: undefined }], driver: "auto" },
+      interfaceOps: ops,
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const sync = (networkId: string, removeUnknown = false) =>
+    t.platform.services.peerSync.syncNetwork(networkId, { removeUnknown, reportDrift: true });
+
+  it("brings a missing interface up with the hub's key, then applies every peer in one write", async () => {
+    const net = await createNetwork(t, {
+      name: "office",
+      cidr4: "10.77.0.0/24",
+      cidr6: "fd00:77::/64",
+      listenPort: 51999,
+    });
+    const nodes = [
+      await createNode(t, net.id),
+      await createNode(t, net.id, { extraAllowedIps: ["192.168.50.0/24"] }),
+    ];
+    fakes.set("wsoffice", new FakeWg("wsoffice"));
+    fakes
+      .get("wsoffice")!
+      .failNext(new WireGuardError("no such interface", { iface: "wsoffice", operation: "get" }));
+    const outcome = await sync(net.id);
+    expect(ensured).toContain("wsoffice");
+    const fake = fakes.get("wsoffice")!;
+    const state = await fake.dump();
+    expect(state.publicKey).toBe(net.hubPublicKey);
+    expect(state.listenPort).toBe(51999);
+    expect(fake.writes).toBe(1);
+    expect(outcome).toMatchObject({ managed: true, peers: 2, writes: 1 });
+    const byKey = new Map(state.peers.map((p) => [p.publicKey, p.allowedIps]));
+    expect(byKey.get(nodes[0].node.publicKey)).toEqual([
+      `${nodes[0].node.ip4}/32`,
+      `${nodes[0].node.ip6}/128`,
+    ]);
+    expect(byKey.get(nodes[1].node.publicKey)).toContain("192.168.50.0/24");
+  });
+
+  it("writes nothing when nothing differs", async () => {
+    const net = (await json(await t.request("/api/v1/networks"))).data.find(
+      (n: { name: string }) => n.name === "office",
+    );
+    const fake = fakes.get("wsoffice")!;
+    const before = fake.writes;
+    const outcome = await sync(net.id);
+    expect(fake.writes).toBe(before);
+    expect(outcome.writes).toBe(0);
+    expect(outcome.note).toMatch(/noChange in 0 write/);
+  });
+
+  it("removes deleted and disabled nodes, leaves unknown peers alone but reports them, and removes them on a fix", async () => {
+    const net = (await json(await t.request("/api/v1/networks"))).data.find(
+      (n: { name: string }) => n.name === "office",
+    );
+    const gone = await createNode(t, net.id);
+    const off = await createNode(t, net.id);
+    await sync(net.id);
+    await t.request(`/api/v1/nodes/${gone.node.id}`, { method: "DELETE" });
+    await t.request(`/api/v1/nodes/${off.node.id}`, { method: "PATCH", body: { status: "disabled" } });
+    const stranger = generateKeyPair().publicKey;
+    fakes.get("wsoffice")!.inject(FakeWg.peerOf({ publicKey: stranger, allowedIps: ["10.77.0.200/32"] }));
+
+    const outcome = await sync(net.id);
+    const keys = (await fakes.get("wsoffice")!.dump()).peers.map((p) => p.publicKey);
+    expect(keys).not.toContain(gone.node.publicKey);
+    expect(keys).not.toContain(off.node.publicKey);
+    expect(keys).toContain(stranger);
+    expect(outcome.drift.unexpected).toContain(stranger);
+    expect(outcome.note).toMatch(/1 unknown peers left in place/);
+
+    const fixed = await sync(net.id, true);
+    expect((await fakes.get("wsoffice")!.dump()).peers.map((p) => p.publicKey)).not.toContain(stranger);
+    expect(fixed.writes).toBe(1);
+    const metrics = await t.platform.metrics.registry.metrics();
+    expect(metrics).toMatch(/wiresync_drift_detected_total\{[^}]*kind="unexpected"[^}]*\} [1-9]/);
+    const events = await t.db.database.db.query.events.findMany();
+    expect(events.filter((e) => e.type === "drift.detected").length).toBeGreaterThan(0);
+  });
+
+  it("restores a peer removed by hand and repairs changed allowed IPs", async () => {
+    const net = (await json(await t.request("/api/v1/networks"))).data.find(
+      (n: { name: string }) => n.name === "office",
+    );
+    const node = await createNode(t, net.id);
+    await sync(net.id);
+    const fake = fakes.get("wsoffice")!;
+    await fake.apply({
+      add: [],
+      remove: [node.node.publicKey],
+      update: [],
+      unexpected: [],
+      reason: "by hand",
+    });
+    const other = (await fake.dump()).peers[0]!;
+    fake.mutate(other.publicKey, { allowedIps: ["10.77.0.250/32"] });
+    const outcome = await sync(net.id);
+    expect(outcome.drift.missing).toEqual([node.node.publicKey]);
+    expect(outcome.drift.mismatched.map((m) => m.publicKey)).toEqual([other.publicKey]);
+    const after = await fake.dump();
+    expect(after.peers.map((p) => p.publicKey)).toContain(node.node.publicKey);
+    expect(after.peers.find((p) => p.publicKey === other.publicKey)!.allowedIps).not.toContain(
+      "10.77.0.250/32",
+    );
+  });
+
+  it("serves a network without an interface here with a note, and touches nothing", async () => {
+    const other = await createNetwork(t, { cidr4: "10.78.0.0/24" });
+    await createNode(t, other.id);
+    const outcome = await sync(other.id);
+    expect(outcome).toMatchObject({ managed: false, writes: 0 });
+    expect(outcome.note).toMatch(/no WireGuard interface is managed for this network here; 1 desired peers/);
+  });
+
+  it("records usage and handshakes from the interface's counters", async () => {
+    const net = (await json(await t.request("/api/v1/networks"))).data.find(
+      (n: { name: string }) => n.name === "office",
+    );
+    const fake = fakes.get("wsoffice")!;
+    const [peer] = (await fake.dump()).peers;
+    fake.mutate(peer!.publicKey, { rxBytes: 4096, txBytes: 1024, latestHandshake: 1_790_000_000 });
+    const result = await t.platform.services.peerSync.collectUsage(net.id);
+    expect(result.managed).toBe(true);
+    const usage = await json(await t.request(`/api/v1/usage?network=${net.id}`));
+    expect(
+      usage.data.items.find((u: { publicKey: string }) => u.publicKey === peer!.publicKey),
+    ).toMatchObject({ rxBytes: 4096, txBytes: 1024 });
+  });
+});

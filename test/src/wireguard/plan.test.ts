@@ -1,0 +1,420 @@
+import { describe, expect, it } from "vitest";
+import { DomainError } from "../../../src/errors.js";
+import type { DesiredPeer, PlanOptions, WgPeer, WgPlan, WgState } from "../../../src/wireguard/index.js";
+import {
+  driftReport,
+  emptyPlan,
+  FakeWg,
+  isEmptyPlan,
+  mergePlans,
+  planInterface,
+} from "../../../src/wireguard/index.js";
+
+/** A valid, recognisable key: 32 bytes of `n`. */
+const key = (n: number) => Buffer.alloc(32, n).toString("base64");
+const A = key(1);
+const B = key(2);
+const C = key(3);
+const D = key(4);
+const HUB = key(9);
+const PSK = key(100);
+const PSK2 = key(101);
+
+function peer(publicKey: string, fields: Partial<WgPeer> = {}): WgPeer {
+  return {
+    publicKey,
+    hasPresharedKey: fields.presharedKey != null,
+    presharedKey: null,
+    endpoint: null,
+    allowedIps: [],
+    latestHandshake: 0,
+    rxBytes: 0,
+    txBytes: 0,
+    persistentKeepalive: null,
+    ...fields,
+  };
+}
+
+function state(...peers: WgPeer[]): WgState {
+  return { publicKey: HUB, listenPort: 51820, peers };
+}
+
+const keep: PlanOptions = { removeUnknown: false, retired: new Set<string>() };
+
+describe("planInterface", () => {
+  it.each<[string, DesiredPeer[], WgState, Partial<WgPlan>, PlanOptions?]>([
+    [
+      "an interface that matches the database needs no change",
+      [{ publicKey: A, allowedIps: ["10.0.0.2/32"] }],
+      state(peer(A, { allowedIps: ["10.0.0.2/32"] })),
+      {},
+    ],
+    [
+      "a desired peer missing from the interface is added",
+      [{ publicKey: A, allowedIps: ["10.0.0.2"] }],
+      state(),
+      { add: [{ publicKey: A, allowedIps: ["10.0.0.2/32"] }] },
+    ],
+    [
+      "allowed IPs are compared as sets, so order and duplicates do not matter",
+      [{ publicKey: A, allowedIps: ["10.0.1.0/24", "10.0.0.2/32", "10.0.0.2"] }],
+      state(peer(A, { allowedIps: ["10.0.0.2/32", "10.0.1.0/24"] })),
+      {},
+    ],
+    [
+      "allowed IPs are compared after normalisation, so host bits and IPv6 spelling do not matter",
+      [{ publicKey: A, allowedIps: ["10.0.1.7/24", "FD00:0:0:0::2/128"] }],
+      state(peer(A, { allowedIps: ["10.0.1.0/24", "fd00::2/128"] })),
+      {},
+    ],
+    [
+      "different allowed IPs are replaced, and only they are written",
+      [{ publicKey: A, allowedIps: ["10.0.0.3/32"], endpoint: "192.0.2.1:51820" }],
+      state(peer(A, { allowedIps: ["10.0.0.2/32"], endpoint: "192.0.2.1:51820" })),
+      { update: [{ publicKey: A, allowedIps: ["10.0.0.3/32"], replaceAllowedIps: true }] },
+    ],
+    [
+      "an endpoint the database does not set is left to WireGuard's roaming",
+      [{ publicKey: A, allowedIps: [], endpoint: null }],
+      state(peer(A, { endpoint: "198.51.100.7:40000" })),
+      {},
+    ],
+    [
+      "an endpoint the database sets is compared and corrected",
+      [{ publicKey: A, allowedIps: [], endpoint: "192.0.2.1:51820" }],
+      state(peer(A, { endpoint: "198.51.100.7:40000" })),
+      { update: [{ publicKey: A, endpoint: "192.0.2.1:51820", replaceAllowedIps: false }] },
+    ],
+    [
+      "an IPv6 endpoint is compared in canonical form",
+      [{ publicKey: A, allowedIps: [], endpoint: "[2001:DB8:0::1]:51820" }],
+      state(peer(A, { endpoint: "[2001:db8::1]:51820" })),
+      {},
+    ],
+    [
+      "a hostname endpoint is not compared, since the interface only shows the resolved address",
+      [{ publicKey: A, allowedIps: [], endpoint: "vpn.example.com:51820" }],
+      state(peer(A, { endpoint: "192.0.2.1:51820" })),
+      {},
+    ],
+    [
+      "a keepalive the database does not specify is left alone",
+      [{ publicKey: A, allowedIps: [] }],
+      state(peer(A, { persistentKeepalive: 25 })),
+      {},
+    ],
+    [
+      "a different keepalive is updated",
+      [{ publicKey: A, allowedIps: [], persistentKeepalive: 25 }],
+      state(peer(A, { persistentKeepalive: 15 })),
+      { update: [{ publicKey: A, persistentKeepalive: 25, replaceAllowedIps: false }] },
+    ],
+    [
+      "a null keepalive turns keepalive off",
+      [{ publicKey: A, allowedIps: [], persistentKeepalive: null }],
+      state(peer(A, { persistentKeepalive: 25 })),
+      { update: [{ publicKey: A, persistentKeepalive: 0, replaceAllowedIps: false }] },
+    ],
+    [
+      "a keepalive of 0 matches a peer whose keepalive is off",
+      [{ publicKey: A, allowedIps: [], persistentKeepalive: 0 }],
+      state(peer(A, { persistentKeepalive: null })),
+      {},
+    ],
+    [
+      "a preshared key the database does not specify is left alone",
+      [{ publicKey: A, allowedIps: [] }],
+      state(peer(A, { presharedKey: PSK })),
+      {},
+    ],
+    [
+      "a different preshared key is updated",
+      [{ publicKey: A, allowedIps: [], presharedKey: PSK2 }],
+      state(peer(A, { presharedKey: PSK })),
+      { update: [{ publicKey: A, presharedKey: PSK2, replaceAllowedIps: false }] },
+    ],
+    [
+      "a null preshared key removes the one on the interface",
+      [{ publicKey: A, allowedIps: [], presharedKey: null }],
+      state(peer(A, { presharedKey: PSK })),
+      { update: [{ publicKey: A, presharedKey: null, replaceAllowedIps: false }] },
+    ],
+    [
+      "a peer the database does not know is reported as unexpected and left alone",
+      [],
+      state(peer(A)),
+      { unexpected: [A] },
+    ],
+    [
+      "a peer of a deleted node is removed even without removeUnknown",
+      [],
+      state(peer(A), peer(B)),
+      { remove: [A], unexpected: [B] },
+      { removeUnknown: false, retired: new Set([A]) },
+    ],
+    [
+      "a peer that is desired again after its node was retired is kept",
+      [{ publicKey: A, allowedIps: [] }],
+      state(peer(A)),
+      {},
+      { removeUnknown: true, retired: new Set([A]) },
+    ],
+    [
+      "a desired peer with the interface's own key is skipped, as WireGuard would ignore it",
+      [{ publicKey: HUB, allowedIps: ["10.0.0.1/32"] }],
+      state(),
+      {},
+    ],
+  ])("%s", (_name, desired, actual, expected, options = keep) => {
+    const plan = planInterface(desired, actual, options);
+    expect({ add: plan.add, remove: plan.remove, update: plan.update, unexpected: plan.unexpected }).toEqual({
+      add: [],
+      remove: [],
+      update: [],
+      unexpected: [],
+      ...expected,
+    });
+  });
+
+  it("removes every unknown peer when removeUnknown is set", () => {
+    const plan = planInterface([{ publicKey: A, allowedIps: [] }], state(peer(A), peer(B), peer(C)), {
+      removeUnknown: true,
+      retired: new Set(),
+    });
+    expect(plan.remove).toEqual([B, C]);
+    expect(plan.unexpected).toEqual([]);
+    expect(plan.reason).toBe("removeUnknown(2)");
+  });
+
+  it("explains itself in the reason without naming keys", () => {
+    const plan = planInterface(
+      [
+        { publicKey: A, allowedIps: ["10.0.0.2/32"] },
+        { publicKey: B, allowedIps: ["10.0.0.3/32"], persistentKeepalive: 25 },
+      ],
+      state(peer(B, { allowedIps: ["10.0.0.9/32"] }), peer(C), peer(D)),
+      { removeUnknown: false, retired: new Set([C]) },
+    );
+    expect(plan.reason).toBe(
+      "addPeers(1) updateAllowedIps(1) updateKeepalive(1) removeRetired(1) unexpectedPeers(1)",
+    );
+    expect(plan.reason).not.toContain(A.slice(0, 10));
+  });
+
+  it("says noChange when nothing differs", () => {
+    expect(planInterface([], state(), keep).reason).toBe("noChange");
+  });
+
+  it.each<[string, DesiredPeer[]]>([
+    ["a malformed public key", [{ publicKey: "not-a-key", allowedIps: [] }]],
+    ["a public key with a newline", [{ publicKey: `${A.slice(0, 43)}\n`, allowedIps: [] }]],
+    ["a malformed allowed IP", [{ publicKey: A, allowedIps: ["10.0.0.300/32"] }]],
+    [
+      "an allowed IP carrying an extra line",
+      [{ publicKey: A, allowedIps: ["10.0.0.2/32\nallowed_ip=0.0.0.0/0"] }],
+    ],
+    ["a prefix longer than the address", [{ publicKey: A, allowedIps: ["10.0.0.2/33"] }]],
+    ["an endpoint without a port", [{ publicKey: A, allowedIps: [], endpoint: "192.0.2.1" }]],
+    [
+      "an endpoint carrying an extra line",
+      [{ publicKey: A, allowedIps: [], endpoint: "192.0.2.1:1\nremove=true" }],
+    ],
+    ["a keepalive out of range", [{ publicKey: A, allowedIps: [], persistentKeepalive: 70000 }]],
+    ["a malformed preshared key", [{ publicKey: A, allowedIps: [], presharedKey: "short" }]],
+    [
+      "the same public key twice",
+      [
+        { publicKey: A, allowedIps: [] },
+        { publicKey: A, allowedIps: [] },
+      ],
+    ],
+  ])("refuses desired peers with %s", (_name, desired) => {
+    expect(() => planInterface(desired, state(), keep)).toThrow(DomainError);
+    try {
+      planInterface(desired, state(), keep);
+    } catch (err) {
+      expect((err as DomainError).code).toBe("VALIDATION_FAILED");
+      expect((err as Error).message).not.toContain(PSK);
+    }
+  });
+
+  it("never echoes a preshared key in a validation error", () => {
+    const badPsk = `${PSK.slice(0, 40)}!!!=`;
+    expect(() =>
+      planInterface([{ publicKey: A, allowedIps: [], presharedKey: badPsk }], state(), keep),
+    ).toThrow(/preshared key is not a WireGuard key/);
+    try {
+      planInterface([{ publicKey: A, allowedIps: [], presharedKey: badPsk }], state(), keep);
+    } catch (err) {
+      expect(JSON.stringify({ m: (err as Error).message, c: (err as DomainError).context })).not.toContain(
+        PSK.slice(0, 40),
+      );
+    }
+  });
+
+  it("converges: applying its plan to the interface leaves nothing to do", async () => {
+    const desired: DesiredPeer[] = [
+      { publicKey: A, allowedIps: ["10.0.0.2/32"], persistentKeepalive: 25, presharedKey: PSK },
+      { publicKey: B, allowedIps: ["10.0.0.3/32", "10.1.0.0/16"], endpoint: "192.0.2.1:51820" },
+    ];
+    const wg = new FakeWg("wg0", {
+      publicKey: HUB,
+      peers: [peer(B, { allowedIps: ["10.0.0.9/32"] }), peer(C)],
+    });
+    const plan = planInterface(desired, await wg.dump(), { removeUnknown: false, retired: new Set([C]) });
+    await wg.apply(plan);
+    await wg.apply(plan);
+    const again = planInterface(desired, await wg.dump(), keep);
+    expect(isEmptyPlan(again)).toBe(true);
+    expect(again.unexpected).toEqual([]);
+  });
+});
+
+describe("isEmptyPlan", () => {
+  it.each<[string, WgPlan, boolean]>([
+    ["a plan with no operations is empty", emptyPlan(), true],
+    ["a plan that only reports unexpected peers is empty", { ...emptyPlan(), unexpected: [A] }, true],
+    ["a plan with an add is not empty", { ...emptyPlan(), add: [{ publicKey: A, allowedIps: [] }] }, false],
+    ["a plan with a removal is not empty", { ...emptyPlan(), remove: [A] }, false],
+    [
+      "a plan with an update is not empty",
+      { ...emptyPlan(), update: [{ publicKey: A, replaceAllowedIps: false }] },
+      false,
+    ],
+  ])("%s", (_name, plan, empty) => {
+    expect(isEmptyPlan(plan)).toBe(empty);
+  });
+});
+
+describe("mergePlans", () => {
+  const add = (publicKey: string, allowedIps: string[] = []): WgPlan => ({
+    ...emptyPlan("addPeers(1)"),
+    add: [{ publicKey, allowedIps }],
+  });
+  const remove = (publicKey: string): WgPlan => ({ ...emptyPlan("removeRetired(1)"), remove: [publicKey] });
+  const update = (publicKey: string, fields: Partial<WgPlan["update"][number]>): WgPlan => ({
+    ...emptyPlan("updateAllowedIps(1)"),
+    update: [{ publicKey, replaceAllowedIps: false, ...fields }],
+  });
+
+  it.each<[string, WgPlan[], Pick<WgPlan, "add" | "remove" | "update">]>([
+    ["merging nothing gives an empty plan", [], { add: [], remove: [], update: [] }],
+    [
+      "plans on different peers are combined",
+      [add(A), remove(B)],
+      { add: [{ publicKey: A, allowedIps: [] }], remove: [B], update: [] },
+    ],
+    ["a later removal wins over an earlier add", [add(A), remove(A)], { add: [], remove: [A], update: [] }],
+    [
+      "a later add wins over an earlier removal",
+      [remove(A), add(A, ["10.0.0.2/32"])],
+      { add: [{ publicKey: A, allowedIps: ["10.0.0.2/32"] }], remove: [], update: [] },
+    ],
+    [
+      "a later update is folded into an earlier add",
+      [
+        add(A, ["10.0.0.2/32"]),
+        update(A, { allowedIps: ["10.0.0.3/32"], replaceAllowedIps: true, persistentKeepalive: 25 }),
+      ],
+      {
+        add: [{ publicKey: A, allowedIps: ["10.0.0.3/32"], persistentKeepalive: 25 }],
+        remove: [],
+        update: [],
+      },
+    ],
+    [
+      "a later update after a removal is dropped, as update_only would drop it",
+      [remove(A), update(A, { persistentKeepalive: 25 })],
+      { add: [], remove: [A], update: [] },
+    ],
+    [
+      "two updates of one peer combine, the later field winning",
+      [
+        update(A, { persistentKeepalive: 10, endpoint: "192.0.2.1:1" }),
+        update(A, { persistentKeepalive: 25 }),
+      ],
+      {
+        add: [],
+        remove: [],
+        update: [
+          { publicKey: A, replaceAllowedIps: false, persistentKeepalive: 25, endpoint: "192.0.2.1:1" },
+        ],
+      },
+    ],
+    [
+      "an appending update adds to a replacing one",
+      [
+        update(A, { allowedIps: ["10.0.0.2/32"], replaceAllowedIps: true }),
+        update(A, { allowedIps: ["10.0.0.3/32"], replaceAllowedIps: false }),
+      ],
+      {
+        add: [],
+        remove: [],
+        update: [{ publicKey: A, allowedIps: ["10.0.0.2/32", "10.0.0.3/32"], replaceAllowedIps: true }],
+      },
+    ],
+  ])("%s", (_name, plans, expected) => {
+    const merged = mergePlans(...plans);
+    expect({ add: merged.add, remove: merged.remove, update: merged.update }).toEqual(expected);
+  });
+
+  it("keeps unexpected peers that no operation touches, once", () => {
+    const merged = mergePlans({ ...emptyPlan(), unexpected: [A, B] }, { ...remove(B), unexpected: [A] });
+    expect(merged.unexpected).toEqual([A]);
+  });
+
+  it("joins the reasons of the plans that do something", () => {
+    expect(mergePlans(add(A), emptyPlan(), remove(B)).reason).toBe("addPeers(1); removeRetired(1)");
+  });
+
+  it("has the effect of applying the plans one after another", async () => {
+    const plans = [
+      add(A, ["10.0.0.2/32"]),
+      update(A, { persistentKeepalive: 25 }),
+      add(B),
+      remove(B),
+      remove(C),
+    ];
+    const oneByOne = new FakeWg("a", { peers: [peer(C)] });
+    const merged = new FakeWg("b", { peers: [peer(C)] });
+    for (const p of plans) await oneByOne.apply(p);
+    await merged.apply(mergePlans(...plans));
+    expect(await merged.dump()).toEqual(await oneByOne.dump());
+    expect(merged.writes).toBe(1);
+  });
+});
+
+describe("driftReport", () => {
+  it("lists missing, unexpected and mismatched peers with the fields that differ", () => {
+    const report = driftReport(
+      [
+        { publicKey: A, allowedIps: ["10.0.0.2/32"] },
+        { publicKey: B, allowedIps: ["10.0.0.3/32"], persistentKeepalive: 25, presharedKey: PSK },
+        { publicKey: C, allowedIps: ["10.0.0.4/32"] },
+      ],
+      state(
+        peer(B, { allowedIps: ["10.0.0.9/32"], persistentKeepalive: 25 }),
+        peer(C, { allowedIps: ["10.0.0.4/32"] }),
+        peer(D),
+      ),
+    );
+    expect(report).toEqual({
+      missing: [A],
+      unexpected: [D],
+      mismatched: [{ publicKey: B, fields: ["allowedIps", "presharedKey"] }],
+    });
+  });
+
+  it("finds no drift on an interface that matches", () => {
+    expect(
+      driftReport(
+        [{ publicKey: A, allowedIps: ["10.0.0.2"] }],
+        state(peer(A, { allowedIps: ["10.0.0.2/32"] })),
+      ),
+    ).toEqual({
+      missing: [],
+      unexpected: [],
+      mismatched: [],
+    });
+  });
+});

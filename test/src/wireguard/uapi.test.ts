@@ -1,0 +1,214 @@
+import { describe, expect, it } from "vitest";
+import { DomainError } from "../../../src/errors.js";
+import type { WgPlan } from "../../../src/wireguard/index.js";
+import {
+  buildUapiDeviceSet,
+  buildUapiSet,
+  emptyPlan,
+  generateKeyPair,
+  keyToHex,
+  parseUapiGet,
+  splitUapiResponse,
+} from "../../../src/wireguard/index.js";
+
+const key = (n: number) => Buffer.alloc(32, n).toString("base64");
+const hex = (n: number) => Buffer.alloc(32, n).toString("hex");
+const ZERO = "0".repeat(64);
+
+describe("splitUapiResponse", () => {
+  it.each([
+    ["a set response", "errno=0\n\n", "", 0],
+    ["a refusal (wireguard-go prints negative errnos)", "errno=-22\n\n", "", -22],
+    ["a get response", "listen_port=51820\nerrno=0\n\n", "listen_port=51820\n", 0],
+  ])("splits %s", (_name, text, body, errno) => {
+    expect(splitUapiResponse(text)).toEqual({ body, errno });
+  });
+
+  it("refuses a response without a status line", () => {
+    expect(() => splitUapiResponse("listen_port=1\n\n")).toThrow(DomainError);
+  });
+});
+
+describe("parseUapiGet", () => {
+  it("reads what wireguard-go answers to get=1, converting hex keys to base64", () => {
+    const { privateKey, publicKey } = generateKeyPair();
+    const lines = [
+      `private_key=${keyToHex(privateKey)}`,
+      "listen_port=51820",
+      "fwmark=0",
+      `public_key=${hex(1)}`,
+      `preshared_key=${ZERO}`,
+      "protocol_version=1",
+      "endpoint=192.0.2.1:51820",
+      "last_handshake_time_sec=1700000000",
+      "last_handshake_time_nsec=123",
+      "tx_bytes=5678",
+      "rx_bytes=1234",
+      "persistent_keepalive_interval=25",
+      "allowed_ip=10.0.0.2/32",
+      "allowed_ip=fd00:0:0:1::/64",
+      `public_key=${hex(2)}`,
+      `preshared_key=${hex(100)}`,
+      "protocol_version=1",
+      "last_handshake_time_sec=0",
+      "last_handshake_time_nsec=0",
+      "tx_bytes=0",
+      "rx_bytes=0",
+      "persistent_keepalive_interval=0",
+      "some_future_key=ignored",
+    ];
+    const state = parseUapiGet(`${lines.join("\n")}\n`);
+    expect(state).toEqual({
+      publicKey,
+      listenPort: 51820,
+      fwmark: null,
+      peers: [
+        {
+          publicKey: key(1),
+          hasPresharedKey: false,
+          presharedKey: null,
+          endpoint: "192.0.2.1:51820",
+          allowedIps: ["10.0.0.2/32", "fd00:0:0:1::/64"],
+          latestHandshake: 1700000000,
+          rxBytes: 1234,
+          txBytes: 5678,
+          persistentKeepalive: 25,
+        },
+        {
+          publicKey: key(2),
+          hasPresharedKey: true,
+          presharedKey: key(100),
+          endpoint: null,
+          allowedIps: [],
+          latestHandshake: 0,
+          rxBytes: 0,
+          txBytes: 0,
+          persistentKeepalive: null,
+        },
+      ],
+    });
+    expect(JSON.stringify(state)).not.toContain(privateKey);
+  });
+
+  it("reads an interface without a private key", () => {
+    expect(parseUapiGet("")).toEqual({ publicKey: null, listenPort: 0, fwmark: null, peers: [] });
+  });
+
+  it.each([
+    ["a line without =", "listen_port\n"],
+    ["a line starting with =", "=1\n"],
+    ["a malformed peer key", "public_key=xyz\n"],
+    ["a peer key with a stray character", `public_key=${hex(1).slice(0, 63)}g\n`],
+    ["a non-numeric counter", `public_key=${hex(1)}\nrx_bytes=lots\n`],
+    ["a negative counter", `public_key=${hex(1)}\nrx_bytes=-1\n`],
+    ["an empty counter", `public_key=${hex(1)}\nrx_bytes=\n`],
+  ])("refuses %s", (_name, body) => {
+    expect(() => parseUapiGet(body)).toThrow(DomainError);
+  });
+});
+
+describe("buildUapiSet", () => {
+  it("writes removals, update_only updates and replacing adds as one request", () => {
+    const plan: WgPlan = {
+      ...emptyPlan(),
+      remove: [key(3)],
+      update: [
+        {
+          publicKey: key(2),
+          allowedIps: ["10.0.0.3/32"],
+          replaceAllowedIps: true,
+          endpoint: "[2001:db8::1]:51820",
+          persistentKeepalive: 0,
+          presharedKey: null,
+        },
+      ],
+      add: [
+        {
+          publicKey: key(1),
+          allowedIps: ["10.0.0.2", "fd00::2"],
+          persistentKeepalive: 25,
+          presharedKey: key(100),
+        },
+      ],
+    };
+    expect(buildUapiSet(plan)).toBe(
+      [
+        "set=1",
+        `public_key=${hex(3)}`,
+        "remove=true",
+        `public_key=${hex(2)}`,
+        "update_only=true",
+        "replace_allowed_ips=true",
+        "allowed_ip=10.0.0.3/32",
+        "endpoint=[2001:db8::1]:51820",
+        "persistent_keepalive_interval=0",
+        `preshared_key=${ZERO}`,
+        `public_key=${hex(1)}`,
+        "replace_allowed_ips=true",
+        "allowed_ip=10.0.0.2/32",
+        "allowed_ip=fd00::2/128",
+        "persistent_keepalive_interval=25",
+        `preshared_key=${hex(100)}`,
+        "",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("writes an empty request for an empty plan", () => {
+    expect(buildUapiSet(emptyPlan())).toBe("set=1\n\n");
+  });
+
+  it("asks for a resolver before writing a hostname endpoint", () => {
+    const plan: WgPlan = {
+      ...emptyPlan(),
+      add: [{ publicKey: key(1), allowedIps: [], endpoint: "vpn.example.com:51820" }],
+    };
+    expect(() => buildUapiSet(plan)).toThrow(/resolve the hostname first/);
+    expect(buildUapiSet(plan, () => "192.0.2.9:51820")).toContain("endpoint=192.0.2.9:51820\n");
+    expect(() => buildUapiSet(plan, () => "192.0.2.9:51820\nremove=true")).toThrow(DomainError);
+  });
+
+  it.each<[string, WgPlan]>([
+    ["a public key carrying a newline", { ...emptyPlan(), remove: [`${key(1)}\nremove=true`] }],
+    ["a public key in hex", { ...emptyPlan(), remove: [hex(1)] }],
+    [
+      "an allowed IP carrying a line",
+      { ...emptyPlan(), add: [{ publicKey: key(1), allowedIps: ["10.0.0.2/32\nallowed_ip=0.0.0.0/0"] }] },
+    ],
+    [
+      "an endpoint carrying a line",
+      {
+        ...emptyPlan(),
+        update: [{ publicKey: key(1), replaceAllowedIps: false, endpoint: "192.0.2.1:1\nremove=true" }],
+      },
+    ],
+    [
+      "a keepalive that is not an integer",
+      { ...emptyPlan(), update: [{ publicKey: key(1), replaceAllowedIps: false, persistentKeepalive: 2.5 }] },
+    ],
+    [
+      "a preshared key carrying a line",
+      {
+        ...emptyPlan(),
+        update: [{ publicKey: key(1), replaceAllowedIps: false, presharedKey: `${key(2)}\nx` }],
+      },
+    ],
+    ["one peer twice", { ...emptyPlan(), remove: [key(1)], add: [{ publicKey: key(1), allowedIps: [] }] }],
+  ])("refuses a plan with %s", (_name, plan) => {
+    expect(() => buildUapiSet(plan)).toThrow(DomainError);
+  });
+});
+
+describe("buildUapiDeviceSet", () => {
+  it("writes the private key in hex with the port", () => {
+    const k = key(77);
+    expect(buildUapiDeviceSet({ privateKey: k, listenPort: 51820 })).toBe(
+      `set=1\nprivate_key=${hex(77)}\nlisten_port=51820\n\n`,
+    );
+  });
+
+  it("refuses a port out of range", () => {
+    expect(() => buildUapiDeviceSet({ listenPort: 70000 })).toThrow(DomainError);
+  });
+});

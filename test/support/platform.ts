@@ -1,0 +1,129 @@
+/**
+ * A real platform for integration tests: its own cloned database, its own Redis prefix, a captured
+ * log, and the HTTP app built by the same `createApp` as production. `close()` removes all of it.
+ */
+import { randomBytes } from "node:crypto";
+import type { App } from "../../apps/api/app.js";
+import { createPlatformApp } from "../../apps/api/app.js";
+import type { NotifyConfig } from "../../src/config.js";
+import type { NodeConfigSource, Resolver } from "../../src/notify/index.js";
+import type { InterfaceOps } from "../../src/peer-sync/index.js";
+import type { Platform, PlatformOptions } from "../../src/platform.js";
+import { DEFAULT_NOTIFY, openPlatform } from "../../src/platform.js";
+import { generateBootstrapKey } from "../../src/secrets.js";
+import type { TestDatabase } from "./db.js";
+import { createTestDatabase } from "./db.js";
+import { TEST_REDIS_URL } from "./env.js";
+import type { LogCapture } from "./logs.js";
+import { captureLogger } from "./logs.js";
+import { deletePrefix, testPrefix } from "./redis.js";
+
+export interface TestPlatform {
+  db: TestDatabase;
+  platform: Platform;
+  app: App;
+  adminKey: string;
+  jwtSecret: string;
+  encryptionKey: Buffer;
+  prefix: string;
+  logs: LogCapture;
+  /** `app.request` with the admin key and JSON body handling. */
+  request(
+    path: string,
+    init?: { method?: string; body?: unknown; headers?: Record<string, string>; key?: string | null },
+  ): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface TestPlatformOptions {
+  redisUrl?: string;
+  jwtTtlSeconds?: number;
+  /** Overrides of `TEST_NOTIFY` (webhooks and email merge one level deep). */
+  notify?: {
+    relayIntervalMs?: number;
+    sweepGraceMs?: number;
+    webhooks?: Partial<NotifyConfig["webhooks"]>;
+    email?: Partial<NotifyConfig["email"]>;
+  };
+  nodeConfigs?: NodeConfigSource;
+  webhookResolver?: Resolver;
+  /** Hub interfaces this platform's peer sync owns (`WG_INTERFACES`). */
+  wireguard?: PlatformOptions["wireguard"];
+  /** Fake interfaces for service tests; real drivers otherwise. */
+  interfaceOps?: InterfaceOps;
+}
+
+/** Notify settings for tests: local receivers allowed, short timeouts and backoffs, no email provider. */
+export const TEST_NOTIFY: NotifyConfig = {
+  relayIntervalMs: 200,
+  sweepGraceMs: 0,
+  webhooks: {
+    ...DEFAULT_NOTIFY.webhooks,
+    allowPrivate: true,
+    timeoutMs: 3_000,
+    maxAttempts: 5,
+    backoffBaseMs: 50,
+    backoffMaxMs: 400,
+  },
+  email: { ...DEFAULT_NOTIFY.email, timeoutMs: 3_000, maxAttempts: 5, backoffBaseMs: 50, backoffMaxMs: 400 },
+};
+
+/** `TEST_NOTIFY` with a test's overrides. */
+export function testNotify(over: TestPlatformOptions["notify"] = {}): NotifyConfig {
+  return {
+    ...TEST_NOTIFY,
+    ...(over.relayIntervalMs !== undefined ? { relayIntervalMs: over.relayIntervalMs } : {}),
+    ...(over.sweepGraceMs !== undefined ? { sweepGraceMs: over.sweepGraceMs } : {}),
+    webhooks: { ...TEST_NOTIFY.webhooks, ...over.webhooks },
+    email: { ...TEST_NOTIFY.email, ...over.email },
+  };
+}
+
+export async function createTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
+  const db = await createTestDatabase();
+  const prefix = testPrefix();
+  const adminKey = generateBootstrapKey();
+  const jwtSecret = randomBytes(32).toString("hex");
+  const encryptionKey = randomBytes(32);
+  const { logger, logs } = captureLogger();
+  const platform = await openPlatform({
+    database: { kind: "postgres", url: db.url, poolSize: 10 },
+    redis: { url: options.redisUrl ?? TEST_REDIS_URL, prefix },
+    secrets: { apiKey: adminKey, jwtSecret, encryptionKey, previousEncryptionKeys: [] },
+    auth: { jwtTtlSeconds: options.jwtTtlSeconds ?? 3600 },
+    logger,
+    migrate: false,
+    notify: testNotify(options.notify),
+    ...(options.nodeConfigs ? { nodeConfigs: options.nodeConfigs } : {}),
+    ...(options.webhookResolver ? { webhookResolver: options.webhookResolver } : {}),
+    ...(options.wireguard ? { wireguard: options.wireguard } : {}),
+    ...(options.interfaceOps ? { interfaceOps: options.interfaceOps } : {}),
+  });
+  const app = createPlatformApp(platform, 3600);
+  return {
+    db,
+    platform,
+    app,
+    adminKey,
+    jwtSecret,
+    encryptionKey,
+    prefix,
+    logs,
+    request(path, init = {}) {
+      const headers: Record<string, string> = { ...(init.headers ?? {}) };
+      const key = init.key === undefined ? adminKey : init.key;
+      if (key) headers["X-API-Key"] = key;
+      let body: string | undefined;
+      if (init.body !== undefined) {
+        headers["Content-Type"] ??= "application/json";
+        body = typeof init.body === "string" ? init.body : JSON.stringify(init.body);
+      }
+      return Promise.resolve(app.request(path, { method: init.method ?? "GET", headers, body }));
+    },
+    async close() {
+      await platform.close();
+      await db.drop();
+      await deletePrefix(prefix, options.redisUrl ?? TEST_REDIS_URL).catch(() => {});
+    },
+  };
+}

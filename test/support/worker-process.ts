@@ -1,0 +1,73 @@
+/**
+ * Real worker processes for fault tests: `workers/main.ts`, bundled once with esbuild (tsx's own
+ * dependency; packages stay external) so that each start costs about a second of CPU instead of
+ * three, then started with the environment of a test platform and killed at will.
+ */
+import type { ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { childEnv } from "./env.js";
+
+const CACHE_DIR = path.resolve("node_modules/.cache/wiresync-test");
+
+/** Bundles `workers/main.ts` into node_modules/.cache (found by `findMigrationsFolder` from there). */
+export function bundleWorkerEntry(): string {
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const out = path.join(CACHE_DIR, `worker-${process.pid}.mjs`);
+  const result = spawnSync(
+    path.resolve("node_modules/.bin/esbuild"),
+    [
+      "workers/main.ts",
+      "--bundle",
+      "--platform=node",
+      "--format=esm",
+      "--packages=external",
+      "--target=node20",
+      `--outfile=${out}`,
+      "--log-level=warning",
+    ],
+    { encoding: "utf8" },
+  );
+  if (result.status !== 0) throw new Error(`bundling workers/main.ts failed: ${result.stderr}`);
+  return out;
+}
+
+export interface WorkerChild {
+  readonly pid: number;
+  readonly process: ChildProcess;
+  /** Resolves when the child logged "workers started". */
+  readonly ready: Promise<void>;
+  isReady(): boolean;
+  /** Every line the child wrote to stdout and stderr. */
+  readonly output: string[];
+  readonly exited: Promise<void>;
+}
+
+/** Starts one worker process with `env` on top of the test environment. */
+export function startWorkerChild(entry: string, env: Record<string, string>): WorkerChild {
+  const child = spawn(process.execPath, [entry], {
+    env: childEnv({ ...env, NODE_OPTIONS: undefined, VITEST: undefined, VITEST_POOL_ID: undefined }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  let ready = false;
+  let markReady: () => void = () => {};
+  const readyPromise = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (!line) continue;
+      output.push(line);
+      if (!ready && line.includes('"workers started"')) {
+        ready = true;
+        markReady();
+      }
+    }
+  };
+  child.stdout!.on("data", collect);
+  child.stderr!.on("data", collect);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return { pid: child.pid!, process: child, ready: readyPromise, isReady: () => ready, output, exited };
+}

@@ -1,0 +1,28 @@
+/**
+ * Worker entry point: serves the queues named in `WORKER_QUEUES` (default all) and runs the scheduler.
+ * SIGTERM/SIGINT: stop taking jobs, let in-flight ones finish within 10 s, close connections, exit 0.
+ */
+import { boot } from "../src/boot.js";
+import { openPlatform } from "../src/platform.js";
+import { startWorkerRole } from "./start.js";
+
+const { config, logger } = await boot("worker");
+const platform = await openPlatform({ ...config, logger });
+const role = startWorkerRole(platform, config, logger);
+logger.info(
+  { queues: [...role.runtime.workers.keys()], scheduler: Boolean(role.scheduler) },
+  "workers started",
+);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "shutting down");
+  const { forced } = await role.stop();
+  await platform.close();
+  logger.info({ forced }, "workers stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,158 @@
+/**
+ * The scheduler: node-cron jobs that keep the system converging without anyone asking. Every tick is
+ * safe to run in several processes at once (each job is idempotent or deduplicated in Postgres).
+ */
+
+import type { ScheduledTask } from "node-cron";
+import cron from "node-cron";
+import { OUTBOX_CHANNEL } from "../src/events/index.js";
+import type { Logger } from "../src/logger.js";
+import type { MeshService } from "../src/mesh/index.js";
+import type { Relay } from "../src/notify/index.js";
+import type { SettingsService } from "../src/settings/index.js";
+import type { SyncService } from "../src/sync/index.js";
+
+export interface SchedulerDeps {
+  sync: SyncService;
+  mesh: MeshService;
+  settings: SettingsService;
+  logger: Logger;
+  staleRunCheckCron: string;
+  nodeOfflineAfterSeconds: number;
+  /** False to build the scheduler without cron timers (tests call its ticks directly). */
+  timers?: boolean;
+  /** The outbox relay, run every `intervalMs` and on every outbox NOTIFY from `listen`. */
+  relay?: {
+    relay: Relay;
+    intervalMs: number;
+    listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
+  };
+}
+
+export interface Scheduler {
+  /** Runs the stale-run check now (also what each tick does). */
+  checkStaleRuns(): Promise<void>;
+  /** Marks nodes offline that missed their heartbeats, each with a `node.offline` event (also each tick). */
+  checkNodeLiveness(): Promise<void>;
+  /**
+   * Requests the scheduled full reconcile when a new interval slot has begun. Every scheduler
+   * computes the same slot, and the slot is the run's dedupe key: two schedulers, one run.
+   * Returns the run id when this call created it.
+   */
+  reconcileTick(now?: Date): Promise<string | undefined>;
+  /** Runs the relay now, or once more right after the current run when one is under way. */
+  kickRelay(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startScheduler(deps: SchedulerDeps): Scheduler {
+  const log = deps.logger.child({ component: "scheduler" });
+  const tasks: ScheduledTask[] = [];
+
+  async function checkStaleRuns() {
+    try {
+      const { requeued, failed } = await deps.sync.checkStaleRuns();
+      if (requeued.length > 0) log.warn({ runs: requeued }, "requeued sync runs whose job was lost");
+      if (failed.length > 0) log.warn({ runs: failed }, "failed sync runs whose job was lost while running");
+    } catch (err) {
+      log.error({ err }, "stale run check failed");
+    }
+  }
+
+  async function checkNodeLiveness() {
+    try {
+      const before = new Date(Date.now() - deps.nodeOfflineAfterSeconds * 1000);
+      const offline = await deps.mesh.markStaleNodesOffline(before);
+      if (offline.length > 0) log.info({ nodes: offline.map((n) => n.id) }, "nodes went offline");
+    } catch (err) {
+      log.error({ err }, "node liveness check failed");
+    }
+  }
+
+  let lastSlot: string | undefined;
+  async function reconcileTick(now = new Date()): Promise<string | undefined> {
+    try {
+      const { autoSyncEnabled, autoSyncInterval } = await deps.settings.syncSettings();
+      if (!autoSyncEnabled) return undefined;
+      const slot = `auto:${autoSyncInterval}:${Math.floor(now.getTime() / 1000 / autoSyncInterval)}`;
+      if (slot === lastSlot) return undefined;
+      lastSlot = slot;
+      const { run, created } = await deps.sync.requestRun({
+        type: "full",
+        requestedBy: "scheduler",
+        priority: "low",
+        dedupeKey: slot,
+      });
+      if (created) log.info({ syncRunId: run.id }, "scheduled reconcile requested");
+      return created ? run.id : undefined;
+    } catch (err) {
+      lastSlot = undefined;
+      log.error({ err }, "scheduled reconcile failed to start");
+      return undefined;
+    }
+  }
+
+  const every = (expression: string, fn: () => Promise<unknown>, name: string) => {
+    if (deps.timers ?? true) tasks.push(cron.schedule(expression, fn, { name, noOverlap: true }));
+  };
+
+  // Every 5 s: settings changes apply within seconds, without a restart.
+  every("*/5 * * * * *", () => reconcileTick(), "reconcile");
+  every(deps.staleRunCheckCron, checkStaleRuns, "stale-run-check");
+  every("* * * * *", checkNodeLiveness, "node-liveness");
+
+  // The relay runs one at a time per process; kicks during a run coalesce into one more run.
+  let relaying: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  async function relayLoop(relay: Relay) {
+    do {
+      again = false;
+      try {
+        const r = await relay.run();
+        if (r.requeued > 0) log.warn({ requeued: r.requeued }, "requeued notifications whose job was lost");
+        if (r.enqueueFailures > 0) log.warn({ failures: r.enqueueFailures }, "could not queue notifications");
+      } catch (err) {
+        log.error({ err }, "outbox relay failed");
+      }
+    } while (again && !stopped);
+  }
+  function kickRelay(): Promise<void> {
+    const relay = deps.relay?.relay;
+    if (!relay || stopped) return Promise.resolve();
+    if (relaying) {
+      again = true;
+      return relaying;
+    }
+    relaying = relayLoop(relay).finally(() => {
+      relaying = undefined;
+    });
+    return relaying;
+  }
+  const timer = deps.relay ? setInterval(() => void kickRelay(), deps.relay.intervalMs) : undefined;
+  timer?.unref();
+  let unlisten: (() => Promise<void>) | undefined;
+  deps.relay
+    ?.listen?.(OUTBOX_CHANNEL, () => void kickRelay())
+    .then(
+      (stop) => {
+        unlisten = stop;
+      },
+      (err) => log.warn({ err }, "cannot listen for outbox notices; relaying on the timer only"),
+    );
+  void kickRelay();
+
+  return {
+    checkStaleRuns,
+    checkNodeLiveness,
+    reconcileTick,
+    kickRelay,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await unlisten?.().catch(() => {});
+      await relaying;
+      await Promise.all(tasks.map((t) => t.destroy()));
+    },
+  };
+}

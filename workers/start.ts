@@ -1,0 +1,58 @@
+/**
+ * The worker role of a process: queue workers for the configured queues and, when enabled, the
+ * scheduler. Shared by the worker entry point and `npm start`, so both run the same thing.
+ */
+import type { Config } from "../src/config.js";
+import type { Logger } from "../src/logger.js";
+import type { Platform } from "../src/platform.js";
+import { buildProcessors } from "./processors/index.js";
+import type { WorkerRuntime } from "./runtime.js";
+import { startWorkers } from "./runtime.js";
+import type { Scheduler } from "./scheduler.js";
+import { startScheduler } from "./scheduler.js";
+
+export interface WorkerRole {
+  runtime: WorkerRuntime;
+  scheduler: Scheduler | undefined;
+  /** Stops the scheduler, then the workers (in-flight jobs get `shutdownTimeoutMs`). */
+  stop(): Promise<{ forced: boolean }>;
+}
+
+export function startWorkerRole(platform: Platform, config: Config, logger: Logger): WorkerRole {
+  const runtime = startWorkers({
+    queues: config.workers.queues,
+    processors: buildProcessors(platform),
+    connection: platform.workerConnection(),
+    prefix: config.redis.prefix,
+    concurrency: { default: config.workers.concurrency },
+    logger,
+    metrics: platform.metrics,
+    lockDurationMs: config.workers.lockDurationMs,
+  });
+  platform.addHealthCheck("workers", async () => {
+    if (!runtime.isHealthy()) throw new Error("a queue worker is not running");
+  });
+  const scheduler = config.workers.schedulerEnabled
+    ? startScheduler({
+        sync: platform.services.sync,
+        mesh: platform.services.mesh,
+        settings: platform.services.settings,
+        logger,
+        staleRunCheckCron: config.workers.staleRunCheckCron,
+        nodeOfflineAfterSeconds: config.workers.nodeOfflineAfterSeconds,
+        relay: {
+          relay: platform.services.relay,
+          intervalMs: config.notify.relayIntervalMs,
+          listen: (channel, onNotify) => platform.database.listen(channel, onNotify),
+        },
+      })
+    : undefined;
+  return {
+    runtime,
+    scheduler,
+    async stop() {
+      await scheduler?.stop();
+      return runtime.close(config.workers.shutdownTimeoutMs);
+    },
+  };
+}
