@@ -187,6 +187,8 @@ export class Lab {
           : 0;
         resolve({ stdout, stderr, exitCode: code });
       });
+      // EPIPE when the command exits without reading stdin: its exit code tells the story.
+      child.stdin?.on("error", () => {});
       child.stdin?.end(input ?? "");
     });
   }
