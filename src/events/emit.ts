@@ -1,10 +1,13 @@
-import { sql } from "drizzle-orm";
 import type { Executor } from "../db/index.js";
 import { events } from "../db/index.js";
 import { sanitizeEventData } from "./sanitize.js";
 import type { EventType } from "./types.js";
 
-/** The Postgres channel the relay listens on; a NOTIFY is delivered only when its transaction commits. */
+/**
+ * The Postgres channel the relay listens on. The `events_notify` trigger (migration 0004) notifies it
+ * for every statement that inserts events; Postgres delivers the notice only when the transaction
+ * commits. Keep the name in step with that migration.
+ */
 export const OUTBOX_CHANNEL = "wiresync_outbox";
 
 export interface NewEvent<T extends string = EventType> {
@@ -27,8 +30,9 @@ export interface EmittedEvent {
 /**
  * Writes a domain event to the outbox with the executor given: pass the transaction of the change
  * that causes it, so the event exists exactly when the change does. Keys that name a secret are
- * dropped (see `sanitizeEventData`). Also queues a NOTIFY on `OUTBOX_CHANNEL`, which Postgres sends
- * on commit, so a listening relay moves the event at once; the relay's timer covers a lost notice.
+ * dropped (see `sanitizeEventData`). The insert's trigger queues a NOTIFY on `OUTBOX_CHANNEL`, which
+ * Postgres sends on commit, so a listening relay moves the event at once; the relay's timer covers a
+ * lost notice. One statement, one round trip.
  * Throws only what the database throws.
  */
 export async function emitEvent(
@@ -53,6 +57,5 @@ export async function insertEvent(
     .insert(events)
     .values({ type: event.type, data, source: options.source ?? "system" })
     .returning({ id: events.id });
-  await exec.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
   return { id: row!.id, type: event.type, dropped };
 }
