@@ -25,8 +25,11 @@ export interface NodeEventData {
 }
 
 /** `{ node, network, ...extra }` for an event about `node`. */
+/** What a node event tells of its node: all known before the node's row is written. */
+export type NodeFacts = Pick<NodeRow, "id" | "name" | "email" | "networkId" | "ip4" | "privateKeyEnc">;
+
 export function nodeEventData(
-  node: NodeRow,
+  node: NodeFacts,
   network: Pick<NetworkRow, "id" | "name">,
   extra: Record<string, unknown> = {},
 ): NodeEventData {

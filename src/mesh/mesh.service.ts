@@ -14,7 +14,7 @@ import { generateKeyPair } from "../wireguard/index.js";
 import { overlaps, parseCidr } from "./cidr.js";
 import type { DispatchErrorReporter, MeshEffects } from "./effects.js";
 import { dispatchEffects, newEffects } from "./effects.js";
-import { changedFields, nodeEventData } from "./events.js";
+import { changedFields, type NodeFacts, nodeEventData } from "./events.js";
 import { allocateAddress, hubAddress } from "./ipam.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
@@ -181,7 +181,7 @@ export function createMeshService(deps: MeshServiceDeps) {
   async function emitNodeEvent(
     tx: Tx,
     type: NodeEventType,
-    node: NodeRow,
+    node: NodeFacts,
     network: Pick<NetworkRow, "id" | "name">,
     extra: Record<string, unknown>,
     source: string,
@@ -287,6 +287,8 @@ export function createMeshService(deps: MeshServiceDeps) {
       location?: NodeRow["location"];
       enrollmentKeyId?: string | null;
     },
+    /** The audit row and event of the enrollment, built from the node's facts before it is written. */
+    announce: (node: NodeFacts) => Promise<unknown>[],
   ): Promise<{ row: NodeRow; token: string; privateKey: string | undefined }> {
     if (input.extraAllowedIps?.length) await assertRoutesFree(tx, network, input.extraAllowedIps);
     const used = await repo.usedAddresses(tx, network.id);
@@ -321,33 +323,48 @@ export function createMeshService(deps: MeshServiceDeps) {
     const hash = independent
       ? configHash({ network: toNetworkSpec(network), node: spec, nodes: [spec] })
       : null;
+    const privateKeyEnc = generated ? sealNodeKey(id, generated.privateKey) : null;
+    const facts: NodeFacts = {
+      id,
+      name: input.name,
+      email: input.email ?? null,
+      networkId: network.id,
+      ip4,
+      privateKeyEnc,
+    };
     let row: NodeRow;
     try {
-      row = await repo.insertNode(tx, {
-        configHash: hash,
-        id,
-        networkId: network.id,
-        name: input.name,
-        email: input.email ?? null,
-        publicKey,
-        privateKeyEnc: generated ? sealNodeKey(id, generated.privateKey) : null,
-        ip4,
-        ip6,
-        endpoint: input.endpoint ?? null,
-        role: input.role,
-        extraAllowedIps: input.extraAllowedIps ?? [],
-        tags: input.tags ?? [],
-        natType: input.natType ?? null,
-        networkInfo: input.networkInfo ?? {},
-        capabilities: input.capabilities ?? {},
-        location: input.location ?? {},
-        tokenHash: sha256Hex(token),
-        enrollmentKeyId: input.enrollmentKeyId ?? null,
-      });
+      // The insert, the retired-key cleanup, the audit row and the event are pipelined on the
+      // transaction's connection: one round trip. A failed insert aborts the transaction, and its
+      // error is the one that surfaces (it comes first; the others fail after it).
+      [row] = await Promise.all([
+        repo.insertNode(tx, {
+          configHash: hash,
+          id,
+          networkId: network.id,
+          name: input.name,
+          email: input.email ?? null,
+          publicKey,
+          privateKeyEnc,
+          ip4,
+          ip6,
+          endpoint: input.endpoint ?? null,
+          role: input.role,
+          extraAllowedIps: input.extraAllowedIps ?? [],
+          tags: input.tags ?? [],
+          natType: input.natType ?? null,
+          networkInfo: input.networkInfo ?? {},
+          capabilities: input.capabilities ?? {},
+          location: input.location ?? {},
+          tokenHash: sha256Hex(token),
+          enrollmentKeyId: input.enrollmentKeyId ?? null,
+        }),
+        repo.unretirePeer(tx, network.id, publicKey),
+        ...announce(facts),
+      ]);
     } catch (err) {
       translateConstraint(err, { name: input.name, publicKey });
     }
-    await repo.unretirePeer(tx, network.id, publicKey);
     if (independent) effects.pushConfigs.set(row.id, row.configVersion);
     else {
       await refreshConfigs(tx, network, effects, new Set([row.id]));
@@ -512,22 +529,22 @@ export function createMeshService(deps: MeshServiceDeps) {
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
       const created = await commitAndDispatch(`node ${input.name} enrolled`, async (tx, effects) => {
         const network = await requireNetwork(tx, input.networkId, true);
-        const made = await insertNodeInNetwork(tx, network, effects, input);
-        await recordAudit(tx, {
-          actor: actorOf(ctx),
-          action: "node.created",
-          entityType: "node",
-          entityId: made.row.id,
-          details: {
-            name: made.row.name,
-            networkId: network.id,
-            ip4: made.row.ip4,
-            serverKey: Boolean(made.privateKey),
-          },
-          requestId: ctx.requestId ?? null,
-        });
-        await emitNodeEvent(tx, "node.enrolled", made.row, network, { via: "api" }, actorOf(ctx));
-        return made;
+        return insertNodeInNetwork(tx, network, effects, input, (node) => [
+          recordAudit(tx, {
+            actor: actorOf(ctx),
+            action: "node.created",
+            entityType: "node",
+            entityId: node.id,
+            details: {
+              name: node.name,
+              networkId: network.id,
+              ip4: node.ip4,
+              serverKey: node.privateKeyEnc !== null,
+            },
+            requestId: ctx.requestId ?? null,
+          }),
+          emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
+        ]);
       });
       const result: CreatedNode = { node: toNodeView(created.row), token: created.token };
       if (created.privateKey) result.config = (await renderFor(created.row, true)).text;
@@ -818,26 +835,33 @@ export function createMeshService(deps: MeshServiceDeps) {
               .replace(/[^A-Za-z0-9]/g, "")
               .slice(0, 8)
               .toLowerCase()}`;
-          const made = await insertNodeInNetwork(tx, network, effects, {
-            name,
-            email: input.email,
-            publicKey: input.publicKey,
-            role: key.role,
-            tags: key.tags,
-            enrollmentKeyId: key.id,
-            ...info,
-          });
-          await recordAudit(tx, {
-            actor: `enrollment-key:${key.prefix}`,
-            action: "node.registered",
-            entityType: "node",
-            entityId: made.row.id,
-            details: { name, networkId: network.id, ip4: made.row.ip4 },
-            requestId: ctx.requestId ?? null,
-          });
+          const source = `enrollment-key:${key.prefix}`;
+          const made = await insertNodeInNetwork(
+            tx,
+            network,
+            effects,
+            {
+              name,
+              email: input.email,
+              publicKey: input.publicKey,
+              role: key.role,
+              tags: key.tags,
+              enrollmentKeyId: key.id,
+              ...info,
+            },
+            (node) => [
+              recordAudit(tx, {
+                actor: source,
+                action: "node.registered",
+                entityType: "node",
+                entityId: node.id,
+                details: { name, networkId: network.id, ip4: node.ip4 },
+                requestId: ctx.requestId ?? null,
+              }),
+              emitNodeEvent(tx, "node.enrolled", node, network, { via: "enrollment-key" }, source),
+            ],
+          );
           const row = made.row;
-          const extra = { via: "enrollment-key" };
-          await emitNodeEvent(tx, "node.enrolled", row, network, extra, `enrollment-key:${key.prefix}`);
           return { node: toNodeView(row), token: made.token };
         });
       } catch (err) {

@@ -1,5 +1,6 @@
 import type { InterfaceBinding } from "../config.js";
 import type { Db } from "../db/index.js";
+import { DomainError } from "../errors.js";
 import { emitEvent } from "../events/index.js";
 import type { HubState, MeshService } from "../mesh/index.js";
 import { parseCidr } from "../mesh/index.js";
@@ -80,6 +81,9 @@ export interface PeerSyncDeps {
   minApplyIntervalMs?: number;
 }
 
+/** A cached binding turned out stale (the network was renamed or deleted): resolve it again. */
+const RESOLVE_AGAIN = Symbol("resolve again");
+
 const emptyDrift = (): DriftReport => ({ missing: [], unexpected: [], mismatched: [] });
 
 export const driftCount = (d: DriftReport) => d.missing.length + d.unexpected.length + d.mismatched.length;
@@ -132,13 +136,17 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   }
 
   /**
-   * Reads the interface, creating or repairing it first when it is missing or carries another key or
-   * port than the database says.
+   * Finishes `reading` (a dump begun while the database was read), creating or repairing the
+   * interface first when it is missing or carries another key or port than the database says.
    */
-  async function readInterface(binding: InterfaceBinding, hub: HubState): Promise<WgState> {
+  async function readInterface(
+    binding: InterfaceBinding,
+    hub: HubState,
+    reading: Promise<WgState>,
+  ): Promise<WgState> {
     let actual: WgState;
     try {
-      actual = await port(binding).dump();
+      actual = await reading;
     } catch (err) {
       if (!(err instanceof WireGuardError)) throw err;
       await deps.ops.ensure(binding, hubSettings(hub));
@@ -153,12 +161,104 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     return actual;
   }
 
+  /**
+   * Reads the network's desired state while its interface is read: neither waits for the other (for
+   * 10,000 peers each takes tens of milliseconds). The dump is settled by `readInterface`.
+   */
+  async function loadHub(binding: InterfaceBinding, networkId: string) {
+    const reading = port(binding).dump();
+    reading.catch(() => {}); // observed by readInterface; this only covers a failing hubState
+    return { state: await deps.mesh.hubState(networkId), reading };
+  }
+
   const desiredOf = (hub: HubState): DesiredPeer[] =>
     hub.peers.map((p) => ({
       publicKey: p.publicKey,
       allowedIps: p.allowedIps,
       ...(p.endpoint ? { endpoint: p.endpoint } : {}),
     }));
+
+  /** Where each network synced here was last found to be served; checked again under the lock. */
+  const served = new Map<string, InterfaceBinding>();
+
+  const gone = (note = "the network no longer exists"): SyncOutcome => ({
+    managed: false,
+    note,
+    peers: 0,
+    writes: 0,
+    drift: emptyDrift(),
+  });
+
+  /**
+   * Syncs a network through `binding` under the interface's lock. Returns RESOLVE_AGAIN, having
+   * changed nothing, when the network read inside the lock is no longer bound there (renamed) or is
+   * gone, so the caller resolves the binding afresh.
+   */
+  function syncBound(
+    networkId: string,
+    binding: InterfaceBinding,
+    options: { removeUnknown: boolean; reportDrift: boolean },
+  ): Promise<SyncOutcome | typeof RESOLVE_AGAIN> {
+    return exclusive(binding.iface, async () => {
+      const since = performance.now() - (lastApply.get(binding.iface) ?? Number.NEGATIVE_INFINITY);
+      if (since < minInterval) await new Promise((r) => setTimeout(r, minInterval - since));
+      const loaded = await loadHub(binding, networkId).catch((err: unknown): typeof RESOLVE_AGAIN => {
+        if (err instanceof DomainError && err.code === "NETWORK_NOT_FOUND") return RESOLVE_AGAIN;
+        throw err;
+      });
+      if (loaded === RESOLVE_AGAIN || bindingFor(loaded.state.network) !== binding) return RESOLVE_AGAIN;
+      const { state: hub, reading } = loaded;
+      const network = hub.network;
+      const actual = await readInterface(binding, hub, reading);
+      const desired = desiredOf(hub);
+      const drift = driftReport(desired, actual);
+      const plan = planInterface(desired, actual, {
+        removeUnknown: options.removeUnknown,
+        retired: new Set(hub.retired),
+      });
+      const { writes } = isEmptyPlan(plan) ? { writes: 0 } : await port(binding).apply(plan);
+      if (writes > 0) {
+        lastApply.set(binding.iface, performance.now());
+        deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
+      }
+      const onInterface = actual.peers.length + plan.add.length - plan.remove.length;
+      deps.metrics?.interfacePeers.set({ interface: binding.iface }, onInterface);
+      if (options.reportDrift && driftCount(drift) > 0) {
+        for (const [kind, n] of [
+          ["missing", drift.missing.length],
+          ["unexpected", drift.unexpected.length],
+          ["mismatched", drift.mismatched.length],
+        ] as const) {
+          if (n > 0) deps.metrics?.driftDetected.inc({ network: network.name, kind }, n);
+        }
+        await emitEvent(deps.db, {
+          type: "drift.detected",
+          data: {
+            network: { id: network.id, name: network.name },
+            interface: binding.iface,
+            missing: drift.missing.length,
+            unexpected: drift.unexpected.length,
+            mismatched: drift.mismatched.length,
+            removedUnknown: options.removeUnknown,
+          },
+        });
+      }
+      const driftNote =
+        driftCount(drift) > 0
+          ? `; drift: ${drift.missing.length} missing, ${drift.unexpected.length} unexpected, ${drift.mismatched.length} mismatched`
+          : "";
+      const left =
+        plan.unexpected.length > 0 ? `; ${plan.unexpected.length} unknown peers left in place` : "";
+      return {
+        managed: true,
+        iface: binding.iface,
+        note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.length} peers${driftNote}${left}`,
+        peers: desired.length,
+        writes,
+        drift,
+      };
+    });
+  }
 
   return {
     /** The interface this worker manages for a network, if any. */
@@ -173,15 +273,14 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       networkId: string,
       options: { removeUnknown: boolean; reportDrift: boolean },
     ): Promise<SyncOutcome> {
+      const cached = served.get(networkId);
+      if (cached) {
+        const outcome = await syncBound(networkId, cached, options);
+        if (outcome !== RESOLVE_AGAIN) return outcome;
+        served.delete(networkId);
+      }
       const network = await deps.mesh.findNetwork(networkId);
-      if (!network)
-        return {
-          managed: false,
-          note: "the network no longer exists",
-          peers: 0,
-          writes: 0,
-          drift: emptyDrift(),
-        };
+      if (!network) return gone();
       const binding = bindingFor(network);
       if (!binding) {
         const { total } = await deps.mesh.listNodes({ networkId, limit: 1, offset: 0 });
@@ -193,61 +292,13 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
           drift: emptyDrift(),
         };
       }
-      return exclusive(binding.iface, async () => {
-        const since = performance.now() - (lastApply.get(binding.iface) ?? Number.NEGATIVE_INFINITY);
-        if (since < minInterval) await new Promise((r) => setTimeout(r, minInterval - since));
-        const hub = await deps.mesh.hubState(networkId);
-        const actual = await readInterface(binding, hub);
-        const desired = desiredOf(hub);
-        const drift = driftReport(desired, actual);
-        const plan = planInterface(desired, actual, {
-          removeUnknown: options.removeUnknown,
-          retired: new Set(hub.retired),
-        });
-        const { writes } = isEmptyPlan(plan) ? { writes: 0 } : await port(binding).apply(plan);
-        if (writes > 0) {
-          lastApply.set(binding.iface, performance.now());
-          deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
-        }
-        const onInterface = actual.peers.length + plan.add.length - plan.remove.length;
-        deps.metrics?.interfacePeers.set({ interface: binding.iface }, onInterface);
-        if (options.reportDrift && driftCount(drift) > 0) {
-          for (const [kind, n] of [
-            ["missing", drift.missing.length],
-            ["unexpected", drift.unexpected.length],
-            ["mismatched", drift.mismatched.length],
-          ] as const) {
-            if (n > 0) deps.metrics?.driftDetected.inc({ network: network.name, kind }, n);
-          }
-          await emitEvent(deps.db, {
-            type: "drift.detected",
-            data: {
-              network: { id: network.id, name: network.name },
-              interface: binding.iface,
-              missing: drift.missing.length,
-              unexpected: drift.unexpected.length,
-              mismatched: drift.mismatched.length,
-              removedUnknown: options.removeUnknown,
-            },
-          });
-        }
-        const driftNote =
-          driftCount(drift) > 0
-            ? `; drift: ${drift.missing.length} missing, ${drift.unexpected.length} unexpected, ${drift.mismatched.length} mismatched`
-            : "";
-        const left =
-          plan.unexpected.length > 0 ? `; ${plan.unexpected.length} unknown peers left in place` : "";
-        return {
-          managed: true,
-          iface: binding.iface,
-          note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.length} peers${driftNote}${left}`,
-          peers: desired.length,
-          writes,
-          drift,
-        };
-      });
+      served.set(networkId, binding);
+      const outcome = await syncBound(networkId, binding, options);
+      // Renamed away from its binding between the two reads: the next trigger finds it unmanaged.
+      return outcome === RESOLVE_AGAIN
+        ? gone("the network is no longer bound to an interface here")
+        : outcome;
     },
-
     /** Compares the database with the live interface without changing anything. */
     async checkDrift(networkId: string): Promise<DriftCheck> {
       const network = await deps.mesh.getNetwork(networkId);
@@ -255,8 +306,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const checkedAt = new Date().toISOString();
       if (!binding) return { managed: false, iface: null, networkId, ...emptyDrift(), checkedAt };
       return exclusive(binding.iface, async () => {
-        const hub = await deps.mesh.hubState(networkId);
-        const report = driftReport(desiredOf(hub), await readInterface(binding, hub));
+        const { state: hub, reading } = await loadHub(binding, networkId);
+        const report = driftReport(desiredOf(hub), await readInterface(binding, hub, reading));
         return { managed: true, iface: binding.iface, networkId, ...report, checkedAt };
       });
     },

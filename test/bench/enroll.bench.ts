@@ -2,8 +2,9 @@
  * Enrollment to interface, end to end: (d) one node enrolled through the API until its peer is on the
  * hub's wireguard-go interface, against the floor of the same pipeline done by hand (one BullMQ
  * pickup + one Postgres write + one userspace-API set); (e) a burst of 1,000 enrollments and how many
- * interface writes it causes. Ours and the floor alternate in one run; the bench prints numbers and
- * ratios and asserts nothing.
+ * interface writes it causes. Ours and the floor alternate in one run and are timed the same way:
+ * until, after their worker finishes a job, a dump of the interface shows the new peer. The bench
+ * prints numbers and ratios and asserts nothing.
  *
  *   npx tsx test/bench/enroll.bench.ts          (root, wireguard-go; ROUNDS=60 BURST=1000 by default)
  */
@@ -95,6 +96,7 @@ try {
     logger,
   });
   await Promise.all([...runtime.workers.values()].map((w) => w.waitUntilReady()));
+  const peerSyncWorker = runtime.workers.get("peer-sync")!;
 
   const network = (
     await call("/api/v1/networks", { name: "bench", cidr4: "10.200.0.0/16", listenPort: 51900 })
@@ -104,12 +106,28 @@ try {
   await platform.services.peerSync.syncNetwork(networkId, { removeUnknown: false, reportDrift: false });
   const hub = openDriver(hubIface, { driver: "uapi" });
   const onHub = async (key: string) => (await hub.dump()).peers.some((p) => p.publicKey === key);
+  /**
+   * Resolves once `key` is on the hub, checked with one dump each time `worker` finishes a job. Ours
+   * and the floor are timed the same way, and no polling loop competes with them for the event loop.
+   */
+  const arrives = (worker: Worker, key: string) =>
+    new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        worker.off("completed", check);
+        worker.off("failed", failed);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = () => void onHub(key).then((yes) => yes && settle(), settle);
+      const failed = (_job: unknown, err: Error) => settle(err);
+      worker.on("completed", check);
+      worker.on("failed", failed);
+    });
 
   // The floor: the same pipeline without wiresync — a job picked up by a worker, one row written,
   // one peer set over the userspace API.
   const floorConnection = createRedis(TEST_REDIS_URL, "worker");
   const floorQueue = new Queue("bench-floor", { connection: floorConnection, prefix });
-  const waiting = new Map<string, () => void>();
   const floorWorker = new Worker(
     "bench-floor",
     async (job) => {
@@ -124,7 +142,6 @@ try {
         unexpected: [],
         reason: "floor",
       });
-      waiting.get(job.id ?? "")?.();
     },
     { connection: floorConnection, prefix, concurrency: 1 },
   );
@@ -138,21 +155,22 @@ try {
     await sleep(MIN_APPLY_INTERVAL_MS + 20);
     const key = generateKeyPair().publicKey;
     let t0 = performance.now();
+    const arrived = arrives(peerSyncWorker, key);
     await call("/api/v1/nodes", { networkId, name: `single-${i}`, publicKey: key });
     oursApi.push(performance.now() - t0);
-    while (!(await onHub(key))) await sleep(0.5);
+    await arrived;
     ours.push(performance.now() - t0);
 
     const fkey = generateKeyPair().publicKey;
     const id = `floor-${i}`;
     t0 = performance.now();
-    const done = new Promise<void>((resolve) => waiting.set(id, resolve));
+    const floorArrived = arrives(floorWorker, fkey);
     await floorQueue.add(
       "floor",
       { key: fkey, ip: `10.201.${i >> 8}.${i & 255}/32` },
       { jobId: id, removeOnComplete: true },
     );
-    await done;
+    await floorArrived;
     floor.push(performance.now() - t0);
   }
   await floorWorker.close();

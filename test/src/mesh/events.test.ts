@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { sanitizeEventData } from "../../../src/events/index.js";
 import { changedFields, nodeEventData } from "../../../src/mesh/index.js";
 
-type NodeRow = Parameters<typeof nodeEventData>[0];
+/** A whole node row: the events must carry only its public facts whatever else it holds. */
+type NodeRow = Parameters<typeof changedFields>[0] & Parameters<typeof nodeEventData>[0];
 
 const PRIVATE_ENC = "v1.k1.c2VhbGVkLXByaXZhdGUta2V5";
 const TOKEN_HASH = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";

@@ -167,4 +167,28 @@ describe("peer sync against in-memory interfaces", () => {
       usage.data.items.find((u: { publicKey: string }) => u.publicKey === peer!.publicKey),
     ).toMatchObject({ rxBytes: 4096, txBytes: 1024 });
   });
+
+  it("follows a network renamed away from its interface, back to it, and deleted", async () => {
+    const net = (await json(await t.request("/api/v1/networks"))).data.find(
+      (n: { name: string }) => n.name === "office",
+    );
+    expect((await sync(net.id)).managed).toBe(true); // the binding is now remembered
+    const rename = (name: string) =>
+      t.request(`/api/v1/networks/${net.id}`, { method: "PATCH", body: { name } });
+    expect((await rename("office-old")).status).toBe(200);
+    const fake = fakes.get("wsoffice")!;
+    const before = (await fake.dump()).peers.length;
+    await createNode(t, net.id);
+    const away = await sync(net.id);
+    expect(away).toMatchObject({ managed: false, writes: 0 });
+    expect((await fake.dump()).peers).toHaveLength(before);
+
+    expect((await rename("office")).status).toBe(200);
+    const back = await sync(net.id);
+    expect(back).toMatchObject({ managed: true, writes: 1 });
+    expect((await fake.dump()).peers).toHaveLength(before + 1);
+
+    expect((await t.request(`/api/v1/networks/${net.id}?force=true`, { method: "DELETE" })).status).toBe(200);
+    expect(await sync(net.id)).toMatchObject({ managed: false, note: "the network no longer exists" });
+  });
 });
