@@ -8,11 +8,12 @@ import type { Metrics } from "../metrics/index.js";
 import type { UsageService } from "../usage/index.js";
 import type { DesiredPeer, DriftReport, WgPort, WgState } from "../wireguard/index.js";
 import {
+  desiredSet,
+  diffInterface,
   driftReport,
   ensureInterface,
   isEmptyPlan,
   openDriver,
-  planInterface,
   WireGuardError,
 } from "../wireguard/index.js";
 
@@ -209,10 +210,10 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       if (loaded === RESOLVE_AGAIN || bindingFor(loaded.state.network) !== binding) return RESOLVE_AGAIN;
       const { state: hub, reading } = loaded;
       const network = hub.network;
+      // Checked and indexed while the interface may still be answering.
+      const desired = desiredSet(desiredOf(hub));
       const actual = await readInterface(binding, hub, reading);
-      const desired = desiredOf(hub);
-      const drift = driftReport(desired, actual);
-      const plan = planInterface(desired, actual, {
+      const { plan, drift } = diffInterface(desired, actual, {
         removeUnknown: options.removeUnknown,
         retired: new Set(hub.retired),
       });
@@ -252,8 +253,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       return {
         managed: true,
         iface: binding.iface,
-        note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.length} peers${driftNote}${left}`,
-        peers: desired.length,
+        note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.peers.length} peers${driftNote}${left}`,
+        peers: desired.peers.length,
         writes,
         drift,
       };

@@ -40,7 +40,17 @@ export {
   WG_KEY_PATTERN,
 } from "./keys.js";
 export { type OpenDriverOptions, openDriver } from "./open-driver.js";
-export { driftReport, emptyPlan, isEmptyPlan, mergePlans, type PlanOptions, planInterface } from "./plan.js";
+export {
+  type DesiredSet,
+  desiredSet,
+  diffInterface,
+  driftReport,
+  emptyPlan,
+  isEmptyPlan,
+  mergePlans,
+  type PlanOptions,
+  planInterface,
+} from "./plan.js";
 export type * from "./types.js";
 export {
   buildUapiDeviceSet,

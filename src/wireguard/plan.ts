@@ -32,7 +32,8 @@ interface PeerDiff {
 
 /** Allowed IPs compared as sets; `want` is normalised and sorted. Allocation-free for one address. */
 function sameAllowedIps(want: readonly string[], have: readonly string[]): boolean {
-  if (want.length === 1 && have.length === 1) return normaliseCidr(have[0]!) === want[0];
+  if (want.length === 1 && have.length === 1)
+    return have[0] === want[0] || normaliseCidr(have[0]!) === want[0];
   if (want.length === 0 && have.length === 0) return true;
   return sameList(want, normaliseCidrSet(have));
 }
@@ -81,21 +82,52 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-function normaliseDesiredList(desired: readonly DesiredPeer[]): DesiredPeer[] {
-  const seen = new Set<string>();
-  return desired.map((p, i) => {
-    const peer = normaliseDesiredPeer(p, i);
-    if (seen.has(peer.publicKey)) {
+/**
+ * Desired peers checked, normalised and indexed by public key once: the half of planning that needs
+ * no interface, so a caller can prepare it while the interface is being read.
+ */
+export interface DesiredSet {
+  readonly peers: readonly DesiredPeer[];
+  /** Public key → position in `peers`. */
+  readonly index: ReadonlyMap<string, number>;
+}
+
+/**
+ * Checks and indexes desired peers (a `DesiredSet` is returned as is). Pure; throws VALIDATION_FAILED
+ * for a malformed peer or a public key desired twice.
+ */
+export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet): DesiredSet {
+  if (!Array.isArray(desired)) return desired as DesiredSet;
+  const peers: DesiredPeer[] = new Array(desired.length);
+  const index = new Map<string, number>();
+  for (let i = 0; i < desired.length; i++) {
+    const peer = normaliseDesiredPeer(desired[i]!, i);
+    if (index.has(peer.publicKey)) {
       throw new DomainError("VALIDATION_FAILED", `peer #${i + 1} repeats a public key desired earlier`, {
         context: { publicKey: peer.publicKey },
       });
     }
-    seen.add(peer.publicKey);
-    return peer;
-  });
+    index.set(peer.publicKey, i);
+    peers[i] = peer;
+  }
+  return { peers, index };
 }
 
-const FIELD_REASON: Record<PeerField, string> = {
+/** The order reasons are listed in, whatever order the peers came in. */
+const REASONS = [
+  "addPeers",
+  "updateAllowedIps",
+  "updateEndpoint",
+  "updateKeepalive",
+  "updatePresharedKey",
+  "removeRetired",
+  "removeUnknown",
+  "unexpectedPeers",
+  "skipOwnKey",
+] as const;
+type Reason = (typeof REASONS)[number];
+
+const FIELD_REASON: Record<PeerField, Reason> = {
   allowedIps: "updateAllowedIps",
   endpoint: "updateEndpoint",
   persistentKeepalive: "updateKeepalive",
@@ -103,45 +135,33 @@ const FIELD_REASON: Record<PeerField, string> = {
 };
 
 /**
- * Plans the changes that make `actual` hold exactly the `desired` peers. Desired peers absent from the
- * interface are added; present ones get an update of only the fields that differ (allowed IPs as
- * sets; endpoint, keepalive and preshared key only where desired has an opinion). Peers nobody desires
- * are removed when retired or when `removeUnknown`; otherwise they are listed in `unexpected` and left
- * alone. A desired peer with the interface's own public key is skipped (WireGuard ignores it).
- * Pure; throws `DomainError` VALIDATION_FAILED for a malformed or repeated desired peer.
+ * Plans the changes that make `actual` hold exactly the `desired` peers, and reports the drift found
+ * on the way, in one pass over each side. Desired peers absent from the interface are added; present
+ * ones get an update of only the fields that differ (allowed IPs as sets; endpoint, keepalive and
+ * preshared key only where desired has an opinion). Peers nobody desires are removed when retired or
+ * when `removeUnknown`; otherwise they are listed in `unexpected` and left alone. A desired peer with
+ * the interface's own public key is skipped (WireGuard ignores it). Adds and updates follow the
+ * desired order. Pure; throws `DomainError` VALIDATION_FAILED for a malformed or repeated desired peer.
  */
-export function planInterface(
-  desired: readonly DesiredPeer[],
+export function diffInterface(
+  desired: readonly DesiredPeer[] | DesiredSet,
   actual: WgState,
   options: PlanOptions,
-): WgPlan {
-  const wanted = normaliseDesiredList(desired);
-  const byKey = new Map<string, WgPeer>();
-  for (const p of actual.peers) byKey.set(p.publicKey, p);
-
+): { plan: WgPlan; drift: DriftReport } {
+  const wanted = desiredSet(desired);
   const plan = emptyPlan();
-  const counts = new Map<string, number>();
-  const bump = (reason: string) => counts.set(reason, (counts.get(reason) ?? 0) + 1);
-  const wantedKeys = new Set<string>();
-  for (const want of wanted) {
-    wantedKeys.add(want.publicKey);
-    if (want.publicKey === actual.publicKey) {
-      bump("skipOwnKey");
-      continue;
-    }
-    const have = byKey.get(want.publicKey);
-    if (!have) {
-      plan.add.push(want);
-      bump("addPeers");
-      continue;
-    }
-    const diff = diffPeer(want, have);
-    if (!diff) continue;
-    plan.update.push(diff.update);
-    for (const f of diff.fields) bump(FIELD_REASON[f]);
-  }
+  const drift: DriftReport = { missing: [], unexpected: [], mismatched: [] };
+  const counts = new Map<Reason, number>();
+  const bump = (reason: Reason, n = 1) => counts.set(reason, (counts.get(reason) ?? 0) + n);
+  // Per desired position: undefined = not on the interface, null = on it and equal, else the diff.
+  const found: (PeerDiff | null | undefined)[] = new Array(wanted.peers.length);
   for (const have of actual.peers) {
-    if (wantedKeys.has(have.publicKey)) continue;
+    const i = wanted.index.get(have.publicKey);
+    if (i !== undefined) {
+      found[i] = diffPeer(wanted.peers[i]!, have);
+      continue;
+    }
+    drift.unexpected.push(have.publicKey);
     if (options.retired.has(have.publicKey)) {
       plan.remove.push(have.publicKey);
       bump("removeRetired");
@@ -153,40 +173,49 @@ export function planInterface(
       bump("unexpectedPeers");
     }
   }
-  plan.reason = reasonOf(counts);
-  return plan;
+  for (let i = 0; i < wanted.peers.length; i++) {
+    const want = wanted.peers[i]!;
+    const diff = found[i];
+    if (diff === null) continue;
+    if (diff === undefined) {
+      if (want.publicKey === actual.publicKey) {
+        bump("skipOwnKey");
+        continue;
+      }
+      plan.add.push(want);
+      drift.missing.push(want.publicKey);
+      bump("addPeers");
+      continue;
+    }
+    plan.update.push(diff.update);
+    drift.mismatched.push({ publicKey: want.publicKey, fields: diff.fields });
+    for (const f of diff.fields) bump(FIELD_REASON[f]);
+  }
+  plan.reason =
+    counts.size === 0
+      ? "noChange"
+      : REASONS.filter((r) => counts.has(r))
+          .map((r) => `${r}(${counts.get(r)})`)
+          .join(" ");
+  return { plan, drift };
 }
 
-function reasonOf(counts: Map<string, number>): string {
-  if (counts.size === 0) return "noChange";
-  return [...counts].map(([k, n]) => `${k}(${n})`).join(" ");
+/** The plan of `diffInterface`. */
+export function planInterface(
+  desired: readonly DesiredPeer[] | DesiredSet,
+  actual: WgState,
+  options: PlanOptions,
+): WgPlan {
+  return diffInterface(desired, actual, options).plan;
 }
 
 /**
  * Compares the database with an interface without deciding anything: desired peers that are missing,
- * peers nobody desires, and peers whose compared fields differ (the same comparison as `planInterface`).
- * Pure; throws VALIDATION_FAILED for a malformed desired peer.
+ * peers nobody desires, and peers whose compared fields differ (the drift of `diffInterface`). Pure;
+ * throws VALIDATION_FAILED for a malformed desired peer.
  */
-export function driftReport(desired: readonly DesiredPeer[], actual: WgState): DriftReport {
-  const wanted = normaliseDesiredList(desired);
-  const byKey = new Map<string, WgPeer>();
-  for (const p of actual.peers) byKey.set(p.publicKey, p);
-  const report: DriftReport = { missing: [], unexpected: [], mismatched: [] };
-  const wantedKeys = new Set<string>();
-  for (const want of wanted) {
-    wantedKeys.add(want.publicKey);
-    if (want.publicKey === actual.publicKey) continue;
-    const have = byKey.get(want.publicKey);
-    if (!have) {
-      report.missing.push(want.publicKey);
-      continue;
-    }
-    const diff = diffPeer(want, have);
-    if (diff) report.mismatched.push({ publicKey: want.publicKey, fields: diff.fields });
-  }
-  for (const have of actual.peers)
-    if (!wantedKeys.has(have.publicKey)) report.unexpected.push(have.publicKey);
-  return report;
+export function driftReport(desired: readonly DesiredPeer[] | DesiredSet, actual: WgState): DriftReport {
+  return diffInterface(desired, actual, { removeUnknown: false, retired: new Set() }).drift;
 }
 
 type Op = { kind: "add"; peer: DesiredPeer } | { kind: "remove" } | { kind: "update"; update: PeerUpdate };

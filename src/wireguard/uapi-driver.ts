@@ -39,6 +39,7 @@ export class UapiDriver implements WgDriver {
   private readonly timeoutMs: number;
   private socket: Socket | null = null;
   private tail: Promise<unknown> = Promise.resolve();
+  private inFlight = 0;
   // Deriving the public key costs ~2 ms; the private key rarely changes between dumps.
   private derived: { privateKey: string; publicKey: string } | null = null;
 
@@ -101,14 +102,19 @@ export class UapiDriver implements WgDriver {
     build: () => string | Promise<string>,
     operation: string,
   ): Promise<{ body: string; errno: number }> {
-    const result = this.tail.then(async () => {
-      const response = await this.send(await build(), operation);
+    const run = async () => {
+      const request = build();
+      const response = await this.send(typeof request === "string" ? request : await request, operation);
       // IMPORTANT: a failed set may have left the rest of our request unread on the socket; drop the
       // connection before the next queued request, so that text is never parsed as an operation.
       if (response.errno !== 0) this.close();
       return response;
-    });
-    this.tail = result.catch(() => {});
+    };
+    // With nothing in flight the request is written before this returns, so the caller can do its
+    // own work (preparing desired peers) while the daemon answers.
+    const result = this.inFlight === 0 ? run() : this.tail.then(run);
+    this.inFlight++;
+    this.tail = result.catch(() => {}).finally(() => this.inFlight--);
     return result;
   }
 
@@ -139,8 +145,19 @@ export class UapiDriver implements WgDriver {
     return socket;
   }
 
-  private async send(request: string, operation: string): Promise<{ body: string; errno: number }> {
-    const socket = await this.connect(operation);
+  /** Writes `request` at once when connected (else once connected) and reads the response. */
+  private send(request: string, operation: string): Promise<{ body: string; errno: number }> {
+    const open = this.socket && !this.socket.destroyed ? this.socket : null;
+    return open
+      ? this.sendOn(open, request, operation)
+      : this.connect(operation).then((socket) => this.sendOn(socket, request, operation));
+  }
+
+  private async sendOn(
+    socket: Socket,
+    request: string,
+    operation: string,
+  ): Promise<{ body: string; errno: number }> {
     socket.ref();
     try {
       const text = await new Promise<string>((resolve, reject) => {

@@ -148,7 +148,7 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
       ];
       const plan = planInterface(second, shown, { removeUnknown: false, retired: new Set([c!.publicKey]) });
       expect(plan.reason).toBe(
-        "updateAllowedIps(1) updateKeepalive(1) updatePresharedKey(1) updateEndpoint(1) removeRetired(1)",
+        "updateAllowedIps(1) updateEndpoint(1) updateKeepalive(1) updatePresharedKey(1) removeRetired(1)",
       );
       expect((await driver.apply(plan)).writes).toBe(1);
       shown = await wgShow();

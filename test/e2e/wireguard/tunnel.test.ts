@@ -142,7 +142,7 @@ describeNetns("a tunnel between two namespaces configured by wiresync", () => {
       removeUnknown: false,
       retired: new Set(first.slice(0, 100).map((p) => p.publicKey)),
     });
-    expect(plan.reason).toBe("updateAllowedIps(100) updateKeepalive(100) addPeers(50) removeRetired(100)");
+    expect(plan.reason).toBe("addPeers(50) updateAllowedIps(100) updateKeepalive(100) removeRetired(100)");
     expect(await cli.apply(plan)).toEqual({ writes: 1 });
     expect((await hub.dump()).peers).toHaveLength(151);
 

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { DomainError } from "../../../src/errors.js";
 import type { DesiredPeer, PlanOptions, WgPeer, WgPlan, WgState } from "../../../src/wireguard/index.js";
 import {
+  desiredSet,
+  diffInterface,
   driftReport,
   emptyPlan,
   FakeWg,
@@ -416,5 +418,51 @@ describe("driftReport", () => {
       unexpected: [],
       mismatched: [],
     });
+  });
+});
+
+describe("diffInterface", () => {
+  const desired: DesiredPeer[] = [
+    { publicKey: D, allowedIps: ["10.0.0.5/32"] },
+    { publicKey: B, allowedIps: ["10.0.0.3/32"], persistentKeepalive: 25 },
+    { publicKey: A, allowedIps: ["10.0.0.2/32"] },
+  ];
+  const actual = state(
+    peer(C),
+    peer(A, { allowedIps: ["10.0.0.7/32"] }),
+    peer(B, { allowedIps: ["10.0.0.3/32"] }),
+  );
+  const options: PlanOptions = { removeUnknown: false, retired: new Set([C]) };
+
+  it("gives the plan and the drift of one pass, equal to planInterface and driftReport", () => {
+    const { plan, drift } = diffInterface(desired, actual, options);
+    expect(plan).toEqual(planInterface(desired, actual, options));
+    expect(drift).toEqual(driftReport(desired, actual));
+    expect(drift).toEqual({
+      missing: [D],
+      unexpected: [C],
+      mismatched: [
+        { publicKey: B, fields: ["persistentKeepalive"] },
+        { publicKey: A, fields: ["allowedIps"] },
+      ],
+    });
+  });
+
+  it("keeps the desired order in adds and updates, and a fixed order in the reason", () => {
+    const { plan } = diffInterface(desired, actual, options);
+    expect(plan.add.map((p) => p.publicKey)).toEqual([D]);
+    expect(plan.update.map((u) => u.publicKey)).toEqual([B, A]);
+    expect(plan.reason).toBe("addPeers(1) updateAllowedIps(1) updateKeepalive(1) removeRetired(1)");
+    const reversed = diffInterface([...desired].reverse(), state(...[...actual.peers].reverse()), options);
+    expect(reversed.plan.reason).toBe(plan.reason);
+    expect(reversed.plan.update.map((u) => u.publicKey)).toEqual([A, B]);
+  });
+
+  it("plans the same from a prepared desired set, which checks every peer once", () => {
+    const prepared = desiredSet(desired);
+    expect(desiredSet(prepared)).toBe(prepared);
+    expect(diffInterface(prepared, actual, options)).toEqual(diffInterface(desired, actual, options));
+    expect(() => desiredSet([...desired, { publicKey: A, allowedIps: [] }])).toThrow(/repeats a public key/);
+    expect(() => desiredSet([{ publicKey: "nope", allowedIps: [] }])).toThrow(DomainError);
   });
 });
