@@ -1,6 +1,6 @@
 /** Drizzle queries of the mesh. Every function takes the executor first; services own transactions. */
 import { and, asc, count, desc, eq, ilike, inArray, lt, or, sql } from "drizzle-orm";
-import type { Executor, NodeStatus } from "../db/index.js";
+import type { Db, Executor, NodeStatus } from "../db/index.js";
 import { enrollmentKeys, networks, nodes, retiredPeers, usageMonthly } from "../db/index.js";
 
 export type NetworkRow = typeof networks.$inferSelect;
@@ -77,10 +77,14 @@ export async function countNodes(exec: Executor, networkId: string): Promise<num
  * Addresses in use in a network (the hub's is implicit), and whether any node carries routes for
  * others (then configs depend on each other).
  */
-export async function usedAddresses(
-  exec: Executor,
-  networkId: string,
-): Promise<{ ip4: string[]; ip6: string[]; hasRoutes: boolean }> {
+export interface UsedAddresses {
+  ip4: string[];
+  ip6: string[];
+  /** Some node carries routes for others. */
+  hasRoutes: boolean;
+}
+
+export async function usedAddresses(exec: Executor, networkId: string): Promise<UsedAddresses> {
   const rows = await exec
     .select({ ip4: nodes.ip4, ip6: nodes.ip6, routes: sql<number>`cardinality(${nodes.extraAllowedIps})` })
     .from(nodes)
@@ -117,19 +121,21 @@ export async function nodesOfNetwork(exec: Executor, networkId: string): Promise
 }
 
 /** The columns a config is rendered from, plus its stored hash: a light read for config refreshes. */
+const CONFIG_COLUMNS = {
+  id: nodes.id,
+  name: nodes.name,
+  publicKey: nodes.publicKey,
+  ip4: nodes.ip4,
+  ip6: nodes.ip6,
+  endpoint: nodes.endpoint,
+  extraAllowedIps: nodes.extraAllowedIps,
+  status: nodes.status,
+  configHash: nodes.configHash,
+};
+
 export async function configRows(exec: Executor, networkId: string, ids?: readonly string[]) {
   return exec
-    .select({
-      id: nodes.id,
-      name: nodes.name,
-      publicKey: nodes.publicKey,
-      ip4: nodes.ip4,
-      ip6: nodes.ip6,
-      endpoint: nodes.endpoint,
-      extraAllowedIps: nodes.extraAllowedIps,
-      status: nodes.status,
-      configHash: nodes.configHash,
-    })
+    .select(CONFIG_COLUMNS)
     .from(nodes)
     .where(and(eq(nodes.networkId, networkId), ids ? inArray(nodes.id, [...ids]) : undefined))
     .orderBy(asc(nodes.ip4));
@@ -242,12 +248,27 @@ export async function unretirePeer(exec: Executor, networkId: string, publicKey:
     .where(and(eq(retiredPeers.networkId, networkId), eq(retiredPeers.publicKey, publicKey)));
 }
 
-export async function retiredKeys(exec: Executor, networkId: string): Promise<string[]> {
-  const rows = await exec
-    .select({ k: retiredPeers.publicKey })
-    .from(retiredPeers)
-    .where(eq(retiredPeers.networkId, networkId));
-  return rows.map((r) => r.k);
+/**
+ * The reads of every peer sync (the network, its nodes' config columns, its retired keys), prepared
+ * once per database: drizzle builds each query once instead of on every sync, and Postgres plans it
+ * once per connection. Use with the database, never a transaction.
+ */
+export function prepareHubReads(db: Db) {
+  const networkId = sql.placeholder("networkId");
+  return {
+    network: db.select().from(networks).where(eq(networks.id, networkId)).prepare("wiresync_hub_network"),
+    configRows: db
+      .select(CONFIG_COLUMNS)
+      .from(nodes)
+      .where(eq(nodes.networkId, networkId))
+      .orderBy(asc(nodes.ip4))
+      .prepare("wiresync_hub_config_rows"),
+    retiredKeys: db
+      .select({ k: retiredPeers.publicKey })
+      .from(retiredPeers)
+      .where(eq(retiredPeers.networkId, networkId))
+      .prepare("wiresync_hub_retired_keys"),
+  };
 }
 
 export async function deleteUsageOf(exec: Executor, nodeIds: string[]): Promise<void> {

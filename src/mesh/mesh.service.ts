@@ -16,7 +16,7 @@ import type { DispatchErrorReporter, MeshEffects } from "./effects.js";
 import { dispatchEffects, newEffects } from "./effects.js";
 import { changedFields, type NodeFacts, nodeEventData } from "./events.js";
 import { allocateAddress, hubAddress } from "./ipam.js";
-import type { NetworkRow, NodeRow } from "./mesh.repo.js";
+import type { NetworkRow, NodeRow, UsedAddresses } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type {
   CreateEnrollmentKeyInput,
@@ -142,20 +142,28 @@ function translateConstraint(
 export function createMeshService(deps: MeshServiceDeps) {
   const { db, secrets } = deps;
   const report: DispatchErrorReporter = deps.reportDispatchError ?? (() => {});
+  const hubReads = repo.prepareHubReads(db);
 
   const sealNodeKey = (nodeId: string, key: string) => secrets.seal(key, `node:${nodeId}`);
   const openNodeKey = (nodeId: string, enc: string) => secrets.open(enc, `node:${nodeId}`);
   const sealHubKey = (networkId: string, key: string) => secrets.seal(key, `network:${networkId}`);
   const openHubKey = (networkId: string, enc: string) => secrets.open(enc, `network:${networkId}`);
 
-  /** Runs `fn` in a transaction, retrying serialization failures and deadlocks. */
+  /**
+   * Runs `fn` in a transaction, retrying serialization failures, deadlocks and an address taken by a
+   * concurrent enrollment (the unique constraint behind IPAM's lock: allocate again).
+   */
   async function inTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await db.transaction(fn);
       } catch (err) {
         const code = pgErrorCode(err);
-        if ((code === "40001" || code === "40P01") && attempt < MAX_TX_RETRIES) continue;
+        const retry =
+          code === "40001" ||
+          code === "40P01" ||
+          (err instanceof DomainError && err.code === "ADDRESS_TAKEN");
+        if (retry && attempt < MAX_TX_RETRIES) continue;
         throw err;
       }
     }
@@ -287,11 +295,12 @@ export function createMeshService(deps: MeshServiceDeps) {
       location?: NodeRow["location"];
       enrollmentKeyId?: string | null;
     },
+    /** The network's addresses in use, read after its row was locked. */
+    used: UsedAddresses,
     /** The audit row and event of the enrollment, built from the node's facts before it is written. */
     announce: (node: NodeFacts) => Promise<unknown>[],
   ): Promise<{ row: NodeRow; token: string; privateKey: string | undefined }> {
     if (input.extraAllowedIps?.length) await assertRoutesFree(tx, network, input.extraAllowedIps);
-    const used = await repo.usedAddresses(tx, network.id);
     const ip4 = allocateAddress(parseCidr(network.cidr4), [...used.ip4, network.hubIp4]);
     const ip6 = network.cidr6
       ? allocateAddress(parseCidr(network.cidr6), [...used.ip6, network.hubIp6 ?? ""].filter(Boolean))
@@ -528,8 +537,14 @@ export function createMeshService(deps: MeshServiceDeps) {
      */
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
       const created = await commitAndDispatch(`node ${input.name} enrolled`, async (tx, effects) => {
-        const network = await requireNetwork(tx, input.networkId, true);
-        return insertNodeInNetwork(tx, network, effects, input, (node) => [
+        // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
+        // then, so it sees every enrollment committed before ours. Should the read ever overtake the
+        // lock, the address's unique constraint refuses the insert and inTx allocates again.
+        const [network, used] = await Promise.all([
+          requireNetwork(tx, input.networkId, true),
+          repo.usedAddresses(tx, input.networkId),
+        ]);
+        return insertNodeInNetwork(tx, network, effects, input, used, (node) => [
           recordAudit(tx, {
             actor: actorOf(ctx),
             action: "node.created",
@@ -836,6 +851,7 @@ export function createMeshService(deps: MeshServiceDeps) {
               .slice(0, 8)
               .toLowerCase()}`;
           const source = `enrollment-key:${key.prefix}`;
+          const used = await repo.usedAddresses(tx, network.id);
           const made = await insertNodeInNetwork(
             tx,
             network,
@@ -849,6 +865,7 @@ export function createMeshService(deps: MeshServiceDeps) {
               enrollmentKeyId: key.id,
               ...info,
             },
+            used,
             (node) => [
               recordAudit(tx, {
                 actor: source,
@@ -937,18 +954,23 @@ export function createMeshService(deps: MeshServiceDeps) {
 
     /** What a network's hub interface must hold. Throws NETWORK_NOT_FOUND. */
     async hubState(networkId: string): Promise<HubState> {
-      const [network, all, retired] = await Promise.all([
-        requireNetwork(db, networkId),
-        repo.configRows(db, networkId),
-        repo.retiredKeys(db, networkId),
+      const params = { networkId };
+      const [[network], all, retired] = await Promise.all([
+        hubReads.network.execute(params),
+        hubReads.configRows.execute(params),
+        hubReads.retiredKeys.execute(params),
       ]);
+      if (!network)
+        throw new DomainError("NETWORK_NOT_FOUND", `network ${networkId} does not exist`, {
+          context: { id: networkId },
+        });
       const peers = desiredHubPeers(all.map(toNodeSpec));
       const desiredKeys = new Set(peers.map((p) => p.publicKey));
       return {
         network: toNetworkView(network),
         hubPrivateKey: openHubKey(network.id, network.hubPrivateKeyEnc),
         peers,
-        retired: retired.filter((k) => !desiredKeys.has(k)),
+        retired: retired.map((r) => r.k).filter((k) => !desiredKeys.has(k)),
       };
     },
   };

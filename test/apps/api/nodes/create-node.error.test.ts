@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { nodes } from "../../../../src/db/index.js";
 import { generateKeyPair } from "../../../../src/mesh/index.js";
 import { json } from "../../../support/http.js";
 import { createNetwork, createNode } from "../../../support/mesh.js";
@@ -155,6 +157,47 @@ describe("mesh input errors", () => {
     expect(new Set(ip4s).size).toBe(50);
     expect(new Set(ip6s).size).toBe(50);
     expect(ip4s).not.toContain("10.50.0.1");
+  });
+
+  it("allocates again when a write it could not see takes the same address first", async () => {
+    const net = await createNetwork(t, { cidr4: "10.152.0.0/24" });
+    const first = await createNode(t, net.id); // 10.152.0.2
+    const { db } = t.platform.database;
+    // Another writer moves that node onto 10.152.0.3 in an open transaction (an update that takes no
+    // lock on the network). The enrollment cannot see it, picks .3 as well and waits on the unique
+    // index until the move commits, then allocates again.
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let moved!: () => void;
+    const ready = new Promise<void>((resolve) => {
+      moved = resolve;
+    });
+    const other = db.transaction(async (tx) => {
+      await tx.update(nodes).set({ ip4: "10.152.0.3" }).where(eq(nodes.id, first.node.id));
+      moved();
+      await held;
+    });
+    await ready;
+    const enrolling = t.request("/api/v1/nodes", {
+      method: "POST",
+      body: { networkId: net.id, name: "mine" },
+    });
+    await vi.waitFor(
+      async () => {
+        const rows = (await db.execute(
+          sql`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        )) as unknown as unknown[];
+        expect(rows.length).toBeGreaterThan(0);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    commit();
+    await other;
+    const res = await enrolling;
+    expect(res.status).toBe(201);
+    expect((await json(res)).data.node.ip4).toBe("10.152.0.2");
   });
 
   it("admits exactly the capacity of a /29 when enrolled past it concurrently", async () => {
