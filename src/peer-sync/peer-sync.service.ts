@@ -167,7 +167,12 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
    * 10,000 peers each takes tens of milliseconds). The dump is settled by `readInterface`.
    */
   async function loadHub(binding: InterfaceBinding, networkId: string) {
-    const reading = port(binding).dump();
+    let reading: Promise<WgState>;
+    try {
+      reading = port(binding).dump();
+    } catch (err) {
+      reading = Promise.reject(err); // a driver that cannot even open: readInterface judges it
+    }
     reading.catch(() => {}); // observed by readInterface; this only covers a failing hubState
     return { state: await deps.mesh.hubState(networkId), reading };
   }
