@@ -24,10 +24,10 @@ export interface NodeEventData {
   [extra: string]: unknown;
 }
 
-/** `{ node, network, ...extra }` for an event about `node`. */
 /** What a node event tells of its node: all known before the node's row is written. */
 export type NodeFacts = Pick<NodeRow, "id" | "name" | "email" | "networkId" | "ip4" | "privateKeyEnc">;
 
+/** `{ node, network, ...extra }` for an event about `node`. */
 export function nodeEventData(
   node: NodeFacts,
   network: Pick<NetworkRow, "id" | "name">,

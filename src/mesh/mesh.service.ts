@@ -138,6 +138,10 @@ function translateConstraint(
   throw err;
 }
 
+function networkNotFound(id: string): never {
+  throw new DomainError("NETWORK_NOT_FOUND", `network ${id} does not exist`, { context: { id } });
+}
+
 /** Networks, nodes, IPAM, keys, enrollment and configs: the desired state of every mesh. */
 export function createMeshService(deps: MeshServiceDeps) {
   const { db, secrets } = deps;
@@ -170,10 +174,7 @@ export function createMeshService(deps: MeshServiceDeps) {
   }
 
   async function requireNetwork(tx: Db | Tx, id: string, forUpdate = false): Promise<NetworkRow> {
-    const network = await repo.getNetwork(tx, id, { forUpdate });
-    if (!network)
-      throw new DomainError("NETWORK_NOT_FOUND", `network ${id} does not exist`, { context: { id } });
-    return network;
+    return (await repo.getNetwork(tx, id, { forUpdate })) ?? networkNotFound(id);
   }
 
   async function requireNode(tx: Db | Tx, id: string, forUpdate = false): Promise<NodeRow> {
@@ -960,10 +961,7 @@ export function createMeshService(deps: MeshServiceDeps) {
         hubReads.configRows.execute(params),
         hubReads.retiredKeys.execute(params),
       ]);
-      if (!network)
-        throw new DomainError("NETWORK_NOT_FOUND", `network ${networkId} does not exist`, {
-          context: { id: networkId },
-        });
+      if (!network) networkNotFound(networkId);
       const peers = desiredHubPeers(all.map(toNodeSpec));
       const desiredKeys = new Set(peers.map((p) => p.publicKey));
       return {

@@ -300,11 +300,12 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       }
       served.set(networkId, binding);
       const outcome = await syncBound(networkId, binding, options);
-      // Renamed away from its binding between the two reads: the next trigger finds it unmanaged.
-      return outcome === RESOLVE_AGAIN
-        ? gone("the network is no longer bound to an interface here")
-        : outcome;
+      if (outcome !== RESOLVE_AGAIN) return outcome;
+      // Renamed or deleted between the two reads: the next sync resolves it afresh.
+      served.delete(networkId);
+      return gone("the network was renamed or deleted while it was being synced");
     },
+
     /** Compares the database with the live interface without changing anything. */
     async checkDrift(networkId: string): Promise<DriftCheck> {
       const network = await deps.mesh.getNetwork(networkId);
@@ -313,7 +314,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       if (!binding) return { managed: false, iface: null, networkId, ...emptyDrift(), checkedAt };
       return exclusive(binding.iface, async () => {
         const { state: hub, reading } = await loadHub(binding, networkId);
-        const report = driftReport(desiredOf(hub), await readInterface(binding, hub, reading));
+        const desired = desiredSet(desiredOf(hub)); // while the interface may still be answering
+        const report = driftReport(desired, await readInterface(binding, hub, reading));
         return { managed: true, iface: binding.iface, networkId, ...report, checkedAt };
       });
     },

@@ -152,7 +152,7 @@ export function diffInterface(
   const plan = emptyPlan();
   const drift: DriftReport = { missing: [], unexpected: [], mismatched: [] };
   const counts = new Map<Reason, number>();
-  const bump = (reason: Reason, n = 1) => counts.set(reason, (counts.get(reason) ?? 0) + n);
+  const bump = (reason: Reason) => counts.set(reason, (counts.get(reason) ?? 0) + 1);
   // Per desired position: undefined = not on the interface, null = on it and equal, else the diff.
   const found: (PeerDiff | null | undefined)[] = new Array(wanted.peers.length);
   for (const have of actual.peers) {

@@ -458,7 +458,7 @@ describe("diffInterface", () => {
     expect(reversed.plan.update.map((u) => u.publicKey)).toEqual([A, B]);
   });
 
-  it("plans the same from a prepared desired set, which checks every peer once", () => {
+  it("plans the same from a prepared desired set, which is taken as it is", () => {
     const prepared = desiredSet(desired);
     expect(desiredSet(prepared)).toBe(prepared);
     expect(diffInterface(prepared, actual, options)).toEqual(diffInterface(desired, actual, options));
