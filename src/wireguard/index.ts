@@ -58,6 +58,7 @@ export {
   type EndpointResolver,
   parseUapiGet,
   splitUapiResponse,
+  UapiPeerMemo,
 } from "./uapi.js";
 export { UAPI_SOCKET_DIR, UapiDriver, type UapiDriverOptions, uapiSocketPath } from "./uapi-driver.js";
 export { normaliseDesiredPeer, validatePlan } from "./validate.js";

@@ -4,7 +4,7 @@ import { formatEndpoint, parseEndpoint } from "./address.js";
 import { publicKeyOf } from "./keys.js";
 import { isEmptyPlan } from "./plan.js";
 import type { DeviceSettings, WgDriver, WgPlan, WgState } from "./types.js";
-import { buildUapiDeviceSet, buildUapiSet, parseUapiGet, splitUapiResponse } from "./uapi.js";
+import { buildUapiDeviceSet, buildUapiSet, parseUapiGet, splitUapiResponse, UapiPeerMemo } from "./uapi.js";
 import { WireGuardError } from "./wireguard.errors.js";
 
 /** Where wireguard-go (and boringtun) put their userspace API sockets. */
@@ -42,6 +42,8 @@ export class UapiDriver implements WgDriver {
   private inFlight = 0;
   // Deriving the public key costs ~2 ms; the private key rarely changes between dumps.
   private derived: { privateKey: string; publicKey: string } | null = null;
+  // Idle peers answer the same lines get after get; those are not parsed again.
+  private readonly memo = new UapiPeerMemo();
 
   constructor(name: string, options: UapiDriverOptions = {}) {
     this.name = name;
@@ -53,11 +55,15 @@ export class UapiDriver implements WgDriver {
   async dump(): Promise<WgState> {
     const { body, errno } = await this.exchange(() => "get=1\n\n", "get");
     if (errno !== 0) throw this.refused("get", errno);
-    return parseUapiGet(body, (privateKey) => {
-      if (this.derived?.privateKey !== privateKey)
-        this.derived = { privateKey, publicKey: publicKeyOf(privateKey) };
-      return this.derived.publicKey;
-    });
+    return parseUapiGet(
+      body,
+      (privateKey) => {
+        if (this.derived?.privateKey !== privateKey)
+          this.derived = { privateKey, publicKey: publicKeyOf(privateKey) };
+        return this.derived.publicKey;
+      },
+      this.memo,
+    );
   }
 
   /**

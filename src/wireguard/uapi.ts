@@ -64,95 +64,171 @@ function hexKeyAt(text: string, from: number, to: number, what: string): string 
 }
 
 /**
+ * What a reader keeps between `get=1`s: the previous answer and the peers parsed from it. A peer whose block is unchanged since the previous get, as an idle peer's is, is
+ * not parsed again: on a 10,000-peer interface that is most peers, and parsing was most of a
+ * reconcile's own CPU time. Holds no secret the caller does not already hold (preshared keys are in
+ * the peers either way).
+ */
+export class UapiPeerMemo {
+  /** The previous get's body, its peers, and where each peer's lines are in it. */
+  body = "";
+  peers: WgPeer[] = [];
+  /** `[from, to)` of peer i's lines at 2i, 2i + 1. */
+  bounds: number[] = [];
+  /** Peer position by the first 16 hex digits of its key (a collision only costs a parse). */
+  index = new Map<string, number>();
+}
+
+const PEER_START = "public_key=";
+const NEXT_PEER = "\npublic_key=";
+
+/**
  * Parses the body of a `get=1` response (`key=value` lines) into a `WgState`. The private key is only
  * used to derive the public key (`derivePublicKey`: memoise it, it costs ~2 ms) and is not returned.
+ * With a `memo`, peers whose lines are byte-identical to the previous get's are reused, not parsed,
+ * and the memo then holds this get's. Peers are frozen: they may be shared between states.
  * Unknown keys are ignored, as the protocol asks. Throws VALIDATION_FAILED for malformed values.
  */
 export function parseUapiGet(
   body: string,
   derivePublicKey: (privateKey: string) => string = publicKeyOf,
+  memo?: UapiPeerMemo,
 ): WgState {
   const state: WgState = { publicKey: null, listenPort: 0, fwmark: null, peers: [] };
-  let peer: WgPeer | null = null;
   const length = body.length;
   let pos = 0;
-  // Values are sliced only when kept, numbers and keys decoded in place: a 10,000-peer interface
-  // answers ~3 MB in ~100,000 lines.
-  while (pos < length) {
-    let nl = body.indexOf("\n", pos);
-    if (nl === -1) nl = length;
-    const eq = body.indexOf("=", pos);
-    if (eq <= pos || eq > nl) throw bad("userspace API line is not key=value");
+  // Interface lines come first; the first public_key starts the peers.
+  while (pos < length && !body.startsWith(PEER_START, pos)) {
+    const { eq, nl } = lineAt(body, pos);
     const v = eq + 1;
     switch (body.slice(pos, eq)) {
-      case "public_key":
-        peer = {
-          publicKey: hexKeyAt(body, v, nl, "peer public key"),
-          hasPresharedKey: false,
-          presharedKey: null,
-          endpoint: null,
-          allowedIps: [],
-          latestHandshake: 0,
-          rxBytes: 0,
-          txBytes: 0,
-          persistentKeepalive: null,
-        };
-        state.peers.push(peer);
-        break;
-      case "allowed_ip":
-        peer?.allowedIps.push(normaliseCidr(body.slice(v, nl)));
-        break;
-      case "preshared_key":
-        if (peer && !(nl - v === 64 && body.startsWith(ZERO_HEX, v))) {
-          peer.presharedKey = hexKeyAt(body, v, nl, "preshared key");
-          peer.hasPresharedKey = true;
-        }
-        break;
-      case "last_handshake_time_sec": {
-        const n = uintAt(body, v, nl, "last_handshake_time_sec");
-        if (peer) peer.latestHandshake = n;
+      case "private_key": {
+        const isZero = nl - v === 64 && body.startsWith(ZERO_HEX, v);
+        state.publicKey = isZero ? null : derivePublicKey(hexKeyAt(body, v, nl, "private key"));
         break;
       }
-      case "last_handshake_time_nsec":
-        // `wg show` reports whole seconds; so do we. Checked, then dropped.
-        uintAt(body, v, nl, "last_handshake_time_nsec");
-        break;
-      case "rx_bytes": {
-        const n = uintAt(body, v, nl, "rx_bytes");
-        if (peer) peer.rxBytes = n;
-        break;
-      }
-      case "tx_bytes": {
-        const n = uintAt(body, v, nl, "tx_bytes");
-        if (peer) peer.txBytes = n;
-        break;
-      }
-      case "persistent_keepalive_interval": {
-        const n = uintAt(body, v, nl, "persistent_keepalive_interval");
-        if (peer) peer.persistentKeepalive = n || null;
-        break;
-      }
-      case "endpoint":
-        if (peer) peer.endpoint = body.slice(v, nl);
-        break;
-      case "private_key":
-        if (!peer) {
-          const isZero = nl - v === 64 && body.startsWith(ZERO_HEX, v);
-          state.publicKey = isZero ? null : derivePublicKey(hexKeyAt(body, v, nl, "private key"));
-        }
-        break;
       case "listen_port":
-        if (!peer) state.listenPort = uintAt(body, v, nl, "listen_port");
+        state.listenPort = uintAt(body, v, nl, "listen_port");
         break;
       case "fwmark":
-        if (!peer) state.fwmark = uintAt(body, v, nl, "fwmark") || null;
+        state.fwmark = uintAt(body, v, nl, "fwmark") || null;
         break;
       default:
         break; // protocol_version and keys of future versions
     }
     pos = nl + 1;
   }
+  if (memo === undefined) {
+    while (pos < length) {
+      const end = peerEnd(body, pos);
+      state.peers.push(parsePeerBlock(body, pos, end));
+      pos = end;
+    }
+    return state;
+  }
+  const bounds: number[] = [];
+  const index = new Map<string, number>();
+  const { body: before, bounds: beforeBounds, index: beforeIndex, peers: beforePeers } = memo;
+  while (pos < length) {
+    const end = peerEnd(body, pos);
+    const id = body.slice(pos + PEER_START.length, pos + PEER_START.length + 16);
+    const j = beforeIndex.get(id);
+    let peer: WgPeer | undefined;
+    if (j !== undefined) {
+      const from = beforeBounds[2 * j]!;
+      const to = beforeBounds[2 * j + 1]!;
+      if (to - from === end - pos && before.slice(from, to) === body.slice(pos, end)) peer = beforePeers[j];
+    }
+    index.set(id, state.peers.length);
+    bounds.push(pos, end);
+    state.peers.push(peer ?? parsePeerBlock(body, pos, end));
+    pos = end;
+  }
+  memo.body = body;
+  memo.peers = state.peers.slice(); // the caller owns state.peers and may reorder it
+  memo.bounds = bounds;
+  memo.index = index;
   return state;
+}
+
+/** Where the peer whose lines start at `pos` ends: at the next peer's `public_key`, or the end. */
+function peerEnd(body: string, pos: number): number {
+  const next = body.indexOf(NEXT_PEER, pos);
+  return next === -1 ? body.length : next + 1;
+}
+
+/** The `=` and the end of the `key=value` line at `pos`. */
+function lineAt(body: string, pos: number): { eq: number; nl: number } {
+  let nl = body.indexOf("\n", pos);
+  if (nl === -1) nl = body.length;
+  const eq = body.indexOf("=", pos);
+  if (eq <= pos || eq > nl) throw bad("userspace API line is not key=value");
+  return { eq, nl };
+}
+
+/** One peer's lines, `body[from, to)`, the first of them its `public_key`. */
+function parsePeerBlock(body: string, from: number, to: number): WgPeer {
+  let pos = from;
+  let peer: WgPeer | null = null;
+  // Values are sliced only when kept, numbers and keys decoded in place: a 10,000-peer interface
+  // answers ~3 MB in ~100,000 lines.
+  while (pos < to) {
+    let nl = body.indexOf("\n", pos);
+    if (nl === -1 || nl > to) nl = to;
+    const eq = body.indexOf("=", pos);
+    if (eq <= pos || eq > nl) throw bad("userspace API line is not key=value");
+    const v = eq + 1;
+    if (peer === null) {
+      peer = {
+        publicKey: hexKeyAt(body, v, nl, "peer public key"),
+        hasPresharedKey: false,
+        presharedKey: null,
+        endpoint: null,
+        allowedIps: [],
+        latestHandshake: 0,
+        rxBytes: 0,
+        txBytes: 0,
+        persistentKeepalive: null,
+      };
+      pos = nl + 1;
+      continue;
+    }
+    switch (body.slice(pos, eq)) {
+      case "allowed_ip":
+        peer.allowedIps.push(normaliseCidr(body.slice(v, nl)));
+        break;
+      case "preshared_key":
+        if (!(nl - v === 64 && body.startsWith(ZERO_HEX, v))) {
+          peer.presharedKey = hexKeyAt(body, v, nl, "preshared key");
+          peer.hasPresharedKey = true;
+        }
+        break;
+      case "last_handshake_time_sec":
+        peer.latestHandshake = uintAt(body, v, nl, "last_handshake_time_sec");
+        break;
+      case "last_handshake_time_nsec":
+        // `wg show` reports whole seconds; so do we. Checked, then dropped.
+        uintAt(body, v, nl, "last_handshake_time_nsec");
+        break;
+      case "rx_bytes":
+        peer.rxBytes = uintAt(body, v, nl, "rx_bytes");
+        break;
+      case "tx_bytes":
+        peer.txBytes = uintAt(body, v, nl, "tx_bytes");
+        break;
+      case "persistent_keepalive_interval":
+        peer.persistentKeepalive = uintAt(body, v, nl, "persistent_keepalive_interval") || null;
+        break;
+      case "endpoint":
+        peer.endpoint = body.slice(v, nl);
+        break;
+      default:
+        break; // protocol_version, interface keys out of place, and keys of future versions
+    }
+    pos = nl + 1;
+  }
+  Object.freeze(peer!.allowedIps);
+  return Object.freeze(peer!);
 }
 
 /**

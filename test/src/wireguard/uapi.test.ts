@@ -9,6 +9,7 @@ import {
   keyToHex,
   parseUapiGet,
   splitUapiResponse,
+  UapiPeerMemo,
 } from "../../../src/wireguard/index.js";
 
 const key = (n: number) => Buffer.alloc(32, n).toString("base64");
@@ -104,6 +105,73 @@ describe("parseUapiGet", () => {
     ["an empty counter", `public_key=${hex(1)}\nrx_bytes=\n`],
   ])("refuses %s", (_name, body) => {
     expect(() => parseUapiGet(body)).toThrow(DomainError);
+  });
+});
+
+describe("parseUapiGet with a memo", () => {
+  const block = (keyHex: string, rx: number, ip: string) =>
+    [
+      `public_key=${keyHex}`,
+      `preshared_key=${ZERO}`,
+      "protocol_version=1",
+      "last_handshake_time_sec=0",
+      "last_handshake_time_nsec=0",
+      "tx_bytes=0",
+      `rx_bytes=${rx}`,
+      "persistent_keepalive_interval=0",
+      `allowed_ip=${ip}`,
+      "",
+    ].join("\n");
+  const body = (...blocks: string[]) => `listen_port=51820\n${blocks.join("")}`;
+  // Two keys that share their first 16 hex digits: the memo's index collides on them.
+  const twinA = `${"ab".repeat(8)}${"01".repeat(24)}`;
+  const twinB = `${"ab".repeat(8)}${"02".repeat(24)}`;
+
+  it("reuses peers whose lines are unchanged, in any order, and parses changed ones again", () => {
+    const memo = new UapiPeerMemo();
+    const first = parseUapiGet(
+      body(block(hex(1), 0, "10.0.0.1/32"), block(hex(2), 0, "10.0.0.2/32")),
+      undefined,
+      memo,
+    );
+    const second = parseUapiGet(
+      body(block(hex(2), 7, "10.0.0.2/32"), block(hex(3), 0, "10.0.0.3/32"), block(hex(1), 0, "10.0.0.1/32")),
+      undefined,
+      memo,
+    );
+    expect(second.peers.map((p) => p.publicKey)).toEqual([key(2), key(3), key(1)]);
+    expect(second.peers[2]).toBe(first.peers[0]); // unchanged: the same object
+    expect(second.peers[0]).not.toBe(first.peers[1]); // rx_bytes changed: parsed again
+    expect(second.peers[0]!.rxBytes).toBe(7);
+    expect(Object.isFrozen(second.peers[2])).toBe(true);
+  });
+
+  it("reads exactly what a parse without a memo reads, also for keys whose prefixes collide", () => {
+    const memo = new UapiPeerMemo();
+    const texts = [
+      body(block(twinA, 1, "10.0.0.1/32"), block(twinB, 2, "10.0.0.2/32")),
+      body(block(twinB, 2, "10.0.0.2/32"), block(twinA, 1, "10.0.0.1/32")),
+      body(block(twinB, 3, "10.0.0.9/32"), block(twinA, 1, "10.0.0.1/32"), block(hex(4), 0, "10.0.0.4/32")),
+      body(block(twinA, 1, "10.0.0.1/32")),
+    ];
+    for (const text of texts) expect(parseUapiGet(text, undefined, memo)).toEqual(parseUapiGet(text));
+  });
+
+  it("is not misled by a caller that reorders the peers it was given", () => {
+    const memo = new UapiPeerMemo();
+    const text = body(block(hex(1), 0, "10.0.0.1/32"), block(hex(2), 0, "10.0.0.2/32"));
+    parseUapiGet(text, undefined, memo).peers.reverse();
+    expect(parseUapiGet(text, undefined, memo)).toEqual(parseUapiGet(text));
+  });
+
+  it("keeps the previous get when a malformed answer is refused", () => {
+    const memo = new UapiPeerMemo();
+    const good = body(block(hex(1), 0, "10.0.0.1/32"));
+    const first = parseUapiGet(good, undefined, memo);
+    expect(() =>
+      parseUapiGet(body(block(hex(1), 0, "10.0.0.1/32"), "public_key=xyz\n"), undefined, memo),
+    ).toThrow(DomainError);
+    expect(parseUapiGet(good, undefined, memo).peers[0]).toBe(first.peers[0]);
   });
 });
 
