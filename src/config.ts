@@ -58,6 +58,7 @@ export const EnvSchema = z
         .optional(),
     ),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    DATABASE_PREPARE: bool.default(true),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
@@ -194,7 +195,12 @@ export interface Config {
   readonly env: Env["NODE_ENV"];
   readonly http: { readonly port: number; readonly host: string; readonly publicUrl: string | undefined };
   readonly database:
-    | { readonly kind: "postgres"; readonly url: string; readonly poolSize: number }
+    | {
+        readonly kind: "postgres";
+        readonly url: string;
+        readonly poolSize: number;
+        readonly prepare: boolean;
+      }
     | { readonly kind: "pglite"; readonly dataDir: string };
   readonly redis: { readonly url: string; readonly prefix: string };
   readonly dataDir: string;
@@ -305,7 +311,12 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     env: env.NODE_ENV,
     http: { port: env.PORT, host: env.HOST, publicUrl: env.PUBLIC_URL },
     database: env.DATABASE_URL
-      ? { kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      ? {
+          kind: "postgres",
+          url: env.DATABASE_URL,
+          poolSize: env.DATABASE_POOL_SIZE,
+          prepare: env.DATABASE_PREPARE,
+        }
       : { kind: "pglite", dataDir: path.join(dataDir, "pglite") },
     redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
     dataDir,

@@ -30,7 +30,14 @@ describe("parseConfig", () => {
 
   it("uses postgres when DATABASE_URL is set", () => {
     const config = parseConfig({ DATABASE_URL: "postgres://u@db:5432/wiresync" });
-    expect(config.database).toEqual({ kind: "postgres", url: "postgres://u@db:5432/wiresync", poolSize: 10 });
+    expect(config.database).toEqual({
+      kind: "postgres",
+      url: "postgres://u@db:5432/wiresync",
+      poolSize: 10,
+      prepare: true,
+    });
+    const pooled = parseConfig({ DATABASE_URL: "postgres://u@db:5432/w", DATABASE_PREPARE: "false" });
+    expect(pooled.database).toMatchObject({ prepare: false });
   });
 
   it("decodes a hex or base64 encryption key to 32 bytes", () => {

@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { getTableName, is, sql } from "drizzle-orm";
+import { eq, getTableName, is, sql } from "drizzle-orm";
 import { PgTable } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database, Db } from "../../../src/db/index.js";
+import type { Database, Db, Executor } from "../../../src/db/index.js";
 import { networks, openDatabase, schema } from "../../../src/db/index.js";
 import { pgConstraint, pgErrorCode } from "../../../src/errors.js";
 import { adminSql, databaseUrl } from "../../support/db.js";
@@ -121,6 +121,53 @@ describe("migrations on postgres.js", () => {
 
   it("refuses overlapping network ranges", async () => {
     await expectCidrExclusion(first.db);
+  });
+});
+
+describe("prepared statements on Postgres", () => {
+  const name = `wiresync_t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+  const opened: Database[] = [];
+  const open = async (prepare?: boolean) => {
+    const database = await openDatabase({ kind: "postgres", url: databaseUrl(name), poolSize: 1, prepare });
+    opened.push(database);
+    return database;
+  };
+  /** The statements this session (the pool's one connection) has prepared that read `networks`. */
+  const preparedOn = async (db: Db) =>
+    (
+      await rows<{ statement: string }>(
+        db,
+        sql`select statement from pg_prepared_statements where statement like '%from "networks"%'`,
+      )
+    ).length;
+
+  beforeAll(async () => {
+    await adminSql(`create database "${name}"`);
+    await (await open()).migrate();
+  });
+  afterAll(async () => {
+    for (const database of opened) await database.close();
+    await adminSql(`drop database if exists "${name}" with (force)`);
+  });
+
+  it("prepares each query once per connection, in and out of transactions", async () => {
+    const { db } = await open();
+    const byName = (tx: Executor, n: string) => tx.select().from(networks).where(eq(networks.name, n));
+    await byName(db, "a");
+    await byName(db, "b");
+    expect(await preparedOn(db)).toBe(1); // the second run reused the first's statement
+    await db.transaction(async (tx) => {
+      await byName(tx, "c");
+      await tx.select({ id: networks.id }).from(networks).where(eq(networks.listenPort, 1));
+    });
+    expect(await preparedOn(db)).toBe(2);
+  });
+
+  it("prepares nothing with prepare: false (for transaction-mode poolers)", async () => {
+    const { db } = await open(false);
+    await db.select().from(networks).where(eq(networks.name, "a"));
+    await db.transaction((tx) => tx.select().from(networks).where(eq(networks.name, "b")));
+    expect(await preparedOn(db)).toBe(0);
   });
 });
 
