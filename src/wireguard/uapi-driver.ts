@@ -40,10 +40,11 @@ export class UapiDriver implements WgDriver {
   private socket: Socket | null = null;
   private tail: Promise<unknown> = Promise.resolve();
   private inFlight = 0;
-  // Deriving the public key costs ~2 ms; the private key rarely changes between dumps.
-  private derived: { privateKey: string; publicKey: string } | null = null;
+  // Deriving the public key costs ~2 ms; the private key rarely changes between dumps. Private
+  // fields: a logged or serialised driver shows neither the key nor the memo.
+  #derived: { privateKey: string; publicKey: string } | null = null;
   // Idle peers answer the same lines get after get; those are not parsed again.
-  private readonly memo = new UapiPeerMemo();
+  readonly #memo = new UapiPeerMemo();
 
   constructor(name: string, options: UapiDriverOptions = {}) {
     this.name = name;
@@ -58,11 +59,11 @@ export class UapiDriver implements WgDriver {
     return parseUapiGet(
       body,
       (privateKey) => {
-        if (this.derived?.privateKey !== privateKey)
-          this.derived = { privateKey, publicKey: publicKeyOf(privateKey) };
-        return this.derived.publicKey;
+        if (this.#derived?.privateKey !== privateKey)
+          this.#derived = { privateKey, publicKey: publicKeyOf(privateKey) };
+        return this.#derived.publicKey;
       },
-      this.memo,
+      this.#memo,
     );
   }
 

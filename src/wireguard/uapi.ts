@@ -70,13 +70,38 @@ function hexKeyAt(text: string, from: number, to: number, what: string): string 
  * the peers either way).
  */
 export class UapiPeerMemo {
-  /** The previous get's body, its peers, and where each peer's lines are in it. */
-  body = "";
-  peers: WgPeer[] = [];
+  // Private: a logged or serialised driver shows none of it (the body holds the interface's private
+  // key, the peers their preshared keys).
+  #body = "";
+  #peers: WgPeer[] = [];
   /** `[from, to)` of peer i's lines at 2i, 2i + 1. */
-  bounds: number[] = [];
+  #bounds: number[] = [];
   /** Peer position by the first 16 hex digits of its key (a collision only costs a parse). */
-  index = new Map<string, number>();
+  #index = new Map<string, number>();
+
+  /** The peer parsed last time from exactly the lines `body[from, to)` (a peer's, memo key `id`), if any. */
+  reuse(id: string, body: string, from: number, to: number): WgPeer | undefined {
+    const j = this.#index.get(id);
+    if (j === undefined) return undefined;
+    const start = this.#bounds[2 * j]!;
+    const end = this.#bounds[2 * j + 1]!;
+    if (end - start !== to - from || this.#body.slice(start, end) !== body.slice(from, to)) return undefined;
+    return this.#peers[j];
+  }
+
+  /** Remembers `peers`, parsed from `body` at `bounds` with memo keys `ids`, instead of the last get. */
+  remember(body: string, peers: readonly WgPeer[], bounds: number[], ids: readonly string[]): void {
+    const index = new Map<string, number>();
+    for (let i = 0; i < ids.length; i++) index.set(ids[i]!, i);
+    this.#body = body;
+    this.#peers = peers.slice(); // the caller owns its array and may reorder it
+    this.#bounds = bounds;
+    this.#index = index;
+  }
+
+  toJSON(): { peers: number } {
+    return { peers: this.#peers.length };
+  }
 }
 
 const PEER_START = "public_key=";
@@ -118,37 +143,27 @@ export function parseUapiGet(
     }
     pos = nl + 1;
   }
-  if (memo === undefined) {
-    while (pos < length) {
-      const end = peerEnd(body, pos);
-      state.peers.push(parsePeerBlock(body, pos, end));
-      pos = end;
-    }
-    return state;
-  }
   const bounds: number[] = [];
-  const index = new Map<string, number>();
-  const { body: before, bounds: beforeBounds, index: beforeIndex, peers: beforePeers } = memo;
+  const ids: string[] = [];
   while (pos < length) {
     const end = peerEnd(body, pos);
-    const id = body.slice(pos + PEER_START.length, pos + PEER_START.length + 16);
-    const j = beforeIndex.get(id);
     let peer: WgPeer | undefined;
-    if (j !== undefined) {
-      const from = beforeBounds[2 * j]!;
-      const to = beforeBounds[2 * j + 1]!;
-      if (to - from === end - pos && before.slice(from, to) === body.slice(pos, end)) peer = beforePeers[j];
+    if (memo) {
+      const id = memoId(body, pos);
+      ids.push(id);
+      peer = memo.reuse(id, body, pos, end);
     }
-    index.set(id, state.peers.length);
     bounds.push(pos, end);
     state.peers.push(peer ?? parsePeerBlock(body, pos, end));
     pos = end;
   }
-  memo.body = body;
-  memo.peers = state.peers.slice(); // the caller owns state.peers and may reorder it
-  memo.bounds = bounds;
-  memo.index = index;
+  memo?.remember(body, state.peers, bounds, ids);
   return state;
+}
+
+/** The memo's key of the peer whose lines start at `pos`: the first 16 hex digits of its key. */
+function memoId(body: string, pos: number): string {
+  return body.slice(pos + PEER_START.length, pos + PEER_START.length + 16);
 }
 
 /** Where the peer whose lines start at `pos` ends: at the next peer's `public_key`, or the end. */

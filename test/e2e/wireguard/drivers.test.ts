@@ -1,5 +1,6 @@
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { inspect } from "node:util";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { DomainError } from "../../../src/errors.js";
 import type { DesiredPeer, WgDriver, WgPlan, WgState } from "../../../src/wireguard/index.js";
@@ -9,6 +10,7 @@ import {
   generateKeyPair,
   generatePresharedKey,
   isEmptyPlan,
+  keyToHex,
   openDriver,
   parseWgDump,
   planInterface,
@@ -114,6 +116,17 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
     });
     expect(byKey(await drivers.uapi.dump())).toEqual(shown);
     expect(byKey(await drivers.wg.dump())).toEqual(shown);
+  });
+
+  it("keeps neither the interface's private key nor a preshared key where a log could see them", async () => {
+    const [a] = peers(1);
+    const psk = generatePresharedKey();
+    await drivers.uapi.apply({ ...emptyPlan(), add: [{ ...strip([a!])[0]!, presharedKey: psk }] });
+    await drivers.uapi.dump();
+    await drivers.uapi.dump(); // the second one is read through the memo of the first
+    const secrets = [hubKeys.privateKey, keyToHex(hubKeys.privateKey), psk, keyToHex(psk)];
+    const shown = [JSON.stringify(drivers.uapi), inspect(drivers.uapi, { depth: 20, showHidden: true })];
+    for (const text of shown) for (const secret of secrets) expect(text).not.toContain(secret);
   });
 
   it.each(["uapi", "wg"] as const)(
