@@ -6,7 +6,7 @@ import type { HubState, MeshService } from "../mesh/index.js";
 import { parseCidr } from "../mesh/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { UsageService } from "../usage/index.js";
-import type { DesiredPeer, DriftReport, WgPort, WgState } from "../wireguard/index.js";
+import type { DesiredPeer, DesiredSet, DriftReport, WgPort, WgState } from "../wireguard/index.js";
 import {
   desiredSet,
   diffInterface,
@@ -184,6 +184,17 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       ...(p.endpoint ? { endpoint: p.endpoint } : {}),
     }));
 
+  /**
+   * Each network's desired set from its last sync, reused while its desired peers are unchanged: it
+   * remembers which interface peers already agreed, so a reconcile need not compare them again.
+   */
+  const prepared = new Map<string, DesiredSet>();
+  const desiredFor = (networkId: string, hub: HubState): DesiredSet => {
+    const set = desiredSet(desiredOf(hub), prepared.get(networkId));
+    prepared.set(networkId, set);
+    return set;
+  };
+
   /** Where each network synced here was last found to be served; checked again under the lock. */
   const served = new Map<string, InterfaceBinding>();
 
@@ -216,7 +227,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const { state: hub, reading } = loaded;
       const network = hub.network;
       // Checked and indexed while the interface may still be answering.
-      const desired = desiredSet(desiredOf(hub));
+      const desired = desiredFor(networkId, hub);
       const actual = await readInterface(binding, hub, reading);
       const { plan, drift } = diffInterface(desired, actual, {
         removeUnknown: options.removeUnknown,
@@ -286,7 +297,10 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         served.delete(networkId);
       }
       const network = await deps.mesh.findNetwork(networkId);
-      if (!network) return gone();
+      if (!network) {
+        prepared.delete(networkId);
+        return gone();
+      }
       const binding = bindingFor(network);
       if (!binding) {
         const { total } = await deps.mesh.listNodes({ networkId, limit: 1, offset: 0 });
@@ -303,6 +317,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       if (outcome !== RESOLVE_AGAIN) return outcome;
       // Renamed or deleted between the two reads: the next sync resolves it afresh.
       served.delete(networkId);
+      prepared.delete(networkId);
       return gone("the network was renamed or deleted while it was being synced");
     },
 
@@ -314,7 +329,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       if (!binding) return { managed: false, iface: null, networkId, ...emptyDrift(), checkedAt };
       return exclusive(binding.iface, async () => {
         const { state: hub, reading } = await loadHub(binding, networkId);
-        const desired = desiredSet(desiredOf(hub)); // while the interface may still be answering
+        const desired = desiredFor(networkId, hub); // while the interface may still be answering
         const report = driftReport(desired, await readInterface(binding, hub, reading));
         return { managed: true, iface: binding.iface, networkId, ...report, checkedAt };
       });

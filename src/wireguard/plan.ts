@@ -90,18 +90,28 @@ export interface DesiredSet {
   readonly peers: readonly DesiredPeer[];
   /** Public key → position in `peers`. */
   readonly index: ReadonlyMap<string, number>;
+  /**
+   * Interface peers found equal to the desired peer at the given position. A reader that reuses a
+   * peer object only while its lines are unchanged (`UapiDriver`'s) makes such a peer agree again
+   * without a second look; a set reused for unchanged desired peers keeps what it learned.
+   */
+  readonly agreed: WeakMap<WgPeer, number>;
 }
 
 /**
- * Checks and indexes desired peers (a `DesiredSet` is returned as is). Pure; throws VALIDATION_FAILED
- * for a malformed peer or a public key desired twice.
+ * Checks and indexes desired peers (a `DesiredSet` is returned as is). With `previous`, the set made
+ * from the last call: when every desired peer is equal to the previous set's (already normal) one,
+ * that set is returned, with what it learned about the interface. Pure apart from that memory;
+ * throws VALIDATION_FAILED for a malformed peer or a public key desired twice.
  */
-export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet): DesiredSet {
+export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet, previous?: DesiredSet): DesiredSet {
   if (!Array.isArray(desired)) return desired as DesiredSet;
-  const peers: DesiredPeer[] = new Array(desired.length);
+  const list = desired as readonly DesiredPeer[];
+  if (previous && sameDesiredPeers(list, previous.peers)) return previous;
+  const peers: DesiredPeer[] = new Array(list.length);
   const index = new Map<string, number>();
-  for (let i = 0; i < desired.length; i++) {
-    const peer = normaliseDesiredPeer(desired[i]!, i);
+  for (let i = 0; i < list.length; i++) {
+    const peer = normaliseDesiredPeer(list[i]!, i);
     if (index.has(peer.publicKey)) {
       throw new DomainError("VALIDATION_FAILED", `peer #${i + 1} repeats a public key desired earlier`, {
         context: { publicKey: peer.publicKey },
@@ -110,7 +120,30 @@ export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet): Desire
     index.set(peer.publicKey, i);
     peers[i] = peer;
   }
-  return { peers, index };
+  return { peers, index, agreed: new WeakMap() };
+}
+
+/**
+ * True when `fresh` holds exactly the peers `normal` does, field by field and in the same order.
+ * `normal` is normalised and normalising is idempotent, so equal fields normalise alike; a peer in
+ * another spelling only costs a fresh set.
+ */
+function sameDesiredPeers(fresh: readonly DesiredPeer[], normal: readonly DesiredPeer[]): boolean {
+  if (fresh.length !== normal.length) return false;
+  for (let i = 0; i < fresh.length; i++) {
+    const a = fresh[i]!;
+    const b = normal[i]!;
+    if (
+      a.publicKey !== b.publicKey ||
+      a.presharedKey !== b.presharedKey ||
+      (a.endpoint ?? undefined) !== b.endpoint ||
+      a.persistentKeepalive !== b.persistentKeepalive ||
+      !Array.isArray(a.allowedIps) ||
+      !sameList(a.allowedIps, b.allowedIps)
+    )
+      return false;
+  }
+  return true;
 }
 
 /** The order reasons are listed in, whatever order the peers came in. */
@@ -156,9 +189,19 @@ export function diffInterface(
   // Per desired position: undefined = not on the interface, null = on it and equal, else the diff.
   const found: (PeerDiff | null | undefined)[] = new Array(wanted.peers.length);
   for (const have of actual.peers) {
+    // The common case of a reconcile: a peer object that agreed before is unchanged, and agrees.
+    const agreed = wanted.agreed.get(have);
+    if (agreed !== undefined) {
+      found[agreed] = null;
+      continue;
+    }
     const i = wanted.index.get(have.publicKey);
     if (i !== undefined) {
-      found[i] = diffPeer(wanted.peers[i]!, have);
+      const diff = diffPeer(wanted.peers[i]!, have);
+      // Only a frozen peer can be trusted to stay as it was compared.
+      if (diff === null && Object.isFrozen(have) && Object.isFrozen(have.allowedIps))
+        wanted.agreed.set(have, i);
+      found[i] = diff;
       continue;
     }
     drift.unexpected.push(have.publicKey);

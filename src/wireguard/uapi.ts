@@ -76,11 +76,11 @@ export class UapiPeerMemo {
   #peers: WgPeer[] = [];
   /** `[from, to)` of peer i's lines at 2i, 2i + 1. */
   #bounds: number[] = [];
-  /** Peer position by the first 16 hex digits of its key (a collision only costs a parse). */
-  #index = new Map<string, number>();
+  /** Peer position by `memoId` (a collision only costs a parse). */
+  #index = new Map<number, number>();
 
   /** The peer parsed last time from exactly the lines `body[from, to)` (a peer's, memo key `id`), if any. */
-  reuse(id: string, body: string, from: number, to: number): WgPeer | undefined {
+  reuse(id: number, body: string, from: number, to: number): WgPeer | undefined {
     const j = this.#index.get(id);
     if (j === undefined) return undefined;
     const start = this.#bounds[2 * j]!;
@@ -90,8 +90,8 @@ export class UapiPeerMemo {
   }
 
   /** Remembers `peers`, parsed from `body` at `bounds` with memo keys `ids`, instead of the last get. */
-  remember(body: string, peers: readonly WgPeer[], bounds: number[], ids: readonly string[]): void {
-    const index = new Map<string, number>();
+  remember(body: string, peers: readonly WgPeer[], bounds: number[], ids: readonly number[]): void {
+    const index = new Map<number, number>();
     for (let i = 0; i < ids.length; i++) index.set(ids[i]!, i);
     this.#body = body;
     this.#peers = peers.slice(); // the caller owns its array and may reorder it
@@ -144,7 +144,7 @@ export function parseUapiGet(
     pos = nl + 1;
   }
   const bounds: number[] = [];
-  const ids: string[] = [];
+  const ids: number[] = [];
   while (pos < length) {
     const end = peerEnd(body, pos);
     let peer: WgPeer | undefined;
@@ -161,9 +161,16 @@ export function parseUapiGet(
   return state;
 }
 
-/** The memo's key of the peer whose lines start at `pos`: the first 16 hex digits of its key. */
-function memoId(body: string, pos: number): string {
-  return body.slice(pos + PEER_START.length, pos + PEER_START.length + 16);
+/**
+ * The memo's key of the peer whose lines start at `pos`: the first 7 hex digits of its key as a
+ * number (a small integer: no string to allocate or hash). Not checked here; a block that is not
+ * a valid peer is never reused, its text matches no block that parsed.
+ */
+function memoId(body: string, pos: number): number {
+  let id = 0;
+  const from = pos + PEER_START.length;
+  for (let i = from; i < from + 7; i++) id = (id << 4) | ((HEX_VALUES[body.charCodeAt(i)] ?? 0) & 15);
+  return id;
 }
 
 /** Where the peer whose lines start at `pos` ends: at the next peer's `public_key`, or the end. */

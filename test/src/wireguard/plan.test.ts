@@ -466,3 +466,74 @@ describe("diffInterface", () => {
     expect(() => desiredSet([{ publicKey: "nope", allowedIps: [] }])).toThrow(DomainError);
   });
 });
+
+describe("a desired set reused between reconciles", () => {
+  const desired: DesiredPeer[] = [
+    { publicKey: A, allowedIps: ["10.0.0.2/32"] },
+    { publicKey: B, allowedIps: ["10.0.0.3/32", "fd00::3/128"], endpoint: "192.0.2.1:51820" },
+    { publicKey: C, allowedIps: ["10.0.0.4/32"], persistentKeepalive: 25, presharedKey: PSK },
+  ];
+  const options: PlanOptions = { removeUnknown: true, retired: new Set() };
+  const frozen = (p: WgPeer): WgPeer =>
+    Object.freeze({ ...p, allowedIps: Object.freeze([...p.allowedIps]) as string[] });
+
+  it("is returned again for the same peers, freshly read, and not for any change", () => {
+    const first = desiredSet(desired);
+    const copy = () => desired.map((p) => ({ ...p, allowedIps: [...p.allowedIps] }));
+    expect(desiredSet(copy(), first)).toBe(first);
+    const changes: ((peers: DesiredPeer[]) => void)[] = [
+      (peers) => peers.pop(),
+      (peers) => peers.reverse(),
+      (peers) => peers.push({ publicKey: D, allowedIps: [] }),
+      (peers) => {
+        peers[0]!.allowedIps = ["10.0.0.9/32"];
+      },
+      (peers) => peers[1]!.allowedIps.pop(),
+      (peers) => {
+        peers[1]!.endpoint = "192.0.2.1:51821";
+      },
+      (peers) => {
+        peers[2]!.persistentKeepalive = 0;
+      },
+      (peers) => {
+        peers[2]!.presharedKey = PSK2;
+      },
+      (peers) => {
+        peers[2]!.presharedKey = undefined;
+      },
+    ];
+    for (const change of changes) {
+      const peers = copy();
+      change(peers);
+      const next = desiredSet(peers, first);
+      expect(next).not.toBe(first);
+      expect(next).toEqual(desiredSet(peers));
+    }
+  });
+
+  it("does not compare a frozen interface peer that agreed again, and plans exactly what a fresh set plans", () => {
+    const agreeing = frozen(peer(A, { allowedIps: ["10.0.0.2/32"] }));
+    const drifted = frozen(peer(B, { allowedIps: ["10.0.0.3/32"] }));
+    const unknown = frozen(peer(D));
+    const actual = state(agreeing, drifted, unknown);
+    const set = desiredSet(desired);
+    const first = diffInterface(set, actual, options);
+    expect(set.agreed.get(agreeing)).toBe(0);
+    expect(set.agreed.has(drifted)).toBe(false);
+    const again = diffInterface(desiredSet(desired, set), actual, options);
+    expect(again).toEqual(first);
+    expect(again).toEqual(diffInterface(desired, actual, options));
+    expect(again.plan.add.map((p) => p.publicKey)).toEqual([C]);
+    expect(again.plan.update.map((u) => u.publicKey)).toEqual([B]);
+    expect(again.plan.remove).toEqual([D]);
+  });
+
+  it("keeps comparing a peer that could change under it (not frozen)", () => {
+    const mutable = peer(A, { allowedIps: ["10.0.0.2/32"] });
+    const set = desiredSet(desired);
+    expect(driftReport(set, state(mutable)).mismatched).toEqual([]);
+    expect(set.agreed.has(mutable)).toBe(false);
+    mutable.allowedIps = ["10.9.9.9/32"];
+    expect(driftReport(set, state(mutable)).mismatched).toEqual([{ publicKey: A, fields: ["allowedIps"] }]);
+  });
+});
