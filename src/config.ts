@@ -123,6 +123,7 @@ export const EnvSchema = z
       .string()
       .refine((v) => cron.validate(v), "must be a cron expression such as '* * * * *'")
       .default("* * * * *"),
+    RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
     OUTBOX_RELAY_INTERVAL_MS: z.coerce
       .number()
       .int()
@@ -227,6 +228,8 @@ export interface Config {
     readonly staleRunCheckCron: string;
     readonly nodeOfflineAfterSeconds: number;
     readonly lockDurationMs: number;
+    /** Finished history older than this many days is pruned every hour; 0 keeps it forever. */
+    readonly retentionDays: number;
   };
   readonly notify: NotifyConfig;
 }
@@ -341,6 +344,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       staleRunCheckCron: env.STALE_RUN_CHECK_CRON,
       nodeOfflineAfterSeconds: env.NODE_OFFLINE_AFTER_SECONDS,
       lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      retentionDays: env.RETENTION_DAYS,
     },
     notify: {
       relayIntervalMs: env.OUTBOX_RELAY_INTERVAL_MS,

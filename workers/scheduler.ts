@@ -1,6 +1,7 @@
 /**
- * The scheduler: node-cron jobs that keep the system converging without anyone asking. Every tick is
- * safe to run in several processes at once (each job is idempotent or deduplicated in Postgres).
+ * The scheduler: node-cron jobs that keep the system converging without anyone asking, and its
+ * history from piling up. Every tick is safe to run in several processes at once (each job is
+ * idempotent or deduplicated in Postgres).
  */
 
 import type { ScheduledTask } from "node-cron";
@@ -9,6 +10,7 @@ import { OUTBOX_CHANNEL } from "../src/events/index.js";
 import type { Logger } from "../src/logger.js";
 import type { MeshService } from "../src/mesh/index.js";
 import type { Relay } from "../src/notify/index.js";
+import type { Retention } from "../src/retention/index.js";
 import type { SettingsService } from "../src/settings/index.js";
 import type { SyncService } from "../src/sync/index.js";
 
@@ -21,6 +23,8 @@ export interface SchedulerDeps {
   nodeOfflineAfterSeconds: number;
   /** False to build the scheduler without cron timers (tests call its ticks directly). */
   timers?: boolean;
+  /** Prunes finished history older than `days` every hour (0: never). */
+  retention?: { days: number; service: Retention };
   /** The outbox relay, run every `intervalMs` and on every outbox NOTIFY from `listen`. */
   relay?: {
     relay: Relay;
@@ -42,6 +46,8 @@ export interface Scheduler {
   reconcileTick(now?: Date): Promise<string | undefined>;
   /** Runs the relay now, or once more right after the current run when one is under way. */
   kickRelay(): Promise<void>;
+  /** Prunes finished history older than the retention period (also what each hourly tick does). */
+  pruneHistory(now?: Date): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,6 +98,19 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
+  async function pruneHistory(now = new Date()) {
+    const retention = deps.retention;
+    if (!retention || retention.days === 0) return;
+    try {
+      const before = new Date(now.getTime() - retention.days * 86_400_000);
+      const gone = await retention.service.prune(before);
+      if (gone.events + gone.syncRuns + gone.emails > 0)
+        log.info({ ...gone, before: before.toISOString() }, "pruned finished history");
+    } catch (err) {
+      log.error({ err }, "pruning finished history failed");
+    }
+  }
+
   const every = (expression: string, fn: () => Promise<unknown>, name: string) => {
     if (deps.timers ?? true) tasks.push(cron.schedule(expression, fn, { name, noOverlap: true }));
   };
@@ -100,6 +119,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   every("*/5 * * * * *", () => reconcileTick(), "reconcile");
   every(deps.staleRunCheckCron, checkStaleRuns, "stale-run-check");
   every("* * * * *", checkNodeLiveness, "node-liveness");
+  every("17 * * * *", pruneHistory, "retention");
 
   // The relay runs one at a time per process; kicks during a run coalesce into one more run.
   let relaying: Promise<void> | undefined;
@@ -147,6 +167,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     checkNodeLiveness,
     reconcileTick,
     kickRelay,
+    pruneHistory,
     async stop() {
       stopped = true;
       clearInterval(timer);

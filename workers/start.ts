@@ -5,6 +5,7 @@
 import type { Config } from "../src/config.js";
 import type { Logger } from "../src/logger.js";
 import type { Platform } from "../src/platform.js";
+import { createRetention } from "../src/retention/index.js";
 import { buildProcessors } from "./processors/index.js";
 import type { WorkerRuntime } from "./runtime.js";
 import { startWorkers } from "./runtime.js";
@@ -40,6 +41,10 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
         logger,
         staleRunCheckCron: config.workers.staleRunCheckCron,
         nodeOfflineAfterSeconds: config.workers.nodeOfflineAfterSeconds,
+        retention: {
+          days: config.workers.retentionDays,
+          service: createRetention({ db: platform.database.db }),
+        },
         relay: {
           relay: platform.services.relay,
           intervalMs: config.notify.relayIntervalMs,

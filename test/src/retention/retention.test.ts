@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "../../../src/db/index.js";
+import {
+  emails,
+  events,
+  syncRuns,
+  webhookAttempts,
+  webhookDeliveries,
+  webhooks,
+} from "../../../src/db/index.js";
+import { createLogger } from "../../../src/logger.js";
+import { createRetention } from "../../../src/retention/index.js";
+import { startScheduler } from "../../../workers/scheduler.js";
+import type { TestDatabase } from "../../support/db.js";
+import { createTestDatabase } from "../../support/db.js";
+
+const NOW = new Date("2026-12-01T12:00:00Z");
+const daysAgo = (n: number) => new Date(NOW.getTime() - n * 86_400_000);
+const OLD = daysAgo(100);
+const RECENT = daysAgo(10);
+const CUTOFF = daysAgo(90);
+
+describe("retention", () => {
+  let t: TestDatabase;
+  let db: Db;
+  const ids: Record<string, string> = {};
+
+  /** An event of `createdAt`, relayed or not, with a delivery of `status` (and one attempt) if given. */
+  async function event(
+    name: string,
+    createdAt: Date,
+    relayed: boolean,
+    delivery?: "pending" | "delivered" | "failed",
+  ) {
+    const [row] = await db
+      .insert(events)
+      .values({ type: "node.enrolled", createdAt, relayedAt: relayed ? createdAt : null })
+      .returning();
+    ids[name] = row!.id;
+    if (delivery) {
+      const [d] = await db
+        .insert(webhookDeliveries)
+        .values({ webhookId: ids.webhook!, eventId: row!.id, status: delivery, createdAt })
+        .returning();
+      ids[`${name}.delivery`] = d!.id;
+      await db
+        .insert(webhookAttempts)
+        .values({ deliveryId: d!.id, startedAt: createdAt, durationMs: 5, outcome: "retry" });
+    }
+  }
+  async function email(name: string, createdAt: Date, status: "queued" | "sent", eventName?: string) {
+    const [row] = await db
+      .insert(emails)
+      .values({
+        to: `${name}@example.com`,
+        template: "welcome",
+        status,
+        createdAt,
+        eventId: eventName ? ids[eventName]! : null,
+      })
+      .returning();
+    ids[name] = row!.id;
+  }
+  async function run(name: string, createdAt: Date, status: "RUNNING" | "COMPLETED" | "FAILED") {
+    const [row] = await db.insert(syncRuns).values({ type: "full", status, createdAt }).returning();
+    ids[name] = row!.id;
+  }
+  const left = async () => ({
+    events: (await db.select({ id: events.id }).from(events)).map((r) => r.id),
+    deliveries: (await db.select({ id: webhookDeliveries.id }).from(webhookDeliveries)).map((r) => r.id),
+    attempts: (await db.select({ id: webhookAttempts.deliveryId }).from(webhookAttempts)).map((r) => r.id),
+    emails: (await db.select({ id: emails.id }).from(emails)).map((r) => r.id),
+    runs: (await db.select({ id: syncRuns.id }).from(syncRuns)).map((r) => r.id),
+  });
+
+  beforeAll(async () => {
+    t = await createTestDatabase(2);
+    db = t.database.db;
+    const [hook] = await db
+      .insert(webhooks)
+      .values({
+        name: "ops",
+        type: "GENERIC",
+        urlEnc: "x",
+        urlDisplay: "https://example.com",
+        secretEnc: "x",
+      })
+      .returning();
+    ids.webhook = hook!.id;
+    await event("oldDone", OLD, true, "delivered");
+    await event("oldFailed", OLD, true, "failed");
+    await event("oldPendingDelivery", OLD, true, "pending");
+    await event("oldUnrelayed", OLD, false);
+    await event("oldMailQueued", OLD, true);
+    await event("recent", RECENT, true, "delivered");
+    await email("oldSent", OLD, "sent", "oldDone");
+    await email("oldQueued", OLD, "queued", "oldMailQueued");
+    await email("oldSentUnrelayed", OLD, "sent", "oldUnrelayed");
+    await email("recentSent", RECENT, "sent");
+    await run("oldCompleted", OLD, "COMPLETED");
+    await run("oldFailedRun", OLD, "FAILED");
+    await run("oldRunning", OLD, "RUNNING");
+    await run("recentRun", RECENT, "COMPLETED");
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  it("removes only finished history older than the cutoff, deliveries and attempts with their event", async () => {
+    const gone = await createRetention({ db }).prune(CUTOFF);
+    expect(gone).toEqual({ events: 2, syncRuns: 2, emails: 1 });
+    const now = await left();
+    expect(now.events.sort()).toEqual(
+      [ids.oldPendingDelivery, ids.oldUnrelayed, ids.oldMailQueued, ids.recent].sort(),
+    );
+    expect(now.deliveries.sort()).toEqual(
+      [ids["oldPendingDelivery.delivery"], ids["recent.delivery"]].sort(),
+    );
+    expect(now.attempts.sort()).toEqual([ids["oldPendingDelivery.delivery"], ids["recent.delivery"]].sort());
+    expect(now.emails.sort()).toEqual([ids.oldQueued, ids.oldSentUnrelayed, ids.recentSent].sort());
+    expect(now.runs.sort()).toEqual([ids.oldRunning, ids.recentRun].sort());
+    // A second prune finds nothing more.
+    expect(await createRetention({ db }).prune(CUTOFF)).toEqual({ events: 0, syncRuns: 0, emails: 0 });
+  });
+
+  it("is what the scheduler runs every hour, and keeps everything with 0 days", async () => {
+    await run("olderStill", daysAgo(400), "COMPLETED");
+    const scheduler = (days: number) =>
+      startScheduler({
+        sync: undefined as never,
+        mesh: undefined as never,
+        settings: undefined as never,
+        logger: createLogger({ level: "silent", pretty: false }),
+        staleRunCheckCron: "* * * * *",
+        nodeOfflineAfterSeconds: 180,
+        timers: false,
+        retention: { days, service: createRetention({ db }) },
+      });
+    const keepAll = scheduler(0);
+    await keepAll.pruneHistory(NOW);
+    expect((await left()).runs).toContain(ids.olderStill);
+    const year = scheduler(365);
+    await year.pruneHistory(NOW);
+    expect((await left()).runs).not.toContain(ids.olderStill);
+    expect((await left()).runs).toContain(ids.oldRunning);
+    await Promise.all([keepAll.stop(), year.stop()]);
+  });
+});
