@@ -122,11 +122,14 @@ export async function insertEventRow(
 export async function insertDeliveries(
   exec: Executor,
   rows: { webhookId: string; eventId: string }[],
+  /** Leased to the caller for this long: no worker sends them meanwhile. */
+  leaseMs?: number,
 ): Promise<string[]> {
   if (rows.length === 0) return [];
+  const leasedUntil = leaseMs === undefined ? null : sql`now() + make_interval(secs => ${leaseMs / 1000})`;
   const inserted = await exec
     .insert(webhookDeliveries)
-    .values(rows)
+    .values(rows.map((r) => ({ ...r, leasedUntil })))
     .onConflictDoNothing({ target: [webhookDeliveries.webhookId, webhookDeliveries.eventId] })
     .returning({ id: webhookDeliveries.id });
   return inserted.map((r) => r.id);

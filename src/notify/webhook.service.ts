@@ -409,7 +409,13 @@ export function createWebhookService(deps: WebhookServiceDeps) {
           source: actorOf(ctx),
           relayedAt: new Date(),
         });
-        const [created] = await repo.insertDeliveries(tx, [{ webhookId: id, eventId: row.id }]);
+        // Leased to this call: the delivery is pending until the answer is recorded, and a worker
+        // must not send it a second time meanwhile (the outbox sweep requeues pending deliveries).
+        const [created] = await repo.insertDeliveries(
+          tx,
+          [{ webhookId: id, eventId: row.id }],
+          policy.timeoutMs + LEASE_MARGIN_MS,
+        );
         return { event: row, deliveryId: created! };
       });
       const startedAt = new Date();

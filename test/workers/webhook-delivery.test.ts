@@ -262,6 +262,26 @@ describe("webhook deliveries through the relay and a real worker", () => {
     expect(log.data.items[0].history).toHaveLength(1);
   });
 
+  it("sends a test event once, even when the outbox sweep runs while the receiver is slow", async () => {
+    const s = await receiver(() => ({ status: 204, delayMs: 1_000 }));
+    const hook = await createHook({
+      name: "slow",
+      type: "DISCORD",
+      webhookUrl: `${s.url}/x`,
+      events: ["sync.failed"],
+    });
+    const testing = t.request("/api/admin/settings/webhooks", { method: "PATCH", body: { id: hook.id } });
+    await vi.waitFor(() => expect(s.received).toHaveLength(1), { timeout: 5_000 });
+    // The delivery is pending until the answer comes: the sweep (no grace here) queues it again,
+    // and the worker must find it leased to the test.
+    await t.platform.services.relay.run();
+    const res = await testing;
+    expect((await json(res)).data).toMatchObject({ ok: true, statusCode: 204 });
+    await t.platform.services.relay.run();
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(s.received).toHaveLength(1);
+  });
+
   it("dispatches a custom event to every webhook subscribed to it, and to no other", async () => {
     await t.platform.services.relay.run(); // earlier tests' events (webhook.disabled) go nowhere new
     const a = await receiver();
