@@ -9,31 +9,33 @@ import { pino } from "pino";
 
 export type { Logger };
 
-/** Paths pino blanks in every log object. Keep in step with the secret fields of our types. */
+/** Fields that hold secrets. Keep in step with the secret fields of our types. */
+const SECRET_FIELDS = [
+  "password",
+  "passwordHash",
+  "privateKey",
+  "privateKeyEnc",
+  "hubPrivateKeyEnc",
+  "presharedKey",
+  "tokenHash",
+  "keyHash",
+  "apiKey",
+  "token",
+  "secret",
+  "jwtSecret",
+  "encryptionKey",
+];
+
+/**
+ * Paths pino blanks in every log object: the request's credential headers, and each secret field at
+ * the top, one and two levels down (a peer inside a plan inside a job). pino has no "any depth".
+ */
 export const REDACT_PATHS = [
   "req.headers.authorization",
   "req.headers.cookie",
   'req.headers["x-api-key"]',
   'req.headers["x-node-token"]',
-  "*.password",
-  "*.passwordHash",
-  "*.privateKey",
-  "*.privateKeyEnc",
-  "*.hubPrivateKeyEnc",
-  "*.presharedKey",
-  "*.tokenHash",
-  "*.keyHash",
-  "*.apiKey",
-  "*.token",
-  "*.secret",
-  "*.jwtSecret",
-  "*.encryptionKey",
-  "password",
-  "privateKey",
-  "presharedKey",
-  "apiKey",
-  "token",
-  "secret",
+  ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
 ];
 
 /** Log field names, shared so that every component spells them the same way. */

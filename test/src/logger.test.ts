@@ -23,6 +23,11 @@ describe("REDACT_PATHS", () => {
     },
   );
 
+  it.each(["privateKey", "presharedKey", "token", "apiKey"])("blanks %s two levels down", (field) => {
+    const line = logged({ job: { plan: { [field]: SECRET, publicKey: "kept" } } });
+    expect(line.job).toEqual({ plan: { [field]: "[REDACTED]", publicKey: "kept" } });
+  });
+
   it("blanks a top-level presharedKey", () => {
     expect(logged({ presharedKey: SECRET }).presharedKey).toBe("[REDACTED]");
   });
