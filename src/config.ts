@@ -81,6 +81,7 @@ export const EnvSchema = z
       .min(60)
       .max(7 * 24 * HOUR)
       .default(1 * HOUR),
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
     ENCRYPTION_KEY: optionalString.pipe(encryptionKey.optional()),
     ENCRYPTION_KEYS_PREVIOUS: csv.pipe(z.array(encryptionKey)),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -211,7 +212,11 @@ export interface Config {
     readonly encryptionKey: Buffer | undefined;
     readonly previousEncryptionKeys: readonly Buffer[];
   };
-  readonly auth: { readonly jwtTtlSeconds: number };
+  readonly auth: {
+    readonly jwtTtlSeconds: number;
+    /** When set, `/metrics` asks for `Authorization: Bearer <metricsToken>`. IMPORTANT: a secret. */
+    readonly metricsToken: string | undefined;
+  };
   readonly log: { readonly level: Env["LOG_LEVEL"]; readonly pretty: boolean };
   readonly wireguard: {
     /** The interfaces this worker owns, by network name or id. */
@@ -329,7 +334,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       encryptionKey: env.ENCRYPTION_KEY ? decodeKey(env.ENCRYPTION_KEY) : undefined,
       previousEncryptionKeys: env.ENCRYPTION_KEYS_PREVIOUS.map((k) => decodeKey(k) as Buffer),
     },
-    auth: { jwtTtlSeconds: env.JWT_TTL_SECONDS },
+    auth: { jwtTtlSeconds: env.JWT_TTL_SECONDS, metricsToken: env.METRICS_TOKEN },
     log: { level: env.LOG_LEVEL, pretty: (env.LOG_FORMAT ?? defaultLogFormat(env.NODE_ENV)) === "pretty" },
     wireguard: {
       interfaces: env.WG_INTERFACES.map(parseBinding),

@@ -3,6 +3,7 @@
  * It wires middleware (request id, logs and metrics, auth, guards), routes, the OpenAPI document,
  * `/docs`, Bull Board and the dashboard. It starts nothing and opens no connection.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Queue } from "bullmq";
 import type { MiddlewareHandler } from "hono";
@@ -37,13 +38,19 @@ export interface AppDeps {
   queues?: readonly Queue[];
   /** Lifetime of the browser session cookie. */
   sessionTtlSeconds: number;
+  /** When set, `/metrics` answers only to `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string | undefined;
   version?: string;
 }
 
 export type App = OpenAPIHono<AppEnv>;
 
 /** The app of a platform, as every entry point serves it: its services, metrics, queues and logger. */
-export function createPlatformApp(platform: Platform, sessionTtlSeconds: number): App {
+export function createPlatformApp(
+  platform: Platform,
+  sessionTtlSeconds: number,
+  options: { metricsToken?: string | undefined } = {},
+): App {
   return createApp({
     services: platform.services,
     configFeed: () => platform.configFeed(),
@@ -51,6 +58,7 @@ export function createPlatformApp(platform: Platform, sessionTtlSeconds: number)
     metrics: platform.metrics,
     queues: Object.values(platform.queue.queues),
     sessionTtlSeconds,
+    metricsToken: options.metricsToken,
   });
 }
 
@@ -74,6 +82,7 @@ export function createApp(deps: AppDeps): App {
     }),
   );
 
+  if (deps.metricsToken) app.use("/metrics", metricsGuard(deps.metricsToken));
   app.use("/api/*", authenticate());
   app.use("/admin/*", authenticate());
   app.use(
@@ -145,5 +154,17 @@ function browserSession(deps: AppDeps): MiddlewareHandler<AppEnv> {
       return c.redirect(url.pathname + url.search, 303);
     }
     return next();
+  };
+}
+
+/** Lets through only `Authorization: Bearer <token>` (compared in constant time); 401 otherwise. */
+function metricsGuard(token: string): MiddlewareHandler<AppEnv> {
+  const expected = createHash("sha256").update(token).digest();
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const given = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
+    if (timingSafeEqual(createHash("sha256").update(given).digest(), expected)) return next();
+    c.header("WWW-Authenticate", 'Bearer realm="metrics"');
+    return problem(c, 401, "UNAUTHENTICATED", "/metrics needs Authorization: Bearer <METRICS_TOKEN>");
   };
 }

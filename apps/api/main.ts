@@ -8,7 +8,9 @@ import { baseUrl, listen } from "./server.js";
 
 const { config, logger } = await boot("api");
 const platform = await openPlatform({ ...config, logger });
-const app = createPlatformApp(platform, config.auth.jwtTtlSeconds);
+const app = createPlatformApp(platform, config.auth.jwtTtlSeconds, {
+  metricsToken: config.auth.metricsToken,
+});
 const server = await listen(app, config.http.port, config.http.host);
 logger.info({ url: baseUrl(config.http.publicUrl, config.http.host, server.port) }, "api listening");
 

@@ -24,7 +24,9 @@ if (redis.child) logger.info({ url: redis.url, dir: config.dataDir }, "started a
 const platform = await openPlatform({ ...config, redis: { ...config.redis, url: redis.url }, logger });
 const role = startWorkerRole(platform, config, logger);
 
-const app = createPlatformApp(platform, config.auth.jwtTtlSeconds);
+const app = createPlatformApp(platform, config.auth.jwtTtlSeconds, {
+  metricsToken: config.auth.metricsToken,
+});
 const server = await listen(app, config.http.port, config.http.host);
 const url = baseUrl(config.http.publicUrl, config.http.host, server.port);
 logger.info(

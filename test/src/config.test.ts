@@ -37,6 +37,10 @@ describe("parseConfig", () => {
       prepare: true,
     });
     const pooled = parseConfig({ DATABASE_URL: "postgres://u@db:5432/w", DATABASE_PREPARE: "false" });
+    expect(pooled.auth.metricsToken).toBeUndefined();
+    expect(parseConfig({ METRICS_TOKEN: "scrape-me-0123456789" }).auth.metricsToken).toBe(
+      "scrape-me-0123456789",
+    );
     expect(pooled.database).toMatchObject({ prepare: false });
   });
 
@@ -69,6 +73,8 @@ describe("parseConfig", () => {
     ["a non-numeric port", { PORT: "eighty" }, "PORT: must be a TCP port number from 0 to 65535"],
     ["a fractional port", { PORT: "80.5" }, "PORT: must be a TCP port number from 0 to 65535"],
     ["a short JWT secret", { JWT_SECRET: "short" }, "JWT_SECRET: must be at least 32 characters"],
+    ["a short metrics token", { METRICS_TOKEN: "short" }, "METRICS_TOKEN: must be at least 16 characters"],
+    ["a negative retention", { RETENTION_DAYS: "-1" }, "RETENTION_DAYS:"],
     [
       "an encryption key of 31 bytes",
       { ENCRYPTION_KEY: "ab".repeat(31) },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPlatformApp } from "../../../apps/api/app.js";
 import { json } from "../../support/http.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
@@ -46,6 +47,29 @@ describe("health endpoints", () => {
       /wiresync_http_requests_total\{[^}]*route="\/api\/v1\/sync\/status\/:id"[^}]*status="404"/,
     );
     expect(text).toContain("wiresync_http_request_duration_seconds_bucket");
+  });
+
+  it("GET /metrics answers only to the bearer token when METRICS_TOKEN is set", async () => {
+    const token = "prometheus-scrape-token-0123";
+    const app = createPlatformApp(t.platform, 3600, { metricsToken: token });
+    const scrape = (authorization?: string) =>
+      app.request("/metrics", authorization ? { headers: { Authorization: authorization } } : {});
+    for (const bad of [undefined, `Bearer ${token.slice(1)}`, `Basic ${token}`, token, "Bearer "]) {
+      const res = await scrape(bad);
+      expect(res.status, String(bad)).toBe(401);
+      expect(res.headers.get("www-authenticate")).toContain("Bearer");
+      const body = await json(res);
+      expect(body.error.code).toBe("UNAUTHENTICATED");
+      expect(JSON.stringify(body)).not.toContain(token);
+    }
+    const ok = await scrape(`Bearer ${token}`);
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain("wiresync_process_cpu_user_seconds_total");
+    // Nothing else changes: health stays open, the API still wants its own credentials.
+    expect((await app.request("/health")).status).toBe(200);
+    expect(
+      (await app.request("/api/v1/networks", { headers: { Authorization: `Bearer ${token}` } })).status,
+    ).toBe(401);
   });
 
   it("serves the OpenAPI document and the docs page", async () => {
