@@ -64,38 +64,31 @@ function hexKeyAt(text: string, from: number, to: number, what: string): string 
 }
 
 /**
- * What a reader keeps between `get=1`s: the previous answer and the peers parsed from it. A peer whose block is unchanged since the previous get, as an idle peer's is, is
- * not parsed again: on a 10,000-peer interface that is most peers, and parsing was most of a
+ * What a reader keeps between `get=1`s: each peer's lines from the previous answer and the peer
+ * parsed from them. A peer whose lines are unchanged since the previous get, as an idle peer's are,
+ * is not parsed again: on a 10,000-peer interface that is most peers, and parsing was most of a
  * reconcile's own CPU time. Holds no secret the caller does not already hold (preshared keys are in
  * the peers either way).
  */
 export class UapiPeerMemo {
-  // Private: a logged or serialised driver shows none of it (the body holds the interface's private
-  // key, the peers their preshared keys).
-  #body = "";
+  // Private: a logged or serialised driver shows none of it (the peers hold their preshared keys).
+  #texts: string[] = [];
   #peers: WgPeer[] = [];
-  /** `[from, to)` of peer i's lines at 2i, 2i + 1. */
-  #bounds: number[] = [];
   /** Peer position by `memoId` (a collision only costs a parse). */
   #index = new Map<number, number>();
 
-  /** The peer parsed last time from exactly the lines `body[from, to)` (a peer's, memo key `id`), if any. */
-  reuse(id: number, body: string, from: number, to: number): WgPeer | undefined {
+  /** The peer parsed last time from exactly `lines` (a peer's, memo key `id`), if any. */
+  reuse(id: number, lines: string): WgPeer | undefined {
     const j = this.#index.get(id);
-    if (j === undefined) return undefined;
-    const start = this.#bounds[2 * j]!;
-    const end = this.#bounds[2 * j + 1]!;
-    if (end - start !== to - from || this.#body.slice(start, end) !== body.slice(from, to)) return undefined;
-    return this.#peers[j];
+    return j !== undefined && this.#texts[j] === lines ? this.#peers[j] : undefined;
   }
 
-  /** Remembers `peers`, parsed from `body` at `bounds` with memo keys `ids`, instead of the last get. */
-  remember(body: string, peers: readonly WgPeer[], bounds: number[], ids: readonly number[]): void {
+  /** Remembers `peers`, parsed from `texts` with memo keys `ids`, instead of the last get's. */
+  remember(texts: string[], peers: readonly WgPeer[], ids: readonly number[]): void {
     const index = new Map<number, number>();
     for (let i = 0; i < ids.length; i++) index.set(ids[i]!, i);
-    this.#body = body;
+    this.#texts = texts;
     this.#peers = peers.slice(); // the caller owns its array and may reorder it
-    this.#bounds = bounds;
     this.#index = index;
   }
 
@@ -143,21 +136,22 @@ export function parseUapiGet(
     }
     pos = nl + 1;
   }
-  const bounds: number[] = [];
+  const texts: string[] = [];
   const ids: number[] = [];
   while (pos < length) {
     const end = peerEnd(body, pos);
     let peer: WgPeer | undefined;
     if (memo) {
+      const lines = body.slice(pos, end);
       const id = memoId(body, pos);
+      texts.push(lines);
       ids.push(id);
-      peer = memo.reuse(id, body, pos, end);
+      peer = memo.reuse(id, lines);
     }
-    bounds.push(pos, end);
     state.peers.push(peer ?? parsePeerBlock(body, pos, end));
     pos = end;
   }
-  memo?.remember(body, state.peers, bounds, ids);
+  memo?.remember(texts, state.peers, ids);
   return state;
 }
 
