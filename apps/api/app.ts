@@ -91,6 +91,7 @@ export function createApp(deps: AppDeps): App {
   );
   app.use("/api/admin/*", requireAccess("admin"));
   app.use("/api/auth/me", requireAccess("any"));
+  app.use("/api/auth/sessions/revoke", requireAccess("any"));
   // The guard comes first: only a caller who may see the page gets a session cookie for it.
   app.use(`${BOARD_PATH}/*`, requireAccess("admin"), browserSession(deps));
   app.use(BOARD_PATH, requireAccess("admin"), browserSession(deps));

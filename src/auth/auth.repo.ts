@@ -29,6 +29,13 @@ export async function touchLogin(exec: Executor, id: string): Promise<void> {
   await exec.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, id));
 }
 
+export async function bumpSessionVersion(exec: Executor, id: string): Promise<void> {
+  await exec
+    .update(users)
+    .set({ sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: new Date() })
+    .where(eq(users.id, id));
+}
+
 export async function findApiKeyByPrefix(exec: Executor, prefix: string): Promise<ApiKeyRow | undefined> {
   const [row] = await exec.select().from(apiKeys).where(eq(apiKeys.prefix, prefix));
   return row;

@@ -159,7 +159,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const ok = await verifyPassword(input.password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
       if (!user || !ok) throw new DomainError("INVALID_CREDENTIALS", "email or password is wrong");
       await repo.touchLogin(db, user.id);
-      const session = await issueToken(`user:${user.id}`, { role: user.role });
+      const session = await issueToken(`user:${user.id}`, { role: user.role, sv: user.sessionVersion });
       return { ...session, user: toPublicUser(user) };
     },
 
@@ -210,7 +210,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (kind === "user") {
         if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
         const user = await repo.findUserById(db, id);
-        if (!user) return undefined;
+        // A token from before the user's last "sign out everywhere" carries an older version.
+        if (!user || (payload.sv ?? 0) !== user.sessionVersion) return undefined;
         const scopes: ApiKeyScope[] = user.role === "admin" ? ["admin", "read"] : ["read"];
         return { kind: "user", id: user.id, email: user.email, role: user.role, scopes };
       }
@@ -283,6 +284,31 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     async listApiKeys(): Promise<PublicApiKey[]> {
       return (await repo.listApiKeyRows(db)).map(toPublicKey);
+    },
+
+    /**
+     * Signs every session of the calling user out, this one included: their tokens stop working at
+     * once. Only a user has sessions of their own (FORBIDDEN otherwise: revoke an API key instead).
+     */
+    async revokeSessions(principal: Principal, ctx: RequestContext): Promise<{ revoked: true }> {
+      if (principal.kind !== "user") {
+        throw new DomainError(
+          "FORBIDDEN",
+          "only a signed-in user has sessions to revoke; an API key is revoked with DELETE /api/admin/api-keys/:id",
+        );
+      }
+      await db.transaction(async (tx) => {
+        await repo.bumpSessionVersion(tx, principal.id);
+        await recordAudit(tx, {
+          actor: describePrincipal(principal),
+          action: "user.sessions-revoked",
+          entityType: "user",
+          entityId: principal.id,
+          details: {},
+          requestId: ctx.requestId ?? null,
+        });
+      });
+      return { revoked: true };
     },
 
     /** Revokes a key (idempotent). Throws API_KEY_NOT_FOUND. */

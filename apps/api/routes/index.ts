@@ -10,6 +10,7 @@ import { registerDeleteSession } from "./auth/delete-session.js";
 import { registerGetMe } from "./auth/get-me.js";
 import { registerLoginUser } from "./auth/login-user.js";
 import { registerRegisterUser } from "./auth/register-user.js";
+import { registerRevokeSessions } from "./auth/revoke-sessions.js";
 import { registerFixDrift } from "./drift/fix-drift.js";
 import { registerGetDrift } from "./drift/get-drift.js";
 import { registerGetEmail } from "./emails/get-email.js";
@@ -72,6 +73,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerCreateSession(app);
   registerDeleteSession(app);
   registerGetMe(app);
+  registerRevokeSessions(app);
   registerCreateApiKey(app);
   registerListApiKeys(app);
   registerRevokeApiKey(app);

@@ -101,4 +101,39 @@ describe("register, login, me", () => {
       scopes: ["read"],
     });
   });
+
+  it("signs a user out everywhere: every token of theirs stops working, new logins work", async () => {
+    const email = "second@example.test";
+    const [laptop, phone] = [await login(t, email), await login(t, email)];
+    const me = (token: string) => t.request("/api/auth/me", { headers: bearer(token), key: null });
+    expect((await me(laptop)).status).toBe(200);
+    const revoked = await t.request("/api/auth/sessions/revoke", {
+      method: "POST",
+      headers: bearer(phone),
+      key: null,
+    });
+    expect(revoked.status).toBe(200);
+    expect((await json(revoked)).data).toEqual({ revoked: true });
+    expect(revoked.headers.get("set-cookie")).toContain("wiresync_session=;");
+    expect((await me(laptop)).status).toBe(401);
+    expect((await me(phone)).status).toBe(401);
+    const fresh = await login(t, email);
+    expect((await me(fresh)).status).toBe(200);
+    // Nobody else was signed out, and the revocation is in the audit log.
+    const first = await login(t, "first@example.test");
+    expect((await me(first)).status).toBe(200);
+    const audit = await t.platform.database.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.action, "user.sessions-revoked"));
+    expect(audit).toHaveLength(1);
+  });
+
+  it("refuses to revoke sessions for an API key or without credentials", async () => {
+    const forKey = await t.request("/api/auth/sessions/revoke", { method: "POST" });
+    expect(forKey.status).toBe(403);
+    expect((await json(forKey)).error.message).toMatch(/api-keys/);
+    const anonymous = await t.request("/api/auth/sessions/revoke", { method: "POST", key: null });
+    expect(anonymous.status).toBe(401);
+  });
 });
