@@ -1,3 +1,4 @@
+import type { SQL } from "drizzle-orm";
 import { and, eq, exists, inArray, isNotNull, isNull, lt, not } from "drizzle-orm";
 import type { Db } from "../db/index.js";
 import { emails, events, syncRuns, webhookDeliveries } from "../db/index.js";
@@ -10,7 +11,7 @@ export interface PruneResult {
   emails: number;
 }
 
-/** Rows deleted per statement: short transactions, short locks, however much has piled up. */
+/** Rows deleted per statement by default: short transactions, short locks, however much piled up. */
 const BATCH = 5_000;
 
 /**
@@ -20,79 +21,59 @@ const BATCH = 5_000;
  * RUNNING and queued emails. Nodes, networks, usage and the audit log are never touched. Safe to run in
  * several processes at once (each batch deletes what it finds; a row two of them find goes once).
  */
-export function createRetention(deps: { db: Db }) {
+export function createRetention(deps: { db: Db; batchSize?: number }) {
   const { db } = deps;
+  const batchSize = deps.batchSize ?? BATCH;
 
-  /** Deletes the rows `pick` selects, in batches, until none is left; returns how many went. */
-  async function drain(pick: () => Promise<number>): Promise<number> {
+  /** Deletes the rows of `table` that `where` selects, in batches, until none is left; returns how many went. */
+  async function drain(table: typeof events | typeof syncRuns | typeof emails, where: SQL | undefined) {
     let total = 0;
     for (;;) {
-      const n = await pick();
-      total += n;
-      if (n < BATCH) return total;
+      const batch = db.select({ id: table.id }).from(table).where(where).limit(batchSize);
+      const gone = await db.delete(table).where(inArray(table.id, batch)).returning({ id: table.id });
+      total += gone.length;
+      if (gone.length < batchSize) return total;
     }
   }
 
   return {
     /** Deletes finished history created before `before`. */
     async prune(before: Date): Promise<PruneResult> {
-      const eventsGone = await drain(async () => {
-        const pendingDelivery = db
-          .select({ one: webhookDeliveries.id })
-          .from(webhookDeliveries)
-          .where(and(eq(webhookDeliveries.eventId, events.id), eq(webhookDeliveries.status, "pending")));
-        const queuedEmail = db
-          .select({ one: emails.id })
-          .from(emails)
-          .where(and(eq(emails.eventId, events.id), eq(emails.status, "queued")));
-        const old = db
-          .select({ id: events.id })
-          .from(events)
-          .where(
-            and(
-              lt(events.createdAt, before),
-              isNotNull(events.relayedAt),
-              not(exists(pendingDelivery)),
-              not(exists(queuedEmail)),
-            ),
-          )
-          .limit(BATCH);
-        // Deliveries and their attempts go with their event (ON DELETE CASCADE).
-        return (await db.delete(events).where(inArray(events.id, old)).returning({ id: events.id })).length;
-      });
-      const syncRunsGone = await drain(async () => {
-        const old = db
-          .select({ id: syncRuns.id })
-          .from(syncRuns)
-          .where(
-            and(
-              lt(syncRuns.createdAt, before),
-              inArray(syncRuns.status, ["COMPLETED", "FAILED", "CANCELLED"]),
-            ),
-          )
-          .limit(BATCH);
-        return (await db.delete(syncRuns).where(inArray(syncRuns.id, old)).returning({ id: syncRuns.id }))
-          .length;
-      });
-      const emailsGone = await drain(async () => {
-        // An email is the record that its event was mailed: it stays while the event may be relayed again.
-        const unrelayedEvent = db
-          .select({ one: events.id })
-          .from(events)
-          .where(and(eq(events.id, emails.eventId), isNull(events.relayedAt)));
-        const old = db
-          .select({ id: emails.id })
-          .from(emails)
-          .where(
-            and(
-              lt(emails.createdAt, before),
-              inArray(emails.status, ["sent", "skipped", "failed"]),
-              not(exists(unrelayedEvent)),
-            ),
-          )
-          .limit(BATCH);
-        return (await db.delete(emails).where(inArray(emails.id, old)).returning({ id: emails.id })).length;
-      });
+      const pendingDelivery = db
+        .select({ one: webhookDeliveries.id })
+        .from(webhookDeliveries)
+        .where(and(eq(webhookDeliveries.eventId, events.id), eq(webhookDeliveries.status, "pending")));
+      const queuedEmail = db
+        .select({ one: emails.id })
+        .from(emails)
+        .where(and(eq(emails.eventId, events.id), eq(emails.status, "queued")));
+      // Deliveries and their attempts go with their event (ON DELETE CASCADE).
+      const eventsGone = await drain(
+        events,
+        and(
+          lt(events.createdAt, before),
+          isNotNull(events.relayedAt),
+          not(exists(pendingDelivery)),
+          not(exists(queuedEmail)),
+        ),
+      );
+      const syncRunsGone = await drain(
+        syncRuns,
+        and(lt(syncRuns.createdAt, before), inArray(syncRuns.status, ["COMPLETED", "FAILED", "CANCELLED"])),
+      );
+      // An email is the record that its event was mailed: it stays while the event may be relayed again.
+      const unrelayedEvent = db
+        .select({ one: events.id })
+        .from(events)
+        .where(and(eq(events.id, emails.eventId), isNull(events.relayedAt)));
+      const emailsGone = await drain(
+        emails,
+        and(
+          lt(emails.createdAt, before),
+          inArray(emails.status, ["sent", "skipped", "failed"]),
+          not(exists(unrelayedEvent)),
+        ),
+      );
       return { events: eventsGone, syncRuns: syncRunsGone, emails: emailsGone };
     },
   };
