@@ -14,6 +14,8 @@ import type { Retention } from "../src/retention/index.js";
 import type { SettingsService } from "../src/settings/index.js";
 import type { SyncService } from "../src/sync/index.js";
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 export interface SchedulerDeps {
   sync: SyncService;
   mesh: MeshService;
@@ -102,7 +104,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     const retention = deps.retention;
     if (!retention || retention.days === 0) return;
     try {
-      const before = new Date(now.getTime() - retention.days * 86_400_000);
+      const before = new Date(now.getTime() - retention.days * DAY_MS);
       const gone = await retention.service.prune(before);
       if (gone.events + gone.syncRuns + gone.emails > 0)
         log.info({ ...gone, before: before.toISOString() }, "pruned finished history");

@@ -3,13 +3,13 @@
  * It wires middleware (request id, logs and metrics, auth, guards), routes, the OpenAPI document,
  * `/docs`, Bull Board and the dashboard. It starts nothing and opens no connection.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Queue } from "bullmq";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { safeEqual, sha256Hex } from "../../src/crypto/index.js";
 import type { Logger } from "../../src/logger.js";
 import type { ConfigFeed } from "../../src/mesh/index.js";
 import type { Metrics } from "../../src/metrics/index.js";
@@ -160,11 +160,11 @@ function browserSession(deps: AppDeps): MiddlewareHandler<AppEnv> {
 
 /** Lets through only `Authorization: Bearer <token>` (compared in constant time); 401 otherwise. */
 function metricsGuard(token: string): MiddlewareHandler<AppEnv> {
-  const expected = createHash("sha256").update(token).digest();
+  const expected = sha256Hex(token);
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const given = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
-    if (timingSafeEqual(createHash("sha256").update(given).digest(), expected)) return next();
+    if (safeEqual(sha256Hex(given), expected)) return next();
     c.header("WWW-Authenticate", 'Bearer realm="metrics"');
     return problem(c, 401, "UNAUTHENTICATED", "/metrics needs Authorization: Bearer <METRICS_TOKEN>");
   };

@@ -290,8 +290,9 @@ export function createAuthService(deps: AuthServiceDeps) {
      * Signs every session of the calling user out, this one included: their tokens stop working at
      * once. Only a user has sessions of their own (FORBIDDEN otherwise: revoke an API key instead).
      */
-    async revokeSessions(principal: Principal, ctx: RequestContext): Promise<{ revoked: true }> {
-      if (principal.kind !== "user") {
+    async revokeSessions(ctx: RequestContext): Promise<{ revoked: true }> {
+      const principal = ctx.principal;
+      if (principal?.kind !== "user") {
         throw new DomainError(
           "FORBIDDEN",
           "only a signed-in user has sessions to revoke; an API key is revoked with DELETE /api/admin/api-keys/:id",

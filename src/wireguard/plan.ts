@@ -101,8 +101,8 @@ export interface DesiredSet {
 /**
  * Checks and indexes desired peers (a `DesiredSet` is returned as is). With `previous`, the set made
  * from the last call: when every desired peer is equal to the previous set's (already normal) one,
- * that set is returned, with what it learned about the interface. Pure apart from that memory;
- * throws VALIDATION_FAILED for a malformed peer or a public key desired twice.
+ * that set is returned, with what it learned about the interface. Pure; throws VALIDATION_FAILED for
+ * a malformed peer or a public key desired twice.
  */
 export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet, previous?: DesiredSet): DesiredSet {
   if (!Array.isArray(desired)) return desired as DesiredSet;
@@ -174,7 +174,9 @@ const FIELD_REASON: Record<PeerField, Reason> = {
  * preshared key only where desired has an opinion). Peers nobody desires are removed when retired or
  * when `removeUnknown`; otherwise they are listed in `unexpected` and left alone. A desired peer with
  * the interface's own public key is skipped (WireGuard ignores it). Adds and updates follow the
- * desired order. Pure; throws `DomainError` VALIDATION_FAILED for a malformed or repeated desired peer.
+ * desired order. Pure but for one memory: interface peers found equal are noted in the desired set's
+ * `agreed`, which changes no result. Throws `DomainError` VALIDATION_FAILED for a malformed or
+ * repeated desired peer.
  */
 export function diffInterface(
   desired: readonly DesiredPeer[] | DesiredSet,

@@ -173,10 +173,10 @@ function peerEnd(body: string, pos: number): number {
   return next === -1 ? body.length : next + 1;
 }
 
-/** The `=` and the end of the `key=value` line at `pos`. */
-function lineAt(body: string, pos: number): { eq: number; nl: number } {
+/** The `=` and the end of the `key=value` line at `pos`, within `body[…, end)`. */
+function lineAt(body: string, pos: number, end = body.length): { eq: number; nl: number } {
   let nl = body.indexOf("\n", pos);
-  if (nl === -1) nl = body.length;
+  if (nl === -1 || nl > end) nl = end;
   const eq = body.indexOf("=", pos);
   if (eq <= pos || eq > nl) throw bad("userspace API line is not key=value");
   return { eq, nl };
@@ -189,10 +189,7 @@ function parsePeerBlock(body: string, from: number, to: number): WgPeer {
   // Values are sliced only when kept, numbers and keys decoded in place: a 10,000-peer interface
   // answers ~3 MB in ~100,000 lines.
   while (pos < to) {
-    let nl = body.indexOf("\n", pos);
-    if (nl === -1 || nl > to) nl = to;
-    const eq = body.indexOf("=", pos);
-    if (eq <= pos || eq > nl) throw bad("userspace API line is not key=value");
+    const { eq, nl } = lineAt(body, pos, to);
     const v = eq + 1;
     if (peer === null) {
       peer = {

@@ -9,6 +9,7 @@ import {
   TIMESTAMP_HEADER,
   verifySignature,
 } from "../../src/notify/index.js";
+import { jobIds } from "../../src/queue/index.js";
 import type { WorkerRuntime } from "../../workers/runtime.js";
 import { json } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
@@ -263,7 +264,11 @@ describe("webhook deliveries through the relay and a real worker", () => {
   });
 
   it("sends a test event once, even when the outbox sweep runs while the receiver is slow", async () => {
-    const s = await receiver(() => ({ status: 204, delayMs: 1_000 }));
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const s = await receiver(() => ({ status: 204, hold: answered }));
     const hook = await createHook({
       name: "slow",
       type: "DISCORD",
@@ -272,13 +277,21 @@ describe("webhook deliveries through the relay and a real worker", () => {
     });
     const testing = t.request("/api/admin/settings/webhooks", { method: "PATCH", body: { id: hook.id } });
     await vi.waitFor(() => expect(s.received).toHaveLength(1), { timeout: 5_000 });
+    const [delivery] = await t.platform.database.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.webhookId, hook.id));
     // The delivery is pending until the answer comes: the sweep (no grace here) queues it again,
-    // and the worker must find it leased to the test.
+    // and the worker must find it leased to the test and put its job off until the lease ends.
     await t.platform.services.relay.run();
+    await vi.waitFor(
+      async () =>
+        expect(await t.platform.queue.state("webhook", jobIds.webhook(delivery!.id))).toBe("delayed"),
+      { timeout: 5_000 },
+    );
+    answer();
     const res = await testing;
     expect((await json(res)).data).toMatchObject({ ok: true, statusCode: 204 });
-    await t.platform.services.relay.run();
-    await new Promise((r) => setTimeout(r, 1_500));
     expect(s.received).toHaveLength(1);
   });
 

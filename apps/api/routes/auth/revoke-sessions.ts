@@ -21,7 +21,7 @@ export const route = createRoute({
 
 export function registerRevokeSessions(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const result = await c.var.services.auth.revokeSessions(c.get("principal")!, {
+    const result = await c.var.services.auth.revokeSessions({
       principal: c.get("principal"),
       requestId: c.get("requestId"),
     });
