@@ -41,6 +41,7 @@ export {
 } from "./keys.js";
 export { type OpenDriverOptions, openDriver } from "./open-driver.js";
 export {
+  type Agreement,
   type DesiredSet,
   desiredSet,
   diffInterface,

@@ -1,7 +1,7 @@
 import { DomainError } from "../errors.js";
 import { normaliseCidr, normaliseCidrSet, parseEndpoint } from "./address.js";
 import type { DesiredPeer, DriftReport, PeerField, PeerUpdate, WgPeer, WgPlan, WgState } from "./types.js";
-import { normaliseDesiredPeer } from "./validate.js";
+import { normalFrozenPeer } from "./validate.js";
 
 /**
  * The pure core of peer sync: what must change on an interface so it matches the database. Imports
@@ -87,22 +87,31 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
  * no interface, so a caller can prepare it while the interface is being read.
  */
 export interface DesiredSet {
+  /** Normalised and frozen. A set made from a previous one shares the peers that did not change. */
   readonly peers: readonly DesiredPeer[];
   /** Public key → position in `peers`. */
   readonly index: ReadonlyMap<string, number>;
   /**
-   * Interface peers found equal to the desired peer at the given position. A reader that reuses a
-   * peer object only while its lines are unchanged (`UapiDriver`'s) makes such a peer agree again
-   * without a second look; a set reused for unchanged desired peers keeps what it learned.
+   * Interface peers found equal to a desired peer. Both are frozen, so they stay equal: a reader that
+   * reuses a peer object only while its lines are unchanged (`UapiDriver`'s) makes such a peer agree
+   * again without a second look. Sets made from one another share it.
    */
-  readonly agreed: WeakMap<WgPeer, number>;
+  readonly agreed: WeakMap<WgPeer, Agreement>;
+}
+
+/** An interface peer's agreement with a desired peer, and where that peer sits in the set last using it. */
+export interface Agreement {
+  readonly peer: DesiredPeer;
+  set: DesiredSet;
+  position: number;
 }
 
 /**
  * Checks and indexes desired peers (a `DesiredSet` is returned as is). With `previous`, the set made
  * from the last call: when every desired peer is equal to the previous set's (already normal) one,
- * that set is returned, with what it learned about the interface. Pure; throws VALIDATION_FAILED for
- * a malformed peer or a public key desired twice.
+ * that set is returned; otherwise the new set takes over the previous set's peers that did not
+ * change, and what it learned about them, so one enrolled node costs one peer's checks, not all.
+ * Pure; throws VALIDATION_FAILED for a malformed peer or a public key desired twice.
  */
 export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet, previous?: DesiredSet): DesiredSet {
   if (!Array.isArray(desired)) return desired as DesiredSet;
@@ -111,7 +120,10 @@ export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet, previou
   const peers: DesiredPeer[] = new Array(list.length);
   const index = new Map<string, number>();
   for (let i = 0; i < list.length; i++) {
-    const peer = normaliseDesiredPeer(list[i]!, i);
+    const fresh = list[i]!;
+    const j = previous?.index.get(fresh.publicKey);
+    const known = j === undefined ? undefined : previous!.peers[j]!;
+    const peer = known && samePeer(fresh, known) ? known : normalFrozenPeer(fresh, i);
     if (index.has(peer.publicKey)) {
       throw new DomainError("VALIDATION_FAILED", `peer #${i + 1} repeats a public key desired earlier`, {
         context: { publicKey: peer.publicKey },
@@ -120,30 +132,30 @@ export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet, previou
     index.set(peer.publicKey, i);
     peers[i] = peer;
   }
-  return { peers, index, agreed: new WeakMap() };
+  return { peers, index, agreed: previous?.agreed ?? new WeakMap() };
 }
 
 /**
  * True when `fresh` holds exactly the peers `normal` does, field by field and in the same order.
  * `normal` is normalised and normalising is idempotent, so equal fields normalise alike; a peer in
- * another spelling only costs a fresh set.
+ * another spelling only costs a fresh check.
  */
 function sameDesiredPeers(fresh: readonly DesiredPeer[], normal: readonly DesiredPeer[]): boolean {
   if (fresh.length !== normal.length) return false;
-  for (let i = 0; i < fresh.length; i++) {
-    const a = fresh[i]!;
-    const b = normal[i]!;
-    if (
-      a.publicKey !== b.publicKey ||
-      a.presharedKey !== b.presharedKey ||
-      (a.endpoint ?? undefined) !== b.endpoint ||
-      a.persistentKeepalive !== b.persistentKeepalive ||
-      !Array.isArray(a.allowedIps) ||
-      !sameList(a.allowedIps, b.allowedIps)
-    )
-      return false;
-  }
+  for (let i = 0; i < fresh.length; i++) if (!samePeer(fresh[i]!, normal[i]!)) return false;
   return true;
+}
+
+/** True when the desired peer `a` has exactly the fields of the normalised peer `b`. */
+function samePeer(a: DesiredPeer, b: DesiredPeer): boolean {
+  return (
+    a.publicKey === b.publicKey &&
+    a.presharedKey === b.presharedKey &&
+    (a.endpoint ?? undefined) === b.endpoint &&
+    a.persistentKeepalive === b.persistentKeepalive &&
+    Array.isArray(a.allowedIps) &&
+    sameList(a.allowedIps, b.allowedIps)
+  );
 }
 
 /** The order reasons are listed in, whatever order the peers came in. */
@@ -192,17 +204,29 @@ export function diffInterface(
   const found: (PeerDiff | null | undefined)[] = new Array(wanted.peers.length);
   for (const have of actual.peers) {
     // The common case of a reconcile: a peer object that agreed before is unchanged, and agrees.
-    const agreed = wanted.agreed.get(have);
-    if (agreed !== undefined) {
-      found[agreed] = null;
-      continue;
+    // The common case of a reconcile: an interface peer object that agreed before, and still does.
+    const agreement = wanted.agreed.get(have);
+    if (agreement !== undefined) {
+      if (agreement.set === wanted) {
+        found[agreement.position] = null;
+        continue;
+      }
+      // Agreed under an earlier set: it holds if this set kept that very desired peer.
+      const j = wanted.index.get(have.publicKey);
+      if (j !== undefined && wanted.peers[j] === agreement.peer) {
+        agreement.set = wanted;
+        agreement.position = j;
+        found[j] = null;
+        continue;
+      }
     }
     const i = wanted.index.get(have.publicKey);
     if (i !== undefined) {
-      const diff = diffPeer(wanted.peers[i]!, have);
-      // Only a frozen peer can be trusted to stay as it was compared.
+      const want = wanted.peers[i]!;
+      const diff = diffPeer(want, have);
+      // Only a frozen peer can be trusted to stay as it was compared (desired peers are frozen).
       if (diff === null && Object.isFrozen(have) && Object.isFrozen(have.allowedIps))
-        wanted.agreed.set(have, i);
+        wanted.agreed.set(have, { peer: want, set: wanted, position: i });
       found[i] = diff;
       continue;
     }

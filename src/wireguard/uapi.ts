@@ -63,6 +63,15 @@ function hexKeyAt(text: string, from: number, to: number, what: string): string 
   return keyScratch.toString("base64");
 }
 
+interface MemoEntry {
+  /** The peer's lines, `public_key` first, as the latest get that had them answered them. */
+  text: string;
+  /** The frozen peer parsed from `text`. */
+  peer: WgPeer;
+  /** The last get whose answer held `text`. */
+  seen: number;
+}
+
 /**
  * What a reader keeps between `get=1`s: each peer's lines from the previous answer and the peer
  * parsed from them. A peer whose lines are unchanged since the previous get, as an idle peer's are,
@@ -72,28 +81,67 @@ function hexKeyAt(text: string, from: number, to: number, what: string): string 
  */
 export class UapiPeerMemo {
   // Private: a logged or serialised driver shows none of it (the peers hold their preshared keys).
-  #texts: string[] = [];
-  #peers: WgPeer[] = [];
-  /** Peer position by `memoId` (a collision only costs a parse). */
-  #index = new Map<number, number>();
+  /** By `memoId`. Two peers on one id only cost parses: a text is compared whole before reuse. */
+  readonly #entries = new Map<number, MemoEntry>();
+  #generation = 0;
 
-  /** The peer parsed last time from exactly `lines` (a peer's, memo key `id`), if any. */
-  reuse(id: number, lines: string): WgPeer | undefined {
-    const j = this.#index.get(id);
-    return j !== undefined && this.#texts[j] === lines ? this.#peers[j] : undefined;
-  }
-
-  /** Remembers `peers`, parsed from `texts` with memo keys `ids`, instead of the last get's. */
-  remember(texts: string[], peers: readonly WgPeer[], ids: readonly number[]): void {
-    const index = new Map<number, number>();
-    for (let i = 0; i < ids.length; i++) index.set(ids[i]!, i);
-    this.#texts = texts;
-    this.#peers = peers.slice(); // the caller owns its array and may reorder it
-    this.#index = index;
+  /**
+   * The peers of `body` from `pos` on (each block starting at a `public_key` line): reused where a
+   * peer's lines equal the previous get's, else parsed with `parse(from, to)`. If `parse` throws, the
+   * memo keeps what it knew: only complete answers change which peers it holds.
+   */
+  read(body: string, pos: number, parse: (from: number, to: number) => WgPeer): WgPeer[] {
+    const generation = ++this.#generation;
+    const entries = this.#entries;
+    const length = body.length;
+    const peers: WgPeer[] = [];
+    const parsed: { id: number; text: string; peer: WgPeer }[] = [];
+    while (pos < length) {
+      const id = memoId(body, pos);
+      const entry = entries.get(id);
+      if (entry !== undefined) {
+        // Unchanged lines end where they ended last time, just before the next peer (or the end):
+        // compared there without searching for the next peer first.
+        const end = pos + entry.text.length;
+        if (end === length || (end < length && body.startsWith(PEER_START, end))) {
+          const text = body.slice(pos, end);
+          if (text === entry.text) {
+            entry.text = text; // equal, and lets the previous answer be collected
+            entry.seen = generation;
+            peers.push(entry.peer);
+            pos = end;
+            continue;
+          }
+        }
+      }
+      const end = peerEnd(body, pos);
+      const peer = parse(pos, end);
+      parsed.push({ id, text: body.slice(pos, end), peer });
+      peers.push(peer);
+      pos = end;
+    }
+    // Entries seen in this answer: one per reused peer, plus the ones parsed peers land on.
+    let seen = peers.length - parsed.length;
+    for (const { id, text, peer } of parsed) {
+      const entry = entries.get(id);
+      if (entry === undefined) {
+        entries.set(id, { text, peer, seen: generation });
+        seen++;
+        continue;
+      }
+      if (entry.seen !== generation) seen++;
+      entry.text = text;
+      entry.peer = peer;
+      entry.seen = generation;
+    }
+    // Peers gone from the interface are forgotten.
+    if (entries.size > seen)
+      for (const [id, entry] of entries) if (entry.seen !== generation) entries.delete(id);
+    return peers;
   }
 
   toJSON(): { peers: number } {
-    return { peers: this.#peers.length };
+    return { peers: this.#entries.size };
   }
 }
 
@@ -136,22 +184,13 @@ export function parseUapiGet(
     }
     pos = nl + 1;
   }
-  const texts: string[] = [];
-  const ids: number[] = [];
-  while (pos < length) {
-    const end = peerEnd(body, pos);
-    let peer: WgPeer | undefined;
-    if (memo) {
-      const lines = body.slice(pos, end);
-      const id = memoId(body, pos);
-      texts.push(lines);
-      ids.push(id);
-      peer = memo.reuse(id, lines);
+  if (memo) state.peers = memo.read(body, pos, (from, to) => parsePeerBlock(body, from, to));
+  else
+    while (pos < length) {
+      const end = peerEnd(body, pos);
+      state.peers.push(parsePeerBlock(body, pos, end));
+      pos = end;
     }
-    state.peers.push(peer ?? parsePeerBlock(body, pos, end));
-    pos = end;
-  }
-  memo?.remember(texts, state.peers, ids);
   return state;
 }
 

@@ -10,6 +10,7 @@ import {
   isEmptyPlan,
   mergePlans,
   planInterface,
+  validatePlan,
 } from "../../../src/wireguard/index.js";
 
 /** A valid, recognisable key: 32 bytes of `n`. */
@@ -518,7 +519,7 @@ describe("a desired set reused between reconciles", () => {
     const actual = state(agreeing, drifted, unknown);
     const set = desiredSet(desired);
     const first = diffInterface(set, actual, options);
-    expect(set.agreed.get(agreeing)).toBe(0);
+    expect(set.agreed.get(agreeing)).toEqual({ peer: set.peers[0], set, position: 0 });
     expect(set.agreed.has(drifted)).toBe(false);
     const again = diffInterface(desiredSet(desired, set), actual, options);
     expect(again).toEqual(first);
@@ -526,6 +527,52 @@ describe("a desired set reused between reconciles", () => {
     expect(again.plan.add.map((p) => p.publicKey)).toEqual([C]);
     expect(again.plan.update.map((u) => u.publicKey)).toEqual([B]);
     expect(again.plan.remove).toEqual([D]);
+  });
+
+  it("carries agreements over to a set made after some peers changed, moved or joined", () => {
+    const agreeingA = frozen(peer(A, { allowedIps: ["10.0.0.2/32"] }));
+    const agreeingB = frozen(
+      peer(B, { allowedIps: ["10.0.0.3/32", "fd00::3/128"], endpoint: "192.0.2.1:51820" }),
+    );
+    const actual = state(agreeingA, agreeingB);
+    const set = desiredSet(desired);
+    diffInterface(set, actual, options);
+    // D joins at the front (every position moves) and A's allowed IPs change; B is untouched.
+    const changed: DesiredPeer[] = [
+      { publicKey: D, allowedIps: ["10.0.0.5/32"] },
+      { ...desired[0]!, allowedIps: ["10.0.0.9/32"] },
+      { ...desired[1]! },
+      { ...desired[2]! },
+    ];
+    const next = desiredSet(changed, set);
+    expect(next).not.toBe(set);
+    expect(next.peers[2]).toBe(set.peers[1]); // unchanged: the same checked peer
+    expect(next.peers[1]).not.toBe(set.peers[0]);
+    const { plan } = diffInterface(next, actual, options);
+    expect(plan).toEqual(diffInterface(changed, actual, options).plan);
+    expect(plan.update.map((u) => u.publicKey)).toEqual([A]);
+    expect(plan.add.map((p) => p.publicKey)).toEqual([D, C]);
+    // B's agreement now points into the new set, at B's new position; A's is no longer believed.
+    expect(next.agreed.get(agreeingB)).toEqual({ peer: next.peers[2], set: next, position: 2 });
+    expect(next.agreed.get(agreeingA)?.set).toBe(set);
+    // And the old set still plans as before, with its own positions.
+    expect(diffInterface(set, actual, options).plan).toEqual(diffInterface(desired, actual, options).plan);
+  });
+
+  it("holds frozen, checked peers that plans take as they are, while other peers are still checked", () => {
+    const set = desiredSet([{ publicKey: A, allowedIps: ["10.0.0.2", "10.0.0.1/32"] }]);
+    const checked = set.peers[0]!;
+    expect(Object.isFrozen(checked) && Object.isFrozen(checked.allowedIps)).toBe(true);
+    expect(checked.allowedIps).toEqual(["10.0.0.1/32", "10.0.0.2/32"]);
+    expect(validatePlan({ ...emptyPlan(), add: [checked] }).add[0]).toBe(checked);
+    // A copy looks the same but could change: it is checked and normalised again.
+    const copy = { ...checked, allowedIps: ["10.0.0.2", "10.0.0.1/32"] };
+    const again = validatePlan({ ...emptyPlan(), add: [copy] }).add[0]!;
+    expect(again).not.toBe(copy);
+    expect(again.allowedIps).toEqual(["10.0.0.1/32", "10.0.0.2/32"]);
+    expect(() => validatePlan({ ...emptyPlan(), add: [{ ...checked, publicKey: "nope" }] })).toThrow(
+      DomainError,
+    );
   });
 
   it("keeps comparing a peer that could change under it (not frozen)", () => {

@@ -157,6 +157,23 @@ describe("parseUapiGet with a memo", () => {
     for (const text of texts) expect(parseUapiGet(text, undefined, memo)).toEqual(parseUapiGet(text));
   });
 
+  it("parses a peer again when lines were added after its old ones, and forgets peers that left", () => {
+    const memo = new UapiPeerMemo();
+    const a = block(hex(1), 0, "10.0.0.1/32");
+    const first = parseUapiGet(body(a, block(hex(2), 0, "10.0.0.2/32")), undefined, memo);
+    // Peer 1's old lines are a prefix of its new ones, and peer 2 is gone.
+    const grown = `${a}allowed_ip=10.0.9.0/24\n`;
+    const second = parseUapiGet(body(grown), undefined, memo);
+    expect(second.peers[0]).not.toBe(first.peers[0]);
+    expect(second.peers[0]!.allowedIps).toEqual(["10.0.0.1/32", "10.0.9.0/24"]);
+    expect(memo.toJSON()).toEqual({ peers: 1 });
+    // Peer 2 comes back with the very lines it had: it was forgotten, so it is parsed afresh.
+    const third = parseUapiGet(body(grown, block(hex(2), 0, "10.0.0.2/32")), undefined, memo);
+    expect(third.peers[0]).toBe(second.peers[0]);
+    expect(third.peers[1]).not.toBe(first.peers[1]);
+    expect(third).toEqual(parseUapiGet(body(grown, block(hex(2), 0, "10.0.0.2/32"))));
+  });
+
   it("is not misled by a caller that reorders the peers it was given", () => {
     const memo = new UapiPeerMemo();
     const text = body(block(hex(1), 0, "10.0.0.1/32"), block(hex(2), 0, "10.0.0.2/32"));
