@@ -31,7 +31,7 @@ const execFileAsync = promisify(execFile);
 const knobs = process.env;
 const PEERS = Number(knobs.PEERS ?? 10_000);
 const ROUNDS = Number(knobs.ROUNDS ?? 9);
-const CREATE_ROUNDS = Number(knobs.CREATE_ROUNDS ?? 3);
+const CREATE_ROUNDS = Number(knobs.CREATE_ROUNDS ?? 5);
 const LOOP_SAMPLE = 100;
 const DRIFT = Math.max(1, Math.round(PEERS / 100));
 
@@ -286,6 +286,37 @@ try {
   const clientAfter = (await hub.dump()).peers.find((p) => p.publicKey === clientKeys.publicKey)!;
   sessionsSurvived = pingAfter && clientAfter.latestHandshake === clientBefore.latestHandshake;
   rssWithState = process.memoryUsage().rss;
+
+  // ── one node enrolled: the database gains a peer the interface lacks (the sync after an enrollment) ─
+  const joined = [...desired];
+  const joinedConfig = join(secrets, "joined.conf");
+  const oursJ: number[] = [];
+  const baseJ: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const join1 = async () => {
+      joined.push(fresh(r, 45));
+      await writeFile(joinedConfig, wgConfig(hubKeys.privateKey, 51820, joined), { mode: 0o600 });
+    };
+    const ours = async () => {
+      await join1();
+      oursJ.push((await timed(() => reconcile(hub, joined, "(j)"))).ms);
+    };
+    const base = async () => {
+      await join1();
+      baseJ.push((await timed(() => wg("syncconf", hubIf, joinedConfig))).ms);
+    };
+    if (r % 2 === 0) await ours().then(base);
+    else await base().then(ours);
+  }
+  rows.push([
+    "(j) reconcile after one node joined",
+    ms(median(oursJ)),
+    "wg syncconf",
+    ms(median(baseJ)),
+    `${(median(oursJ) / median(baseJ)).toFixed(2)}×`,
+    "",
+    "",
+  ]);
 
   // ── (c) create PEERS peers on an empty interface vs `wg setconf` ──────────────────────────────────
   const emptyIf = lab.interfaceName(hubNs);

@@ -398,7 +398,7 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
 
     await signIn(t.adminKey);
     await heading("Enrollment keys").waitFor();
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await expect.poll(() => main().getByRole("status").textContent()).toBe("You are signed out.");
     expect(await context.cookies()).toEqual([]);
   });
@@ -421,8 +421,37 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
     await page.getByLabel("Password").press("Enter");
     await heading("Enrollment keys").waitFor();
     await expect.poll(() => page.locator("#who").textContent()).toContain("ada@example.com");
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await expect.poll(() => main().getByRole("status").textContent()).toBe("You are signed out.");
+  });
+
+  it("signs a user out everywhere, after asking", async () => {
+    const login = async () => {
+      const res = await t.request("/api/auth/login", {
+        key: null,
+        method: "POST",
+        body: { email: "ada@example.com", password: "correct horse battery" },
+      });
+      return (await json(res)).data.token as string;
+    };
+    const elsewhere = await login();
+    const me = (token: string) =>
+      t.request("/api/auth/me", { key: null, headers: { authorization: `Bearer ${token}` } });
+    expect((await me(elsewhere)).status).toBe(200);
+    await page.getByText("Sign in with email and password").click();
+    await page.getByLabel("Email").fill("ada@example.com");
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByLabel("Password").press("Enter");
+    await heading("Enrollment keys").waitFor();
+    const everywhere = page.getByRole("button", { name: "Sign out everywhere" });
+    await everywhere.click();
+    await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+    expect((await me(elsewhere)).status).toBe(200);
+    await everywhere.click();
+    await page.getByRole("dialog").getByRole("button", { name: "Sign out everywhere" }).click();
+    await expect.poll(() => main().getByRole("status").textContent()).toBe("You are signed out everywhere.");
+    expect((await me(elsewhere)).status).toBe(401);
+    expect(await page.locator("#topbar").isHidden()).toBe(true);
   });
 
   it("gives a read-only key a read-only dashboard", async () => {
@@ -436,6 +465,8 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
     await expect.poll(() => page.locator("#who").textContent()).toContain("read-only");
     expect(await page.getByRole("button", { name: "Run full sync" }).isVisible()).toBe(false);
     expect(await page.getByRole("link", { name: "Audit log" }).isVisible()).toBe(false);
+    // An API key has no sessions of its own to revoke.
+    expect(await page.getByRole("button", { name: "Sign out everywhere" }).isVisible()).toBe(false);
     await nav("Networks");
     await heading("Networks").waitFor();
     expect(await page.getByRole("heading", { name: "New network" }).count()).toBe(0);

@@ -4,7 +4,7 @@
  * stops their requests and polling.
  */
 import { api, setUnauthenticatedHandler } from "./api.js";
-import { errorBox, flash, h, heading, replace } from "./dom.js";
+import { confirmDialog, errorBox, flash, h, heading, replace } from "./dom.js";
 import { renderSignIn } from "./sign-in.js";
 import { renderAudit } from "./views/audit.js";
 import { renderEnrollmentKeys } from "./views/enrollment-keys.js";
@@ -109,6 +109,8 @@ function showShell() {
   replace(who, h("span", { class: "visually-hidden" }, "Signed in as "), session.name);
   if (!session.isAdmin) who.append(" ", h("span", { class: "badge badge-muted" }, "read-only"));
   for (const el of document.querySelectorAll("[data-admin-only]")) el.hidden = !session.isAdmin;
+  // Only a user has sessions to revoke everywhere; an API key is revoked by an admin instead.
+  for (const el of document.querySelectorAll("[data-user-only]")) el.hidden = session.kind !== "user";
   show();
 }
 
@@ -139,6 +141,24 @@ document.getElementById("sign-out").addEventListener("click", async () => {
     return;
   }
   showSignIn("You are signed out.");
+});
+
+document.getElementById("sign-out-everywhere").addEventListener("click", async () => {
+  const confirmed = await confirmDialog({
+    title: "Sign out everywhere?",
+    message:
+      "Every session of yours ends at once, in every browser and app, this one included. Sign in again afterwards.",
+    confirmLabel: "Sign out everywhere",
+    danger: true,
+  });
+  if (!confirmed) return;
+  try {
+    await api("/api/auth/sessions/revoke", { method: "POST" });
+  } catch (err) {
+    flash(err.detail ?? "Could not sign out everywhere.", "bad");
+    return;
+  }
+  showSignIn("You are signed out everywhere.");
 });
 
 window.addEventListener("hashchange", () => show());
