@@ -91,6 +91,55 @@ async function reconcile(
   return { writes, plan };
 }
 
+interface Compared {
+  ours: number[];
+  base: number[];
+  writes: number;
+}
+
+/**
+ * `rounds` rounds of ours and the baseline, alternating which goes first. Before each timed side,
+ * `prepare` runs untimed (it makes the state both sides start from).
+ */
+async function alternate(
+  rounds: number,
+  sides: {
+    prepare?: () => Promise<unknown>;
+    ours: () => Promise<{ writes: number }>;
+    base: () => Promise<unknown>;
+  },
+): Promise<Compared> {
+  const out: Compared = { ours: [], base: [], writes: 0 };
+  const ours = async () => {
+    await sides.prepare?.();
+    const t = await timed(sides.ours);
+    out.ours.push(t.ms);
+    out.writes += t.value.writes;
+  };
+  const base = async () => {
+    await sides.prepare?.();
+    out.base.push((await timed(sides.base)).ms);
+  };
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) await ours().then(base);
+    else await base().then(ours);
+  }
+  return out;
+}
+
+/** A row of the table: medians, their ratio, the target, and our writes when they matter. */
+function ratioRow(label: string, c: Compared, baseline: string, target = "", showWrites = true): string[] {
+  return [
+    label,
+    ms(median(c.ours)),
+    baseline,
+    ms(median(c.base)),
+    `${(median(c.ours) / median(c.base)).toFixed(2)}×`,
+    target,
+    showWrites ? String(c.writes) : "",
+  ];
+}
+
 function wgConfig(privateKey: string, listenPort: number, peers: DesiredPeer[]): string {
   const lines = ["[Interface]", `PrivateKey = ${privateKey}`, `ListenPort = ${listenPort}`, ""];
   for (const p of peers) {
@@ -178,34 +227,17 @@ try {
   console.log(`setup: ${PEERS} peers on ${hubIf} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   // ── (a) no drift: reconcile vs one `wg syncconf` of the same state ────────────────────────────────
-  const oursA: number[] = [];
-  const baseA: number[] = [];
-  let writesA = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    const ours = async () => {
-      const t = await timed(() => reconcile(hub, desired, "(a)"));
-      oursA.push(t.ms);
-      writesA += t.value.writes;
-    };
-    const base = async () => baseA.push((await timed(() => wg("syncconf", hubIf, configFile))).ms);
-    if (r % 2 === 0) await ours().then(base);
-    else await base().then(ours);
-  }
+  const syncA = await alternate(ROUNDS, {
+    ours: () => reconcile(hub, desired, "(a)"),
+    base: () => wg("syncconf", hubIf, configFile),
+  });
   const floor = floorSeen;
   for (let r = 0; r < ROUNDS; r++) {
     const t = await timed(rawGet);
     floor.push(t.ms);
     getBytesSeen = t.value;
   }
-  rows.push([
-    "(a) reconcile, no drift",
-    ms(median(oursA)),
-    "wg syncconf",
-    ms(median(baseA)),
-    `${(median(oursA) / median(baseA)).toFixed(2)}×`,
-    "≤ 1.0×",
-    String(writesA),
-  ]);
+  rows.push(ratioRow("(a) reconcile, no drift", syncA, "wg syncconf", "≤ 1.0×"));
 
   // ── (b) 1 % drift: allowed IPs changed, peers missing, unknown peers present ──────────────────────
   let driftRound = 0;
@@ -224,35 +256,16 @@ try {
       add: Array.from({ length: third }, (_, i) => fresh(i, 40)),
     });
   };
-  const oursB: number[] = [];
-  const baseB: number[] = [];
-  let writesB = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    const ours = async () => {
-      await drift();
-      const t = await timed(() => reconcile(hub, desired, "(b)"));
-      oursB.push(t.ms);
-      writesB += t.value.writes;
-    };
-    const base = async () => {
-      await drift();
-      baseB.push((await timed(() => wg("syncconf", hubIf, configFile))).ms);
-    };
-    if (r % 2 === 0) await ours().then(base);
-    else await base().then(ours);
-  }
+  const syncB = await alternate(ROUNDS, {
+    prepare: drift,
+    ours: () => reconcile(hub, desired, "(b)"),
+    base: () => wg("syncconf", hubIf, configFile),
+  });
+  const oursB = syncB.ours;
   if (!isEmptyPlan(planInterface(desired, await hub.dump(), { removeUnknown: true, retired: new Set() }))) {
     throw new Error("the interface does not match the desired state after the drift rounds");
   }
-  rows.push([
-    "(b) reconcile, 1 % drift",
-    ms(median(oursB)),
-    "wg syncconf",
-    ms(median(baseB)),
-    `${(median(oursB) / median(baseB)).toFixed(2)}×`,
-    "≤ 0.5×",
-    String(writesB),
-  ]);
+  rows.push(ratioRow("(b) reconcile, 1 % drift", syncB, "wg syncconf", "≤ 0.5×"));
 
   // Per-peer `wg set` loop, measured on a sample of LOOP_SAMPLE peers and extrapolated to all peers.
   const sample = desired.slice(1, 1 + LOOP_SAMPLE);
@@ -290,33 +303,15 @@ try {
   // ── one node enrolled: the database gains a peer the interface lacks (the sync after an enrollment) ─
   const joined = [...desired];
   const joinedConfig = join(secrets, "joined.conf");
-  const oursJ: number[] = [];
-  const baseJ: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const join1 = async () => {
-      joined.push(fresh(r, 45));
+  const syncJ = await alternate(ROUNDS, {
+    prepare: async () => {
+      joined.push(fresh(joined.length, 45));
       await writeFile(joinedConfig, wgConfig(hubKeys.privateKey, 51820, joined), { mode: 0o600 });
-    };
-    const ours = async () => {
-      await join1();
-      oursJ.push((await timed(() => reconcile(hub, joined, "(j)"))).ms);
-    };
-    const base = async () => {
-      await join1();
-      baseJ.push((await timed(() => wg("syncconf", hubIf, joinedConfig))).ms);
-    };
-    if (r % 2 === 0) await ours().then(base);
-    else await base().then(ours);
-  }
-  rows.push([
-    "(j) reconcile after one node joined",
-    ms(median(oursJ)),
-    "wg syncconf",
-    ms(median(baseJ)),
-    `${(median(oursJ) / median(baseJ)).toFixed(2)}×`,
-    "",
-    "",
-  ]);
+    },
+    ours: () => reconcile(hub, joined, "(j)"),
+    base: () => wg("syncconf", hubIf, joinedConfig),
+  });
+  rows.push(ratioRow("(j) reconcile after one node joined", syncJ, "wg syncconf", "", false));
 
   // ── (c) create PEERS peers on an empty interface vs `wg setconf` ──────────────────────────────────
   const emptyIf = lab.interfaceName(hubNs);
@@ -334,32 +329,12 @@ try {
   const clear = async () => {
     await empty.apply(planInterface([], await empty.dump(), { removeUnknown: true, retired: new Set() }));
   };
-  const oursC: number[] = [];
-  const baseC: number[] = [];
-  let writesC = 0;
-  for (let r = 0; r < CREATE_ROUNDS; r++) {
-    const ours = async () => {
-      await clear();
-      const t = await timed(() => reconcile(empty, desired, "(c)"));
-      oursC.push(t.ms);
-      writesC += t.value.writes;
-    };
-    const base = async () => {
-      await clear();
-      baseC.push((await timed(() => wg("setconf", emptyIf, emptyConfig))).ms);
-    };
-    if (r % 2 === 0) await ours().then(base);
-    else await base().then(ours);
-  }
-  rows.push([
-    "(c) create on an empty interface",
-    ms(median(oursC)),
-    "wg setconf",
-    ms(median(baseC)),
-    `${(median(oursC) / median(baseC)).toFixed(2)}×`,
-    "≤ 1.2×",
-    String(writesC),
-  ]);
+  const create = await alternate(CREATE_ROUNDS, {
+    prepare: clear,
+    ours: () => reconcile(empty, desired, "(c)"),
+    base: () => wg("setconf", emptyIf, emptyConfig),
+  });
+  rows.push(ratioRow("(c) create on an empty interface", create, "wg setconf", "≤ 1.2×"));
   hub.close();
   client.close();
   empty.close();

@@ -133,15 +133,22 @@ setUnauthenticatedHandler(() => {
   if (session) showSignIn("Your session has ended. Sign in again.");
 });
 
-document.getElementById("sign-out").addEventListener("click", async () => {
+/** Ends the session with one API call, then shows the sign-in form with `done`. */
+async function signOut(path, method, done, failed) {
   try {
-    await api("/api/auth/session", { method: "DELETE" });
+    await api(path, { method });
   } catch (err) {
-    flash(err.detail ?? "Could not sign out.", "bad");
+    flash(err.detail ?? failed, "bad");
     return;
   }
-  showSignIn("You are signed out.");
-});
+  showSignIn(done);
+}
+
+document
+  .getElementById("sign-out")
+  .addEventListener("click", () =>
+    signOut("/api/auth/session", "DELETE", "You are signed out.", "Could not sign out."),
+  );
 
 document.getElementById("sign-out-everywhere").addEventListener("click", async () => {
   const confirmed = await confirmDialog({
@@ -152,13 +159,12 @@ document.getElementById("sign-out-everywhere").addEventListener("click", async (
     danger: true,
   });
   if (!confirmed) return;
-  try {
-    await api("/api/auth/sessions/revoke", { method: "POST" });
-  } catch (err) {
-    flash(err.detail ?? "Could not sign out everywhere.", "bad");
-    return;
-  }
-  showSignIn("You are signed out everywhere.");
+  await signOut(
+    "/api/auth/sessions/revoke",
+    "POST",
+    "You are signed out everywhere.",
+    "Could not sign out everywhere.",
+  );
 });
 
 window.addEventListener("hashchange", () => show());
