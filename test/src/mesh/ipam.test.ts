@@ -2,13 +2,41 @@ import { describe, expect, it } from "vitest";
 import { DomainError } from "../../../src/errors.js";
 import {
   allocateAddress,
+  bigIntToIp,
+  type Cidr,
+  formatCidr,
   hubAddress,
+  ipToBigInt,
   nodeCapacity,
   parseCidr,
   usableRange,
 } from "../../../src/mesh/index.js";
 
 const alloc = (cidr: string, used: string[]) => allocateAddress(parseCidr(cidr), used);
+
+/** The plain definition: sort what is taken, walk up from the address after the hub's. */
+function lowestFreeByDefinition(c: Cidr, used: readonly string[]): string | null {
+  const { first, last } = usableRange(c);
+  const taken = used
+    .map((ip) => ipToBigInt(ip))
+    .filter((a) => a.family === c.family)
+    .map((a) => a.value)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let candidate = first + 1n;
+  for (const value of taken) if (value === candidate) candidate++;
+  return candidate > last ? null : bigIntToIp(candidate, c.family);
+}
+
+/** A small deterministic generator (mulberry32), so a failure can be replayed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 describe("hubAddress", () => {
   it.each([
@@ -67,6 +95,71 @@ describe("allocateAddress", () => {
       expect(err).toBeInstanceOf(DomainError);
       expect((err as DomainError).code).toBe("ADDRESS_POOL_EXHAUSTED");
     }
+  });
+
+  it("agrees with the plain definition on random networks and addresses in every spelling", () => {
+    const cidrs = [
+      "10.0.0.0/24",
+      "10.0.0.0/30",
+      "10.0.0.0/31",
+      "10.0.0.7/32",
+      "172.16.0.0/12",
+      "255.255.255.0/24",
+      "fd00:1::/64",
+      "fd00::/112",
+      "fd00::ff00/120",
+      "fd00::/126",
+      "fd00::/127",
+      "fd00::1/128",
+      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120",
+      "::/96",
+    ];
+    const next = random(42);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
+    const spellings = (value: bigint, family: 4 | 6): string[] => {
+      const plain = bigIntToIp(value, family);
+      if (family === 4) return [plain];
+      const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(16 * (7 - i))) & 0xffffn));
+      const low32 = Number(value & 0xffffffffn);
+      return [
+        plain,
+        plain.toUpperCase(),
+        groups.map((g) => g.toString(16)).join(":"),
+        groups.map((g) => g.toString(16).padStart(4, "0")).join(":"),
+        `${groups
+          .slice(0, 6)
+          .map((g) => g.toString(16))
+          .join(":")}:${[24, 16, 8, 0].map((s) => (low32 >>> s) & 255).join(".")}`,
+      ];
+    };
+    for (let round = 0; round < 400; round++) {
+      const c = parseCidr(pick(cidrs));
+      const { first, last } = usableRange(c);
+      const room = Number(last - first < 64n ? last - first : 64n);
+      const used: string[] = [];
+      const count = Math.floor(next() * (room + 3));
+      for (let i = 0; i < count; i++) {
+        const value = first + BigInt(Math.floor(next() * (room + 2)));
+        if (value <= last) used.push(pick(spellings(value, c.family)));
+      }
+      if (next() < 0.3) used.push(c.family === 4 ? "fd00::2" : "10.0.0.2"); // the other family
+      if (next() < 0.3) used.push(bigIntToIp(c.network, c.family));
+      const expected = lowestFreeByDefinition(c, used);
+      // Far inside the network, an address whose low bits are the free address's does not take it.
+      if (expected !== null) {
+        const shift = BigInt(pick(c.family === 4 ? [8, 16] : [32, 48, 64, 80]));
+        const far = ipToBigInt(expected).value + (1n << shift);
+        if (far <= last) used.push(pick(spellings(far, c.family)));
+      }
+      const context = `${formatCidr(c)} with ${JSON.stringify(used)}`;
+      if (expected === null) expect(() => allocateAddress(c, used), context).toThrow(/no free/);
+      else expect(allocateAddress(c, used), context).toBe(expected);
+    }
+  });
+
+  it("refuses a used address that is not an address", () => {
+    expect(() => alloc("10.0.0.0/24", ["10.0.0.2", "10.0.0.256"])).toThrow(/not an IP address/);
+    expect(() => alloc("fd00::/64", ["fd00::2", "fd00:::3"])).toThrow(/not an IP address/);
   });
 
   it("never returns the network or broadcast address of a /24 however full", () => {
