@@ -48,6 +48,26 @@ describe("enrolling nodes", () => {
     expect(JSON.stringify(fetched)).not.toContain(privateKey);
   });
 
+  it("hands a freed IPv4 and IPv6 address to the next node, lowest first", async () => {
+    const net = await createNetwork(t, { cidr4: "10.29.0.0/24", cidr6: "fd00:29::/64" });
+    const made = [];
+    for (const name of ["a", "b", "c", "d"]) made.push(await createNode(t, net.id, { name }));
+    expect(made.map((m) => [m.node.ip4, m.node.ip6])).toEqual([
+      ["10.29.0.2", "fd00:29::2"],
+      ["10.29.0.3", "fd00:29::3"],
+      ["10.29.0.4", "fd00:29::4"],
+      ["10.29.0.5", "fd00:29::5"],
+    ]);
+    for (const m of [made[2]!, made[1]!])
+      expect((await t.request(`/api/v1/nodes/${m.node.id}`, { method: "DELETE" })).status).toBe(200);
+    const again = [await createNode(t, net.id, { name: "e" }), await createNode(t, net.id, { name: "f" })];
+    expect(again.map((m) => [m.node.ip4, m.node.ip6])).toEqual([
+      ["10.29.0.3", "fd00:29::3"],
+      ["10.29.0.4", "fd00:29::4"],
+    ]);
+    expect((await createNode(t, net.id, { name: "g" })).node.ip6).toBe("fd00:29::6");
+  });
+
   it("keeps no private key when the node brings its public key", async () => {
     const net = await createNetwork(t);
     const { publicKey } = generateKeyPair();
