@@ -157,7 +157,9 @@ export function normaliseCidr(value: string): string {
   const masked = maskBytes(bytes, prefix);
   const out = `${v4 ? masked.join(".") : formatIpv6(masked)}/${prefix}`;
   if (cidrCache.size >= CIDR_CACHE_LIMIT) cidrCache.clear();
-  cidrCache.set(value, out);
+  // IMPORTANT: keyed by a copy. `value` is often a slice of a whole interface dump (megabytes), and a
+  // slice kept as a key would keep that dump alive for as long as the cache holds it.
+  cidrCache.set(JSON.parse(JSON.stringify(value)) as string, out);
   return out;
 }
 

@@ -87,10 +87,11 @@ export class UapiPeerMemo {
 
   /**
    * The peers of `body` from `pos` on (each block starting at a `public_key` line): reused where a
-   * peer's lines equal the previous get's, else parsed with `parse(from, to)`. If `parse` throws, the
-   * memo keeps what it knew: only complete answers change which peers it holds.
+   * peer's lines equal the previous get's, else parsed from a copy of its lines with `parse`. If
+   * `parse` throws, the memo keeps what it knew: only complete answers change which peers it holds.
+   * The memo keeps no more than the latest answer alive.
    */
-  read(body: string, pos: number, parse: (from: number, to: number) => WgPeer): WgPeer[] {
+  read(body: string, pos: number, parse: (lines: string) => WgPeer): WgPeer[] {
     const generation = ++this.#generation;
     const entries = this.#entries;
     const length = body.length;
@@ -114,11 +115,13 @@ export class UapiPeerMemo {
           }
         }
       }
-      const end = peerEnd(body, pos);
-      const peer = parse(pos, end);
-      parsed.push({ id, text: body.slice(pos, end), peer });
+      // Parsed from a copy of its lines: a peer's strings are slices of the text it is parsed from,
+      // and a peer kept while it stays idle must not keep this whole answer (megabytes) alive.
+      const text = ownCopy(body.slice(pos, peerEnd(body, pos)));
+      const peer = parse(text);
+      parsed.push({ id, text, peer });
       peers.push(peer);
-      pos = end;
+      pos += text.length;
     }
     // Entries seen in this answer: one per reused peer, plus the ones parsed peers land on.
     let seen = peers.length - parsed.length;
@@ -143,6 +146,14 @@ export class UapiPeerMemo {
   toJSON(): { peers: number } {
     return { peers: this.#entries.size };
   }
+}
+
+/**
+ * A copy of `text` (latin1, as answers are read) that shares no memory with the answer it was sliced
+ * from.
+ */
+function ownCopy(text: string): string {
+  return Buffer.from(text, "latin1").toString("latin1");
 }
 
 const PEER_START = "public_key=";
@@ -184,7 +195,7 @@ export function parseUapiGet(
     }
     pos = nl + 1;
   }
-  if (memo) state.peers = memo.read(body, pos, (from, to) => parsePeerBlock(body, from, to));
+  if (memo) state.peers = memo.read(body, pos, (lines) => parsePeerBlock(lines, 0, lines.length));
   else
     while (pos < length) {
       const end = peerEnd(body, pos);

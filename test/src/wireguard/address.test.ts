@@ -9,6 +9,7 @@ import {
   normaliseInterfaceAddress,
   parseEndpoint,
 } from "../../../src/wireguard/index.js";
+import { externalMemoryAfterGc, largeText } from "../../support/memory.js";
 
 describe("normaliseCidr", () => {
   it.each([
@@ -52,6 +53,19 @@ describe("normaliseCidr", () => {
       "10.0.0.2/32",
       "10.0.1.0/24",
     ]);
+  });
+});
+
+describe("normaliseCidr's cache", () => {
+  it("keeps no large text alive that a CIDR was sliced from", () => {
+    const before = externalMemoryAfterGc();
+    for (let n = 1; n <= 40; n++) {
+      const cidr = `fd00:${n.toString(16)}::1:2/128`;
+      const { text, at } = largeText(1_200_000, cidr);
+      expect(normaliseCidr(text.slice(at, at + cidr.length))).toBe(cidr);
+    }
+    // Were every text kept by its key, this would be ~48 MB.
+    expect(externalMemoryAfterGc() - before).toBeLessThan(8 * 1024 * 1024);
   });
 });
 

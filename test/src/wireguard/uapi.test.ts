@@ -11,6 +11,7 @@ import {
   splitUapiResponse,
   UapiPeerMemo,
 } from "../../../src/wireguard/index.js";
+import { externalMemoryAfterGc } from "../../support/memory.js";
 
 const key = (n: number) => Buffer.alloc(32, n).toString("base64");
 const hex = (n: number) => Buffer.alloc(32, n).toString("hex");
@@ -172,6 +173,24 @@ describe("parseUapiGet with a memo", () => {
     expect(third.peers[0]).toBe(second.peers[0]);
     expect(third.peers[1]).not.toBe(first.peers[1]);
     expect(third).toEqual(parseUapiGet(body(grown, block(hex(2), 0, "10.0.0.2/32"))));
+  });
+
+  it("keeps only the latest answer alive, however many answers its peers were parsed from", () => {
+    // 4,000 idle peers make an answer of ~1.3 MB, which Node reads into an external string (as the
+    // driver does); each answer adds one peer, parsed from it and then kept while it stays idle.
+    const distinct = (i: number) => i.toString(16).padStart(4, "0").repeat(16);
+    const idle = Array.from({ length: 4000 }, (_, i) => block(distinct(i), 0, "10.0.0.1/32")).join("");
+    const joined: string[] = [];
+    const answer = () => Buffer.from(body(idle, ...joined), "latin1").toString("latin1");
+    const memo = new UapiPeerMemo();
+    parseUapiGet(answer(), undefined, memo);
+    const before = externalMemoryAfterGc();
+    for (let n = 1; n <= 40; n++) {
+      joined.push(block(distinct(0x8000 + n), 0, `10.200.100.${n}/32`));
+      expect(parseUapiGet(answer(), undefined, memo).peers).toHaveLength(4000 + n);
+    }
+    // Were every answer kept, this would be ~50 MB.
+    expect(externalMemoryAfterGc() - before).toBeLessThan(8 * 1024 * 1024);
   });
 
   it("is not misled by a caller that reorders the peers it was given", () => {
