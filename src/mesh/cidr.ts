@@ -76,12 +76,99 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
 
 /** The single-address prefix of an address: `/32` or `/128`. */
 export function hostPrefix(ip: string): string {
-  const { family } = ipToBigInt(ip);
-  return `${ip}/${BITS[family]}`;
+  return `${ip}/${BITS[addressFamily(ip)]}`;
+}
+
+const groupsScratch = new Uint16Array(8);
+
+/**
+ * The family of an address; throws for what is not one. Plain spellings (as Postgres prints them)
+ * are read by hand: this runs for every node of every peer sync.
+ */
+export function addressFamily(ip: string): Family {
+  if (ipv4Value(ip) >= 0) return 4;
+  if (ipv6Groups(ip, groupsScratch)) return 6;
+  return ipToBigInt(ip).family;
 }
 
 /** Strips a `/len` suffix PostgreSQL may add to `inet` values. */
 export function addressOnly(inet: string): string {
   const slash = inet.indexOf("/");
   return slash < 0 ? inet : inet.slice(0, slash);
+}
+
+const HEX_DIGITS = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX_DIGITS[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX_DIGITS[65 + i] = 10 + i;
+  HEX_DIGITS[97 + i] = 10 + i;
+}
+const COLON = 58;
+const DOT = 46;
+
+/** The value of a dotted-quad IPv4 address without leading zeros, or -1 for anything else. */
+export function ipv4Value(ip: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const ch = ip.charCodeAt(i);
+    if (ch === DOT) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      dots++;
+      part = 0;
+      digits = 0;
+      continue;
+    }
+    const d = ch - 48;
+    if (d < 0 || d > 9 || (digits === 1 && part === 0)) return -1;
+    part = part * 10 + d;
+    if (++digits > 3 || part > 255) return -1;
+  }
+  return dots === 3 && digits > 0 ? value * 256 + part : -1;
+}
+
+/**
+ * The eight groups of an IPv6 address written in hex groups and colons (at most one `::`), into
+ * `out`. False for any other form (an embedded IPv4 part, a zone, anything malformed).
+ */
+export function ipv6Groups(ip: string, out: Uint16Array): boolean {
+  const length = ip.length;
+  let n = 0; // groups read
+  let gap = -1; // where `::` stands, in groups
+  let i = 0;
+  if (length >= 2 && ip.charCodeAt(0) === COLON) {
+    if (ip.charCodeAt(1) !== COLON) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < length) {
+    let value = 0;
+    let digits = 0;
+    for (; i < length; i++) {
+      const ch = ip.charCodeAt(i);
+      const d = ch < 128 ? HEX_DIGITS[ch]! : -1;
+      if (d < 0) break;
+      value = value * 16 + d;
+      if (++digits > 4) return false;
+    }
+    if (digits === 0 || n === 8) return false;
+    out[n++] = value;
+    if (i === length) break;
+    if (ip.charCodeAt(i) !== COLON) return false;
+    i++;
+    if (i < length && ip.charCodeAt(i) === COLON) {
+      if (gap !== -1) return false;
+      gap = n;
+      i++;
+    } else if (i === length) return false; // a single trailing colon
+  }
+  if (gap === -1) return n === 8;
+  if (n === 8) return false; // `::` stands for at least one group
+  const after = n - gap;
+  for (let k = 0; k < after; k++) out[7 - k] = out[n - 1 - k]!;
+  out.fill(0, gap, 8 - after);
+  return true;
 }

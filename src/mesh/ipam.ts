@@ -6,7 +6,7 @@
  */
 import { DomainError } from "../errors.js";
 import type { Cidr } from "./cidr.js";
-import { bigIntToIp, ipToBigInt, sizeOf } from "./cidr.js";
+import { bigIntToIp, ipToBigInt, ipv4Value, ipv6Groups, sizeOf } from "./cidr.js";
 
 /** First and last address a host may use in the prefix. */
 export function usableRange(c: Cidr): { first: bigint; last: bigint } {
@@ -61,15 +61,6 @@ export function allocateAddress(c: Cidr, used: Iterable<string>): string {
   return bigIntToIp(first + BigInt(k), c.family);
 }
 
-const HEX_DIGITS = new Int8Array(128).fill(-1);
-for (let i = 0; i < 10; i++) HEX_DIGITS[48 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX_DIGITS[65 + i] = 10 + i;
-  HEX_DIGITS[97 + i] = 10 + i;
-}
-const COLON = 58;
-const DOT = 46;
-
 /**
  * A reader of `k` for addresses `first + k` of `c`'s family with 1 ≤ k ≤ window; any other address
  * reads as 0 (or as some k outside that range). `window` < 2^31, and the window never crosses a
@@ -100,71 +91,4 @@ function offsetReader(c: Cidr, first: bigint, window: number): (ip: string) => n
     for (let i = 0; i < 6; i++) if (groups[i] !== high[i]) return 0;
     return groups[6]! * 0x10000 + groups[7]! - baseLow;
   };
-}
-
-/** The value of a dotted-quad IPv4 address without leading zeros, or -1 for anything else. */
-function ipv4Value(ip: string): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const ch = ip.charCodeAt(i);
-    if (ch === DOT) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + part;
-      dots++;
-      part = 0;
-      digits = 0;
-      continue;
-    }
-    const d = ch - 48;
-    if (d < 0 || d > 9 || (digits === 1 && part === 0)) return -1;
-    part = part * 10 + d;
-    if (++digits > 3 || part > 255) return -1;
-  }
-  return dots === 3 && digits > 0 ? value * 256 + part : -1;
-}
-
-/**
- * The eight groups of an IPv6 address written in hex groups and colons (at most one `::`), into
- * `out`. False for any other form (an embedded IPv4 part, a zone, anything malformed).
- */
-function ipv6Groups(ip: string, out: Uint16Array): boolean {
-  const length = ip.length;
-  let n = 0; // groups read
-  let gap = -1; // where `::` stands, in groups
-  let i = 0;
-  if (length >= 2 && ip.charCodeAt(0) === COLON) {
-    if (ip.charCodeAt(1) !== COLON) return false;
-    gap = 0;
-    i = 2;
-  }
-  while (i < length) {
-    let value = 0;
-    let digits = 0;
-    for (; i < length; i++) {
-      const ch = ip.charCodeAt(i);
-      const d = ch < 128 ? HEX_DIGITS[ch]! : -1;
-      if (d < 0) break;
-      value = value * 16 + d;
-      if (++digits > 4) return false;
-    }
-    if (digits === 0 || n === 8) return false;
-    out[n++] = value;
-    if (i === length) break;
-    if (ip.charCodeAt(i) !== COLON) return false;
-    i++;
-    if (i < length && ip.charCodeAt(i) === COLON) {
-      if (gap !== -1) return false;
-      gap = n;
-      i++;
-    } else if (i === length) return false; // a single trailing colon
-  }
-  if (gap === -1) return n === 8;
-  if (n === 8) return false; // `::` stands for at least one group
-  const after = n - gap;
-  for (let k = 0; k < after; k++) out[7 - k] = out[n - 1 - k]!;
-  out.fill(0, gap, 8 - after);
-  return true;
 }

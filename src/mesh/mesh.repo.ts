@@ -257,7 +257,7 @@ export async function unretirePeer(exec: Executor, networkId: string, publicKey:
 }
 
 /**
- * The reads of every peer sync (the network, its nodes' config columns, its retired keys), prepared
+ * The reads of every peer sync (the network, its nodes' peer columns, its retired keys), prepared
  * once per database: drizzle builds each query once instead of on every sync, and Postgres plans it
  * once per connection. Use with the database, never a transaction.
  */
@@ -265,12 +265,20 @@ export function prepareHubReads(db: Db) {
   const networkId = sql.placeholder("networkId");
   return {
     network: db.select().from(networks).where(eq(networks.id, networkId)).prepare("wiresync_hub_network"),
-    configRows: db
-      .select(CONFIG_COLUMNS)
+    // Only what the hub's peers are made of: at thousands of nodes, every column read is felt.
+    peerRows: db
+      .select({
+        publicKey: nodes.publicKey,
+        ip4: nodes.ip4,
+        ip6: nodes.ip6,
+        endpoint: nodes.endpoint,
+        extraAllowedIps: nodes.extraAllowedIps,
+        status: nodes.status,
+      })
       .from(nodes)
       .where(eq(nodes.networkId, networkId))
       .orderBy(asc(nodes.ip4))
-      .prepare("wiresync_hub_config_rows"),
+      .prepare("wiresync_hub_peer_rows"),
     retiredKeys: db
       .select({ k: retiredPeers.publicKey })
       .from(retiredPeers)

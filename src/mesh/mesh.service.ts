@@ -11,7 +11,7 @@ import type { EventType } from "../events/index.js";
 import { emitEvent } from "../events/index.js";
 import type { JobQueue } from "../queue/index.js";
 import { generateKeyPair } from "../wireguard/index.js";
-import { overlaps, parseCidr } from "./cidr.js";
+import { addressOnly, overlaps, parseCidr } from "./cidr.js";
 import type { DispatchErrorReporter, MeshEffects } from "./effects.js";
 import { dispatchEffects, newEffects } from "./effects.js";
 import { changedFields, type NodeFacts, nodeEventData } from "./events.js";
@@ -958,11 +958,13 @@ export function createMeshService(deps: MeshServiceDeps) {
       const params = { networkId };
       const [[network], all, retired] = await Promise.all([
         hubReads.network.execute(params),
-        hubReads.configRows.execute(params),
+        hubReads.peerRows.execute(params),
         hubReads.retiredKeys.execute(params),
       ]);
       if (!network) networkNotFound(networkId);
-      const peers = desiredHubPeers(all.map(toNodeSpec));
+      const peers = desiredHubPeers(
+        all.map((n) => ({ ...n, ip4: addressOnly(n.ip4), ip6: n.ip6 ? addressOnly(n.ip6) : null })),
+      );
       const desiredKeys = new Set(peers.map((p) => p.publicKey));
       return {
         network: toNetworkView(network),

@@ -48,15 +48,21 @@ export interface DesiredHubPeer {
   endpoint: string | null;
 }
 
-const isActive = (n: NodeSpec) => n.status !== "disabled";
+const isActive = (n: Pick<NodeSpec, "status">) => n.status !== "disabled";
+
+/** What a node's peer on the hub is made of. */
+export type HubPeerSource = Pick<
+  NodeSpec,
+  "publicKey" | "ip4" | "ip6" | "endpoint" | "extraAllowedIps" | "status"
+>;
 
 /** Addresses a node answers for: its own host prefixes and the routes it carries. */
-export function nodeAllowedIps(node: NodeSpec): string[] {
+export function nodeAllowedIps(node: Pick<NodeSpec, "ip4" | "ip6" | "extraAllowedIps">): string[] {
   return [hostPrefix(node.ip4), ...(node.ip6 ? [hostPrefix(node.ip6)] : []), ...node.extraAllowedIps];
 }
 
 /** The peers of the hub's interface: every node that is not disabled. */
-export function desiredHubPeers(nodes: readonly NodeSpec[]): DesiredHubPeer[] {
+export function desiredHubPeers(nodes: readonly HubPeerSource[]): DesiredHubPeer[] {
   return nodes
     .filter(isActive)
     .map((n) => ({ publicKey: n.publicKey, allowedIps: nodeAllowedIps(n), endpoint: n.endpoint }));

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
+  addressFamily,
   bigIntToIp,
   contains,
   formatCidr,
+  hostPrefix,
   ipToBigInt,
   overlaps,
   parseCidr,
@@ -45,6 +47,34 @@ describe("addresses", () => {
 
   it.each(["010.0.0.1", "fe80::1%eth0", "10.0.0", "1.2.3.4.5"])("refuses %j as an address", (ip) => {
     expect(() => ipToBigInt(ip)).toThrow(/is not an IP address/);
+  });
+
+  it.each([
+    ["10.0.0.2", 4, "10.0.0.2/32"],
+    ["0.0.0.0", 4, "0.0.0.0/32"],
+    ["fd00::2", 6, "fd00::2/128"],
+    ["FD00:0:0:0:0:0:0:2", 6, "FD00:0:0:0:0:0:0:2/128"],
+    ["::", 6, "::/128"],
+    ["::ffff:10.0.0.1", 6, "::ffff:10.0.0.1/128"],
+    ["1:2:3:4:5:6:7:8", 6, "1:2:3:4:5:6:7:8/128"],
+  ])("knows %s as IPv%i, its host prefix %s", (ip, family, prefix) => {
+    expect(addressFamily(ip)).toBe(family);
+    expect(hostPrefix(ip)).toBe(prefix);
+  });
+
+  it.each([
+    "010.0.0.1",
+    "10.0.0.256",
+    "10.0.0",
+    "fd00:::2",
+    "1:2:3:4:5:6:7:8:9",
+    "fd00::2:",
+    ":fd00::2",
+    "",
+    "x",
+  ])("refuses %j as a host", (ip) => {
+    expect(() => addressFamily(ip)).toThrow(/is not an IP address/);
+    expect(() => hostPrefix(ip)).toThrow(/is not an IP address/);
   });
 
   it.each([
