@@ -147,23 +147,30 @@ try {
   );
   await floorWorker.waitUntilReady();
 
+  /**
+   * One enrollment through the API on an idle interface (no write in the last MIN_APPLY_INTERVAL_MS),
+   * timed until its peer is on the hub; `api` gets the API call's own share.
+   */
+  const enrollOne = async (name: string, total: number[], api: number[]) => {
+    await sleep(MIN_APPLY_INTERVAL_MS + 20);
+    const key = generateKeyPair().publicKey;
+    const t0 = performance.now();
+    const arrived = arrives(peerSyncWorker, key);
+    await call("/api/v1/nodes", { networkId, name, publicKey: key });
+    api.push(performance.now() - t0);
+    await arrived;
+    total.push(performance.now() - t0);
+  };
+
   const ours: number[] = [];
   const oursApi: number[] = [];
   const floor: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    // Ours: a single enrollment on an idle interface (no write in the last MIN_APPLY_INTERVAL_MS).
-    await sleep(MIN_APPLY_INTERVAL_MS + 20);
-    const key = generateKeyPair().publicKey;
-    let t0 = performance.now();
-    const arrived = arrives(peerSyncWorker, key);
-    await call("/api/v1/nodes", { networkId, name: `single-${i}`, publicKey: key });
-    oursApi.push(performance.now() - t0);
-    await arrived;
-    ours.push(performance.now() - t0);
+    await enrollOne(`single-${i}`, ours, oursApi);
 
     const fkey = generateKeyPair().publicKey;
     const id = `floor-${i}`;
-    t0 = performance.now();
+    const t0 = performance.now();
     const floorArrived = arrives(floorWorker, fkey);
     await floorQueue.add(
       "floor",
@@ -183,16 +190,22 @@ try {
   const writesBefore = (await platform.metrics.interfaceWrites.get()).values.reduce((a, v) => a + v.value, 0);
   const burstKeys = Array.from({ length: BURST }, () => generateKeyPair().publicKey);
   const burstStart = performance.now();
+  const finished: number[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: BURST_CONCURRENCY }, async () => {
       while (next < BURST) {
         const i = next++;
         await call("/api/v1/nodes", { networkId, name: `burst-${i}`, publicKey: burstKeys[i] });
+        finished.push(performance.now());
       }
     }),
   );
   const enrolledMs = performance.now() - burstStart;
+  // Enrollments of one network are serialised by its row lock: the time between two of them, in the
+  // burst's first and last tenth, shows what the network's size costs each one.
+  const tenth = Math.max(1, Math.floor(BURST / 10));
+  const spacing = (from: number) => (finished[from + tenth - 1]! - finished[from]!) / (tenth - 1 || 1);
   for (;;) {
     const keys = new Set((await hub.dump()).peers.map((p) => p.publicKey));
     if (burstKeys.every((k) => keys.has(k))) break;
@@ -202,6 +215,11 @@ try {
   const writes =
     (await platform.metrics.interfaceWrites.get()).values.reduce((a, v) => a + v.value, 0) - writesBefore;
   const windows = Math.max(1, Math.ceil(convergedMs / MIN_APPLY_INTERVAL_MS));
+
+  // (d) again, now that the network holds the burst's nodes.
+  const oursLarge: number[] = [];
+  const oursLargeApi: number[] = [];
+  for (let i = 0; i < Math.min(ROUNDS, 20); i++) await enrollOne(`late-${i}`, oursLarge, oursLargeApi);
 
   const p50 = quantile(ours, 0.5);
   const f50 = quantile(floor, 0.5);
@@ -214,6 +232,8 @@ try {
     `      ratio p50 ${(p50 / f50).toFixed(2)}×   target ≤ 4×`,
     `  (e) burst of ${BURST} enrollments (${BURST_CONCURRENCY} at a time): enrolled in ${ms(enrolledMs)} ms, all on the interface after ${ms(convergedMs)} ms`,
     `      interface writes: ${writes} over ${windows} burst window(s) of ${MIN_APPLY_INTERVAL_MS} ms = ${(writes / windows).toFixed(2)} per window   target ≤ 2`,
+    `      one enrollment every ${ms(spacing(0))} ms in the burst's first tenth, every ${ms(spacing(BURST - tenth))} ms in its last`,
+    `  (d) again at ${ROUNDS + BURST} nodes: p50 ${ms(quantile(oursLarge, 0.5))} ms   p99 ${ms(quantile(oursLarge, 0.99))} ms   (the API call p50 ${ms(quantile(oursLargeApi, 0.5))} ms)`,
     `  worker RSS with ${BURST + ROUNDS} peers loaded: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(1)} MB`,
     "",
   ];
