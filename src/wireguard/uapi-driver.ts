@@ -46,8 +46,11 @@ export class UapiDriver implements WgDriver {
   #derived: { privateKey: string; publicKey: string } | null = null;
   // Idle peers answer the same lines get after get; those are not parsed again.
   readonly #memo = new UapiPeerMemo();
-  /** The size of the last get's answer: the next one is read into a buffer this big. */
-  #getAnswerSize = SMALL_ANSWER_BYTES;
+  /**
+   * Where gets are read, kept between them: a fresh 3 MB buffer per get costs its page faults
+   * (~1 ms). Grown as answers grow; the text is copied out of it before the next request is sent.
+   */
+  #getBuffer = Buffer.allocUnsafe(SMALL_ANSWER_BYTES);
 
   constructor(name: string, options: UapiDriverOptions = {}) {
     this.name = name;
@@ -171,10 +174,11 @@ export class UapiDriver implements WgDriver {
     socket.ref();
     try {
       const text = await new Promise<string>((resolve, reject) => {
-        // Copied into one buffer as they arrive (a get's sized by the last get's answer), so nothing
-        // is left to join once the last one is in: a 10,000-peer answer is ~3 MB in ~50 chunks.
+        // Copied into one buffer as they arrive (a get's into the one kept from the last get), so
+        // nothing is left to join once the last one is in: a 10,000-peer answer is ~3 MB in ~50
+        // chunks. The text is a copy: the buffer is free again once it is made.
         const isGet = operation === "get";
-        let buffer = Buffer.allocUnsafe(isGet ? this.#getAnswerSize : SMALL_ANSWER_BYTES);
+        let buffer = isGet ? this.#getBuffer : Buffer.allocUnsafe(SMALL_ANSWER_BYTES);
         let size = 0;
         let previousByte = -1;
         const done = (err: Error | null, value?: string) => {
@@ -202,7 +206,10 @@ export class UapiDriver implements WgDriver {
           previousByte = last ?? previousByte;
           // A response ends with its only blank line: `errno=N\n\n`.
           if (last !== LF || beforeLast !== LF) return;
-          if (isGet) this.#getAnswerSize = Math.max(SMALL_ANSWER_BYTES, size);
+          // Kept for the next get, unless the interface shrank a lot since the buffer grew.
+          if (isGet)
+            this.#getBuffer =
+              size * 4 < buffer.length ? Buffer.allocUnsafe(Math.max(SMALL_ANSWER_BYTES, 2 * size)) : buffer;
           done(null, buffer.toString("latin1", 0, size));
         };
         const onClose = () => fail(`userspace API on ${this.name} closed the connection during ${operation}`);

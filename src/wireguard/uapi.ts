@@ -105,9 +105,9 @@ export class UapiPeerMemo {
         // compared there without searching for the next peer first.
         const end = pos + entry.text.length;
         if (end === length || (end < length && body.startsWith(PEER_START, end))) {
-          const text = body.slice(pos, end);
-          if (text === entry.text) {
-            entry.text = text; // equal, and lets the previous answer be collected
+          // Compared, not kept: the entry keeps its own copy, so the answer it is sliced from is
+          // not kept alive, and no young string is stored into the old entry.
+          if (body.slice(pos, end) === entry.text) {
             entry.seen = generation;
             peers.push(entry.peer);
             pos = end;
