@@ -64,7 +64,7 @@ function hexKeyAt(text: string, from: number, to: number, what: string): string 
 }
 
 interface MemoEntry {
-  /** The peer's lines, `public_key` first, as the latest get that had them answered them. */
+  /** The peer's lines, `public_key` first: a copy, sharing no memory with the answer they came in. */
   text: string;
   /** The frozen peer parsed from `text`. */
   peer: WgPeer;
@@ -89,7 +89,7 @@ export class UapiPeerMemo {
    * The peers of `body` from `pos` on (each block starting at a `public_key` line): reused where a
    * peer's lines equal the previous get's, else parsed from a copy of its lines with `parse`. If
    * `parse` throws, the memo keeps what it knew: only complete answers change which peers it holds.
-   * The memo keeps no more than the latest answer alive.
+   * It keeps no answer alive, only copies of each peer's lines.
    */
   read(body: string, pos: number, parse: (lines: string) => WgPeer): WgPeer[] {
     const generation = ++this.#generation;
