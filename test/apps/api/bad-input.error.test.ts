@@ -41,6 +41,30 @@ function wrongValues(schema: Json): unknown[] {
   return out;
 }
 
+/** Strings and numbers that have broken parsers elsewhere. */
+const NASTY_VALUES: unknown[] = [
+  "",
+  " ",
+  "\u0000",
+  "a\nb",
+  "../../etc/passwd",
+  "%s%n%x",
+  "😀".repeat(50),
+  "<script>alert(1)</script>",
+  "1e999",
+  "NaN",
+  "10.0.0.0/33",
+  "::/129",
+  "999.999.999.999",
+  "[::1]:99999",
+  0,
+  -1,
+  1.5,
+  1e308,
+  2 ** 31,
+  Number.MAX_SAFE_INTEGER * 4,
+];
+
 describe("malformed input, on every operation", () => {
   let t: TestPlatform;
   let spec: Json;
@@ -115,6 +139,52 @@ describe("malformed input, on every operation", () => {
     const ops = operations();
     expect(ops.length).toBeGreaterThan(50);
     expect(ops.filter((o) => o.op.requestBody).length).toBeGreaterThan(15);
+  });
+
+  it("answers a valid body with one field made wrong with a 4xx, never a 5xx", async () => {
+    const net = await createNetwork(t);
+    const node = await createNode(t, net.id, { name: "target" });
+    let n = 0;
+    const unique = () => `fuzz-${++n}`;
+    // A body each operation accepts, so that one wrong field is what it meets past the first checks.
+    const seeds: Record<string, () => Record<string, unknown>> = {
+      "post /api/v1/networks": () => ({ name: unique(), cidr4: `10.251.${n % 250}.0/24` }),
+      [`patch /api/v1/networks/${net.id}`]: () => ({ name: unique() }),
+      "post /api/v1/nodes": () => ({ networkId: net.id, name: unique() }),
+      [`patch /api/v1/nodes/${node.node.id}`]: () => ({ name: unique() }),
+      "post /api/v1/enrollment-keys": () => ({ networkId: net.id }),
+      "post /api/admin/api-keys": () => ({ name: unique() }),
+      "post /api/admin/sync/settings": () => ({ autoSyncEnabled: false }),
+      "post /api/v1/sync/full": () => ({ requested_by: "fuzz" }),
+      "post /api/v1/webhook/dispatch": () => ({ event: "fuzz.test", data: {} }),
+      "post /api/auth/login": () => ({ email: "nobody@example.com", password: "not the password" }),
+      "post /api/auth/register": () => ({
+        email: `${unique()}@example.com`,
+        password: "correct horse battery",
+      }),
+    };
+    const failures: string[] = [];
+    for (const [key, seed] of Object.entries(seeds)) {
+      const [method, url] = key.split(" ") as [string, string];
+      const path = Object.keys(spec.paths).find((p) =>
+        new RegExp(`^${p.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(url),
+      );
+      const op = path ? spec.paths[path][method] : undefined;
+      expect(op, `${key} is in the OpenAPI document`).toBeDefined();
+      let schema = op.requestBody?.content?.["application/json"]?.schema;
+      if (schema?.$ref) schema = spec.components.schemas[String(schema.$ref).split("/").pop()!];
+      // The seed itself is accepted (a login with a wrong password is refused, as it should be).
+      const accepted = await t.request(url, { method: method.toUpperCase(), body: seed() });
+      const why = `${key}: ${await accepted.text()}`;
+      if (key.endsWith("/login")) expect(accepted.status, why).toBe(401);
+      else expect(accepted.status, why).toBeLessThan(300);
+      for (const [name, property] of Object.entries((schema?.properties ?? {}) as Record<string, Json>)) {
+        for (const value of [...wrongValues(property), ...NASTY_VALUES]) {
+          await send(failures, method, url, JSON.stringify({ ...seed(), [name]: value }));
+        }
+      }
+    }
+    expect(failures).toEqual([]);
   });
 
   it("answers bad query values with a 4xx, never a 5xx", async () => {
