@@ -89,6 +89,34 @@ describe("npm start (apps/standalone/main.ts)", () => {
       },
       { timeout: 20_000, interval: 100 },
     );
+
+    // The mesh on the embedded database: addresses in use are read and the hub's peers derived there.
+    const post = async (url: string, body: unknown) => {
+      const r = await fetch(`${base}${url}`, {
+        method: "POST",
+        headers: { "X-API-Key": printed!, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const payload = (await r.json()) as Json;
+      expect(r.status, JSON.stringify(payload)).toBe(201);
+      return payload.data;
+    };
+    const net = await post("/api/v1/networks", {
+      name: "home",
+      cidr4: "10.77.0.0/24",
+      cidr6: "fd00:77::/64",
+    });
+    const a = await post("/api/v1/nodes", { networkId: net.id, name: "a" });
+    const b = await post("/api/v1/nodes", { networkId: net.id, name: "b" });
+    expect([a.node.ip4, a.node.ip6, b.node.ip4, b.node.ip6]).toEqual([
+      "10.77.0.2",
+      "fd00:77::2",
+      "10.77.0.3",
+      "fd00:77::3",
+    ]);
+    const drift = await get(`${base}/api/v1/networks/${net.id}/drift`, printed);
+    // No worker manages an interface for it here: the API says so rather than failing.
+    expect(drift.status, JSON.stringify(drift.body)).toBe(409);
     await stop(child);
   }, 150_000);
 

@@ -7,8 +7,9 @@ import { eq, getTableName, is, sql } from "drizzle-orm";
 import { PgTable } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database, Db, Executor } from "../../../src/db/index.js";
-import { networks, openDatabase, schema } from "../../../src/db/index.js";
+import { networks, nodes, openDatabase, schema } from "../../../src/db/index.js";
 import { pgConstraint, pgErrorCode } from "../../../src/errors.js";
+import { prepareHubReads, usedAddresses } from "../../../src/mesh/mesh.repo.js";
 import { adminSql, databaseUrl } from "../../support/db.js";
 
 /** Every table the schema declares, and every migration drizzle-kit made: what a fresh database must hold. */
@@ -68,6 +69,37 @@ function network(name: string, cidr4: string) {
     hubPublicKey: `${"k".repeat(43)}=`,
     hubPrivateKeyEnc: "v1.test.x.y.z",
   };
+}
+
+/**
+ * The reads every enrollment and every peer sync make, on a network of three nodes (one dual-stack
+ * and carrying a route, one disabled): what they answer, the same on either database.
+ */
+async function meshReads(db: Db) {
+  const [net] = await db
+    .insert(networks)
+    .values({ ...network("mesh-reads", "10.9.0.0/24"), cidr6: "fd00:9::/64", hubIp6: "fd00:9::1" })
+    .returning();
+  const node = (name: string, n: number, extra: Partial<typeof nodes.$inferInsert> = {}) => ({
+    networkId: net!.id,
+    name,
+    publicKey: `${String.fromCharCode(65 + n).repeat(43)}=`,
+    ip4: `10.9.0.${n + 2}`,
+    ...extra,
+  });
+  await db
+    .insert(nodes)
+    .values([
+      node("a", 0, { ip6: "fd00:9::2", extraAllowedIps: ["192.168.9.0/24"], endpoint: "198.51.100.7:51820" }),
+      node("b", 1, { status: "disabled" }),
+      node("c", 3),
+    ]);
+  const used = await usedAddresses(db, net!.id);
+  const peers = await prepareHubReads(db).peerRows.execute({ networkId: net!.id });
+  const none = await usedAddresses(db, "00000000-0000-0000-0000-000000000000");
+  await db.delete(nodes).where(eq(nodes.networkId, net!.id));
+  await db.delete(networks).where(eq(networks.id, net!.id));
+  return { used: { ...used, ip4: [...used.ip4].sort() }, peers, none };
 }
 
 /** The exclusion constraint refuses an overlapping range and accepts a disjoint one. */
@@ -202,6 +234,22 @@ describe("migrations on PGlite", () => {
 
   it("refuses overlapping network ranges", async () => {
     await expectCidrExclusion(pglite.db);
+  });
+
+  it("answers the mesh's hot reads (addresses in use, the hub's peers) as Postgres does", async () => {
+    const onPglite = await meshReads(pglite.db);
+    expect(onPglite.used).toEqual({
+      ip4: ["10.9.0.2", "10.9.0.3", "10.9.0.5"],
+      ip6: ["fd00:9::2"],
+      hasRoutes: true,
+    });
+    expect(onPglite.none).toEqual({ ip4: [], ip6: [], hasRoutes: false });
+    expect(onPglite.peers.map((p) => [p.ip4, p.ip6, p.extraAllowedIps, p.endpoint, p.status])).toEqual([
+      ["10.9.0.2", "fd00:9::2", ["192.168.9.0/24"], "198.51.100.7:51820", "pending"],
+      ["10.9.0.3", null, [], null, "disabled"],
+      ["10.9.0.5", null, [], null, "pending"],
+    ]);
+    expect(onPglite).toEqual(await meshReads(pg.db));
   });
 
   it("keeps its data across a reopen of the directory", async () => {
