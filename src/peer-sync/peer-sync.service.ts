@@ -185,8 +185,9 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     }));
 
   /**
-   * Each network's desired set from its last sync, reused while its desired peers are unchanged: it
-   * remembers which interface peers already agreed, so a reconcile need not compare them again.
+   * Each network's desired set from its last sync: reused while its desired peers are unchanged, and
+   * the base of the next one when some change. It remembers which interface peers already agreed, so
+   * a reconcile need not compare them again.
    */
   const prepared = new Map<string, DesiredSet>();
   const desiredFor = (networkId: string, hub: HubState): DesiredSet => {
