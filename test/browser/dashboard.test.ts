@@ -12,10 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../apps/api/server.js";
 import { listen } from "../../apps/api/server.js";
 import { generateKeyPair } from "../../src/mesh/index.js";
+import { emptyPlan } from "../../src/wireguard/index.js";
 import { buildProcessors } from "../../workers/processors/index.js";
 import type { WorkerRuntime } from "../../workers/runtime.js";
 import { startWorkers } from "../../workers/runtime.js";
 import { IS_CI } from "../support/env.js";
+import { fakeInterfaceOps } from "../support/fake-interfaces.js";
 import { json } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
@@ -56,6 +58,8 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  // The hub interface of network "hubnet", held in memory (the real ones are tested in test/e2e).
+  const hubInterfaces = fakeInterfaceOps();
   let base: string;
   const pageErrors: string[] = [];
   const shots = mkdtempSync(path.join(tmpdir(), "wiresync-dashboard-"));
@@ -75,7 +79,10 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
   beforeAll(async () => {
     if (!hasChromium)
       throw new Error(`CI=true and no Chromium at ${CHROMIUM_PATH}: apt-get install -y chromium`);
-    t = await createTestPlatform();
+    t = await createTestPlatform({
+      wireguard: { interfaces: [{ network: "hubnet", iface: "wshubnet", netns: undefined }], driver: "auto" },
+      interfaceOps: hubInterfaces.ops,
+    });
     runtime = startWorkers({
       queues: ["peer-sync", "config-push"],
       processors: buildProcessors(t.platform),
@@ -386,6 +393,63 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
     await expect.poll(() => main().getByRole("link", { name: "office" }).count()).toBe(0);
     expect(await t.db.database.db.query.networks.findMany()).toHaveLength(0);
     expect(await t.db.database.db.query.nodes.findMany()).toHaveLength(0);
+  });
+
+  it("checks a network's hub interface for drift and fixes it, after asking", async () => {
+    const post = async (url: string, body: unknown) =>
+      (await json(await t.request(url, { method: "POST", body }))).data;
+    const plain = await post("/api/v1/networks", { name: "plain", cidr4: "10.94.0.0/24" });
+    const net = await post("/api/v1/networks", { name: "hubnet", cidr4: "10.93.0.0/24" });
+    const alpha = await post("/api/v1/nodes", { networkId: net.id, name: "alpha" });
+    await post("/api/v1/nodes", { networkId: net.id, name: "beta" });
+    await t.platform.services.peerSync.syncNetwork(net.id, { removeUnknown: false, reportDrift: false });
+    // Drift made by hand: alpha's peer removed, a stranger added.
+    const hub = hubInterfaces.fakes.get("wshubnet")!;
+    const stranger = generateKeyPair().publicKey;
+    await hub.apply({ ...emptyPlan(), remove: [alpha.node.publicKey] });
+    hub.inject({
+      publicKey: stranger,
+      hasPresharedKey: false,
+      presharedKey: null,
+      endpoint: null,
+      allowedIps: ["10.93.0.200/32"],
+      latestHandshake: 0,
+      rxBytes: 0,
+      txBytes: 0,
+      persistentKeepalive: null,
+    });
+
+    const panel = page.getByRole("region", { name: "Hub interface" });
+    await page.goto(`/#/networks/${plain.id}`);
+    await heading("Nodes of plain").waitFor();
+    await panel.getByRole("button", { name: "Check drift" }).click();
+    await expect.poll(() => panel.getByRole("status").textContent()).toContain("WG_INTERFACES=plain=");
+
+    await page.goto(`/#/networks/${net.id}`);
+    await heading("Nodes of hubnet").waitFor();
+    await panel.getByRole("button", { name: "Check drift" }).click();
+    await expect
+      .poll(() => panel.getByRole("status").textContent())
+      .toContain("wshubnet: 1 missing, 1 not in the database, 0 different");
+    const listed = await panel.getByRole("listitem").allTextContents();
+    expect(listed).toHaveLength(2);
+    expect(listed[0]).toMatch(/^Missing from the interface: alpha /);
+    expect(listed[1]).toBe(`Not in the database: ${stranger}`);
+    await screenshot("network-drift");
+
+    await panel.getByRole("button", { name: "Fix drift" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+    expect((await hub.dump()).peers.map((p) => p.publicKey)).toContain(stranger);
+    await panel.getByRole("button", { name: "Fix drift" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Fix drift" }).click();
+    await expect
+      .poll(() => panel.getByRole("status").textContent(), { timeout: 20_000 })
+      .toContain("wshubnet matches the database");
+    const keys = (await hub.dump()).peers.map((p) => p.publicKey);
+    expect(keys).toContain(alpha.node.publicKey);
+    expect(keys).not.toContain(stranger);
+    const runs = await json(await t.request("/api/v1/sync/logs?type=drift-fix"));
+    expect(runs.data.items.map((r: { status: string }) => r.status)).toEqual(["COMPLETED"]);
   });
 
   it("returns to sign-in when the session ends, and signs out", async () => {

@@ -89,6 +89,8 @@ export function formatDuration(fromIso, toIso) {
 
 const TONES = {
   ok: "good",
+  "in sync": "good",
+  drift: "warn",
   online: "good",
   completed: "good",
   usable: "good",

@@ -1,39 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { InterfaceBinding } from "../../../src/config.js";
-import type { InterfaceOps } from "../../../src/peer-sync/index.js";
 import { FakeWg, generateKeyPair, publicKeyOf, WireGuardError } from "../../../src/wireguard/index.js";
+import { fakeInterfaceOps } from "../../support/fake-interfaces.js";
 import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 
-/** Interfaces held in memory: one FakeWg per interface name, created with the hub's key by `ensure`. */
-function fakeOps() {
-  const fakes = new Map<string, FakeWg>();
-  const ensured: string[] = [];
-  const ops: InterfaceOps = {
-    open(b: InterfaceBinding) {
-      const fake = fakes.get(b.iface);
-      if (!fake) throw new Error(`no fake interface ${b.iface}`);
-      return fake;
-    },
-    async ensure(b, hub) {
-      ensured.push(b.iface);
-      const existing = fakes.get(b.iface);
-      const fresh = new FakeWg(b.iface, {
-        publicKey: publicKeyOf(hub.privateKey),
-        listenPort: hub.listenPort,
-      });
-      if (existing) for (const p of (await existing.dump()).peers) fresh.inject(p);
-      fakes.set(b.iface, fresh);
-    },
-  };
-  return { ops, fakes, ensured };
-}
-
 describe("peer sync against in-memory interfaces", () => {
   let t: TestPlatform;
-  const { ops, fakes, ensured } = fakeOps();
+  const { ops, fakes, ensured } = fakeInterfaceOps();
   beforeAll(async () => {
     t = await createTestPlatform({
       wireguard: { interfaces: [{ network: "office", iface: "wsoffice", netns: undefined }], driver: "auto" },

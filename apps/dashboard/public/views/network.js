@@ -1,5 +1,6 @@
 /**
- * One network's nodes: list, enroll (the config and token are shown once), disable or enable, delete.
+ * One network's nodes: list, enroll (the config and token are shown once), disable or enable, delete;
+ * and its hub interface checked for drift.
  */
 import { api, query as toQuery } from "../api.js";
 import {
@@ -18,6 +19,7 @@ import {
   table,
   timeAgo,
 } from "../dom.js";
+import { driftPanel } from "./drift.js";
 
 const PAGE_SIZE = 50;
 
@@ -266,7 +268,11 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
     h("button", { type: "submit", class: "button-quiet" }, "Search"),
   );
 
+  // Names of the nodes on the page, for the drift panel's keys.
+  const names = new Map();
   function renderList(current) {
+    names.clear();
+    for (const node of current.items) names.set(node.publicKey, node.name);
     replace(
       listSlot,
       searchForm,
@@ -316,6 +322,7 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
     problem,
     once,
     listSlot,
+    driftPanel({ network, session, signal, nameOf: (key) => names.get(key) }),
     form,
   );
 }

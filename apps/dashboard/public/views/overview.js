@@ -1,19 +1,7 @@
 /** Overview: service health, the size of the mesh, recent sync runs, and a full sync to run and follow. */
 import { api } from "../api.js";
 import { badge, errorBox, flash, formatDuration, h, heading, replace, table, timeAgo } from "../dom.js";
-
-const FINISHED = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
-const POLL_MS = 1000;
-
-function sleep(ms, signal) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
+import { FINISHED, POLL_MS, sleep } from "../runs.js";
 
 /** Readiness answers 503 with the same body when a dependency is down; both are worth showing. */
 async function readiness(signal) {

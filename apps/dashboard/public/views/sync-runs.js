@@ -13,10 +13,10 @@ import {
   timeAgo,
   timeAt,
 } from "../dom.js";
+import { FINISHED } from "../runs.js";
 
 const PAGE_SIZE = 20;
 const TYPES = ["full", "peers", "configs", "usage", "drift-fix"];
-const FINISHED = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 
 function details(run, { session, onChanged }) {
   const problem = h("div");
