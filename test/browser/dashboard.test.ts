@@ -534,6 +534,21 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
     await nav("Networks");
     await heading("Networks").waitFor();
     expect(await page.getByRole("heading", { name: "New network" }).count()).toBe(0);
+    // Drift can be looked at, not fixed.
+    hubInterfaces.fakes
+      .get("wshubnet")!
+      .inject({
+        ...(await hubInterfaces.fakes.get("wshubnet")!.dump()).peers[0]!,
+        publicKey: generateKeyPair().publicKey,
+        allowedIps: ["10.93.0.201/32"],
+      });
+    await main().getByRole("link", { name: "hubnet" }).click();
+    await heading("Nodes of hubnet").waitFor();
+    const panel = page.getByRole("region", { name: "Hub interface" });
+    await panel.getByRole("button", { name: "Check drift" }).click();
+    await expect.poll(() => panel.getByRole("status").textContent()).toContain("1 not in the database");
+    expect(await panel.getByRole("button", { name: "Fix drift" }).isVisible()).toBe(false);
+    expect(await page.getByRole("heading", { name: "Enroll a node" }).count()).toBe(0);
     await page.goto("/#/audit");
     await heading("Admins only").waitFor();
   });
