@@ -535,13 +535,9 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
     await heading("Networks").waitFor();
     expect(await page.getByRole("heading", { name: "New network" }).count()).toBe(0);
     // Drift can be looked at, not fixed.
-    hubInterfaces.fakes
-      .get("wshubnet")!
-      .inject({
-        ...(await hubInterfaces.fakes.get("wshubnet")!.dump()).peers[0]!,
-        publicKey: generateKeyPair().publicKey,
-        allowedIps: ["10.93.0.201/32"],
-      });
+    const hub = hubInterfaces.fakes.get("wshubnet")!;
+    const [peer] = (await hub.dump()).peers;
+    hub.inject({ ...peer!, publicKey: generateKeyPair().publicKey, allowedIps: ["10.93.0.201/32"] });
     await main().getByRole("link", { name: "hubnet" }).click();
     await heading("Nodes of hubnet").waitFor();
     const panel = page.getByRole("region", { name: "Hub interface" });
