@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeWg, generateKeyPair, publicKeyOf, WireGuardError } from "../../../src/wireguard/index.js";
+import { FakeWg, generateKeyPair, WireGuardError } from "../../../src/wireguard/index.js";
 import { fakeInterfaceOps } from "../../support/fake-interfaces.js";
 import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
