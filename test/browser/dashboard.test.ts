@@ -6,11 +6,13 @@
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { eq } from "drizzle-orm";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../apps/api/server.js";
 import { listen } from "../../apps/api/server.js";
+import { nodes } from "../../src/db/index.js";
 import { generateKeyPair } from "../../src/mesh/index.js";
 import { emptyPlan } from "../../src/wireguard/index.js";
 import { buildProcessors } from "../../workers/processors/index.js";
@@ -419,6 +421,12 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
       persistentKeepalive: null,
     });
 
+    // The hub saw alpha's handshake two minutes ago (the usage collector writes it from the dump).
+    await t.db.database.db
+      .update(nodes)
+      .set({ lastHandshakeAt: new Date(Date.now() - 2 * 60_000) })
+      .where(eq(nodes.id, alpha.node.id));
+
     const panel = page.getByRole("region", { name: "Hub interface" });
     await page.goto(`/#/networks/${plain.id}`);
     await heading("Nodes of plain").waitFor();
@@ -427,6 +435,10 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
 
     await page.goto(`/#/networks/${net.id}`);
     await heading("Nodes of hubnet").waitFor();
+    const row = (name: string) => main().getByRole("row").filter({ hasText: name });
+    expect(await main().getByRole("columnheader", { name: "Last handshake" }).count()).toBe(1);
+    expect(await row("alpha").getByRole("cell").nth(4).textContent()).toBe("2 minutes ago");
+    expect(await row("beta").getByRole("cell").nth(4).textContent()).toBe("never");
     await panel.getByRole("button", { name: "Check drift" }).click();
     await expect
       .poll(() => panel.getByRole("status").textContent())

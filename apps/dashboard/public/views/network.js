@@ -180,7 +180,7 @@ async function deleteNode(node) {
   return true;
 }
 
-const COLUMNS = ["Name", "Email", "Address", "Status", "Last seen", "Role", ""];
+const COLUMNS = ["Name", "Email", "Address", "Status", "Last handshake", "Last seen", "Role", ""];
 
 export async function renderNetwork({ main, params, query, session, signal, setQuery }) {
   const [networkId] = params;
@@ -217,6 +217,8 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
       node.ip6 ? [h("br"), h("code", { class: "muted" }, node.ip6)] : null,
     ),
     badge(node.status),
+    // Seen by the hub's interface (WireGuard's own liveness); "Last seen" is the node's agent.
+    timeAgo(node.lastHandshakeAt),
     timeAgo(node.lastSeenAt),
     node.role,
     session.isAdmin
