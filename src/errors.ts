@@ -69,6 +69,19 @@ export function pgErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * True when Postgres refused a prepared statement that a schema change made stale ("cached plan
+ * must not change result type", as after a column changes type under a running process). postgres.js
+ * forgets the statement then, so running it again prepares it afresh: it does so itself outside a
+ * transaction, but inside one the whole transaction has to run again.
+ */
+export function isStalePlan(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { routine?: unknown }).routine === "RevalidateCachedQuery") return true;
+  }
+  return false;
+}
+
 /** Name of the violated constraint of a Postgres error, if any. */
 export function pgConstraint(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {

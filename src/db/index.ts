@@ -3,5 +3,6 @@
  * folder query through the `Executor` they are given. Never import a driver elsewhere.
  */
 export * from "./client.js";
+export * from "./pipeline.js";
 export * as schema from "./schema/index.js";
 export * from "./schema/index.js";

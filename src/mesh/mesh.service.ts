@@ -6,7 +6,8 @@ import { describePrincipal } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Db, Tx } from "../db/index.js";
-import { DomainError, pgConstraint, pgErrorCode } from "../errors.js";
+import { pipelined } from "../db/index.js";
+import { DomainError, isStalePlan, pgConstraint, pgErrorCode } from "../errors.js";
 import type { EventType } from "../events/index.js";
 import { emitEvent } from "../events/index.js";
 import type { JobQueue } from "../queue/index.js";
@@ -38,6 +39,8 @@ const ENROLLMENT_KEY_PATTERN = /^(wse_[A-Za-z0-9_-]{12})_[A-Za-z0-9_-]{43}$/;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Postgres retries: a serialization failure or deadlock is retried this many times. */
 const MAX_TX_RETRIES = 5;
+/** More than any pool has connections: each may hold its own stale copy of a statement. */
+const MAX_STALE_PLAN_RETRIES = 64;
 
 export interface MeshContext {
   principal?: Principal | undefined;
@@ -154,14 +157,21 @@ export function createMeshService(deps: MeshServiceDeps) {
   const openHubKey = (networkId: string, enc: string) => secrets.open(enc, `network:${networkId}`);
 
   /**
-   * Runs `fn` in a transaction, retrying serialization failures, deadlocks and an address taken by a
-   * concurrent enrollment (the unique constraint behind IPAM's lock: allocate again).
+   * Runs `fn` in a transaction, retrying serialization failures, deadlocks, an address taken by a
+   * concurrent enrollment (the unique constraint behind IPAM's lock: allocate again), and a
+   * statement a schema change made stale (each pooled connection fails once per such statement, so
+   * those have a budget of their own). `fn` must touch nothing but the database.
    */
   async function inTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    let stalePlans = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         return await db.transaction(fn);
       } catch (err) {
+        if (isStalePlan(err) && stalePlans++ < MAX_STALE_PLAN_RETRIES) {
+          attempt--;
+          continue;
+        }
         const code = pgErrorCode(err);
         const retry =
           code === "40001" ||
@@ -347,7 +357,7 @@ export function createMeshService(deps: MeshServiceDeps) {
       // The insert, the retired-key cleanup, the audit row and the event are pipelined on the
       // transaction's connection: one round trip. A failed insert aborts the transaction, and its
       // error is the one that surfaces (it comes first; the others fail after it).
-      [row] = await Promise.all([
+      [row] = await pipelined([
         repo.insertNode(tx, {
           configHash: hash,
           id,
@@ -541,7 +551,7 @@ export function createMeshService(deps: MeshServiceDeps) {
         // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
         // then, so it sees every enrollment committed before ours. Should the read ever overtake the
         // lock, the address's unique constraint refuses the insert and inTx allocates again.
-        const [network, used] = await Promise.all([
+        const [network, used] = await pipelined([
           requireNetwork(tx, input.networkId, true),
           repo.usedAddresses(tx, input.networkId),
         ]);
