@@ -163,21 +163,19 @@ export function createMeshService(deps: MeshServiceDeps) {
    * those have a budget of their own). `fn` must touch nothing but the database.
    */
   async function inTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    let retries = 0;
     let stalePlans = 0;
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       try {
         return await db.transaction(fn);
       } catch (err) {
-        if (isStalePlan(err) && stalePlans++ < MAX_STALE_PLAN_RETRIES) {
-          attempt--;
-          continue;
-        }
+        if (isStalePlan(err) && stalePlans++ < MAX_STALE_PLAN_RETRIES) continue;
         const code = pgErrorCode(err);
         const retry =
           code === "40001" ||
           code === "40P01" ||
           (err instanceof DomainError && err.code === "ADDRESS_TAKEN");
-        if (retry && attempt < MAX_TX_RETRIES) continue;
+        if (retry && retries++ < MAX_TX_RETRIES) continue;
         throw err;
       }
     }

@@ -206,23 +206,20 @@ export function diffInterface(
     // The common case of a reconcile: a peer object that agreed before is unchanged, and agrees.
     // The common case of a reconcile: an interface peer object that agreed before, and still does.
     const agreement = wanted.agreed.get(have);
-    if (agreement !== undefined) {
-      if (agreement.set === wanted) {
-        found[agreement.position] = null;
-        continue;
-      }
-      // Agreed under an earlier set: it holds if this set kept that very desired peer.
-      const j = wanted.index.get(have.publicKey);
-      if (j !== undefined && wanted.peers[j] === agreement.peer) {
-        agreement.set = wanted;
-        agreement.position = j;
-        found[j] = null;
-        continue;
-      }
+    if (agreement?.set === wanted) {
+      found[agreement.position] = null;
+      continue;
     }
     const i = wanted.index.get(have.publicKey);
     if (i !== undefined) {
       const want = wanted.peers[i]!;
+      // Agreed under an earlier set: it holds if this set kept that very desired peer.
+      if (agreement?.peer === want) {
+        agreement.set = wanted;
+        agreement.position = i;
+        found[i] = null;
+        continue;
+      }
       const diff = diffPeer(want, have);
       // Only a frozen peer can be trusted to stay as it was compared (desired peers are frozen).
       if (diff === null && Object.isFrozen(have) && Object.isFrozen(have.allowedIps))
