@@ -26,7 +26,18 @@ export interface UapiDriverOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const LF = 10;
-const SMALL_ANSWER_BYTES = 4096;
+/** The read buffer's least size: a few hundred peers' answer. */
+const READ_BUFFER_BYTES = 256 * 1024;
+/**
+ * The least room offered to each read. A read takes what the socket holds, up to the room (~200 KB
+ * while wireguard-go writes a large answer), so a 10,000-peer answer arrives in ~15 reads.
+ */
+const MIN_READ_ROOM_BYTES = 64 * 1024;
+
+interface PendingAnswer {
+  operation: string;
+  settle: (err: Error | null, text?: string) => void;
+}
 
 /**
  * Speaks the userspace API over the interface's unix socket: no process per call, one connection
@@ -47,10 +58,14 @@ export class UapiDriver implements WgDriver {
   // Idle peers answer the same lines get after get; those are not parsed again.
   readonly #memo = new UapiPeerMemo();
   /**
-   * Where gets are read, kept between them: a fresh 3 MB buffer per get costs its page faults
-   * (~1 ms). Grown as answers grow; the text is copied out of it before the next request is sent.
+   * Where answers are read: the socket reads straight into it (no chunk per read, nothing to copy or
+   * join), and it is kept between requests, since a fresh 3 MB buffer per get costs its page faults
+   * (~1 ms). Grown as answers grow; an answer's text is copied out of it before it is resolved.
    */
-  #getBuffer = Buffer.allocUnsafe(SMALL_ANSWER_BYTES);
+  #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  #readSize = 0;
+  /** The request whose answer is being read (at most one: requests go one at a time). */
+  #pending: PendingAnswer | null = null;
 
   constructor(name: string, options: UapiDriverOptions = {}) {
     this.name = name;
@@ -133,7 +148,13 @@ export class UapiDriver implements WgDriver {
 
   private async connect(operation: string): Promise<Socket> {
     if (this.socket && !this.socket.destroyed) return this.socket;
-    const socket = createConnection(this.socketPath);
+    // A new connection reads from the buffer's start (a dropped one may have left part of an answer).
+    // Between answers a connection's next read goes there too: `received` ends each answer at 0.
+    this.#readSize = 0;
+    const socket: Socket = createConnection({
+      path: this.socketPath,
+      onread: { buffer: () => this.readRoom(), callback: (n: number): boolean => this.received(socket, n) },
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
       socket.once("error", (err: NodeJS.ErrnoException) => {
@@ -166,6 +187,39 @@ export class UapiDriver implements WgDriver {
       : this.connect(operation).then((socket) => this.sendOn(socket, request, operation));
   }
 
+  /** Where the socket's next read goes: the free end of the read buffer, grown when little is left. */
+  private readRoom(): Buffer {
+    const buffer = this.#readBuffer;
+    const size = this.#readSize;
+    if (buffer.length - size >= MIN_READ_ROOM_BYTES) return buffer.subarray(size);
+    const grown = Buffer.allocUnsafe(2 * buffer.length);
+    buffer.copy(grown, 0, 0, size);
+    this.#readBuffer = grown;
+    return grown.subarray(size);
+  }
+
+  /** `n` more bytes of an answer were read into the read buffer; settles the request at its end. */
+  private received(socket: Socket, n: number): boolean {
+    const pending = this.#pending;
+    if (pending === null) {
+      // Nothing was asked: not the protocol this driver speaks. Dropped, never parsed.
+      socket.destroy();
+      return false;
+    }
+    this.#readSize += n;
+    const size = this.#readSize;
+    const buffer = this.#readBuffer;
+    // A response ends with its only blank line: `errno=N\n\n`.
+    if (size < 2 || buffer[size - 1] !== LF || buffer[size - 2] !== LF) return true;
+    const text = buffer.toString("latin1", 0, size);
+    this.#readSize = 0;
+    // Kept for the next get, unless the interface shrank a lot since the buffer grew.
+    if (pending.operation === "get" && size * 4 < buffer.length && buffer.length > READ_BUFFER_BYTES)
+      this.#readBuffer = Buffer.allocUnsafe(Math.max(READ_BUFFER_BYTES, 2 * size));
+    pending.settle(null, text);
+    return true;
+  }
+
   private async sendOn(
     socket: Socket,
     request: string,
@@ -174,43 +228,17 @@ export class UapiDriver implements WgDriver {
     socket.ref();
     try {
       const text = await new Promise<string>((resolve, reject) => {
-        // Copied into one buffer as they arrive (a get's into the one kept from the last get), so
-        // nothing is left to join once the last one is in: a 10,000-peer answer is ~3 MB in ~50
-        // chunks. The text is a copy: the buffer is free again once it is made.
-        const isGet = operation === "get";
-        let buffer = isGet ? this.#getBuffer : Buffer.allocUnsafe(SMALL_ANSWER_BYTES);
-        let size = 0;
-        let previousByte = -1;
-        const done = (err: Error | null, value?: string) => {
+        const settle = (err: Error | null, value?: string) => {
           clearTimeout(timer);
-          socket.off("data", onData);
           socket.off("close", onClose);
           socket.off("error", onError);
+          this.#pending = null;
           if (err) reject(err);
           else resolve(value!);
         };
         const fail = (message: string, cause?: unknown) => {
           this.close();
-          done(new WireGuardError(message, { iface: this.name, operation }, { cause }));
-        };
-        const onData = (chunk: Buffer) => {
-          if (size + chunk.length > buffer.length) {
-            const grown = Buffer.allocUnsafe(Math.max(2 * buffer.length, size + chunk.length));
-            buffer.copy(grown, 0, 0, size);
-            buffer = grown;
-          }
-          chunk.copy(buffer, size);
-          size += chunk.length;
-          const last = chunk[chunk.length - 1];
-          const beforeLast = chunk.length >= 2 ? chunk[chunk.length - 2] : previousByte;
-          previousByte = last ?? previousByte;
-          // A response ends with its only blank line: `errno=N\n\n`.
-          if (last !== LF || beforeLast !== LF) return;
-          // Kept for the next get, unless the interface shrank a lot since the buffer grew.
-          if (isGet)
-            this.#getBuffer =
-              size * 4 < buffer.length ? Buffer.allocUnsafe(Math.max(SMALL_ANSWER_BYTES, 2 * size)) : buffer;
-          done(null, buffer.toString("latin1", 0, size));
+          settle(new WireGuardError(message, { iface: this.name, operation }, { cause }));
         };
         const onClose = () => fail(`userspace API on ${this.name} closed the connection during ${operation}`);
         const onError = (err: Error) => fail(`userspace API ${operation} on ${this.name} failed`, err);
@@ -218,7 +246,7 @@ export class UapiDriver implements WgDriver {
           () => fail(`userspace API ${operation} on ${this.name} timed out after ${this.timeoutMs} ms`),
           this.timeoutMs,
         );
-        socket.on("data", onData);
+        this.#pending = { operation, settle };
         socket.once("close", onClose);
         socket.once("error", onError);
         socket.write(request);

@@ -224,6 +224,24 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
     expect((await wgShow()).peers).toHaveLength(0);
   });
 
+  it("the userspace API reads answers many times its read buffer, and small ones after the interface shrank", async () => {
+    // A fresh driver starts with a 256 KB read buffer; 3,000 peers answer ~900 KB over many reads.
+    const reader = new UapiDriver(iface);
+    try {
+      const desired = strip(peers(3000));
+      await reader.apply(planInterface(desired, await reader.dump(), keep));
+      expect(byKey(await reader.dump())).toEqual(await wgShow());
+      await reader.apply(planInterface(desired.slice(0, 5), await reader.dump(), removeAll));
+      expect(byKey(await reader.dump())).toEqual(await wgShow());
+      await reader.apply(planInterface(desired, await reader.dump(), keep));
+      const grownAgain = byKey(await reader.dump());
+      expect(grownAgain.peers).toHaveLength(3000);
+      expect(grownAgain).toEqual(await wgShow());
+    } finally {
+      reader.close();
+    }
+  });
+
   it("the wg driver splits a plan over several runs only past its command-line budget", async () => {
     const small = new WgCliDriver(iface, { netns: ns, maxArgBytes: 2_000 });
     const desired = strip(peers(60));
