@@ -2,9 +2,10 @@
  * The audit log: who changed what. Rows are written inside the caller's transaction so an audit entry
  * exists exactly when its change does. Never records a secret: callers pass ids and public fields only.
  */
-import { and, count, desc, eq } from "drizzle-orm";
+import { and, count, desc, eq, sql } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.js";
 import { auditLog } from "../db/index.js";
+import { builtOnce } from "../db/statement.js";
 
 export interface AuditEntry {
   actor: string;
@@ -15,9 +16,27 @@ export interface AuditEntry {
   requestId?: string | null;
 }
 
+const insertAuditRow = builtOnce<{
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  details: Record<string, unknown>;
+  requestId: string | null;
+}>((exec) =>
+  exec.insert(auditLog).values({
+    actor: sql.placeholder("actor"),
+    action: sql.placeholder("action"),
+    entityType: sql.placeholder("entityType"),
+    entityId: sql.placeholder("entityId"),
+    details: sql.placeholder("details"),
+    requestId: sql.placeholder("requestId"),
+  }),
+);
+
 /** Inserts one audit row with the executor given (pass the change's transaction). */
 export async function recordAudit(exec: Executor, entry: AuditEntry): Promise<void> {
-  await exec.insert(auditLog).values({
+  await insertAuditRow(exec, {
     actor: entry.actor,
     action: entry.action,
     entityType: entry.entityType,

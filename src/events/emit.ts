@@ -1,5 +1,7 @@
+import { sql } from "drizzle-orm";
 import type { Executor } from "../db/index.js";
 import { events } from "../db/index.js";
+import { builtOnce } from "../db/statement.js";
 import { sanitizeEventData } from "./sanitize.js";
 import type { EventType } from "./types.js";
 
@@ -43,6 +45,22 @@ export async function emitEvent(
   return insertEvent(exec, event, options);
 }
 
+const insertEventRow = builtOnce<
+  { type: string; data: Record<string, unknown>; source: string },
+  { id: string }
+>(
+  (exec) =>
+    exec
+      .insert(events)
+      .values({
+        type: sql.placeholder("type"),
+        data: sql.placeholder("data"),
+        source: sql.placeholder("source"),
+      })
+      .returning({ id: events.id }),
+  { id: events.id },
+);
+
 /**
  * `emitEvent` for names outside `EventType` (custom events from the dispatch API, internal ones).
  * Callers validate the name first.
@@ -53,9 +71,6 @@ export async function insertEvent(
   options: EmitOptions = {},
 ): Promise<EmittedEvent> {
   const { data, dropped } = sanitizeEventData(event.data);
-  const [row] = await exec
-    .insert(events)
-    .values({ type: event.type, data, source: options.source ?? "system" })
-    .returning({ id: events.id });
+  const [row] = await insertEventRow(exec, { type: event.type, data, source: options.source ?? "system" });
   return { id: row!.id, type: event.type, dropped };
 }

@@ -1,7 +1,8 @@
 /** Drizzle queries of the mesh. Every function takes the executor first; services own transactions. */
-import { and, asc, count, desc, eq, ilike, inArray, lt, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, ilike, inArray, lt, or, sql } from "drizzle-orm";
 import type { Db, Executor, NodeStatus } from "../db/index.js";
 import { enrollmentKeys, networks, nodes, retiredPeers, usageMonthly } from "../db/index.js";
+import { builtOnce } from "../db/statement.js";
 
 export type NetworkRow = typeof networks.$inferSelect;
 export type NodeRow = typeof nodes.$inferSelect;
@@ -15,13 +16,31 @@ export async function insertNetwork(
   return row!;
 }
 
+const networkById = builtOnce<{ id: string }, NetworkRow>(
+  (exec) =>
+    exec
+      .select()
+      .from(networks)
+      .where(eq(networks.id, sql.placeholder("id"))),
+  getTableColumns(networks),
+);
+// Every enrollment and node change takes its network's row lock with this.
+const networkByIdForUpdate = builtOnce<{ id: string }, NetworkRow>(
+  (exec) =>
+    exec
+      .select()
+      .from(networks)
+      .where(eq(networks.id, sql.placeholder("id")))
+      .for("update"),
+  getTableColumns(networks),
+);
+
 export async function getNetwork(
   exec: Executor,
   id: string,
   opts: { forUpdate?: boolean } = {},
 ): Promise<NetworkRow | undefined> {
-  const query = exec.select().from(networks).where(eq(networks.id, id));
-  const [row] = opts.forUpdate ? await query.for("update") : await query;
+  const [row] = await (opts.forUpdate ? networkByIdForUpdate : networkById)(exec, { id });
   return row;
 }
 
@@ -83,20 +102,30 @@ export interface UsedAddresses {
   hasRoutes: boolean;
 }
 
+const USED_ADDRESS_COLUMNS = {
+  ip4: sql<string | null>`string_agg(host(${nodes.ip4}), ',')`,
+  ip6: sql<string | null>`string_agg(host(${nodes.ip6}), ',')`,
+  hasRoutes: sql<boolean | null>`bool_or(cardinality(${nodes.extraAllowedIps}) > 0)`,
+};
+const usedAddressRow = builtOnce<
+  { networkId: string },
+  { ip4: string | null; ip6: string | null; hasRoutes: boolean | null }
+>(
+  (exec) =>
+    exec
+      .select(USED_ADDRESS_COLUMNS)
+      .from(nodes)
+      .where(eq(nodes.networkId, sql.placeholder("networkId"))),
+  USED_ADDRESS_COLUMNS,
+);
+
 /**
  * Read as one row of joined text whatever the network's size: it runs under the network's lock for
  * every enrollment, and mapping a row per node was most of an enrollment's CPU time in a network of
  * thousands of nodes.
  */
 export async function usedAddresses(exec: Executor, networkId: string): Promise<UsedAddresses> {
-  const [row] = await exec
-    .select({
-      ip4: sql<string | null>`string_agg(host(${nodes.ip4}), ',')`,
-      ip6: sql<string | null>`string_agg(host(${nodes.ip6}), ',')`,
-      hasRoutes: sql<boolean | null>`bool_or(cardinality(${nodes.extraAllowedIps}) > 0)`,
-    })
-    .from(nodes)
-    .where(eq(nodes.networkId, networkId));
+  const [row] = await usedAddressRow(exec, { networkId });
   return {
     ip4: row?.ip4 ? row.ip4.split(",") : [],
     ip6: row?.ip6 ? row.ip6.split(",") : [],
@@ -104,8 +133,41 @@ export async function usedAddresses(exec: Executor, networkId: string): Promise<
   };
 }
 
-export async function insertNode(exec: Executor, values: typeof nodes.$inferInsert): Promise<NodeRow> {
-  const [row] = await exec.insert(nodes).values(values).returning();
+/** The columns an enrollment sets, every one of them (`null` where unknown); the rest take their defaults. */
+const NEW_NODE_COLUMNS = [
+  "id",
+  "networkId",
+  "name",
+  "email",
+  "publicKey",
+  "privateKeyEnc",
+  "ip4",
+  "ip6",
+  "endpoint",
+  "role",
+  "extraAllowedIps",
+  "tags",
+  "natType",
+  "networkInfo",
+  "capabilities",
+  "location",
+  "configHash",
+  "tokenHash",
+  "enrollmentKeyId",
+] as const;
+export type NewNode = Required<Pick<typeof nodes.$inferInsert, (typeof NEW_NODE_COLUMNS)[number]>>;
+
+const insertNodeRow = builtOnce<NewNode, NodeRow>(
+  (exec) =>
+    exec
+      .insert(nodes)
+      .values(Object.fromEntries(NEW_NODE_COLUMNS.map((c) => [c, sql.placeholder(c)])) as never)
+      .returning(),
+  getTableColumns(nodes),
+);
+
+export async function insertNode(exec: Executor, values: NewNode): Promise<NodeRow> {
+  const [row] = await insertNodeRow(exec, values);
   return row!;
 }
 
@@ -250,10 +312,20 @@ export async function retirePeers(exec: Executor, networkId: string, publicKeys:
     });
 }
 
-export async function unretirePeer(exec: Executor, networkId: string, publicKey: string): Promise<void> {
-  await exec
+const deleteRetiredPeer = builtOnce<{ networkId: string; publicKey: string }>((exec) =>
+  exec
     .delete(retiredPeers)
-    .where(and(eq(retiredPeers.networkId, networkId), eq(retiredPeers.publicKey, publicKey)));
+    .where(
+      and(
+        eq(retiredPeers.networkId, sql.placeholder("networkId")),
+        eq(retiredPeers.publicKey, sql.placeholder("publicKey")),
+      ),
+    ),
+);
+
+/** A key that comes back (re-enrolled, re-enabled) is no longer retired. Runs in every enrollment. */
+export async function unretirePeer(exec: Executor, networkId: string, publicKey: string): Promise<void> {
+  await deleteRetiredPeer(exec, { networkId, publicKey });
 }
 
 /**
