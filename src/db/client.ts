@@ -58,7 +58,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connect_timeout: 5,
       idle_timeout: 60,
     });
-    const pgDb = drizzle(options.prepare === false ? client : preparing(client), {
+    const pgDb = drizzle(driverClient(client, options.prepare !== false), {
       schema,
       casing: "snake_case",
     });
@@ -114,34 +114,81 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 /**
- * The client drizzle sees, with every query it runs prepared. drizzle runs queries through
- * `sql.unsafe(text, params)`, which postgres.js treats as unprepared, and postgres.js sends an
- * unprepared query with parameters in two round trips (Parse/Describe to learn the parameter types,
- * then Bind/Execute) and pipelines nothing behind it (drizzle-orm#6096). Prepared, a statement is
- * parsed once per connection (postgres.js keeps them until the connection is recycled, every 30–60
- * minutes) and each later run is one Bind/Execute that pipelines with the queries around it. That
- * halves the round trips of every transaction. Transactions and savepoints get the same client.
+ * The client drizzle sees: transactions that pipeline their BEGIN and, unless `prepare` is false,
+ * every query run prepared.
+ *
+ * Prepared: drizzle runs queries through `sql.unsafe(text, params)`, which postgres.js treats as
+ * unprepared, and postgres.js sends an unprepared query with parameters in two round trips
+ * (Parse/Describe to learn the parameter types, then Bind/Execute) and pipelines nothing behind it
+ * (drizzle-orm#6096). Prepared, a statement is parsed once per connection (postgres.js keeps them
+ * until the connection is recycled, every 30–60 minutes) and each later run is one Bind/Execute that
+ * pipelines with the queries around it. That halves the round trips of every transaction.
+ *
+ * Transactions: see `beginPipelined`.
  */
-function preparing(sql: Sql): Sql {
+function driverClient(sql: Sql, prepare: boolean): Sql {
   return new Proxy(sql, {
     get(target, property, receiver) {
       switch (property) {
         case "unsafe":
+          if (!prepare) break;
           return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
             target.unsafe(query, params as never, { ...options, prepare: true });
         case "begin":
-        case "savepoint":
           return (...args: unknown[]) => {
-            const body = args.pop() as (inner: Sql) => unknown;
-            // `savepoint` exists on the client a transaction gets.
-            const open = Reflect.get(target, property) as (...a: unknown[]) => Promise<unknown>;
-            return open.call(target, ...args, (inner: Sql) => body(preparing(inner)));
+            const body = args.pop() as (scope: Sql) => unknown;
+            const mode = typeof args[0] === "string" ? args[0] : "";
+            return beginPipelined(target, mode, (scope) => body(driverClient(scope, prepare)));
           };
         default:
-          return Reflect.get(target, property, receiver);
+          break;
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
+/**
+ * Runs `body` in a transaction on a connection of the pool, BEGIN sent with the body's first
+ * statements. postgres.js's own `begin` waits for BEGIN's answer before it runs the body: a round trip
+ * of every transaction (a quarter of an enrollment's) spent on nothing. Commits when `body` resolves,
+ * rolls back when it throws. Savepoints (nested drizzle transactions) work as with postgres.js.
+ */
+async function beginPipelined<T>(pool: Sql, mode: string, body: (scope: Sql) => Promise<T> | T): Promise<T> {
+  const connection = await pool.reserve();
+  let savepoints = 0;
+  const scope: Sql = Object.assign(connection, {
+    async savepoint(inner: (scope: Sql) => unknown) {
+      const name = `wiresync_s${savepoints++}`;
+      await connection.unsafe(`savepoint ${name}`);
+      try {
+        const result = await inner(scope);
+        await connection.unsafe(`release savepoint ${name}`);
+        return result;
+      } catch (err) {
+        await connection.unsafe(`rollback to savepoint ${name}`);
+        throw err;
       }
     },
   });
+  try {
+    // Not awaited: it goes out in one write with what the body sends first. Should it fail, so do
+    // those statements; it is awaited before the commit all the same.
+    const begun = connection.unsafe(`begin ${mode.replace(/[^a-z ]/gi, "")}`).execute();
+    begun.catch(() => {});
+    try {
+      const result = await body(scope);
+      await begun;
+      await connection.unsafe("commit");
+      return result;
+    } catch (err) {
+      // A broken connection cannot roll back; Postgres ends its transaction when it goes.
+      await connection.unsafe("rollback").catch(() => {});
+      throw err;
+    }
+  } finally {
+    connection.release();
+  }
 }
 
 /** `drizzle/` next to package.json, whether running from sources (tsx) or from `dist/`. */

@@ -203,6 +203,115 @@ describe("prepared statements on Postgres", () => {
   });
 });
 
+describe("transactions on Postgres (BEGIN pipelined with the first statements)", () => {
+  const name = `wiresync_t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+  let database: Database;
+  const count = async (exec: Executor, label: string) =>
+    (await exec.select({ id: networks.id }).from(networks).where(eq(networks.name, label))).length;
+
+  beforeAll(async () => {
+    await adminSql(`create database "${name}"`);
+    // One connection: a transaction left open or aborted would break every later test.
+    database = await openDatabase({ kind: "postgres", url: databaseUrl(name), poolSize: 1 });
+    await database.migrate();
+  });
+  afterAll(async () => {
+    await database?.close();
+    await adminSql(`drop database if exists "${name}" with (force)`);
+  });
+
+  it("runs the body in one transaction and commits it", async () => {
+    const { db } = database;
+    const seen = await db.transaction(async (tx) => {
+      const [a] = await rows<{ xid: string }>(tx as unknown as Db, sql`select txid_current()::text as xid`);
+      await tx.insert(networks).values(network("committed", "10.31.0.0/16"));
+      const [b] = await rows<{ xid: string }>(tx as unknown as Db, sql`select txid_current()::text as xid`);
+      return [a!.xid, b!.xid];
+    });
+    expect(seen[0]).toBe(seen[1]);
+    expect(await count(db, "committed")).toBe(1);
+  });
+
+  it("rolls back when the body throws, and leaves the connection clean", async () => {
+    const { db } = database;
+    const oops = new Error("oops");
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.insert(networks).values(network("rolled-back", "10.32.0.0/16"));
+        throw oops;
+      }),
+    ).rejects.toBe(oops);
+    expect(await count(db, "rolled-back")).toBe(0);
+  });
+
+  it("surfaces a failed statement, rolls back, and the next transaction starts clean", async () => {
+    const { db } = database;
+    const failed = await db
+      .transaction(async (tx) => {
+        await tx.insert(networks).values(network("before-failure", "10.33.0.0/16"));
+        await tx.insert(networks).values(network("overlap", "10.33.1.0/24"));
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(pgErrorCode(failed)).toBe("23P01");
+    expect(await count(db, "before-failure")).toBe(0);
+    await db.transaction((tx) => tx.insert(networks).values(network("after-failure", "10.33.0.0/16")));
+    expect(await count(db, "after-failure")).toBe(1);
+  });
+
+  it("rolls a nested transaction back to its savepoint and commits the rest", async () => {
+    const { db } = database;
+    await db.transaction(async (tx) => {
+      await tx.insert(networks).values(network("outer", "10.34.0.0/16"));
+      await tx
+        .transaction(async (inner) => {
+          await inner.insert(networks).values(network("inner", "10.35.0.0/16"));
+          throw new Error("inner fails");
+        })
+        .catch(() => {});
+      await tx.transaction((inner) => inner.insert(networks).values(network("inner-kept", "10.36.0.0/16")));
+    });
+    expect([await count(db, "outer"), await count(db, "inner"), await count(db, "inner-kept")]).toEqual([
+      1, 0, 1,
+    ]);
+  });
+
+  it("applies the isolation level asked for", async () => {
+    const level = await database.db.transaction(
+      async (tx) =>
+        (
+          await rows<{ l: string }>(
+            tx as unknown as Db,
+            sql`select current_setting('transaction_isolation') as l`,
+          )
+        )[0]!.l,
+      { isolationLevel: "serializable" },
+    );
+    expect(level).toBe("serializable");
+  });
+
+  it("queues transactions for a busy pool instead of mixing them on one connection", async () => {
+    const { db } = database;
+    const xids = await Promise.all(
+      ["q1", "q2", "q3"].map((label, i) =>
+        db.transaction(async (tx) => {
+          await tx.insert(networks).values(network(label, `10.${40 + i}.0.0/16`));
+          const [row] = await rows<{ xid: string }>(
+            tx as unknown as Db,
+            sql`select txid_current()::text as xid`,
+          );
+          return row!.xid;
+        }),
+      ),
+    );
+    expect(new Set(xids).size).toBe(3);
+    expect(await count(db, "q1")).toBe(1);
+    expect(await count(db, "q3")).toBe(1);
+  });
+});
+
 describe("migrations on PGlite", () => {
   let pg: Database;
   let pglite: Database;
