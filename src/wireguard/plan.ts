@@ -203,7 +203,6 @@ export function diffInterface(
   // Per desired position: undefined = not on the interface, null = on it and equal, else the diff.
   const found: (PeerDiff | null | undefined)[] = new Array(wanted.peers.length);
   for (const have of actual.peers) {
-    // The common case of a reconcile: a peer object that agreed before is unchanged, and agrees.
     // The common case of a reconcile: an interface peer object that agreed before, and still does.
     const agreement = wanted.agreed.get(have);
     if (agreement?.set === wanted) {
