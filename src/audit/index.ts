@@ -4,8 +4,7 @@
  */
 import { and, count, desc, eq, sql } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.js";
-import { auditLog } from "../db/index.js";
-import { builtOnce } from "../db/statement.js";
+import { auditLog, builtOnce } from "../db/index.js";
 
 export interface AuditEntry {
   actor: string;

@@ -6,3 +6,4 @@ export * from "./client.js";
 export * from "./pipeline.js";
 export * as schema from "./schema/index.js";
 export * from "./schema/index.js";
+export * from "./statement.js";

@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Executor } from "../db/index.js";
-import { events } from "../db/index.js";
-import { builtOnce } from "../db/statement.js";
+import { builtOnce, events } from "../db/index.js";
 import { sanitizeEventData } from "./sanitize.js";
 import type { EventType } from "./types.js";
 

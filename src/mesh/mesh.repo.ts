@@ -1,8 +1,7 @@
 /** Drizzle queries of the mesh. Every function takes the executor first; services own transactions. */
 import { and, asc, count, desc, eq, getTableColumns, ilike, inArray, lt, or, sql } from "drizzle-orm";
 import type { Db, Executor, NodeStatus } from "../db/index.js";
-import { enrollmentKeys, networks, nodes, retiredPeers, usageMonthly } from "../db/index.js";
-import { builtOnce } from "../db/statement.js";
+import { builtOnce, enrollmentKeys, networks, nodes, retiredPeers, usageMonthly } from "../db/index.js";
 
 export type NetworkRow = typeof networks.$inferSelect;
 export type NodeRow = typeof nodes.$inferSelect;

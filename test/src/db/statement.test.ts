@@ -4,8 +4,7 @@ import path from "node:path";
 import { eq, getTableColumns, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
-import { auditLog, openDatabase } from "../../../src/db/index.js";
-import { builtOnce } from "../../../src/db/statement.js";
+import { auditLog, builtOnce, openDatabase } from "../../../src/db/index.js";
 import { createTestDatabase, type TestDatabase } from "../../support/db.js";
 
 type AuditRow = typeof auditLog.$inferSelect;
