@@ -170,18 +170,45 @@ export async function insertNode(exec: Executor, values: NewNode): Promise<NodeR
   return row!;
 }
 
+const nodeById = builtOnce<{ id: string }, NodeRow>(
+  (exec) =>
+    exec
+      .select()
+      .from(nodes)
+      .where(eq(nodes.id, sql.placeholder("id"))),
+  getTableColumns(nodes),
+);
+const nodeByIdForUpdate = builtOnce<{ id: string }, NodeRow>(
+  (exec) =>
+    exec
+      .select()
+      .from(nodes)
+      .where(eq(nodes.id, sql.placeholder("id")))
+      .for("update"),
+  getTableColumns(nodes),
+);
+
 export async function getNode(
   exec: Executor,
   id: string,
   opts: { forUpdate?: boolean } = {},
 ): Promise<NodeRow | undefined> {
-  const query = exec.select().from(nodes).where(eq(nodes.id, id));
-  const [row] = opts.forUpdate ? await query.for("update") : await query;
+  const [row] = await (opts.forUpdate ? nodeByIdForUpdate : nodeById)(exec, { id });
   return row;
 }
 
+// Every request of a node's agent is authenticated with this.
+const nodeByTokenHash = builtOnce<{ tokenHash: string }, NodeRow>(
+  (exec) =>
+    exec
+      .select()
+      .from(nodes)
+      .where(eq(nodes.tokenHash, sql.placeholder("tokenHash"))),
+  getTableColumns(nodes),
+);
+
 export async function getNodeByTokenHash(exec: Executor, tokenHash: string): Promise<NodeRow | undefined> {
-  const [row] = await exec.select().from(nodes).where(eq(nodes.tokenHash, tokenHash));
+  const [row] = await nodeByTokenHash(exec, { tokenHash });
   return row;
 }
 
