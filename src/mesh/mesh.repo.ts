@@ -15,32 +15,33 @@ export async function insertNetwork(
   return row!;
 }
 
-const networkById = builtOnce<{ id: string }, NetworkRow>(
-  (exec) =>
-    exec
-      .select()
-      .from(networks)
-      .where(eq(networks.id, sql.placeholder("id"))),
-  getTableColumns(networks),
-);
-// Every enrollment and node change takes its network's row lock with this.
-const networkByIdForUpdate = builtOnce<{ id: string }, NetworkRow>(
-  (exec) =>
-    exec
-      .select()
-      .from(networks)
-      .where(eq(networks.id, sql.placeholder("id")))
-      .for("update"),
-  getTableColumns(networks),
-);
+/**
+ * A row of `table` by id, with or without its row lock, each statement built once: every enrollment
+ * and node change takes its network's lock with one, and every node request reads its node.
+ */
+function rowById<Row>(table: typeof networks | typeof nodes) {
+  const columns = getTableColumns(table);
+  const statement = (lock: boolean) =>
+    builtOnce<{ id: string }, Row>((exec) => {
+      const query = exec
+        .select()
+        .from(table)
+        .where(eq(table.id, sql.placeholder("id")));
+      return lock ? query.for("update") : query;
+    }, columns);
+  const [plain, locked] = [statement(false), statement(true)];
+  return async (exec: Executor, id: string, forUpdate = false): Promise<Row | undefined> =>
+    (await (forUpdate ? locked : plain)(exec, { id }))[0];
+}
+
+const networkById = rowById<NetworkRow>(networks);
 
 export async function getNetwork(
   exec: Executor,
   id: string,
   opts: { forUpdate?: boolean } = {},
 ): Promise<NetworkRow | undefined> {
-  const [row] = await (opts.forUpdate ? networkByIdForUpdate : networkById)(exec, { id });
-  return row;
+  return networkById(exec, id, opts.forUpdate);
 }
 
 export async function getNetworks(exec: Executor, ids: string[]): Promise<NetworkRow[]> {
@@ -170,31 +171,14 @@ export async function insertNode(exec: Executor, values: NewNode): Promise<NodeR
   return row!;
 }
 
-const nodeById = builtOnce<{ id: string }, NodeRow>(
-  (exec) =>
-    exec
-      .select()
-      .from(nodes)
-      .where(eq(nodes.id, sql.placeholder("id"))),
-  getTableColumns(nodes),
-);
-const nodeByIdForUpdate = builtOnce<{ id: string }, NodeRow>(
-  (exec) =>
-    exec
-      .select()
-      .from(nodes)
-      .where(eq(nodes.id, sql.placeholder("id")))
-      .for("update"),
-  getTableColumns(nodes),
-);
+const nodeById = rowById<NodeRow>(nodes);
 
 export async function getNode(
   exec: Executor,
   id: string,
   opts: { forUpdate?: boolean } = {},
 ): Promise<NodeRow | undefined> {
-  const [row] = await (opts.forUpdate ? nodeByIdForUpdate : nodeById)(exec, { id });
-  return row;
+  return nodeById(exec, id, opts.forUpdate);
 }
 
 // Every request of a node's agent is authenticated with this.
