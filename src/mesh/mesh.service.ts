@@ -12,7 +12,7 @@ import type { EventType } from "../events/index.js";
 import { emitEvent } from "../events/index.js";
 import type { JobQueue } from "../queue/index.js";
 import { generateKeyPair } from "../wireguard/index.js";
-import { addressOnly, overlaps, parseCidr } from "./cidr.js";
+import { overlaps, parseCidr } from "./cidr.js";
 import type { DispatchErrorReporter, MeshEffects } from "./effects.js";
 import { dispatchEffects, newEffects } from "./effects.js";
 import { changedFields, type NodeFacts, nodeEventData } from "./events.js";
@@ -149,7 +149,6 @@ function networkNotFound(id: string): never {
 export function createMeshService(deps: MeshServiceDeps) {
   const { db, secrets } = deps;
   const report: DispatchErrorReporter = deps.reportDispatchError ?? (() => {});
-  const hubReads = repo.prepareHubReads(db);
 
   const sealNodeKey = (nodeId: string, key: string) => secrets.seal(key, `node:${nodeId}`);
   const openNodeKey = (nodeId: string, enc: string) => secrets.open(enc, `node:${nodeId}`);
@@ -963,22 +962,19 @@ export function createMeshService(deps: MeshServiceDeps) {
 
     /** What a network's hub interface must hold. Throws NETWORK_NOT_FOUND. */
     async hubState(networkId: string): Promise<HubState> {
-      const params = { networkId };
-      const [[network], all, retired] = await Promise.all([
-        hubReads.network.execute(params),
-        hubReads.peerRows.execute(params),
-        hubReads.retiredKeys.execute(params),
+      const [network, all, retired] = await Promise.all([
+        repo.getNetwork(db, networkId),
+        repo.hubPeers(db, networkId),
+        repo.retiredKeys(db, networkId),
       ]);
       if (!network) networkNotFound(networkId);
-      const peers = desiredHubPeers(
-        all.map((n) => ({ ...n, ip4: addressOnly(n.ip4), ip6: n.ip6 ? addressOnly(n.ip6) : null })),
-      );
+      const peers = desiredHubPeers(all);
       const desiredKeys = new Set(peers.map((p) => p.publicKey));
       return {
         network: toNetworkView(network),
         hubPrivateKey: openHubKey(network.id, network.hubPrivateKeyEnc),
         peers,
-        retired: retired.map((r) => r.k).filter((k) => !desiredKeys.has(k)),
+        retired: retired.filter((k) => !desiredKeys.has(k)),
       };
     },
   };

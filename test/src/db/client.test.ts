@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database, Db, Executor } from "../../../src/db/index.js";
 import { networks, nodes, openDatabase, schema } from "../../../src/db/index.js";
 import { pgConstraint, pgErrorCode } from "../../../src/errors.js";
-import { prepareHubReads, usedAddresses } from "../../../src/mesh/mesh.repo.js";
+import { hubPeers, usedAddresses } from "../../../src/mesh/mesh.repo.js";
 import { adminSql, databaseUrl } from "../../support/db.js";
 
 /** Every table the schema declares, and every migration drizzle-kit made: what a fresh database must hold. */
@@ -95,7 +95,7 @@ async function meshReads(db: Db) {
       node("c", 3),
     ]);
   const used = await usedAddresses(db, net!.id);
-  const peers = await prepareHubReads(db).peerRows.execute({ networkId: net!.id });
+  const peers = await hubPeers(db, net!.id);
   const none = await usedAddresses(db, "00000000-0000-0000-0000-000000000000");
   await db.delete(nodes).where(eq(nodes.networkId, net!.id));
   await db.delete(networks).where(eq(networks.id, net!.id));
