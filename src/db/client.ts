@@ -140,6 +140,15 @@ function driverClient(sql: Sql, prepare: boolean): Sql {
             const mode = typeof args[0] === "string" ? args[0] : "";
             return beginPipelined(target, mode, (scope) => body(driverClient(scope, prepare)));
           };
+        case "savepoint": {
+          // On a transaction's client: the savepoint's client is wrapped the same way.
+          const savepoint = Reflect.get(target, property) as
+            | ((inner: (scope: Sql) => unknown) => Promise<unknown>)
+            | undefined;
+          if (savepoint === undefined) break;
+          return (inner: (scope: Sql) => unknown) =>
+            savepoint.call(target, (scope: Sql) => inner(driverClient(scope, prepare)));
+        }
         default:
           break;
       }

@@ -193,6 +193,13 @@ describe("prepared statements on Postgres", () => {
       await tx.select({ id: networks.id }).from(networks).where(eq(networks.listenPort, 1));
     });
     expect(await preparedOn(db)).toBe(2);
+    // Inside a nested transaction (a savepoint) too.
+    await db.transaction((tx) =>
+      tx.transaction((inner) =>
+        inner.select({ name: networks.name }).from(networks).where(eq(networks.listenPort, 2)),
+      ),
+    );
+    expect(await preparedOn(db)).toBe(3);
   });
 
   it("prepares nothing with prepare: false (for transaction-mode poolers)", async () => {
