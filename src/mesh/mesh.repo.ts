@@ -1,6 +1,6 @@
 /** Drizzle queries of the mesh. Every function takes the executor first; services own transactions. */
 import { and, asc, count, desc, eq, getTableColumns, ilike, inArray, lt, or, sql } from "drizzle-orm";
-import type { Executor, NodeStatus } from "../db/index.js";
+import type { Executor, NodeMetrics, NodeStatus } from "../db/index.js";
 import { builtOnce, enrollmentKeys, networks, nodes, retiredPeers, usageMonthly } from "../db/index.js";
 
 export type NetworkRow = typeof networks.$inferSelect;
@@ -281,6 +281,33 @@ export async function updateNode(
     .set({ ...values, updatedAt: new Date() })
     .where(eq(nodes.id, id))
     .returning();
+  return row;
+}
+
+// Agents report every few seconds: the common heartbeat (no new endpoint) is one built statement.
+const heartbeatRow = builtOnce<{ id: string; metrics: NodeMetrics; seenAt: Date; online: boolean }, NodeRow>(
+  (exec) =>
+    exec
+      .update(nodes)
+      .set({
+        // drizzle's types take no placeholder in `set`; it encodes one with its column all the same.
+        metrics: sql.placeholder("metrics") as never,
+        lastSeenAt: sql.placeholder("seenAt") as never,
+        updatedAt: sql.placeholder("seenAt") as never,
+        status: sql`case when ${sql.placeholder("online")}::boolean then 'online' else ${nodes.status} end`,
+      })
+      .where(eq(nodes.id, sql.placeholder("id")))
+      .returning(),
+  getTableColumns(nodes),
+);
+
+/** Stores a heartbeat's metrics and time; `online` marks the node online (not for a disabled one). */
+export async function recordHeartbeat(
+  exec: Executor,
+  id: string,
+  heartbeat: { metrics: NodeMetrics; seenAt: Date; online: boolean },
+): Promise<NodeRow | undefined> {
+  const [row] = await heartbeatRow(exec, { id, ...heartbeat });
   return row;
 }
 

@@ -904,12 +904,17 @@ export function createMeshService(deps: MeshServiceDeps) {
         // IMPORTANT: locked, so of two racing heartbeats only one sees the old status and emits.
         const before = await requireNode(tx, nodeId, true);
         const endpointChanged = input.endpoint !== undefined && input.endpoint !== before.endpoint;
-        const row = (await repo.updateNode(tx, nodeId, {
-          metrics: input.metrics,
-          lastSeenAt: new Date(),
-          ...(before.status === "disabled" ? {} : { status: "online" as const }),
-          ...(endpointChanged ? { endpoint: input.endpoint } : {}),
-        }))!;
+        const online = before.status !== "disabled";
+        const row = (
+          endpointChanged
+            ? await repo.updateNode(tx, nodeId, {
+                metrics: input.metrics,
+                lastSeenAt: new Date(),
+                endpoint: input.endpoint,
+                ...(online ? { status: "online" as const } : {}),
+              })
+            : await repo.recordHeartbeat(tx, nodeId, { metrics: input.metrics, seenAt: new Date(), online })
+        )!;
         const wentOnline = before.status !== "online" && row.status === "online";
         if (!endpointChanged && !wentOnline) return { node: toNodeView(row), wentOnline };
         const network = await requireNetwork(tx, row.networkId, endpointChanged);

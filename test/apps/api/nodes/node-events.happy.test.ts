@@ -143,6 +143,40 @@ describe("node events in the outbox", () => {
     expect(events[3]!.data).toMatchObject({ previousStatus: "offline" });
   });
 
+  it("stores each heartbeat's metrics and time, keeps a disabled node disabled, and takes a new endpoint", async () => {
+    const net = await createNetwork(t, { name: "beats", cidr4: "10.64.0.0/24" });
+    const created = await createNode(t, net.id, { name: "beating" });
+    const id = created.node.id as string;
+    const rowOf = async () => (await t.platform.database.db.select().from(nodes).where(eq(nodes.id, id)))[0]!;
+
+    const before = Date.now();
+    const first = await heartbeat(t, id, created.token, { metrics: { cpu: 12, connections: 3 } });
+    expect(first).toMatchObject({ status: "online", configVersion: 1 });
+    const row = await rowOf();
+    expect(row.metrics).toEqual({ cpu: 12, connections: 3 });
+    expect(row.lastSeenAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(row.updatedAt.getTime()).toBe(row.lastSeenAt!.getTime());
+
+    const disable = await t.request(`/api/v1/nodes/${id}`, { method: "PATCH", body: { status: "disabled" } });
+    expect(disable.status).toBe(200);
+    const onlineEvents = async () => (await eventsOfNode(t, id)).filter((e) => e.type === "node.online");
+    const onlineBefore = (await onlineEvents()).length;
+    const disabled = await heartbeat(t, id, created.token, { metrics: { cpu: 50 } });
+    expect(disabled).toMatchObject({ status: "disabled" });
+    expect(await rowOf()).toMatchObject({ status: "disabled", metrics: { cpu: 50 } });
+    expect(await onlineEvents()).toHaveLength(onlineBefore);
+
+    const enable = await t.request(`/api/v1/nodes/${id}`, { method: "PATCH", body: { status: "pending" } });
+    expect(enable.status).toBe(200);
+    const versionBefore = (await rowOf()).configVersion;
+    const moved = await heartbeat(t, id, created.token, { endpoint: "198.51.100.20:51820" });
+    expect(moved).toMatchObject({ status: "online" });
+    const after = await rowOf();
+    expect(after).toMatchObject({ status: "online", endpoint: "198.51.100.20:51820", metrics: {} });
+    expect(after.configVersion).toBeGreaterThanOrEqual(versionBefore);
+    expect(await onlineEvents()).toHaveLength(onlineBefore + 1);
+  });
+
   it("records node.online once when heartbeats race to bring a node back", async () => {
     const net = await createNetwork(t);
     const created = await createNode(t, net.id);
