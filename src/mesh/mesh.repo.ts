@@ -200,18 +200,18 @@ export async function nodesOfNetwork(exec: Executor, networkId: string): Promise
   return exec.select().from(nodes).where(eq(nodes.networkId, networkId)).orderBy(asc(nodes.ip4));
 }
 
-/** The columns a node's peer on the hub is made of. */
-const HUB_PEER_COLUMNS = {
+/** The columns a config is rendered from, plus its stored hash: a light read for config refreshes. */
+const CONFIG_COLUMNS = {
+  id: nodes.id,
+  name: nodes.name,
   publicKey: nodes.publicKey,
   ip4: nodes.ip4,
   ip6: nodes.ip6,
   endpoint: nodes.endpoint,
   extraAllowedIps: nodes.extraAllowedIps,
   status: nodes.status,
+  configHash: nodes.configHash,
 };
-
-/** The columns a config is rendered from, plus its stored hash: a light read for config refreshes. */
-const CONFIG_COLUMNS = { id: nodes.id, name: nodes.name, ...HUB_PEER_COLUMNS, configHash: nodes.configHash };
 
 export async function configRows(exec: Executor, networkId: string, ids?: readonly string[]) {
   return exec
