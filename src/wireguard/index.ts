@@ -57,9 +57,11 @@ export {
   buildUapiDeviceSet,
   buildUapiSet,
   type EndpointResolver,
+  parseUapiAnswer,
   parseUapiGet,
   splitUapiResponse,
   UapiPeerMemo,
+  uapiStatus,
 } from "./uapi.js";
 export { UAPI_SOCKET_DIR, UapiDriver, type UapiDriverOptions, uapiSocketPath } from "./uapi-driver.js";
 export { normaliseDesiredPeer, validatePlan } from "./validate.js";

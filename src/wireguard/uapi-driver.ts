@@ -4,7 +4,7 @@ import { formatEndpoint, parseEndpoint } from "./address.js";
 import { publicKeyOf } from "./keys.js";
 import { isEmptyPlan } from "./plan.js";
 import type { DeviceSettings, WgDriver, WgPlan, WgState } from "./types.js";
-import { buildUapiDeviceSet, buildUapiSet, parseUapiGet, splitUapiResponse, UapiPeerMemo } from "./uapi.js";
+import { buildUapiDeviceSet, buildUapiSet, parseUapiAnswer, UapiPeerMemo, uapiStatus } from "./uapi.js";
 import { WireGuardError } from "./wireguard.errors.js";
 
 /** Where wireguard-go (and boringtun) put their userspace API sockets. */
@@ -34,9 +34,18 @@ const READ_BUFFER_BYTES = 256 * 1024;
  */
 const MIN_READ_ROOM_BYTES = 64 * 1024;
 
+/** Reads a successful answer's body, `answer[0, bodyEnd)`, before the read buffer is used again. */
+type Decode<T> = (answer: Buffer, bodyEnd: number) => T;
+
+interface Answer<T> {
+  errno: number;
+  /** The decoded body; undefined when the request failed (errno ≠ 0). */
+  value: T | undefined;
+}
+
 interface PendingAnswer {
-  operation: string;
-  settle: (err: Error | null, text?: string) => void;
+  decode: Decode<unknown>;
+  settle: (err: Error | null, answer?: Answer<unknown>) => void;
 }
 
 /**
@@ -55,14 +64,16 @@ export class UapiDriver implements WgDriver {
   // Deriving the public key costs ~2 ms; the private key rarely changes between dumps. Private
   // fields: a logged or serialised driver shows neither the key nor the memo.
   #derived: { privateKey: string; publicKey: string } | null = null;
-  // Idle peers answer the same lines get after get; those are not parsed again.
+  // Idle peers answer the same lines get after get; those are not decoded or parsed again.
   readonly #memo = new UapiPeerMemo();
   /**
    * Where answers are read: the socket reads straight into it (no chunk per read, nothing to copy or
-   * join), and it is kept between requests, since a fresh 3 MB buffer per get costs its page faults
-   * (~1 ms). Grown as answers grow; an answer's text is copied out of it before it is resolved.
+   * join). Grown as answers grow. A get's answer is then kept by the memo, to compare the next one
+   * with, and the next read goes into the answer the memo let go: two buffers take turns, since a
+   * fresh 3 MB buffer per get costs its page faults (~1 ms). Other answers are read before the buffer
+   * is used again.
    */
-  #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  #readBuffer: Buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   #readSize = 0;
   /** The request whose answer is being read (at most one: requests go one at a time). */
   #pending: PendingAnswer | null = null;
@@ -75,17 +86,24 @@ export class UapiDriver implements WgDriver {
 
   /** Reads the interface with one `get=1`. Throws `WireGuardError` when it cannot. */
   async dump(): Promise<WgState> {
-    const { body, errno } = await this.exchange(() => "get=1\n\n", "get");
-    if (errno !== 0) throw this.refused("get", errno);
-    return parseUapiGet(
-      body,
-      (privateKey) => {
-        if (this.#derived?.privateKey !== privateKey)
-          this.#derived = { privateKey, publicKey: publicKeyOf(privateKey) };
-        return this.#derived.publicKey;
+    const { errno, value } = await this.exchange(
+      () => "get=1\n\n",
+      "get",
+      (answer, bodyEnd) => {
+        const state = parseUapiAnswer(answer, bodyEnd, (privateKey) => this.derive(privateKey), this.#memo);
+        // The memo keeps `answer` now: the next read goes into the one it let go.
+        this.#readBuffer = nextReadBuffer(this.#memo.takeSpare(), bodyEnd);
+        return state;
       },
-      this.#memo,
     );
+    if (errno !== 0) throw this.refused("get", errno);
+    return value!;
+  }
+
+  private derive(privateKey: string): string {
+    if (this.#derived?.privateKey !== privateKey)
+      this.#derived = { privateKey, publicKey: publicKeyOf(privateKey) };
+    return this.#derived.publicKey;
   }
 
   /**
@@ -95,17 +113,21 @@ export class UapiDriver implements WgDriver {
   async apply(plan: WgPlan): Promise<{ writes: number }> {
     if (isEmptyPlan(plan)) return { writes: 0 };
     // Resolved and built inside the queue, so requests reach the interface in call order.
-    const { errno } = await this.exchange(async () => {
-      const resolved = await resolveHostnames(plan);
-      return buildUapiSet(plan, (endpoint) => resolved.get(endpoint) ?? endpoint);
-    }, "set");
+    const { errno } = await this.exchange(
+      async () => {
+        const resolved = await resolveHostnames(plan);
+        return buildUapiSet(plan, (endpoint) => resolved.get(endpoint) ?? endpoint);
+      },
+      "set",
+      noBody,
+    );
     if (errno !== 0) throw this.refused("set", errno);
     return { writes: 1 };
   }
 
   /** Sets interface-level settings in one `set=1` write. */
   async setDevice(settings: DeviceSettings): Promise<void> {
-    const { errno } = await this.exchange(() => buildUapiDeviceSet(settings), "set device");
+    const { errno } = await this.exchange(() => buildUapiDeviceSet(settings), "set device", noBody);
     if (errno !== 0) throw this.refused("set device", errno);
   }
 
@@ -124,15 +146,18 @@ export class UapiDriver implements WgDriver {
 
   /**
    * Queues a request behind any in flight, so there is never more than one on the connection and
-   * requests run in call order. `build` runs when the request's turn comes.
+   * requests run in call order. `build` runs when the request's turn comes; `decode` reads the body
+   * of a successful answer.
    */
-  private exchange(
+  private exchange<T>(
     build: () => string | Promise<string>,
     operation: string,
-  ): Promise<{ body: string; errno: number }> {
+    decode: Decode<T>,
+  ): Promise<Answer<T>> {
     const run = async () => {
       const request = build();
-      const response = await this.send(typeof request === "string" ? request : await request, operation);
+      const text = typeof request === "string" ? request : await request;
+      const response = await this.send(text, operation, decode);
       // IMPORTANT: a failed set may have left the rest of our request unread on the socket; drop the
       // connection before the next queued request, so that text is never parsed as an operation.
       if (response.errno !== 0) this.close();
@@ -180,11 +205,11 @@ export class UapiDriver implements WgDriver {
   }
 
   /** Writes `request` at once when connected (else once connected) and reads the response. */
-  private send(request: string, operation: string): Promise<{ body: string; errno: number }> {
+  private send<T>(request: string, operation: string, decode: Decode<T>): Promise<Answer<T>> {
     const open = this.socket && !this.socket.destroyed ? this.socket : null;
     return open
-      ? this.sendOn(open, request, operation)
-      : this.connect(operation).then((socket) => this.sendOn(socket, request, operation));
+      ? this.sendOn(open, request, operation, decode)
+      : this.connect(operation).then((socket) => this.sendOn(socket, request, operation, decode));
   }
 
   /** Where the socket's next read goes: the free end of the read buffer, grown when little is left. */
@@ -211,30 +236,36 @@ export class UapiDriver implements WgDriver {
     const buffer = this.#readBuffer;
     // A response ends with its only blank line: `errno=N\n\n`.
     if (size < 2 || buffer[size - 1] !== LF || buffer[size - 2] !== LF) return true;
-    const text = buffer.toString("latin1", 0, size);
+    // The next answer starts at the buffer's start (decoding a get may hand it a new buffer).
     this.#readSize = 0;
-    // Kept for the next get, unless the interface shrank a lot since the buffer grew.
-    if (pending.operation === "get" && size * 4 < buffer.length && buffer.length > READ_BUFFER_BYTES)
-      this.#readBuffer = Buffer.allocUnsafe(Math.max(READ_BUFFER_BYTES, 2 * size));
-    pending.settle(null, text);
+    let answer: Answer<unknown>;
+    try {
+      const { bodyEnd, errno } = uapiStatus(buffer, size);
+      answer = { errno, value: errno === 0 ? pending.decode(buffer, bodyEnd) : undefined };
+    } catch (err) {
+      pending.settle(err as Error);
+      return true;
+    }
+    pending.settle(null, answer);
     return true;
   }
 
-  private async sendOn(
+  private async sendOn<T>(
     socket: Socket,
     request: string,
     operation: string,
-  ): Promise<{ body: string; errno: number }> {
+    decode: Decode<T>,
+  ): Promise<Answer<T>> {
     socket.ref();
     try {
-      const text = await new Promise<string>((resolve, reject) => {
-        const settle = (err: Error | null, value?: string) => {
+      return await new Promise<Answer<T>>((resolve, reject) => {
+        const settle = (err: Error | null, value?: Answer<unknown>) => {
           clearTimeout(timer);
           socket.off("close", onClose);
           socket.off("error", onError);
           this.#pending = null;
           if (err) reject(err);
-          else resolve(value!);
+          else resolve(value as Answer<T>);
         };
         const fail = (message: string, cause?: unknown) => {
           this.close();
@@ -246,16 +277,30 @@ export class UapiDriver implements WgDriver {
           () => fail(`userspace API ${operation} on ${this.name} timed out after ${this.timeoutMs} ms`),
           this.timeoutMs,
         );
-        this.#pending = { operation, settle };
+        this.#pending = { decode, settle };
         socket.once("close", onClose);
         socket.once("error", onError);
         socket.write(request);
       });
-      return splitUapiResponse(text);
     } finally {
       socket.unref();
     }
   }
+}
+
+/** The body of a set's answer is empty. */
+const noBody: Decode<undefined> = () => undefined;
+
+/**
+ * The buffer the next answer is read into, after the memo kept one holding `size` bytes: `spare`
+ * (the answer the memo let go) unless it is too small to take a like answer without growing, or far
+ * too large for it (the interface shrank); else a new one sized for it.
+ */
+function nextReadBuffer(spare: Buffer | null, size: number): Buffer {
+  const wanted = Math.max(READ_BUFFER_BYTES, size + (size >> 2) + MIN_READ_ROOM_BYTES);
+  if (spare !== null && spare.length >= size + MIN_READ_ROOM_BYTES && spare.length <= 4 * wanted)
+    return spare;
+  return Buffer.allocUnsafe(wanted);
 }
 
 /** Resolves the hostname endpoints of a plan to `ip:port` (the userspace API takes IPs only). */

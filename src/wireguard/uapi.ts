@@ -15,17 +15,26 @@ function bad(message: string, context: Record<string, unknown> = {}): DomainErro
 }
 
 /**
- * Splits a complete response (`…\nerrno=N\n\n`) into its body (the `key=value` lines before the
- * status, each ending in a newline) and its errno. Throws VALIDATION_FAILED when the status line is
+ * The status of a complete response held in `answer[0, size)` (`…\nerrno=N\n\n`): where its body
+ * (the `key=value` lines before the status, each ending in a newline) ends, and its errno. Read from
+ * the bytes, so a large answer needs no string. Throws VALIDATION_FAILED when the status line is
  * missing.
  */
-export function splitUapiResponse(text: string): { body: string; errno: number } {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === LF) end--;
-  const start = text.lastIndexOf("\n", end - 1) + 1;
-  const m = /^errno=(-?\d+)$/.exec(text.slice(start, end));
+export function uapiStatus(answer: Uint8Array, size: number): { bodyEnd: number; errno: number } {
+  let end = size;
+  while (end > 0 && answer[end - 1] === LF) end--;
+  let start = end;
+  while (start > 0 && answer[start - 1] !== LF) start--;
+  const line = Buffer.from(answer.buffer, answer.byteOffset + start, end - start).toString("latin1");
+  const m = /^errno=(-?\d+)$/.exec(line);
   if (!m) throw bad("userspace API response has no errno line");
-  return { body: text.slice(0, start), errno: Number(m[1]) };
+  return { bodyEnd: start, errno: Number(m[1]) };
+}
+
+/** `uapiStatus` of a response read as text: its body and its errno. */
+export function splitUapiResponse(text: string): { body: string; errno: number } {
+  const { bodyEnd, errno } = uapiStatus(Buffer.from(text, "latin1"), text.length);
+  return { body: text.slice(0, bodyEnd), errno };
 }
 
 const LF = 10;
@@ -64,83 +73,110 @@ function hexKeyAt(text: string, from: number, to: number, what: string): string 
 }
 
 interface MemoEntry {
-  /** The peer's lines, `public_key` first: a copy, sharing no memory with the answer they came in. */
-  text: string;
-  /** The frozen peer parsed from `text`. */
+  /** Where the peer's lines (`public_key` first) sit in the memo's answer. */
+  start: number;
+  length: number;
+  /** The frozen peer parsed from those lines. */
   peer: WgPeer;
-  /** The last get whose answer held `text`. */
+  /** The last read that found the lines unchanged or parsed them. */
   seen: number;
+  /** Where that read found them: `start` once the read completes. */
+  next: number;
 }
 
 /**
- * What a reader keeps between `get=1`s: each peer's lines from the previous answer and the peer
- * parsed from them. A peer whose lines are unchanged since the previous get, as an idle peer's are,
- * is not parsed again: on a 10,000-peer interface that is most peers, and parsing was most of a
- * reconcile's own CPU time. Holds no secret the caller does not already hold (preshared keys are in
- * the peers either way).
+ * What a reader keeps between `get=1`s: the previous answer's bytes, where each peer's lines sit in
+ * them, and the peer parsed from those lines. A peer whose lines are byte-identical to the previous
+ * get's, as an idle peer's are, is not parsed again, nor even decoded to text: on a 10,000-peer
+ * interface that is most peers, and decoding and parsing were most of a reconcile's own CPU time.
+ * Holds no secret the caller does not already hold (preshared keys are in the peers either way).
  */
 export class UapiPeerMemo {
   // Private: a logged or serialised driver shows none of it (the peers hold their preshared keys).
-  /** By `memoId`. Two peers on one id only cost parses: a text is compared whole before reuse. */
+  /** By `memoId`. Two peers on one id only cost parses: lines are compared whole before reuse. */
   readonly #entries = new Map<number, MemoEntry>();
+  /** The answer the entries point into. Never written: whoever read it gave it to the memo. */
+  #answer: Buffer | null = null;
+  /** The answer before it, which nothing points into any more: the reader's to read into again. */
+  #spare: Buffer | null = null;
   #generation = 0;
 
   /**
-   * The peers of `body` from `pos` on (each block starting at a `public_key` line): reused where a
-   * peer's lines equal the previous get's, else parsed from a copy of its lines with `parse`. If
-   * `parse` throws, the memo keeps what it knew: only complete answers change which peers it holds.
-   * It keeps no answer alive, only copies of each peer's lines.
+   * The peers of `answer[pos, end)` (each block starting at a `public_key` line): reused where a
+   * peer's lines equal the previous answer's, else parsed from a copy of its lines with `parse`.
+   * The memo then keeps `answer` (the caller must not write to it again; `takeSpare` hands back the
+   * one it kept before). If `parse` throws, the memo keeps what it had: only complete answers change
+   * which peers and which answer it holds.
    */
-  read(body: string, pos: number, parse: (lines: string) => WgPeer): WgPeer[] {
+  read(answer: Buffer, pos: number, end: number, parse: (lines: string) => WgPeer): WgPeer[] {
     const generation = ++this.#generation;
     const entries = this.#entries;
-    const length = body.length;
+    // An answer read into the very memory the memo holds has overwritten it: nothing to compare with.
+    const previous = this.#answer !== null && !overlaps(answer, this.#answer) ? this.#answer : null;
+    // Searches stop at the body's end: the bytes after it are whatever an earlier answer left there.
+    const body = answer.subarray(0, end);
     const peers: WgPeer[] = [];
-    const parsed: { id: number; text: string; peer: WgPeer }[] = [];
-    while (pos < length) {
-      const id = memoId(body, pos);
+    const unchanged: MemoEntry[] = [];
+    const parsed: { id: number; start: number; length: number; peer: WgPeer }[] = [];
+    while (pos < end) {
+      const id = memoId(answer, pos);
       const entry = entries.get(id);
-      if (entry !== undefined) {
+      if (entry !== undefined && previous !== null) {
         // Unchanged lines end where they ended last time, just before the next peer (or the end):
         // compared there without searching for the next peer first.
-        const end = pos + entry.text.length;
-        if (end === length || (end < length && body.startsWith(PEER_START, end))) {
-          // Compared, not kept: the entry keeps its own copy, so the answer it is sliced from is
-          // not kept alive, and no young string is stored into the old entry.
-          if (body.slice(pos, end) === entry.text) {
-            entry.seen = generation;
-            peers.push(entry.peer);
-            pos = end;
-            continue;
-          }
+        const stop = pos + entry.length;
+        if (
+          (stop === end || (stop < end && peerStartsAt(body, stop))) &&
+          answer.compare(previous, entry.start, entry.start + entry.length, pos, stop) === 0
+        ) {
+          entry.next = pos;
+          entry.seen = generation;
+          unchanged.push(entry);
+          peers.push(entry.peer);
+          pos = stop;
+          continue;
         }
       }
-      // Parsed from a copy of its lines: a peer's strings are slices of the text it is parsed from,
-      // and a peer kept while it stays idle must not keep this whole answer (megabytes) alive.
-      const text = ownCopy(body.slice(pos, peerEnd(body, pos)));
-      const peer = parse(text);
-      parsed.push({ id, text, peer });
+      // Parsed from its own copy of its lines, so a peer kept while it stays idle keeps no answer.
+      const stop = peerEnd(body, pos);
+      const peer = parse(answer.toString("latin1", pos, stop));
+      parsed.push({ id, start: pos, length: stop - pos, peer });
       peers.push(peer);
-      pos += text.length;
+      pos = stop;
     }
-    // Entries seen in this answer: one per reused peer, plus the ones parsed peers land on.
-    let seen = peers.length - parsed.length;
-    for (const { id, text, peer } of parsed) {
+    // The answer is complete: entries now point into it.
+    for (const entry of unchanged) entry.start = entry.next;
+    let seen = unchanged.length;
+    for (const { id, start, length, peer } of parsed) {
       const entry = entries.get(id);
       if (entry === undefined) {
-        entries.set(id, { text, peer, seen: generation });
+        entries.set(id, { start, length, peer, seen: generation, next: start });
         seen++;
         continue;
       }
       if (entry.seen !== generation) seen++;
-      entry.text = text;
+      entry.start = start;
+      entry.length = length;
       entry.peer = peer;
       entry.seen = generation;
     }
     // Peers gone from the interface are forgotten.
     if (entries.size > seen)
       for (const [id, entry] of entries) if (entry.seen !== generation) entries.delete(id);
+    this.#spare = previous;
+    this.#answer = answer;
     return peers;
+  }
+
+  /**
+   * The answer the memo held before the last `read`, which it no longer reads: a reader can read its
+   * next answer into it instead of allocating (and faulting in) a new buffer. Null when there is none
+   * or it was taken.
+   */
+  takeSpare(): Buffer | null {
+    const spare = this.#spare;
+    this.#spare = null;
+    return spare;
   }
 
   toJSON(): { peers: number } {
@@ -148,16 +184,23 @@ export class UapiPeerMemo {
   }
 }
 
-/**
- * A copy of `text` (latin1, as answers are read) that shares no memory with the answer it was sliced
- * from.
- */
-function ownCopy(text: string): string {
-  return Buffer.from(text, "latin1").toString("latin1");
+const PEER_START = "public_key=";
+const PEER_START_BYTES = Buffer.from(PEER_START, "latin1");
+const NEXT_PEER_BYTES = Buffer.from(`\n${PEER_START}`, "latin1");
+
+/** True when `a` and `b` share any byte of memory. */
+function overlaps(a: Buffer, b: Buffer): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length
+  );
 }
 
-const PEER_START = "public_key=";
-const NEXT_PEER = "\npublic_key=";
+/** True when `body[at…]` starts with `public_key=`. */
+function peerStartsAt(body: Buffer, at: number): boolean {
+  if (at + PEER_START_BYTES.length > body.length) return false;
+  for (let i = 0; i < PEER_START_BYTES.length; i++) if (body[at + i] !== PEER_START_BYTES[i]) return false;
+  return true;
+}
 
 /**
  * Parses the body of a `get=1` response (`key=value` lines) into a `WgState`. The private key is only
@@ -171,55 +214,76 @@ export function parseUapiGet(
   derivePublicKey: (privateKey: string) => string = publicKeyOf,
   memo?: UapiPeerMemo,
 ): WgState {
-  const state: WgState = { publicKey: null, listenPort: 0, fwmark: null, peers: [] };
-  const length = body.length;
-  let pos = 0;
+  return parseUapiAnswer(Buffer.from(body, "latin1"), body.length, derivePublicKey, memo);
+}
+
+/**
+ * `parseUapiGet` of a body read as bytes, `answer[0, end)`, as a reader holds it: only the interface
+ * lines and the peers not reused from `memo` are decoded to text. With a memo, the memo keeps
+ * `answer` (see `UapiPeerMemo.read`).
+ */
+export function parseUapiAnswer(
+  answer: Buffer,
+  end: number,
+  derivePublicKey: (privateKey: string) => string = publicKeyOf,
+  memo?: UapiPeerMemo,
+): WgState {
+  const body = answer.subarray(0, end);
   // Interface lines come first; the first public_key starts the peers.
-  while (pos < length && !body.startsWith(PEER_START, pos)) {
-    const { eq, nl } = lineAt(body, pos);
+  const peersAt = peerStartsAt(body, 0) ? 0 : peerEnd(body, 0);
+  const state = parseInterfaceLines(answer.toString("latin1", 0, peersAt), derivePublicKey);
+  if (memo) state.peers = memo.read(answer, peersAt, end, (lines) => parsePeerBlock(lines, 0, lines.length));
+  else
+    for (let pos = peersAt; pos < end; ) {
+      const stop = peerEnd(body, pos);
+      const lines = answer.toString("latin1", pos, stop);
+      state.peers.push(parsePeerBlock(lines, 0, lines.length));
+      pos = stop;
+    }
+  return state;
+}
+
+/** The interface's lines of a get (those before its first peer), with no peers yet. */
+function parseInterfaceLines(lines: string, derivePublicKey: (privateKey: string) => string): WgState {
+  const state: WgState = { publicKey: null, listenPort: 0, fwmark: null, peers: [] };
+  for (let pos = 0; pos < lines.length; ) {
+    const { eq, nl } = lineAt(lines, pos);
     const v = eq + 1;
-    switch (body.slice(pos, eq)) {
+    switch (lines.slice(pos, eq)) {
       case "private_key": {
-        const isZero = nl - v === 64 && body.startsWith(ZERO_HEX, v);
-        state.publicKey = isZero ? null : derivePublicKey(hexKeyAt(body, v, nl, "private key"));
+        const isZero = nl - v === 64 && lines.startsWith(ZERO_HEX, v);
+        state.publicKey = isZero ? null : derivePublicKey(hexKeyAt(lines, v, nl, "private key"));
         break;
       }
       case "listen_port":
-        state.listenPort = uintAt(body, v, nl, "listen_port");
+        state.listenPort = uintAt(lines, v, nl, "listen_port");
         break;
       case "fwmark":
-        state.fwmark = uintAt(body, v, nl, "fwmark") || null;
+        state.fwmark = uintAt(lines, v, nl, "fwmark") || null;
         break;
       default:
         break; // protocol_version and keys of future versions
     }
     pos = nl + 1;
   }
-  if (memo) state.peers = memo.read(body, pos, (lines) => parsePeerBlock(lines, 0, lines.length));
-  else
-    while (pos < length) {
-      const end = peerEnd(body, pos);
-      state.peers.push(parsePeerBlock(body, pos, end));
-      pos = end;
-    }
   return state;
 }
 
 /**
  * The memo's key of the peer whose lines start at `pos`: the first 7 hex digits of its key as a
  * number (a small integer: no string to allocate or hash). Not checked here; a block that is not
- * a valid peer is never reused, its text matches no block that parsed.
+ * a valid peer is never reused, its lines match no block that parsed.
  */
-function memoId(body: string, pos: number): number {
+function memoId(answer: Buffer, pos: number): number {
   let id = 0;
   const from = pos + PEER_START.length;
-  for (let i = from; i < from + 7; i++) id = (id << 4) | ((HEX_VALUES[body.charCodeAt(i)] ?? 0) & 15);
+  for (let i = from; i < from + 7; i++) id = (id << 4) | ((HEX_VALUES[answer[i]!] ?? 0) & 15);
   return id;
 }
 
 /** Where the peer whose lines start at `pos` ends: at the next peer's `public_key`, or the end. */
-function peerEnd(body: string, pos: number): number {
-  const next = body.indexOf(NEXT_PEER, pos);
+function peerEnd(body: Buffer, pos: number): number {
+  const next = body.indexOf(NEXT_PEER_BYTES, pos);
   return next === -1 ? body.length : next + 1;
 }
 

@@ -242,6 +242,38 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
     }
   });
 
+  it("the userspace API reuses idle peers get after get while its read buffers take turns, and reads changed ones afresh", async () => {
+    // 1,500 peers answer ~440 KB: more than a fresh driver's read buffer, so it grows first.
+    const reader = new UapiDriver(iface);
+    try {
+      const desired = strip(peers(1500));
+      await reader.apply(planInterface(desired, await reader.dump(), keep));
+      const first = new Map((await reader.dump()).peers.map((p) => [p.publicKey, p]));
+      const changed = desired[7]!.publicKey;
+      const removed = desired[8]!.publicKey;
+      const added = strip(peers(1, 11))[0]!;
+      for (let round = 0; round < 5; round++) {
+        if (round === 2) {
+          // Changed behind the driver's back: one peer's allowed IPs, one peer gone, one new.
+          const set = ["set", iface, "peer", changed, "allowed-ips", "10.99.0.7/32"];
+          expect((await lab.exec(ns, "wg", [...set, "peer", removed, "remove"])).exitCode).toBe(0);
+          await drivers.wg.apply({ ...emptyPlan(), add: [added] });
+        }
+        const state = await reader.dump();
+        expect(byKey(state)).toEqual(await wgShow());
+        const fresh = state.peers.filter((p) => first.get(p.publicKey) !== p).map((p) => p.publicKey);
+        // Each get is read into the buffer the previous one was not: reading into the memo's own
+        // answer would leave nothing to compare with, and every peer would be parsed afresh.
+        expect(fresh.sort()).toEqual(round < 2 ? [] : [changed, added.publicKey].sort());
+        expect(state.peers.find((p) => p.publicKey === changed)?.allowedIps).toEqual(
+          round < 2 ? desired[7]!.allowedIps : ["10.99.0.7/32"],
+        );
+      }
+    } finally {
+      reader.close();
+    }
+  });
+
   it("the wg driver splits a plan over several runs only past its command-line budget", async () => {
     const small = new WgCliDriver(iface, { netns: ns, maxArgBytes: 2_000 });
     const desired = strip(peers(60));

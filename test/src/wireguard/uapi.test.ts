@@ -7,9 +7,11 @@ import {
   emptyPlan,
   generateKeyPair,
   keyToHex,
+  parseUapiAnswer,
   parseUapiGet,
   splitUapiResponse,
   UapiPeerMemo,
+  uapiStatus,
 } from "../../../src/wireguard/index.js";
 import { externalMemoryAfterGc } from "../../support/memory.js";
 
@@ -28,6 +30,11 @@ describe("splitUapiResponse", () => {
 
   it("refuses a response without a status line", () => {
     expect(() => splitUapiResponse("listen_port=1\n\n")).toThrow(DomainError);
+  });
+
+  it("reads the status of the bytes it is given, not those an earlier answer left after them", () => {
+    const answer = Buffer.from("listen_port=51820\nerrno=0\n\nerrno=-22\n\n", "latin1");
+    expect(uapiStatus(answer, 27)).toEqual({ bodyEnd: 18, errno: 0 });
   });
 });
 
@@ -175,22 +182,26 @@ describe("parseUapiGet with a memo", () => {
     expect(third).toEqual(parseUapiGet(body(grown, block(hex(2), 0, "10.0.0.2/32"))));
   });
 
-  it("keeps only the latest answer alive, however many answers its peers were parsed from", () => {
-    // 4,000 idle peers make an answer of ~1.3 MB, which Node reads into an external string (as the
-    // driver does); each answer adds one peer, parsed from it and then kept while it stays idle.
+  it("keeps only the latest answers alive, however many answers its peers were parsed from", async () => {
+    // 4,000 idle peers make an answer of ~1.3 MB, read into a buffer of its own each time (as a
+    // driver that never takes the spare would); each answer adds one peer, parsed from it and then
+    // kept while it stays idle.
     const distinct = (i: number) => i.toString(16).padStart(4, "0").repeat(16);
     const idle = Array.from({ length: 4000 }, (_, i) => block(distinct(i), 0, "10.0.0.1/32")).join("");
     const joined: string[] = [];
-    const answer = () => Buffer.from(body(idle, ...joined), "latin1").toString("latin1");
+    const read = () => {
+      const answer = Buffer.from(body(idle, ...joined), "latin1");
+      return parseUapiAnswer(answer, answer.length, undefined, memo);
+    };
     const memo = new UapiPeerMemo();
-    parseUapiGet(answer(), undefined, memo);
-    const before = externalMemoryAfterGc();
+    read();
+    const before = await externalMemoryAfterGc();
     for (let n = 1; n <= 40; n++) {
       joined.push(block(distinct(0x8000 + n), 0, `10.200.100.${n}/32`));
-      expect(parseUapiGet(answer(), undefined, memo).peers).toHaveLength(4000 + n);
+      expect(read().peers).toHaveLength(4000 + n);
     }
     // Were every answer kept, this would be ~50 MB.
-    expect(externalMemoryAfterGc() - before).toBeLessThan(8 * 1024 * 1024);
+    expect((await externalMemoryAfterGc()) - before).toBeLessThan(8 * 1024 * 1024);
   });
 
   it("is not misled by a caller that reorders the peers it was given", () => {
@@ -198,6 +209,45 @@ describe("parseUapiGet with a memo", () => {
     const text = body(block(hex(1), 0, "10.0.0.1/32"), block(hex(2), 0, "10.0.0.2/32"));
     parseUapiGet(text, undefined, memo).peers.reverse();
     expect(parseUapiGet(text, undefined, memo)).toEqual(parseUapiGet(text));
+  });
+
+  it("reads an answer held in a larger buffer only up to its end", () => {
+    const text = body(block(hex(1), 0, "10.0.0.1/32"), block(hex(2), 0, "10.0.0.2/32"));
+    // What an earlier, longer answer left in the buffer after this one: another peer.
+    const stale = block(hex(3), 0, "10.0.0.3/32");
+    const buffer = Buffer.from(`${text}${stale}`, "latin1");
+    const memo = new UapiPeerMemo();
+    expect(parseUapiAnswer(buffer, text.length)).toEqual(parseUapiGet(text));
+    expect(parseUapiAnswer(buffer, text.length, undefined, memo)).toEqual(parseUapiGet(text));
+    // Peer 2's lines end the body: they are not taken to run on into the stale bytes.
+    const again = Buffer.from(`${text}${stale}`, "latin1");
+    expect(parseUapiAnswer(again, text.length, undefined, memo).peers).toHaveLength(2);
+  });
+
+  it("reads an answer right when it was read into the very memory the memo holds", () => {
+    const memo = new UapiPeerMemo();
+    const a = body(block(hex(1), 0, "10.0.0.1/32"), block(hex(2), 0, "10.0.0.2/32"));
+    const b = body(block(hex(2), 0, "10.0.0.2/32"), block(hex(1), 9, "10.0.0.1/32"));
+    const buffer = Buffer.alloc(a.length);
+    buffer.write(a, "latin1");
+    parseUapiAnswer(buffer, a.length, undefined, memo);
+    buffer.write(b, "latin1"); // overwrites the answer the memo compares with
+    expect(parseUapiAnswer(buffer, b.length, undefined, memo)).toEqual(parseUapiGet(b));
+  });
+
+  it("hands back the answer it let go, once", () => {
+    const memo = new UapiPeerMemo();
+    const text = body(block(hex(1), 0, "10.0.0.1/32"));
+    const first = Buffer.from(text, "latin1");
+    const second = Buffer.from(text, "latin1");
+    parseUapiAnswer(first, text.length, undefined, memo);
+    expect(memo.takeSpare()).toBeNull();
+    const reused = parseUapiAnswer(second, text.length, undefined, memo).peers[0];
+    expect(memo.takeSpare()).toBe(first);
+    expect(memo.takeSpare()).toBeNull();
+    // The memo compares with `second` now: `first` may be written over.
+    first.fill(0);
+    expect(parseUapiAnswer(Buffer.from(text, "latin1"), text.length, undefined, memo).peers[0]).toBe(reused);
   });
 
   it("keeps the previous get when a malformed answer is refused", () => {
