@@ -162,42 +162,81 @@ function driverClient(sql: Sql, prepare: boolean): Sql {
  * statements. postgres.js's own `begin` waits for BEGIN's answer before it runs the body: a round trip
  * of every transaction (a quarter of an enrollment's) spent on nothing. Commits when `body` resolves,
  * rolls back when it throws. Savepoints (nested drizzle transactions) work as with postgres.js.
+ *
+ * IMPORTANT: should the connection die mid-transaction, the transaction fails at once with the
+ * connection's error, and every later statement of the body is refused. Postgres has rolled the
+ * transaction back; the pool reconnects that connection for its next user, and a statement of the
+ * body sent after that would run on the new session, outside any transaction, and be committed.
  */
 async function beginPipelined<T>(pool: Sql, mode: string, body: (scope: Sql) => Promise<T> | T): Promise<T> {
   const connection = await pool.reserve();
+  const send = connection.unsafe.bind(connection);
+  let died: Error | null = null;
+  let watched!: (err: Error) => void;
+  const death = new Promise<never>((_, reject) => {
+    watched = (err) => {
+      died = err;
+      reject(err);
+    };
+  });
+  death.catch(() => {});
+  const live = () => {
+    if (died) throw died;
+  };
   let savepoints = 0;
   const scope: Sql = Object.assign(connection, {
+    unsafe: ((...args: Parameters<Sql["unsafe"]>) => {
+      live();
+      return send(...args);
+    }) as Sql["unsafe"],
     async savepoint(inner: (scope: Sql) => unknown) {
       const name = `wiresync_s${savepoints++}`;
-      await connection.unsafe(`savepoint ${name}`);
+      await scope.unsafe(`savepoint ${name}`);
       try {
         const result = await inner(scope);
-        await connection.unsafe(`release savepoint ${name}`);
+        await scope.unsafe(`release savepoint ${name}`);
         return result;
       } catch (err) {
-        await connection.unsafe(`rollback to savepoint ${name}`);
+        if (!died) await scope.unsafe(`rollback to savepoint ${name}`);
         throw err;
       }
     },
   });
+  let watching: PgConnection | null = null;
   try {
     // Not awaited: it goes out in one write with what the body sends first. Should it fail, so do
-    // those statements; it is awaited before the commit all the same.
-    const begun = connection.unsafe(`begin ${mode.replace(/[^a-z ]/gi, "")}`).execute();
+    // those statements; it is awaited before the commit all the same. As postgres.js's `begin` does,
+    // it learns the connection it runs on (`onexecute`), to hear of its death (`onclose`).
+    const begun = send(`begin ${mode.replace(/[^a-z ]/gi, "")}`, [], {
+      onexecute: (c: PgConnection) => {
+        watching = c;
+        c.onclose = watched;
+        return true;
+      },
+    } as never).execute();
     begun.catch(() => {});
     try {
-      const result = await body(scope);
+      const result = await Promise.race([body(scope), death]);
       await begun;
-      await connection.unsafe("commit");
+      if (watching === null) throw new Error("postgres.js did not say which connection runs the transaction");
+      live();
+      await send("commit");
       return result;
     } catch (err) {
-      // A broken connection cannot roll back; Postgres ends its transaction when it goes.
-      await connection.unsafe("rollback").catch(() => {});
+      // A dead connection cannot roll back; Postgres ended its transaction when it went.
+      if (!died) await send("rollback").catch(() => {});
       throw err;
     }
   } finally {
+    const c = watching as PgConnection | null;
+    if (c !== null && c.onclose === watched) c.onclose = null;
     connection.release();
   }
+}
+
+/** What postgres.js's `onexecute` hands over: the pool's connection a statement went out on. */
+interface PgConnection {
+  onclose: ((err: Error) => void) | null;
 }
 
 /** `drizzle/` next to package.json, whether running from sources (tsx) or from `dist/`. */

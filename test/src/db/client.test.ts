@@ -299,6 +299,34 @@ describe("transactions on Postgres (BEGIN pipelined with the first statements)",
     expect(level).toBe("serializable");
   });
 
+  it("fails a transaction whose connection dies, and runs none of its later statements elsewhere", async () => {
+    const { db } = database;
+    let reused!: () => void;
+    const connectionReused = new Promise<void>((resolve) => (reused = resolve));
+    let queued: Promise<unknown> | undefined;
+    const failed = db
+      .transaction(async (tx) => {
+        await tx.insert(networks).values(network("before-death", "10.37.0.0/16"));
+        const [me] = await rows<{ pid: number }>(tx as unknown as Db, sql`select pg_backend_pid() as pid`);
+        // Waits for the pool's only connection, held by this transaction, and takes it over once it
+        // has died and reconnected.
+        queued = db.execute(sql`select 1`).then(() => reused());
+        await adminSql(`select pg_terminate_backend(${me!.pid})`);
+        await connectionReused;
+        await tx.insert(networks).values(network("after-death", "10.38.0.0/16"));
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(await failed).toBeInstanceOf(Error);
+    await queued;
+    expect([await count(db, "before-death"), await count(db, "after-death")]).toEqual([0, 0]);
+    // The pool works on.
+    await db.transaction((tx) => tx.insert(networks).values(network("after-reconnect", "10.38.0.0/16")));
+    expect(await count(db, "after-reconnect")).toBe(1);
+  });
+
   it("queues transactions for a busy pool instead of mixing them on one connection", async () => {
     const { db } = database;
     const xids = await Promise.all(
