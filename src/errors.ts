@@ -60,12 +60,15 @@ export class DomainError extends Error {
 export const notFound = (code: ErrorCode, what: string, id: string) =>
   new DomainError(code, `${what} ${id} does not exist`, { context: { id } });
 
+/** `err` and the errors it was caused by, outermost first (drivers and drizzle wrap each other). */
+function* causes(err: unknown): Generator<Record<string, unknown>> {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
+    if (typeof e === "object") yield e as Record<string, unknown>;
+}
+
 /** Postgres SQLSTATE of a driver error (postgres.js and PGlite both expose `code`), if any. */
 export function pgErrorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
+  for (const e of causes(err)) if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
   return undefined;
 }
 
@@ -76,19 +79,49 @@ export function pgErrorCode(err: unknown): string | undefined {
  * transaction, but inside one the whole transaction has to run again.
  */
 export function isStalePlan(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { routine?: unknown }).routine === "RevalidateCachedQuery") return true;
-  }
+  for (const e of causes(err)) if (e.routine === "RevalidateCachedQuery") return true;
   return false;
 }
 
 /** Name of the violated constraint of a Postgres error, if any. */
 export function pgConstraint(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const c =
-      (e as { constraint_name?: unknown; constraint?: unknown }).constraint_name ??
-      (e as { constraint?: unknown }).constraint;
+  for (const e of causes(err)) {
+    const c = e.constraint_name ?? e.constraint;
     if (typeof c === "string") return c;
   }
   return undefined;
+}
+
+/**
+ * Codes of failures to reach the database rather than of the request: the socket's (refused, reset,
+ * timed out, unresolvable host), postgres.js's (connection closed, ended or timed out) and Postgres's
+ * own (class 08, and a server shutting down or starting up).
+ */
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+
+/**
+ * True when `err` (or what caused it) is a failure to reach the database: the request itself was
+ * fine and may succeed when retried, so the API answers 503 rather than 500.
+ */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  for (const e of causes(err))
+    if (typeof e.code === "string" && (UNREACHABLE.has(e.code) || /^08[0-9A-Z]{3}$/.test(e.code)))
+      return true;
+  return false;
 }

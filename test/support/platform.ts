@@ -51,6 +51,8 @@ export interface TestPlatformOptions {
   wireguard?: PlatformOptions["wireguard"];
   /** Fake interfaces for service tests; real drivers otherwise. */
   interfaceOps?: InterfaceOps;
+  /** The URL the platform reaches its test database at, from the database's own (e.g. through a proxy). */
+  databaseUrl?: (url: string) => string;
 }
 
 /** Notify settings for tests: local receivers allowed, short timeouts and backoffs, no email provider. */
@@ -87,7 +89,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
   const encryptionKey = randomBytes(32);
   const { logger, logs } = captureLogger();
   const platform = await openPlatform({
-    database: { kind: "postgres", url: db.url, poolSize: 10 },
+    database: { kind: "postgres", url: options.databaseUrl?.(db.url) ?? db.url, poolSize: 10 },
     redis: { url: options.redisUrl ?? TEST_REDIS_URL, prefix },
     secrets: { apiKey: adminKey, jwtSecret, encryptionKey, previousEncryptionKeys: [] },
     auth: { jwtTtlSeconds: options.jwtTtlSeconds ?? 3600 },

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorCode } from "../../../src/errors.js";
-import { DomainError } from "../../../src/errors.js";
+import { DomainError, isDatabaseUnreachable } from "../../../src/errors.js";
 import type { AppEnv } from "../env.js";
 
 export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
@@ -122,7 +122,13 @@ export function problem(
   });
 }
 
-/** `app.onError`: domain errors by table, HTTP exceptions by their status, anything else a logged 500. */
+/** Seconds a client is asked to wait (`Retry-After`) when the database cannot be reached. */
+const UNREACHABLE_RETRY_SECONDS = 5;
+
+/**
+ * `app.onError`: domain errors by table, HTTP exceptions by their status, a database that cannot be
+ * reached a logged 503 (the request may succeed when retried), anything else a logged 500.
+ */
 export function onError(err: Error, c: Context<AppEnv>) {
   if (err instanceof DomainError) {
     const status = STATUS_BY_CODE[err.code];
@@ -133,6 +139,16 @@ export function onError(err: Error, c: Context<AppEnv>) {
     const status = err.status as ContentfulStatusCode;
     const code = status === 400 ? "VALIDATION_FAILED" : status === 401 ? "UNAUTHENTICATED" : `HTTP_${status}`;
     return problem(c, status, code, err.message || TITLES[status] || "request failed");
+  }
+  if (isDatabaseUnreachable(err)) {
+    c.get("logger")?.error({ err }, "request failed: the database cannot be reached");
+    c.header("Retry-After", String(UNREACHABLE_RETRY_SECONDS));
+    return problem(
+      c,
+      503,
+      "DEPENDENCY_UNAVAILABLE",
+      "the database cannot be reached right now; retry shortly",
+    );
   }
   c.get("logger")?.error({ err }, "request failed");
   return problem(c, 500, "INTERNAL", "an unexpected error occurred; quote the request id when reporting it");
