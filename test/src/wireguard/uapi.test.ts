@@ -250,6 +250,54 @@ describe("parseUapiGet with a memo", () => {
     expect(parseUapiAnswer(Buffer.from(text, "latin1"), text.length, undefined, memo).peers[0]).toBe(reused);
   });
 
+  it("compares runs of neighbours at once, and still finds a peer that changed inside a run or after it", () => {
+    const memo = new UapiPeerMemo();
+    const blocks = [1, 2, 3, 4, 5, 6].map((n) => block(hex(n), 0, `10.0.0.${n}/32`));
+    const first = parseUapiGet(body(...blocks), undefined, memo);
+    // Same order, the third peer changed, the last one gained a line after its old ones.
+    const changed = [...blocks];
+    changed[2] = block(hex(3), 9, "10.0.0.3/32");
+    changed[5] = `${blocks[5]}allowed_ip=10.9.0.0/24\n`;
+    const second = parseUapiGet(body(...changed), undefined, memo);
+    expect(second).toEqual(parseUapiGet(body(...changed)));
+    expect(second.peers.map((p, i) => p === first.peers[i])).toEqual([true, true, false, true, true, false]);
+    // Rotated, as Go's map order rotates: every peer is the one read before.
+    const rotated = [...changed.slice(4), ...changed.slice(0, 4)];
+    const third = parseUapiGet(body(...rotated), undefined, memo);
+    expect(third.peers).toEqual([4, 5, 0, 1, 2, 3].map((i) => second.peers[i]));
+  });
+
+  it("reads what a parse without a memo reads, over many answers of peers joining, leaving, changing and moving", () => {
+    // A deterministic shuffle of a pool of peers, some of them sharing the memo's id.
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const keys = Array.from({ length: 40 }, (_, i) =>
+      i % 10 === 9 ? `${"ab".repeat(8)}${i.toString(16).padStart(2, "0").repeat(24)}` : hex(i + 1),
+    );
+    // Keys sharing their first 7 hex digits share an entry: they cost parses, so are not counted on.
+    const twins = new Set(keys.filter((k) => keys.some((o) => o !== k && o.slice(0, 7) === k.slice(0, 7))));
+    const memo = new UapiPeerMemo();
+    let previous = new Map<string, { lines: string; peer: unknown }>();
+    for (let round = 0; round < 200; round++) {
+      const chosen = keys
+        .filter(() => random() < 0.8)
+        .map((k, i) => ({ k, lines: block(k, random() < 0.1 ? round : 0, `10.0.${i % 3}.1/32`) }))
+        // Runs of neighbours mostly kept, now and then cut and moved, as in Go's map order.
+        .sort(() => (random() < 0.15 ? random() - 0.5 : 0));
+      const text = body(...chosen.map((c) => c.lines));
+      const state = parseUapiGet(text, undefined, memo);
+      expect(state).toEqual(parseUapiGet(text));
+      const now = new Map(chosen.map((c, i) => [c.k, { lines: c.lines, peer: state.peers[i] as unknown }]));
+      // A peer whose lines did not change is the very object read before.
+      for (const [k, { lines, peer }] of now)
+        if (!twins.has(k) && previous.get(k)?.lines === lines) expect(peer).toBe(previous.get(k)!.peer);
+      previous = now;
+    }
+  });
+
   it("keeps the previous get when a malformed answer is refused", () => {
     const memo = new UapiPeerMemo();
     const good = body(block(hex(1), 0, "10.0.0.1/32"));
