@@ -159,8 +159,17 @@ export function normaliseCidr(value: string): string {
   if (cidrCache.size >= CIDR_CACHE_LIMIT) cidrCache.clear();
   // IMPORTANT: keyed by a copy. `value` is often a slice of a whole interface dump (megabytes), and a
   // slice kept as a key would keep that dump alive for as long as the cache holds it.
-  cidrCache.set(JSON.parse(JSON.stringify(value)) as string, out);
+  cidrCache.set(detached(value), out);
   return out;
+}
+
+/**
+ * A copy of `value` that shares no memory with a string it was sliced from. V8 makes a slice of 13 or
+ * more characters a view of its parent: kept for long, a field sliced from an interface dump would
+ * keep the whole dump alive.
+ */
+export function detached(value: string): string {
+  return JSON.parse(JSON.stringify(value)) as string;
 }
 
 /**

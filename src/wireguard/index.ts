@@ -16,7 +16,7 @@
  */
 
 export * from "./address.js";
-export { parseWgDump } from "./dump.js";
+export { parseWgDump, WgDumpMemo } from "./dump.js";
 export { FakeWg } from "./fake.js";
 export {
   assertInterfaceName,

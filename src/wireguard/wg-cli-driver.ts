@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseWgDump } from "./dump.js";
+import { parseWgDump, WgDumpMemo } from "./dump.js";
 import { runChecked } from "./exec.js";
 import { assertWgKey } from "./keys.js";
 import { isEmptyPlan } from "./plan.js";
@@ -36,6 +36,8 @@ export class WgCliDriver implements WgDriver {
   private readonly netns: string | undefined;
   private readonly timeoutMs: number | undefined;
   private readonly maxArgBytes: number;
+  // Idle peers print the same dump line dump after dump; those are not parsed again.
+  readonly #memo = new WgDumpMemo();
 
   constructor(name: string, options: WgCliDriverOptions = {}) {
     this.name = name;
@@ -47,7 +49,7 @@ export class WgCliDriver implements WgDriver {
   /** Reads the interface with `wg show <if> dump`. Throws `WireGuardError` when `wg` fails. */
   async dump(): Promise<WgState> {
     const { stdout } = await runChecked("wg", ["show", this.name, "dump"], this.runOptions("show dump"));
-    return parseWgDump(stdout);
+    return parseWgDump(stdout, this.#memo);
   }
 
   /**

@@ -274,6 +274,19 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
     }
   });
 
+  it("the wg driver reuses idle peers dump after dump, and reads a changed one afresh", async () => {
+    const reader = new WgCliDriver(iface, { netns: ns });
+    const desired = strip(peers(300));
+    await drivers.uapi.apply(planInterface(desired, await drivers.uapi.dump(), keep));
+    const first = await reader.dump();
+    const changed = desired[5]!.publicKey;
+    await lab.exec(ns, "wg", ["set", iface, "peer", changed, "allowed-ips", "10.98.0.5/32"]);
+    const second = await reader.dump();
+    expect(byKey(second)).toEqual(await wgShow());
+    const fresh = second.peers.filter((p) => !first.peers.includes(p)).map((p) => p.publicKey);
+    expect(fresh).toEqual([changed]);
+  });
+
   it("the wg driver splits a plan over several runs only past its command-line budget", async () => {
     const small = new WgCliDriver(iface, { netns: ns, maxArgBytes: 2_000 });
     const desired = strip(peers(60));
