@@ -23,12 +23,40 @@ export type UsageService = ReturnType<typeof createUsageService>;
 
 const BATCH = 1_000;
 
+/** The stored row's columns that a reading may change. */
+interface StoredUsage extends UsageState {
+  nodeId: string | null;
+  nodeName: string | null;
+  email: string | null;
+}
+
+/**
+ * True when writing `next` would change the stored row `before` (as the upsert writes it: a node
+ * that is gone keeps its last name and email).
+ */
+function changes(before: StoredUsage, next: StoredUsage): boolean {
+  return (
+    next.month !== before.month ||
+    next.rxBytes !== before.rxBytes ||
+    next.txBytes !== before.txBytes ||
+    next.lastRx !== before.lastRx ||
+    next.lastTx !== before.lastTx ||
+    next.nodeId !== before.nodeId ||
+    (next.nodeName ?? before.nodeName) !== before.nodeName ||
+    (next.email ?? before.email) !== before.email
+  );
+}
+
 /** Monthly transfer per peer, from interface readings; and handshake times onto nodes. */
 export function createUsageService(db: Db) {
   return {
     /**
      * Records one reading of every peer of a network's interface: accumulates monthly usage (resets
-     * handled) and stores each node's latest handshake. Returns how many peers were recorded.
+     * handled) and stores each node's latest handshake. Returns how many peers were recorded. Only
+     * rows that change are written: an idle peer's row (same month, same counters, same node) is left
+     * as it is, so a collection over 10,000 mostly idle peers rewrites a handful of rows, not all of
+     * them (every rewrite is a dead tuple for autovacuum and a WAL record). A row's `updatedAt` is
+     * thus when its peer last moved traffic or its node details last changed.
      */
     async recordReadings(
       networkId: string,
@@ -47,12 +75,14 @@ export function createUsageService(db: Db) {
         .from(usageMonthly)
         .where(eq(usageMonthly.networkId, networkId))
         .orderBy(usageMonthly.publicKey, desc(usageMonthly.month));
-      const previous = new Map<string, UsageState>(latest.map((r) => [r.publicKey, r]));
+      const previous = new Map(latest.map((r) => [r.publicKey, r]));
 
-      const rows = readings.map((reading) => {
+      const rows: (typeof usageMonthly.$inferInsert)[] = [];
+      for (const reading of readings) {
         const node = byKey.get(reading.publicKey);
-        const next = accumulate(previous.get(reading.publicKey), reading, month);
-        return {
+        const before = previous.get(reading.publicKey);
+        const next = accumulate(before, reading, month);
+        const row = {
           networkId,
           nodeId: node?.id ?? null,
           publicKey: reading.publicKey,
@@ -61,7 +91,10 @@ export function createUsageService(db: Db) {
           ...next,
           updatedAt: now,
         };
-      });
+        if (before === undefined || changes(before, row)) rows.push(row);
+      }
+      const handshakes = readings.filter((r) => r.latestHandshake > 0 && byKey.has(r.publicKey));
+      if (rows.length === 0 && handshakes.length === 0) return readings.length;
       await db.transaction(async (tx) => {
         for (let i = 0; i < rows.length; i += BATCH) {
           await tx
@@ -81,7 +114,6 @@ export function createUsageService(db: Db) {
               },
             });
         }
-        const handshakes = readings.filter((r) => r.latestHandshake > 0 && byKey.has(r.publicKey));
         for (let i = 0; i < handshakes.length; i += BATCH) {
           const values = handshakes
             .slice(i, i + BATCH)
@@ -93,7 +125,7 @@ export function createUsageService(db: Db) {
               and (${nodes.lastHandshakeAt} is null or ${nodes.lastHandshakeAt} < v.at)`);
         }
       });
-      return rows.length;
+      return readings.length;
     },
 
     /** Usage rows, newest month first, then by most traffic; with the total count. */

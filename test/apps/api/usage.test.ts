@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
@@ -68,6 +69,53 @@ describe("usage collection and GET /api/v1/usage", () => {
       nodeName: keep.node.name,
       rxBytes: 5,
     });
+  });
+
+  it("writes only the rows a reading changes", async () => {
+    const net = await createNetwork(t);
+    const [idle, busy, renamed] = [
+      await createNode(t, net.id),
+      await createNode(t, net.id),
+      await createNode(t, net.id),
+    ];
+    const { usage } = t.platform.services;
+    const reading = (rx: number) =>
+      [idle, busy, renamed].map((n, i) => ({
+        publicKey: n.node.publicKey,
+        rx: i === 1 ? rx : 5,
+        tx: 5,
+        latestHandshake: 0,
+      }));
+    // Each row's version: Postgres gives a row a new xmin whenever it is written.
+    const versions = async () => {
+      const rows = (await t.db.database.db.execute(
+        sql`select public_key, xmin::text as v from usage_monthly where network_id = ${net.id} order by public_key`,
+      )) as unknown as { public_key: string; v: string }[];
+      return new Map(rows.map((r) => [r.public_key, r.v]));
+    };
+    expect(await usage.recordReadings(net.id, reading(10), new Date("2026-11-03T10:00:00Z"))).toBe(3);
+    const before = await versions();
+    await t.request(`/api/v1/nodes/${renamed.node.id}`, { method: "PATCH", body: { name: "renamed-node" } });
+    expect(await usage.recordReadings(net.id, reading(20), new Date("2026-11-03T10:05:00Z"))).toBe(3);
+    const after = await versions();
+    expect(after.get(idle.node.publicKey)).toBe(before.get(idle.node.publicKey));
+    expect(after.get(busy.node.publicKey)).not.toBe(before.get(busy.node.publicKey));
+    expect(after.get(renamed.node.publicKey)).not.toBe(before.get(renamed.node.publicKey));
+    const rows = (await json(await t.request(`/api/v1/usage?network=${net.id}`))).data.items;
+    expect(rows.find((r: { publicKey: string }) => r.publicKey === busy.node.publicKey)).toMatchObject({
+      rxBytes: 20,
+      updatedAt: "2026-11-03T10:05:00.000Z",
+    });
+    expect(rows.find((r: { publicKey: string }) => r.publicKey === renamed.node.publicKey)).toMatchObject({
+      nodeName: "renamed-node",
+    });
+    expect(rows.find((r: { publicKey: string }) => r.publicKey === idle.node.publicKey)).toMatchObject({
+      rxBytes: 5,
+      updatedAt: "2026-11-03T10:00:00.000Z",
+    });
+    // A new month starts a row for every peer, idle or not.
+    await usage.recordReadings(net.id, reading(20), new Date("2026-12-01T00:00:00Z"));
+    expect((await json(await t.request(`/api/v1/usage?network=${net.id}&month=2026-12`))).data.total).toBe(3);
   });
 
   it("refuses a malformed month with 400", async () => {
