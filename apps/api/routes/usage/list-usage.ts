@@ -17,7 +17,9 @@ const Usage = z
     month: z.string().openapi({ example: "2026-11" }),
     rxBytes: z.number().int(),
     txBytes: z.number().int(),
-    updatedAt: z.string(),
+    updatedAt: z.string().openapi({
+      description: "when the peer last moved traffic this month (or its node's name or email changed)",
+    }),
   })
   .openapi("Usage");
 
