@@ -221,6 +221,18 @@ export async function configRows(exec: Executor, networkId: string, ids?: readon
     .orderBy(asc(nodes.ip4));
 }
 
+/**
+ * `configRows` of the nodes that carry routes for others: all a hub-topology config needs of the
+ * other nodes, and usually none or a few of a network's thousands.
+ */
+export async function routeRows(exec: Executor, networkId: string) {
+  return exec
+    .select(CONFIG_COLUMNS)
+    .from(nodes)
+    .where(and(eq(nodes.networkId, networkId), sql`cardinality(${nodes.extraAllowedIps}) > 0`))
+    .orderBy(asc(nodes.ip4));
+}
+
 /** True when some node of the network carries routes for others (their configs then depend on each other). */
 export async function hasRoutes(exec: Executor, networkId: string): Promise<boolean> {
   const [row] = await exec
@@ -336,6 +348,42 @@ export async function setConfigState(
     .where(eq(nodes.id, id))
     .returning({ version: nodes.configVersion });
   return row?.version ?? 0;
+}
+
+/** A node's new config hash, and whether its config version goes up with it. */
+export interface ConfigState {
+  id: string;
+  hash: string;
+  bump: boolean;
+}
+
+/**
+ * `setConfigState` for many nodes, a thousand per statement: a change to a whole network (its DNS,
+ * say) rewrites every node's hash, and one statement per node held the network's lock for seconds.
+ * Returns each node's config version.
+ */
+export async function setConfigStates(
+  exec: Executor,
+  states: readonly ConfigState[],
+): Promise<Map<string, number>> {
+  const versions = new Map<string, number>();
+  for (let i = 0; i < states.length; i += 1_000) {
+    const values = sql.join(
+      states.slice(i, i + 1_000).map((s) => sql`(${s.id}::uuid, ${s.hash}::text, ${s.bump}::boolean)`),
+      sql`, `,
+    );
+    const rows = await exec
+      .update(nodes)
+      .set({
+        configHash: sql`v.hash`,
+        configVersion: sql`${nodes.configVersion} + case when v.bump then 1 else 0 end`,
+      })
+      .from(sql`(values ${values}) as v(id, hash, bump)`)
+      .where(sql`${nodes.id} = v.id`)
+      .returning({ id: nodes.id, version: nodes.configVersion });
+    for (const row of rows) versions.set(row.id, row.version);
+  }
+  return versions;
 }
 
 export async function retirePeers(exec: Executor, networkId: string, publicKeys: string[]): Promise<void> {

@@ -224,13 +224,19 @@ export function createMeshService(deps: MeshServiceDeps) {
     const specs = rows.map(toNodeSpec);
     const spec = toNetworkSpec(network);
     const affectsAll = network.topology === "mesh" || specs.some((n) => n.extraAllowedIps.length > 0);
+    const changed: repo.ConfigState[] = [];
     for (const [i, row] of rows.entries()) {
       if (scope && !affectsAll && !scope.has(row.id)) continue;
       const hash = configHash({ network: spec, node: specs[i]!, nodes: independent ? [specs[i]!] : specs });
-      if (hash === row.configHash) continue;
-      const version = await repo.setConfigState(tx, row.id, hash, row.configHash !== null);
-      effects.pushConfigs.set(row.id, version);
+      if (hash !== row.configHash) changed.push({ id: row.id, hash, bump: row.configHash !== null });
     }
+    // One node (an enrollment's, an edit's) takes the one-row statement; a network-wide change, batches.
+    if (changed.length === 1) {
+      const [{ id, hash, bump }] = changed as [repo.ConfigState];
+      effects.pushConfigs.set(id, await repo.setConfigState(tx, id, hash, bump));
+    } else if (changed.length > 1)
+      for (const [id, version] of await repo.setConfigStates(tx, changed))
+        effects.pushConfigs.set(id, version);
   }
 
   async function commitAndDispatch<T>(
@@ -324,9 +330,10 @@ export function createMeshService(deps: MeshServiceDeps) {
     const token = `${NODE_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
     const publicKey = input.publicKey ?? generated!.publicKey;
     const extraAllowedIps = input.extraAllowedIps ?? [];
-    // In a hub network where no node carries routes, a config depends on its node alone: hash it
-    // now and spare the refresh that reads the network back.
-    const independent = network.topology === "hub" && !used.hasRoutes && extraAllowedIps.length === 0;
+    // In a hub network, a node without routes of its own changes no other node's config, and its own
+    // depends on it and the routes behind others alone: hash it now, sparing the refresh that reads
+    // and hashes the whole network back.
+    const independent = network.topology === "hub" && extraAllowedIps.length === 0;
     const spec = {
       id,
       name: input.name,
@@ -337,8 +344,10 @@ export function createMeshService(deps: MeshServiceDeps) {
       extraAllowedIps,
       status: "pending",
     };
+    const routed =
+      independent && used.hasRoutes ? (await repo.routeRows(tx, network.id)).map(toNodeSpec) : [];
     const hash = independent
-      ? configHash({ network: toNetworkSpec(network), node: spec, nodes: [spec] })
+      ? configHash({ network: toNetworkSpec(network), node: spec, nodes: [spec, ...routed] })
       : null;
     const privateKeyEnc = generated ? sealNodeKey(id, generated.privateKey) : null;
     const facts: NodeFacts = {
@@ -392,14 +401,16 @@ export function createMeshService(deps: MeshServiceDeps) {
   }
 
   async function renderFor(node: NodeRow, withPrivateKey: boolean): Promise<RenderedConfig> {
-    const [network, all] = await Promise.all([
+    // A hub-topology config needs only the nodes with routes behind them; a mesh one, every node.
+    const [network, routed] = await Promise.all([
       requireNetwork(db, node.networkId),
-      repo.configRows(db, node.networkId),
+      repo.routeRows(db, node.networkId),
     ]);
+    const others = network.topology === "hub" ? routed : await repo.configRows(db, node.networkId);
     const text = renderNodeConfig({
       network: toNetworkSpec(network),
       node: toNodeSpec(node),
-      nodes: all.map(toNodeSpec),
+      nodes: others.map(toNodeSpec),
       privateKey: withPrivateKey && node.privateKeyEnc ? openNodeKey(node.id, node.privateKeyEnc) : undefined,
     });
     const filename = `${network.name}-${node.name}`.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 60);

@@ -1,7 +1,9 @@
+import { and, count, eq, isNull, like } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodes } from "../../../../src/db/index.js";
 import { generateKeyPair, isWgKey, publicKeyOf } from "../../../../src/mesh/index.js";
 import { json } from "../../../support/http.js";
-import { createNetwork, createNode } from "../../../support/mesh.js";
+import { createNetwork, createNode, insertNodes } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
 import { createTestPlatform } from "../../../support/platform.js";
 
@@ -115,6 +117,67 @@ describe("enrolling nodes", () => {
     expect(push?.data).toEqual({ nodeId: a.node.id, version: after.data.configVersion });
     const syncs = await t.platform.queue.queues["peer-sync"].getJobs(["prioritized", "waiting"]);
     expect(syncs.some((j) => j.name === "network-sync" && j.data.networkId === net.id)).toBe(true);
+  });
+
+  it("in a hub network with routes, changes other configs only when the new node carries routes", async () => {
+    const net = await createNetwork(t, { topology: "hub" });
+    const version = async (id: string) =>
+      (await json(await t.request(`/api/v1/nodes/${id}`))).data.configVersion as number;
+    const router = await createNode(t, net.id, { extraAllowedIps: ["192.168.60.0/24"] });
+    const routerVersion = await version(router.node.id);
+    const plain = await createNode(t, net.id);
+    // Its config routes what is behind the router through the hub; the router's config is as it was.
+    expect(await (await t.request(`/api/v1/nodes/${plain.node.id}/config`)).text()).toMatch(
+      /AllowedIPs = [^\n]*192\.168\.60\.0\/24/,
+    );
+    expect(await version(router.node.id)).toBe(routerVersion);
+    // The hash stored at enrollment is the one a full refresh computes: no version moves.
+    const plainVersion = await version(plain.node.id);
+    await t.platform.services.mesh.pushConfigs(net.id);
+    expect([await version(plain.node.id), await version(router.node.id)]).toEqual([
+      plainVersion,
+      routerVersion,
+    ]);
+    // A second router changes every other node's config.
+    await createNode(t, net.id, { extraAllowedIps: ["192.168.61.0/24"] });
+    expect(await version(plain.node.id)).toBe(plainVersion + 1);
+    expect(await version(router.node.id)).toBe(routerVersion + 1);
+    expect(await (await t.request(`/api/v1/nodes/${plain.node.id}/config`)).text()).toMatch(
+      /AllowedIPs = [^\n]*192\.168\.61\.0\/24/,
+    );
+  });
+
+  it("moves every node's config version once for a change to the network, in batches past a thousand", async () => {
+    const net = await createNetwork(t, { cidr4: "10.230.0.0/16" });
+    const version = async (id: string) =>
+      (await json(await t.request(`/api/v1/nodes/${id}`))).data.configVersion as number;
+    const enrolled = [await createNode(t, net.id), await createNode(t, net.id)];
+    // Nodes written straight into the table have no config hash yet: the change gives them one.
+    await insertNodes(t.db.database.db, net.id, 1_100, "10.230.10.0");
+    const before = await Promise.all(enrolled.map((n) => version(n.node.id)));
+    const patch = () =>
+      t.request(`/api/v1/networks/${net.id}`, { method: "PATCH", body: { dns: ["10.230.0.53"] } });
+    expect((await patch()).status).toBe(200);
+    const after = await Promise.all(enrolled.map((n) => version(n.node.id)));
+    expect(after).toEqual(before.map((v) => v + 1));
+    const push = await t.platform.queue.queues["config-push"].getJob(
+      `push-${enrolled[1]!.node.id}-${after[1]}`,
+    );
+    expect(push?.data).toEqual({ nodeId: enrolled[1]!.node.id, version: after[1] });
+    const unhashed = await t.db.database.db
+      .select({ n: count() })
+      .from(nodes)
+      .where(and(eq(nodes.networkId, net.id), isNull(nodes.configHash)));
+    expect(unhashed[0]!.n).toBe(0);
+    // A first hash is no new version: no config was announced for them before.
+    const bulkVersions = await t.db.database.db
+      .selectDistinct({ v: nodes.configVersion })
+      .from(nodes)
+      .where(and(eq(nodes.networkId, net.id), like(nodes.name, "bulk-%")));
+    expect(bulkVersions).toEqual([{ v: 1 }]);
+    // The same change again changes no config.
+    expect((await patch()).status).toBe(200);
+    expect(await Promise.all(enrolled.map((n) => version(n.node.id)))).toEqual(after);
   });
 
   it("reuses a deleted node's address", async () => {
