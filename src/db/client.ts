@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import * as schema from "./schema/index.js";
 
 export type Schema = typeof schema;
@@ -114,8 +114,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 /**
- * The client drizzle sees: transactions that pipeline their BEGIN and, unless `prepare` is false,
- * every query run prepared.
+ * The client drizzle sees: guarded transactions and, unless `prepare` is false, every query run
+ * prepared.
  *
  * Prepared: drizzle runs queries through `sql.unsafe(text, params)`, which postgres.js treats as
  * unprepared, and postgres.js sends an unprepared query with parameters in two round trips
@@ -124,7 +124,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
  * until the connection is recycled, every 30–60 minutes) and each later run is one Bind/Execute that
  * pipelines with the queries around it. That halves the round trips of every transaction.
  *
- * Transactions: see `beginPipelined`.
+ * Transactions: see `beginGuarded`.
  */
 function driverClient(sql: Sql, prepare: boolean): Sql {
   return new Proxy(sql, {
@@ -138,7 +138,7 @@ function driverClient(sql: Sql, prepare: boolean): Sql {
           return (...args: unknown[]) => {
             const body = args.pop() as (scope: Sql) => unknown;
             const mode = typeof args[0] === "string" ? args[0] : "";
-            return beginPipelined(target, mode, (scope) => body(driverClient(scope, prepare)));
+            return beginGuarded(target, mode, (scope) => body(driverClient(scope, prepare)));
           };
         case "savepoint": {
           // On a transaction's client: the savepoint's client is wrapped the same way.
@@ -158,79 +158,63 @@ function driverClient(sql: Sql, prepare: boolean): Sql {
 }
 
 /**
- * Runs `body` in a transaction on a connection of the pool, BEGIN sent with the body's first
- * statements. postgres.js's own `begin` waits for BEGIN's answer before it runs the body: a round trip
- * of every transaction (a quarter of an enrollment's) spent on nothing. Commits when `body` resolves,
- * rolls back when it throws. Savepoints (nested drizzle transactions) work as with postgres.js.
+ * Runs `body` in postgres.js's `begin`, guarded: once the transaction is over, by commit, rollback
+ * or the death of its connection, the body's statements are refused instead of sent.
  *
- * IMPORTANT: should the connection die mid-transaction, the transaction fails at once with the
- * connection's error, and every later statement of the body is refused. Postgres has rolled the
- * transaction back; the pool reconnects that connection for its next user, and a statement of the
- * body sent after that would run on the new session, outside any transaction, and be committed.
+ * IMPORTANT: should the connection die mid-transaction, postgres.js fails the transaction, but the
+ * body may still be running; the pool reconnects that connection for its next user, and a statement
+ * of the body sent after that would run on the new session, outside any transaction, and be
+ * committed (or, sent while the connection is down, crash the process: postgres.js writes to a
+ * socket that is gone). The transaction hears of the death as it happens: its statements carry
+ * postgres.js's `onexecute`, which hands over their connection, whose `onclose` it then chains.
+ *
+ * Not `reserve()` with BEGIN sent alongside the first statements, which saved BEGIN's round trip:
+ * in postgres.js 3.4.9 a queued reserve is lost for good when a connection closes before it is
+ * served (porsager/postgres#1195): the transaction hangs and its pool slot is gone. Under load, with
+ * connections recycled every 30–60 minutes, that drains the pool.
  */
-async function beginPipelined<T>(pool: Sql, mode: string, body: (scope: Sql) => Promise<T> | T): Promise<T> {
-  const connection = await pool.reserve();
-  const send = connection.unsafe.bind(connection);
-  let died: Error | null = null;
-  let watched!: (err: Error) => void;
-  const death = new Promise<never>((_, reject) => {
-    watched = (err) => {
-      died = err;
-      reject(err);
-    };
-  });
-  death.catch(() => {});
-  const live = () => {
-    if (died) throw died;
-  };
-  let savepoints = 0;
-  const scope: Sql = Object.assign(connection, {
-    unsafe: ((...args: Parameters<Sql["unsafe"]>) => {
-      live();
-      return send(...args);
-    }) as Sql["unsafe"],
-    async savepoint(inner: (scope: Sql) => unknown) {
-      const name = `wiresync_s${savepoints++}`;
-      await scope.unsafe(`savepoint ${name}`);
-      try {
-        const result = await inner(scope);
-        await scope.unsafe(`release savepoint ${name}`);
-        return result;
-      } catch (err) {
-        if (!died) await scope.unsafe(`rollback to savepoint ${name}`);
-        throw err;
-      }
-    },
-  });
-  let watching: PgConnection | null = null;
-  try {
-    // Not awaited: it goes out in one write with what the body sends first. Should it fail, so do
-    // those statements; it is awaited before the commit all the same. As postgres.js's `begin` does,
-    // it learns the connection it runs on (`onexecute`), to hear of its death (`onclose`).
-    const begun = send(`begin ${mode.replace(/[^a-z ]/gi, "")}`, [], {
-      onexecute: (c: PgConnection) => {
-        watching = c;
-        c.onclose = watched;
-        return true;
-      },
-    } as never).execute();
-    begun.catch(() => {});
-    try {
-      const result = await Promise.race([body(scope), death]);
-      await begun;
-      if (watching === null) throw new Error("postgres.js did not say which connection runs the transaction");
-      live();
-      await send("commit");
-      return result;
-    } catch (err) {
-      // A dead connection cannot roll back; Postgres ended its transaction when it went.
-      if (!died) await send("rollback").catch(() => {});
-      throw err;
+async function beginGuarded<T>(pool: Sql, mode: string, body: (scope: Sql) => Promise<T> | T): Promise<T> {
+  let over: Error | null = null;
+  let died = false;
+  let watched: PgConnection | null = null;
+  const onexecute = (c: PgConnection) => {
+    if (watched === null) {
+      watched = c;
+      const then = c.onclose;
+      c.onclose = (err) => {
+        over ??= err;
+        died = true;
+        then?.(err);
+      };
     }
+    return true; // as without `onexecute`: the connection takes more statements behind this one
+  };
+  // After its connection died, the body's end is kept from postgres.js, which would send COMMIT or
+  // ROLLBACK on that connection, by then perhaps another transaction's. The transaction has failed
+  // already (postgres.js rejects it when the connection closes).
+  const unlessDead = <R>(settled: Promise<R>): Promise<R> =>
+    settled.then(
+      (value) => (died ? new Promise<R>(() => {}) : value),
+      (err: unknown) => (died ? new Promise<R>(() => {}) : Promise.reject(err)),
+    );
+  const guard = (scope: TransactionSql): Sql => {
+    const send = scope.unsafe.bind(scope);
+    const savepoint = scope.savepoint.bind(scope) as (inner: (inside: TransactionSql) => unknown) => unknown;
+    return Object.assign(scope, {
+      unsafe: ((query: string, params?: unknown[], options?: Record<string, unknown>) => {
+        if (over) throw over;
+        return send(query, params as never, { ...options, onexecute } as never);
+      }) as Sql["unsafe"],
+      savepoint: (inner: (inside: Sql) => unknown) =>
+        savepoint((inside) => unlessDead(Promise.resolve().then(() => inner(guard(inside))))),
+    }) as unknown as Sql;
+  };
+  try {
+    return (await pool.begin(mode, (scope) =>
+      unlessDead(Promise.resolve().then(() => body(guard(scope)))),
+    )) as T;
   } finally {
-    const c = watching as PgConnection | null;
-    if (c !== null && c.onclose === watched) c.onclose = null;
-    connection.release();
+    over ??= new Error("the transaction is over: its statements can no longer run");
   }
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq, getTableName, is, sql } from "drizzle-orm";
 import { PgTable } from "drizzle-orm/pg-core";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database, Db, Executor } from "../../../src/db/index.js";
 import { networks, nodes, openDatabase, schema } from "../../../src/db/index.js";
@@ -210,7 +211,7 @@ describe("prepared statements on Postgres", () => {
   });
 });
 
-describe("transactions on Postgres (BEGIN pipelined with the first statements)", () => {
+describe("transactions on Postgres (guarded postgres.js begin)", () => {
   const name = `wiresync_t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
   let database: Database;
   const count = async (exec: Executor, label: string) =>
@@ -325,6 +326,48 @@ describe("transactions on Postgres (BEGIN pipelined with the first statements)",
     // The pool works on.
     await db.transaction((tx) => tx.insert(networks).values(network("after-reconnect", "10.38.0.0/16")));
     expect(await count(db, "after-reconnect")).toBe(1);
+  });
+
+  it("serves a transaction queued behind one whose connection died, and lets nothing of the dead one reach it", async () => {
+    const { db } = database;
+    let inserted!: () => void;
+    const t2Inserted = new Promise<void>((resolve) => (inserted = resolve));
+    let go!: () => void;
+    const t2Go = new Promise<void>((resolve) => (go = resolve));
+    let next: Promise<unknown> | undefined;
+    const failed = db
+      .transaction(async (tx) => {
+        const [me] = await rows<{ pid: number }>(tx as unknown as Db, sql`select pg_backend_pid() as pid`);
+        // Queued behind this transaction on the pool of one: it takes the connection over once it
+        // has died and reconnected.
+        next = db.transaction(async (t2) => {
+          await t2.insert(networks).values(network("next-a", "10.39.0.0/16"));
+          inserted();
+          await t2Go;
+          await t2.insert(networks).values(network("next-b", "10.45.0.0/16"));
+        });
+        await adminSql(`select pg_terminate_backend(${me!.pid})`);
+        await t2Inserted;
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(await failed).toBeInstanceOf(Error);
+    await t2Inserted;
+    // The dead transaction's body has ended by now: nothing of it (a COMMIT, say) reached the next
+    // transaction, whose row no other session sees before it commits.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const outside = postgres(databaseUrl(name), { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await outside`select count(*)::int as n from networks where name = 'next-a'`;
+      expect(row!.n).toBe(0);
+    } finally {
+      await outside.end();
+    }
+    go();
+    await next;
+    expect([await count(db, "next-a"), await count(db, "next-b")]).toEqual([1, 1]);
   });
 
   it("queues transactions for a busy pool instead of mixing them on one connection", async () => {
