@@ -169,9 +169,9 @@ function driverClient(sql: Sql, prepare: boolean): Sql {
  * postgres.js's `onexecute`, which hands over their connection, whose `onclose` it then chains.
  *
  * Not `reserve()` with BEGIN sent alongside the first statements, which saved BEGIN's round trip:
- * in postgres.js 3.4.9 a queued reserve is lost for good when a connection closes before it is
- * served (porsager/postgres#1195): the transaction hangs and its pool slot is gone. Under load, with
- * connections recycled every 30–60 minutes, that drains the pool.
+ * in postgres.js 3.4.9 a queued reserve is never served once a connection closes while it waits
+ * (porsager/postgres#1195), and its transaction waits forever. Under load, with connections recycled
+ * every 30–60 minutes, that would happen again and again.
  */
 async function beginGuarded<T>(pool: Sql, mode: string, body: (scope: Sql) => Promise<T> | T): Promise<T> {
   let over: Error | null = null;
