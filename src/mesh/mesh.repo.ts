@@ -213,6 +213,17 @@ const CONFIG_COLUMNS = {
   configHash: nodes.configHash,
 };
 
+/** A node's config inputs and stored hash (`configRows`). */
+export type ConfigRow = Awaited<ReturnType<typeof configRows>>[number];
+
+/** The nodes of a network whose latest config version has not been announced to them. */
+export async function unpushedConfigs(exec: Executor, networkId: string) {
+  return exec
+    .select({ id: nodes.id, version: nodes.configVersion })
+    .from(nodes)
+    .where(and(eq(nodes.networkId, networkId), lt(nodes.configPushedVersion, nodes.configVersion)));
+}
+
 export async function configRows(exec: Executor, networkId: string, ids?: readonly string[]) {
   return exec
     .select(CONFIG_COLUMNS)

@@ -206,6 +206,28 @@ export function createMeshService(deps: MeshServiceDeps) {
   }
 
   /**
+   * The configs among `rows` (a network's nodes, or those of `scope`) whose hash is not the stored one,
+   * with their new hashes. `independent`: each row's config depends on itself and `others` alone.
+   */
+  function staleConfigs(
+    network: NetworkRow,
+    rows: readonly repo.ConfigRow[],
+    options: { scope?: ReadonlySet<string> | undefined; independent?: boolean } = {},
+  ): repo.ConfigState[] {
+    const { scope, independent = false } = options;
+    const specs = rows.map(toNodeSpec);
+    const spec = toNetworkSpec(network);
+    const affectsAll = network.topology === "mesh" || specs.some((n) => n.extraAllowedIps.length > 0);
+    const changed: repo.ConfigState[] = [];
+    for (const [i, row] of rows.entries()) {
+      if (scope && !affectsAll && !scope.has(row.id)) continue;
+      const hash = configHash({ network: spec, node: specs[i]!, nodes: independent ? [specs[i]!] : specs });
+      if (hash !== row.configHash) changed.push({ id: row.id, hash, bump: row.configHash !== null });
+    }
+    return changed;
+  }
+
+  /**
    * Recomputes config hashes of a network's nodes and bumps the version of each whose config changed;
    * records the pushes in `effects`. `scope` limits the work to some nodes when the change cannot
    * affect the others (hub topology without routes behind nodes).
@@ -221,15 +243,7 @@ export function createMeshService(deps: MeshServiceDeps) {
     const independent =
       scope !== undefined && network.topology === "hub" && !(await repo.hasRoutes(tx, network.id));
     const rows = await repo.configRows(tx, network.id, independent ? [...scope] : undefined);
-    const specs = rows.map(toNodeSpec);
-    const spec = toNetworkSpec(network);
-    const affectsAll = network.topology === "mesh" || specs.some((n) => n.extraAllowedIps.length > 0);
-    const changed: repo.ConfigState[] = [];
-    for (const [i, row] of rows.entries()) {
-      if (scope && !affectsAll && !scope.has(row.id)) continue;
-      const hash = configHash({ network: spec, node: specs[i]!, nodes: independent ? [specs[i]!] : specs });
-      if (hash !== row.configHash) changed.push({ id: row.id, hash, bump: row.configHash !== null });
-    }
+    const changed = staleConfigs(network, rows, { scope, independent });
     // One node (an enrollment's, an edit's) takes the one-row statement; a network-wide change, batches.
     if (changed.length === 1) {
       const [{ id, hash, bump }] = changed as [repo.ConfigState];
@@ -965,13 +979,21 @@ export function createMeshService(deps: MeshServiceDeps) {
      * announcements were queued. Throws NETWORK_NOT_FOUND.
      */
     async pushConfigs(networkId: string): Promise<number> {
-      return commitAndDispatch(`configs of network ${networkId}`, async (tx, effects) => {
-        const network = await requireNetwork(tx, networkId, true);
-        await refreshConfigs(tx, network, effects);
-        for (const n of await repo.nodesOfNetwork(tx, networkId)) {
-          if (!effects.pushConfigs.has(n.id) && n.configPushedVersion < n.configVersion)
-            effects.pushConfigs.set(n.id, n.configVersion);
-        }
+      const reason = `configs of network ${networkId}`;
+      // Checked first without the network's lock: at a scheduled sync no config has usually changed,
+      // and hashing thousands of them under the lock held every enrollment of the network back.
+      // A change made meanwhile refreshes its own configs under the lock.
+      const network = await requireNetwork(db, networkId);
+      if (staleConfigs(network, await repo.configRows(db, networkId)).length === 0) {
+        const effects = newEffects(reason);
+        for (const n of await repo.unpushedConfigs(db, networkId)) effects.pushConfigs.set(n.id, n.version);
+        await dispatchEffects(deps.queue, effects, report);
+        return effects.pushConfigs.size;
+      }
+      return commitAndDispatch(reason, async (tx, effects) => {
+        await refreshConfigs(tx, await requireNetwork(tx, networkId, true), effects);
+        for (const n of await repo.unpushedConfigs(tx, networkId))
+          if (!effects.pushConfigs.has(n.id)) effects.pushConfigs.set(n.id, n.version);
         return effects.pushConfigs.size;
       });
     },

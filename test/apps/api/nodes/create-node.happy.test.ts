@@ -1,4 +1,5 @@
 import { and, count, eq, isNull, like } from "drizzle-orm";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodes } from "../../../../src/db/index.js";
 import { generateKeyPair, isWgKey, publicKeyOf } from "../../../../src/mesh/index.js";
@@ -178,6 +179,43 @@ describe("enrolling nodes", () => {
     // The same change again changes no config.
     expect((await patch()).status).toBe(200);
     expect(await Promise.all(enrolled.map((n) => version(n.node.id)))).toEqual(after);
+  });
+
+  it("checks a network's configs without its lock, and takes the lock only to store changed ones", async () => {
+    const net = await createNetwork(t);
+    const node = await createNode(t, net.id);
+    const version = async () =>
+      (await json(await t.request(`/api/v1/nodes/${node.node.id}`))).data.configVersion as number;
+    const before = await version();
+    // Another session holds the network's row lock, as an enrollment in progress does.
+    const other = postgres(t.db.url, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const holder = other.begin(async (tx) => {
+      await tx`select id from networks where id = ${net.id} for update`;
+      locked();
+      await released;
+    });
+    try {
+      await holding;
+      const settledWithin = (p: Promise<unknown>, ms: number) =>
+        Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+      // Nothing changed: done without waiting for the lock.
+      expect(await settledWithin(t.platform.services.mesh.pushConfigs(net.id), 2_000)).toBe(true);
+      // A stale hash (as after an upgrade that renders configs differently): stored under the lock.
+      await t.db.database.db.update(nodes).set({ configHash: "stale" }).where(eq(nodes.id, node.node.id));
+      const refresh = t.platform.services.mesh.pushConfigs(net.id);
+      expect(await settledWithin(refresh, 300)).toBe(false);
+      release();
+      expect(await refresh).toBeGreaterThanOrEqual(1);
+      expect(await version()).toBe(before + 1);
+    } finally {
+      release();
+      await holder;
+      await other.end();
+    }
   });
 
   it("reuses a deleted node's address", async () => {
