@@ -207,7 +207,8 @@ export function createMeshService(deps: MeshServiceDeps) {
 
   /**
    * The configs among `rows` (a network's nodes, or those of `scope`) whose hash is not the stored one,
-   * with their new hashes. `independent`: each row's config depends on itself and `others` alone.
+   * with their new hashes. `independent`: each row's config depends on its own node alone (a hub
+   * network without routes), so each is hashed without the others.
    */
   function staleConfigs(
     network: NetworkRow,
