@@ -1,5 +1,18 @@
 /** Drizzle queries of the mesh. Every function takes the executor first; services own transactions. */
-import { and, asc, count, desc, eq, getTableColumns, ilike, inArray, lt, or, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  getTableColumns,
+  ilike,
+  inArray,
+  lt,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import type { Executor, NodeMetrics, NodeStatus } from "../db/index.js";
 import { builtOnce, enrollmentKeys, networks, nodes, retiredPeers, usageMonthly } from "../db/index.js";
 
@@ -102,10 +115,13 @@ export interface UsedAddresses {
   hasRoutes: boolean;
 }
 
+/** A node that carries routes for others: other nodes' configs then depend on it. */
+const CARRIES_ROUTES = sql`cardinality(${nodes.extraAllowedIps}) > 0`;
+
 const USED_ADDRESS_COLUMNS = {
   ip4: sql<string | null>`string_agg(host(${nodes.ip4}), ',')`,
   ip6: sql<string | null>`string_agg(host(${nodes.ip6}), ',')`,
-  hasRoutes: sql<boolean | null>`bool_or(cardinality(${nodes.extraAllowedIps}) > 0)`,
+  hasRoutes: sql<boolean | null>`bool_or(${CARRIES_ROUTES})`,
 };
 const usedAddressRow = builtOnce<
   { networkId: string },
@@ -224,12 +240,17 @@ export async function unpushedConfigs(exec: Executor, networkId: string) {
     .where(and(eq(nodes.networkId, networkId), lt(nodes.configPushedVersion, nodes.configVersion)));
 }
 
-export async function configRows(exec: Executor, networkId: string, ids?: readonly string[]) {
+/** `CONFIG_COLUMNS` of a network's nodes (those `filter` keeps), by address. */
+function configRowsWhere(exec: Executor, networkId: string, filter: SQL | undefined) {
   return exec
     .select(CONFIG_COLUMNS)
     .from(nodes)
-    .where(and(eq(nodes.networkId, networkId), ids ? inArray(nodes.id, [...ids]) : undefined))
+    .where(and(eq(nodes.networkId, networkId), filter))
     .orderBy(asc(nodes.ip4));
+}
+
+export async function configRows(exec: Executor, networkId: string, ids?: readonly string[]) {
+  return configRowsWhere(exec, networkId, ids ? inArray(nodes.id, [...ids]) : undefined);
 }
 
 /**
@@ -237,11 +258,7 @@ export async function configRows(exec: Executor, networkId: string, ids?: readon
  * other nodes, and usually none or a few of a network's thousands.
  */
 export async function routeRows(exec: Executor, networkId: string) {
-  return exec
-    .select(CONFIG_COLUMNS)
-    .from(nodes)
-    .where(and(eq(nodes.networkId, networkId), sql`cardinality(${nodes.extraAllowedIps}) > 0`))
-    .orderBy(asc(nodes.ip4));
+  return configRowsWhere(exec, networkId, CARRIES_ROUTES);
 }
 
 /** True when some node of the network carries routes for others (their configs then depend on each other). */
@@ -249,7 +266,7 @@ export async function hasRoutes(exec: Executor, networkId: string): Promise<bool
   const [row] = await exec
     .select({ n: count() })
     .from(nodes)
-    .where(and(eq(nodes.networkId, networkId), sql`cardinality(${nodes.extraAllowedIps}) > 0`));
+    .where(and(eq(nodes.networkId, networkId), CARRIES_ROUTES));
   return (row?.n ?? 0) > 0;
 }
 

@@ -146,12 +146,12 @@ export class UapiPeerMemo {
           length += after.length;
           stop += after.length;
         }
-        let same = isUnchanged(answer, previous, body, first.start, pos, stop, end);
+        let same = isUnchanged(body, previous, first.start, pos, stop);
         if (!same && last > first.index) {
           // Something in the run changed: `first` alone, then a run from the next block.
           last = first.index;
           stop = pos + first.length;
-          same = isUnchanged(answer, previous, body, first.start, pos, stop, end);
+          same = isUnchanged(body, previous, first.start, pos, stop);
         }
         if (same) {
           for (let k = first.index; k <= last; k++) {
@@ -231,21 +231,13 @@ function overlaps(a: Buffer, b: Buffer): boolean {
 }
 
 /**
- * True when `answer[from, to)` holds exactly the lines `previous` holds from `was`, and ends where a
- * peer (or the body, at `end`) starts.
+ * True when `body[from, to)` holds exactly the lines `previous` holds from `was`, and ends where a
+ * peer (or the body) starts.
  */
-function isUnchanged(
-  answer: Buffer,
-  previous: Buffer,
-  body: Buffer,
-  was: number,
-  from: number,
-  to: number,
-  end: number,
-): boolean {
+function isUnchanged(body: Buffer, previous: Buffer, was: number, from: number, to: number): boolean {
   return (
-    (to === end || (to < end && peerStartsAt(body, to))) &&
-    answer.compare(previous, was, was + (to - from), from, to) === 0
+    (to === body.length || (to < body.length && peerStartsAt(body, to))) &&
+    body.compare(previous, was, was + (to - from), from, to) === 0
   );
 }
 
