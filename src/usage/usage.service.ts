@@ -66,7 +66,13 @@ export function createUsageService(db: Db) {
       if (readings.length === 0) return 0;
       const month = monthOf(now);
       const known = await db
-        .select({ id: nodes.id, publicKey: nodes.publicKey, name: nodes.name, email: nodes.email })
+        .select({
+          id: nodes.id,
+          publicKey: nodes.publicKey,
+          name: nodes.name,
+          email: nodes.email,
+          lastHandshakeAt: nodes.lastHandshakeAt,
+        })
         .from(nodes)
         .where(eq(nodes.networkId, networkId));
       const byKey = new Map(known.map((n) => [n.publicKey, n]));
@@ -93,7 +99,12 @@ export function createUsageService(db: Db) {
         };
         if (before === undefined || changes(before, row)) rows.push(row);
       }
-      const handshakes = readings.filter((r) => r.latestHandshake > 0 && byKey.has(r.publicKey));
+      // Only handshakes newer than the node's: an idle peer reports the same one collection after
+      // collection (the update below checks again, against a concurrent writer).
+      const handshakes = readings.filter((r) => {
+        const node = byKey.get(r.publicKey);
+        return node !== undefined && r.latestHandshake * 1000 > (node.lastHandshakeAt?.getTime() ?? 0);
+      });
       if (rows.length === 0 && handshakes.length === 0) return readings.length;
       await db.transaction(async (tx) => {
         for (let i = 0; i < rows.length; i += BATCH) {

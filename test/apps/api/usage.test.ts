@@ -118,6 +118,30 @@ describe("usage collection and GET /api/v1/usage", () => {
     expect((await json(await t.request(`/api/v1/usage?network=${net.id}&month=2026-12`))).data.total).toBe(3);
   });
 
+  it("writes a node's handshake only when it is newer than the one stored", async () => {
+    const net = await createNetwork(t);
+    const node = await createNode(t, net.id);
+    const { usage } = t.platform.services;
+    const reading = (latestHandshake: number) => [
+      { publicKey: node.node.publicKey, rx: 1, tx: 1, latestHandshake },
+    ];
+    const version = async () => {
+      const rows = (await t.db.database.db.execute(
+        sql`select xmin::text as v, last_handshake_at as at from nodes where id = ${node.node.id}`,
+      )) as unknown as { v: string; at: Date | string }[];
+      return { v: rows[0]!.v, at: new Date(rows[0]!.at).toISOString() };
+    };
+    await usage.recordReadings(net.id, reading(1_790_000_000));
+    const first = await version();
+    expect(first.at).toBe(new Date(1_790_000_000_000).toISOString());
+    await usage.recordReadings(net.id, reading(1_790_000_000));
+    expect(await version()).toEqual(first);
+    await usage.recordReadings(net.id, reading(1_790_000_060));
+    const later = await version();
+    expect(later.v).not.toBe(first.v);
+    expect(later.at).toBe(new Date(1_790_000_060_000).toISOString());
+  });
+
   it("refuses a malformed month with 400", async () => {
     const res = await t.request("/api/v1/usage?month=2026-13");
     expect(res.status).toBe(400);
