@@ -224,10 +224,24 @@ describe("parseUapiGet with a memo", () => {
     expect(parseUapiAnswer(again, text.length, undefined, memo).peers).toHaveLength(2);
   });
 
+  it("does not take bytes after an answer's end for a line a peer had before", () => {
+    const memo = new UapiPeerMemo();
+    const extra = "allowed_ip=10.0.9.0/24\n";
+    const one = block(hex(1), 0, "10.0.0.1/32");
+    const two = block(hex(2), 0, "10.0.0.2/32");
+    parseUapiGet(body(one, `${two}${extra}`), undefined, memo);
+    // Peer 2 lost its last line; the buffer still holds it after the answer's end.
+    const text = body(one, two);
+    const buffer = Buffer.from(`${text}${extra}`, "latin1");
+    expect(parseUapiAnswer(buffer, text.length, undefined, memo)).toEqual(parseUapiGet(text));
+  });
+
   it("reads an answer right when it was read into the very memory the memo holds", () => {
     const memo = new UapiPeerMemo();
     const a = body(block(hex(1), 0, "10.0.0.1/32"), block(hex(2), 0, "10.0.0.2/32"));
-    const b = body(block(hex(2), 0, "10.0.0.2/32"), block(hex(1), 9, "10.0.0.1/32"));
+    // Peer 1 changed where it stood: compared with its old place, now holding its new lines, it
+    // would look unchanged.
+    const b = body(block(hex(1), 9, "10.0.0.1/32"), block(hex(2), 0, "10.0.0.2/32"));
     const buffer = Buffer.alloc(a.length);
     buffer.write(a, "latin1");
     parseUapiAnswer(buffer, a.length, undefined, memo);
