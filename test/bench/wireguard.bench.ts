@@ -30,8 +30,8 @@ const execFileAsync = promisify(execFile);
 // biome-ignore lint/style/noProcessEnv: a benchmark's knobs, read once here
 const knobs = process.env;
 const PEERS = Number(knobs.PEERS ?? 10_000);
-const ROUNDS = Number(knobs.ROUNDS ?? 9);
-const CREATE_ROUNDS = Number(knobs.CREATE_ROUNDS ?? 5);
+const ROUNDS = Number(knobs.ROUNDS ?? 21);
+const CREATE_ROUNDS = Number(knobs.CREATE_ROUNDS ?? 7);
 const LOOP_SAMPLE = 100;
 const DRIFT = Math.max(1, Math.round(PEERS / 100));
 
