@@ -966,6 +966,20 @@ export function createMeshService(deps: MeshServiceDeps) {
           return { node: toNodeView(row), token: made.token };
         });
       } catch (err) {
+        // A refused takeover leaves a trace: its transaction rolled back, so the audit row goes alone.
+        if (err instanceof DomainError && err.code === "NODE_IDENTITY_UNPROVEN") {
+          await recordAudit(db, {
+            actor: `enrollment-key:${key.prefix}`,
+            action: "node.reregister-refused",
+            entityType: "node",
+            entityId: input.nodeId ?? null,
+            details: {
+              networkId: key.networkId,
+              presented: ctx.principal ? describePrincipal(ctx.principal) : null,
+            },
+            requestId: ctx.requestId ?? null,
+          });
+        }
         translateConstraint(err, { name: input.name, publicKey: input.publicKey });
       }
     },

@@ -52,8 +52,8 @@ describe("re-registering an existing node", () => {
     (await eventsOfNode(t, id)).filter((e) => e.type === "node.updated");
 
   it.each([
-    ["no proof", () => ({})],
-    ["another node's token", (other: Json) => ({ "X-Node-Token": other.token })],
+    ["no proof", (): Record<string, string> => ({})],
+    ["another node's token", (other: Json): Record<string, string> => ({ "X-Node-Token": other.token })],
   ])(
     "refuses it with %s: 403 NODE_IDENTITY_UNPROVEN, no new token, the real token keeps working",
     async (_, proof) => {
@@ -73,6 +73,17 @@ describe("re-registering an existing node", () => {
 
       expect(await nodeRow(victim.node.id)).toEqual(before);
       expect(await reregistrations(victim.node.id)).toEqual([]);
+      const refusals = await t.platform.database.db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.action, "node.reregister-refused"), eq(auditLog.entityId, victim.node.id)));
+      expect(refusals.map((r) => [r.actor, r.details])).toEqual([
+        [
+          `enrollment-key:${enrollmentKey.slice(0, 16)}`,
+          { networkId: netId, presented: proof(other)["X-Node-Token"] ? `node:${other.node.id}` : null },
+        ],
+      ]);
+      expect(JSON.stringify(refusals)).not.toContain(enrollmentKey);
       expect(await updatedEvents(victim.node.id)).toEqual([]);
       const config = await t.request(`/api/v1/nodes/${victim.node.id}/config`, asToken(victim.token));
       expect(config.status).toBe(200);
