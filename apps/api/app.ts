@@ -25,8 +25,11 @@ import { observe } from "./middleware/observe.js";
 import { registerRoutes } from "./routes/index.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
-/** What a node's own token may call (each route checks the node is the one addressed). */
-const NODE_SELF_PATHS = /^\/api\/v1\/nodes\/[0-9a-f-]{36}\/(config|config\/stream|heartbeat)$/;
+/**
+ * What a node's own token may call (each route checks the node is the one addressed); `register`
+ * takes it as the proof a re-registering node must bring.
+ */
+const NODE_SELF_PATHS = /^\/api\/v1\/nodes\/(register|[0-9a-f-]{36}\/(config|config\/stream|heartbeat))$/;
 
 export interface AppDeps {
   services: Services;

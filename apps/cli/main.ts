@@ -26,6 +26,9 @@ API (uses WIRESYNC_URL and WIRESYNC_API_KEY):
   drift-fix NETWORK_ID [--wait]     repair drift, removing peers the database does not know
   usage [--month YYYY-MM] [--node ID] [--email E]
                                     monthly transfer per peer
+  create-user EMAIL [--role admin|user] [--name N]
+                                    register a user, password read from stdin (needs an admin
+                                    key, e.g. the bootstrap API_KEY; the first user becomes admin)
 Options: --json prints raw JSON.`;
 
 const { positionals, values } = parseArgs({
@@ -39,6 +42,8 @@ const { positionals, values } = parseArgs({
     wait: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     "drop-usage": { type: "boolean", default: false },
+    role: { type: "string" },
+    name: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -88,6 +93,17 @@ async function follow(runId: string): Promise<Json> {
     process.stderr.write(`  ${run.status} ${run.itemsSynced}/${run.itemsTotal}\r`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** The first line of stdin: a password piped in or typed, so it never shows in `ps` or shell history. */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write("password: ");
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    if (Buffer.concat(chunks).includes(10)) break;
+  }
+  return (Buffer.concat(chunks).toString("utf8").split(/\r?\n/)[0] ?? "").trim();
 }
 
 async function main() {
@@ -167,6 +183,16 @@ async function main() {
       if (values.email) q.set("email", values.email);
       const data = (await api("GET", `/api/v1/usage?${q}`)).data as Json;
       return print(data.items, ["month", "nodeName", "email", "publicKey", "rxBytes", "txBytes"]);
+    }
+    case "create-user": {
+      if (!arg) fail("create-user needs an email");
+      const body = {
+        email: arg,
+        password: await readPassword(),
+        ...(values.role ? { role: values.role } : {}),
+        ...(values.name ? { name: values.name } : {}),
+      };
+      return print((await api("POST", "/api/auth/register", body)).data);
     }
     default:
       fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

@@ -17,6 +17,8 @@ const MINUTE_MS = 60_000;
 const REGISTER_LOCK_ID = 0x75736572;
 /** `last_used_at` is written at most this often per key, so reads do not turn into writes. */
 const TOUCH_INTERVAL_MS = 1 * MINUTE_MS;
+/** Hex characters of a key's SHA-256 a session token carries to name the key that made it. */
+const KEY_FINGERPRINT_CHARS = 16;
 
 export interface AuthServiceDeps {
   db: Db;
@@ -89,6 +91,9 @@ export type AuthService = ReturnType<typeof createAuthService>;
 export function createAuthService(deps: AuthServiceDeps) {
   const { db } = deps;
   const bootstrapHash = deps.bootstrapApiKey ? sha256Hex(deps.bootstrapApiKey) : undefined;
+  // IMPORTANT: a bootstrap session names the key that made it (a prefix of its hash, never the key),
+  // so a session from a rotated `API_KEY` is refused instead of keeping admin power.
+  const bootstrapFingerprint = bootstrapHash?.slice(0, KEY_FINGERPRINT_CHARS);
   const lastTouched = new Map<string, number>();
 
   async function issueToken(subject: string, extra: Record<string, unknown> = {}): Promise<Session> {
@@ -108,25 +113,28 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   const service = {
     /**
-     * Creates a user. The first user becomes admin; after that only an admin may register users
-     * (throws UNAUTHENTICATED / FORBIDDEN otherwise, USER_EXISTS for a taken email).
+     * Creates a user; only an admin caller may (the bootstrap key, an admin key or an admin user):
+     * registration is never open, because every installation has an admin credential from its first
+     * start (`API_KEY`, configured or generated). The first user becomes admin unless `role` says
+     * otherwise; later ones get `role` or `user`. Throws UNAUTHENTICATED without a caller, FORBIDDEN
+     * for a non-admin one, USER_EXISTS for a taken email.
      */
     async register(input: RegisterInput, ctx: RequestContext): Promise<PublicUser> {
+      // IMPORTANT: refused before any work: anonymous registration once made the first caller admin.
+      if (!ctx.principal) {
+        throw new DomainError(
+          "UNAUTHENTICATED",
+          "registration needs an admin: call with the bootstrap API key, an admin key or an admin's session (CLI: create-user)",
+        );
+      }
+      if (!isAdmin(ctx.principal)) throw new DomainError("FORBIDDEN", "only an admin can register users");
+      const principal = ctx.principal;
       const passwordHash = await hashPassword(input.password);
       try {
         return await db.transaction(async (tx) => {
           await tx.execute(sql`select pg_advisory_xact_lock(${REGISTER_LOCK_ID})`);
           const isFirst = (await repo.countUsers(tx)) === 0;
-          if (!isFirst && !ctx.principal) {
-            throw new DomainError(
-              "UNAUTHENTICATED",
-              "registration is closed: an admin must create new users",
-            );
-          }
-          if (!isFirst && !isAdmin(ctx.principal)) {
-            throw new DomainError("FORBIDDEN", "only an admin can register users");
-          }
-          const role = isFirst ? "admin" : (input.role ?? "user");
+          const role = input.role ?? (isFirst ? "admin" : "user");
           const user = await repo.insertUser(tx, {
             email: input.email,
             name: input.name ?? null,
@@ -134,7 +142,7 @@ export function createAuthService(deps: AuthServiceDeps) {
             role,
           });
           await recordAudit(tx, {
-            actor: ctx.principal ? describePrincipal(ctx.principal) : `user:${user.email}`,
+            actor: describePrincipal(principal),
             action: "user.registered",
             entityType: "user",
             entityId: user.id,
@@ -163,9 +171,14 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { ...session, user: toPublicUser(user) };
     },
 
-    /** A session token for a principal that proved itself another way (API key in a browser). */
+    /**
+     * A session token (with `exp`, like every token) for a principal that proved itself another way
+     * (an API key in a browser). A bootstrap session carries the key's fingerprint and an API key's
+     * session is checked against the key's row, so either ends when its key is rotated or revoked.
+     */
     async issueSession(principal: Principal): Promise<Session> {
-      return issueToken(`${principal.kind}:${principal.id}`);
+      const extra = principal.kind === "bootstrap" ? { kf: bootstrapFingerprint } : {};
+      return issueToken(`${principal.kind}:${principal.id}`, extra);
     },
 
     /**
@@ -196,7 +209,9 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /**
      * Resolves a bearer or session token to its principal: undefined for a bad signature, another
-     * algorithm (including `none`), an expired token, or a user or key that no longer exists.
+     * algorithm (including `none`), a token without `exp` or past it, a user or key that no longer
+     * exists, an API key that was revoked or expired, or a bootstrap session made with another
+     * `API_KEY` than the one in force.
      */
     async authenticateToken(token: string): Promise<Principal | undefined> {
       let payload: Record<string, unknown>;
@@ -205,6 +220,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       } catch {
         return undefined;
       }
+      // hono checks `exp` only when present; a token that never expires is never ours.
+      if (typeof payload.exp !== "number") return undefined;
       const sub = typeof payload.sub === "string" ? payload.sub : "";
       const [kind, id] = [sub.slice(0, sub.indexOf(":")), sub.slice(sub.indexOf(":") + 1)];
       if (kind === "user") {
@@ -215,7 +232,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         const scopes: ApiKeyScope[] = user.role === "admin" ? ["admin", "read"] : ["read"];
         return { kind: "user", id: user.id, email: user.email, role: user.role, scopes };
       }
-      if (kind === "bootstrap" && bootstrapHash)
+      if (kind === "bootstrap" && bootstrapFingerprint && payload.kf === bootstrapFingerprint)
         return { kind: "bootstrap", id: "bootstrap", scopes: ["admin", "read"] };
       if (kind === "api-key" && /^[0-9a-f-]{36}$/.test(id)) {
         const row = await repo.findApiKeyById(db, id);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import QRCode from "qrcode";
 import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
-import { describePrincipal } from "../auth/index.js";
+import { describePrincipal, isAdmin } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Db, Tx } from "../db/index.js";
@@ -415,6 +415,37 @@ export function createMeshService(deps: MeshServiceDeps) {
     return { row, token, privateKey: generated?.privateKey };
   }
 
+  /**
+   * The node whose config (private key included) `ctx` may download: an admin's, or the node's own
+   * token's. Throws NODE_NOT_FOUND (also to another node's token) or FORBIDDEN (readers, users).
+   */
+  async function requireConfigReader(nodeId: string, ctx: MeshContext): Promise<NodeRow> {
+    const principal = ctx.principal;
+    // IMPORTANT: another node's token learns nothing, not even that the node exists.
+    if (principal?.kind === "node" && principal.id !== nodeId)
+      throw new DomainError("NODE_NOT_FOUND", `node ${nodeId} does not exist`, { context: { id: nodeId } });
+    if (principal?.kind !== "node" && !isAdmin(principal)) {
+      throw new DomainError(
+        "FORBIDDEN",
+        "a node's config carries its private key: only an admin or the node's own token may download it",
+      );
+    }
+    return requireNode(db, nodeId);
+  }
+
+  /** Every download of a config that holds a private key is audited: who and which node, never the key. */
+  async function auditKeyRead(node: NodeRow, format: "conf" | "qr", ctx: MeshContext): Promise<void> {
+    if (!node.privateKeyEnc) return;
+    await recordAudit(db, {
+      actor: actorOf(ctx),
+      action: "node.private-key-read",
+      entityType: "node",
+      entityId: node.id,
+      details: { networkId: node.networkId, format },
+      requestId: ctx.requestId ?? null,
+    });
+  }
+
   async function renderFor(node: NodeRow, withPrivateKey: boolean): Promise<RenderedConfig> {
     // A hub-topology config needs only the nodes with routes behind them; a mesh one, every node.
     const [network, routed] = await Promise.all([
@@ -711,17 +742,25 @@ export function createMeshService(deps: MeshServiceDeps) {
     },
 
     /**
-     * The node's wg-quick config, private key included when the server holds it. Callers must have
-     * checked that the principal is an admin or this node. Throws NODE_NOT_FOUND.
+     * The node's wg-quick config, private key included when the server holds it, for an admin or the
+     * node's own token (each such download with a key is audited). Throws NODE_NOT_FOUND, FORBIDDEN.
      */
-    async renderConfig(nodeId: string): Promise<RenderedConfig> {
-      return renderFor(await requireNode(db, nodeId), true);
+    async renderConfig(nodeId: string, ctx: MeshContext): Promise<RenderedConfig> {
+      const node = await requireConfigReader(nodeId, ctx);
+      const config = await renderFor(node, true);
+      await auditKeyRead(node, "conf", ctx);
+      return config;
     },
 
-    /** A PNG QR code of the node's config, for the WireGuard mobile apps. */
-    async renderConfigQr(nodeId: string): Promise<{ png: Buffer; version: number; filename: string }> {
-      const config = await renderFor(await requireNode(db, nodeId), true);
+    /** A PNG QR code of the node's config, for the WireGuard mobile apps; same rules as `renderConfig`. */
+    async renderConfigQr(
+      nodeId: string,
+      ctx: MeshContext,
+    ): Promise<{ png: Buffer; version: number; filename: string }> {
+      const node = await requireConfigReader(nodeId, ctx);
+      const config = await renderFor(node, true);
       const png = await configQr(config.text);
+      await auditKeyRead(node, "qr", ctx);
       return { png, version: config.version, filename: config.filename.replace(/\.conf$/, ".png") };
     },
 
@@ -823,7 +862,9 @@ export function createMeshService(deps: MeshServiceDeps) {
      * A node registers itself with an enrollment key: one use is taken atomically (a one-use key
      * admits exactly one of two racing registrations). Returns the node and its token (shown once).
      * Re-registering an existing node (`nodeId` with the same public key) refreshes its info and
-     * rotates its token. Throws ENROLLMENT_KEY_INVALID (401) and the errors of `createNode`.
+     * rotates its token, and only the node itself may: `ctx.principal` must be that node's token
+     * (NODE_IDENTITY_UNPROVEN, 403, otherwise, and nothing changes). Throws ENROLLMENT_KEY_INVALID
+     * (401) and the errors of `createNode`.
      */
     async registerNode(
       enrollmentKey: string,
@@ -857,6 +898,15 @@ export function createMeshService(deps: MeshServiceDeps) {
               const expired = key.expiresAt !== null && key.expiresAt.getTime() <= Date.now();
               if (key.revokedAt || expired || (!view.usable && existing.enrollmentKeyId !== key.id))
                 throw invalid();
+              // IMPORTANT: the node id and public key are public; only the node's current token proves
+              // the caller is this node (else anyone with an enrollment key could take it over).
+              if (ctx.principal?.kind !== "node" || ctx.principal.id !== existing.id) {
+                throw new DomainError(
+                  "NODE_IDENTITY_UNPROVEN",
+                  `re-registering node ${existing.id} needs its current token: send it as X-Node-Token along with the enrollment key`,
+                  { context: { nodeId: existing.id } },
+                );
+              }
               const token = `${NODE_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
               const row = (await repo.updateNode(tx, existing.id, {
                 ...info,
@@ -916,6 +966,20 @@ export function createMeshService(deps: MeshServiceDeps) {
           return { node: toNodeView(row), token: made.token };
         });
       } catch (err) {
+        // A refused takeover leaves a trace: its transaction rolled back, so the audit row goes alone.
+        if (err instanceof DomainError && err.code === "NODE_IDENTITY_UNPROVEN") {
+          await recordAudit(db, {
+            actor: `enrollment-key:${key.prefix}`,
+            action: "node.reregister-refused",
+            entityType: "node",
+            entityId: input.nodeId ?? null,
+            details: {
+              networkId: key.networkId,
+              presented: ctx.principal ? describePrincipal(ctx.principal) : null,
+            },
+            requestId: ctx.requestId ?? null,
+          });
+        }
         translateConstraint(err, { name: input.name, publicKey: input.publicKey });
       }
     },

@@ -481,7 +481,6 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
 
   it("signs a user in with email and password", async () => {
     const registered = await t.request("/api/auth/register", {
-      key: null,
       method: "POST",
       body: { email: "ada@example.com", password: "correct horse battery" },
     });

@@ -79,13 +79,18 @@ export async function createEnrollmentKey(
   return payload.data.key;
 }
 
-/** Registers a node with an enrollment key through the API and returns `{ node, token }`. */
+/**
+ * Registers a node with an enrollment key through the API and returns `{ node, token }`; a
+ * re-registration (`nodeId`) proves it is the node with `nodeToken` (sent as X-Node-Token).
+ */
 export async function registerNode(
   t: TestPlatform,
   key: string,
   body: Record<string, unknown>,
+  nodeToken?: string,
 ): Promise<Json> {
-  const res = await t.request("/api/v1/nodes/register", { method: "POST", ...asToken(key), body });
+  const headers = { ...bearer(key), ...(nodeToken ? { "X-Node-Token": nodeToken } : {}) };
+  const res = await t.request("/api/v1/nodes/register", { method: "POST", key: null, headers, body });
   const payload = await json(res);
   expect(res.status, JSON.stringify(payload)).toBe(201);
   return payload.data;

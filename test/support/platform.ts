@@ -37,6 +37,8 @@ export interface TestPlatform {
 
 export interface TestPlatformOptions {
   redisUrl?: string;
+  /** The bootstrap `API_KEY` (any form an operator may configure); a generated `wsk_` key otherwise. */
+  apiKey?: string;
   jwtTtlSeconds?: number;
   /** Overrides of `TEST_NOTIFY` (webhooks and email merge one level deep). */
   notify?: {
@@ -84,7 +86,7 @@ export function testNotify(over: TestPlatformOptions["notify"] = {}): NotifyConf
 export async function createTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const db = await createTestDatabase();
   const prefix = testPrefix();
-  const adminKey = generateBootstrapKey();
+  const adminKey = options.apiKey ?? generateBootstrapKey();
   const jwtSecret = randomBytes(32).toString("hex");
   const encryptionKey = randomBytes(32);
   const { logger, logs } = captureLogger();

@@ -222,8 +222,9 @@ describe("node events reach Discord and email", () => {
     expect(Buffer.from(conf!.content, "base64").toString("utf8")).toBe(served);
     expect(served).toContain(`PrivateKey = ${privateKey}`);
     expect(qr!.content_id).toBe(QR_CONTENT_ID);
-    const png = (await t.platform.services.mesh.renderConfigQr(node.node.id)).png;
-    expect(Buffer.from(qr!.content, "base64").equals(png)).toBe(true);
+    const png = await (await t.request(`/api/v1/nodes/${node.node.id}/config?format=qr`)).arrayBuffer();
+
+    expect(Buffer.from(qr!.content, "base64").equals(Buffer.from(png))).toBe(true);
 
     // The private key is in the attachment only: not the body, the email row, the event or a log line.
     for (const part of [mail.subject, mail.html, mail.text]) expect(part).not.toContain(privateKey);

@@ -21,7 +21,10 @@ interface Credential {
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** Bearer values by family: `wsk_` API keys, `wsn_` node tokens, `wse_` enrollment keys, else JWTs. */
+/**
+ * Bearer values by family: `wsk_` API keys, `wsn_` node tokens, `wse_` enrollment keys, else a JWT or
+ * the bootstrap `API_KEY` in a form of the operator's choosing (tried in that order).
+ */
 function bearerKind(value: string): Credential["kind"] | "enrollment-key" {
   if (value.startsWith("wsk_")) return "api-key";
   if (value.startsWith("wsn_")) return "node-token";
@@ -63,7 +66,9 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
             ? await auth.authenticateApiKey(credential.value)
             : credential.kind === "node-token"
               ? await mesh.authenticateNodeToken(credential.value)
-              : await auth.authenticateToken(credential.value);
+              : ((await auth.authenticateToken(credential.value)) ??
+                // A configured API_KEY may have any form, and `Bearer <API_KEY>` must work as documented.
+                (credential.isAmbient ? undefined : await auth.authenticateApiKey(credential.value)));
       if (!principal && credential.isAmbient) {
         clearSessionCookie(c);
         return next();

@@ -10,7 +10,7 @@ describe("Bull Board is admin-only", () => {
   let userToken: string;
   beforeAll(async () => {
     t = await createTestPlatform();
-    await createUser(t, "admin@example.test", { as: null });
+    await createUser(t, "admin@example.test");
     userToken = (await createUser(t, "user@example.test")).token;
     readKey = (await createApiKey(t, ["read"])).key;
   });

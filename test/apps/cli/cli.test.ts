@@ -18,6 +18,20 @@ function cli(args: string[], env: Record<string, string | undefined>) {
   });
 }
 
+/** `cli` with `input` on stdin (a password, never an argument). */
+function cliWithInput(args: string[], env: Record<string, string | undefined>, input: string) {
+  return new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", "apps/cli/main.ts", ...args],
+      { env: childEnv({ LOG_LEVEL: "silent", ...env }), timeout: 60_000 },
+      (err, stdout, stderr) =>
+        err ? reject(Object.assign(err, { stdout, stderr })) : resolve({ stdout, stderr }),
+    );
+    child.stdin!.end(input);
+  });
+}
+
 describe("wiresync CLI", () => {
   let t: TestPlatform;
   let server: RunningServer;
@@ -56,6 +70,28 @@ describe("wiresync CLI", () => {
     );
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stderr: string }).stderr).toMatch(/401/);
+  });
+
+  it("creates the first user, an admin, with the bootstrap key and a password from stdin", async () => {
+    const out = await cliWithInput(
+      ["create-user", "root@example.com", "--name", "Root", "--json"],
+      api(),
+      "a long enough password\n",
+    );
+    expect(JSON.parse(out.stdout)).toMatchObject({ email: "root@example.com", name: "Root", role: "admin" });
+    const login = await t.request("/api/auth/login", {
+      method: "POST",
+      body: { email: "root@example.com", password: "a long enough password" },
+      key: null,
+    });
+    expect(login.status).toBe(200);
+    const refused = await cliWithInput(
+      ["create-user", "anon@example.com"],
+      { ...api(), WIRESYNC_API_KEY: undefined },
+      "a long enough password\n",
+    ).catch((e: { code: number; stderr: string }) => e);
+    expect(refused).toMatchObject({ code: 1 });
+    expect((refused as { stderr: string }).stderr).toMatch(/set WIRESYNC_API_KEY/);
   });
 
   it("applies migrations to an empty database", async () => {

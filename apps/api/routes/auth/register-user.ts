@@ -10,7 +10,8 @@ export const route = createRoute({
   method: "post",
   path: "/api/auth/register",
   tags: ["auth"],
-  summary: "Register a user: the first becomes admin, later ones need an admin caller",
+  summary:
+    "Register a user (admins only, e.g. the bootstrap key): the first becomes admin unless `role` says otherwise",
   request: jsonBody(RegisterInput),
   responses: { 201: jsonResponse(envelope(UserSchema), "The new user"), ...problemResponses },
 });

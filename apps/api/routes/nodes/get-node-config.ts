@@ -1,6 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
-import { DomainError } from "../../../../src/errors.js";
 import type { AppEnv } from "../../env.js";
 import { authenticated, IdParam } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
@@ -10,7 +9,7 @@ export const route = createRoute({
   path: "/api/v1/nodes/{id}/config",
   tags: ["nodes"],
   summary:
-    "The node's wg-quick config (text), or ?format=qr for a PNG QR code; for admins or the node's own token",
+    "The node's wg-quick config (text), or ?format=qr for a PNG QR code; for admins or the node's own token (403 for others), each download with a private key audited",
   security: [...authenticated, { nodeToken: [] }],
   request: { params: IdParam, query: z.object({ format: z.enum(["conf", "qr"]).default("conf") }) },
   responses: {
@@ -28,21 +27,18 @@ export const route = createRoute({
 export function registerGetNodeConfig(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const principal = c.get("principal");
-    // IMPORTANT: another node's token learns nothing, not even that the node exists.
-    if (principal?.kind === "node" && principal.id !== id)
-      throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
     const { mesh } = c.var.services;
+    const ctx = { principal: c.get("principal"), requestId: c.get("requestId") };
     const noStore = { "Cache-Control": "no-store" };
     if (c.req.valid("query").format === "qr") {
-      const qr = await mesh.renderConfigQr(id);
+      const qr = await mesh.renderConfigQr(id, ctx);
       return c.body(new Uint8Array(qr.png), 200, {
         ...noStore,
         "Content-Type": "image/png",
         "X-Config-Version": String(qr.version),
       });
     }
-    const config = await mesh.renderConfig(id);
+    const config = await mesh.renderConfig(id, ctx);
     return c.body(config.text, 200, {
       ...noStore,
       "Content-Type": "text/plain; charset=utf-8",

@@ -12,6 +12,8 @@ export const route = createRoute({
   path: "/api/v1/nodes/register",
   tags: ["nodes"],
   summary: "A node registers itself with an enrollment key (Bearer wse_… or X-Enrollment-Key)",
+  description:
+    "Re-registering an existing node (`nodeId`) also needs that node's current token in `X-Node-Token`; without it: 403 NODE_IDENTITY_UNPROVEN.",
   security: [{ enrollmentKey: [] }],
   request: jsonBody(RegisterNodeInput),
   responses: {
@@ -33,7 +35,9 @@ export function registerRegisterNode(app: OpenAPIHono<AppEnv>) {
         "ENROLLMENT_KEY_INVALID",
         "send the enrollment key as `Authorization: Bearer wse_…`",
       );
+    // A re-registration proves it is the node with that node's current token (X-Node-Token).
     const result = await c.var.services.mesh.registerNode(key.trim(), c.req.valid("json"), {
+      principal: c.get("principal"),
       requestId: c.get("requestId"),
     });
     return c.json(ok(result), 201);

@@ -1,5 +1,6 @@
 /**
- * One network's nodes: list, enroll (the config and token are shown once), disable or enable, delete;
+ * One network's nodes: list, enroll (the token is shown once; the config with its private key stays
+ * downloadable by admins, audited), disable or enable, delete;
  * and its hub interface checked for drift.
  */
 import { api, query as toQuery } from "../api.js";
@@ -43,7 +44,7 @@ function enrollForm(network, onEnrolled) {
         spellcheck: "false",
         autocomplete: "off",
         class: "mono",
-        hint: "Optional. Leave empty and the server makes the key pair: the config with its private key is shown once.",
+        hint: "Optional. Leave empty and the server makes the key pair and holds its private key (admins and the node can download the config; each download is audited).",
       }),
       h("p", { class: "form-error", role: "alert" }),
       h("div", { class: "actions" }, h("button", { type: "submit", class: "button-primary" }, "Enroll node")),
@@ -76,7 +77,7 @@ function enrolledPanel({ node, token, config }, onClose) {
       "p",
       { class: "notice" },
       config
-        ? "Save this config now: it holds the node's private key and is shown only once."
+        ? "This config holds the node's private key: keep it safe. Admins can download it again; each download is audited."
         : "The node keeps its own private key; its agent fetches its config with the token below.",
     ),
     config

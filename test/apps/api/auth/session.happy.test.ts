@@ -74,7 +74,6 @@ describe("browser sessions", () => {
 
   it("signs a user in with email and password", async () => {
     const registered = await t.request("/api/auth/register", {
-      key: null,
       method: "POST",
       body: { email: "Ada@Example.com", password: "correct horse battery" },
     });

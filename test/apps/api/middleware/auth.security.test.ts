@@ -18,7 +18,7 @@ describe("authentication and scopes", () => {
 
   beforeAll(async () => {
     t = await createTestPlatform();
-    admin = await createUser(t, "admin@example.test", { as: null });
+    admin = await createUser(t, "admin@example.test");
     user = await createUser(t, "user@example.test");
     readKey = await createApiKey(t, ["read"]);
     adminKey = await createApiKey(t, ["admin"]);

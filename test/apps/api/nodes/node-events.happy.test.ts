@@ -74,16 +74,18 @@ describe("node events in the outbox", () => {
       location: { country: "NL", region: "Amsterdam" },
     };
     const first = await registerNode(t, key, body);
-    await registerNode(t, key, {
-      ...body,
-      nodeId: first.node.id,
-      location: { country: "DE", region: "Berlin" },
-    });
-    await registerNode(t, key, {
-      ...body,
-      nodeId: first.node.id,
-      location: { country: "DE", region: "Berlin" },
-    });
+    const second = await registerNode(
+      t,
+      key,
+      { ...body, nodeId: first.node.id, location: { country: "DE", region: "Berlin" } },
+      first.token,
+    );
+    await registerNode(
+      t,
+      key,
+      { ...body, nodeId: first.node.id, location: { country: "DE", region: "Berlin" } },
+      second.token,
+    );
 
     const events = await eventsOfNode(t, first.node.id);
     expect(events.map((e) => e.type)).toEqual(["node.enrolled", "node.updated", "node.updated"]);

@@ -49,7 +49,12 @@ describe("node events carry no secret", () => {
       email: "ops@example.com",
       publicKey: edgeKey,
     });
-    const reregistered = await registerNode(t, enrollmentKey, { nodeId: edge.node.id, publicKey: edgeKey });
+    const reregistered = await registerNode(
+      t,
+      enrollmentKey,
+      { nodeId: edge.node.id, publicKey: edgeKey },
+      edge.token,
+    );
     const tokens = [laptop.token, phone.token, own.token, edge.token, reregistered.token];
     for (const token of tokens) {
       keep("node token", token);

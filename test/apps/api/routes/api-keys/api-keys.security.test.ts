@@ -10,7 +10,7 @@ describe("who may manage API keys", () => {
   let adminToken: string;
   beforeAll(async () => {
     t = await createTestPlatform();
-    adminToken = (await createUser(t, "admin@example.test", { as: null })).token;
+    adminToken = (await createUser(t, "admin@example.test")).token;
     userToken = (await createUser(t, "user@example.test")).token;
     readKey = (await createApiKey(t, ["read"])).key;
   });

@@ -8,7 +8,7 @@ describe("register and login errors", () => {
   let t: TestPlatform;
   beforeAll(async () => {
     t = await createTestPlatform();
-    await createUser(t, "known@example.test", { as: null });
+    await createUser(t, "known@example.test");
   });
   afterAll(async () => {
     await t.close();

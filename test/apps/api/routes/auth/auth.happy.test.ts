@@ -15,11 +15,10 @@ describe("register, login, me", () => {
     await t.close();
   });
 
-  it("makes the first user an admin, without credentials", async () => {
+  it("makes the first user, registered with the bootstrap key, an admin", async () => {
     const res = await t.request("/api/auth/register", {
       method: "POST",
       body: { email: "First@Example.test", password: PASSWORD, name: "First" },
-      key: null,
     });
     expect(res.status).toBe(201);
     const body = await json(res);
@@ -35,6 +34,7 @@ describe("register, login, me", () => {
       .from(auditLog)
       .where(eq(auditLog.entityId, body.data.id));
     expect(audit.map((a) => a.action)).toEqual(["user.registered"]);
+    expect(audit[0]?.actor).toBe("api-key:bootstrap");
   });
 
   it("lets an admin register more users (role user by default)", async () => {

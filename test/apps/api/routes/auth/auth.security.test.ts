@@ -1,6 +1,6 @@
 import { count } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { users } from "../../../../../src/db/index.js";
+import { apiKeys, users } from "../../../../../src/db/index.js";
 import type { TestUser } from "../../../../support/auth.js";
 import { bearer, createApiKey, createUser, PASSWORD } from "../../../../support/auth.js";
 import { json } from "../../../../support/http.js";
@@ -13,7 +13,7 @@ describe("who may register users", () => {
   let user: TestUser;
   beforeAll(async () => {
     t = await createTestPlatform();
-    admin = await createUser(t, "admin@example.test", { as: null });
+    admin = await createUser(t, "admin@example.test");
     user = await createUser(t, "user@example.test");
   });
   afterAll(async () => {
@@ -73,23 +73,66 @@ describe("who may register users", () => {
 });
 
 describe("the first registration", () => {
-  it("makes exactly one admin when many race for it", async () => {
-    const t = await createTestPlatform();
-    try {
-      const results = await Promise.all(
-        [0, 1, 2, 3].map((i) =>
-          t.request("/api/auth/register", {
-            method: "POST",
-            body: { email: `racer${i}@example.test`, password: PASSWORD },
-            key: null,
-          }),
-        ),
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const userRows = () => t.platform.database.db.select().from(users);
+
+  it.each([
+    ["without a role", {}],
+    ["asking for the admin role", { role: "admin" }],
+  ])(
+    "is refused to an anonymous caller on a fresh installation (%s): 401, nobody created",
+    async (_, extra) => {
+      const res = await t.request("/api/auth/register", {
+        method: "POST",
+        body: { email: "anon@example.test", password: PASSWORD, ...extra },
+        key: null,
+      });
+      expect(res.status).toBe(401);
+      const body = await json(res);
+      expect(body.code).toBe("UNAUTHENTICATED");
+      expect(body.detail).toBe(
+        "registration needs an admin: call with the bootstrap API key, an admin key or an admin's session (CLI: create-user)",
       );
-      expect(results.map((r) => r.status).sort()).toEqual([201, 401, 401, 401]);
-      const rows = await t.platform.database.db.select().from(users);
-      expect(rows.map((r) => r.role)).toEqual(["admin"]);
-    } finally {
-      await t.close();
-    }
+      expect(await userRows()).toEqual([]);
+    },
+  );
+
+  it("leaves an anonymous caller no way to an admin key: no login, no key minted", async () => {
+    const body = { email: "mallory@example.test", password: PASSWORD, role: "admin" };
+    expect((await t.request("/api/auth/register", { method: "POST", body, key: null })).status).toBe(401);
+    const login = await t.request("/api/auth/login", {
+      method: "POST",
+      body: { email: body.email, password: PASSWORD },
+      key: null,
+    });
+    expect(login.status).toBe(401);
+    const minted = await t.request("/api/admin/api-keys", {
+      method: "POST",
+      body: { name: "mine", scopes: ["admin"] },
+      key: null,
+    });
+    expect(minted.status).toBe(401);
+    expect(await t.platform.database.db.select().from(apiKeys)).toEqual([]);
+  });
+
+  it("makes exactly one admin when many race with the bootstrap key", async () => {
+    const results = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        t.request("/api/auth/register", {
+          method: "POST",
+          body: { email: `racer${i}@example.test`, password: PASSWORD },
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    const rows = await userRows();
+    expect(rows.map((r) => r.role).sort()).toEqual(["admin", "user", "user", "user"]);
   });
 });

@@ -15,7 +15,7 @@ describe("who may start, follow and cancel sync runs", () => {
 
   beforeAll(async () => {
     t = await createTestPlatform();
-    await createUser(t, "admin@example.test", { as: null });
+    await createUser(t, "admin@example.test");
     userToken = (await createUser(t, "user@example.test")).token;
     readKey = (await createApiKey(t, ["read"])).key;
     runId = (await requestSync(t, "full")).sync_log_id;
