@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../../support/db.js";
 import { createTestDatabase } from "../../support/db.js";
 import { TEST_REDIS_URL } from "../../support/env.js";
+import type { Json } from "../../support/http.js";
 import { badLogLines } from "../../support/json-lines.js";
 import { deletePrefix, testPrefix } from "../../support/redis.js";
 import type { SpawnedProcess } from "../../support/spawn.js";
@@ -46,7 +47,7 @@ describe("npm start's log with LOG_FORMAT=json", () => {
         headers: { "content-type": "application/json", ...(key ? { "x-api-key": key } : {}) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as Json };
     };
 
     const credentials = { email: "ada@example.com", password: "correct horse battery" };
