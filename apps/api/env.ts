@@ -9,6 +9,8 @@ import type { DriftService } from "../../src/peer-sync/index.js";
 import type { SettingsService } from "../../src/settings/index.js";
 import type { SyncService } from "../../src/sync/index.js";
 import type { UsageService } from "../../src/usage/index.js";
+import type { ClientInfo } from "./http/client.js";
+import type { StreamSlots } from "./http/stream-slots.js";
 
 /** The services handlers reach through `c.var.services`. */
 export interface Services {
@@ -32,6 +34,10 @@ export interface AppEnv {
     metrics: Metrics;
     /** Config announcements for agent streams held by this process. */
     configFeed: () => ConfigFeed;
+    /** The caller's address and scheme, per `TRUST_PROXY` (set first thing). */
+    client: ClientInfo;
+    /** Config streams open in this process, per node (a node may hold only a few). */
+    streamSlots: StreamSlots;
     /** Set by `authenticate` when the request proved who it is. */
     principal: Principal | undefined;
   };

@@ -11,6 +11,7 @@ import type { CreateApiKeyInput, LoginInput, RegisterInput, SessionInput } from 
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from "./password.js";
 import type { Principal } from "./principal.js";
 import { describePrincipal, isAdmin } from "./principal.js";
+import type { SignInGuard } from "./sign-in-guard.js";
 
 const MINUTE_MS = 60_000;
 /** Serialises registrations so that exactly one first user becomes admin. */
@@ -24,6 +25,8 @@ export interface AuthServiceDeps {
   jwtTtlSeconds: number;
   /** The bootstrap admin key from `API_KEY`; compared in constant time, never stored. */
   bootstrapApiKey: string | undefined;
+  /** Limits on password sign-ins and registrations: every password hash runs through it. */
+  signIns: SignInGuard;
 }
 
 export interface PublicUser {
@@ -61,6 +64,8 @@ export interface SessionOwner {
 export interface RequestContext {
   principal?: Principal | undefined;
   requestId?: string | undefined;
+  /** The client's address (sign-in limits count per source); undefined when unknown. */
+  source?: string | undefined;
 }
 
 const toPublicUser = (u: UserRow): PublicUser => ({
@@ -109,10 +114,14 @@ export function createAuthService(deps: AuthServiceDeps) {
   const service = {
     /**
      * Creates a user. The first user becomes admin; after that only an admin may register users
-     * (throws UNAUTHENTICATED / FORBIDDEN otherwise, USER_EXISTS for a taken email).
+     * (throws UNAUTHENTICATED / FORBIDDEN otherwise, USER_EXISTS for a taken email). An anonymous
+     * caller's every try counts against its source's sign-in budget (TOO_MANY_ATTEMPTS over it).
      */
     async register(input: RegisterInput, ctx: RequestContext): Promise<PublicUser> {
-      const passwordHash = await hashPassword(input.password);
+      const passwordHash = await deps.signIns.attempt(
+        { source: ctx.source, counted: ctx.principal ? "no" : "always" },
+        () => hashPassword(input.password),
+      );
       try {
         return await db.transaction(async (tx) => {
           await tx.execute(sql`select pg_advisory_xact_lock(${REGISTER_LOCK_ID})`);
@@ -153,10 +162,20 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
     },
 
-    /** Checks a password and returns a short-lived token. Throws INVALID_CREDENTIALS (same for unknown email). */
-    async login(input: LoginInput): Promise<Session & { user: PublicUser }> {
-      const user = await repo.findUserByEmail(db, input.email);
-      const ok = await verifyPassword(input.password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
+    /**
+     * Checks a password and returns a short-lived token. Throws INVALID_CREDENTIALS (same for unknown
+     * email), or TOO_MANY_ATTEMPTS when the account or the caller's source failed too often lately.
+     */
+    async login(input: LoginInput, ctx: RequestContext = {}): Promise<Session & { user: PublicUser }> {
+      const { user, ok } = await deps.signIns.attempt(
+        { account: input.email, source: ctx.source, counted: "on-failure" },
+        async () => {
+          const user = await repo.findUserByEmail(db, input.email);
+          const ok = await verifyPassword(input.password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
+          return { user, ok };
+        },
+        (r) => !r.user || !r.ok,
+      );
       if (!user || !ok) throw new DomainError("INVALID_CREDENTIALS", "email or password is wrong");
       await repo.touchLogin(db, user.id);
       const session = await issueToken(`user:${user.id}`, { role: user.role, sv: user.sessionVersion });
@@ -173,12 +192,15 @@ export function createAuthService(deps: AuthServiceDeps) {
      * (for an HttpOnly cookie) and its owner. Throws INVALID_CREDENTIALS for an unknown, revoked or
      * expired key, or a wrong email or password.
      */
-    async openSession(input: SessionInput): Promise<Session & { owner: SessionOwner }> {
+    async openSession(
+      input: SessionInput,
+      ctx: RequestContext = {},
+    ): Promise<Session & { owner: SessionOwner }> {
       if (input.apiKey === undefined) {
-        const { token, expiresAt, user } = await service.login({
-          email: input.email!,
-          password: input.password!,
-        });
+        const { token, expiresAt, user } = await service.login(
+          { email: input.email!, password: input.password! },
+          ctx,
+        );
         const scopes: ApiKeyScope[] = user.role === "admin" ? ["admin", "read"] : ["read"];
         return { token, expiresAt, owner: { kind: "user", name: user.email, scopes } };
       }
