@@ -81,8 +81,8 @@ export function sourceBucket(address: string | undefined): string {
 
 /**
  * Checks every counter against its limit; only when none is at it, counts one more on each
- * (starting a window on a counter's first count). Returns 0 when counted, else the 1-based index of
- * the full counter and its time left in ms.
+ * (starting a window on a counter's first count). Returns {0, count of the first counter after it}
+ * when counted, else {1-based index of the full counter, its time left in ms}.
  */
 const CONSUME = `
 for i, key in ipairs(KEYS) do
@@ -93,10 +93,13 @@ for i, key in ipairs(KEYS) do
     return {i, ttl}
   end
 end
-for _, key in ipairs(KEYS) do
-  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+local first = 0
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+  if i == 1 then first = n end
 end
-return {0, 0}`;
+return {0, first}`;
 
 /** A success: takes back its count of the source (KEYS[1]) and clears the account's (KEYS[2]). */
 const REFUND = `
@@ -133,7 +136,7 @@ export function createSignInGuard(deps: SignInGuardDeps): SignInGuard {
       const ticket = gate.enter(who.source === undefined ? undefined : bucket);
       try {
         if (who.counted === "no") {
-          await ticket.slot();
+          await ticket.slot("first");
           return await check();
         }
         const sourceKey = key("source", sha256Hex(bucket));
@@ -142,7 +145,7 @@ export function createSignInGuard(deps: SignInGuardDeps): SignInGuard {
         const limitsOf = accountKey
           ? [limits.sourceFailures, limits.accountFailures]
           : [limits.sourceFailures];
-        const [full, ttlMs] = (await deps.redis
+        const [full, countOrTtlMs] = (await deps.redis
           .eval(CONSUME, keys.length, ...keys, limits.windowMs, ...limitsOf)
           .catch((err: unknown) => {
             // Fail closed: without the counts, guesses would be unlimited.
@@ -154,7 +157,7 @@ export function createSignInGuard(deps: SignInGuardDeps): SignInGuard {
           })) as [number, number];
         if (full !== 0) {
           const limit = keys[full - 1] === accountKey ? "account" : "source";
-          const seconds = Math.max(1, Math.ceil(ttlMs / SECOND_MS));
+          const seconds = Math.max(1, Math.ceil(countOrTtlMs / SECOND_MS));
           throw new DomainError(
             "TOO_MANY_ATTEMPTS",
             `too many failed sign-ins from ${limit === "account" ? "this account" : "your address"}; retry in ${seconds} s`,
@@ -163,7 +166,9 @@ export function createSignInGuard(deps: SignInGuardDeps): SignInGuard {
         }
         let result: T;
         try {
-          await ticket.slot();
+          // A source with no failures this window (its count is this attempt alone) goes ahead of
+          // sources that keep failing: a crowd of guessers delays a real sign-in by little.
+          await ticket.slot(countOrTtlMs <= 1 ? "first" : "after");
           result = await check();
         } catch (err) {
           await deps.redis.eval(UNCOUNT, keys.length, ...keys).catch(() => {});
@@ -180,8 +185,11 @@ export function createSignInGuard(deps: SignInGuardDeps): SignInGuard {
 }
 
 interface Ticket {
-  /** Resolves once this attempt holds one of the process's hashing slots. */
-  slot(): Promise<void>;
+  /**
+   * Resolves once this attempt holds one of the process's hashing slots; `first` waits ahead of
+   * every `after` (the default), each line first come first served.
+   */
+  slot(line?: "first" | "after"): Promise<void>;
   /** Frees the source's place and the hashing slot (idempotent). */
   release(): void;
 }
@@ -193,7 +201,7 @@ interface Ticket {
  */
 function createHashGate(limits: SignInLimits) {
   const inFlight = new Map<string, number>();
-  const waiting: (() => void)[] = [];
+  const waiting = { first: [] as (() => void)[], after: [] as (() => void)[] };
   let hashing = 0;
   let entered = 0;
 
@@ -212,11 +220,11 @@ function createHashGate(limits: SignInLimits) {
       let holds = false;
       let released = false;
       return {
-        async slot() {
+        async slot(line = "after") {
           if (holds || released) return;
           if (hashing < limits.hashConcurrency) hashing++;
           // A freed slot passes straight to the next in line (`hashing` stays counted).
-          else await new Promise<void>((resolve) => waiting.push(resolve));
+          else await new Promise<void>((resolve) => waiting[line].push(resolve));
           holds = true;
         },
         release() {
@@ -227,7 +235,7 @@ function createHashGate(limits: SignInLimits) {
           if (left > 0) inFlight.set(source!, left);
           else if (source !== undefined) inFlight.delete(source);
           if (!holds) return;
-          const next = waiting.shift();
+          const next = waiting.first.shift() ?? waiting.after.shift();
           if (next) next();
           else hashing--;
         },
