@@ -18,8 +18,11 @@ export interface ClientInfo {
 
 /** A compiled `TrustProxy`: says whether a peer's forwarding headers count. */
 export interface ProxyTrust {
-  /** How many `X-Forwarded-For` entries from the right may be taken, given the socket peer's address. */
   readonly policy: TrustProxy;
+  /**
+   * True when `address`, met `hop` steps back from the socket (0: the socket peer itself), is a
+   * proxy whose `X-Forwarded-*` entries count.
+   */
   isTrusted(address: string, hop: number): boolean;
 }
 
