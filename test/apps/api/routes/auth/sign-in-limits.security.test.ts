@@ -253,3 +253,24 @@ describe("X-Forwarded-For", () => {
     }
   });
 });
+
+describe("sign-ins while Redis is down", () => {
+  it("answer 503 with Retry-After: without the counts, guesses would be unlimited", async () => {
+    const t = await createTestPlatform({ redisUrl: "redis://127.0.0.1:1" });
+    try {
+      const res = await t.request("/api/auth/login", {
+        method: "POST",
+        body: { email: "ada@example.test", password: "whatever" },
+        key: null,
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
+      expect(await res.json()).toMatchObject({
+        code: "DEPENDENCY_UNAVAILABLE",
+        detail: "sign-in limits cannot be checked right now (Redis); retry shortly",
+      });
+    } finally {
+      await t.close();
+    }
+  });
+});
