@@ -160,7 +160,7 @@ export function createSignInGuard(deps: SignInGuardDeps): SignInGuard {
           const seconds = Math.max(1, Math.ceil(countOrTtlMs / SECOND_MS));
           throw new DomainError(
             "TOO_MANY_ATTEMPTS",
-            `too many failed sign-ins from ${limit === "account" ? "this account" : "your address"}; retry in ${seconds} s`,
+            `too many failed sign-ins ${limit === "account" ? "for this account" : "from your address"}; retry in ${seconds} s`,
             { context: { retryAfterSeconds: seconds, limit } },
           );
         }
@@ -174,8 +174,9 @@ export function createSignInGuard(deps: SignInGuardDeps): SignInGuard {
           await deps.redis.eval(UNCOUNT, keys.length, ...keys).catch(() => {});
           throw err;
         }
+        // A lost refund leaves a count that expires with its window; the sign-in itself succeeded.
         if (who.counted === "on-failure" && !isFailure(result))
-          await deps.redis.eval(REFUND, keys.length, ...keys);
+          await deps.redis.eval(REFUND, keys.length, ...keys).catch(() => {});
         return result;
       } finally {
         ticket.release();

@@ -81,7 +81,7 @@ describe("sign-in limits per account", () => {
       title: "Too Many Requests",
       code: "TOO_MANY_ATTEMPTS",
       success: false,
-      detail: `too many failed sign-ins from this account; retry in ${retryAfter} s`,
+      detail: `too many failed sign-ins for this account; retry in ${retryAfter} s`,
       error: { code: "TOO_MANY_ATTEMPTS", details: { retryAfterSeconds: retryAfter, limit: "account" } },
     });
     // Another address does not help: the limit is the account's.
