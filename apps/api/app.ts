@@ -13,7 +13,8 @@ import { secureHeaders } from "hono/secure-headers";
 import type { TrustProxy } from "../../src/config.js";
 import { safeEqual, sha256Hex } from "../../src/crypto/index.js";
 import type { Logger } from "../../src/logger.js";
-import type { ConfigFeed } from "../../src/mesh/index.js";
+import type { ConfigFeed, StreamSlots } from "../../src/mesh/index.js";
+import { redisStreamSlots } from "../../src/mesh/index.js";
 import type { Metrics } from "../../src/metrics/index.js";
 import type { Platform } from "../../src/platform.js";
 import { mountDashboard } from "../dashboard/mount.js";
@@ -23,7 +24,6 @@ import type { AppEnv, Services } from "./env.js";
 import { identifyClient, proxyTrust } from "./http/client.js";
 import { onError, problem, validationHook } from "./http/problem.js";
 import { setSessionCookie } from "./http/session-cookie.js";
-import { createStreamSlots, MAX_STREAMS_PER_NODE } from "./http/stream-slots.js";
 import { authenticate, requireAccess } from "./middleware/auth.js";
 import { observe } from "./middleware/observe.js";
 import { registerRoutes } from "./routes/index.js";
@@ -50,8 +50,8 @@ export interface AppDeps {
   trustProxy?: TrustProxy;
   /** `CORS_ORIGINS`: browser origins allowed to call `/api`; none unless given. */
   corsOrigins?: readonly string[];
-  /** Config streams one node may hold open at once in this process. */
-  maxStreamsPerNode?: number;
+  /** Counts each node's open config streams (a node may hold only a few at once). */
+  streamSlots: StreamSlots;
   version?: string;
 }
 
@@ -73,6 +73,7 @@ export function createPlatformApp(
     metrics: platform.metrics,
     queues: Object.values(platform.queue.queues),
     sessionTtlSeconds,
+    streamSlots: redisStreamSlots(platform.redis, platform.redisPrefix),
     ...options,
   });
 }
@@ -80,14 +81,13 @@ export function createPlatformApp(
 export function createApp(deps: AppDeps): App {
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
 
-  const streamSlots = createStreamSlots(deps.maxStreamsPerNode ?? MAX_STREAMS_PER_NODE);
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(identifyClient(proxyTrust(deps.trustProxy ?? { kind: "none" }), deps.publicUrl));
   app.use(observe(deps.logger, deps.metrics));
   app.use(async (c, next) => {
     c.set("services", deps.services);
     c.set("configFeed", deps.configFeed);
-    c.set("streamSlots", streamSlots);
+    c.set("streamSlots", deps.streamSlots);
     await next();
   });
   app.use(secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));

@@ -15,7 +15,7 @@ export const route = createRoute({
   summary:
     "Server-sent events for a node's agent (its own token only): `config` with each new config version",
   description:
-    "A node may hold a few streams at once (4 per API process); one more is refused with 429 `TOO_MANY_STREAMS`.",
+    "A node may hold 4 streams at once, across all API processes; one more is refused with 429 `TOO_MANY_STREAMS`.",
   security: [{ nodeToken: [] }],
   request: { params: IdParam },
   responses: {
@@ -37,9 +37,9 @@ export function registerStreamNodeConfig(app: OpenAPIHono<AppEnv>) {
     if (principal.id !== id) throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
     const node = await c.var.services.mesh.getNode(id);
     const feed = c.var.configFeed();
-    const release = c.var.streamSlots.acquire(id);
+    const lease = await c.var.streamSlots.acquire(id);
     return streamSSE(c, async (stream) => {
-      stream.onAbort(release);
+      stream.onAbort(() => void lease.release());
       let unwatch: (() => void) | undefined;
       try {
         let last = node.configVersion;
@@ -52,11 +52,13 @@ export function registerStreamNodeConfig(app: OpenAPIHono<AppEnv>) {
         stream.onAbort(unwatch);
         while (!stream.aborted) {
           await stream.sleep(KEEPALIVE_MS);
-          if (!stream.aborted) await stream.write(": keepalive\n\n");
+          if (stream.aborted) break;
+          await stream.write(": keepalive\n\n");
+          await lease.renew();
         }
       } finally {
         unwatch?.();
-        release();
+        await lease.release();
       }
     });
   });
