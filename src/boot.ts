@@ -5,7 +5,7 @@
  */
 import { loadConfig } from "./config.js";
 import type { Logger } from "./logger.js";
-import { createLogger } from "./logger.js";
+import { createLogger, F } from "./logger.js";
 import type { ResolvedSecrets } from "./secrets.js";
 import { resolveSecrets } from "./secrets.js";
 
@@ -14,7 +14,12 @@ export interface Booted {
   logger: Logger;
 }
 
-export async function boot(component: string): Promise<Booted> {
+/**
+ * Boots an entry point. Its logger carries `role` (api, worker, standalone), not `component`: the
+ * components under it (`scheduler`, `email`, …) add their own `component`, and a key twice in one
+ * JSON line is not JSON every reader understands.
+ */
+export async function boot(role: string): Promise<Booted> {
   const base = loadConfig();
   let resolved: ResolvedSecrets;
   try {
@@ -23,7 +28,7 @@ export async function boot(component: string): Promise<Booted> {
     process.stderr.write(`wiresync: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const logger = createLogger({ level: base.log.level, pretty: base.log.pretty }).child({ component });
+  const logger = createLogger({ level: base.log.level, pretty: base.log.pretty }).child({ [F.role]: role });
   if (resolved.generatedApiKey) {
     process.stdout.write(
       `${[

@@ -5,6 +5,7 @@
  * environment once, prints every bad variable with its fix and exits 1. Domain code never imports
  * this module: entry points pass slices of the config into factories.
  */
+import { isIP } from "node:net";
 import path from "node:path";
 import cron from "node-cron";
 import { z } from "zod";
@@ -51,6 +52,23 @@ export const EnvSchema = z
       .default(8080),
     HOST: z.string().min(1).default("0.0.0.0"),
     PUBLIC_URL: z.url().optional(),
+    TRUST_PROXY: optionalString.pipe(
+      z
+        .string()
+        .optional()
+        .superRefine((v, ctx) => {
+          const problem = v === undefined ? undefined : trustProxyProblem(v);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        }),
+    ),
+    CORS_ORIGINS: csv.pipe(
+      z.array(
+        z.string().refine((v) => isOrigin(v), {
+          message:
+            "each entry must be an origin: scheme://host[:port], no path or trailing slash (e.g. https://app.example.com)",
+        }),
+      ),
+    ),
     DATABASE_URL: optionalString.pipe(
       z
         .string()
@@ -195,7 +213,15 @@ export type Env = z.infer<typeof EnvSchema>;
 
 export interface Config {
   readonly env: Env["NODE_ENV"];
-  readonly http: { readonly port: number; readonly host: string; readonly publicUrl: string | undefined };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly publicUrl: string | undefined;
+    /** Which peers may say who the client is (`X-Forwarded-For`) and how it came (`X-Forwarded-Proto`). */
+    readonly trustProxy: TrustProxy;
+    /** Browser origins allowed to call the API from their pages (CORS); none by default. */
+    readonly corsOrigins: readonly string[];
+  };
   readonly database:
     | {
         readonly kind: "postgres";
@@ -279,6 +305,49 @@ export function parseBinding(entry: string): InterfaceBinding {
   return { network: entry.slice(0, eq), iface, netns };
 }
 
+/**
+ * Which peers are proxies whose forwarding headers count: none (`false`, the default), the nearest
+ * `hops` (each one appends to `X-Forwarded-For`), or the peers whose address is in `ranges` (IPs and
+ * CIDRs, v4 or v6).
+ */
+export type TrustProxy =
+  | { readonly kind: "none" }
+  | { readonly kind: "hops"; readonly hops: number }
+  | { readonly kind: "ranges"; readonly ranges: readonly string[] };
+
+const TRUST_PROXY_HELP =
+  "must be false, a number of proxy hops (1 for one reverse proxy in front), or comma-separated proxy IPs/CIDRs (e.g. 10.0.0.0/8,fd00::/8)";
+
+function trustProxyProblem(value: string): string | undefined {
+  if (/^(false|0|no)$/i.test(value) || /^[1-9]$/.test(value)) return undefined;
+  const ranges = value.split(",").map((s) => s.trim());
+  return ranges.every((r) => isAddressRange(r)) ? undefined : TRUST_PROXY_HELP;
+}
+
+/** True for an IPv4 or IPv6 address, alone or as a CIDR with a prefix length that fits it. */
+function isAddressRange(value: string): boolean {
+  const [address, bits, extra] = value.split("/");
+  const version = isIP(address ?? "");
+  if (version === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+}
+
+function parseTrustProxy(value: string | undefined): TrustProxy {
+  if (value === undefined || /^(false|0|no)$/i.test(value)) return { kind: "none" };
+  if (/^[1-9]$/.test(value)) return { kind: "hops", hops: Number(value) };
+  return { kind: "ranges", ranges: value.split(",").map((s) => s.trim()) };
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /** One line per bad variable: `NAME: what is wrong and how to fix it`. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -317,7 +386,13 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
   const dataDir = path.resolve(env.DATA_DIR);
   const config: Config = {
     env: env.NODE_ENV,
-    http: { port: env.PORT, host: env.HOST, publicUrl: env.PUBLIC_URL },
+    http: {
+      port: env.PORT,
+      host: env.HOST,
+      publicUrl: env.PUBLIC_URL,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      corsOrigins: env.CORS_ORIGINS,
+    },
     database: env.DATABASE_URL
       ? {
           kind: "postgres",

@@ -35,13 +35,18 @@ export const ERROR_CODES = [
   "INTERFACE_NOT_MANAGED",
   "DEPENDENCY_UNAVAILABLE",
   "PAYLOAD_TOO_LARGE",
+  "TOO_MANY_ATTEMPTS",
+  "TOO_MANY_STREAMS",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface DomainErrorOptions {
   cause?: unknown;
-  /** Non-secret facts that help a reader: ids, names, limits. Rendered as problem `details`. */
+  /**
+   * Non-secret facts that help a reader: ids, names, limits. Rendered as problem `details`; a
+   * `retryAfterSeconds` number also becomes the `Retry-After` header.
+   */
   context?: Record<string, unknown>;
 }
 

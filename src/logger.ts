@@ -41,6 +41,8 @@ export const REDACT_PATHS = [
 /** Log field names, shared so that every component spells them the same way. */
 export const F = {
   component: "component",
+  /** The process's role (api, worker, standalone), bound once at boot. */
+  role: "role",
   requestId: "requestId",
   queue: "queue",
   jobId: "jobId",

@@ -6,8 +6,8 @@
 
 import type { AuditService } from "./audit/index.js";
 import { createAuditService } from "./audit/index.js";
-import type { AuthService } from "./auth/index.js";
-import { createAuthService } from "./auth/index.js";
+import type { AuthService, SignInLimits } from "./auth/index.js";
+import { createAuthService, createSignInGuard } from "./auth/index.js";
 import type { InterfaceBinding, NotifyConfig } from "./config.js";
 import type { SecretBox } from "./crypto/index.js";
 import { createSecretBox } from "./crypto/index.js";
@@ -42,7 +42,8 @@ export interface PlatformOptions {
     encryptionKey: Buffer;
     previousEncryptionKeys: readonly Buffer[];
   };
-  auth: { jwtTtlSeconds: number };
+  /** Session lifetime; sign-in limits default to `DEFAULT_SIGN_IN_LIMITS` (tests may lower them). */
+  auth: { jwtTtlSeconds: number; signInLimits?: Partial<SignInLimits> };
   logger: Logger;
   /** Webhooks, email and the outbox relay; defaults suit production (see `DEFAULT_NOTIFY`). */
   notify?: NotifyConfig;
@@ -164,6 +165,11 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       jwtSecret: options.secrets.jwtSecret,
       jwtTtlSeconds: options.auth.jwtTtlSeconds,
       bootstrapApiKey: options.secrets.apiKey,
+      signIns: createSignInGuard({
+        redis,
+        prefix: options.redis.prefix,
+        ...(options.auth.signInLimits ? { limits: options.auth.signInLimits } : {}),
+      }),
     }),
     sync,
     health: createHealthService(checks),

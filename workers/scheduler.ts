@@ -4,7 +4,7 @@
  * idempotent or deduplicated in Postgres).
  */
 
-import type { ScheduledTask } from "node-cron";
+import type { Logger as CronLogger, ScheduledTask } from "node-cron";
 import cron from "node-cron";
 import { OUTBOX_CHANNEL } from "../src/events/index.js";
 import type { Logger } from "../src/logger.js";
@@ -113,15 +113,22 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
-  const every = (expression: string, fn: () => Promise<unknown>, name: string) => {
-    if (deps.timers ?? true) tasks.push(cron.schedule(expression, fn, { name, noOverlap: true }));
+  /**
+   * Foot-gun: node-cron 4 calls a task with its own context object, which a tick taking an optional
+   * `now` would read as a Date (the hourly prune died on `now.getTime`). Ticks are called with no
+   * argument, and node-cron's own warnings (missed or overlapping runs) go to our log, not the console.
+   */
+  const every = (expression: string, tick: () => Promise<unknown>, name: string) => {
+    if (!(deps.timers ?? true)) return;
+    const logger = cronLogger(log, name);
+    tasks.push(cron.schedule(expression, () => tick(), { name, noOverlap: true, logger }));
   };
 
   // Every 5 s: settings changes apply within seconds, without a restart.
   every("*/5 * * * * *", () => reconcileTick(), "reconcile");
-  every(deps.staleRunCheckCron, checkStaleRuns, "stale-run-check");
-  every("* * * * *", checkNodeLiveness, "node-liveness");
-  every("17 * * * *", pruneHistory, "retention");
+  every(deps.staleRunCheckCron, () => checkStaleRuns(), "stale-run-check");
+  every("* * * * *", () => checkNodeLiveness(), "node-liveness");
+  every("17 * * * *", () => pruneHistory(), "retention");
 
   // The relay runs one at a time per process; kicks during a run coalesce into one more run.
   let relaying: Promise<void> | undefined;
@@ -177,5 +184,18 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       await relaying;
       await Promise.all(tasks.map((t) => t.destroy()));
     },
+  };
+}
+
+/** node-cron's logger interface over ours: one JSON line per message, tagged with the task's name. */
+function cronLogger(log: Logger, task: string): CronLogger {
+  const withErr = (message: string | Error, err?: Error) =>
+    message instanceof Error ? { task, err: message } : { task, ...(err ? { err } : {}) };
+  const text = (message: string | Error) => (message instanceof Error ? "cron task failed" : message);
+  return {
+    info: (message) => log.info({ task }, message),
+    warn: (message) => log.warn({ task }, message),
+    error: (message, err) => log.error(withErr(message, err), text(message)),
+    debug: (message, err) => log.debug(withErr(message, err), text(message)),
   };
 }

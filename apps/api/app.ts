@@ -7,17 +7,21 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Queue } from "bullmq";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import type { TrustProxy } from "../../src/config.js";
 import { safeEqual, sha256Hex } from "../../src/crypto/index.js";
 import type { Logger } from "../../src/logger.js";
-import type { ConfigFeed } from "../../src/mesh/index.js";
+import type { ConfigFeed, StreamSlots } from "../../src/mesh/index.js";
+import { redisStreamSlots } from "../../src/mesh/index.js";
 import type { Metrics } from "../../src/metrics/index.js";
 import type { Platform } from "../../src/platform.js";
 import { mountDashboard } from "../dashboard/mount.js";
 import { BOARD_PATH, mountBoard } from "./board.js";
 import { mountDocs } from "./docs.js";
 import type { AppEnv, Services } from "./env.js";
+import { identifyClient, proxyTrust } from "./http/client.js";
 import { onError, problem, validationHook } from "./http/problem.js";
 import { setSessionCookie } from "./http/session-cookie.js";
 import { authenticate, requireAccess } from "./middleware/auth.js";
@@ -43,8 +47,19 @@ export interface AppDeps {
   sessionTtlSeconds: number;
   /** When set, `/metrics` answers only to `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string | undefined;
+  /** `PUBLIC_URL`: on https, session cookies are always Secure. */
+  publicUrl?: string | undefined;
+  /** `TRUST_PROXY`: whose forwarding headers count; none unless given. */
+  trustProxy?: TrustProxy;
+  /** `CORS_ORIGINS`: browser origins allowed to call `/api`; none unless given. */
+  corsOrigins?: readonly string[];
+  /** Counts each node's open config streams (a node may hold only a few at once). */
+  streamSlots: StreamSlots;
   version?: string;
 }
+
+/** What entry points pass from `config.http` (and tests choose). */
+export type HttpOptions = Pick<AppDeps, "metricsToken" | "publicUrl" | "trustProxy" | "corsOrigins">;
 
 export type App = OpenAPIHono<AppEnv>;
 
@@ -52,7 +67,7 @@ export type App = OpenAPIHono<AppEnv>;
 export function createPlatformApp(
   platform: Platform,
   sessionTtlSeconds: number,
-  options: { metricsToken?: string | undefined } = {},
+  options: HttpOptions = {},
 ): App {
   return createApp({
     services: platform.services,
@@ -61,7 +76,8 @@ export function createPlatformApp(
     metrics: platform.metrics,
     queues: Object.values(platform.queue.queues),
     sessionTtlSeconds,
-    metricsToken: options.metricsToken,
+    streamSlots: redisStreamSlots(platform.redis, platform.redisPrefix),
+    ...options,
   });
 }
 
@@ -69,10 +85,12 @@ export function createApp(deps: AppDeps): App {
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
 
   app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(identifyClient(proxyTrust(deps.trustProxy ?? { kind: "none" }), deps.publicUrl));
   app.use(observe(deps.logger, deps.metrics));
   app.use(async (c, next) => {
     c.set("services", deps.services);
     c.set("configFeed", deps.configFeed);
+    c.set("streamSlots", deps.streamSlots);
     await next();
   });
   app.use(secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));
@@ -86,6 +104,8 @@ export function createApp(deps: AppDeps): App {
   );
 
   if (deps.metricsToken) app.use("/metrics", metricsGuard(deps.metricsToken));
+  // Before authentication: a preflight carries no credentials.
+  if (deps.corsOrigins?.length) app.use("/api/*", corsAllowlist(deps.corsOrigins));
   app.use("/api/*", authenticate());
   app.use("/admin/*", authenticate());
   app.use(
@@ -157,6 +177,31 @@ function browserSession(deps: AppDeps): MiddlewareHandler<AppEnv> {
       url.searchParams.delete("api_key");
       return c.redirect(url.pathname + url.search, 303);
     }
+    return next();
+  };
+}
+
+/**
+ * CORS for the listed origins only: their pages may call the API (credentials in headers, not
+ * cookies: the session cookie is SameSite=Strict). Any other origin gets no CORS headers, and its
+ * preflight a 403, so browsers refuse its pages the answers.
+ */
+function corsAllowlist(origins: readonly string[]): MiddlewareHandler<AppEnv> {
+  const allowed = new Set(origins);
+  const allow = cors({
+    origin: (origin) => (allowed.has(origin) ? origin : null),
+    allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Request-Id"],
+    exposeHeaders: ["X-Request-Id", "Retry-After"],
+    maxAge: 600,
+  });
+  return async (c, next) => {
+    const origin = c.req.header("origin");
+    if (origin === undefined) return next();
+    if (allowed.has(origin)) return allow(c, next);
+    c.header("Vary", "Origin", { append: true });
+    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method"))
+      return problem(c, 403, "FORBIDDEN", `origin ${origin} may not call this API (see CORS_ORIGINS)`);
     return next();
   };
 }

@@ -2,13 +2,14 @@ import type { AuditService } from "../../src/audit/index.js";
 import type { AuthService, Principal } from "../../src/auth/index.js";
 import type { HealthService } from "../../src/health/index.js";
 import type { Logger } from "../../src/logger.js";
-import type { ConfigFeed, MeshService } from "../../src/mesh/index.js";
+import type { ConfigFeed, MeshService, StreamSlots } from "../../src/mesh/index.js";
 import type { Metrics } from "../../src/metrics/index.js";
 import type { EmailService, WebhookService } from "../../src/notify/index.js";
 import type { DriftService } from "../../src/peer-sync/index.js";
 import type { SettingsService } from "../../src/settings/index.js";
 import type { SyncService } from "../../src/sync/index.js";
 import type { UsageService } from "../../src/usage/index.js";
+import type { ClientInfo } from "./http/client.js";
 
 /** The services handlers reach through `c.var.services`. */
 export interface Services {
@@ -32,6 +33,10 @@ export interface AppEnv {
     metrics: Metrics;
     /** Config announcements for agent streams held by this process. */
     configFeed: () => ConfigFeed;
+    /** The caller's address and scheme, per `TRUST_PROXY` (set first thing). */
+    client: ClientInfo;
+    /** Config streams open per node, across API processes (a node may hold only a few). */
+    streamSlots: StreamSlots;
     /** Set by `authenticate` when the request proved who it is. */
     principal: Principal | undefined;
   };

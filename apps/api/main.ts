@@ -10,6 +10,9 @@ const { config, logger } = await boot("api");
 const platform = await openPlatform({ ...config, logger });
 const app = createPlatformApp(platform, config.auth.jwtTtlSeconds, {
   metricsToken: config.auth.metricsToken,
+  publicUrl: config.http.publicUrl,
+  trustProxy: config.http.trustProxy,
+  corsOrigins: config.http.corsOrigins,
 });
 const server = await listen(app, config.http.port, config.http.host);
 logger.info({ url: baseUrl(config.http.publicUrl, config.http.host, server.port) }, "api listening");

@@ -26,6 +26,9 @@ const role = startWorkerRole(platform, config, logger);
 
 const app = createPlatformApp(platform, config.auth.jwtTtlSeconds, {
   metricsToken: config.auth.metricsToken,
+  publicUrl: config.http.publicUrl,
+  trustProxy: config.http.trustProxy,
+  corsOrigins: config.http.corsOrigins,
 });
 const server = await listen(app, config.http.port, config.http.host);
 const url = baseUrl(config.http.publicUrl, config.http.host, server.port);

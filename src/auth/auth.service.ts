@@ -11,6 +11,7 @@ import type { CreateApiKeyInput, LoginInput, RegisterInput, SessionInput } from 
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from "./password.js";
 import type { Principal } from "./principal.js";
 import { describePrincipal, isAdmin } from "./principal.js";
+import type { SignInGuard } from "./sign-in-guard.js";
 
 const MINUTE_MS = 60_000;
 /** Serialises registrations so that exactly one first user becomes admin. */
@@ -26,6 +27,8 @@ export interface AuthServiceDeps {
   jwtTtlSeconds: number;
   /** The bootstrap admin key from `API_KEY`; compared in constant time, never stored. */
   bootstrapApiKey: string | undefined;
+  /** Limits on password sign-ins and registrations: every password hash runs through it. */
+  signIns: SignInGuard;
 }
 
 export interface PublicUser {
@@ -63,6 +66,8 @@ export interface SessionOwner {
 export interface RequestContext {
   principal?: Principal | undefined;
   requestId?: string | undefined;
+  /** The client's address (sign-in limits count per source); undefined when unknown. */
+  source?: string | undefined;
 }
 
 const toPublicUser = (u: UserRow): PublicUser => ({
@@ -129,7 +134,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       if (!isAdmin(ctx.principal)) throw new DomainError("FORBIDDEN", "only an admin can register users");
       const principal = ctx.principal;
-      const passwordHash = await hashPassword(input.password);
+      // Hashing is paced like every sign-in's (a few at a time per process); an admin's try never
+      // counts against the source's budget.
+      const passwordHash = await deps.signIns.attempt({ source: ctx.source, counted: "no" }, () =>
+        hashPassword(input.password),
+      );
       try {
         return await db.transaction(async (tx) => {
           await tx.execute(sql`select pg_advisory_xact_lock(${REGISTER_LOCK_ID})`);
@@ -161,10 +170,20 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
     },
 
-    /** Checks a password and returns a short-lived token. Throws INVALID_CREDENTIALS (same for unknown email). */
-    async login(input: LoginInput): Promise<Session & { user: PublicUser }> {
-      const user = await repo.findUserByEmail(db, input.email);
-      const ok = await verifyPassword(input.password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
+    /**
+     * Checks a password and returns a short-lived token. Throws INVALID_CREDENTIALS (same for unknown
+     * email), or TOO_MANY_ATTEMPTS when the account or the caller's source failed too often lately.
+     */
+    async login(input: LoginInput, ctx: RequestContext = {}): Promise<Session & { user: PublicUser }> {
+      const { user, ok } = await deps.signIns.attempt(
+        { account: input.email, source: ctx.source, counted: "on-failure" },
+        async () => {
+          const user = await repo.findUserByEmail(db, input.email);
+          const ok = await verifyPassword(input.password, user?.passwordHash ?? (await DUMMY_HASH_PROMISE));
+          return { user, ok };
+        },
+        (r) => !r.user || !r.ok,
+      );
       if (!user || !ok) throw new DomainError("INVALID_CREDENTIALS", "email or password is wrong");
       await repo.touchLogin(db, user.id);
       const session = await issueToken(`user:${user.id}`, { role: user.role, sv: user.sessionVersion });
@@ -186,12 +205,15 @@ export function createAuthService(deps: AuthServiceDeps) {
      * (for an HttpOnly cookie) and its owner. Throws INVALID_CREDENTIALS for an unknown, revoked or
      * expired key, or a wrong email or password.
      */
-    async openSession(input: SessionInput): Promise<Session & { owner: SessionOwner }> {
+    async openSession(
+      input: SessionInput,
+      ctx: RequestContext = {},
+    ): Promise<Session & { owner: SessionOwner }> {
       if (input.apiKey === undefined) {
-        const { token, expiresAt, user } = await service.login({
-          email: input.email!,
-          password: input.password!,
-        });
+        const { token, expiresAt, user } = await service.login(
+          { email: input.email!, password: input.password! },
+          ctx,
+        );
         const scopes: ApiKeyScope[] = user.role === "admin" ? ["admin", "read"] : ["read"];
         return { token, expiresAt, owner: { kind: "user", name: user.email, scopes } };
       }

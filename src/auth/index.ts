@@ -8,3 +8,4 @@ export * from "./auth.schema.js";
 export * from "./auth.service.js";
 export * from "./password.js";
 export * from "./principal.js";
+export * from "./sign-in-guard.js";

@@ -25,4 +25,5 @@ export * from "./ipam.js";
 export * from "./mesh.schema.js";
 export * from "./mesh.service.js";
 export * from "./render.js";
+export * from "./stream-slots.js";
 export * from "./views.js";

@@ -18,6 +18,30 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe("parseConfig", () => {
+  it("reads TRUST_PROXY as off, a hop count, or proxy addresses, and refuses anything else", () => {
+    expect(parseConfig({}).http.trustProxy).toEqual({ kind: "none" });
+    expect(parseConfig({ TRUST_PROXY: "false" }).http.trustProxy).toEqual({ kind: "none" });
+    expect(parseConfig({ TRUST_PROXY: "2" }).http.trustProxy).toEqual({ kind: "hops", hops: 2 });
+    expect(parseConfig({ TRUST_PROXY: "10.0.0.0/8, fd00::/8,192.0.2.1" }).http.trustProxy).toEqual({
+      kind: "ranges",
+      ranges: ["10.0.0.0/8", "fd00::/8", "192.0.2.1"],
+    });
+    for (const bad of ["true", "10.0.0.0/33", "proxy.example.com", "10.0.0.0/8,"]) {
+      expect(problemsOf({ TRUST_PROXY: bad })[0]).toMatch(
+        /^TRUST_PROXY: must be false, a number of proxy hops/,
+      );
+    }
+  });
+
+  it("reads CORS_ORIGINS as exact origins, none by default", () => {
+    expect(parseConfig({}).http.corsOrigins).toEqual([]);
+    expect(
+      parseConfig({ CORS_ORIGINS: "https://app.example.com, http://localhost:5173" }).http.corsOrigins,
+    ).toEqual(["https://app.example.com", "http://localhost:5173"]);
+    for (const bad of ["https://app.example.com/", "app.example.com", "https://a.example.com/path", "*"])
+      expect(problemsOf({ CORS_ORIGINS: bad })[0]).toMatch(/^CORS_ORIGINS\.0: |^CORS_ORIGINS: /);
+  });
+
   it("gives every variable its documented default", () => {
     const config = parseConfig({});
     expect(config.http.port).toBe(8080);

@@ -3,7 +3,7 @@
  * log, and the HTTP app built by the same `createApp` as production. `close()` removes all of it.
  */
 import { randomBytes } from "node:crypto";
-import type { App } from "../../apps/api/app.js";
+import type { App, HttpOptions } from "../../apps/api/app.js";
 import { createPlatformApp } from "../../apps/api/app.js";
 import type { NotifyConfig } from "../../src/config.js";
 import type { NodeConfigSource, Resolver } from "../../src/notify/index.js";
@@ -55,6 +55,14 @@ export interface TestPlatformOptions {
   interfaceOps?: InterfaceOps;
   /** The URL the platform reaches its test database at, from the database's own (e.g. through a proxy). */
   databaseUrl?: (url: string) => string;
+  /** What entry points pass from `config.http` (TRUST_PROXY, CORS_ORIGINS, PUBLIC_URL). */
+  http?: HttpOptions;
+  /** Sign-in limits, over `DEFAULT_SIGN_IN_LIMITS`. */
+  signInLimits?: PlatformOptions["auth"]["signInLimits"];
+  /** Another platform's Redis prefix, to act as a second process of the same installation. */
+  prefix?: string;
+  /** Another platform's database, likewise (not dropped by this one's `close`). */
+  database?: TestDatabase;
 }
 
 /** Notify settings for tests: local receivers allowed, short timeouts and backoffs, no email provider. */
@@ -84,8 +92,8 @@ export function testNotify(over: TestPlatformOptions["notify"] = {}): NotifyConf
 }
 
 export async function createTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
-  const db = await createTestDatabase();
-  const prefix = testPrefix();
+  const db = options.database ?? (await createTestDatabase());
+  const prefix = options.prefix ?? testPrefix();
   const adminKey = options.apiKey ?? generateBootstrapKey();
   const jwtSecret = randomBytes(32).toString("hex");
   const encryptionKey = randomBytes(32);
@@ -94,7 +102,10 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
     database: { kind: "postgres", url: options.databaseUrl?.(db.url) ?? db.url, poolSize: 10 },
     redis: { url: options.redisUrl ?? TEST_REDIS_URL, prefix },
     secrets: { apiKey: adminKey, jwtSecret, encryptionKey, previousEncryptionKeys: [] },
-    auth: { jwtTtlSeconds: options.jwtTtlSeconds ?? 3600 },
+    auth: {
+      jwtTtlSeconds: options.jwtTtlSeconds ?? 3600,
+      ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
+    },
     logger,
     migrate: false,
     notify: testNotify(options.notify),
@@ -103,7 +114,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
     ...(options.wireguard ? { wireguard: options.wireguard } : {}),
     ...(options.interfaceOps ? { interfaceOps: options.interfaceOps } : {}),
   });
-  const app = createPlatformApp(platform, 3600);
+  const app = createPlatformApp(platform, 3600, options.http);
   return {
     db,
     platform,
@@ -126,6 +137,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
     },
     async close() {
       await platform.close();
+      if (options.database) return;
       await db.drop();
       await deletePrefix(prefix, options.redisUrl ?? TEST_REDIS_URL).catch(() => {});
     },

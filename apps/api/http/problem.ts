@@ -42,6 +42,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   WEBHOOK_URL_REFUSED: 400,
   PAYLOAD_TOO_LARGE: 413,
   DEPENDENCY_UNAVAILABLE: 503,
+  TOO_MANY_ATTEMPTS: 429,
+  TOO_MANY_STREAMS: 429,
 };
 
 const TITLES: Partial<Record<number, string>> = {
@@ -83,6 +85,11 @@ export const problemResponses = {
   404: { content: problemContent, description: "No such resource" },
   409: { content: problemContent, description: "The request conflicts with the current state" },
   500: { content: problemContent, description: "An unexpected error; see the logs for this request id" },
+} as const;
+
+/** For routes that refuse callers over a limit (429 with `Retry-After`). */
+export const tooManyResponse = {
+  429: { content: problemContent, description: "Over a limit; retry after `Retry-After` seconds" },
 } as const;
 
 /** For routes that depend on a worker or an outside service answering. */
@@ -133,7 +140,10 @@ const UNREACHABLE_RETRY_SECONDS = 5;
 export function onError(err: Error, c: Context<AppEnv>) {
   if (err instanceof DomainError) {
     const status = STATUS_BY_CODE[err.code];
-    c.get("logger")?.info({ code: err.code, status }, "request refused");
+    const retryAfter = err.context?.retryAfterSeconds;
+    if (typeof retryAfter === "number") c.header("Retry-After", String(Math.max(1, Math.ceil(retryAfter))));
+    // The client's address makes refused sign-ins (and other refusals) traceable to a source.
+    c.get("logger")?.info({ code: err.code, status, client: c.get("client")?.address }, "request refused");
     return problem(c, status, err.code, err.message, err.context);
   }
   if (err instanceof HTTPException) {

@@ -8,11 +8,13 @@ import type { AppEnv } from "../env.js";
 
 export const SESSION_COOKIE = "wiresync_session";
 
-const isHttps = (c: Context<AppEnv>) => new URL(c.req.url).protocol === "https:";
+/** Over https per `PUBLIC_URL`, the request itself, or a trusted proxy's `X-Forwarded-Proto`. */
+const isHttps = (c: Context<AppEnv>) => c.get("client")?.https ?? new URL(c.req.url).protocol === "https:";
 
 /**
  * Sets the session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site sends it),
- * Secure when the request came over https, for the whole origin.
+ * Secure when the browser came over https (`PUBLIC_URL` is https, or the request or a trusted proxy
+ * says so), for the whole origin.
  */
 export function setSessionCookie(c: Context<AppEnv>, token: string, maxAgeSeconds: number): void {
   setCookie(c, SESSION_COOKIE, token, {

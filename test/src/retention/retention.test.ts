@@ -1,3 +1,4 @@
+import cron from "node-cron";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../../src/db/index.js";
 import {
@@ -13,6 +14,7 @@ import { createRetention } from "../../../src/retention/index.js";
 import { startScheduler } from "../../../workers/scheduler.js";
 import type { TestDatabase } from "../../support/db.js";
 import { createTestDatabase } from "../../support/db.js";
+import { captureLogger } from "../../support/logs.js";
 
 const NOW = new Date("2026-12-01T12:00:00Z");
 const daysAgo = (n: number) => new Date(NOW.getTime() - n * 86_400_000);
@@ -145,5 +147,77 @@ describe("retention", () => {
     expect((await left()).runs).not.toContain(ids.olderStill);
     expect((await left()).runs).toContain(ids.oldRunning);
     await Promise.all([keepAll.stop(), year.stop()]);
+  });
+});
+
+describe("retention through node-cron", () => {
+  let t: TestDatabase;
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  it("prunes what is older than RETENTION_DAYS when node-cron runs the hourly task, and keeps the rest", async () => {
+    t = await createTestDatabase(2);
+    const db = t.database.db;
+    const now = Date.now();
+    const old = new Date(now - 91 * 86_400_000);
+    const recent = new Date(now - 89 * 86_400_000);
+    const [hook] = await db
+      .insert(webhooks)
+      .values({
+        name: "ops",
+        type: "GENERIC",
+        urlEnc: "x",
+        urlDisplay: "https://example.com",
+        secretEnc: "x",
+      })
+      .returning();
+    for (const createdAt of [old, old, recent]) {
+      const [e] = await db
+        .insert(events)
+        .values({ type: "node.enrolled", createdAt, relayedAt: createdAt })
+        .returning();
+      await db
+        .insert(webhookDeliveries)
+        .values({ webhookId: hook!.id, eventId: e!.id, status: "delivered", createdAt });
+    }
+    for (const createdAt of [old, old, old, recent, recent])
+      await db.insert(syncRuns).values({ type: "full", status: "COMPLETED", createdAt });
+    for (const createdAt of [old, old, recent])
+      await db
+        .insert(emails)
+        .values({ to: "ops@example.com", template: "welcome", status: "sent", createdAt });
+
+    const { logger, logs } = captureLogger("info");
+    const scheduler = startScheduler({
+      sync: undefined as never,
+      mesh: undefined as never,
+      settings: undefined as never,
+      logger,
+      staleRunCheckCron: "0 0 1 1 *",
+      nodeOfflineAfterSeconds: 180,
+      retention: { days: 90, service: createRetention({ db }) },
+    });
+    try {
+      const task = [...cron.getTasks().values()].find((task) => task.name === "retention");
+      expect(task?.getPattern()).toBe("17 * * * *");
+      // node-cron's own way of running a task: with its context object as the argument, as every hour.
+      await task!.execute();
+      const count = async (table: typeof events | typeof syncRuns | typeof emails) =>
+        (await db.select({ id: table.id }).from(table)).length;
+      expect({
+        events: await count(events),
+        deliveries: (await db.select({ id: webhookDeliveries.id }).from(webhookDeliveries)).length,
+        syncRuns: await count(syncRuns),
+        emails: await count(emails),
+      }).toEqual({ events: 1, deliveries: 1, syncRuns: 2, emails: 1 });
+      const pruned = logs.parsed().filter((l) => l.msg === "pruned finished history");
+      expect(pruned.map(({ events, syncRuns, emails }) => ({ events, syncRuns, emails }))).toEqual([
+        { events: 2, syncRuns: 3, emails: 2 },
+      ]);
+      expect(logs.parsed().filter((l) => l.msg === "pruning finished history failed")).toEqual([]);
+    } finally {
+      await scheduler.stop();
+    }
   });
 });

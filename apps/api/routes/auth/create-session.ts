@@ -3,7 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { SessionInput } from "../../../../src/auth/index.js";
 import type { AppEnv } from "../../env.js";
 import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
-import { problemResponses } from "../../http/problem.js";
+import { problemResponses, tooManyResponse } from "../../http/problem.js";
 import { setSessionCookie } from "../../http/session-cookie.js";
 import { SessionSchema } from "./schemas.js";
 
@@ -15,12 +15,18 @@ export const route = createRoute({
   description:
     "Sets `wiresync_session` (HttpOnly, SameSite=Strict, Secure over https). The token is never in the body.",
   request: jsonBody(SessionInput),
-  responses: { 200: jsonResponse(envelope(SessionSchema), "Signed in"), ...problemResponses },
+  responses: {
+    200: jsonResponse(envelope(SessionSchema), "Signed in"),
+    ...problemResponses,
+    ...tooManyResponse,
+  },
 });
 
 export function registerCreateSession(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const { token, expiresAt, owner } = await c.var.services.auth.openSession(c.req.valid("json"));
+    const { token, expiresAt, owner } = await c.var.services.auth.openSession(c.req.valid("json"), {
+      source: c.var.client.address,
+    });
     setSessionCookie(c, token, (expiresAt.getTime() - Date.now()) / 1000);
     c.header("Cache-Control", "no-store");
     return c.json(ok({ ...owner, expiresAt: expiresAt.toISOString() }), 200);

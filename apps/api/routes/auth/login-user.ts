@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { LoginInput } from "../../../../src/auth/index.js";
 import type { AppEnv } from "../../env.js";
 import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
-import { problemResponses } from "../../http/problem.js";
+import { problemResponses, tooManyResponse } from "../../http/problem.js";
 import { UserSchema } from "./schemas.js";
 
 const Session = z.object({
@@ -19,12 +19,16 @@ export const route = createRoute({
   tags: ["auth"],
   summary: "Exchange email and password for a short-lived Bearer token (HS256 JWT)",
   request: jsonBody(LoginInput),
-  responses: { 200: jsonResponse(envelope(Session), "A session token"), ...problemResponses },
+  responses: {
+    200: jsonResponse(envelope(Session), "A session token"),
+    ...problemResponses,
+    ...tooManyResponse,
+  },
 });
 
 export function registerLoginUser(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const session = await c.var.services.auth.login(c.req.valid("json"));
+    const session = await c.var.services.auth.login(c.req.valid("json"), { source: c.var.client.address });
     return c.json(ok({ ...session, tokenType: "Bearer" as const }), 200);
   });
 }

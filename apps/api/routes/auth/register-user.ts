@@ -3,7 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { RegisterInput } from "../../../../src/auth/index.js";
 import type { AppEnv } from "../../env.js";
 import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
-import { problemResponses } from "../../http/problem.js";
+import { problemResponses, tooManyResponse } from "../../http/problem.js";
 import { UserSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -13,7 +13,11 @@ export const route = createRoute({
   summary:
     "Register a user (admins only, e.g. the bootstrap key): the first becomes admin unless `role` says otherwise",
   request: jsonBody(RegisterInput),
-  responses: { 201: jsonResponse(envelope(UserSchema), "The new user"), ...problemResponses },
+  responses: {
+    201: jsonResponse(envelope(UserSchema), "The new user"),
+    ...problemResponses,
+    ...tooManyResponse,
+  },
 });
 
 export function registerRegisterUser(app: OpenAPIHono<AppEnv>) {
@@ -21,6 +25,7 @@ export function registerRegisterUser(app: OpenAPIHono<AppEnv>) {
     const user = await c.var.services.auth.register(c.req.valid("json"), {
       principal: c.get("principal"),
       requestId: c.get("requestId"),
+      source: c.var.client.address,
     });
     return c.json(ok(user), 201);
   });

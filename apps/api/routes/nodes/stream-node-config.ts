@@ -4,7 +4,7 @@ import { streamSSE } from "hono/streaming";
 import { DomainError } from "../../../../src/errors.js";
 import type { AppEnv } from "../../env.js";
 import { IdParam } from "../../http/envelope.js";
-import { problemResponses } from "../../http/problem.js";
+import { problemResponses, tooManyResponse } from "../../http/problem.js";
 
 const KEEPALIVE_MS = 25_000;
 
@@ -14,6 +14,8 @@ export const route = createRoute({
   tags: ["agent"],
   summary:
     "Server-sent events for a node's agent (its own token only): `config` with each new config version",
+  description:
+    "A node may hold 4 streams at once, across all API processes; one more is refused with 429 `TOO_MANY_STREAMS`.",
   security: [{ nodeToken: [] }],
   request: { params: IdParam },
   responses: {
@@ -22,6 +24,7 @@ export const route = createRoute({
       description: '`event: config` / `data: {"version":n}`',
     },
     ...problemResponses,
+    ...tooManyResponse,
   },
 });
 
@@ -34,20 +37,29 @@ export function registerStreamNodeConfig(app: OpenAPIHono<AppEnv>) {
     if (principal.id !== id) throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
     const node = await c.var.services.mesh.getNode(id);
     const feed = c.var.configFeed();
+    const lease = await c.var.streamSlots.acquire(id);
     return streamSSE(c, async (stream) => {
-      let last = node.configVersion;
-      await stream.writeSSE({ event: "config", data: JSON.stringify({ version: last }) });
-      const unwatch = feed.watch(id, (a) => {
-        if (a.version <= last) return;
-        last = a.version;
-        void stream.writeSSE({ event: "config", data: JSON.stringify({ version: a.version }) });
-      });
-      stream.onAbort(unwatch);
-      while (!stream.aborted) {
-        await stream.sleep(KEEPALIVE_MS);
-        if (!stream.aborted) await stream.write(": keepalive\n\n");
+      stream.onAbort(() => void lease.release());
+      let unwatch: (() => void) | undefined;
+      try {
+        let last = node.configVersion;
+        await stream.writeSSE({ event: "config", data: JSON.stringify({ version: last }) });
+        unwatch = feed.watch(id, (a) => {
+          if (a.version <= last) return;
+          last = a.version;
+          void stream.writeSSE({ event: "config", data: JSON.stringify({ version: a.version }) });
+        });
+        stream.onAbort(unwatch);
+        while (!stream.aborted) {
+          await stream.sleep(KEEPALIVE_MS);
+          if (stream.aborted) break;
+          await stream.write(": keepalive\n\n");
+          await lease.renew();
+        }
+      } finally {
+        unwatch?.();
+        await lease.release();
       }
-      unwatch();
     });
   });
 }
