@@ -166,7 +166,9 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       bootstrapApiKey: options.secrets.apiKey,
     }),
     sync,
-    health: createHealthService(checks),
+    health: createHealthService(checks, undefined, (check, err) =>
+      options.logger.warn({ err, check }, "readiness check failed"),
+    ),
     mesh,
     audit: createAuditService(database.db),
     usage,

@@ -7,6 +7,7 @@
 import type { ScheduledTask } from "node-cron";
 import cron from "node-cron";
 import { OUTBOX_CHANNEL } from "../src/events/index.js";
+import type { ProgressMonitor } from "../src/health/index.js";
 import type { Logger } from "../src/logger.js";
 import type { MeshService } from "../src/mesh/index.js";
 import type { Relay } from "../src/notify/index.js";
@@ -33,6 +34,8 @@ export interface SchedulerDeps {
     intervalMs: number;
     listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
   };
+  /** Hears of every tick's start and end, so a tick that never ends marks the worker unhealthy. */
+  progress?: ProgressMonitor;
 }
 
 export interface Scheduler {
@@ -113,8 +116,18 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
+  const tracked = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const end = deps.progress?.begin(`${name} tick`);
+    try {
+      return await fn();
+    } finally {
+      end?.();
+    }
+  };
+  // noOverlap: a tick still running skips the next; the progress monitor notices one that never ends.
   const every = (expression: string, fn: () => Promise<unknown>, name: string) => {
-    if (deps.timers ?? true) tasks.push(cron.schedule(expression, fn, { name, noOverlap: true }));
+    if (deps.timers ?? true)
+      tasks.push(cron.schedule(expression, () => tracked(name, fn), { name, noOverlap: true }));
   };
 
   // Every 5 s: settings changes apply within seconds, without a restart.
@@ -146,7 +159,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       again = true;
       return relaying;
     }
-    relaying = relayLoop(relay).finally(() => {
+    relaying = tracked("outbox-relay", () => relayLoop(relay)).finally(() => {
       relaying = undefined;
     });
     return relaying;

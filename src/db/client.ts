@@ -4,6 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { connect as connectTcp, type Socket } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
@@ -24,6 +25,8 @@ export type DatabaseOptions =
       poolSize?: number;
       /** Run queries as prepared statements (default true); see `preparing`. */
       prepare?: boolean;
+      /** Bounds on waiting for the server; `DEFAULT_DB_TIMEOUTS` unless given. */
+      timeouts?: DatabaseTimeouts;
     }
   | { kind: "pglite"; dataDir: string };
 
@@ -42,6 +45,33 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * How long the pool waits for Postgres. Without them a socket that stays open but silent (a stalled
+ * proxy, a partitioned network: TCP keepalive probes are answered by the nearest hop, so they never
+ * fail) holds every query sent on it for as long as the silence lasts.
+ */
+export interface DatabaseTimeouts {
+  /** Opening a connection, through authentication. */
+  connectTimeoutSeconds: number;
+  /** `statement_timeout` of every session: Postgres cancels a statement (or lock wait) running longer. */
+  statementTimeoutMs: number;
+  /**
+   * Client-side bound: a connection that was sent something and has received nothing for this long
+   * is destroyed, failing its queries with `ETIMEDOUT` (a 503 at the API), and the pool reconnects.
+   * Longer than `statementTimeoutMs`, so a slow statement is cancelled by the server first.
+   */
+  responseTimeoutMs: number;
+}
+
+export const DEFAULT_DB_TIMEOUTS: DatabaseTimeouts = {
+  connectTimeoutSeconds: 5,
+  statementTimeoutMs: 15_000,
+  responseTimeoutMs: 20_000,
+};
+
+/** TCP keepalive of pool connections: a peer that is gone for good is noticed by the kernel. */
+const KEEPALIVE_SECONDS = 30;
+
 /** Advisory lock id that serialises migrations across processes ("wire" in ASCII). */
 const MIGRATION_LOCK_ID = 0x77697265;
 
@@ -52,11 +82,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const { default: postgres } = await import("postgres");
     const { drizzle } = await import("drizzle-orm/postgres-js");
     const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+    const timeouts = options.timeouts ?? DEFAULT_DB_TIMEOUTS;
     const client = postgres(options.url, {
       max: options.poolSize ?? 10,
       onnotice: () => {},
-      connect_timeout: 5,
+      connect_timeout: timeouts.connectTimeoutSeconds,
       idle_timeout: 60,
+      keep_alive: KEEPALIVE_SECONDS,
+      connection: { statement_timeout: timeouts.statementTimeoutMs },
+      ...silenceGuard(options.url, timeouts.responseTimeoutMs),
     });
     const pgDb = drizzle(driverClient(client, options.prepare !== false), {
       schema,
@@ -70,11 +104,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         await client`select 1`;
       },
       async migrate() {
-        // The lock lives on a connection of its own, so the pool stays free for the migrator.
-        const lock = postgres(options.url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+        // The lock lives on a connection of its own, and the migrations run there too: a migration
+        // (an index built on a big table) may rightly take longer than the pool's statement timeout.
+        const lock = postgres(options.url, {
+          max: 1,
+          onnotice: () => {},
+          connect_timeout: timeouts.connectTimeoutSeconds,
+        });
         try {
           await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-          await migrate(pgDb, { migrationsFolder });
+          await migrate(drizzle(lock, { schema, casing: "snake_case" }), { migrationsFolder });
         } finally {
           await lock.end({ timeout: 5 });
         }
@@ -216,6 +255,58 @@ async function beginGuarded<T>(pool: Sql, mode: string, body: (scope: Sql) => Pr
   } finally {
     over ??= new Error("the transaction is over: its statements can no longer run");
   }
+}
+
+/**
+ * postgres.js's `socket` option for a plain TCP or unix-socket URL: each connection's socket is
+ * destroyed (error `ETIMEDOUT`) once it has sent something and heard nothing back for `timeoutMs`.
+ * postgres.js has no query timeout of its own, and neither a server-side `statement_timeout` (the
+ * statement never reaches the server) nor `query.cancel()` (sent on a new connection, which stalls
+ * the same way) ends a query on a silent socket: destroying the socket does, failing every query on
+ * that connection, and the pool opens a fresh one for the next query.
+ *
+ * Foot-gun: an answer to one of two pipelined queries disarms the bound for the other until the
+ * connection next sends; the server's `statement_timeout` still bounds it if the server is there.
+ * TLS URLs (`sslmode`) keep postgres.js's own socket, which TLS wraps: they go unguarded.
+ */
+function silenceGuard(url: string, timeoutMs: number): { socket?: (o: SocketOptions) => Socket } {
+  const sslmode = new URL(url).searchParams.get("sslmode") ?? new URL(url).searchParams.get("ssl");
+  if ((sslmode && sslmode !== "disable" && sslmode !== "false") || timeoutMs <= 0) return {};
+  let next = 0;
+  return {
+    socket(o) {
+      const at = next++ % Math.max(1, o.host.length);
+      const host = o.host[at] ?? "localhost";
+      const port = o.port[at] ?? o.port[0] ?? 5432;
+      const socket = o.path ? connectTcp(o.path) : connectTcp(port, host);
+      Object.assign(socket, { host, port });
+      let isAwaiting = false;
+      const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+      socket.write = ((...args: unknown[]) => {
+        if (!isAwaiting) {
+          isAwaiting = true;
+          socket.setTimeout(timeoutMs);
+        }
+        return write(...args);
+      }) as Socket["write"];
+      socket.on("data", () => {
+        isAwaiting = false;
+        socket.setTimeout(0);
+      });
+      socket.on("timeout", () => {
+        const err = new Error(`the database did not answer within ${timeoutMs} ms`);
+        socket.destroy(Object.assign(err, { code: "ETIMEDOUT" }));
+      });
+      return socket;
+    },
+  };
+}
+
+/** What postgres.js hands its `socket` option: the URL's hosts and ports, or a unix socket's path. */
+interface SocketOptions {
+  host: string[];
+  port: number[];
+  path?: string | false;
 }
 
 /** What postgres.js's `onexecute` hands over: the pool's connection a statement went out on. */

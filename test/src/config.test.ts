@@ -35,6 +35,7 @@ describe("parseConfig", () => {
       url: "postgres://u@db:5432/wiresync",
       poolSize: 10,
       prepare: true,
+      timeouts: { connectTimeoutSeconds: 5, statementTimeoutMs: 15_000, responseTimeoutMs: 20_000 },
     });
     const pooled = parseConfig({ DATABASE_URL: "postgres://u@db:5432/w", DATABASE_PREPARE: "false" });
     expect(pooled.auth.metricsToken).toBeUndefined();
@@ -42,6 +43,24 @@ describe("parseConfig", () => {
       "scrape-me-0123456789",
     );
     expect(pooled.database).toMatchObject({ prepare: false });
+  });
+
+  it("reads the database's timeouts, and refuses a response bound not above the statement timeout", () => {
+    const config = parseConfig({
+      DATABASE_URL: "postgres://u@db:5432/w",
+      DATABASE_CONNECT_TIMEOUT_SECONDS: "3",
+      DATABASE_STATEMENT_TIMEOUT_MS: "4000",
+      DATABASE_RESPONSE_TIMEOUT_MS: "6000",
+      WORKER_STUCK_AFTER_MS: "90000",
+    });
+    expect(config.database).toMatchObject({
+      timeouts: { connectTimeoutSeconds: 3, statementTimeoutMs: 4_000, responseTimeoutMs: 6_000 },
+    });
+    expect(config.workers.stuckAfterMs).toBe(90_000);
+    expect(parseConfig({}).workers.stuckAfterMs).toBe(300_000);
+    expect(() =>
+      parseConfig({ DATABASE_STATEMENT_TIMEOUT_MS: "20000", DATABASE_RESPONSE_TIMEOUT_MS: "20000" }),
+    ).toThrow(/DATABASE_RESPONSE_TIMEOUT_MS: must be longer than DATABASE_STATEMENT_TIMEOUT_MS/);
   });
 
   it("decodes a hex or base64 encryption key to 32 bytes", () => {
