@@ -164,6 +164,8 @@ export const EnvSchema = z
       .max(MINUTE * 1_000)
       .default(10_000),
     WEBHOOK_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000).default(10),
+    WEBHOOK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(2),
+    WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(16),
     NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
     NOTIFY_BACKOFF_BASE_MS: z.coerce
       .number()
@@ -267,6 +269,8 @@ export interface Config {
     readonly lockDurationMs: number;
     /** A job or scheduler tick running longer than this marks the worker unhealthy at `/health/ready`. */
     readonly stuckAfterMs: number;
+    /** Webhook jobs a worker runs at once (they mostly wait on receivers). */
+    readonly webhookConcurrency: number;
     /** Finished history older than this many days is pruned every hour; 0 keeps it forever. */
     readonly retentionDays: number;
   };
@@ -281,6 +285,8 @@ export interface NotifyConfig {
     readonly allowPrivate: boolean;
     readonly timeoutMs: number;
     readonly maxFailures: number;
+    /** Deliveries of one webhook sent at once: a slow or dead receiver holds no more worker slots. */
+    readonly maxInFlight: number;
     readonly maxAttempts: number;
     readonly backoffBaseMs: number;
     readonly backoffMaxMs: number;
@@ -389,6 +395,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       nodeOfflineAfterSeconds: env.NODE_OFFLINE_AFTER_SECONDS,
       lockDurationMs: env.WORKER_LOCK_DURATION_MS,
       stuckAfterMs: env.WORKER_STUCK_AFTER_MS,
+      webhookConcurrency: env.WEBHOOK_CONCURRENCY,
       retentionDays: env.RETENTION_DAYS,
     },
     notify: {
@@ -398,6 +405,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
         allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
         timeoutMs: env.WEBHOOK_TIMEOUT_MS,
         maxFailures: env.WEBHOOK_MAX_FAILURES,
+        maxInFlight: env.WEBHOOK_MAX_IN_FLIGHT,
         maxAttempts: env.NOTIFY_MAX_ATTEMPTS,
         backoffBaseMs: env.NOTIFY_BACKOFF_BASE_MS,
         backoffMaxMs: env.NOTIFY_BACKOFF_MAX_MS,

@@ -106,6 +106,7 @@ export const DEFAULT_NOTIFY: NotifyConfig = {
     allowPrivate: false,
     timeoutMs: 10_000,
     maxFailures: 10,
+    maxInFlight: 2,
     maxAttempts: 8,
     backoffBaseMs: 2_000,
     backoffMaxMs: 15 * 60_000,

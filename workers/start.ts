@@ -27,7 +27,7 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
     processors: buildProcessors(platform),
     connection: platform.workerConnection(),
     prefix: config.redis.prefix,
-    concurrency: { default: config.workers.concurrency },
+    concurrency: { default: config.workers.concurrency, webhook: config.workers.webhookConcurrency },
     logger,
     metrics: platform.metrics,
     lockDurationMs: config.workers.lockDurationMs,

@@ -131,7 +131,16 @@ describe("parseConfig", () => {
 describe("parseConfig: notify settings", () => {
   it("defaults to safe production values with no email provider", () => {
     const { notify } = parseConfig({});
-    expect(notify.webhooks).toMatchObject({ allowPrivate: false, maxFailures: 10, timeoutMs: 10_000 });
+    expect(notify.webhooks).toMatchObject({
+      allowPrivate: false,
+      maxFailures: 10,
+      timeoutMs: 10_000,
+      maxInFlight: 2,
+    });
+    expect(parseConfig({}).workers.webhookConcurrency).toBe(16);
+    expect(
+      parseConfig({ WEBHOOK_MAX_IN_FLIGHT: "5", WEBHOOK_CONCURRENCY: "40" }).notify.webhooks.maxInFlight,
+    ).toBe(5);
     expect(notify.email).toMatchObject({
       resendApiKey: undefined,
       resendBaseUrl: "https://api.resend.com",
