@@ -13,7 +13,6 @@ import { webhookDeliveries } from "../../src/db/index.js";
 import { emitEvent } from "../../src/events/index.js";
 import { DELIVERY_HEADER } from "../../src/notify/index.js";
 import { TEST_REDIS_URL } from "../support/env.js";
-import { json } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
 import type { StandIn } from "../support/stand-ins.js";
