@@ -63,7 +63,7 @@ export const EnvSchema = z
     DATABASE_STATEMENT_TIMEOUT_MS: z.coerce
       .number()
       .int()
-      .min(100)
+      .refine((v) => v === 0 || v >= 100, "must be 0 (not set) or at least 100")
       .max(HOUR * 1_000)
       .default(15 * SECOND * 1_000),
     DATABASE_RESPONSE_TIMEOUT_MS: z.coerce

@@ -53,7 +53,11 @@ export interface Database {
 export interface DatabaseTimeouts {
   /** Opening a connection, through authentication. */
   connectTimeoutSeconds: number;
-  /** `statement_timeout` of every session: Postgres cancels a statement (or lock wait) running longer. */
+  /**
+   * `statement_timeout` of every session: Postgres cancels a statement (or lock wait) running longer.
+   * 0 sends none (the server's or role's setting holds): PgBouncer refuses unknown startup parameters
+   * unless told to ignore them.
+   */
   statementTimeoutMs: number;
   /**
    * Client-side bound: a connection that was sent something and has received nothing for this long
@@ -89,7 +93,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connect_timeout: timeouts.connectTimeoutSeconds,
       idle_timeout: 60,
       keep_alive: KEEPALIVE_SECONDS,
-      connection: { statement_timeout: timeouts.statementTimeoutMs },
+      ...(timeouts.statementTimeoutMs > 0
+        ? { connection: { statement_timeout: timeouts.statementTimeoutMs } }
+        : {}),
       ...silenceGuard(options.url, timeouts.responseTimeoutMs),
     });
     const pgDb = drizzle(driverClient(client, options.prepare !== false), {

@@ -61,6 +61,12 @@ describe("parseConfig", () => {
     expect(() =>
       parseConfig({ DATABASE_STATEMENT_TIMEOUT_MS: "20000", DATABASE_RESPONSE_TIMEOUT_MS: "20000" }),
     ).toThrow(/DATABASE_RESPONSE_TIMEOUT_MS: must be longer than DATABASE_STATEMENT_TIMEOUT_MS/);
+    expect(
+      parseConfig({ DATABASE_URL: "postgres://u@db/w", DATABASE_STATEMENT_TIMEOUT_MS: "0" }).database,
+    ).toMatchObject({ timeouts: { statementTimeoutMs: 0 } });
+    expect(() => parseConfig({ DATABASE_STATEMENT_TIMEOUT_MS: "50" })).toThrow(
+      /DATABASE_STATEMENT_TIMEOUT_MS: must be 0 \(not set\) or at least 100/,
+    );
   });
 
   it("decodes a hex or base64 encryption key to 32 bytes", () => {

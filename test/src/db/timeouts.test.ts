@@ -1,0 +1,86 @@
+/**
+ * The pool's bounds on waiting for Postgres: the server-side statement timeout each session gets,
+ * and the client-side response bound that drops a connection gone silent (through a stalled proxy).
+ */
+import { sql } from "drizzle-orm";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Database } from "../../../src/db/index.js";
+import { openDatabase } from "../../../src/db/index.js";
+import { isDatabaseUnreachable, pgErrorCode } from "../../../src/errors.js";
+import { TEST_DATABASE_URL } from "../../support/env.js";
+import { TcpProxy } from "../../support/tcp-proxy.js";
+
+const opened: Database[] = [];
+const proxies: TcpProxy[] = [];
+afterEach(async () => {
+  const stalled = proxies.splice(0);
+  for (const p of stalled) p.resume();
+  await Promise.all(opened.splice(0).map((d) => d.close()));
+  await Promise.all(stalled.map((p) => p.stop()));
+});
+
+async function open(url: string, statementTimeoutMs: number, responseTimeoutMs: number) {
+  const database = await openDatabase({
+    kind: "postgres",
+    url,
+    poolSize: 2,
+    timeouts: { connectTimeoutSeconds: 2, statementTimeoutMs, responseTimeoutMs },
+  });
+  opened.push(database);
+  return database;
+}
+
+const first = async (database: Database, query: ReturnType<typeof sql>) =>
+  ((await database.db.execute(query)) as unknown as Record<string, unknown>[])[0];
+
+describe("database timeouts", () => {
+  it("sets statement_timeout on every session: a longer statement is cancelled, the connection kept", async () => {
+    const database = await open(TEST_DATABASE_URL, 300, 5_000);
+    expect(await first(database, sql`show statement_timeout`)).toEqual({ statement_timeout: "300ms" });
+    const err = await database.db.execute(sql`select pg_sleep(3)`).catch((e: unknown) => e);
+    expect(pgErrorCode(err)).toBe("57014"); // query_canceled, by the server
+    expect(isDatabaseUnreachable(err)).toBe(false);
+    const [pid1, pid2] = [
+      await first(database, sql`select pg_backend_pid() as pid`),
+      await first(database, sql`select pg_backend_pid() as pid`),
+    ];
+    expect(pid1).toEqual(pid2);
+  });
+
+  it("sends no statement_timeout when it is 0: the server's own setting holds", async () => {
+    const sent = await open(TEST_DATABASE_URL, 300, 5_000);
+    const source = sql`select source from pg_settings where name = 'statement_timeout'`;
+    expect(await first(sent, source)).toEqual({ source: "client" });
+    const unsent = await open(TEST_DATABASE_URL, 0, 5_000);
+    expect(await first(unsent, source)).not.toEqual({ source: "client" });
+  });
+
+  it("fails a query on a silent connection after the response bound, and reconnects after", async () => {
+    const target = new URL(TEST_DATABASE_URL);
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    proxies.push(proxy);
+    await proxy.start();
+    const through = new URL(TEST_DATABASE_URL);
+    through.hostname = "127.0.0.1";
+    through.port = String(proxy.port);
+    const database = await open(through.toString(), 500, 1_000);
+    expect(await first(database, sql`select 1 as one`)).toEqual({ one: 1 });
+
+    proxy.stall();
+    const started = performance.now();
+    const err = await database.db.execute(sql`select 2 as two`).catch((e: unknown) => e);
+    const waitedMs = performance.now() - started;
+    // drizzle wraps the driver's error; the socket's is its cause.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    expect(cause?.code).toBe("ETIMEDOUT");
+    expect(cause?.message).toBe("the database did not answer within 1000 ms");
+    expect(isDatabaseUnreachable(err)).toBe(true);
+    expect(waitedMs).toBeGreaterThanOrEqual(900);
+    expect(waitedMs).toBeLessThan(10_000);
+
+    proxy.resume();
+    await expect
+      .poll(() => first(database, sql`select 3 as three`).catch(() => null), { timeout: 10_000 })
+      .toEqual({ three: 3 });
+  });
+});
