@@ -144,7 +144,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     do {
       again = false;
       try {
-        const r = await relay.run();
+        // Tracked run by run: under a steady stream of kicks the loop itself may never end.
+        const r = await tracked("outbox-relay", () => relay.run());
         if (r.requeued > 0) log.warn({ requeued: r.requeued }, "requeued notifications whose job was lost");
         if (r.enqueueFailures > 0) log.warn({ failures: r.enqueueFailures }, "could not queue notifications");
       } catch (err) {
@@ -159,7 +160,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       again = true;
       return relaying;
     }
-    relaying = tracked("outbox-relay", () => relayLoop(relay)).finally(() => {
+    relaying = relayLoop(relay).finally(() => {
       relaying = undefined;
     });
     return relaying;
