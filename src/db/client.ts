@@ -61,7 +61,8 @@ export interface DatabaseTimeouts {
   statementTimeoutMs: number;
   /**
    * Client-side bound: a connection that was sent something and has received nothing for this long
-   * is destroyed, failing its queries with `ETIMEDOUT` (a 503 at the API), and the pool reconnects.
+   * is destroyed, failing its queries with `CONNECTION_CLOSED` (a 503 at the API); the pool
+   * reconnects.
    * Longer than `statementTimeoutMs`, so a slow statement is cancelled by the server first.
    */
   responseTimeoutMs: number;
@@ -265,7 +266,8 @@ async function beginGuarded<T>(pool: Sql, mode: string, body: (scope: Sql) => Pr
 
 /**
  * postgres.js's `socket` option for a plain TCP or unix-socket URL: each connection's socket is
- * destroyed (error `ETIMEDOUT`) once it has sent something and heard nothing back for `timeoutMs`.
+ * destroyed once it has sent something and heard nothing back for `timeoutMs`, which fails its
+ * queries with `CONNECTION_CLOSED`.
  * postgres.js has no query timeout of its own, and neither a server-side `statement_timeout` (the
  * statement never reaches the server) nor `query.cancel()` (sent on a new connection, which stalls
  * the same way) ends a query on a silent socket: destroying the socket does, failing every query on
@@ -286,27 +288,41 @@ function silenceGuard(url: string, timeoutMs: number): { socket?: (o: SocketOpti
       const port = o.port[at] ?? o.port[0] ?? 5432;
       const socket = o.path ? connectTcp(o.path) : connectTcp(port, host);
       Object.assign(socket, { host, port });
+      // IMPORTANT: unarmed until the handshake ends (the server's first ReadyForQuery): until then
+      // `connect_timeout` bounds it, and postgres.js fails a waiting query only on that timer; a
+      // connection closed during its handshake is reopened at once, again and again.
+      let isReady = false;
+      let tail = Buffer.alloc(0);
       let isAwaiting = false;
       const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
       socket.write = ((...args: unknown[]) => {
-        if (!isAwaiting) {
+        if (isReady && !isAwaiting) {
           isAwaiting = true;
           socket.setTimeout(timeoutMs);
         }
         return write(...args);
       }) as Socket["write"];
-      socket.on("data", () => {
+      socket.on("data", (chunk: Buffer) => {
+        if (!isReady) {
+          tail = Buffer.concat([tail, chunk]).subarray(-READY_FOR_QUERY_BYTES);
+          isReady = tail.length === READY_FOR_QUERY_BYTES && tail[0] === 0x5a && tail.readInt32BE(1) === 5;
+        }
         isAwaiting = false;
         socket.setTimeout(0);
       });
-      socket.on("timeout", () => {
-        const err = new Error(`the database did not answer within ${timeoutMs} ms`);
-        socket.destroy(Object.assign(err, { code: "ETIMEDOUT" }));
-      });
+      // Foot-gun: destroyed without an error. With one, the socket emits 'error' and then, a tick
+      // later, 'close'; postgres.js fails the connection's queries on the first, and a query sent in
+      // between (by code retrying at once) waits forever on the dead connection (postgres.js 3.4.9
+      // fails queries at a 'close' only when it had no error). Without one, 'close' fails them all
+      // with CONNECTION_CLOSED, then frees the connection for a reconnect, in one go.
+      socket.on("timeout", () => socket.destroy());
       return socket;
     },
   };
 }
+
+/** ReadyForQuery: 'Z', its length (5), the transaction status. The handshake's last message. */
+const READY_FOR_QUERY_BYTES = 6;
 
 /** What postgres.js hands its `socket` option: the URL's hosts and ports, or a unix socket's path. */
 interface SocketOptions {
