@@ -99,7 +99,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         : {}),
       ...silenceGuard(options.url, timeouts.responseTimeoutMs),
     });
-    const pgDb = drizzle(driverClient(client, options.prepare !== false), {
+    const pgDb = drizzle(driverClient(client, options.prepare !== false, timeouts.responseTimeoutMs), {
       schema,
       casing: "snake_case",
     });
@@ -108,7 +108,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       db,
       kind: "postgres",
       async ping() {
-        await client`select 1`;
+        await boundWait(client`select 1`, timeouts.responseTimeoutMs);
       },
       async migrate() {
         // The lock lives on a connection of its own, and the migrations run there too: a migration
@@ -171,20 +171,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
  * pipelines with the queries around it. That halves the round trips of every transaction.
  *
  * Transactions: see `beginGuarded`.
+ *
+ * `waitBoundMs` (the pool's own client; a transaction's statements have their connection already):
+ * how long a query or transaction may wait for a connection, see `boundWait`.
  */
-function driverClient(sql: Sql, prepare: boolean): Sql {
+function driverClient(sql: Sql, prepare: boolean, waitBoundMs?: number): Sql {
   return new Proxy(sql, {
     get(target, property, receiver) {
       switch (property) {
         case "unsafe":
-          if (!prepare) break;
-          return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
-            target.unsafe(query, params as never, { ...options, prepare: true });
+          if (!prepare && waitBoundMs === undefined) break;
+          return (query: string, params?: unknown[], options?: Record<string, unknown>) => {
+            const sent = target.unsafe(
+              query,
+              params as never,
+              prepare ? { ...options, prepare: true } : options,
+            );
+            return waitBoundMs === undefined ? sent : boundWait(sent, waitBoundMs);
+          };
         case "begin":
           return (...args: unknown[]) => {
             const body = args.pop() as (scope: Sql) => unknown;
             const mode = typeof args[0] === "string" ? args[0] : "";
-            return beginGuarded(target, mode, (scope) => body(driverClient(scope, prepare)));
+            return beginGuarded(target, mode, (scope) => body(driverClient(scope, prepare)), waitBoundMs);
           };
         case "savepoint": {
           // On a transaction's client: the savepoint's client is wrapped the same way.
@@ -219,7 +228,12 @@ function driverClient(sql: Sql, prepare: boolean): Sql {
  * (porsager/postgres#1195), and its transaction waits forever. Under load, with connections recycled
  * every 30–60 minutes, that would happen again and again.
  */
-async function beginGuarded<T>(pool: Sql, mode: string, body: (scope: Sql) => Promise<T> | T): Promise<T> {
+async function beginGuarded<T>(
+  pool: Sql,
+  mode: string,
+  body: (scope: Sql) => Promise<T> | T,
+  waitBoundMs?: number,
+): Promise<T> {
   let over: Error | null = null;
   let died = false;
   let watched: PgConnection | null = null;
@@ -255,11 +269,29 @@ async function beginGuarded<T>(pool: Sql, mode: string, body: (scope: Sql) => Pr
         savepoint((inside) => unlessDead(Promise.resolve().then(() => inner(guard(inside))))),
     }) as unknown as Sql;
   };
+  // Not begun within `waitBoundMs` (no connection, or BEGIN unanswered): the caller is answered
+  // then, and should BEGIN succeed later, the body is not run and the transaction rolls back.
+  let hasBegun = false;
+  let isAbandoned = false;
+  let timer: NodeJS.Timeout | undefined;
+  const begun = pool.begin(mode, (scope) => {
+    if (isAbandoned) throw waitExceeded(waitBoundMs ?? 0);
+    hasBegun = true;
+    return unlessDead(Promise.resolve().then(() => body(guard(scope))));
+  }) as Promise<T>;
+  const abandoned = new Promise<never>((_, reject) => {
+    if (waitBoundMs === undefined) return;
+    timer = setTimeout(() => {
+      if (hasBegun) return;
+      isAbandoned = true;
+      begun.catch(() => {});
+      reject(waitExceeded(waitBoundMs));
+    }, waitBoundMs);
+  });
   try {
-    return (await pool.begin(mode, (scope) =>
-      unlessDead(Promise.resolve().then(() => body(guard(scope)))),
-    )) as T;
+    return await Promise.race([begun, abandoned]);
   } finally {
+    clearTimeout(timer);
     over ??= new Error("the transaction is over: its statements can no longer run");
   }
 }
@@ -329,6 +361,56 @@ interface SocketOptions {
   host: string[];
   port: number[];
   path?: string | false;
+}
+
+/**
+ * Fails `query` when it has waited `ms` for a connection without being handed one; once it is, the
+ * silence guard bounds it. The query itself is turned into `select 1` (its text, parameters and
+ * all), so that when a connection takes it later it changes nothing and the connection goes on as
+ * usual (a query cancelled instead would leave a connection that opens for it stuck in its
+ * handshake for good). Returns `query`, still lazy: postgres.js runs a query when it is first
+ * awaited, in the mode set by then (e.g. `.values()`).
+ *
+ * Why: while the database stalls, postgres.js hands each connection that fails one waiting query
+ * at a time, so under load a request waited a connect timeout for every query ahead of it.
+ */
+function boundWait<Q>(query: Q, ms: number): Q {
+  const pending = query as unknown as PgQuery;
+  const handle = pending.handle.bind(pending);
+  pending.handle = () => {
+    if (pending.executed) return handle();
+    const timer = setTimeout(() => {
+      if (pending.state) return;
+      pending.strings = ["select 1"];
+      pending.args = [];
+      pending.options = { ...pending.options, prepare: false, simple: true };
+      pending.reject(waitExceeded(ms));
+    }, ms);
+    // The native `then`: postgres.js's own would run the query; this one only watches it settle.
+    const clear = () => clearTimeout(timer);
+    Promise.prototype.then.call(pending, clear, clear);
+    return handle();
+  };
+  return query;
+}
+
+/** The parts of a postgres.js query `boundWait` uses (internal to postgres.js 3.4). */
+interface PgQuery {
+  handle(): Promise<void>;
+  executed: boolean;
+  /** Set when a connection takes the query. */
+  state: unknown;
+  strings: string[];
+  args: unknown[];
+  options: Record<string, unknown>;
+  reject(err: Error): void;
+}
+
+/** The error of a query or transaction that got no connection in time (a 503 at the API). */
+function waitExceeded(ms: number): Error {
+  return Object.assign(new Error(`no database connection answered within ${ms} ms`), {
+    code: "CONNECT_TIMEOUT",
+  });
 }
 
 /** What postgres.js's `onexecute` hands over: the pool's connection a statement went out on. */

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
 import { openDatabase } from "../../../src/db/index.js";
 import { isDatabaseUnreachable, pgErrorCode } from "../../../src/errors.js";
+import { createTestDatabase } from "../../support/db.js";
 import { TEST_DATABASE_URL } from "../../support/env.js";
 import { TcpProxy } from "../../support/tcp-proxy.js";
 
@@ -19,12 +20,18 @@ afterEach(async () => {
   await Promise.all(stalled.map((p) => p.stop()));
 });
 
-async function open(url: string, statementTimeoutMs: number, responseTimeoutMs: number, poolSize = 2) {
+async function open(
+  url: string,
+  statementTimeoutMs: number,
+  responseTimeoutMs: number,
+  poolSize = 2,
+  connectTimeoutSeconds = 2,
+) {
   const database = await openDatabase({
     kind: "postgres",
     url,
     poolSize,
-    timeouts: { connectTimeoutSeconds: 2, statementTimeoutMs, responseTimeoutMs },
+    timeouts: { connectTimeoutSeconds, statementTimeoutMs, responseTimeoutMs },
   });
   opened.push(database);
   return database;
@@ -91,5 +98,59 @@ describe("database timeouts", () => {
     await expect
       .poll(() => first(database, sql`select 4 as four`).catch(() => null), { timeout: 10_000 })
       .toEqual({ four: 4 });
+  });
+
+  it("fails queries and transactions waiting for a connection after the bound, and they write nothing later", async () => {
+    const target = await createTestDatabase(1);
+    const proxy = new TcpProxy({
+      host: new URL(target.url).hostname,
+      port: Number(new URL(target.url).port || 5432),
+    });
+    proxies.push(proxy);
+    await proxy.start();
+    const through = new URL(target.url);
+    through.hostname = "127.0.0.1";
+    through.port = String(proxy.port);
+    try {
+      // One connection and a connect timeout three times the bound: without the bound, each waiting
+      // query would wait a connect timeout for every one ahead of it.
+      const database = await open(through.toString(), 500, 1_000, 1, 3);
+      await database.db.execute(sql`create table stall_writes (x int)`);
+
+      proxy.stall();
+      const started = performance.now();
+      const settle = (p: Promise<unknown>) =>
+        p.then(
+          () => ({ ok: true, ms: performance.now() - started }),
+          (err: unknown) => ({ ok: false, ms: performance.now() - started, err }),
+        );
+      const outcomes = await Promise.all([
+        ...[1, 2, 3, 4].map((i) => settle(database.db.execute(sql`select ${i}::int as i`))),
+        settle(database.db.execute(sql`insert into stall_writes values (1)`)),
+        ...[2, 3, 4].map((i) =>
+          settle(database.db.transaction((tx) => tx.execute(sql`insert into stall_writes values (${i})`))),
+        ),
+      ]);
+      for (const o of outcomes) {
+        expect(o.ok).toBe(false);
+        expect(isDatabaseUnreachable((o as { err: unknown }).err)).toBe(true);
+      }
+      const slowestMs = Math.max(...outcomes.map((o) => o.ms));
+      expect(slowestMs).toBeLessThan(8_000); // without the bound: ~1 s + 7 × 3 s
+
+      proxy.resume();
+      // FIFO: once this answers, everything that waited before it has been run or dropped.
+      await expect
+        .poll(() => first(database, sql`select count(*)::int as n from stall_writes`).catch(() => null), {
+          timeout: 15_000,
+        })
+        .toEqual({ n: 0 });
+      // The connection is still the pool's: it serves a write and a transaction.
+      await database.db.execute(sql`insert into stall_writes values (5)`);
+      await database.db.transaction((tx) => tx.execute(sql`insert into stall_writes values (6)`));
+      expect(await first(database, sql`select count(*)::int as n from stall_writes`)).toEqual({ n: 2 });
+    } finally {
+      await target.drop();
+    }
   });
 });
