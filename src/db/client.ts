@@ -62,7 +62,7 @@ export interface DatabaseTimeouts {
   /**
    * Client-side bound: a connection that was sent something and has received nothing for this long
    * is destroyed, failing its queries with `CONNECTION_CLOSED` (a 503 at the API); the pool
-   * reconnects.
+   * reconnects. Also how long a query or transaction may wait for a connection (`boundWait`).
    * Longer than `statementTimeoutMs`, so a slow statement is cancelled by the server first.
    */
   responseTimeoutMs: number;
