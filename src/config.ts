@@ -77,6 +77,19 @@ export const EnvSchema = z
     ),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     DATABASE_PREPARE: bool.default(true),
+    DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .refine((v) => v === 0 || v >= 100, "must be 0 (not set) or at least 100")
+      .max(HOUR * 1_000)
+      .default(15 * SECOND * 1_000),
+    DATABASE_RESPONSE_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(200)
+      .max(HOUR * 1_000)
+      .default(20 * SECOND * 1_000),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
@@ -138,6 +151,12 @@ export const EnvSchema = z
       .min(1_000)
       .max(10 * MINUTE * 1_000)
       .default(30_000),
+    WORKER_STUCK_AFTER_MS: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(24 * HOUR * 1_000)
+      .default(5 * MINUTE * 1_000),
     STALE_RUN_CHECK_CRON: z
       .string()
       .refine((v) => cron.validate(v), "must be a cron expression such as '* * * * *'")
@@ -163,6 +182,8 @@ export const EnvSchema = z
       .max(MINUTE * 1_000)
       .default(10_000),
     WEBHOOK_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000).default(10),
+    WEBHOOK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(2),
+    WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(16),
     NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
     NOTIFY_BACKOFF_BASE_MS: z.coerce
       .number()
@@ -199,6 +220,14 @@ export const EnvSchema = z
         message: `names interface ${dup} twice; each network needs an interface of its own`,
       });
     }
+    if (env.DATABASE_RESPONSE_TIMEOUT_MS <= env.DATABASE_STATEMENT_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DATABASE_RESPONSE_TIMEOUT_MS"],
+        message:
+          "must be longer than DATABASE_STATEMENT_TIMEOUT_MS, so that Postgres cancels a slow statement before the connection is given up",
+      });
+    }
     if (env.NODE_ENV === "production" && env.DATABASE_URL === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -228,6 +257,11 @@ export interface Config {
         readonly url: string;
         readonly poolSize: number;
         readonly prepare: boolean;
+        readonly timeouts: {
+          readonly connectTimeoutSeconds: number;
+          readonly statementTimeoutMs: number;
+          readonly responseTimeoutMs: number;
+        };
       }
     | { readonly kind: "pglite"; readonly dataDir: string };
   readonly redis: { readonly url: string; readonly prefix: string };
@@ -259,6 +293,10 @@ export interface Config {
     readonly staleRunCheckCron: string;
     readonly nodeOfflineAfterSeconds: number;
     readonly lockDurationMs: number;
+    /** A job or scheduler tick running longer than this marks the worker unhealthy at `/health/ready`. */
+    readonly stuckAfterMs: number;
+    /** Webhook jobs a worker runs at once (they mostly wait on receivers). */
+    readonly webhookConcurrency: number;
     /** Finished history older than this many days is pruned every hour; 0 keeps it forever. */
     readonly retentionDays: number;
   };
@@ -273,6 +311,8 @@ export interface NotifyConfig {
     readonly allowPrivate: boolean;
     readonly timeoutMs: number;
     readonly maxFailures: number;
+    /** Deliveries of one webhook sent at once: a slow or dead receiver holds no more worker slots. */
+    readonly maxInFlight: number;
     readonly maxAttempts: number;
     readonly backoffBaseMs: number;
     readonly backoffMaxMs: number;
@@ -399,6 +439,11 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
           url: env.DATABASE_URL,
           poolSize: env.DATABASE_POOL_SIZE,
           prepare: env.DATABASE_PREPARE,
+          timeouts: {
+            connectTimeoutSeconds: env.DATABASE_CONNECT_TIMEOUT_SECONDS,
+            statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+            responseTimeoutMs: env.DATABASE_RESPONSE_TIMEOUT_MS,
+          },
         }
       : { kind: "pglite", dataDir: path.join(dataDir, "pglite") },
     redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
@@ -424,6 +469,8 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       staleRunCheckCron: env.STALE_RUN_CHECK_CRON,
       nodeOfflineAfterSeconds: env.NODE_OFFLINE_AFTER_SECONDS,
       lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      stuckAfterMs: env.WORKER_STUCK_AFTER_MS,
+      webhookConcurrency: env.WEBHOOK_CONCURRENCY,
       retentionDays: env.RETENTION_DAYS,
     },
     notify: {
@@ -433,6 +480,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
         allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
         timeoutMs: env.WEBHOOK_TIMEOUT_MS,
         maxFailures: env.WEBHOOK_MAX_FAILURES,
+        maxInFlight: env.WEBHOOK_MAX_IN_FLIGHT,
         maxAttempts: env.NOTIFY_MAX_ATTEMPTS,
         backoffBaseMs: env.NOTIFY_BACKOFF_BASE_MS,
         backoffMaxMs: env.NOTIFY_BACKOFF_MAX_MS,

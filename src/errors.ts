@@ -101,7 +101,7 @@ export function pgConstraint(err: unknown): string | undefined {
 /**
  * Codes of failures to reach the database rather than of the request: the socket's (refused, reset,
  * timed out, unresolvable host), postgres.js's (connection closed, ended or timed out) and Postgres's
- * own (class 08, and a server shutting down or starting up).
+ * own (class 08, a server shutting down or starting up, and a statement cancelled by its timeout).
  */
 const UNREACHABLE = new Set([
   "ECONNREFUSED",
@@ -119,6 +119,9 @@ const UNREACHABLE = new Set([
   "57P01",
   "57P02",
   "57P03",
+  // query_canceled: in practice `statement_timeout` (DATABASE_STATEMENT_TIMEOUT_MS), a database too
+  // slow or too locked to answer in time; the same request may well succeed shortly.
+  "57014",
 ]);
 
 /**

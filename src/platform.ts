@@ -107,6 +107,7 @@ export const DEFAULT_NOTIFY: NotifyConfig = {
     allowPrivate: false,
     timeoutMs: 10_000,
     maxFailures: 10,
+    maxInFlight: 2,
     maxAttempts: 8,
     backoffBaseMs: 2_000,
     backoffMaxMs: 15 * 60_000,
@@ -172,7 +173,9 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       }),
     }),
     sync,
-    health: createHealthService(checks),
+    health: createHealthService(checks, undefined, (check, err) =>
+      options.logger.warn({ err, check }, "readiness check failed"),
+    ),
     mesh,
     audit: createAuditService(database.db),
     usage,

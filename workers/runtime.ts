@@ -8,6 +8,7 @@
 
 import type { Job } from "bullmq";
 import { DelayedError, WaitingError, Worker } from "bullmq";
+import type { ProgressMonitor } from "../src/health/index.js";
 import type { Logger } from "../src/logger.js";
 import { F } from "../src/logger.js";
 import type { Metrics } from "../src/metrics/index.js";
@@ -36,6 +37,8 @@ export interface RuntimeOptions {
    * this long after it died. BullMQ's default (30 s) unless set.
    */
   lockDurationMs?: number;
+  /** Hears of every job's start and end, so a job that never ends marks the worker unhealthy. */
+  progress?: ProgressMonitor;
 }
 
 export interface WorkerRuntime {
@@ -69,6 +72,7 @@ export function startWorkers(options: RuntimeOptions): WorkerRuntime {
       // IMPORTANT: BullMQ passes the abort signal only to a function declaring three parameters.
       async (job, token, signal) => {
         const started = performance.now();
+        const end = options.progress?.begin(`${queue} job`);
         try {
           const result = await processor(job, token, signal);
           options.metrics?.jobsProcessed.inc({ queue, job: job.name, outcome: "completed" });
@@ -80,6 +84,7 @@ export function startWorkers(options: RuntimeOptions): WorkerRuntime {
           options.metrics?.jobsProcessed.inc({ queue, job: job.name, outcome });
           throw err;
         } finally {
+          end?.();
           options.metrics?.jobDuration.observe(
             { queue, job: job.name },
             (performance.now() - started) / 1000,

@@ -7,6 +7,7 @@
 import type { Logger as CronLogger, ScheduledTask } from "node-cron";
 import cron from "node-cron";
 import { OUTBOX_CHANNEL } from "../src/events/index.js";
+import type { ProgressMonitor } from "../src/health/index.js";
 import type { Logger } from "../src/logger.js";
 import type { MeshService } from "../src/mesh/index.js";
 import type { Relay } from "../src/notify/index.js";
@@ -33,6 +34,8 @@ export interface SchedulerDeps {
     intervalMs: number;
     listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
   };
+  /** Hears of every tick's start and end, so a tick that never ends marks the worker unhealthy. */
+  progress?: ProgressMonitor;
 }
 
 export interface Scheduler {
@@ -113,15 +116,24 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
+  const tracked = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const end = deps.progress?.begin(`${name} tick`);
+    try {
+      return await fn();
+    } finally {
+      end?.();
+    }
+  };
   /**
    * Foot-gun: node-cron 4 calls a task with its own context object, which a tick taking an optional
    * `now` would read as a Date (the hourly prune died on `now.getTime`). Ticks are called with no
    * argument, and node-cron's own warnings (missed or overlapping runs) go to our log, not the console.
+   * noOverlap: a tick still running skips the next; the progress monitor notices one that never ends.
    */
   const every = (expression: string, tick: () => Promise<unknown>, name: string) => {
     if (!(deps.timers ?? true)) return;
     const logger = cronLogger(log, name);
-    tasks.push(cron.schedule(expression, () => tick(), { name, noOverlap: true, logger }));
+    tasks.push(cron.schedule(expression, () => tracked(name, tick), { name, noOverlap: true, logger }));
   };
 
   // Every 5 s: settings changes apply within seconds, without a restart.
@@ -138,7 +150,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     do {
       again = false;
       try {
-        const r = await relay.run();
+        // Tracked run by run: under a steady stream of kicks the loop itself may never end.
+        const r = await tracked("outbox-relay", () => relay.run());
         if (r.requeued > 0) log.warn({ requeued: r.requeued }, "requeued notifications whose job was lost");
         if (r.enqueueFailures > 0) log.warn({ failures: r.enqueueFailures }, "could not queue notifications");
       } catch (err) {

@@ -3,6 +3,7 @@
  * scheduler. Shared by the worker entry point and `npm start`, so both run the same thing.
  */
 import type { Config } from "../src/config.js";
+import { createProgressMonitor, HealthCheckError } from "../src/health/index.js";
 import type { Logger } from "../src/logger.js";
 import type { Platform } from "../src/platform.js";
 import { createRetention } from "../src/retention/index.js";
@@ -20,18 +21,21 @@ export interface WorkerRole {
 }
 
 export function startWorkerRole(platform: Platform, config: Config, logger: Logger): WorkerRole {
+  const progress = createProgressMonitor(config.workers.stuckAfterMs);
   const runtime = startWorkers({
     queues: config.workers.queues,
     processors: buildProcessors(platform),
     connection: platform.workerConnection(),
     prefix: config.redis.prefix,
-    concurrency: { default: config.workers.concurrency },
+    concurrency: { default: config.workers.concurrency, webhook: config.workers.webhookConcurrency },
     logger,
     metrics: platform.metrics,
     lockDurationMs: config.workers.lockDurationMs,
+    progress,
   });
   platform.addHealthCheck("workers", async () => {
-    if (!runtime.isHealthy()) throw new Error("a queue worker is not running");
+    if (!runtime.isHealthy()) throw new HealthCheckError("a queue worker is not running");
+    await progress.check();
   });
   const scheduler = config.workers.schedulerEnabled
     ? startScheduler({
@@ -50,6 +54,7 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
           intervalMs: config.notify.relayIntervalMs,
           listen: (channel, onNotify) => platform.database.listen(channel, onNotify),
         },
+        progress,
       })
     : undefined;
   return {

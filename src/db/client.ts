@@ -4,6 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { connect as connectTcp, type Socket } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
@@ -24,6 +25,8 @@ export type DatabaseOptions =
       poolSize?: number;
       /** Run queries as prepared statements (default true); see `preparing`. */
       prepare?: boolean;
+      /** Bounds on waiting for the server; `DEFAULT_DB_TIMEOUTS` unless given. */
+      timeouts?: DatabaseTimeouts;
     }
   | { kind: "pglite"; dataDir: string };
 
@@ -42,6 +45,38 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * How long the pool waits for Postgres. Without them a socket that stays open but silent (a stalled
+ * proxy, a partitioned network: TCP keepalive probes are answered by the nearest hop, so they never
+ * fail) holds every query sent on it for as long as the silence lasts.
+ */
+export interface DatabaseTimeouts {
+  /** Opening a connection, through authentication. */
+  connectTimeoutSeconds: number;
+  /**
+   * `statement_timeout` of every session: Postgres cancels a statement (or lock wait) running longer.
+   * 0 sends none (the server's or role's setting holds): PgBouncer refuses unknown startup parameters
+   * unless told to ignore them.
+   */
+  statementTimeoutMs: number;
+  /**
+   * Client-side bound: a connection that was sent something and has received nothing for this long
+   * is destroyed, failing its queries with `CONNECTION_CLOSED` (a 503 at the API); the pool
+   * reconnects. Also how long a query or transaction may wait for a connection (`boundWait`).
+   * Longer than `statementTimeoutMs`, so a slow statement is cancelled by the server first.
+   */
+  responseTimeoutMs: number;
+}
+
+export const DEFAULT_DB_TIMEOUTS: DatabaseTimeouts = {
+  connectTimeoutSeconds: 5,
+  statementTimeoutMs: 15_000,
+  responseTimeoutMs: 20_000,
+};
+
+/** TCP keepalive of pool connections: a peer that is gone for good is noticed by the kernel. */
+const KEEPALIVE_SECONDS = 30;
+
 /** Advisory lock id that serialises migrations across processes ("wire" in ASCII). */
 const MIGRATION_LOCK_ID = 0x77697265;
 
@@ -52,13 +87,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const { default: postgres } = await import("postgres");
     const { drizzle } = await import("drizzle-orm/postgres-js");
     const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+    const timeouts = options.timeouts ?? DEFAULT_DB_TIMEOUTS;
     const client = postgres(options.url, {
       max: options.poolSize ?? 10,
       onnotice: () => {},
-      connect_timeout: 5,
+      connect_timeout: timeouts.connectTimeoutSeconds,
       idle_timeout: 60,
+      keep_alive: KEEPALIVE_SECONDS,
+      ...(timeouts.statementTimeoutMs > 0
+        ? { connection: { statement_timeout: timeouts.statementTimeoutMs } }
+        : {}),
+      ...silenceGuard(options.url, timeouts.responseTimeoutMs),
     });
-    const pgDb = drizzle(driverClient(client, options.prepare !== false), {
+    const pgDb = drizzle(driverClient(client, options.prepare !== false, timeouts.responseTimeoutMs), {
       schema,
       casing: "snake_case",
     });
@@ -67,14 +108,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       db,
       kind: "postgres",
       async ping() {
-        await client`select 1`;
+        await boundWait(client`select 1`, timeouts.responseTimeoutMs);
       },
       async migrate() {
-        // The lock lives on a connection of its own, so the pool stays free for the migrator.
-        const lock = postgres(options.url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+        // The lock lives on a connection of its own, and the migrations run there too: a migration
+        // (an index built on a big table) may rightly take longer than the pool's statement timeout.
+        const lock = postgres(options.url, {
+          max: 1,
+          onnotice: () => {},
+          connect_timeout: timeouts.connectTimeoutSeconds,
+        });
         try {
           await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-          await migrate(pgDb, { migrationsFolder });
+          await migrate(drizzle(lock, { schema, casing: "snake_case" }), { migrationsFolder });
         } finally {
           await lock.end({ timeout: 5 });
         }
@@ -125,20 +171,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
  * pipelines with the queries around it. That halves the round trips of every transaction.
  *
  * Transactions: see `beginGuarded`.
+ *
+ * `waitBoundMs` (the pool's own client; a transaction's statements have their connection already):
+ * how long a query or transaction may wait for a connection, see `boundWait`.
  */
-function driverClient(sql: Sql, prepare: boolean): Sql {
+function driverClient(sql: Sql, prepare: boolean, waitBoundMs?: number): Sql {
   return new Proxy(sql, {
     get(target, property, receiver) {
       switch (property) {
         case "unsafe":
-          if (!prepare) break;
-          return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
-            target.unsafe(query, params as never, { ...options, prepare: true });
+          if (!prepare && waitBoundMs === undefined) break;
+          return (query: string, params?: unknown[], options?: Record<string, unknown>) => {
+            const sent = target.unsafe(
+              query,
+              params as never,
+              prepare ? { ...options, prepare: true } : options,
+            );
+            return waitBoundMs === undefined ? sent : boundWait(sent, waitBoundMs);
+          };
         case "begin":
           return (...args: unknown[]) => {
             const body = args.pop() as (scope: Sql) => unknown;
             const mode = typeof args[0] === "string" ? args[0] : "";
-            return beginGuarded(target, mode, (scope) => body(driverClient(scope, prepare)));
+            return beginGuarded(target, mode, (scope) => body(driverClient(scope, prepare)), waitBoundMs);
           };
         case "savepoint": {
           // On a transaction's client: the savepoint's client is wrapped the same way.
@@ -173,7 +228,12 @@ function driverClient(sql: Sql, prepare: boolean): Sql {
  * (porsager/postgres#1195), and its transaction waits forever. Under load, with connections recycled
  * every 30–60 minutes, that would happen again and again.
  */
-async function beginGuarded<T>(pool: Sql, mode: string, body: (scope: Sql) => Promise<T> | T): Promise<T> {
+async function beginGuarded<T>(
+  pool: Sql,
+  mode: string,
+  body: (scope: Sql) => Promise<T> | T,
+  waitBoundMs?: number,
+): Promise<T> {
   let over: Error | null = null;
   let died = false;
   let watched: PgConnection | null = null;
@@ -209,13 +269,148 @@ async function beginGuarded<T>(pool: Sql, mode: string, body: (scope: Sql) => Pr
         savepoint((inside) => unlessDead(Promise.resolve().then(() => inner(guard(inside))))),
     }) as unknown as Sql;
   };
+  // Not begun within `waitBoundMs` (no connection, or BEGIN unanswered): the caller is answered
+  // then, and should BEGIN succeed later, the body is not run and the transaction rolls back.
+  let hasBegun = false;
+  let isAbandoned = false;
+  let timer: NodeJS.Timeout | undefined;
+  const begun = pool.begin(mode, (scope) => {
+    if (isAbandoned) throw waitExceeded(waitBoundMs ?? 0);
+    hasBegun = true;
+    return unlessDead(Promise.resolve().then(() => body(guard(scope))));
+  }) as Promise<T>;
+  const abandoned = new Promise<never>((_, reject) => {
+    if (waitBoundMs === undefined) return;
+    timer = setTimeout(() => {
+      if (hasBegun) return;
+      isAbandoned = true;
+      begun.catch(() => {});
+      reject(waitExceeded(waitBoundMs));
+    }, waitBoundMs);
+  });
   try {
-    return (await pool.begin(mode, (scope) =>
-      unlessDead(Promise.resolve().then(() => body(guard(scope)))),
-    )) as T;
+    return await Promise.race([begun, abandoned]);
   } finally {
+    clearTimeout(timer);
     over ??= new Error("the transaction is over: its statements can no longer run");
   }
+}
+
+/**
+ * postgres.js's `socket` option for a plain TCP or unix-socket URL: each connection's socket is
+ * destroyed once it has sent something and heard nothing back for `timeoutMs`, which fails its
+ * queries with `CONNECTION_CLOSED`.
+ * postgres.js has no query timeout of its own, and neither a server-side `statement_timeout` (the
+ * statement never reaches the server) nor `query.cancel()` (sent on a new connection, which stalls
+ * the same way) ends a query on a silent socket: destroying the socket does, failing every query on
+ * that connection, and the pool opens a fresh one for the next query.
+ *
+ * Foot-gun: an answer to one of two pipelined queries disarms the bound for the other until the
+ * connection next sends; the server's `statement_timeout` still bounds it if the server is there.
+ * TLS URLs (`sslmode`) keep postgres.js's own socket, which TLS wraps: they go unguarded.
+ */
+function silenceGuard(url: string, timeoutMs: number): { socket?: (o: SocketOptions) => Socket } {
+  const sslmode = new URL(url).searchParams.get("sslmode") ?? new URL(url).searchParams.get("ssl");
+  if ((sslmode && sslmode !== "disable" && sslmode !== "false") || timeoutMs <= 0) return {};
+  let next = 0;
+  return {
+    socket(o) {
+      const at = next++ % Math.max(1, o.host.length);
+      const host = o.host[at] ?? "localhost";
+      const port = o.port[at] ?? o.port[0] ?? 5432;
+      const socket = o.path ? connectTcp(o.path) : connectTcp(port, host);
+      Object.assign(socket, { host, port });
+      // IMPORTANT: unarmed until the handshake ends (the server's first ReadyForQuery): until then
+      // `connect_timeout` bounds it, and postgres.js fails a waiting query only on that timer; a
+      // connection closed during its handshake is reopened at once, again and again.
+      let isReady = false;
+      let tail = Buffer.alloc(0);
+      let isAwaiting = false;
+      const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+      socket.write = ((...args: unknown[]) => {
+        if (isReady && !isAwaiting) {
+          isAwaiting = true;
+          socket.setTimeout(timeoutMs);
+        }
+        return write(...args);
+      }) as Socket["write"];
+      socket.on("data", (chunk: Buffer) => {
+        if (!isReady) {
+          tail = Buffer.concat([tail, chunk]).subarray(-READY_FOR_QUERY_BYTES);
+          isReady = tail.length === READY_FOR_QUERY_BYTES && tail[0] === 0x5a && tail.readInt32BE(1) === 5;
+        }
+        isAwaiting = false;
+        socket.setTimeout(0);
+      });
+      // Foot-gun: destroyed without an error. With one, the socket emits 'error' and then, a tick
+      // later, 'close'; postgres.js fails the connection's queries on the first, and a query sent in
+      // between (by code retrying at once) waits forever on the dead connection (postgres.js 3.4.9
+      // fails queries at a 'close' only when it had no error). Without one, 'close' fails them all
+      // with CONNECTION_CLOSED, then frees the connection for a reconnect, in one go.
+      socket.on("timeout", () => socket.destroy());
+      return socket;
+    },
+  };
+}
+
+/** ReadyForQuery: 'Z', its length (5), the transaction status. The handshake's last message. */
+const READY_FOR_QUERY_BYTES = 6;
+
+/** What postgres.js hands its `socket` option: the URL's hosts and ports, or a unix socket's path. */
+interface SocketOptions {
+  host: string[];
+  port: number[];
+  path?: string | false;
+}
+
+/**
+ * Fails `query` when it has waited `ms` for a connection without being handed one; once it is, the
+ * silence guard bounds it. The query itself is turned into `select 1` (its text, parameters and
+ * all), so that when a connection takes it later it changes nothing and the connection goes on as
+ * usual (a query cancelled instead would leave a connection that opens for it stuck in its
+ * handshake for good). Returns `query`, still lazy: postgres.js runs a query when it is first
+ * awaited, in the mode set by then (e.g. `.values()`).
+ *
+ * Why: while the database stalls, postgres.js hands each connection that fails one waiting query
+ * at a time, so under load a request waited a connect timeout for every query ahead of it.
+ */
+function boundWait<Q>(query: Q, ms: number): Q {
+  const pending = query as unknown as PgQuery;
+  const handle = pending.handle.bind(pending);
+  pending.handle = () => {
+    if (pending.executed) return handle();
+    const timer = setTimeout(() => {
+      if (pending.state) return;
+      pending.strings = ["select 1"];
+      pending.args = [];
+      pending.options = { ...pending.options, prepare: false, simple: true };
+      pending.reject(waitExceeded(ms));
+    }, ms);
+    // The native `then`: postgres.js's own would run the query; this one only watches it settle.
+    const clear = () => clearTimeout(timer);
+    Promise.prototype.then.call(pending, clear, clear);
+    return handle();
+  };
+  return query;
+}
+
+/** The parts of a postgres.js query `boundWait` uses (internal to postgres.js 3.4). */
+interface PgQuery {
+  handle(): Promise<void>;
+  executed: boolean;
+  /** Set when a connection takes the query. */
+  state: unknown;
+  strings: string[];
+  args: unknown[];
+  options: Record<string, unknown>;
+  reject(err: Error): void;
+}
+
+/** The error of a query or transaction that got no connection in time (a 503 at the API). */
+function waitExceeded(ms: number): Error {
+  return Object.assign(new Error(`no database connection answered within ${ms} ms`), {
+    code: "CONNECT_TIMEOUT",
+  });
 }
 
 /** What postgres.js's `onexecute` hands over: the pool's connection a statement went out on. */

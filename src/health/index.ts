@@ -1,10 +1,17 @@
 /**
  * Health: liveness (the process answers) and readiness (every dependency answers within a timeout).
- * Owns no connections: checks are functions handed in by the entry point. Never reports a secret;
- * a failed check names the dependency and the error's message only.
+ * Owns no connections: checks are functions handed in by the entry point. Never reports a secret, an
+ * address or a driver's message: a failed check says it timed out, or carries a `HealthCheckError`'s
+ * own words, or just "unavailable"; the real error goes to `onFailure` (the log).
  */
 
-export type HealthCheck = () => Promise<void>;
+import type { HealthCheck } from "./check.js";
+import { HealthCheckError } from "./check.js";
+
+export type { HealthCheck } from "./check.js";
+export { HealthCheckError } from "./check.js";
+export type { ProgressMonitor } from "./progress.js";
+export { createProgressMonitor } from "./progress.js";
 
 export interface CheckResult {
   ok: boolean;
@@ -21,10 +28,19 @@ export interface Readiness {
 
 const CHECK_TIMEOUT_MS = 2_000;
 
+class CheckTimeoutError extends HealthCheckError {}
+
 export type HealthService = ReturnType<typeof createHealthService>;
 
-/** Runs every check in parallel, each bounded by a timeout. */
-export function createHealthService(checks: Record<string, HealthCheck>, timeoutMs = CHECK_TIMEOUT_MS) {
+/**
+ * Runs every check in parallel, each bounded by a timeout. `onFailure` hears each failed check's real
+ * error (to log it); the result shows only a safe description.
+ */
+export function createHealthService(
+  checks: Record<string, HealthCheck>,
+  timeoutMs = CHECK_TIMEOUT_MS,
+  onFailure: (name: string, err: unknown) => void = () => {},
+) {
   async function run(name: string, check: HealthCheck): Promise<[string, CheckResult]> {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
@@ -32,12 +48,16 @@ export function createHealthService(checks: Record<string, HealthCheck>, timeout
       await Promise.race([
         check(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new CheckTimeoutError(`no answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
         }),
       ]);
       return [name, { ok: true, latencyMs: Math.round(performance.now() - started) }];
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      onFailure(name, err);
+      const message = err instanceof HealthCheckError ? err.message : "unavailable";
       return [
         name,
         { ok: false, latencyMs: Math.round(performance.now() - started), error: message.slice(0, 200) },

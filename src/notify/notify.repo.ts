@@ -153,15 +153,40 @@ export async function getDelivery(exec: Executor, id: string): Promise<DeliveryR
   return row;
 }
 
+/** Advisory lock class of delivery claims ("hook" in ASCII); the second key is the webhook's. */
+const CLAIM_LOCK_CLASS = 0x686f6f6b;
+
 /**
- * Takes the send lease of a pending delivery and counts the attempt. Undefined when the delivery
- * is not pending or another worker holds an unexpired lease.
+ * Leases a pending delivery that no one holds (counting the attempt) and returns it; undefined when
+ * it is settled or leased already. With `bound`, returns "busy" instead while `maxInFlight` deliveries
+ * of its webhook are leased: run it in a transaction, in which a lock per webhook makes claims of one
+ * webhook take turns, so the bound holds however many workers claim at once.
  */
 export async function claimDelivery(
   exec: Executor,
   id: string,
   leaseMs: number,
-): Promise<DeliveryRow | undefined> {
+  bound?: { webhookId: string; maxInFlight: number },
+): Promise<DeliveryRow | "busy" | undefined> {
+  if (bound) {
+    // An advisory lock, not the webhook's row: settling takes the delivery's row and then the
+    // webhook's, and a claim taking them the other way round could deadlock with it.
+    await exec.execute(
+      sql`select pg_advisory_xact_lock(${CLAIM_LOCK_CLASS}::int, hashtext(${bound.webhookId}))`,
+    );
+    const [leased] = await exec
+      .select({ n: count() })
+      .from(webhookDeliveries)
+      .where(
+        and(
+          eq(webhookDeliveries.webhookId, bound.webhookId),
+          eq(webhookDeliveries.status, "pending"),
+          sql`${webhookDeliveries.leasedUntil} > now()`,
+          sql`${webhookDeliveries.id} <> ${id}`,
+        ),
+      );
+    if ((leased?.n ?? 0) >= bound.maxInFlight) return "busy";
+  }
   const [row] = await exec
     .update(webhookDeliveries)
     .set({

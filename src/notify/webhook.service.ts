@@ -22,6 +22,11 @@ const SECOND_MS = 1_000;
 const EXCERPT_CHARS = 500;
 /** A lease outlives the request timeout by this much, so a slow send is never sent twice at once. */
 const LEASE_MARGIN_MS = 5 * SECOND_MS;
+/**
+ * How long a delivery whose webhook is at its in-flight bound waits before it looks again, jittered
+ * so that a backlog does not come back all at once.
+ */
+const BUSY_RETRY_MS = { min: 250, max: SECOND_MS };
 
 export interface WebhookPolicy {
   /** Refuse nothing by address and allow `http:` (tests and labs only). */
@@ -29,6 +34,12 @@ export interface WebhookPolicy {
   timeoutMs: number;
   /** Consecutive failed attempts after which a webhook is disabled. */
   maxFailures: number;
+  /**
+   * Deliveries of one webhook sent at once. A job of a webhook at its bound steps aside (moves to
+   * delayed for `BUSY_RETRY_MS`) instead of holding a worker slot, so a slow or dead receiver
+   * delays only its own deliveries.
+   */
+  maxInFlight: number;
   /** Attempts per delivery before it is marked failed. */
   maxAttempts: number;
   backoffBaseMs: number;
@@ -536,7 +547,9 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     },
 
     /**
-     * Processes one delivery: sends it once (under a lease, so no two workers send it at once),
+     * Processes one delivery: sends it once (under a lease, so no two workers send it at once, and
+     * only while fewer than `maxInFlight` deliveries of its webhook are leased; otherwise it asks to
+     * be retried shortly without counting an attempt),
      * records the attempt, and settles it as delivered, failed, or pending with its next attempt
      * time. A duplicate job finds the delivery settled and does nothing. Counts failures on the
      * webhook and disables it (emitting `webhook.disabled`) after a 404 or `maxFailures` in a row.
@@ -558,7 +571,20 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       if (delivery.nextAttemptAt && delivery.nextAttemptAt.getTime() > now.getTime() + 50) {
         return { status: "retry", retryAt: delivery.nextAttemptAt, note: "not due yet" };
       }
-      const claimed = await repo.claimDelivery(db, deliveryId, policy.timeoutMs + LEASE_MARGIN_MS);
+      const claimed = await db.transaction((tx) =>
+        repo.claimDelivery(tx, deliveryId, policy.timeoutMs + LEASE_MARGIN_MS, {
+          webhookId: webhook.id,
+          maxInFlight: policy.maxInFlight,
+        }),
+      );
+      if (claimed === "busy") {
+        const waitMs = BUSY_RETRY_MS.min + Math.random() * (BUSY_RETRY_MS.max - BUSY_RETRY_MS.min);
+        return {
+          status: "retry",
+          retryAt: new Date(Date.now() + waitMs),
+          note: `${policy.maxInFlight} deliveries of this webhook in flight`,
+        };
+      }
       if (!claimed) {
         const current = await repo.getDelivery(db, deliveryId);
         if (current?.status !== "pending")

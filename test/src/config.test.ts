@@ -59,6 +59,7 @@ describe("parseConfig", () => {
       url: "postgres://u@db:5432/wiresync",
       poolSize: 10,
       prepare: true,
+      timeouts: { connectTimeoutSeconds: 5, statementTimeoutMs: 15_000, responseTimeoutMs: 20_000 },
     });
     const pooled = parseConfig({ DATABASE_URL: "postgres://u@db:5432/w", DATABASE_PREPARE: "false" });
     expect(pooled.auth.metricsToken).toBeUndefined();
@@ -66,6 +67,30 @@ describe("parseConfig", () => {
       "scrape-me-0123456789",
     );
     expect(pooled.database).toMatchObject({ prepare: false });
+  });
+
+  it("reads the database's timeouts, and refuses a response bound not above the statement timeout", () => {
+    const config = parseConfig({
+      DATABASE_URL: "postgres://u@db:5432/w",
+      DATABASE_CONNECT_TIMEOUT_SECONDS: "3",
+      DATABASE_STATEMENT_TIMEOUT_MS: "4000",
+      DATABASE_RESPONSE_TIMEOUT_MS: "6000",
+      WORKER_STUCK_AFTER_MS: "90000",
+    });
+    expect(config.database).toMatchObject({
+      timeouts: { connectTimeoutSeconds: 3, statementTimeoutMs: 4_000, responseTimeoutMs: 6_000 },
+    });
+    expect(config.workers.stuckAfterMs).toBe(90_000);
+    expect(parseConfig({}).workers.stuckAfterMs).toBe(300_000);
+    expect(() =>
+      parseConfig({ DATABASE_STATEMENT_TIMEOUT_MS: "20000", DATABASE_RESPONSE_TIMEOUT_MS: "20000" }),
+    ).toThrow(/DATABASE_RESPONSE_TIMEOUT_MS: must be longer than DATABASE_STATEMENT_TIMEOUT_MS/);
+    expect(
+      parseConfig({ DATABASE_URL: "postgres://u@db/w", DATABASE_STATEMENT_TIMEOUT_MS: "0" }).database,
+    ).toMatchObject({ timeouts: { statementTimeoutMs: 0 } });
+    expect(() => parseConfig({ DATABASE_STATEMENT_TIMEOUT_MS: "50" })).toThrow(
+      /DATABASE_STATEMENT_TIMEOUT_MS: must be 0 \(not set\) or at least 100/,
+    );
   });
 
   it("decodes a hex or base64 encryption key to 32 bytes", () => {
@@ -136,7 +161,16 @@ describe("parseConfig", () => {
 describe("parseConfig: notify settings", () => {
   it("defaults to safe production values with no email provider", () => {
     const { notify } = parseConfig({});
-    expect(notify.webhooks).toMatchObject({ allowPrivate: false, maxFailures: 10, timeoutMs: 10_000 });
+    expect(notify.webhooks).toMatchObject({
+      allowPrivate: false,
+      maxFailures: 10,
+      timeoutMs: 10_000,
+      maxInFlight: 2,
+    });
+    expect(parseConfig({}).workers.webhookConcurrency).toBe(16);
+    expect(
+      parseConfig({ WEBHOOK_MAX_IN_FLIGHT: "5", WEBHOOK_CONCURRENCY: "40" }).notify.webhooks.maxInFlight,
+    ).toBe(5);
     expect(notify.email).toMatchObject({
       resendApiKey: undefined,
       resendBaseUrl: "https://api.resend.com",

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { App, HttpOptions } from "../../apps/api/app.js";
 import { createPlatformApp } from "../../apps/api/app.js";
 import type { NotifyConfig } from "../../src/config.js";
+import type { DatabaseTimeouts } from "../../src/db/index.js";
 import type { NodeConfigSource, Resolver } from "../../src/notify/index.js";
 import type { InterfaceOps } from "../../src/peer-sync/index.js";
 import type { Platform, PlatformOptions } from "../../src/platform.js";
@@ -63,6 +64,8 @@ export interface TestPlatformOptions {
   prefix?: string;
   /** Another platform's database, likewise (not dropped by this one's `close`). */
   database?: TestDatabase;
+  /** Bounds on waiting for Postgres; production defaults unless given. */
+  databaseTimeouts?: DatabaseTimeouts;
 }
 
 /** Notify settings for tests: local receivers allowed, short timeouts and backoffs, no email provider. */
@@ -99,7 +102,12 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
   const encryptionKey = randomBytes(32);
   const { logger, logs } = captureLogger();
   const platform = await openPlatform({
-    database: { kind: "postgres", url: options.databaseUrl?.(db.url) ?? db.url, poolSize: 10 },
+    database: {
+      kind: "postgres",
+      url: options.databaseUrl?.(db.url) ?? db.url,
+      poolSize: 10,
+      ...(options.databaseTimeouts ? { timeouts: options.databaseTimeouts } : {}),
+    },
     redis: { url: options.redisUrl ?? TEST_REDIS_URL, prefix },
     secrets: { apiKey: adminKey, jwtSecret, encryptionKey, previousEncryptionKeys: [] },
     auth: {

@@ -4,47 +4,13 @@
  * API serves again once the database is back. The platform reaches Postgres through a TCP proxy
  * that the test stops (dropping every connection) and starts again.
  */
-import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_DATABASE_URL } from "../../support/env.js";
 import { json } from "../../support/http.js";
 import { createNetwork } from "../../support/mesh.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
-
-/** A TCP proxy to `target` that can be stopped (every connection cut) and started again on its port. */
-class TcpProxy {
-  #server: Server | null = null;
-  readonly #sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(readonly target: { host: string; port: number }) {}
-
-  async start(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = createConnection(this.target);
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on("close", () => this.#sockets.delete(socket));
-        socket.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
-    this.port = (server.address() as { port: number }).port;
-    this.#server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = null;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
+import { TcpProxy } from "../../support/tcp-proxy.js";
 
 describe("API while the database is unreachable", () => {
   let t: TestPlatform;
@@ -89,6 +55,14 @@ describe("API while the database is unreachable", () => {
       expect(JSON.stringify(body)).not.toMatch(/ECONN|127\.0\.0\.1|postgres/i);
     }
     expect(t.logs.text).toMatch(/the database cannot be reached/);
+    // Readiness names the dependency, not the driver's message or the address it tried.
+    const ready = await t.request("/health/ready", { key: null });
+    expect(ready.status).toBe(503);
+    const readiness = await json(ready);
+    expect(readiness.failed).toEqual(["postgres"]);
+    expect(readiness.detail).toBe("postgres: unavailable");
+    expect(JSON.stringify(readiness)).not.toMatch(/ECONN|127\.0\.0\.1|connect/i);
+    expect(JSON.stringify(readiness)).not.toContain(String(proxy.port));
 
     await proxy.start();
     // The pool reconnects by itself (after a short backoff).
