@@ -26,3 +26,4 @@ export * from "./mesh.schema.js";
 export * from "./mesh.service.js";
 export * from "./render.js";
 export * from "./views.js";
+export * from "./weak-keys.js";
