@@ -25,6 +25,7 @@ import { identifyClient, proxyTrust } from "./http/client.js";
 import { onError, problem, validationHook } from "./http/problem.js";
 import { setSessionCookie } from "./http/session-cookie.js";
 import { authenticate, requireAccess } from "./middleware/auth.js";
+import { inputGuard } from "./middleware/input-guard.js";
 import { observe } from "./middleware/observe.js";
 import { registerRoutes } from "./routes/index.js";
 
@@ -102,6 +103,9 @@ export function createApp(deps: AppDeps): App {
         problem(c, 413, "PAYLOAD_TOO_LARGE", `request bodies are limited to ${MAX_BODY_BYTES} bytes`),
     }),
   );
+  // Before authentication: a credential with a NUL in it must not reach a query either.
+  app.use("/api/*", inputGuard());
+  app.use("/admin/*", inputGuard());
 
   if (deps.metricsToken) app.use("/metrics", metricsGuard(deps.metricsToken));
   // Before authentication: a preflight carries no credentials.

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { API_KEY_SCOPES } from "../db/index.js";
-import { oneLine } from "../validation.js";
+import { FutureDate, oneLine } from "../validation.js";
 
 export const Email = z
   .email({ message: "must be an email address" })
@@ -21,7 +21,7 @@ export type LoginInput = z.infer<typeof LoginInput>;
 export const CreateApiKeyInput = z.object({
   name: oneLine(100),
   scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).default(["read"]),
-  expiresAt: z.coerce.date().optional(),
+  expiresAt: FutureDate.optional(),
 });
 export type CreateApiKeyInput = z.infer<typeof CreateApiKeyInput>;
 

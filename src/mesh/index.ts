@@ -27,3 +27,4 @@ export * from "./mesh.service.js";
 export * from "./render.js";
 export * from "./stream-slots.js";
 export * from "./views.js";
+export * from "./weak-keys.js";

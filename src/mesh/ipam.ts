@@ -6,7 +6,7 @@
  */
 import { DomainError } from "../errors.js";
 import type { Cidr } from "./cidr.js";
-import { bigIntToIp, ipToBigInt, ipv4Value, ipv6Groups, sizeOf } from "./cidr.js";
+import { bigIntToIp, ipToBigInt, ipv4Value, ipv6Groups, overlaps, parseCidr, sizeOf } from "./cidr.js";
 
 /** First and last address a host may use in the prefix. */
 export function usableRange(c: Cidr): { first: bigint; last: bigint } {
@@ -91,4 +91,38 @@ function offsetReader(c: Cidr, first: bigint, window: number): (ip: string) => n
     for (let i = 0; i < 6; i++) if (groups[i] !== high[i]) return 0;
     return groups[6]! * 0x10000 + groups[7]! - baseLow;
   };
+}
+
+/** Address blocks a network can never use: the kernel, not WireGuard, owns what is in them. */
+const RESERVED_BLOCKS: readonly { cidr: string; what: string }[] = [
+  { cidr: "0.0.0.0/8", what: "the unspecified (this-network) range" },
+  { cidr: "127.0.0.0/8", what: "the loopback range" },
+  { cidr: "169.254.0.0/16", what: "the link-local range" },
+  { cidr: "224.0.0.0/4", what: "the multicast range" },
+  { cidr: "255.255.255.255/32", what: "the broadcast address" },
+  { cidr: "::/128", what: "the unspecified address" },
+  { cidr: "::1/128", what: "the loopback address" },
+  { cidr: "::ffff:0:0/96", what: "the IPv4-mapped range" },
+  { cidr: "fe80::/10", what: "the link-local range" },
+  { cidr: "ff00::/8", what: "the multicast range" },
+];
+
+let reserved: { block: Cidr; cidr: string; what: string }[] | undefined;
+
+/**
+ * Why `c` cannot be a network's range, or undefined when it can: it overlaps a reserved block
+ * (unspecified, loopback, link-local, multicast, broadcast, IPv4-mapped), or it has no room for the
+ * hub and one node by `nodeCapacity` (an IPv4 /32, an IPv6 /127 or /128; a /31 holds both, RFC 3021).
+ */
+export function networkRangeProblem(c: Cidr): string | undefined {
+  reserved ??= RESERVED_BLOCKS.map((b) => ({ ...b, block: parseCidr(b.cidr) }));
+  const text = `${bigIntToIp(c.network, c.family)}/${c.prefix}`;
+  for (const { block, cidr, what } of reserved) {
+    if (overlaps(c, block)) return `${text} overlaps ${cidr}, ${what}; pick a private range`;
+  }
+  if (nodeCapacity(c) < 1n) {
+    const widest = c.family === 4 ? 31 : 126;
+    return `${text} has no room for the hub and one node; use a /${widest} or a shorter prefix`;
+  }
+  return undefined;
 }

@@ -28,6 +28,22 @@ export async function insertNetwork(
   return row!;
 }
 
+/** Serialises the choice of listen ports: held to the end of the transaction that takes it. */
+const LISTEN_PORT_LOCK_ID = 0x6c706f72;
+
+/**
+ * Takes the listen-port lock and returns the ports other networks (all but `exceptId`) listen on.
+ * No constraint can hold them unique: installations made before the check may hold duplicates.
+ */
+export async function lockListenPorts(exec: Executor, exceptId?: string): Promise<Set<number>> {
+  await exec.execute(sql`select pg_advisory_xact_lock(${LISTEN_PORT_LOCK_ID})`);
+  const rows = await exec
+    .select({ port: networks.listenPort })
+    .from(networks)
+    .where(exceptId ? sql`${networks.id} <> ${exceptId}` : undefined);
+  return new Set(rows.map((r) => r.port));
+}
+
 /**
  * A row of `table` by id, with or without its row lock, each statement built once: every enrollment
  * and node change takes its network's lock with one, and every node request reads its node.

@@ -4,9 +4,12 @@
  */
 import { z } from "zod";
 import { NODE_ROLES, NODE_STATUSES, TOPOLOGIES } from "../db/index.js";
-import { oneLine } from "../validation.js";
+import { FutureDate, oneLine } from "../validation.js";
 import { isHostname, isWgKey, parseEndpoint, parseIp } from "../wireguard/index.js";
-import { parseCidr } from "./cidr.js";
+import type { Cidr } from "./cidr.js";
+import { formatCidr, parseCidr } from "./cidr.js";
+import { networkRangeProblem } from "./ipam.js";
+import { isWeakPublicKey } from "./weak-keys.js";
 
 export const Name = z
   .string()
@@ -30,6 +33,10 @@ export const WgKey = z
   .refine(
     isWgKey,
     "must be a WireGuard key: 44 characters of base64 encoding 32 bytes (see `wg genkey | wg pubkey`)",
+  )
+  .refine(
+    (v) => !isWeakPublicKey(v),
+    "is a point of small order (such as all zeros), which anyone could impersonate; generate a real key pair with `wg genkey | wg pubkey`",
   );
 
 /**
@@ -51,32 +58,47 @@ function isEndpoint(value: string): boolean {
   }
 }
 
-const cidrOf = (family: 4 | 6, label: string) =>
+/**
+ * A network's range, returned in canonical form (`10.0.0.0/024` → `10.0.0.0/24`, `FD00:0::/64` →
+ * `fd00::/64`). Host bits must be zero (`10.0.0.5/24` is refused with the network address to use,
+ * as routes are): a typo there more likely means a wrong range than a wish for the enclosing one.
+ * Ranges that cannot work are refused (`networkRangeProblem`).
+ */
+const networkRange = (family: 4 | 6, label: string) =>
   z
     .string()
     .trim()
-    .superRefine((v, ctx) => {
+    .max(64)
+    .transform((v, ctx) => {
+      let c: Cidr;
       try {
-        const c = parseCidr(v);
-        if (c.family !== family)
-          ctx.addIssue({ code: "custom", message: `must be an IPv${family} ${label}` });
+        c = parseCidr(v);
       } catch (err) {
         ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
       }
+      const problem = c.family === family ? networkRangeProblem(c) : `must be an IPv${family} ${label}`;
+      if (problem) {
+        ctx.addIssue({ code: "custom", message: problem });
+        return z.NEVER;
+      }
+      return formatCidr(c);
     });
 
-export const Cidr4 = cidrOf(4, "prefix such as 10.10.0.0/24");
-export const Cidr6 = cidrOf(6, "prefix such as fd00:10::/64");
+export const Cidr4 = networkRange(4, "prefix such as 10.10.0.0/24");
+export const Cidr6 = networkRange(6, "prefix such as fd00:10::/64");
 
-/** A route a node carries for others (site-to-site), any family, host bits zero. */
+/** A route a node carries for others (site-to-site), any family, host bits zero; canonical form. */
 export const AllowedIp = z
   .string()
   .trim()
-  .superRefine((v, ctx) => {
+  .max(64)
+  .transform((v, ctx) => {
     try {
-      parseCidr(v);
+      return formatCidr(parseCidr(v));
     } catch (err) {
       ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
     }
   });
 
@@ -94,7 +116,8 @@ export const CreateNetworkInput = z
     name: Name,
     cidr4: Cidr4,
     cidr6: Cidr6.optional(),
-    listenPort: Port.default(51820),
+    /** Unset: the lowest port from 51820 up that no other network listens on. */
+    listenPort: Port.optional(),
     endpoint: Endpoint.optional(),
     topology: z.enum(TOPOLOGIES).default("hub"),
     dns: z.array(DnsEntry).max(8).default([]),
@@ -163,16 +186,12 @@ export const CreateEnrollmentKeyInput = z
     networkId: z.uuid(),
     reusable: z.boolean().default(false),
     maxUses: z.number().int().min(1).max(1_000_000).optional(),
-    expiresAt: z.coerce.date().optional(),
+    expiresAt: FutureDate.optional(),
     role: z.enum(["peer", "relay"]).default("peer"),
     tags: z.array(Name).max(32).default([]),
     description: oneLine(200).optional(),
   })
-  .strict()
-  .refine((v) => !v.expiresAt || v.expiresAt.getTime() > Date.now(), {
-    message: "expiresAt must be in the future",
-    path: ["expiresAt"],
-  });
+  .strict();
 export type CreateEnrollmentKeyInput = z.infer<typeof CreateEnrollmentKeyInput>;
 
 export const RegisterNodeInput = z

@@ -141,6 +141,36 @@ function translateConstraint(
   throw err;
 }
 
+/** A node given its hub's public key would route the hub's own traffic to itself. */
+const hubKeyTaken = () =>
+  new DomainError("PUBLIC_KEY_TAKEN", "this public key is the hub's own; generate a key pair for the node");
+
+/** Where networks listen when not told: WireGuard's own port, then up. */
+const FIRST_LISTEN_PORT = 51820;
+const MAX_PORT = 65535;
+
+/**
+ * The listen port of a network: `wanted` when no other network has it (LISTEN_PORT_TAKEN, 409,
+ * otherwise), or the lowest free port from 51820 up. Ports are unique across the installation, not
+ * per host: which host serves a network is the workers' configuration (`WG_INTERFACES`), unknown
+ * here, and two interfaces of one host cannot share a UDP port.
+ */
+function pickListenPort(used: ReadonlySet<number>, wanted: number | undefined): number {
+  if (wanted !== undefined) {
+    if (!used.has(wanted)) return wanted;
+    throw new DomainError(
+      "LISTEN_PORT_TAKEN",
+      `another network already listens on port ${wanted}; pick another port or leave listenPort out for a free one`,
+      { context: { listenPort: wanted } },
+    );
+  }
+  for (let port = FIRST_LISTEN_PORT; port <= MAX_PORT; port++) if (!used.has(port)) return port;
+  throw new DomainError(
+    "LISTEN_PORT_TAKEN",
+    `every port from ${FIRST_LISTEN_PORT} up is taken; give listenPort`,
+  );
+}
+
 function networkNotFound(id: string): never {
   throw new DomainError("NETWORK_NOT_FOUND", `network ${id} does not exist`, { context: { id } });
 }
@@ -334,12 +364,7 @@ export function createMeshService(deps: MeshServiceDeps) {
     const ip6 = network.cidr6
       ? allocateAddress(parseCidr(network.cidr6), [...used.ip6, network.hubIp6 ?? ""].filter(Boolean))
       : null;
-    if (input.publicKey === network.hubPublicKey) {
-      throw new DomainError(
-        "PUBLIC_KEY_TAKEN",
-        "this public key is the hub's own; generate a key pair for the node",
-      );
-    }
+    if (input.publicKey === network.hubPublicKey) throw hubKeyTaken();
     const id = randomUUID();
     const generated = input.publicKey ? undefined : generateKeyPair();
     const token = `${NODE_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
@@ -472,12 +497,13 @@ export function createMeshService(deps: MeshServiceDeps) {
       const cidr6 = input.cidr6 ? parseCidr(input.cidr6) : undefined;
       try {
         return await inTx(async (tx) => {
+          const listenPort = pickListenPort(await repo.lockListenPorts(tx), input.listenPort);
           const row = await repo.insertNetwork(tx, {
             id,
             name: input.name,
             cidr4: input.cidr4,
             cidr6: input.cidr6 ?? null,
-            listenPort: input.listenPort,
+            listenPort,
             endpoint: input.endpoint ?? null,
             topology: input.topology,
             dns: input.dns,
@@ -528,6 +554,8 @@ export function createMeshService(deps: MeshServiceDeps) {
       try {
         return await commitAndDispatch(`network ${id} updated`, async (tx, effects) => {
           await requireNetwork(tx, id, true);
+          if (patch.listenPort !== undefined)
+            pickListenPort(await repo.lockListenPorts(tx, id), patch.listenPort);
           const row = (await repo.updateNetwork(tx, id, patch))!;
           await refreshConfigs(tx, row, effects);
           effects.syncNetworks.add(id);
@@ -650,6 +678,7 @@ export function createMeshService(deps: MeshServiceDeps) {
         return await commitAndDispatch(`node ${id} updated`, async (tx, effects) => {
           const before = await requireNode(tx, id);
           const network = await requireNetwork(tx, before.networkId, true);
+          if (patch.publicKey !== undefined && patch.publicKey === network.hubPublicKey) throw hubKeyTaken();
           if (patch.extraAllowedIps?.length) await assertRoutesFree(tx, network, patch.extraAllowedIps, id);
           const rekeyed = patch.publicKey !== undefined && patch.publicKey !== before.publicKey;
           const row = (await repo.updateNode(tx, id, {

@@ -23,12 +23,23 @@ export const KNOWN_SETTINGS = {
 
 export type KnownKey = keyof typeof KNOWN_SETTINGS;
 
+/**
+ * True when `key` is one of `KNOWN_SETTINGS`. Foot-gun: `key in KNOWN_SETTINGS` is also true for
+ * `toString`, `constructor` and every other name on Object's prototype.
+ */
+export const isKnownKey = (key: string): key is KnownKey => Object.hasOwn(KNOWN_SETTINGS, key);
+
+/** Names every plain JavaScript object answers to (`toString`, `constructor`, `__proto__`, …). */
+const PROTOTYPE_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 export const SettingKey = z
   .string()
   .regex(
     /^[a-z][A-Za-z0-9_.-]{0,63}$/,
     "must start with a lowercase letter and hold only letters, digits, '_', '.' and '-'",
-  );
+  )
+  // Settings are read into plain objects (here and in every client); such a key would shadow a method.
+  .refine((key) => !PROTOTYPE_NAMES.has(key), "must not be the name of a JavaScript object method");
 
 export const PutSettingInput = z
   .object({
@@ -86,8 +97,8 @@ export function createSettingsService(deps: { db: Db; secrets: SecretBox }) {
   }
 
   async function write(key: string, value: unknown, encrypted: boolean, principal: Principal | undefined) {
-    if (key in KNOWN_SETTINGS) {
-      const parsed = KNOWN_SETTINGS[key as KnownKey].schema.safeParse(value);
+    if (isKnownKey(key)) {
+      const parsed = KNOWN_SETTINGS[key].schema.safeParse(value);
       if (!parsed.success) {
         throw new DomainError(
           "VALIDATION_FAILED",
@@ -140,7 +151,7 @@ export function createSettingsService(deps: { db: Db; secrets: SecretBox }) {
 
     /** Stores a setting. Known keys are validated (VALIDATION_FAILED). */
     async put(input: PutSettingInput, principal?: Principal): Promise<SettingView> {
-      const encrypted = input.encrypted || (KNOWN_SETTINGS[input.key as KnownKey]?.secret ?? false);
+      const encrypted = input.encrypted || (isKnownKey(input.key) && KNOWN_SETTINGS[input.key].secret);
       await write(input.key, input.value, encrypted, principal);
       const [row] = await db.select().from(settings).where(eq(settings.key, input.key));
       return {

@@ -5,6 +5,8 @@ const env = process.env;
 export const TEST_DATABASE_URL = env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 export const TEST_REDIS_URL = env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const IS_CI = env.CI === "true";
+/** Replays one run of the OpenAPI fuzz test (it prints the seed it used). */
+export const FUZZ_SEED = env.FUZZ_SEED;
 export const TEMPLATE_DB_ENV = "WIRESYNC_TEMPLATE_DB";
 
 export function templateDatabaseName(): string {

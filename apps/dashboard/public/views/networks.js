@@ -28,7 +28,15 @@ function networkForm(onCreated) {
         placeholder: "vpn.example.com:51820",
         hint: "Where nodes reach the hub: host:port. Optional.",
       }),
-      field({ label: "Listen port", name: "listenPort", type: "number", min: 1, max: 65535, value: "51820" }),
+      field({
+        label: "Listen port",
+        name: "listenPort",
+        type: "number",
+        min: 1,
+        max: 65535,
+        placeholder: "51820",
+        hint: "Optional: the lowest free port from 51820 up. Each network needs its own.",
+      }),
       field({
         label: "Topology",
         name: "topology",
