@@ -7,8 +7,9 @@ import { decode } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../../../apps/api/app.js";
 import { createApp } from "../../../../apps/api/app.js";
-import { createAuthService } from "../../../../src/auth/index.js";
+import { createAuthService, createSignInGuard } from "../../../../src/auth/index.js";
 import { apiKeys } from "../../../../src/db/index.js";
+import { redisStreamSlots } from "../../../../src/mesh/index.js";
 import { generateBootstrapKey } from "../../../../src/secrets.js";
 import { bearer, createApiKey, createUser, login, signToken } from "../../../support/auth.js";
 import { json } from "../../../support/http.js";
@@ -25,6 +26,7 @@ function restartedWithKey(t: TestPlatform, apiKey: string): App {
     jwtSecret: t.jwtSecret,
     jwtTtlSeconds: TTL_SECONDS,
     bootstrapApiKey: apiKey,
+    signIns: createSignInGuard({ redis: t.platform.redis, prefix: t.platform.redisPrefix }),
   });
   return createApp({
     services: { ...t.platform.services, auth },
@@ -32,6 +34,7 @@ function restartedWithKey(t: TestPlatform, apiKey: string): App {
     logger: t.platform.logger,
     metrics: t.platform.metrics,
     sessionTtlSeconds: TTL_SECONDS,
+    streamSlots: redisStreamSlots(t.platform.redis, t.platform.redisPrefix),
   });
 }
 
