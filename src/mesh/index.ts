@@ -20,9 +20,11 @@ export {
 export * from "./cidr.js";
 export * from "./config-push.js";
 export * from "./effects.js";
+export * from "./endpoints.js";
 export * from "./events.js";
 export * from "./ipam.js";
 export * from "./mesh.schema.js";
 export * from "./mesh.service.js";
+export * from "./reachability.js";
 export * from "./render.js";
 export * from "./views.js";
