@@ -12,6 +12,8 @@ const execFileAsync = promisify(execFile);
 
 /** The server keeps at most this many addresses; more would be refused. */
 const MAX_ADDRESSES = 32;
+/** The server takes at most this many handshakes a heartbeat (`MAX_REPORTED_HANDSHAKES`). */
+const MAX_HANDSHAKES = 4_096;
 
 export interface HostAddress {
   iface: string;
@@ -81,7 +83,8 @@ export async function hostAddresses(netns: string | undefined): Promise<HostAddr
 /**
  * What the next heartbeat reports: the interface's listen port with the host's candidate addresses
  * (no candidates while the interface has no port yet), and the age in seconds of the latest handshake
- * with each peer that has shaken hands, by the node's own clock (`nowMs`).
+ * with each peer that has shaken hands, by the node's own clock (`nowMs`), freshest first and at most
+ * as many as the server takes.
  */
 export async function readReach(
   target: { iface: string; netns?: string | undefined; driver: "auto" | "uapi" | "wg" },
@@ -95,9 +98,12 @@ export async function readReach(
     driver.close();
   }
   const now = Math.floor(nowMs / 1000);
+  // The freshest first, so a mesh larger than the limit still reports the pairs that are alive.
   const handshakes = state.peers
     .filter((p) => p.latestHandshake > 0)
-    .map((p) => ({ publicKey: p.publicKey, ageSeconds: Math.max(0, now - p.latestHandshake) }));
+    .map((p) => ({ publicKey: p.publicKey, ageSeconds: Math.max(0, now - p.latestHandshake) }))
+    .sort((a, b) => a.ageSeconds - b.ageSeconds)
+    .slice(0, MAX_HANDSHAKES);
   if (state.listenPort < 1) return { handshakes };
   const addresses = candidateAddresses(await hostAddresses(target.netns), target.iface);
   return { candidates: { listenPort: state.listenPort, addresses }, handshakes };
