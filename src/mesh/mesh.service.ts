@@ -940,10 +940,10 @@ export function createMeshService(deps: MeshServiceDeps) {
       input: HeartbeatInput,
       observed: { remoteAddress?: string | undefined } = {},
     ): Promise<{ node: NodeView; wentOnline: boolean }> {
-      return commitAndDispatch(`node ${nodeId} heartbeat`, async (tx, effects) => {
+      const now = new Date();
+      const result = await commitAndDispatch(`node ${nodeId} heartbeat`, async (tx, effects) => {
         // IMPORTANT: locked, so of two racing heartbeats only one sees the old status and emits.
         const before = await requireNode(tx, nodeId, true);
-        const now = new Date();
         const candidates = heartbeatCandidates(before, input, observed.remoteAddress);
         const reachChanged =
           candidates !== undefined && !sameCandidates(candidates, before.endpointCandidates);
@@ -958,7 +958,6 @@ export function createMeshService(deps: MeshServiceDeps) {
               })
             : await repo.recordHeartbeat(tx, nodeId, { metrics: input.metrics, seenAt: now, online })
         )!;
-        if (input.handshakes) await recordPeerHandshakes(tx, row, input.handshakes, now);
         const wentOnline = before.status !== "online" && row.status === "online";
         if (!reachChanged && !wentOnline) return { node: toNodeView(row), wentOnline };
         const network = await requireNetwork(tx, row.networkId, reachChanged);
@@ -969,6 +968,11 @@ export function createMeshService(deps: MeshServiceDeps) {
         }
         return { node: toNodeView(row), wentOnline };
       });
+      // Foot-gun: not in the transaction above. Its rows reference the peers' node rows, and a
+      // reference waits for a peer's heartbeat holding its own row locked: two agents reporting each
+      // other at once would deadlock. Reports are hints; a lost one is replaced by the next heartbeat.
+      if (input.handshakes?.length) await recordPeerHandshakes(db, result.node, input.handshakes, now);
+      return result;
     },
 
     /**

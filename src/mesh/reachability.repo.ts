@@ -5,6 +5,7 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Executor, NodeStatus } from "../db/index.js";
 import { nodeReachability, nodes } from "../db/index.js";
+import { pgErrorCode } from "../errors.js";
 import type { PeerHandshakeReport, ReachNode } from "./reachability.js";
 
 const SECOND_MS = 1_000;
@@ -20,7 +21,7 @@ export interface ReportedHandshake {
  * age (so the node's clock does not matter). Keys that are no node of the network, and the node's
  * own, are ignored. A stored handshake is rewritten only when the report is newer by more than a
  * second (an idle pair reports the same handshake, give or take the rounding, every heartbeat).
- * Returns how many peers were known.
+ * Returns how many peers were known (0 when the node or a peer was deleted meanwhile).
  */
 export async function recordPeerHandshakes(
   exec: Executor,
@@ -51,14 +52,20 @@ export async function recordPeerHandshakes(
     });
   }
   if (rows.size === 0) return 0;
-  await exec
-    .insert(nodeReachability)
-    .values([...rows.values()])
-    .onConflictDoUpdate({
-      target: [nodeReachability.nodeId, nodeReachability.peerId],
-      set: { lastHandshakeAt: sql`excluded.last_handshake_at`, reportedAt: sql`excluded.reported_at` },
-      setWhere: sql`excluded.last_handshake_at > ${nodeReachability.lastHandshakeAt} + interval '1 second'`,
-    });
+  try {
+    await exec
+      .insert(nodeReachability)
+      .values([...rows.values()])
+      .onConflictDoUpdate({
+        target: [nodeReachability.nodeId, nodeReachability.peerId],
+        set: { lastHandshakeAt: sql`excluded.last_handshake_at`, reportedAt: sql`excluded.reported_at` },
+        setWhere: sql`excluded.last_handshake_at > ${nodeReachability.lastHandshakeAt} + interval '1 second'`,
+      });
+  } catch (err) {
+    // The node or a peer was deleted since it was read: its pairs are gone with it.
+    if (pgErrorCode(err) === "23503") return 0;
+    throw err;
+  }
   return rows.size;
 }
 
