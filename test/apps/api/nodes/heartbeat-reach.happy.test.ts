@@ -11,7 +11,7 @@ import { generateKeyPair } from "../../../../src/mesh/index.js";
 import { bearer } from "../../../support/auth.js";
 import type { Json } from "../../../support/http.js";
 import { json } from "../../../support/http.js";
-import { createNetwork, createNode, heartbeat } from "../../../support/mesh.js";
+import { asToken, createNetwork, createNode, heartbeat } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
 import { createTestPlatform } from "../../../support/platform.js";
 
@@ -150,6 +150,37 @@ describe("heartbeats with endpoint candidates and handshakes", () => {
       .from(nodeReachability)
       .where(eq(nodeReachability.networkId, net.id));
     expect(left).toEqual([]);
+  });
+
+  it("takes agents reporting each other at the same time, every heartbeat answered", async () => {
+    // Stored in the heartbeat's transaction, each report waited for its peers' locked rows: six
+    // agents beating together deadlocked, and 15 rounds took ~15 s with a 500 among them.
+    const net = await createNetwork(t, { topology: "mesh", cidr4: "10.87.0.0/24" });
+    const all: Json[] = [];
+    for (let i = 0; i < 6; i++) all.push(await createNode(t, net.id, { name: `r${i}` }));
+    const statuses: number[] = [];
+    for (let round = 0; round < 15; round++) {
+      const answers = await Promise.all(
+        all.map((n) =>
+          t.request(`/api/v1/nodes/${n.node.id}/heartbeat`, {
+            method: "POST",
+            ...asToken(n.token),
+            body: {
+              handshakes: all
+                .filter((o) => o !== n)
+                .map((o) => ({ publicKey: o.node.publicKey, ageSeconds: 15 - round })),
+            },
+          }),
+        ),
+      );
+      statuses.push(...answers.map((r) => r.status));
+    }
+    expect(statuses).toEqual(Array(6 * 15).fill(200));
+    const rows = await t.platform.database.db
+      .select()
+      .from(nodeReachability)
+      .where(eq(nodeReachability.networkId, net.id));
+    expect(rows).toHaveLength(6 * 5);
   });
 
   it("still takes a heartbeat without candidates or handshakes, leaving stored candidates as they were", async () => {
