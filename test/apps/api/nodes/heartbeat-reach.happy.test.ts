@@ -4,8 +4,8 @@
  * version with the chosen endpoint, and per-peer handshakes are stored. Agents from before
  * candidates still work.
  */
-import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { nodeReachability, nodes } from "../../../../src/db/index.js";
 import { generateKeyPair } from "../../../../src/mesh/index.js";
 import { bearer } from "../../../support/auth.js";
@@ -181,6 +181,37 @@ describe("heartbeats with endpoint candidates and handshakes", () => {
       .from(nodeReachability)
       .where(eq(nodeReachability.networkId, net.id));
     expect(rows).toHaveLength(6 * 5);
+  });
+
+  it("commits a node's own row before its reports wait for a peer's row held by the peer's heartbeat", async () => {
+    const net = await createNetwork(t, { topology: "mesh", cidr4: "10.88.0.0/24" });
+    const a = await createNode(t, net.id, { name: "a" });
+    const b = await createNode(t, net.id, { name: "b" });
+    const db = t.platform.database.db;
+    let beat: Promise<Response> | undefined;
+    await db.transaction(async (tx) => {
+      // b's heartbeat is in flight: it holds b's row.
+      await tx.execute(sql`select id from nodes where id = ${b.node.id} for update`);
+      beat = t.request(`/api/v1/nodes/${a.node.id}/heartbeat`, {
+        method: "POST",
+        ...asToken(a.token),
+        body: { handshakes: [{ publicKey: b.node.publicKey, ageSeconds: 3 }] },
+      });
+      // a's report of b waits for b's row...
+      await vi.waitFor(
+        async () => {
+          const waiting = await db.execute(
+            sql`select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.datname = current_database()`,
+          );
+          expect(Array.from(waiting as unknown as unknown[])).not.toHaveLength(0);
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      // ...holding nothing of a's: a's heartbeat is committed, so b's report of a would not wait on it.
+      const [row] = await db.select().from(nodes).where(eq(nodes.id, a.node.id));
+      expect(row!.status).toBe("online");
+    });
+    expect((await beat!).status).toBe(200);
   });
 
   it("still takes a heartbeat without candidates or handshakes, leaving stored candidates as they were", async () => {
