@@ -209,6 +209,7 @@ describeNetns("mesh endpoints and reachability on a LAN", () => {
     // a handshake message is under 200 bytes.
     const sent = AGENTS.length * (AGENTS.length - 1) * PINGS * PING_BYTES * 2;
     const hubGrowth = (await hubBytes(agentKeys)) - before;
+    console.log(`mesh reach: the hub moved ${hubGrowth} bytes while the agents pinged ${sent} bytes`);
     expect(hubGrowth, `hub moved ${hubGrowth} bytes while the agents pinged ${sent}`).toBeLessThan(2_000);
     // ...and each agent's own peer counters carried them.
     for (const who of AGENTS) {
