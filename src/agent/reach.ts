@@ -43,7 +43,13 @@ export function candidateAddresses(addresses: readonly HostAddress[], wgIface: s
 
 interface IpJsonLink {
   ifname: string;
-  addr_info?: { local?: string; prefixlen?: number; scope?: string }[];
+  addr_info?: {
+    local?: string;
+    prefixlen?: number;
+    scope?: string;
+    temporary?: boolean;
+    deprecated?: boolean;
+  }[];
 }
 
 /** The addresses of every interface in `netns` (`ip -j address show`), or of this host without one. */
@@ -65,7 +71,10 @@ export async function hostAddresses(netns: string | undefined): Promise<HostAddr
   const { stdout } = await execFileAsync("ip", ["-n", netns, "-j", "address", "show"]);
   return (JSON.parse(stdout) as IpJsonLink[]).flatMap((link) =>
     (link.addr_info ?? [])
+      // IPv6 privacy addresses rotate (and deprecated ones are on their way out): reporting them
+      // would move every mesh config whenever one changes, for an address no peer should use.
       .filter((a) => typeof a.local === "string" && typeof a.prefixlen === "number")
+      .filter((a) => !a.temporary && !a.deprecated)
       .map((a) => ({
         iface: link.ifname,
         address: a.local!,
