@@ -1,7 +1,8 @@
 /**
  * The node agent: registers once (its key pair made here, the private key never leaving the node),
  * applies its config to the node's interface, follows config announcements and reapplies when a new
- * version appears, and reports heartbeats. Level-triggered: every (re)connection fetches and applies
+ * version appears, and reports heartbeats (with where it can be reached and whom it shook hands with,
+ * see reach.ts). Level-triggered: every (re)connection fetches and applies
  * the current config, so a missed announcement is repaired at the next one or the next heartbeat.
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -12,6 +13,8 @@ import { generateKeyPair } from "../wireguard/index.js";
 import type { AgentApi } from "./api-client.js";
 import { AgentApiError } from "./api-client.js";
 import { applyWgQuickConfig } from "./apply.js";
+import type { ReachReport } from "./reach.js";
+import { readReach } from "./reach.js";
 import { parseWgQuickConfig } from "./wg-quick.js";
 
 const SECOND_MS = 1_000;
@@ -147,11 +150,22 @@ export function createAgent(options: AgentOptions): Agent {
     }
   }
 
+  /** Where the node can be reached and whom it shook hands with; nothing when the interface is unreadable. */
+  async function reach(): Promise<Partial<ReachReport>> {
+    try {
+      return await readReach({ iface: options.iface, netns: options.netns, driver: options.driver });
+    } catch (err) {
+      log.warn({ err }, "reading the interface for the heartbeat failed");
+      return {};
+    }
+  }
+
   async function beat() {
     try {
       const answer = await options.api.heartbeat(state!.nodeId, state!.token, {
         metrics: metrics(),
         configVersion: applied,
+        ...(await reach()),
       });
       if (answer.configVersion > applied) await applyCurrent("heartbeat saw a newer version");
     } catch (err) {

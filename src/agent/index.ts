@@ -7,4 +7,5 @@
 export * from "./agent.js";
 export * from "./api-client.js";
 export * from "./apply.js";
+export * from "./reach.js";
 export * from "./wg-quick.js";

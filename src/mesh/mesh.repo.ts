@@ -240,6 +240,7 @@ const CONFIG_COLUMNS = {
   ip4: nodes.ip4,
   ip6: nodes.ip6,
   endpoint: nodes.endpoint,
+  endpointCandidates: nodes.endpointCandidates,
   extraAllowedIps: nodes.extraAllowedIps,
   status: nodes.status,
   configHash: nodes.configHash,

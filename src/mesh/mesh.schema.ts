@@ -8,6 +8,7 @@ import { FutureDate, oneLine } from "../validation.js";
 import { isHostname, isWgKey, parseEndpoint, parseIp } from "../wireguard/index.js";
 import type { Cidr } from "./cidr.js";
 import { formatCidr, parseCidr } from "./cidr.js";
+import { MAX_CANDIDATE_ADDRESSES } from "./endpoints.js";
 import { networkRangeProblem } from "./ipam.js";
 import { isWeakPublicKey } from "./weak-keys.js";
 
@@ -249,6 +250,42 @@ export type RegisterNodeInput = z.infer<typeof RegisterNodeInput>;
 
 export { NODE_ROLES };
 
+/** An interface address of a node: `192.168.1.5/24`, `2001:db8::5/64`, or a bare address. */
+const InterfaceAddress = z
+  .string()
+  .trim()
+  .max(64)
+  .refine((v) => {
+    const slash = v.indexOf("/");
+    const ip = parseIp(slash === -1 ? v : v.slice(0, slash));
+    if (!ip) return false;
+    if (slash === -1) return true;
+    const prefix = v.slice(slash + 1);
+    return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (ip.family === 4 ? 32 : 128);
+  }, "must be an IP address with an optional prefix length, such as 192.168.1.5/24");
+
+/** Most peers a heartbeat may report handshakes with. */
+export const MAX_REPORTED_HANDSHAKES = 4_096;
+/** A handshake older than this (ten years) is not a handshake but a clock gone wrong. */
+const MAX_HANDSHAKE_AGE_SECONDS = 10 * 365 * 24 * 3600;
+
+export const EndpointCandidatesInput = z
+  .object({
+    /** The port the node's WireGuard interface listens on. */
+    listenPort: Port,
+    /** The node's host addresses (not loopback, link-local or its WireGuard interface's), with prefixes. */
+    addresses: z.array(InterfaceAddress).max(MAX_CANDIDATE_ADDRESSES),
+  })
+  .strict();
+
+export const PeerHandshakeInput = z
+  .object({
+    publicKey: WgKey,
+    /** Seconds between the latest handshake with this peer and the heartbeat (the node's own clock). */
+    ageSeconds: z.number().int().min(0).max(MAX_HANDSHAKE_AGE_SECONDS),
+  })
+  .strict();
+
 export const HeartbeatInput = z
   .object({
     metrics: z
@@ -264,10 +301,17 @@ export const HeartbeatInput = z
       })
       .strict()
       .default({}),
-    /** The node's public endpoint as it sees it (e.g. from STUN); updates the hub's view. */
+    /**
+     * The node's public endpoint as it sees it (e.g. from STUN): a `reported` candidate, second only to
+     * an operator-set endpoint (see src/mesh/endpoints.ts).
+     */
     endpoint: Endpoint.optional(),
     /** The config version the agent runs. */
     configVersion: z.number().int().min(0).optional(),
+    /** Where the node can be reached (agents from before these fields send none and still work). */
+    candidates: EndpointCandidatesInput.optional(),
+    /** The latest handshake with each mesh peer the node has shaken hands with. */
+    handshakes: z.array(PeerHandshakeInput).max(MAX_REPORTED_HANDSHAKES).optional(),
   })
   .strict();
 export type HeartbeatInput = z.infer<typeof HeartbeatInput>;

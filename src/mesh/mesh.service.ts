@@ -15,6 +15,7 @@ import { generateKeyPair } from "../wireguard/index.js";
 import { overlaps, parseCidr } from "./cidr.js";
 import type { DispatchErrorReporter, MeshEffects } from "./effects.js";
 import { dispatchEffects, newEffects } from "./effects.js";
+import { heartbeatCandidates, sameCandidates } from "./endpoints.js";
 import { changedFields, type NodeFacts, nodeEventData } from "./events.js";
 import { allocateAddress, hubAddress } from "./ipam.js";
 import type { NetworkRow, NodeRow, UsedAddresses } from "./mesh.repo.js";
@@ -29,8 +30,11 @@ import type {
   UpdateNetworkInput,
   UpdateNodeInput,
 } from "./mesh.schema.js";
+import type { ReachabilityReport } from "./reachability.js";
+import { handshakeStatus, reachabilityReport } from "./reachability.js";
+import { markSeenThroughHub, reachabilityInputs, recordPeerHandshakes } from "./reachability.repo.js";
 import type { DesiredHubPeer } from "./render.js";
-import { configHash, desiredHubPeers, renderNodeConfig } from "./render.js";
+import { configHash, desiredHubPeers, meshPeerReach, renderNodeConfig } from "./render.js";
 import type { EnrollmentKeyView, NetworkView, NodeView } from "./views.js";
 import { toEnrollmentKeyView, toNetworkSpec, toNetworkView, toNodeSpec, toNodeView } from "./views.js";
 
@@ -664,9 +668,13 @@ export function createMeshService(deps: MeshServiceDeps) {
       return { items: items.map(toNodeView), total };
     },
 
-    /** Throws NODE_NOT_FOUND. */
+    /** Throws NODE_NOT_FOUND. In a mesh, the view also says how the node reaches each peer (`meshPeers`). */
     async getNode(id: string): Promise<NodeView> {
-      return toNodeView(await requireNode(db, id));
+      const row = await requireNode(db, id);
+      const network = await requireNetwork(db, row.networkId);
+      if (network.topology !== "mesh") return toNodeView(row);
+      const all = (await repo.configRows(db, row.networkId)).map(toNodeSpec);
+      return { ...toNodeView(row), meshPeers: meshPeerReach(toNetworkSpec(network), toNodeSpec(row), all) };
     },
 
     /**
@@ -1014,38 +1022,99 @@ export function createMeshService(deps: MeshServiceDeps) {
     },
 
     /**
-     * A node reports in: marks it online, stores its metrics and (when it changed) its endpoint.
-     * When this brings it online (from pending or offline), emits `node.online` in the same
-     * transaction. Returns the node (whose config version it should run). Throws NODE_NOT_FOUND.
+     * A node reports in: marks it online, stores its metrics, its endpoint candidates (seen from
+     * `observed.remoteAddress`, see endpoints.ts) and the handshakes it reports with its peers. When
+     * its candidates changed, refreshes the configs that name it (a mesh: every node's). When this
+     * brings it online (from pending or offline), emits `node.online` in the same transaction. Returns
+     * the node (whose config version it should run). Throws NODE_NOT_FOUND.
      */
-    async heartbeat(nodeId: string, input: HeartbeatInput): Promise<{ node: NodeView; wentOnline: boolean }> {
-      return commitAndDispatch(`node ${nodeId} heartbeat`, async (tx, effects) => {
+    async heartbeat(
+      nodeId: string,
+      input: HeartbeatInput,
+      observed: { remoteAddress?: string | undefined } = {},
+    ): Promise<{ node: NodeView; wentOnline: boolean }> {
+      const now = new Date();
+      const result = await commitAndDispatch(`node ${nodeId} heartbeat`, async (tx, effects) => {
         // IMPORTANT: locked, so of two racing heartbeats only one sees the old status and emits.
         const before = await requireNode(tx, nodeId, true);
-        const endpointChanged = input.endpoint !== undefined && input.endpoint !== before.endpoint;
+        const candidates = heartbeatCandidates(before, input, observed.remoteAddress);
+        const reachChanged =
+          candidates !== undefined && !sameCandidates(candidates, before.endpointCandidates);
         const online = before.status !== "disabled";
         const row = (
-          endpointChanged
+          reachChanged
             ? await repo.updateNode(tx, nodeId, {
                 metrics: input.metrics,
-                lastSeenAt: new Date(),
-                endpoint: input.endpoint,
+                lastSeenAt: now,
+                endpointCandidates: candidates,
                 ...(online ? { status: "online" as const } : {}),
               })
-            : await repo.recordHeartbeat(tx, nodeId, { metrics: input.metrics, seenAt: new Date(), online })
+            : await repo.recordHeartbeat(tx, nodeId, { metrics: input.metrics, seenAt: now, online })
         )!;
         const wentOnline = before.status !== "online" && row.status === "online";
-        if (!endpointChanged && !wentOnline) return { node: toNodeView(row), wentOnline };
-        const network = await requireNetwork(tx, row.networkId, endpointChanged);
-        if (endpointChanged) {
-          await refreshConfigs(tx, network, effects, new Set([nodeId]));
-          effects.syncNetworks.add(row.networkId);
-        }
+        if (!reachChanged && !wentOnline) return { node: toNodeView(row), wentOnline };
+        const network = await requireNetwork(tx, row.networkId, reachChanged);
+        if (reachChanged) await refreshConfigs(tx, network, effects, new Set([nodeId]));
         if (wentOnline) {
           const extra = { previousStatus: before.status, lastSeenAt: row.lastSeenAt };
           await emitNodeEvent(tx, "node.online", row, network, extra, `node:${nodeId}`);
         }
         return { node: toNodeView(row), wentOnline };
+      });
+      // Foot-gun: not in the transaction above. Its rows reference the peers' node rows, and a
+      // reference waits for a peer's heartbeat holding its own row locked: two agents reporting each
+      // other at once would deadlock. Reports are hints; a lost one is replaced by the next heartbeat.
+      if (input.handshakes?.length) await recordPeerHandshakes(db, result.node, input.handshakes, now);
+      return result;
+    },
+
+    /**
+     * Which pairs of a network (each node with the hub; in a mesh, each two nodes) shook hands
+     * recently, by `reachabilityReport`. Throws NETWORK_NOT_FOUND.
+     */
+    async reachability(
+      networkId: string,
+    ): Promise<ReachabilityReport & { networkId: string; checkedAt: Date }> {
+      const network = await requireNetwork(db, networkId);
+      const now = new Date();
+      const inputs = await reachabilityInputs(db, networkId);
+      return {
+        networkId,
+        checkedAt: now,
+        ...reachabilityReport({ topology: network.topology, ...inputs, now }),
+      };
+    },
+
+    /**
+     * The hub's interface showed these handshakes (Unix seconds, as WireGuard reports them): nodes
+     * with a recent one are seen (`lastSeenAt`) and online — how a node without an agent shows up —
+     * and each that was not online gets `node.online`. The liveness check takes them offline again
+     * once handshakes stop. Returns how many nodes went online.
+     */
+    async recordHubHandshakes(
+      networkId: string,
+      readings: readonly { publicKey: string; latestHandshake: number }[],
+      now = new Date(),
+    ): Promise<number> {
+      const recent = readings
+        .filter((r) => r.latestHandshake > 0)
+        .map((r) => ({ publicKey: r.publicKey, at: new Date(r.latestHandshake * 1000) }))
+        .filter((h) => handshakeStatus(h.at, now) === "recent");
+      if (recent.length === 0) return 0;
+      return inTx(async (tx) => {
+        const seen = await markSeenThroughHub(tx, networkId, recent);
+        if (seen.length === 0) return 0;
+        const network = await requireNetwork(tx, networkId);
+        for (const s of seen) {
+          const row = (await repo.getNode(tx, s.id))!;
+          const extra = {
+            previousStatus: s.previousStatus,
+            lastSeenAt: row.lastSeenAt,
+            via: "hub-handshake",
+          };
+          await emitNodeEvent(tx, "node.online", row, network, extra, "system");
+        }
+        return seen.length;
       });
     },
 

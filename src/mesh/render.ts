@@ -5,6 +5,8 @@
 import { createHash } from "node:crypto";
 import type { Topology } from "../db/index.js";
 import { hostPrefix, parseCidr } from "./cidr.js";
+import type { EndpointSource, NodeEndpointCandidates } from "./endpoints.js";
+import { chooseEndpoint, keepaliveFor } from "./endpoints.js";
 
 export interface NetworkSpec {
   id: string;
@@ -31,6 +33,8 @@ export interface NodeSpec {
   endpoint: string | null;
   extraAllowedIps: string[];
   status: string;
+  /** What the node's agent reported of where it can be reached; null or absent without an agent. */
+  candidates?: NodeEndpointCandidates | null | undefined;
 }
 
 export interface RenderedPeer {
@@ -86,9 +90,42 @@ function routesBehindNodes(all: readonly NodeSpec[]): { id: string; route: strin
   return routes;
 }
 
+/** A node without an agent in a mesh: nobody knows its addresses, so peers learn them from its packets. */
+const isConfigOnlyInMesh = (network: NetworkSpec, node: NodeSpec) =>
+  network.topology === "mesh" && !node.candidates;
+
+/** How a mesh node's config reaches one other node: the endpoint it names (see endpoints.ts), if any. */
+export interface MeshPeerReach {
+  id: string;
+  name: string;
+  endpoint: string | null;
+  source: EndpointSource | null;
+}
+
+/**
+ * For each other active node of a mesh, the endpoint `node`'s config names for it (chosen with
+ * `node`'s own facts when it has an agent), in list order. Empty for a hub network.
+ */
+export function meshPeerReach(
+  network: NetworkSpec,
+  node: NodeSpec,
+  all: readonly NodeSpec[],
+): MeshPeerReach[] {
+  if (network.topology !== "mesh") return [];
+  const viewer = isConfigOnlyInMesh(network, node) ? undefined : node;
+  return all
+    .filter((n) => n.id !== node.id && isActive(n))
+    .map((n) => {
+      const chosen = chooseEndpoint(n, viewer);
+      return { id: n.id, name: n.name, endpoint: chosen?.endpoint ?? null, source: chosen?.source ?? null };
+    });
+}
+
 /** The `[Peer]` sections of a node's config, by the network's topology. */
 export function configPeers(network: NetworkSpec, node: NodeSpec, all: readonly NodeSpec[]): RenderedPeer[] {
-  const keepalive = network.persistentKeepalive ?? null;
+  const keepalive = keepaliveFor(network.persistentKeepalive ?? null, node, {
+    configOnly: isConfigOnlyInMesh(network, node),
+  });
   if (network.topology === "hub") {
     const routes = [network.cidr4, ...(network.cidr6 ? [network.cidr6] : [])];
     const extras = routesBehindNodes(all)
@@ -105,6 +142,7 @@ export function configPeers(network: NetworkSpec, node: NodeSpec, all: readonly 
     ];
   }
   const others = all.filter((n) => n.id !== node.id && isActive(n));
+  const reach = meshPeerReach(network, node, others);
   return [
     {
       comment: `hub of ${network.name}`,
@@ -113,11 +151,11 @@ export function configPeers(network: NetworkSpec, node: NodeSpec, all: readonly 
       endpoint: network.endpoint,
       persistentKeepalive: keepalive,
     },
-    ...others.map((n) => ({
+    ...others.map((n, i) => ({
       comment: n.name,
       publicKey: n.publicKey,
       allowedIps: nodeAllowedIps(n),
-      endpoint: n.endpoint,
+      endpoint: reach[i]!.endpoint,
       persistentKeepalive: keepalive,
     })),
   ];
@@ -137,7 +175,9 @@ export function renderNodeConfig(input: RenderInput): string {
   const len4 = parseCidr(network.cidr4).prefix;
   const addresses = [`${node.ip4}/${len4}`];
   if (node.ip6 && network.cidr6) addresses.push(`${node.ip6}/${parseCidr(network.cidr6).prefix}`);
-  const lines = [`# wiresync: node "${node.name}" in network "${network.name}"`, "[Interface]"];
+  const lines = [`# wiresync: node "${node.name}" in network "${network.name}"`];
+  if (isConfigOnlyInMesh(network, node)) lines.push(...configOnlyNotes(network, node, input.nodes));
+  lines.push("[Interface]");
   if (input.privateKey) lines.push(`PrivateKey = ${input.privateKey}`);
   else lines.push(`# PrivateKey = <this node's own private key; its public key is ${node.publicKey}>`);
   lines.push(`Address = ${addresses.join(", ")}`);
@@ -156,6 +196,21 @@ export function renderNodeConfig(input: RenderInput): string {
     if (peer.persistentKeepalive) lines.push(`PersistentKeepalive = ${peer.persistentKeepalive}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * What a mesh node without an agent is told at the top of its config: which peers it reaches directly
+ * (their endpoint is known) and which only once they have reached it. Names are validated one-line.
+ */
+function configOnlyNotes(network: NetworkSpec, node: NodeSpec, all: readonly NodeSpec[]): string[] {
+  const reach = meshPeerReach(network, node, all);
+  const names = (list: MeshPeerReach[]) => (list.length > 0 ? list.map((p) => p.name).join(", ") : "none");
+  return [
+    "# No agent reports this node's addresses, so peers learn them only from its packets;",
+    "# PersistentKeepalive keeps those paths open once it has reached them.",
+    `# Reaches directly (endpoint known): ${names(reach.filter((p) => p.endpoint !== null))}`,
+    `# Reaches only after they reached it (no endpoint known): ${names(reach.filter((p) => p.endpoint === null))}`,
+  ];
 }
 
 /** Hash of a node's config without its private key: equal hashes mean the node needs no new config. */

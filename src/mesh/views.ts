@@ -1,7 +1,8 @@
 /** Public shapes of mesh rows: what the API returns. Never a private key, token hash or ciphertext. */
 import { addressOnly } from "./cidr.js";
+import type { NodeEndpointCandidates } from "./endpoints.js";
 import type { EnrollmentKeyRow, NetworkRow, NodeRow } from "./mesh.repo.js";
-import type { NetworkSpec, NodeSpec } from "./render.js";
+import type { MeshPeerReach, NetworkSpec, NodeSpec } from "./render.js";
 
 export interface NetworkView {
   id: string;
@@ -52,6 +53,8 @@ export interface NodeView {
   ip4: string;
   ip6: string | null;
   endpoint: string | null;
+  /** Where the node's agent says it can be reached; null while no agent reported (config-only). */
+  endpointCandidates: NodeEndpointCandidates | null;
   extraAllowedIps: string[];
   role: NodeRow["role"];
   status: NodeRow["status"];
@@ -68,6 +71,11 @@ export interface NodeView {
   configVersion: number;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * In a mesh, on a single node's read: the endpoint this node's config names for each other node
+   * (null: it reaches that node only after being reached by it). Absent elsewhere.
+   */
+  meshPeers?: MeshPeerReach[];
 }
 
 export function toNodeView(n: NodeRow): NodeView {
@@ -80,6 +88,7 @@ export function toNodeView(n: NodeRow): NodeView {
     ip4: addressOnly(n.ip4),
     ip6: n.ip6 ? addressOnly(n.ip6) : null,
     endpoint: n.endpoint,
+    endpointCandidates: n.endpointCandidates,
     extraAllowedIps: n.extraAllowedIps,
     role: n.role,
     status: n.status,
@@ -145,7 +154,8 @@ export function toNetworkSpec(n: NetworkRow): NetworkSpec {
 }
 
 export function toNodeSpec(
-  n: Pick<NodeRow, "id" | "name" | "publicKey" | "ip4" | "ip6" | "endpoint" | "extraAllowedIps" | "status">,
+  n: Pick<NodeRow, "id" | "name" | "publicKey" | "ip4" | "ip6" | "endpoint" | "extraAllowedIps" | "status"> &
+    Partial<Pick<NodeRow, "endpointCandidates">>,
 ): NodeSpec {
   return {
     id: n.id,
@@ -156,5 +166,6 @@ export function toNodeSpec(
     endpoint: n.endpoint,
     extraAllowedIps: n.extraAllowedIps,
     status: n.status,
+    candidates: n.endpointCandidates ?? null,
   };
 }

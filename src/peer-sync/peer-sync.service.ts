@@ -346,16 +346,19 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
           note: "no WireGuard interface is managed for this network here; no counters to read",
         };
       const peers = await exclusive(binding.iface, async () => (await port(binding).dump()).peers);
-      const recorded = await deps.usage.recordReadings(
-        networkId,
-        peers.map((p) => ({
-          publicKey: p.publicKey,
-          rx: p.rxBytes,
-          tx: p.txBytes,
-          latestHandshake: p.latestHandshake,
-        })),
-      );
-      return { managed: true, note: `${binding.iface}: counters of ${recorded} peers recorded` };
+      const readings = peers.map((p) => ({
+        publicKey: p.publicKey,
+        rx: p.rxBytes,
+        tx: p.txBytes,
+        latestHandshake: p.latestHandshake,
+      }));
+      const recorded = await deps.usage.recordReadings(networkId, readings);
+      // A node without an agent shows it is alive only by shaking hands with the hub.
+      const online = await deps.mesh.recordHubHandshakes(networkId, readings);
+      return {
+        managed: true,
+        note: `${binding.iface}: counters of ${recorded} peers recorded${online > 0 ? `, ${online} nodes seen online` : ""}`,
+      };
     },
 
     /** Releases driver connections (interfaces stay up). */

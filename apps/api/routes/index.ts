@@ -26,6 +26,7 @@ import { registerGetReady } from "./health/get-ready.js";
 import { registerCreateNetwork } from "./networks/create-network.js";
 import { registerDeleteNetwork } from "./networks/delete-network.js";
 import { registerGetNetwork } from "./networks/get-network.js";
+import { registerGetReachability } from "./networks/get-reachability.js";
 import { registerListNetworks } from "./networks/list-networks.js";
 import { registerUpdateNetwork } from "./networks/update-network.js";
 import { registerCreateNode } from "./nodes/create-node.js";
@@ -86,6 +87,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerDeleteNetwork(app);
   registerGetDrift(app);
   registerFixDrift(app);
+  registerGetReachability(app);
   registerRegisterNode(app);
   registerCreateNode(app);
   registerListNodes(app);

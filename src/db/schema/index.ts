@@ -8,6 +8,7 @@ export * from "./emails.js";
 export * from "./enrollment-keys.js";
 export * from "./events.js";
 export * from "./networks.js";
+export * from "./node-reachability.js";
 export * from "./nodes.js";
 export * from "./retired-peers.js";
 export * from "./settings.js";

@@ -21,6 +21,17 @@ export interface NodeLocation {
   country?: string;
   region?: string;
 }
+/**
+ * Where a node's agent says it can be reached (see src/mesh/endpoints.ts), stored normalised: its
+ * WireGuard listen port, its interface addresses (`ip/prefix`), the public endpoint it reported, and
+ * the address the server saw its heartbeat come from.
+ */
+export interface NodeEndpointCandidates {
+  listenPort: number | null;
+  addresses: string[];
+  reported: string | null;
+  reflexive: string | null;
+}
 export interface NodeMetrics {
   cpu?: number;
   memory?: number;
@@ -45,7 +56,10 @@ export const nodes = pgTable(
     presharedKeyEnc: text(),
     ip4: inet().notNull(),
     ip6: inet(),
+    /** Set by an operator; the mesh's first choice of where peers reach this node. */
     endpoint: text(),
+    /** Reported by the node's agent with its heartbeats; null while it never reported (no agent). */
+    endpointCandidates: jsonb().$type<NodeEndpointCandidates>(),
     extraAllowedIps: text().array().notNull().default([]),
     natType: text(),
     networkInfo: jsonb().$type<NodeNetworkInfo>().notNull().default({}),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NetworkSpec, NodeSpec } from "../../../src/mesh/render.js";
-import { configPeers } from "../../../src/mesh/render.js";
+import { configPeers, renderNodeConfig } from "../../../src/mesh/render.js";
 
 const network: NetworkSpec = {
   id: "net",
@@ -55,5 +55,78 @@ describe("configPeers in hub topology", () => {
       "192.168.3.0/24",
       "192.168.5.0/24",
     ]);
+  });
+});
+
+describe("configPeers and renderNodeConfig in mesh topology", () => {
+  const mesh: NetworkSpec = { ...network, topology: "mesh", persistentKeepalive: null };
+  const agentNode = (n: number, candidates: NodeSpec["candidates"]): NodeSpec => ({ ...node(n), candidates });
+
+  it("names each peer's chosen endpoint, and gives a node behind NAT keepalive on every peer", () => {
+    const a = agentNode(1, {
+      listenPort: 51001,
+      addresses: ["192.168.5.2/24"],
+      reported: null,
+      reflexive: "198.51.100.1",
+    });
+    const b = agentNode(2, {
+      listenPort: 51002,
+      addresses: ["192.168.5.3/24"],
+      reported: null,
+      reflexive: "198.51.100.1",
+    });
+    const c = { ...node(3), endpoint: "c.example.com:51820" };
+    const peers = configPeers(mesh, a, [a, b, c]);
+    expect(peers.map((p) => [p.comment, p.endpoint, p.persistentKeepalive])).toEqual([
+      ["hub of office", "vpn.example.com:51820", 25],
+      ["node-2", "192.168.5.3:51002", 25],
+      ["node-3", "c.example.com:51820", 25],
+    ]);
+  });
+
+  it("tells a node without an agent whom it reaches directly, and keeps its paths open", () => {
+    const a = agentNode(1, {
+      listenPort: 51001,
+      addresses: ["203.0.113.7/24"],
+      reported: null,
+      reflexive: null,
+    });
+    const b = agentNode(2, {
+      listenPort: 51002,
+      addresses: ["192.168.5.3/24"],
+      reported: null,
+      reflexive: null,
+    });
+    const phone = node(3);
+    const text = renderNodeConfig({ network: mesh, node: phone, nodes: [a, b, phone] });
+    expect(text).toContain(
+      [
+        '# wiresync: node "node-3" in network "office"',
+        "# No agent reports this node's addresses, so peers learn them only from its packets;",
+        "# PersistentKeepalive keeps those paths open once it has reached them.",
+        "# Reaches directly (endpoint known): node-1",
+        "# Reaches only after they reached it (no endpoint known): node-2",
+        "[Interface]",
+      ].join("\n"),
+    );
+    expect(text).toContain(
+      `PublicKey = ${a.publicKey}\nAllowedIPs = 10.10.0.2/32\nEndpoint = 203.0.113.7:51001\nPersistentKeepalive = 25`,
+    );
+    // An agent's own config carries no such notes, and no keepalive when it is not behind NAT.
+    const own = renderNodeConfig({ network: mesh, node: a, nodes: [a, b, phone] });
+    expect(own).not.toContain("# No agent");
+    expect(own).not.toContain("PersistentKeepalive");
+  });
+
+  it("gives a node behind NAT in a hub network keepalive towards the hub, and leaves others as they were", () => {
+    const natted = agentNode(1, {
+      listenPort: 51001,
+      addresses: ["192.168.5.2/24"],
+      reported: null,
+      reflexive: "198.51.100.1",
+    });
+    expect(configPeers(network, natted, [natted])[0]!.persistentKeepalive).toBe(25);
+    expect(configPeers(network, node(2), [node(2)])[0]!.persistentKeepalive).toBeNull();
+    expect(renderNodeConfig({ network, node: node(2), nodes: [node(2)] })).not.toContain("# No agent");
   });
 });

@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { DomainError } from "../../../../src/errors.js";
 import { HeartbeatInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
+import { clientAddress } from "../../http/client-address.js";
 import { envelope, IdParam, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
 
@@ -11,6 +12,10 @@ export const route = createRoute({
   path: "/api/v1/nodes/{id}/heartbeat",
   tags: ["agent"],
   summary: "A node reports in with its metrics (node token only); answers the config version to run",
+  description:
+    "Agents also report where they can be reached (`candidates`: listen port and host addresses) and " +
+    "their latest handshake with each mesh peer (`handshakes`); the server adds the address it saw the " +
+    "heartbeat come from. All optional: agents that send neither still work.",
   security: [{ nodeToken: [] }],
   request: { params: IdParam, ...jsonBody(HeartbeatInput) },
   responses: {
@@ -29,7 +34,8 @@ export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
     if (principal?.kind !== "node")
       throw new DomainError("FORBIDDEN", "heartbeats come from the node's own token");
     if (principal.id !== id) throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
-    const { node } = await c.var.services.mesh.heartbeat(id, c.req.valid("json"));
+    const observed = { remoteAddress: clientAddress(c) };
+    const { node } = await c.var.services.mesh.heartbeat(id, c.req.valid("json"), observed);
     return c.json(
       ok({ configVersion: node.configVersion, status: node.status, serverTime: new Date().toISOString() }),
       200,

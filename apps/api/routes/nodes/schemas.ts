@@ -9,7 +9,16 @@ export const NodeSchema = z
     publicKey: z.string(),
     ip4: z.string(),
     ip6: z.string().nullable(),
-    endpoint: z.string().nullable(),
+    endpoint: z.string().nullable().openapi({ description: "Set by an operator; wins over reported ones" }),
+    endpointCandidates: z
+      .object({
+        listenPort: z.number().int().nullable(),
+        addresses: z.array(z.string()),
+        reported: z.string().nullable(),
+        reflexive: z.string().nullable(),
+      })
+      .nullable()
+      .openapi({ description: "Where the node's agent says it can be reached; null without an agent" }),
     extraAllowedIps: z.array(z.string()),
     role: z.enum(["peer", "relay", "hub"]),
     status: z.enum(["pending", "online", "offline", "disabled"]),
@@ -27,6 +36,21 @@ export const NodeSchema = z
     configVersion: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),
+    meshPeers: z
+      .array(
+        z.object({
+          id: z.uuid(),
+          name: z.string(),
+          endpoint: z.string().nullable(),
+          source: z.enum(["operator", "reported", "lan", "reflexive"]).nullable(),
+        }),
+      )
+      .optional()
+      .openapi({
+        description:
+          "Mesh only, on a single node's read: the endpoint this node's config names for each other " +
+          "node (null: this node reaches it only after that node reached this one)",
+      }),
   })
   .openapi("Node");
 

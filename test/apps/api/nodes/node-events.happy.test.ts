@@ -145,7 +145,7 @@ describe("node events in the outbox", () => {
     expect(events[3]!.data).toMatchObject({ previousStatus: "offline" });
   });
 
-  it("stores each heartbeat's metrics and time, keeps a disabled node disabled, and takes a new endpoint", async () => {
+  it("stores each heartbeat's metrics and time, keeps a disabled node disabled, and takes a reported endpoint", async () => {
     const net = await createNetwork(t, { name: "beats", cidr4: "10.64.0.0/24" });
     const created = await createNode(t, net.id, { name: "beating" });
     const id = created.node.id as string;
@@ -174,7 +174,14 @@ describe("node events in the outbox", () => {
     const moved = await heartbeat(t, id, created.token, { endpoint: "198.51.100.20:51820" });
     expect(moved).toMatchObject({ status: "online" });
     const after = await rowOf();
-    expect(after).toMatchObject({ status: "online", endpoint: "198.51.100.20:51820", metrics: {} });
+    // A reported endpoint is a candidate of the node's; the operator's `endpoint` stays as it was.
+    expect(after).toMatchObject({ status: "online", endpoint: null, metrics: {} });
+    expect(after.endpointCandidates).toEqual({
+      listenPort: null,
+      addresses: [],
+      reported: "198.51.100.20:51820",
+      reflexive: null,
+    });
     expect(after.configVersion).toBeGreaterThanOrEqual(versionBefore);
     expect(await onlineEvents()).toHaveLength(onlineBefore + 1);
   });
