@@ -55,6 +55,8 @@ export interface PlatformOptions {
     interfaces: readonly InterfaceBinding[];
     driver: "auto" | "uapi" | "wg";
     minApplyIntervalMs?: number;
+    /** Forwarding between the peers of owned hub interfaces (default `on`). */
+    forwarding?: "on" | "off";
   };
   /** How peer sync reaches interfaces; real drivers unless a test hands in fakes. */
   interfaceOps?: InterfaceOps;
@@ -175,7 +177,12 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       mesh,
       usage,
       bindings: options.wireguard?.interfaces ?? [],
-      ops: options.interfaceOps ?? realInterfaceOps(options.wireguard?.driver ?? "auto"),
+      ops:
+        options.interfaceOps ??
+        realInterfaceOps(options.wireguard?.driver ?? "auto", {
+          forwarding: options.wireguard?.forwarding ?? "on",
+          bindings: options.wireguard?.interfaces ?? [],
+        }),
       metrics,
       minApplyIntervalMs: options.wireguard?.minApplyIntervalMs ?? 0,
     }),
