@@ -23,7 +23,12 @@ import { createMetrics } from "./metrics/index.js";
 import type { EmailService, NodeConfigSource, Relay, Resolver, WebhookService } from "./notify/index.js";
 import { createEmailService, createRelay, createResendMailer, createWebhookService } from "./notify/index.js";
 import type { DriftService, InterfaceOps, PeerSyncService } from "./peer-sync/index.js";
-import { createDriftService, createPeerSyncService, realInterfaceOps } from "./peer-sync/index.js";
+import {
+  createDriftService,
+  createPeerSyncService,
+  realInterfaceOps,
+  redisForwardingBoard,
+} from "./peer-sync/index.js";
 import type { Redis } from "./queue/index.js";
 import { BullJobQueue, createRedis, pingRedis } from "./queue/index.js";
 import type { SettingsService } from "./settings/index.js";
@@ -141,9 +146,15 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
     return connection;
   };
   const queue = new BullJobQueue(redis, options.redis.prefix, openWorkerConnection);
+  const forwardingBoard = redisForwardingBoard(redis, options.redis.prefix);
   const checks: Record<string, HealthCheck> = {
     postgres: () => database.ping(),
     redis: () => pingRedis(redis),
+    // A hub that does not forward between its peers leaves every node cut off from the others.
+    "hub-forwarding": async () => {
+      const problems = await forwardingBoard.problems();
+      if (problems.length > 0) throw new Error(problems.join("; "));
+    },
   };
   const metrics = createMetrics();
   const secrets = createSecretBox(options.secrets.encryptionKey, options.secrets.previousEncryptionKeys);
@@ -185,6 +196,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
         }),
       metrics,
       minApplyIntervalMs: options.wireguard?.minApplyIntervalMs ?? 0,
+      forwardingBoard,
     }),
     drift: createDriftService({ queue, sync, mesh }),
     settings: createSettingsService({ db: database.db, secrets }),

@@ -54,11 +54,6 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
     if (!runtime.isHealthy()) throw new Error("a queue worker is not running");
   });
   if (config.workers.queues.includes("peer-sync") && config.wireguard.interfaces.length > 0) {
-    const { peerSync } = platform.services;
-    platform.addHealthCheck("hub-forwarding", async () => {
-      const problems = peerSync.forwardingProblems();
-      if (problems.length > 0) throw new Error(problems.join("; "));
-    });
     void reconcileOwnedNow(platform, logger);
   }
   const scheduler = config.workers.schedulerEnabled

@@ -33,6 +33,7 @@ import {
   routesFor,
   WireGuardError,
 } from "../wireguard/index.js";
+import type { ForwardingBoard } from "./forwarding-board.js";
 
 /** How the service reaches interfaces: real drivers in production, `FakeWg` in service tests. */
 export interface InterfaceOps {
@@ -141,6 +142,8 @@ export interface PeerSyncDeps {
    * burst of changes lands in few writes (the first at once, the rest together). 0 turns it off.
    */
   minApplyIntervalMs?: number;
+  /** Where forwarding problems are posted for other processes (`/health/ready`). */
+  forwardingBoard?: ForwardingBoard;
 }
 
 export interface SyncOptions {
@@ -343,6 +346,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       forwarding = await deps.ops.forwarding(binding, Boolean(hub.network.cidr6), options.apply);
       if (options.apply) {
         forwardingOf.set(binding.iface, forwarding);
+        await deps.forwardingBoard?.post(forwarding);
         changed.push(...forwarding.changed.map((c) => `forwarding ${c}`));
       }
     }
@@ -562,14 +566,6 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         }
       }
       return results;
-    },
-
-    /**
-     * Problems of forwarding on the interfaces this worker has reconciled: one sentence each saying
-     * that nodes cannot reach each other and how to fix it. Empty when all is well.
-     */
-    forwardingProblems(): string[] {
-      return [...forwardingOf.values()].flatMap((f) => (f.problem ? [f.problem] : []));
     },
 
     /** Releases driver connections (interfaces stay up). */
