@@ -156,9 +156,11 @@ export interface SyncOptions {
 }
 
 const describeLinkDrift = (d: LinkDrift) =>
-  d.field === "mtu"
-    ? `mtu ${d.actual}→${d.desired}`
-    : `${d.field} ${d.desired === null ? `-${d.actual}` : `+${d.desired}`}`;
+  d.field === "mtu" || d.field === "listenPort"
+    ? `${d.field} ${d.actual}→${d.desired}`
+    : d.field === "publicKey"
+      ? "key replaced"
+      : `${d.field} ${d.desired === null ? `-${d.actual}` : `+${d.desired}`}`;
 
 /** A cached binding turned out stale (the network was renamed or deleted): resolve it again. */
 const RESOLVE_AGAIN = Symbol("resolve again");
@@ -217,12 +219,14 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   /**
    * Finishes `reading` (a dump begun while the database was read), creating or repairing the
    * interface first when it is missing or carries another key or port than the database says.
+   * What it changed goes to `ensuredNow`, a key or port that differed to `found` (as drift).
    */
   async function readInterface(
     binding: InterfaceBinding,
     hub: HubState,
     reading: Promise<WgState>,
     ensuredNow?: string[],
+    found?: LinkDrift[],
   ): Promise<WgState> {
     let actual: WgState;
     try {
@@ -237,6 +241,14 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       return port(binding).dump();
     }
     if (actual.publicKey !== hub.network.hubPublicKey || actual.listenPort !== hub.network.listenPort) {
+      if (actual.listenPort !== hub.network.listenPort)
+        found?.push({
+          field: "listenPort",
+          desired: String(hub.network.listenPort),
+          actual: String(actual.listenPort),
+        });
+      if (actual.publicKey !== hub.network.hubPublicKey)
+        found?.push({ field: "publicKey", desired: hub.network.hubPublicKey, actual: actual.publicKey });
       const changed = await deps.ops.ensure(binding, hubSettings(hub));
       ensuredNow?.push(...(changed ?? ["interface"]));
       forget(binding.iface);
@@ -376,7 +388,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       // Checked and indexed while the interface may still be answering.
       const desired = desiredFor(networkId, hub);
       const changed: string[] = [];
-      const actual = await readInterface(binding, hub, reading, changed);
+      const ensureDrift: LinkDrift[] = [];
+      const actual = await readInterface(binding, hub, reading, changed, ensureDrift);
       const { plan, drift } = diffInterface(desired, actual, {
         removeUnknown: options.removeUnknown,
         retired: new Set(hub.retired),
@@ -392,6 +405,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         apply: true,
       });
       changed.push(...link.changed);
+      link.drift.unshift(...ensureDrift);
       const onInterface = actual.peers.length + plan.add.length - plan.remove.length;
       deps.metrics?.interfacePeers.set({ interface: binding.iface }, onInterface);
       if (options.reportDrift && driftCount(drift) + link.drift.length > 0) {
@@ -500,8 +514,13 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       return exclusive(binding.iface, async () => {
         const { state: hub, reading } = await loadHub(binding, networkId);
         const desired = desiredFor(networkId, hub); // while the interface may still be answering
-        const report = driftReport(desired, await readInterface(binding, hub, reading));
+        const ensureDrift: LinkDrift[] = [];
+        const report = driftReport(
+          desired,
+          await readInterface(binding, hub, reading, undefined, ensureDrift),
+        );
         const link = await reconcileLink(binding, hub, { all: true, apply: false });
+        link.drift.unshift(...ensureDrift);
         const forwarding = link.forwarding
           ? { ok: link.forwarding.problem === null, problem: link.forwarding.problem }
           : null;

@@ -24,7 +24,8 @@ export interface ActualLink {
 }
 
 export interface LinkDrift {
-  field: "address" | "mtu" | "route";
+  /** `listenPort` and `publicKey` are found (and repaired) by the peer sync's interface bring-up. */
+  field: "address" | "mtu" | "route" | "listenPort" | "publicKey";
   desired: string | null;
   actual: string | null;
 }

@@ -284,6 +284,14 @@ describeNetns(
       const ready = await t.request("/health/ready", { key: null });
       expect(ready.status).toBe(200);
     });
+
+    it("reports a hand-changed listen port as drift (and the check puts it back, as every sync does)", async () => {
+      expect((await lab.exec(hubNs, "wg", ["set", hubIface, "listen-port", "51999"])).exitCode).toBe(0);
+      const drift = await json(await t.request(`/api/v1/networks/${reach.id}/drift`));
+      expect(drift.data.settings).toEqual([{ field: "listenPort", desired: "51861", actual: "51999" }]);
+      const port = await lab.exec(hubNs, "wg", ["show", hubIface, "listen-port"]);
+      expect(port.stdout.trim()).toBe("51861");
+    });
   },
   { tools: ["nft"] },
 );

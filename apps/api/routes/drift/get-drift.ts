@@ -19,12 +19,15 @@ const Drift = z
     settings: z
       .array(
         z.object({
-          field: z.enum(["address", "mtu", "route"]),
+          field: z.enum(["address", "mtu", "route", "listenPort", "publicKey"]),
           desired: z.string().nullable(),
           actual: z.string().nullable(),
         }),
       )
-      .openapi({ description: "Interface settings (MTU, addresses, routes) that differ from the database" }),
+      .openapi({
+        description:
+          "Interface settings (MTU, addresses, routes, listen port, key) that differ from the database; a drift check repairs a wrong listen port or key at once, as every sync does",
+      }),
     forwarding: z.object({ ok: z.boolean(), problem: z.string().nullable() }).nullable().openapi({
       description:
         "Whether the hub forwards between its peers; `problem` says when nodes cannot reach each other and how to fix it",

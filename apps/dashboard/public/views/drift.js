@@ -71,11 +71,13 @@ export function driftPanel({ network, session, signal, nameOf }) {
         h(
           "li",
           null,
-          d.field === "mtu"
-            ? `MTU is ${d.actual}, the network says ${d.desired}`
-            : d.desired === null
-              ? `Interface ${d.field} not in the database: ${d.actual}`
-              : `Interface ${d.field} missing: ${d.desired}`,
+          d.field === "mtu" || d.field === "listenPort"
+            ? `${d.field === "mtu" ? "MTU" : "Listen port"} is ${d.actual}, the network says ${d.desired}`
+            : d.field === "publicKey"
+              ? "The interface's key is not the network's hub key"
+              : d.desired === null
+                ? `Interface ${d.field} not in the database: ${d.actual}`
+                : `Interface ${d.field} missing: ${d.desired}`,
         ),
       ),
       ...drift.missing.map((key) => h("li", null, "Missing from the interface: ", peerName(key))),
