@@ -29,6 +29,7 @@ import {
   isEmptyPlan,
   openDriver,
   planLink,
+  RouteMemo,
   readLinkState,
   routesFor,
   WireGuardError,
@@ -315,14 +316,22 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     forwardingOf.delete(iface);
   };
 
-  const desiredLink = (hub: HubState) => {
+  /** Per interface: which allowed ranges its subnets cover, so a sync of 10,000 peers stays cheap. */
+  const routeMemos = new Map<string, RouteMemo>();
+  const desiredLink = (iface: string, hub: HubState) => {
     const addresses = hubSettings(hub).addresses;
+    let memo = routeMemos.get(iface);
+    if (!memo) {
+      memo = new RouteMemo();
+      routeMemos.set(iface, memo);
+    }
     return {
       addresses,
       mtu: hub.network.mtu ?? null,
       routes: routesFor(
         addresses,
         hub.peers.flatMap((p) => p.allowedIps),
+        memo,
       ),
     };
   };
@@ -340,7 +349,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   ): Promise<{ drift: LinkDrift[]; changed: string[]; forwarding: ForwardingStatus | null }> {
     const changed: string[] = [];
     let drift: LinkDrift[] = [];
-    const desired = desiredLink(hub);
+    const desired = desiredLink(binding.iface, hub);
     const key = JSON.stringify(desired);
     if (deps.ops.readLink && (options.all || linkApplied.get(binding.iface) !== key)) {
       const plan = planLink(desired, await deps.ops.readLink(binding));

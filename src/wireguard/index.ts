@@ -57,6 +57,7 @@ export {
   type LinkDrift,
   type LinkPlan,
   planLink,
+  RouteMemo,
   routesFor,
 } from "./link-plan.js";
 export { type OpenDriverOptions, openDriver } from "./open-driver.js";
