@@ -25,16 +25,13 @@ import {
   driftReport,
   ensureForwarding,
   ensureInterface,
-  isEmptyLinkPlan,
   isEmptyPlan,
   openDriver,
-  planLink,
-  RouteMemo,
   readLinkState,
-  routesFor,
   WireGuardError,
 } from "../wireguard/index.js";
 import type { ForwardingBoard } from "./forwarding-board.js";
+import { createLinkSync, describeLinkDrift } from "./link-sync.js";
 
 /** How the service reaches interfaces: real drivers in production, `FakeWg` in service tests. */
 export interface InterfaceOps {
@@ -155,13 +152,6 @@ export interface SyncOptions {
   /** Re-read the interface's own settings and forwarding even when nothing changed in the database. */
   checkSettings?: boolean;
 }
-
-const describeLinkDrift = (d: LinkDrift) =>
-  d.field === "mtu" || d.field === "listenPort"
-    ? `${d.field} ${d.actual}→${d.desired}`
-    : d.field === "publicKey"
-      ? "key replaced"
-      : `${d.field} ${d.desired === null ? `-${d.actual}` : `+${d.desired}`}`;
 
 /** A cached binding turned out stale (the network was renamed or deleted): resolve it again. */
 const RESOLVE_AGAIN = Symbol("resolve again");
@@ -306,73 +296,13 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     forwarding: null,
   });
 
-  /** Per interface: the desired link settings last applied, so a trigger skips an unchanged link. */
-  const linkApplied = new Map<string, string>();
-  /** Per interface: forwarding as last ensured. */
-  const forwardingOf = new Map<string, ForwardingStatus>();
-  /** Interfaces re-created or repaired by this process since their link and forwarding were set. */
-  const forget = (iface: string) => {
-    linkApplied.delete(iface);
-    forwardingOf.delete(iface);
-  };
-
-  /** Per interface: which allowed ranges its subnets cover, so a sync of 10,000 peers stays cheap. */
-  const routeMemos = new Map<string, RouteMemo>();
-  const desiredLink = (iface: string, hub: HubState) => {
-    const addresses = hubSettings(hub).addresses;
-    let memo = routeMemos.get(iface);
-    if (!memo) {
-      memo = new RouteMemo();
-      routeMemos.set(iface, memo);
-    }
-    return {
-      addresses,
-      mtu: hub.network.mtu ?? null,
-      routes: routesFor(
-        addresses,
-        hub.peers.flatMap((p) => p.allowedIps),
-        memo,
-      ),
-    };
-  };
-
-  /**
-   * Brings the interface's own settings and forwarding in line with the database. With `all` it
-   * reads the link whatever happened before (a reconcile, a drift check); otherwise only when the
-   * desired settings changed since they were last applied here (a trigger stays cheap). With
-   * `apply` false it only reports.
-   */
-  async function reconcileLink(
-    binding: InterfaceBinding,
-    hub: HubState,
-    options: { all: boolean; apply: boolean },
-  ): Promise<{ drift: LinkDrift[]; changed: string[]; forwarding: ForwardingStatus | null }> {
-    const changed: string[] = [];
-    let drift: LinkDrift[] = [];
-    const desired = desiredLink(binding.iface, hub);
-    const key = JSON.stringify(desired);
-    if (deps.ops.readLink && (options.all || linkApplied.get(binding.iface) !== key)) {
-      const plan = planLink(desired, await deps.ops.readLink(binding));
-      drift = plan.drift;
-      if (options.apply) {
-        if (!isEmptyLinkPlan(plan)) {
-          await deps.ops.applyLink?.(binding, plan);
-          changed.push(...plan.drift.map(describeLinkDrift));
-        }
-        linkApplied.set(binding.iface, key);
-      }
-    }
-    let forwarding = forwardingOf.get(binding.iface) ?? null;
-    if (deps.ops.forwarding && (options.all || !forwarding)) {
-      forwarding = await deps.ops.forwarding(binding, Boolean(hub.network.cidr6), options.apply);
-      if (options.apply) {
-        forwardingOf.set(binding.iface, forwarding);
-        await deps.forwardingBoard?.post(forwarding);
-        changed.push(...forwarding.changed.map((c) => `forwarding ${c}`));
-      }
-    }
-    return { drift, changed, forwarding };
-  }
+  const links = createLinkSync({
+    ops: deps.ops,
+    ...(deps.forwardingBoard ? { forwardingBoard: deps.forwardingBoard } : {}),
+    addressesOf: (hub) => hubSettings(hub).addresses,
+  });
+  const forget = links.forget;
+  const reconcileLink = links.reconcile;
 
   /**
    * Syncs a network through `binding` under the interface's lock. Returns RESOLVE_AGAIN, having
