@@ -8,4 +8,5 @@
 
 export * from "./drift.service.js";
 export * from "./forwarding-board.js";
+export * from "./link-sync.js";
 export * from "./peer-sync.service.js";
