@@ -13,7 +13,8 @@
  *
  * Everything runs inside the interface's namespace (`ip netns exec`); it never touches another one.
  */
-import { run } from "./exec.js";
+import type { RunOptions, RunResult } from "./exec.js";
+import { run as runTool } from "./exec.js";
 
 export type ForwardingMode = "on" | "off";
 
@@ -32,6 +33,15 @@ export interface ForwardingStatus {
 }
 
 export const NFT_TABLE = "wiresync";
+
+/** Runs a tool, turning "cannot run it" (not installed) into a failed result: this module never throws. */
+async function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  try {
+    return await runTool(command, args, options);
+  } catch (err) {
+    return { stdout: "", stderr: (err as Error).message, exitCode: 127 };
+  }
+}
 
 /** sysctl keys with `/` separators, so interface names with dots are read right. */
 const key = (family: 4 | 6, iface: string, leaf: string) => `net/ipv${family}/conf/${iface}/${leaf}`;
