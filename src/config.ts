@@ -132,6 +132,7 @@ export const EnvSchema = z
     ),
     WG_DRIVER: z.enum(["auto", "uapi", "wg"]).default("auto"),
     WG_MIN_APPLY_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+    WG_FORWARDING: z.enum(["on", "off"]).default("on"),
     WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce
       .number()
       .int()
@@ -284,6 +285,8 @@ export interface Config {
     readonly driver: "auto" | "uapi" | "wg";
     /** Least time between two writes to one interface: bursts of changes coalesce into few writes. */
     readonly minApplyIntervalMs: number;
+    /** `on`: turn on forwarding (and network isolation) for owned hub interfaces; `off`: leave it alone. */
+    readonly forwarding: "on" | "off";
   };
   readonly workers: {
     readonly queues: readonly QueueName[];
@@ -460,6 +463,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       interfaces: env.WG_INTERFACES.map(parseBinding),
       driver: env.WG_DRIVER,
       minApplyIntervalMs: env.WG_MIN_APPLY_INTERVAL_MS,
+      forwarding: env.WG_FORWARDING,
     },
     workers: {
       queues: env.WORKER_QUEUES.length > 0 ? env.WORKER_QUEUES : QUEUE_NAMES,

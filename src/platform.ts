@@ -23,7 +23,12 @@ import { createMetrics } from "./metrics/index.js";
 import type { EmailService, NodeConfigSource, Relay, Resolver, WebhookService } from "./notify/index.js";
 import { createEmailService, createRelay, createResendMailer, createWebhookService } from "./notify/index.js";
 import type { DriftService, InterfaceOps, PeerSyncService } from "./peer-sync/index.js";
-import { createDriftService, createPeerSyncService, realInterfaceOps } from "./peer-sync/index.js";
+import {
+  createDriftService,
+  createPeerSyncService,
+  realInterfaceOps,
+  redisForwardingBoard,
+} from "./peer-sync/index.js";
 import type { Redis } from "./queue/index.js";
 import { BullJobQueue, createRedis, pingRedis } from "./queue/index.js";
 import type { SettingsService } from "./settings/index.js";
@@ -56,6 +61,8 @@ export interface PlatformOptions {
     interfaces: readonly InterfaceBinding[];
     driver: "auto" | "uapi" | "wg";
     minApplyIntervalMs?: number;
+    /** Forwarding between the peers of owned hub interfaces (default `on`). */
+    forwarding?: "on" | "off";
   };
   /** How peer sync reaches interfaces; real drivers unless a test hands in fakes. */
   interfaceOps?: InterfaceOps;
@@ -141,9 +148,17 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
     return connection;
   };
   const queue = new BullJobQueue(redis, options.redis.prefix, openWorkerConnection);
+  const forwardingBoard = redisForwardingBoard(redis, options.redis.prefix);
   const checks: Record<string, HealthCheck> = {
     postgres: () => database.ping(),
     redis: () => pingRedis(redis),
+    // A hub that does not forward between its peers leaves every node cut off from the others.
+    "hub-forwarding": async () => {
+      // Without Redis there is nothing to read; the redis check reports that.
+      if (redis.status !== "ready") return;
+      const problems = await forwardingBoard.problems().catch(() => []);
+      if (problems.length > 0) throw new Error(problems.join("; "));
+    },
   };
   const metrics = createMetrics();
   const secrets = createSecretBox(options.secrets.encryptionKey, options.secrets.previousEncryptionKeys);
@@ -184,9 +199,15 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       mesh,
       usage,
       bindings: options.wireguard?.interfaces ?? [],
-      ops: options.interfaceOps ?? realInterfaceOps(options.wireguard?.driver ?? "auto"),
+      ops:
+        options.interfaceOps ??
+        realInterfaceOps(options.wireguard?.driver ?? "auto", {
+          forwarding: options.wireguard?.forwarding ?? "on",
+          bindings: options.wireguard?.interfaces ?? [],
+        }),
       metrics,
       minApplyIntervalMs: options.wireguard?.minApplyIntervalMs ?? 0,
+      forwardingBoard,
     }),
     drift: createDriftService({ queue, sync, mesh }),
     settings: createSettingsService({ db: database.db, secrets }),

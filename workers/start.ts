@@ -5,6 +5,7 @@
 import type { Config } from "../src/config.js";
 import { createProgressMonitor, HealthCheckError } from "../src/health/index.js";
 import type { Logger } from "../src/logger.js";
+import { F } from "../src/logger.js";
 import type { Platform } from "../src/platform.js";
 import { createRetention } from "../src/retention/index.js";
 import { buildProcessors } from "./processors/index.js";
@@ -18,6 +19,25 @@ export interface WorkerRole {
   scheduler: Scheduler | undefined;
   /** Stops the scheduler, then the workers (in-flight jobs get `shutdownTimeoutMs`). */
   stop(): Promise<{ forced: boolean }>;
+}
+
+/**
+ * Creates or adopts each owned hub interface and reconciles it at once, so a start or restart does
+ * not wait for the next scheduled reconcile: one log line per interface with its peers and changes.
+ */
+async function reconcileOwnedNow(platform: Platform, logger: Logger): Promise<void> {
+  const log = logger.child({ [F.component]: "peer-sync" });
+  for (const r of await platform.services.peerSync.reconcileOwned()) {
+    const fields = { iface: r.binding.iface, netns: r.binding.netns, network: r.binding.network };
+    if (r.missing) log.warn(fields, "no network of this name or id; the interface waits for it");
+    else if (r.error) log.error({ ...fields, err: r.error }, "hub interface reconcile at start failed");
+    else if (r.outcome) {
+      const { peers, changed, forwarding } = r.outcome;
+      log.info({ ...fields, peers, changed }, "hub interface reconciled");
+      if (forwarding?.problem)
+        log.warn({ ...fields, problem: forwarding.problem }, "nodes cannot reach each other");
+    }
+  }
 }
 
 export function startWorkerRole(platform: Platform, config: Config, logger: Logger): WorkerRole {
@@ -37,6 +57,9 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
     if (!runtime.isHealthy()) throw new HealthCheckError("a queue worker is not running");
     await progress.check();
   });
+  if (config.workers.queues.includes("peer-sync") && config.wireguard.interfaces.length > 0) {
+    void reconcileOwnedNow(platform, logger);
+  }
   const scheduler = config.workers.schedulerEnabled
     ? startScheduler({
         sync: platform.services.sync,

@@ -13,6 +13,7 @@ import { generateKeyPair } from "../wireguard/index.js";
 import type { AgentApi } from "./api-client.js";
 import { AgentApiError } from "./api-client.js";
 import { applyWgQuickConfig } from "./apply.js";
+import { applyDns } from "./dns.js";
 import type { ReachReport } from "./reach.js";
 import { readReach } from "./reach.js";
 import { parseWgQuickConfig } from "./wg-quick.js";
@@ -82,6 +83,7 @@ export function createAgent(options: AgentOptions): Agent {
   let applying: Promise<void> = Promise.resolve();
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let following: Promise<void> | undefined;
+  let warnedNoResolver = false;
 
   async function register(): Promise<AgentState> {
     if (!options.enrollmentKey) {
@@ -110,14 +112,33 @@ export function createAgent(options: AgentOptions): Agent {
       .then(async () => {
         const s = state!;
         const { text, version } = await options.api.fetchConfig(s.nodeId, s.token);
-        const result = await applyWgQuickConfig(parseWgQuickConfig(text), {
+        const config = parseWgQuickConfig(text);
+        const result = await applyWgQuickConfig(config, {
           iface: options.iface,
           netns: options.netns,
           driver: options.driver,
           privateKey: s.privateKey,
         });
+        const dns = await applyDns(config.interface.dns, { iface: options.iface, netns: options.netns });
+        if (dns.method === "none" && config.interface.dns.length > 0 && !warnedNoResolver) {
+          warnedNoResolver = true;
+          log.warn(
+            { dns: config.interface.dns },
+            "the network sets DNS but this host has no resolvconf or resolvectl; DNS is not set",
+          );
+        }
         applied = version;
-        log.info({ version, reason, writes: result.writes, plan: result.plan.reason }, "config applied");
+        log.info(
+          {
+            version,
+            reason,
+            writes: result.writes,
+            plan: result.plan.reason,
+            routes: { added: result.link.addRoutes, removed: result.link.removeRoutes },
+            ...(dns.changed ? { dns: config.interface.dns } : {}),
+          },
+          "config applied",
+        );
       });
     return applying;
   }

@@ -1,10 +1,22 @@
 /**
  * Applying a wg-quick config to an interface the way a node agent does, without wg-quick: bring the
- * interface up with its key, port, addresses and MTU, then plan and apply the peers in one write.
- * The node owns its interface, so peers the config does not list are removed.
+ * interface up with its key, port, addresses and MTU, plan and apply the peers in one write, then
+ * route what the peers' allowed IPs reach beyond the interface's own subnets (routes that nodes
+ * carry) through the interface, as wg-quick would. The node owns its interface, so peers the config
+ * does not list are removed, and so are wiresync's routes (`proto static`) no peer needs any more.
  */
-import type { WgPlan } from "../wireguard/index.js";
-import { ensureInterface, isEmptyPlan, openDriver, planInterface } from "../wireguard/index.js";
+import type { LinkPlan, WgPlan } from "../wireguard/index.js";
+import {
+  applyLinkPlan,
+  ensureInterface,
+  isEmptyLinkPlan,
+  isEmptyPlan,
+  openDriver,
+  planInterface,
+  planLink,
+  readLinkState,
+  routesFor,
+} from "../wireguard/index.js";
 import type { WgQuickConfig } from "./wg-quick.js";
 
 export interface ApplyTarget {
@@ -19,6 +31,8 @@ export interface ApplyResult {
   created: boolean;
   plan: WgPlan;
   writes: number;
+  /** The interface settings changed after the peers (routes; MTU and addresses were set before). */
+  link: LinkPlan;
 }
 
 /** Applies `config` to the target interface. Throws when the config has no private key to use. */
@@ -46,7 +60,20 @@ export async function applyWgQuickConfig(config: WgQuickConfig, target: ApplyTar
     }));
     const plan = planInterface(desired, actual, { removeUnknown: true, retired: new Set() });
     const { writes } = isEmptyPlan(plan) ? { writes: 0 } : await driver.apply(plan);
-    return { created: ensured.created, plan, writes };
+    const addresses = config.interface.addresses;
+    const link = planLink(
+      {
+        addresses,
+        mtu: config.interface.mtu ?? null,
+        routes: routesFor(
+          addresses,
+          config.peers.flatMap((p) => p.allowedIps),
+        ),
+      },
+      await readLinkState(target.iface, target.netns),
+    );
+    if (!isEmptyLinkPlan(link)) await applyLinkPlan(target.iface, target.netns, link);
+    return { created: ensured.created, plan, writes, link };
   } finally {
     driver.close();
   }

@@ -60,7 +60,8 @@ export function createHealthService(
       const message = err instanceof HealthCheckError ? err.message : "unavailable";
       return [
         name,
-        { ok: false, latencyMs: Math.round(performance.now() - started), error: message.slice(0, 200) },
+        // Long enough for a problem and its fix (a hub that does not forward says what to run).
+        { ok: false, latencyMs: Math.round(performance.now() - started), error: message.slice(0, 600) },
       ];
     } finally {
       clearTimeout(timer);

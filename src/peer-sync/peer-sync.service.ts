@@ -6,33 +6,68 @@ import type { HubState, MeshService } from "../mesh/index.js";
 import { parseCidr } from "../mesh/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { UsageService } from "../usage/index.js";
-import type { DesiredPeer, DesiredSet, DriftReport, WgPort, WgState } from "../wireguard/index.js";
+import type {
+  ActualLink,
+  DesiredPeer,
+  DesiredSet,
+  DriftReport,
+  ForwardingMode,
+  ForwardingStatus,
+  LinkDrift,
+  LinkPlan,
+  WgPort,
+  WgState,
+} from "../wireguard/index.js";
 import {
+  applyLinkPlan,
   desiredSet,
   diffInterface,
   driftReport,
+  ensureForwarding,
   ensureInterface,
   isEmptyPlan,
   openDriver,
+  readLinkState,
   WireGuardError,
 } from "../wireguard/index.js";
+import type { ForwardingBoard } from "./forwarding-board.js";
+import { createLinkSync, describeLinkDrift } from "./link-sync.js";
 
 /** How the service reaches interfaces: real drivers in production, `FakeWg` in service tests. */
 export interface InterfaceOps {
   open(binding: InterfaceBinding): WgPort & { close?(): void };
-  /** Creates or repairs the interface itself (key, port, addresses, MTU); peers are untouched. */
+  /**
+   * Creates or repairs the interface itself (key, port, addresses, MTU); peers are untouched.
+   * Resolves with what it changed (`created`, `privateKey`, `listenPort`) when it knows.
+   */
   ensure(
     binding: InterfaceBinding,
     hub: { privateKey: string; listenPort: number; addresses: string[]; mtu?: number },
-  ): Promise<void>;
+  ): Promise<string[] | undefined>;
+  /** Reads the interface's own settings (MTU, addresses, wiresync's routes); absent in fakes. */
+  readLink?(binding: InterfaceBinding): Promise<ActualLink>;
+  /** Applies a plan of the interface's own settings. */
+  applyLink?(binding: InterfaceBinding, plan: LinkPlan): Promise<void>;
+  /**
+   * Forwarding between the interface's peers: turned on (`apply`) or only read back. Never throws
+   * for a refusal: the status names the problem.
+   */
+  forwarding?(binding: InterfaceBinding, ipv6: boolean, apply: boolean): Promise<ForwardingStatus>;
 }
 
-/** The real interfaces: the userspace API socket when present (else `wg`), and `ensureInterface`. */
-export function realInterfaceOps(driver: "auto" | "uapi" | "wg"): InterfaceOps {
+/**
+ * The real interfaces: the userspace API socket when present (else `wg`), `ensureInterface`, link
+ * settings with `ip`, and forwarding per `forwarding` for the interfaces of `bindings` (each
+ * namespace's isolation table lists every owned interface in it).
+ */
+export function realInterfaceOps(
+  driver: "auto" | "uapi" | "wg",
+  options: { forwarding?: ForwardingMode; bindings?: readonly InterfaceBinding[] } = {},
+): InterfaceOps {
   return {
     open: (b) => openDriver(b.iface, { driver, netns: b.netns }),
     async ensure(b, hub) {
-      await ensureInterface({
+      const ensured = await ensureInterface({
         name: b.iface,
         privateKey: hub.privateKey,
         listenPort: hub.listenPort,
@@ -40,7 +75,19 @@ export function realInterfaceOps(driver: "auto" | "uapi" | "wg"): InterfaceOps {
         ...(hub.mtu ? { mtu: hub.mtu } : {}),
         ...(b.netns ? { netns: b.netns } : {}),
       });
+      return ensured.changed;
     },
+    readLink: (b) => readLinkState(b.iface, b.netns),
+    applyLink: (b, plan) => applyLinkPlan(b.iface, b.netns, plan),
+    forwarding: (b, ipv6, apply) =>
+      ensureForwarding({
+        iface: b.iface,
+        netns: b.netns,
+        owned: [b, ...(options.bindings ?? [])].filter((o) => o.netns === b.netns).map((o) => o.iface),
+        ipv6,
+        mode: options.forwarding ?? "on",
+        readOnly: !apply,
+      }),
   };
 }
 
@@ -56,6 +103,12 @@ export interface SyncOutcome {
   writes: number;
   /** What differed before the apply (for sync runs this is drift; for triggers, the change itself). */
   drift: DriftReport;
+  /** How the interface's own settings (MTU, addresses, routes) differed before the apply. */
+  settings: LinkDrift[];
+  /** What this sync changed on the interface, for logs (`created`, `2 peers added`, `mtu 1380`…). */
+  changed: string[];
+  /** Forwarding between the interface's peers, when known. */
+  forwarding: ForwardingStatus | null;
 }
 
 export interface DriftCheck {
@@ -65,6 +118,13 @@ export interface DriftCheck {
   missing: string[];
   unexpected: string[];
   mismatched: { publicKey: string; fields: string[] }[];
+  /** The interface's own settings that differ from the database (MTU, addresses, routes). */
+  settings: LinkDrift[];
+  /**
+   * Whether the hub forwards between its peers: `problem` says plainly when nodes cannot reach each
+   * other, and how to fix it. Null when no interface is managed here.
+   */
+  forwarding: { ok: boolean; problem: string | null } | null;
   checkedAt: string;
 }
 
@@ -80,6 +140,17 @@ export interface PeerSyncDeps {
    * burst of changes lands in few writes (the first at once, the rest together). 0 turns it off.
    */
   minApplyIntervalMs?: number;
+  /** Where forwarding problems are posted for other processes (`/health/ready`). */
+  forwardingBoard?: ForwardingBoard;
+}
+
+export interface SyncOptions {
+  /** Remove peers the database does not know (drift fix). */
+  removeUnknown: boolean;
+  /** Count differences as drift (metrics, `drift.detected`); also re-reads the interface's settings. */
+  reportDrift: boolean;
+  /** Re-read the interface's own settings and forwarding even when nothing changed in the database. */
+  checkSettings?: boolean;
 }
 
 /** A cached binding turned out stale (the network was renamed or deleted): resolve it again. */
@@ -139,24 +210,39 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   /**
    * Finishes `reading` (a dump begun while the database was read), creating or repairing the
    * interface first when it is missing or carries another key or port than the database says.
+   * What it changed goes to `ensuredNow`, a key or port that differed to `found` (as drift).
    */
   async function readInterface(
     binding: InterfaceBinding,
     hub: HubState,
     reading: Promise<WgState>,
+    ensuredNow?: string[],
+    found?: LinkDrift[],
   ): Promise<WgState> {
     let actual: WgState;
     try {
       actual = await reading;
     } catch (err) {
       if (!(err instanceof WireGuardError)) throw err;
-      await deps.ops.ensure(binding, hubSettings(hub));
+      const changed = await deps.ops.ensure(binding, hubSettings(hub));
+      ensuredNow?.push(...(changed ?? ["interface"]));
+      forget(binding.iface);
       ports.get(binding.iface)?.close?.();
       ports.delete(binding.iface);
       return port(binding).dump();
     }
     if (actual.publicKey !== hub.network.hubPublicKey || actual.listenPort !== hub.network.listenPort) {
-      await deps.ops.ensure(binding, hubSettings(hub));
+      if (actual.listenPort !== hub.network.listenPort)
+        found?.push({
+          field: "listenPort",
+          desired: String(hub.network.listenPort),
+          actual: String(actual.listenPort),
+        });
+      if (actual.publicKey !== hub.network.hubPublicKey)
+        found?.push({ field: "publicKey", desired: hub.network.hubPublicKey, actual: actual.publicKey });
+      const changed = await deps.ops.ensure(binding, hubSettings(hub));
+      ensuredNow?.push(...(changed ?? ["interface"]));
+      forget(binding.iface);
       actual = await port(binding).dump();
     }
     return actual;
@@ -205,7 +291,18 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     peers: 0,
     writes: 0,
     drift: emptyDrift(),
+    settings: [],
+    changed: [],
+    forwarding: null,
   });
+
+  const links = createLinkSync({
+    ops: deps.ops,
+    ...(deps.forwardingBoard ? { forwardingBoard: deps.forwardingBoard } : {}),
+    addressesOf: (hub) => hubSettings(hub).addresses,
+  });
+  const forget = links.forget;
+  const reconcileLink = links.reconcile;
 
   /**
    * Syncs a network through `binding` under the interface's lock. Returns RESOLVE_AGAIN, having
@@ -215,7 +312,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   function syncBound(
     networkId: string,
     binding: InterfaceBinding,
-    options: { removeUnknown: boolean; reportDrift: boolean },
+    options: SyncOptions,
   ): Promise<SyncOutcome | typeof RESOLVE_AGAIN> {
     return exclusive(binding.iface, async () => {
       const since = performance.now() - (lastApply.get(binding.iface) ?? Number.NEGATIVE_INFINITY);
@@ -229,7 +326,9 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const network = hub.network;
       // Checked and indexed while the interface may still be answering.
       const desired = desiredFor(networkId, hub);
-      const actual = await readInterface(binding, hub, reading);
+      const changed: string[] = [];
+      const ensureDrift: LinkDrift[] = [];
+      const actual = await readInterface(binding, hub, reading, changed, ensureDrift);
       const { plan, drift } = diffInterface(desired, actual, {
         removeUnknown: options.removeUnknown,
         retired: new Set(hub.retired),
@@ -239,9 +338,16 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         lastApply.set(binding.iface, performance.now());
         deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
       }
+      if (writes > 0) changed.push(plan.reason);
+      const link = await reconcileLink(binding, hub, {
+        all: options.reportDrift || options.checkSettings === true,
+        apply: true,
+      });
+      changed.push(...link.changed);
+      link.drift.unshift(...ensureDrift);
       const onInterface = actual.peers.length + plan.add.length - plan.remove.length;
       deps.metrics?.interfacePeers.set({ interface: binding.iface }, onInterface);
-      if (options.reportDrift && driftCount(drift) > 0) {
+      if (options.reportDrift && driftCount(drift) + link.drift.length > 0) {
         for (const [kind, n] of [
           ["missing", drift.missing.length],
           ["unexpected", drift.unexpected.length],
@@ -257,6 +363,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
             missing: drift.missing.length,
             unexpected: drift.unexpected.length,
             mismatched: drift.mismatched.length,
+            settings: link.drift.length,
             removedUnknown: options.removeUnknown,
           },
         });
@@ -267,13 +374,19 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
           : "";
       const left =
         plan.unexpected.length > 0 ? `; ${plan.unexpected.length} unknown peers left in place` : "";
+      const settingsNote =
+        link.drift.length > 0 ? `; interface drift: ${link.drift.map(describeLinkDrift).join(", ")}` : "";
+      const forwardingNote = link.forwarding?.problem ? `; ${link.forwarding.problem}` : "";
       return {
         managed: true,
         iface: binding.iface,
-        note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.peers.length} peers${driftNote}${left}`,
+        note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.peers.length} peers${driftNote}${left}${settingsNote}${forwardingNote}`,
         peers: desired.peers.length,
         writes,
         drift,
+        settings: link.drift,
+        changed,
+        forwarding: link.forwarding,
       };
     });
   }
@@ -287,10 +400,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
      * peers nobody knows stay (and show as drift) unless `removeUnknown`. With `reportDrift`, found
      * differences are counted in metrics and recorded as a `drift.detected` event.
      */
-    async syncNetwork(
-      networkId: string,
-      options: { removeUnknown: boolean; reportDrift: boolean },
-    ): Promise<SyncOutcome> {
+    async syncNetwork(networkId: string, options: SyncOptions): Promise<SyncOutcome> {
       const cached = served.get(networkId);
       if (cached) {
         const outcome = await syncBound(networkId, cached, options);
@@ -311,6 +421,9 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
           peers: total,
           writes: 0,
           drift: emptyDrift(),
+          settings: [],
+          changed: [],
+          forwarding: null,
         };
       }
       served.set(networkId, binding);
@@ -327,12 +440,38 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const network = await deps.mesh.getNetwork(networkId);
       const binding = bindingFor(network);
       const checkedAt = new Date().toISOString();
-      if (!binding) return { managed: false, iface: null, networkId, ...emptyDrift(), checkedAt };
+      if (!binding)
+        return {
+          managed: false,
+          iface: null,
+          networkId,
+          ...emptyDrift(),
+          settings: [],
+          forwarding: null,
+          checkedAt,
+        };
       return exclusive(binding.iface, async () => {
         const { state: hub, reading } = await loadHub(binding, networkId);
         const desired = desiredFor(networkId, hub); // while the interface may still be answering
-        const report = driftReport(desired, await readInterface(binding, hub, reading));
-        return { managed: true, iface: binding.iface, networkId, ...report, checkedAt };
+        const ensureDrift: LinkDrift[] = [];
+        const report = driftReport(
+          desired,
+          await readInterface(binding, hub, reading, undefined, ensureDrift),
+        );
+        const link = await reconcileLink(binding, hub, { all: true, apply: false });
+        link.drift.unshift(...ensureDrift);
+        const forwarding = link.forwarding
+          ? { ok: link.forwarding.problem === null, problem: link.forwarding.problem }
+          : null;
+        return {
+          managed: true,
+          iface: binding.iface,
+          networkId,
+          ...report,
+          settings: link.drift,
+          forwarding,
+          checkedAt,
+        };
       });
     },
 
@@ -359,6 +498,35 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         managed: true,
         note: `${binding.iface}: counters of ${recorded} peers recorded${online > 0 ? `, ${online} nodes seen online` : ""}`,
       };
+    },
+
+    /**
+     * Creates or adopts every interface this worker owns and reconciles it now (peers, settings,
+     * forwarding), one after another; for a worker's start, so a restart does not wait for the next
+     * scheduled reconcile. Never throws: each binding's outcome or error is returned.
+     */
+    async reconcileOwned(): Promise<
+      { binding: InterfaceBinding; outcome?: SyncOutcome; error?: unknown; missing?: boolean }[]
+    > {
+      const results = [];
+      for (const binding of deps.bindings) {
+        try {
+          const network = await deps.mesh.findNetwork(binding.network);
+          if (!network) {
+            results.push({ binding, missing: true });
+            continue;
+          }
+          const outcome = await this.syncNetwork(network.id, {
+            removeUnknown: false,
+            reportDrift: false,
+            checkSettings: true,
+          });
+          results.push({ binding, outcome });
+        } catch (error) {
+          results.push({ binding, error });
+        }
+      }
+      return results;
     },
 
     /** Releases driver connections (interfaces stay up). */

@@ -19,6 +19,15 @@ export * from "./address.js";
 export { parseWgDump, WgDumpMemo } from "./dump.js";
 export { FakeWg } from "./fake.js";
 export {
+  buildForwardRuleset,
+  type EnsureForwardingOptions,
+  ensureForwarding,
+  type ForwardingMode,
+  type ForwardingStatus,
+  NFT_TABLE,
+  readForwarding,
+} from "./forwarding.js";
+export {
   assertInterfaceName,
   assertNetnsName,
   type EnsuredInterface,
@@ -39,6 +48,18 @@ export {
   publicKeyOf,
   WG_KEY_PATTERN,
 } from "./keys.js";
+export { applyLinkPlan, ROUTE_PROTO, readLinkState } from "./link.js";
+export {
+  type ActualLink,
+  cidrWithin,
+  type DesiredLink,
+  isEmptyLinkPlan,
+  type LinkDrift,
+  type LinkPlan,
+  planLink,
+  RouteMemo,
+  routesFor,
+} from "./link-plan.js";
 export { type OpenDriverOptions, openDriver } from "./open-driver.js";
 export {
   type Agreement,

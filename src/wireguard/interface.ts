@@ -212,7 +212,8 @@ async function createInterface(
 /**
  * Starts `wireguard-go <name>` (in `netns`). It daemonises: the command returns once the tun device
  * exists and the UAPI socket listens, and the daemon is found later by its command line
- * (`findWireguardGo`). Throws `WireGuardError` when it exits non-zero.
+ * (`findWireguardGo`). The daemon runs in a session of its own and outlives this process: stopping
+ * wiresync never takes a tunnel down. Throws `WireGuardError` when it exits non-zero.
  */
 export async function startWireguardGo(name: string, netns?: string): Promise<void> {
   assertInterfaceName(name);
@@ -220,7 +221,11 @@ export async function startWireguardGo(name: string, netns?: string): Promise<vo
   // and stderr open, and waiting for the command would wait for the daemon to die.
   const argv = inNetns(netns, "env", ["-u", "LOG_LEVEL", USERSPACE_ENV, "wireguard-go", name]);
   const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
+    // IMPORTANT: `detached`: the daemon gets a session of its own. In ours it would share our process
+    // group, so a Ctrl-C (SIGINT to the group) or a service manager stopping the group would stop it,
+    // and the tunnel with it, whenever wiresync stops or restarts. Its stdio is /dev/null (see above).
+    // No `unref`: this launcher exits as soon as the daemon it forks is up, and we wait for that.
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
     const err: Buffer[] = [];
     child.stderr.on("data", (d: Buffer) => err.push(d));
     child.on("error", (e) =>

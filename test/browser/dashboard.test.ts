@@ -14,6 +14,7 @@ import type { RunningServer } from "../../apps/api/server.js";
 import { listen } from "../../apps/api/server.js";
 import { nodes } from "../../src/db/index.js";
 import { generateKeyPair } from "../../src/mesh/index.js";
+import { redisForwardingBoard } from "../../src/peer-sync/index.js";
 import { emptyPlan } from "../../src/wireguard/index.js";
 import { buildProcessors } from "../../workers/processors/index.js";
 import type { WorkerRuntime } from "../../workers/runtime.js";
@@ -462,6 +463,23 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
     expect(keys).not.toContain(stranger);
     const runs = await json(await t.request("/api/v1/sync/logs?type=drift-fix"));
     expect(runs.data.items.map((r: { status: string }) => r.status)).toEqual(["COMPLETED"]);
+  });
+
+  it("says on the overview that nodes cannot reach each other when a hub does not forward, and how to fix it", async () => {
+    const board = redisForwardingBoard(t.platform.redis, t.platform.redisPrefix);
+    const problem =
+      "nodes of the hub interface wsfwd0 cannot reach each other over IPv4: WG_FORWARDING=off and the host does not forward; run `sysctl -w net.ipv4.conf.wsfwd0.forwarding=1` on the hub host";
+    const status = { iface: "wsfwd0", ipv4: false, ipv6: null, isolated: false, changed: [] };
+    await board.post({ ...status, problem });
+    try {
+      await nav("Overview");
+      await heading("Overview").waitFor();
+      const health = main().getByRole("region", { name: /Service health/ });
+      await expect.poll(() => health.textContent()).toContain(`hub-forwardingfailed`);
+      expect(await health.textContent()).toContain(problem);
+    } finally {
+      await board.post({ ...status, ipv4: true, problem: null });
+    }
   });
 
   it("returns to sign-in when the session ends, and signs out", async () => {

@@ -30,6 +30,7 @@ export function fakeInterfaceOps() {
       });
       if (existing) for (const p of (await existing.dump()).peers) fresh.inject(p);
       fakes.set(b.iface, fresh);
+      return undefined;
     },
   };
   return { ops, fakes, ensured };

@@ -44,11 +44,19 @@ export interface WorkerChild {
   readonly exited: Promise<void>;
 }
 
-/** Starts one worker process with `env` on top of the test environment. */
-export function startWorkerChild(entry: string, env: Record<string, string>): WorkerChild {
+/**
+ * Starts one worker process with `env` on top of the test environment. With `detached` it leads a
+ * process group of its own, which a test can signal as a terminal's Ctrl-C would (`kill(-pid)`).
+ */
+export function startWorkerChild(
+  entry: string,
+  env: Record<string, string>,
+  options: { detached?: boolean } = {},
+): WorkerChild {
   const child = spawn(process.execPath, [entry], {
     env: childEnv({ ...env, NODE_OPTIONS: undefined, VITEST: undefined, VITEST_POOL_ID: undefined }),
     stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
   });
   const output: string[] = [];
   let ready = false;

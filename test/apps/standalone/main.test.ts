@@ -74,7 +74,7 @@ describe("npm start (apps/standalone/main.ts)", () => {
 
     const ready = await get(`${base}/health/ready`);
     expect(ready.status, JSON.stringify(ready.body)).toBe(200);
-    expect(Object.keys(ready.body.checks).sort()).toEqual(["postgres", "redis", "workers"]);
+    expect(Object.keys(ready.body.checks).sort()).toEqual(["hub-forwarding", "postgres", "redis", "workers"]);
 
     const res = await fetch(`${base}/api/v1/sync/full`, {
       method: "POST",

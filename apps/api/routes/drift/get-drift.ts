@@ -16,6 +16,22 @@ const Drift = z
       .array(z.string())
       .openapi({ description: "Public keys on the interface the database does not know" }),
     mismatched: z.array(z.object({ publicKey: z.string(), fields: z.array(z.string()) })),
+    settings: z
+      .array(
+        z.object({
+          field: z.enum(["address", "mtu", "route", "listenPort", "publicKey"]),
+          desired: z.string().nullable(),
+          actual: z.string().nullable(),
+        }),
+      )
+      .openapi({
+        description:
+          "Interface settings (MTU, addresses, routes, listen port, key) that differ from the database; a drift check repairs a wrong listen port or key at once, as every sync does",
+      }),
+    forwarding: z.object({ ok: z.boolean(), problem: z.string().nullable() }).nullable().openapi({
+      description:
+        "Whether the hub forwards between its peers; `problem` says when nodes cannot reach each other and how to fix it",
+    }),
     checkedAt: z.string(),
   })
   .openapi("Drift");

@@ -15,7 +15,8 @@ export const route = createRoute({
   method: "get",
   path: "/health/ready",
   tags: ["health"],
-  summary: "Readiness: Postgres, Redis (and in-process workers) answer",
+  summary:
+    "Readiness: Postgres, Redis (and in-process workers) answer, and every hub interface forwards between its peers (`hub-forwarding`)",
   responses: {
     200: jsonResponse(Readiness, "Every dependency answers"),
     503: jsonResponse(Readiness, "A dependency does not answer; `failed` names it"),

@@ -3,7 +3,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { DomainError } from "../../../../src/errors.js";
 import { HeartbeatInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
-import { clientAddress } from "../../http/client-address.js";
 import { envelope, IdParam, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
 
@@ -34,7 +33,8 @@ export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
     if (principal?.kind !== "node")
       throw new DomainError("FORBIDDEN", "heartbeats come from the node's own token");
     if (principal.id !== id) throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
-    const observed = { remoteAddress: clientAddress(c) };
+    // The server-reflexive candidate: the socket's peer, or a trusted proxy's forwarded address.
+    const observed = { remoteAddress: c.var.client.address };
     const { node } = await c.var.services.mesh.heartbeat(id, c.req.valid("json"), observed);
     return c.json(
       ok({ configVersion: node.configVersion, status: node.status, serverTime: new Date().toISOString() }),

@@ -45,13 +45,41 @@ export function driftPanel({ network, session, signal, nameOf }) {
   }
 
   function show(drift) {
-    const count = drift.missing.length + drift.unexpected.length + drift.mismatched.length;
+    const settings = drift.settings ?? [];
+    const count = drift.missing.length + drift.unexpected.length + drift.mismatched.length + settings.length;
     const checked = [" (checked ", timeAt(drift.checkedAt), ")."];
+    // Peers in step prove nothing when the hub does not forward: say so first, and how to fix it.
+    const forwarding = drift.forwarding?.problem
+      ? h(
+          "p",
+          { class: "form-error", role: "alert" },
+          badge("nodes cannot reach each other"),
+          " ",
+          drift.forwarding.problem,
+        )
+      : null;
     if (count === 0) {
-      replace(result, h("p", null, badge("in sync"), ` ${drift.iface} matches the database`, ...checked));
+      replace(
+        result,
+        forwarding,
+        h("p", null, badge("in sync"), ` ${drift.iface} matches the database`, ...checked),
+      );
       return;
     }
     const items = [
+      ...settings.map((d) =>
+        h(
+          "li",
+          null,
+          d.field === "mtu" || d.field === "listenPort"
+            ? `${d.field === "mtu" ? "MTU" : "Listen port"} is ${d.actual}, the network says ${d.desired}`
+            : d.field === "publicKey"
+              ? "The interface's key is not the network's hub key"
+              : d.desired === null
+                ? `Interface ${d.field} not in the database: ${d.actual}`
+                : `Interface ${d.field} missing: ${d.desired}`,
+        ),
+      ),
       ...drift.missing.map((key) => h("li", null, "Missing from the interface: ", peerName(key))),
       ...drift.unexpected.map((key) => h("li", null, "Not in the database: ", h("code", null, key))),
       ...drift.mismatched.map((m) =>
@@ -61,11 +89,12 @@ export function driftPanel({ network, session, signal, nameOf }) {
     const more = items.length - LIST_LIMIT;
     replace(
       result,
+      forwarding,
       h(
         "p",
         null,
         badge("drift"),
-        ` ${drift.iface}: ${drift.missing.length} missing, ${drift.unexpected.length} not in the database, ${drift.mismatched.length} different`,
+        ` ${drift.iface}: ${drift.missing.length} missing, ${drift.unexpected.length} not in the database, ${drift.mismatched.length} different, ${settings.length} interface settings`,
         ...checked,
       ),
       h("ul", { class: "drift-list" }, items.slice(0, LIST_LIMIT)),

@@ -46,7 +46,7 @@ function networkForm(onCreated) {
           ["mesh", "Mesh"],
         ],
         value: "hub",
-        hint: "Hub: nodes reach each other through the hub. Mesh: directly.",
+        hint: "Hub: nodes reach each other through the hub, which must forward between them (wiresync turns that on unless WG_FORWARDING=off; the drift check says when it cannot). Mesh: directly.",
       }),
       field({
         label: "DNS servers",
