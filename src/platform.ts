@@ -14,7 +14,7 @@ import { createSecretBox } from "./crypto/index.js";
 import type { Database, DatabaseOptions } from "./db/index.js";
 import { openDatabase } from "./db/index.js";
 import type { HealthCheck, HealthService } from "./health/index.js";
-import { createHealthService } from "./health/index.js";
+import { createHealthService, HealthCheckError } from "./health/index.js";
 import type { Logger } from "./logger.js";
 import type { ConfigFeed, ConfigNotifier, MeshService } from "./mesh/index.js";
 import { createMeshService, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
@@ -157,7 +157,8 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       // Without Redis there is nothing to read; the redis check reports that.
       if (redis.status !== "ready") return;
       const problems = await forwardingBoard.problems().catch(() => []);
-      if (problems.length > 0) throw new Error(problems.join("; "));
+      // Our own words (what is wrong and what to run), so readiness may show them.
+      if (problems.length > 0) throw new HealthCheckError(problems.join("; "));
     },
   };
   const metrics = createMetrics();
