@@ -1,17 +1,20 @@
 /**
- * Packets are the proof: a hub network of four nodes (two brought up from their configs the way
- * wg-quick would, two run by real agents) where every ordered pair pings over IPv4 and IPv6 through
- * the hub; a subnet behind one node reached from the others; a node of another network on the same
- * hub host kept out; MTU and DNS changes reaching the hub and the agents; a hand-changed MTU seen as
- * drift and repaired.
+ * Packets are the proof: a hub network of four nodes (two brought up by the real wg-quick from the
+ * configs the API serves, two run by real agents) where every ordered pair pings over IPv4 and IPv6
+ * through the hub; a subnet behind one node reached from the others; a node of another network on the
+ * same hub host kept out; MTU and DNS changes reaching the hub, the agents and (through `wg-quick down`
+ * and `up`, its `DNS =` line through resolvconf) the config-only nodes; a hand-changed MTU seen as
+ * drift and repaired; `wg-quick down` leaving no interface or wireguard-go behind.
  */
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { RunningServer } from "../../../apps/api/server.js";
 import { listen } from "../../../apps/api/server.js";
-import { applyWgQuickConfig, parseWgQuickConfig, renderResolvConf } from "../../../src/agent/index.js";
+import { parseWgQuickConfig, renderResolvConf } from "../../../src/agent/index.js";
+import { findWireguardGo, uapiSocketPath } from "../../../src/wireguard/index.js";
 import type { WorkerRuntime } from "../../../workers/runtime.js";
 import { json } from "../../support/http.js";
 import { createEnrollmentKey, createNetwork, createNode } from "../../support/mesh.js";
@@ -21,6 +24,7 @@ import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import type { SpawnedProcess } from "../../support/spawn.js";
 import { spawnEntry } from "../../support/spawn.js";
+import { WgQuick } from "../../support/wg-quick.js";
 import { startTestWorkers } from "../../support/workers.js";
 
 const WAIT = { timeout: 30_000, interval: 250 };
@@ -43,6 +47,7 @@ describeNetns(
     const tokens = {} as Record<Name, { id: string; token: string }>;
     const agents: SpawnedProcess[] = [];
     let t: TestPlatform;
+    let wgQuick: WgQuick;
     let server: RunningServer;
     let workers: WorkerRuntime;
     let stateDir: string;
@@ -61,15 +66,38 @@ describeNetns(
         ip6: string | null;
       }[];
 
-    async function configure(who: Name) {
+    /** `kernel` or `userspace` (wireguard-go's tun device): what wg-quick made of `who`'s interface. */
+    const implementationOf = async (who: Name) => {
+      const link = JSON.parse(
+        (await ip(ns[who], ["-d", "-j", "link", "show", "dev", iface[who]])).stdout,
+      ) as {
+        linkinfo?: { info_kind?: string };
+      }[];
+      return link[0]!.linkinfo?.info_kind === "wireguard" ? "kernel" : "userspace";
+    };
+
+    /** The node's config as its user downloads it, with the node's own token. */
+    async function download(who: Name): Promise<string> {
       const res = await t.request(`/api/v1/nodes/${tokens[who].id}/config`, {
         key: null,
         headers: { Authorization: `Bearer ${tokens[who].token}` },
       });
       expect(res.status).toBe(200);
-      const config = parseWgQuickConfig(await res.text());
-      await applyWgQuickConfig(config, { iface: iface[who], netns: ns[who] });
-      return config;
+      return res.text();
+    }
+
+    /** `wg-quick up` on `text`; wg-quick's fallback runs exactly one wireguard-go for the interface. */
+    async function bringUp(who: Name, text: string) {
+      await wgQuick.bringUp(ns[who], iface[who], text);
+      const daemons = (await implementationOf(who)) === "userspace" ? 1 : 0;
+      expect(await findWireguardGo(iface[who])).toHaveLength(daemons);
+    }
+
+    /** Downloads `who`'s config and brings it up with wg-quick, as the node's user would. */
+    async function configure(who: Name) {
+      const text = await download(who);
+      await bringUp(who, text);
+      return parseWgQuickConfig(text);
     }
 
     async function runAndWait(pathname: string): Promise<Record<string, unknown>> {
@@ -107,6 +135,7 @@ describeNetns(
       hubIface = lab.interfaceName(hubNs);
       apartIface = lab.interfaceName(hubNs);
       stateDir = await mkdtemp(path.join(tmpdir(), "wiresync-reach-"));
+      wgQuick = await WgQuick.create();
 
       t = await createTestPlatform({
         wireguard: {
@@ -138,6 +167,7 @@ describeNetns(
 
     afterAll(async () => {
       for (const a of agents) await a.stop(2_000);
+      await wgQuick?.close();
       await workers?.close();
       await server?.close();
       await t?.close();
@@ -167,6 +197,8 @@ describeNetns(
       }
       await configure("c1");
       await configure("c2");
+      // No `DNS =` line yet, so wg-quick left the resolver alone.
+      expect(await wgQuick.resolvconfCalls()).toEqual([]);
 
       const nodes = await nodesOf(reach.id);
       expect(nodes.map((n) => n.name).sort()).toEqual(["a1", "a2", "c1", "c2"]);
@@ -240,7 +272,7 @@ describeNetns(
       expect(await lab.ping(ns.a1, c1ip)).toBe(true);
     });
 
-    it("takes a network's MTU and DNS to the hub interface and to the agents", async () => {
+    it("takes a network's MTU and DNS to the hub interface, the agents and (by wg-quick) the config-only nodes", async () => {
       expect(await mtuOf(hubNs, hubIface)).toBe(1420);
       const res = await t.request(`/api/v1/networks/${reach.id}`, {
         method: "PATCH",
@@ -260,8 +292,33 @@ describeNetns(
       }
       // The other network's interface keeps its own MTU.
       expect(await mtuOf(hubNs, apartIface)).toBe(1420);
-      const a2 = (await nodesOf(reach.id)).find((n) => n.name === "a2")!;
-      expect(await lab.ping(ns.a1, a2.ip4)).toBe(true);
+      const nodes = new Map((await nodesOf(reach.id)).map((n) => [n.name, n]));
+      expect(await lab.ping(ns.a1, nodes.get("a2")!.ip4)).toBe(true);
+
+      // The config-only nodes take it the way their users would: download, `wg-quick down`, `up`.
+      for (const who of ["c1", "c2"] as const) {
+        const text = await download(who);
+        expect(text).toMatch(/^DNS = 10\.131\.0\.53, corp\.example$/m);
+        expect(text).toMatch(/^MTU = 1380$/m);
+        await wgQuick.bringDown(ns[who], iface[who]);
+        await bringUp(who, text);
+        expect(await mtuOf(ns[who], iface[who])).toBe(1380);
+      }
+      // wg-quick handed the DNS line to resolvconf (the stand-in), once per node.
+      const added = { stdin: "nameserver 10.131.0.53\nsearch corp.example\n" };
+      expect(await wgQuick.resolvconfCalls()).toEqual([
+        { args: ["-a", iface.c1, "-m", "0", "-x"], ...added },
+        { args: ["-a", iface.c2, "-m", "0", "-x"], ...added },
+      ]);
+      for (const [from, to] of [
+        ["c1", "c2"],
+        ["c2", "c1"],
+        ["a1", "c1"],
+        ["c2", "a2"],
+      ] as const) {
+        await vi.waitFor(async () => expect(await lab.ping(ns[from], nodes.get(to)!.ip4)).toBe(true), WAIT);
+        await vi.waitFor(async () => expect(await lab.ping(ns[from], nodes.get(to)!.ip6!)).toBe(true), WAIT);
+      }
     });
 
     it("reports a hand-changed hub MTU as drift, and the drift fix repairs it", async () => {
@@ -292,6 +349,22 @@ describeNetns(
       const port = await lab.exec(hubNs, "wg", ["show", hubIface, "listen-port"]);
       expect(port.stdout.trim()).toBe("51861");
     });
+
+    it("takes a config-only node down with wg-quick: no interface, wireguard-go or DNS entry stays", async () => {
+      for (const who of ["c1", "c2", "o1"] as const) {
+        await wgQuick.bringDown(ns[who], iface[who]);
+        expect((await ip(ns[who], ["link", "show", "dev", iface[who]])).exitCode).not.toBe(0);
+        await vi.waitFor(async () => {
+          expect(await findWireguardGo(iface[who])).toEqual([]);
+          expect(existsSync(uapiSocketPath(iface[who]))).toBe(false);
+        }, WAIT);
+      }
+      // o1's network has no DNS, so only c1 and c2 had something to remove.
+      expect((await wgQuick.resolvconfCalls()).slice(2)).toEqual([
+        { args: ["-d", iface.c1, "-f"], stdin: "" },
+        { args: ["-d", iface.c2, "-f"], stdin: "" },
+      ]);
+    });
   },
-  { tools: ["nft"] },
+  { tools: ["nft", "wg-quick", "bash"] },
 );
