@@ -158,6 +158,9 @@ export const EnvSchema = z
       .min(1_000)
       .max(24 * HOUR * 1_000)
       .default(5 * MINUTE * 1_000),
+    WORKER_HEALTH_PORT: optionalString.pipe(
+      z.coerce.number<string | undefined>().int().min(1).max(65_535).optional(),
+    ),
     STALE_RUN_CHECK_CRON: z
       .string()
       .refine((v) => cron.validate(v), "must be a cron expression such as '* * * * *'")
@@ -298,6 +301,8 @@ export interface Config {
     readonly lockDurationMs: number;
     /** A job or scheduler tick running longer than this marks the worker unhealthy at `/health/ready`. */
     readonly stuckAfterMs: number;
+    /** A worker process (`workers/main.ts`) serves `/health/live` and `/health/ready` here; none when unset. */
+    readonly healthPort: number | undefined;
     /** Webhook jobs a worker runs at once (they mostly wait on receivers). */
     readonly webhookConcurrency: number;
     /** Finished history older than this many days is pruned every hour; 0 keeps it forever. */
@@ -474,6 +479,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       nodeOfflineAfterSeconds: env.NODE_OFFLINE_AFTER_SECONDS,
       lockDurationMs: env.WORKER_LOCK_DURATION_MS,
       stuckAfterMs: env.WORKER_STUCK_AFTER_MS,
+      healthPort: env.WORKER_HEALTH_PORT,
       webhookConcurrency: env.WEBHOOK_CONCURRENCY,
       retentionDays: env.RETENTION_DAYS,
     },

@@ -1,9 +1,11 @@
 /**
  * Worker entry point: serves the queues named in `WORKER_QUEUES` (default all) and runs the scheduler.
+ * With `WORKER_HEALTH_PORT` it answers `/health/live` and `/health/ready` there (see health-server.ts).
  * SIGTERM/SIGINT: stop taking jobs, let in-flight ones finish within 10 s, close connections, exit 0.
  */
 import { boot } from "../src/boot.js";
 import { openPlatform } from "../src/platform.js";
+import { serveWorkerHealth } from "./health-server.js";
 import { startWorkerRole } from "./start.js";
 
 const { config, logger } = await boot("worker");
@@ -13,12 +15,18 @@ logger.info(
   { queues: [...role.runtime.workers.keys()], scheduler: Boolean(role.scheduler) },
   "workers started",
 );
+const healthServer =
+  config.workers.healthPort === undefined
+    ? undefined
+    : await serveWorkerHealth(platform.services.health, config.http.host, config.workers.healthPort);
+if (healthServer) logger.info({ port: healthServer.port }, "worker health endpoints listening");
 
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "shutting down");
+  await healthServer?.close();
   const { forced } = await role.stop();
   await platform.close();
   logger.info({ forced }, "workers stopped");
