@@ -7,7 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { childEnv } from "./env.js";
+import { childEnv, TEST_REDIS_URL } from "./env.js";
 
 const CACHE_DIR = path.resolve("node_modules/.cache/wiresync-test");
 
@@ -31,6 +31,41 @@ export function bundleWorkerEntry(): string {
   );
   if (result.status !== 0) throw new Error(`bundling workers/main.ts failed: ${result.stderr}`);
   return out;
+}
+
+/** What a worker child needs to be a process of the test platform's installation. */
+export interface InstallationOf {
+  db: { url: string };
+  prefix: string;
+  adminKey: string;
+  jwtSecret: string;
+  encryptionKey: Buffer;
+}
+
+/**
+ * The environment of a worker process of `t`'s installation (its database, Redis prefix and secrets,
+ * JSON logs, private webhook receivers allowed), with `env` on top.
+ */
+export function workerChildEnv(
+  t: InstallationOf,
+  dataDir: string,
+  env: Record<string, string>,
+): Record<string, string> {
+  return {
+    NODE_ENV: "test",
+    DATABASE_URL: t.db.url,
+    DATABASE_POOL_SIZE: "4",
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: t.prefix,
+    DATA_DIR: dataDir,
+    API_KEY: t.adminKey,
+    JWT_SECRET: t.jwtSecret,
+    ENCRYPTION_KEY: t.encryptionKey.toString("hex"),
+    WEBHOOK_ALLOW_PRIVATE: "true",
+    LOG_LEVEL: "info",
+    LOG_FORMAT: "json",
+    ...env,
+  };
 }
 
 export interface WorkerChild {

@@ -10,14 +10,13 @@ import { emitEvent } from "../../src/events/index.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../src/notify/index.js";
 import type { RedisHandle } from "../../src/queue/index.js";
 import { ensureRedis } from "../../src/queue/index.js";
-import { TEST_REDIS_URL } from "../support/env.js";
 import { json } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
 import type { ResendStandIn, StandIn } from "../support/stand-ins.js";
 import { startResendStandIn, startStandIn } from "../support/stand-ins.js";
 import type { WorkerChild } from "../support/worker-process.js";
-import { bundleWorkerEntry, startWorkerChild } from "../support/worker-process.js";
+import { bundleWorkerEntry, startWorkerChild, workerChildEnv } from "../support/worker-process.js";
 import { startNotifyWorkers } from "../support/workers.js";
 
 const RESEND_KEY = `re_fault_${randomUUID().replaceAll("-", "")}`;
@@ -120,23 +119,13 @@ describe("SIGKILL of worker processes mid-send", () => {
     const hook = await createGenericHook(t, receiver.url);
     const started = performance.now();
     await emitOffline(t, EVENTS, "k");
-    const env = {
-      NODE_ENV: "test",
-      DATABASE_URL: t.db.url,
-      DATABASE_POOL_SIZE: "4",
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: t.prefix,
-      DATA_DIR: dataDir,
-      API_KEY: t.adminKey,
-      JWT_SECRET: t.jwtSecret,
-      ENCRYPTION_KEY: t.encryptionKey.toString("hex"),
+    const env = workerChildEnv(t, dataDir, {
       WORKER_QUEUES: "webhook,email",
       WORKER_CONCURRENCY: "4",
       WORKER_LOCK_DURATION_MS: "2000",
       SCHEDULER_ENABLED: "true",
       OUTBOX_RELAY_INTERVAL_MS: "500",
       OUTBOX_SWEEP_GRACE_MS: "3000",
-      WEBHOOK_ALLOW_PRIVATE: "true",
       WEBHOOK_TIMEOUT_MS: "3000",
       WEBHOOK_MAX_FAILURES: "1000",
       NOTIFY_MAX_ATTEMPTS: "20",
@@ -144,9 +133,7 @@ describe("SIGKILL of worker processes mid-send", () => {
       NOTIFY_BACKOFF_MAX_MS: "1000",
       RESEND_API_KEY: RESEND_KEY,
       RESEND_BASE_URL: resend.url,
-      LOG_LEVEL: "info",
-      LOG_FORMAT: "json",
-    };
+    });
     const spawnOne = () => children.push(startWorkerChild(entry, env));
     for (let i = 0; i < POOL; i++) spawnOne();
 

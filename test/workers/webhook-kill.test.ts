@@ -12,13 +12,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { webhookDeliveries } from "../../src/db/index.js";
 import { emitEvent } from "../../src/events/index.js";
 import { DELIVERY_HEADER } from "../../src/notify/index.js";
-import { TEST_REDIS_URL } from "../support/env.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
 import type { StandIn } from "../support/stand-ins.js";
 import { startStandIn } from "../support/stand-ins.js";
 import type { WorkerChild } from "../support/worker-process.js";
-import { bundleWorkerEntry, startWorkerChild } from "../support/worker-process.js";
+import { bundleWorkerEntry, startWorkerChild, workerChildEnv } from "../support/worker-process.js";
 
 const EVENTS = 30;
 /** Webhook jobs the first worker runs at once, all of them held by the receiver at the kill. */
@@ -61,16 +60,7 @@ describe("SIGKILL of a worker with webhook deliveries in flight", () => {
       for (let i = 0; i < EVENTS; i++)
         await emitEvent(tx, { type: "node.offline", data: { node: { id: `n${i}`, name: `node-${i}` } } });
     });
-    const env = {
-      NODE_ENV: "test",
-      DATABASE_URL: t.db.url,
-      DATABASE_POOL_SIZE: "4",
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: t.prefix,
-      DATA_DIR: dataDir,
-      API_KEY: t.adminKey,
-      JWT_SECRET: t.jwtSecret,
-      ENCRYPTION_KEY: t.encryptionKey.toString("hex"),
+    const env = workerChildEnv(t, dataDir, {
       WORKER_QUEUES: "webhook",
       WEBHOOK_CONCURRENCY: String(SLOTS),
       WEBHOOK_MAX_IN_FLIGHT: String(SLOTS),
@@ -78,13 +68,10 @@ describe("SIGKILL of a worker with webhook deliveries in flight", () => {
       SCHEDULER_ENABLED: "true",
       OUTBOX_RELAY_INTERVAL_MS: "300",
       OUTBOX_SWEEP_GRACE_MS: "1000",
-      WEBHOOK_ALLOW_PRIVATE: "true",
       WEBHOOK_TIMEOUT_MS: "3000",
       NOTIFY_BACKOFF_BASE_MS: "100",
       NOTIFY_BACKOFF_MAX_MS: "1000",
-      LOG_LEVEL: "info",
-      LOG_FORMAT: "json",
-    };
+    });
 
     const first = startWorkerChild(entry, env);
     children.push(first);

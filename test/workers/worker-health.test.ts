@@ -10,13 +10,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { webhookDeliveries } from "../../src/db/index.js";
 import { emitEvent } from "../../src/events/index.js";
-import { TEST_REDIS_URL } from "../support/env.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
 import type { StandIn } from "../support/stand-ins.js";
 import { startStandIn } from "../support/stand-ins.js";
 import type { WorkerChild } from "../support/worker-process.js";
-import { bundleWorkerEntry, startWorkerChild } from "../support/worker-process.js";
+import { bundleWorkerEntry, startWorkerChild, workerChildEnv } from "../support/worker-process.js";
 
 const STUCK_AFTER_MS = 1_000;
 
@@ -58,27 +57,18 @@ describe("a worker process's health endpoints", () => {
 
   it("is ready, then names the stuck job's worker, then recovers when the job ends", async () => {
     const port = await freePort();
-    child = startWorkerChild(entry, {
-      NODE_ENV: "test",
-      HOST: "127.0.0.1",
-      DATABASE_URL: t.db.url,
-      DATABASE_POOL_SIZE: "4",
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: t.prefix,
-      DATA_DIR: dataDir,
-      API_KEY: t.adminKey,
-      JWT_SECRET: t.jwtSecret,
-      ENCRYPTION_KEY: t.encryptionKey.toString("hex"),
-      WORKER_QUEUES: "webhook",
-      WORKER_HEALTH_PORT: String(port),
-      WORKER_STUCK_AFTER_MS: String(STUCK_AFTER_MS),
-      SCHEDULER_ENABLED: "true",
-      OUTBOX_RELAY_INTERVAL_MS: "300",
-      WEBHOOK_ALLOW_PRIVATE: "true",
-      WEBHOOK_TIMEOUT_MS: "60000",
-      LOG_LEVEL: "info",
-      LOG_FORMAT: "json",
-    });
+    child = startWorkerChild(
+      entry,
+      workerChildEnv(t, dataDir, {
+        HOST: "127.0.0.1",
+        WORKER_QUEUES: "webhook",
+        WORKER_HEALTH_PORT: String(port),
+        WORKER_STUCK_AFTER_MS: String(STUCK_AFTER_MS),
+        SCHEDULER_ENABLED: "true",
+        OUTBOX_RELAY_INTERVAL_MS: "300",
+        WEBHOOK_TIMEOUT_MS: "60000",
+      }),
+    );
     const started = child;
     await Promise.race([
       started.ready,
