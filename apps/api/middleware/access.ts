@@ -19,7 +19,7 @@ export type AccessLevel =
   | "public"
   /** Any authenticated user or API key, whatever its scopes (not a node token). */
   | "any"
-  /** The `read` or `admin` scope. */
+  /** The `read` or `admin` scope for reads; a route that changes things still needs `admin`. */
   | "read"
   /** The `admin` scope. */
   | "admin"
