@@ -1,7 +1,8 @@
 /**
  * `createApp(deps)`: the one place the HTTP app is assembled, used by every entry point and by tests.
- * It wires middleware (request id, logs and metrics, auth, guards), routes, the OpenAPI document,
- * `/docs`, Bull Board and the dashboard. It starts nothing and opens no connection.
+ * It wires middleware (request id, logs and metrics, authentication), routes (each declaring its own
+ * guard, see `middleware/access.ts`), the OpenAPI document, `/docs`, Bull Board and the dashboard.
+ * It starts nothing and opens no connection.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Queue } from "bullmq";
@@ -11,7 +12,7 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { TrustProxy } from "../../src/config.js";
-import { safeEqual, sha256Hex } from "../../src/crypto/index.js";
+import { sha256Hex } from "../../src/crypto/index.js";
 import type { Logger } from "../../src/logger.js";
 import type { ConfigFeed, StreamSlots } from "../../src/mesh/index.js";
 import { redisStreamSlots } from "../../src/mesh/index.js";
@@ -30,11 +31,6 @@ import { observe } from "./middleware/observe.js";
 import { registerRoutes } from "./routes/index.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
-/**
- * What a node's own token may call (each route checks the node is the one addressed); `register`
- * takes it as the proof a re-registering node must bring.
- */
-const NODE_SELF_PATHS = /^\/api\/v1\/nodes\/(register|[0-9a-f-]{36}\/(config|config\/stream|heartbeat))$/;
 
 export interface AppDeps {
   services: Services;
@@ -84,6 +80,7 @@ export function createPlatformApp(
 
 export function createApp(deps: AppDeps): App {
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
+  const metricsTokenHash = deps.metricsToken ? sha256Hex(deps.metricsToken) : undefined;
 
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(identifyClient(proxyTrust(deps.trustProxy ?? { kind: "none" }), deps.publicUrl));
@@ -92,6 +89,7 @@ export function createApp(deps: AppDeps): App {
     c.set("services", deps.services);
     c.set("configFeed", deps.configFeed);
     c.set("streamSlots", deps.streamSlots);
+    c.set("metricsTokenHash", metricsTokenHash);
     await next();
   });
   app.use(secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));
@@ -107,18 +105,11 @@ export function createApp(deps: AppDeps): App {
   app.use("/api/*", inputGuard());
   app.use("/admin/*", inputGuard());
 
-  if (deps.metricsToken) app.use("/metrics", metricsGuard(deps.metricsToken));
   // Before authentication: a preflight carries no credentials.
   if (deps.corsOrigins?.length) app.use("/api/*", corsAllowlist(deps.corsOrigins));
   app.use("/api/*", authenticate());
   app.use("/admin/*", authenticate());
-  app.use(
-    "/api/v1/*",
-    requireAccess("by-method", { publicPaths: ["/api/v1/nodes/register"], nodePaths: NODE_SELF_PATHS }),
-  );
-  app.use("/api/admin/*", requireAccess("admin"));
-  app.use("/api/auth/me", requireAccess("any"));
-  app.use("/api/auth/sessions/revoke", requireAccess("any"));
+  // Who may call each API route is declared with the route (`...access.<level>` in its createRoute).
   // The guard comes first: only a caller who may see the page gets a session cookie for it.
   app.use(`${BOARD_PATH}/*`, requireAccess("admin"), browserSession(deps));
   app.use(BOARD_PATH, requireAccess("admin"), browserSession(deps));
@@ -140,6 +131,11 @@ export function createApp(deps: AppDeps): App {
     type: "http",
     scheme: "bearer",
     description: "An enrollment key (wse_…)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "metricsToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "`METRICS_TOKEN`, when one is configured (`/metrics` is open otherwise)",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -207,17 +203,5 @@ function corsAllowlist(origins: readonly string[]): MiddlewareHandler<AppEnv> {
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method"))
       return problem(c, 403, "FORBIDDEN", `origin ${origin} may not call this API (see CORS_ORIGINS)`);
     return next();
-  };
-}
-
-/** Lets through only `Authorization: Bearer <token>` (compared in constant time); 401 otherwise. */
-function metricsGuard(token: string): MiddlewareHandler<AppEnv> {
-  const expected = sha256Hex(token);
-  return async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const given = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
-    if (safeEqual(sha256Hex(given), expected)) return next();
-    c.header("WWW-Authenticate", 'Bearer realm="metrics"');
-    return problem(c, 401, "UNAUTHENTICATED", "/metrics needs Authorization: Bearer <METRICS_TOKEN>");
   };
 }

@@ -37,6 +37,8 @@ export interface AppEnv {
     client: ClientInfo;
     /** Config streams open per node, across API processes (a node may hold only a few). */
     streamSlots: StreamSlots;
+    /** SHA-256 of `METRICS_TOKEN` when one is set: `/metrics` then answers only to it. */
+    metricsTokenHash: string | undefined;
     /** Set by `authenticate` when the request proved who it is. */
     principal: Principal | undefined;
   };

@@ -1,9 +1,9 @@
 /**
- * Who is calling, and may they. `authenticate` resolves the principal from, in order: `X-API-Key`,
- * the `api_key` query parameter, `Authorization: Bearer` (an API key or a session token) and the
- * dashboard's session cookie. Presented-but-wrong credentials answer 401 at once; none at all leaves
- * the principal unset for the route's guard to judge. A stale session cookie counts as none (and is
- * cleared), so a browser holding one can still reach sign-in.
+ * Who is calling. `authenticate` resolves the principal from, in order: `X-API-Key`, the `api_key`
+ * query parameter, `Authorization: Bearer` (an API key or a session token) and the dashboard's
+ * session cookie. Presented-but-wrong credentials answer 401 at once; none at all leaves the
+ * principal unset for the route's guard (`access.ts`) to judge. A stale session cookie counts as
+ * none (and is cleared), so a browser holding one can still reach sign-in.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
@@ -106,13 +106,6 @@ export type Access =
   /** Any authenticated caller. */
   | "any";
 
-export interface AccessOptions {
-  /** Paths open without credentials (they authenticate by other means, e.g. an enrollment key). */
-  publicPaths?: readonly string[];
-  /** Paths a node token may call; the route then checks that the node is the one addressed. */
-  nodePaths?: RegExp;
-}
-
 /** Whether `principal` may make a request with `method` under `access`. */
 export function isAllowed(principal: Principal, method: string, access: Access): boolean {
   if (principal.kind === "node") return false;
@@ -122,12 +115,13 @@ export function isAllowed(principal: Principal, method: string, access: Access):
   return READ_METHODS.has(method) && principal.scopes.includes("read");
 }
 
-/** Guards a group of routes: 401 without credentials, 403 without the needed scope. */
-export function requireAccess(access: Access, options: AccessOptions = {}): MiddlewareHandler<AppEnv> {
+/**
+ * Guards a mount that is no OpenAPI route (Bull Board): 401 without credentials, 403 without the
+ * needed scope. API routes declare theirs with `...access.<level>` (see `access.ts`).
+ */
+export function requireAccess(access: Access): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = c.get("principal");
-    if (!principal && options.publicPaths?.includes(c.req.path)) return next();
-    if (principal?.kind === "node" && options.nodePaths?.test(c.req.path)) return next();
     if (!principal) {
       return problem(
         c,

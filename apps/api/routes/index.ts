@@ -1,4 +1,4 @@
-/** Registers every route, grouped by concept. Guards are applied by path prefix in `createApp`. */
+/** Registers every route, grouped by concept. Each route declares its own guard (`...access.<level>`). */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.js";
 import { registerCreateApiKey } from "./api-keys/create-api-key.js";

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { CreateApiKeyInput } from "../../../../src/auth/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { ApiKeySchema } from "../auth/schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/admin/api-keys",
   tags: ["admin"],
   summary: "Create an API key; the key is in this response only",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(CreateApiKeyInput),
   responses: {
     201: jsonResponse(envelope(ApiKeySchema.extend({ key: z.string() })), "The key, shown once"),

@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { ApiKeySchema } from "../auth/schemas.js";
 
 export const route = createRoute({
@@ -10,7 +11,7 @@ export const route = createRoute({
   path: "/api/admin/api-keys",
   tags: ["admin"],
   summary: "List API keys (prefixes only, never the keys)",
-  security: authenticated,
+  ...access.admin,
   responses: { 200: jsonResponse(envelope(z.array(ApiKeySchema)), "Every key"), ...problemResponses },
 });
 

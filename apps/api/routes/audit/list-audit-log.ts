@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
+import { jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 
 const AuditEntry = z
   .object({
@@ -22,7 +23,7 @@ export const route = createRoute({
   path: "/api/admin/audit",
   tags: ["admin"],
   summary: "The audit log, newest first: who changed what",
-  security: authenticated,
+  ...access.admin,
   request: {
     query: PageQuery.extend({
       entityType: z.string().max(50).optional(),

@@ -5,6 +5,7 @@ import type { AppEnv } from "../../env.js";
 import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses, tooManyResponse } from "../../http/problem.js";
 import { setSessionCookie } from "../../http/session-cookie.js";
+import { access } from "../../middleware/access.js";
 import { SessionSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -14,6 +15,7 @@ export const route = createRoute({
   summary: "Sign a browser in: an API key, or email and password, becomes an HttpOnly session cookie",
   description:
     "Sets `wiresync_session` (HttpOnly, SameSite=Strict, Secure over https). The token is never in the body.",
+  ...access.public,
   request: jsonBody(SessionInput),
   responses: {
     200: jsonResponse(envelope(SessionSchema), "Signed in"),

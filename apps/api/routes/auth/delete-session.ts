@@ -4,12 +4,14 @@ import type { AppEnv } from "../../env.js";
 import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
 import { clearSessionCookie } from "../../http/session-cookie.js";
+import { access } from "../../middleware/access.js";
 
 export const route = createRoute({
   method: "delete",
   path: "/api/auth/session",
   tags: ["auth"],
   summary: "Sign a browser out: clears the session cookie (needs no credentials, always succeeds)",
+  ...access.public,
   responses: {
     200: jsonResponse(envelope(z.object({ signedIn: z.literal(false) })), "Signed out"),
     ...problemResponses,

@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { PrincipalSchema, UserSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -10,7 +11,7 @@ export const route = createRoute({
   path: "/api/auth/me",
   tags: ["auth"],
   summary: "The caller: its user record, or the kind and scopes of its API key",
-  security: authenticated,
+  ...access.any,
   responses: {
     200: jsonResponse(envelope(z.union([UserSchema, PrincipalSchema])), "The caller"),
     ...problemResponses,

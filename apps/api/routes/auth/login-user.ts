@@ -4,6 +4,7 @@ import { LoginInput } from "../../../../src/auth/index.js";
 import type { AppEnv } from "../../env.js";
 import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses, tooManyResponse } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { UserSchema } from "./schemas.js";
 
 const Session = z.object({
@@ -18,6 +19,7 @@ export const route = createRoute({
   path: "/api/auth/login",
   tags: ["auth"],
   summary: "Exchange email and password for a short-lived Bearer token (HS256 JWT)",
+  ...access.public,
   request: jsonBody(LoginInput),
   responses: {
     200: jsonResponse(envelope(Session), "A session token"),

@@ -4,6 +4,7 @@ import { RegisterInput } from "../../../../src/auth/index.js";
 import type { AppEnv } from "../../env.js";
 import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses, tooManyResponse } from "../../http/problem.js";
+import { guard } from "../../middleware/access.js";
 import { UserSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -12,6 +13,11 @@ export const route = createRoute({
   tags: ["auth"],
   summary:
     "Register a user (admins only, e.g. the bootstrap key): the first becomes admin unless `role` says otherwise",
+  ...guard("admin", {
+    unauthenticated:
+      "registration needs an admin: call with the bootstrap API key, an admin key or an admin's session (CLI: create-user)",
+    forbidden: "only an admin can register users",
+  }),
   request: jsonBody(RegisterInput),
   responses: {
     201: jsonResponse(envelope(UserSchema), "The new user"),

@@ -1,9 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
 import { clearSessionCookie } from "../../http/session-cookie.js";
+import { access } from "../../middleware/access.js";
 
 export const route = createRoute({
   method: "post",
@@ -12,7 +13,7 @@ export const route = createRoute({
   summary: "Sign out everywhere: every session token of the calling user stops working at once",
   description:
     "For a lost laptop or a leaked token. Signs this browser out too; sign in again for a new session. API keys are revoked on their own (`DELETE /api/admin/api-keys/{id}`).",
-  security: authenticated,
+  ...access.any,
   responses: {
     200: jsonResponse(envelope(z.object({ revoked: z.literal(true) })), "Every session is signed out"),
     ...problemResponses,

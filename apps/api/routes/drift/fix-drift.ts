@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, IdParam, jsonResponse } from "../../http/envelope.js";
+import { IdParam, jsonResponse } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { accepted, SyncAccepted } from "../sync/schemas.js";
 
 export const route = createRoute({
@@ -10,7 +11,7 @@ export const route = createRoute({
   path: "/api/v1/networks/{id}/drift/fix",
   tags: ["networks"],
   summary: "Repair drift: a sync of the network that also removes peers the database does not know",
-  security: authenticated,
+  ...access.admin,
   request: { params: IdParam },
   responses: {
     202: jsonResponse(SyncAccepted, "The drift-fix run is recorded and queued"),

@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses, unavailableResponse } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 
 const Drift = z
   .object({
@@ -41,7 +42,7 @@ export const route = createRoute({
   path: "/api/v1/networks/{id}/drift",
   tags: ["networks"],
   summary: "Compare the database with the live hub interface (asks the peer-sync worker)",
-  security: authenticated,
+  ...access.read,
   request: { params: IdParam },
   responses: {
     200: jsonResponse(envelope(Drift), "The differences"),

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { EMAIL_STATUSES, EMAIL_TEMPLATES } from "../../../../src/db/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
+import { jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { EmailSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/admin/emails",
   tags: ["admin"],
   summary: "Emails sent or queued, newest first, with their status",
-  security: authenticated,
+  ...access.admin,
   request: {
     query: PageQuery.extend({
       status: z.enum(EMAIL_STATUSES).optional(),

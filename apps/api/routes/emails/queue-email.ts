@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { EmailInput } from "../../../../src/notify/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { EmailSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -12,7 +13,7 @@ export const route = createRoute({
   tags: ["notify"],
   summary:
     "Queue a templated email (welcome, node-config, sync-failed, node-offline); sent once through Resend",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(EmailInput),
   responses: {
     202: jsonResponse(

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { CreateEnrollmentKeyInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { EnrollmentKeySchema } from "../nodes/schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/v1/enrollment-keys",
   tags: ["enrollment"],
   summary: "Create an enrollment key for a network; the key is in this response only",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(CreateEnrollmentKeyInput),
   responses: {
     201: jsonResponse(envelope(EnrollmentKeySchema.extend({ key: z.string() })), "The key, shown once"),

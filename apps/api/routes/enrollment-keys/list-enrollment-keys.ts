@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { EnrollmentKeySchema } from "../nodes/schemas.js";
 
 export const route = createRoute({
@@ -10,7 +11,7 @@ export const route = createRoute({
   path: "/api/v1/enrollment-keys",
   tags: ["enrollment"],
   summary: "List enrollment keys (prefixes only)",
-  security: authenticated,
+  ...access.read,
   request: { query: z.object({ networkId: z.uuid().optional() }) },
   responses: { 200: jsonResponse(envelope(z.array(EnrollmentKeySchema)), "The keys"), ...problemResponses },
 });

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
 import { jsonResponse } from "../../http/envelope.js";
+import { access } from "../../middleware/access.js";
 
 const Health = z.object({ status: z.literal("ok"), timestamp: z.string(), uptimeSeconds: z.number() });
 
@@ -10,6 +11,7 @@ export const route = createRoute({
   path: "/health",
   tags: ["health"],
   summary: "The API process is up",
+  ...access.public,
   responses: { 200: jsonResponse(Health, "The process answers") },
 });
 

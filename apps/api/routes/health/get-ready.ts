@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
 import { jsonResponse } from "../../http/envelope.js";
+import { access } from "../../middleware/access.js";
 
 const Check = z.object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() });
 const Readiness = z.object({
@@ -17,6 +18,7 @@ export const route = createRoute({
   tags: ["health"],
   summary:
     "Readiness: Postgres, Redis (and in-process workers) answer, and every hub interface forwards between its peers (`hub-forwarding`)",
+  ...access.public,
   responses: {
     200: jsonResponse(Readiness, "Every dependency answers"),
     503: jsonResponse(Readiness, "A dependency does not answer; `failed` names it"),

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import { CreateNetworkInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { NetworkSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/v1/networks",
   tags: ["networks"],
   summary: "Create a network; its hub key pair is generated and its private key stored encrypted",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(CreateNetworkInput),
   responses: { 201: jsonResponse(envelope(NetworkSchema), "The network"), ...problemResponses },
 });

@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { NetworkSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -10,7 +11,7 @@ export const route = createRoute({
   path: "/api/v1/networks/{id}",
   tags: ["networks"],
   summary: "Delete a network; one with nodes needs ?force=true (its nodes go too)",
-  security: authenticated,
+  ...access.admin,
   request: { params: IdParam, query: z.object({ force: z.enum(["true", "false"]).default("false") }) },
   responses: { 200: jsonResponse(envelope(NetworkSchema), "The deleted network"), ...problemResponses },
 });

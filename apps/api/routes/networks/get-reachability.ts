@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { RECENT_HANDSHAKE_SECONDS } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 
 const Status = z.enum(["recent", "stale", "never"]);
 
@@ -50,7 +51,7 @@ export const route = createRoute({
     "packets flow), `stale` when older, `never` when none is known. Handshakes with the hub are read " +
     "from the hub's interface at usage collection; handshakes between mesh nodes are what their " +
     "agents report with heartbeats (the newer of the two reports counts).",
-  security: authenticated,
+  ...access.read,
   request: { params: IdParam },
   responses: {
     200: jsonResponse(envelope(Reachability), "The pairs and their handshakes"),

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import { UpdateNetworkInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, IdParam, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, IdParam, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { NetworkSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/v1/networks/{id}",
   tags: ["networks"],
   summary: "Change a network (ranges are fixed); nodes whose config changes get a new version",
-  security: authenticated,
+  ...access.admin,
   request: { params: IdParam, ...jsonBody(UpdateNetworkInput) },
   responses: { 200: jsonResponse(envelope(NetworkSchema), "The network"), ...problemResponses },
 });

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { CreateNodeInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { NodeSchema } from "./schemas.js";
 
 const Created = z.object({
@@ -20,7 +21,7 @@ export const route = createRoute({
   path: "/api/v1/nodes",
   tags: ["nodes"],
   summary: "Enroll a node: allocates its addresses; without publicKey the server generates the key pair",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(CreateNodeInput),
   responses: {
     201: jsonResponse(envelope(Created), "The node, its token and (server keys) its config"),

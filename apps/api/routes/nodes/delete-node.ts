@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { NodeSchema } from "./schemas.js";
 
 export const KeepUsageQuery = z.object({
@@ -17,7 +18,7 @@ export const route = createRoute({
   path: "/api/v1/nodes/{id}",
   tags: ["nodes"],
   summary: "Delete a node; its peer leaves the hub at the next sync",
-  security: authenticated,
+  ...access.admin,
   request: { params: IdParam, query: KeepUsageQuery },
   responses: { 200: jsonResponse(envelope(NodeSchema), "The deleted node"), ...problemResponses },
 });

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { NodeEmail } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { KeepUsageQuery } from "./delete-node.js";
 import { NodeSchema } from "./schemas.js";
 
@@ -12,7 +13,7 @@ export const route = createRoute({
   path: "/api/v1/nodes",
   tags: ["nodes"],
   summary: "Delete every node of an email, in every network",
-  security: authenticated,
+  ...access.admin,
   request: { query: KeepUsageQuery.extend({ email: NodeEmail }) },
   responses: {
     200: jsonResponse(

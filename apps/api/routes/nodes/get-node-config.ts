@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, IdParam } from "../../http/envelope.js";
+import { IdParam } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { guard } from "../../middleware/access.js";
 
 export const route = createRoute({
   method: "get",
@@ -10,7 +11,10 @@ export const route = createRoute({
   tags: ["nodes"],
   summary:
     "The node's wg-quick config (text), or ?format=qr for a PNG QR code; for admins or the node's own token (403 for others), each download with a private key audited",
-  security: [...authenticated, { nodeToken: [] }],
+  ...guard("node-self-or-admin", {
+    forbidden:
+      "a node's config carries its private key: only an admin or the node's own token may download it",
+  }),
   request: { params: IdParam, query: z.object({ format: z.enum(["conf", "qr"]).default("conf") }) },
   responses: {
     200: {

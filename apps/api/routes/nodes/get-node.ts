@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { NodeSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -10,7 +11,7 @@ export const route = createRoute({
   path: "/api/v1/nodes/{id}",
   tags: ["nodes"],
   summary: "Get a node",
-  security: authenticated,
+  ...access.read,
   request: { params: IdParam },
   responses: { 200: jsonResponse(envelope(NodeSchema), "The node"), ...problemResponses },
 });

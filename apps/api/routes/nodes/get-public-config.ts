@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 
 const PublicSide = z.object({
   networkId: z.uuid(),
@@ -19,7 +20,7 @@ export const route = createRoute({
   path: "/api/v1/config",
   tags: ["nodes"],
   summary: "The public side of every network: hub key, endpoint, port and ranges",
-  security: authenticated,
+  ...access.read,
   responses: {
     200: jsonResponse(envelope(z.array(PublicSide)), "One entry per network"),
     ...problemResponses,

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import { NodeListQuery } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, jsonResponse, ok, pagedEnvelope } from "../../http/envelope.js";
+import { jsonResponse, ok, pagedEnvelope } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { NodeSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/v1/nodes",
   tags: ["nodes"],
   summary: "List nodes, newest first; filter by network, status, email or a search term",
-  security: authenticated,
+  ...access.read,
   request: { query: NodeListQuery },
   responses: { 200: jsonResponse(pagedEnvelope(NodeSchema), "A page of nodes"), ...problemResponses },
 });

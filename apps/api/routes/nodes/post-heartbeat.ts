@@ -1,10 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
-import { DomainError } from "../../../../src/errors.js";
 import { HeartbeatInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
 import { envelope, IdParam, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { guard } from "../../middleware/access.js";
 
 export const route = createRoute({
   method: "post",
@@ -15,7 +15,7 @@ export const route = createRoute({
     "Agents also report where they can be reached (`candidates`: listen port and host addresses) and " +
     "their latest handshake with each mesh peer (`handshakes`); the server adds the address it saw the " +
     "heartbeat come from. All optional: agents that send neither still work.",
-  security: [{ nodeToken: [] }],
+  ...guard("node-self", { forbidden: "heartbeats come from the node's own token" }),
   request: { params: IdParam, ...jsonBody(HeartbeatInput) },
   responses: {
     200: jsonResponse(
@@ -29,10 +29,6 @@ export const route = createRoute({
 export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const principal = c.get("principal");
-    if (principal?.kind !== "node")
-      throw new DomainError("FORBIDDEN", "heartbeats come from the node's own token");
-    if (principal.id !== id) throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
     // The server-reflexive candidate: the socket's peer, or a trusted proxy's forwarded address.
     const observed = { remoteAddress: c.var.client.address };
     const { node } = await c.var.services.mesh.heartbeat(id, c.req.valid("json"), observed);

@@ -5,6 +5,7 @@ import { RegisterNodeInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
 import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { NodeSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -14,7 +15,7 @@ export const route = createRoute({
   summary: "A node registers itself with an enrollment key (Bearer wse_… or X-Enrollment-Key)",
   description:
     "Re-registering an existing node (`nodeId`) also needs that node's current token in `X-Node-Token`; without it: 403 NODE_IDENTITY_UNPROVEN.",
-  security: [{ enrollmentKey: [] }],
+  ...access.enrollment,
   request: jsonBody(RegisterNodeInput),
   responses: {
     201: jsonResponse(

@@ -5,6 +5,7 @@ import { DomainError } from "../../../../src/errors.js";
 import type { AppEnv } from "../../env.js";
 import { IdParam } from "../../http/envelope.js";
 import { problemResponses, tooManyResponse } from "../../http/problem.js";
+import { guard } from "../../middleware/access.js";
 
 const KEEPALIVE_MS = 25_000;
 
@@ -16,7 +17,7 @@ export const route = createRoute({
     "Server-sent events for a node's agent (its own token only): `config` with each new config version",
   description:
     "A node may hold 4 streams at once, across all API processes; one more is refused with 429 `TOO_MANY_STREAMS`.",
-  security: [{ nodeToken: [] }],
+  ...guard("node-self", { forbidden: "the config stream is for the node's own token" }),
   request: { params: IdParam },
   responses: {
     200: {

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import { UpdateNodeInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, IdParam, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, IdParam, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { NodeSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/v1/nodes/{id}",
   tags: ["nodes"],
   summary: "Change a node: name, email, key, endpoint, role, routes, tags, or disable it",
-  security: authenticated,
+  ...access.admin,
   request: { params: IdParam, ...jsonBody(UpdateNodeInput) },
   responses: { 200: jsonResponse(envelope(NodeSchema), "The node"), ...problemResponses },
 });

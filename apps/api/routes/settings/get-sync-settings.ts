@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { SyncSettingsSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -10,7 +11,7 @@ export const route = createRoute({
   path: "/api/admin/sync/settings",
   tags: ["admin"],
   summary: "The scheduled reconcile: on or off, and its interval",
-  security: authenticated,
+  ...access.admin,
   responses: { 200: jsonResponse(envelope(SyncSettingsSchema), "The schedule"), ...problemResponses },
 });
 

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import { PutSettingInput } from "../../../../src/settings/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { SettingSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/admin/settings",
   tags: ["admin"],
   summary: "Set a setting; `encrypted: true` seals it (AES-256-GCM) and it is never shown again",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(PutSettingInput),
   responses: { 200: jsonResponse(envelope(SettingSchema), "The setting"), ...problemResponses },
 });

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import { SyncSettingsInput } from "../../../../src/settings/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { SyncSettingsSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/admin/sync/settings",
   tags: ["admin"],
   summary: "Change the scheduled reconcile; schedulers pick it up without a restart",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(SyncSettingsInput),
   responses: { 200: jsonResponse(envelope(SyncSettingsSchema), "The schedule"), ...problemResponses },
 });

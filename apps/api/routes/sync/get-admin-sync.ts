@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { presentRun, SyncRunSchema } from "./schemas.js";
 
 const RECENT = 10;
@@ -12,7 +13,7 @@ export const route = createRoute({
   path: "/api/admin/sync",
   tags: ["admin"],
   summary: "Sync overview: the running run (if any) and the most recent runs",
-  security: authenticated,
+  ...access.admin,
   responses: {
     200: jsonResponse(
       envelope(z.object({ running: SyncRunSchema.nullable(), recent: z.array(SyncRunSchema) })),

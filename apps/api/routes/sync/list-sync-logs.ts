@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { SYNC_TYPES } from "../../../../src/db/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
+import { jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { presentRun, SyncRunSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/v1/sync/logs",
   tags: ["sync"],
   summary: "Sync runs, newest first, with the total count",
-  security: authenticated,
+  ...access.read,
   request: { query: PageQuery.extend({ type: z.enum(SYNC_TYPES).optional() }) },
   responses: { 200: jsonResponse(pagedEnvelope(SyncRunSchema), "A page of runs"), ...problemResponses },
 });

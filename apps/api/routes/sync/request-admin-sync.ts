@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, jsonResponse } from "../../http/envelope.js";
+import { jsonResponse } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { FullSyncBody } from "./request-full-sync.js";
 import { accepted, SyncAccepted } from "./schemas.js";
 
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/admin/sync",
   tags: ["admin"],
   summary: "Start a full sync (admin form of POST /api/v1/sync/full)",
-  security: authenticated,
+  ...access.admin,
   request: { body: { content: { "application/json": { schema: FullSyncBody } }, required: false } },
   responses: { 202: jsonResponse(SyncAccepted, "The run is recorded and queued"), ...problemResponses },
 });

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { oneLine } from "../../../../src/validation.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, jsonResponse } from "../../http/envelope.js";
+import { jsonResponse } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { accepted, SyncAccepted } from "./schemas.js";
 
 export const FullSyncBody = z
@@ -18,7 +19,7 @@ export const route = createRoute({
   path: "/api/v1/sync/full",
   tags: ["sync"],
   summary: "Start a full sync: peers, configs and usage of every network",
-  security: authenticated,
+  ...access.admin,
   request: { body: { content: { "application/json": { schema: FullSyncBody } }, required: false } },
   responses: { 202: jsonResponse(SyncAccepted, "The run is recorded and queued"), ...problemResponses },
 });

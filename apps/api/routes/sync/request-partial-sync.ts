@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { oneLine } from "../../../../src/validation.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, jsonResponse } from "../../http/envelope.js";
+import { jsonResponse } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { accepted, SyncAccepted } from "./schemas.js";
 
 const PartialSyncBody = z
@@ -18,7 +19,7 @@ export const route = createRoute({
   path: "/api/v1/sync/{type}",
   tags: ["sync"],
   summary: "Start a partial sync: only peers, only configs or only usage (optionally of one network)",
-  security: authenticated,
+  ...access.admin,
   request: {
     params: z.object({
       type: z.enum(["peers", "configs", "usage"]).openapi({ param: { name: "type", in: "path" } }),

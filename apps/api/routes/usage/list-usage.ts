@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
+import { jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 
 const Usage = z
   .object({
@@ -28,7 +29,7 @@ export const route = createRoute({
   path: "/api/v1/usage",
   tags: ["usage"],
   summary: "Monthly transfer per peer, collected from the hub interfaces",
-  security: authenticated,
+  ...access.read,
   request: {
     query: PageQuery.extend({
       node: z.uuid().optional(),

@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import { WebhookInput } from "../../../../src/notify/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { WebhookWithSecretSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -13,7 +14,7 @@ export const route = createRoute({
   summary: "Create a webhook; its signing secret is in this response only",
   description:
     "https only; URLs that resolve to private, loopback or link-local addresses are refused (400 WEBHOOK_URL_REFUSED).",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(WebhookInput),
   responses: {
     201: jsonResponse(envelope(WebhookWithSecretSchema), "The webhook and its secret, shown once"),

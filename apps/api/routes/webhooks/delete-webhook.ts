@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { WebhookSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -10,7 +11,7 @@ export const route = createRoute({
   path: "/api/admin/settings/webhooks",
   tags: ["admin"],
   summary: "Delete the webhook `?id=` and its delivery log",
-  security: authenticated,
+  ...access.admin,
   request: { query: z.object({ id: z.uuid() }) },
   responses: { 200: jsonResponse(envelope(WebhookSchema), "The deleted webhook"), ...problemResponses },
 });

@@ -2,15 +2,16 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { DispatchInput } from "../../../../src/notify/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 
 export const route = createRoute({
   method: "post",
   path: "/api/v1/webhook/dispatch",
   tags: ["notify"],
   summary: "Send a custom event to every enabled webhook that subscribes to it (or to `*`)",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(DispatchInput),
   responses: {
     202: jsonResponse(

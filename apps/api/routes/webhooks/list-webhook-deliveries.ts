@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { DELIVERY_STATUSES } from "../../../../src/db/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, IdParam, jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
+import { IdParam, jsonResponse, ok, PageQuery, pagedEnvelope } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { DeliverySchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/api/admin/settings/webhooks/{id}/deliveries",
   tags: ["admin"],
   summary: "A webhook's deliveries, newest first, each with every attempt",
-  security: authenticated,
+  ...access.admin,
   request: { params: IdParam, query: PageQuery.extend({ status: z.enum(DELIVERY_STATUSES).optional() }) },
   responses: {
     200: jsonResponse(pagedEnvelope(DeliverySchema), "A page of deliveries"),

@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { DeliverySchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -10,7 +11,7 @@ export const route = createRoute({
   path: "/api/admin/settings/webhooks/{id}/deliveries/{deliveryId}/replay",
   tags: ["admin"],
   summary: "Send a finished (failed, cancelled or delivered) delivery again; 409 while it is pending",
-  security: authenticated,
+  ...access.admin,
   request: {
     params: z.object({
       id: z.uuid().openapi({ param: { name: "id", in: "path" } }),

@@ -1,8 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 
 const TestResultSchema = z
   .object({
@@ -19,7 +20,7 @@ export const route = createRoute({
   path: "/api/admin/settings/webhooks",
   tags: ["admin"],
   summary: "Send a test event to the webhook `id` now and return the receiver's answer",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(z.object({ id: z.uuid() }).strict()),
   responses: { 200: jsonResponse(envelope(TestResultSchema), "The receiver's answer"), ...problemResponses },
 });

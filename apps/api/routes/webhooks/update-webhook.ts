@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
 import { WebhookUpdate } from "../../../../src/notify/index.js";
 import type { AppEnv } from "../../env.js";
-import { authenticated, envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
+import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
+import { access } from "../../middleware/access.js";
 import { WebhookSchema, WebhookWithSecretSchema } from "./schemas.js";
 
 export const route = createRoute({
@@ -12,7 +13,7 @@ export const route = createRoute({
   tags: ["admin"],
   summary:
     "Change a webhook named by `id`; `enabled: true` re-enables it, `rotateSecret` issues a new secret",
-  security: authenticated,
+  ...access.admin,
   request: jsonBody(WebhookUpdate),
   responses: {
     200: jsonResponse(

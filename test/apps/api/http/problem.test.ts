@@ -75,10 +75,10 @@ describe("envelope and problem+json over HTTP", () => {
   );
 
   it("answers a zod failure with 400 VALIDATION_FAILED listing every bad field", async () => {
+    // As an admin: the route's guard answers an anonymous caller (401) before its input is read.
     const res = await t.request("/api/auth/register", {
       method: "POST",
       body: { email: "not-an-email", password: "short" },
-      key: null,
     });
     const body = await expectProblem(res, 400, "VALIDATION_FAILED");
     const paths = body.error.details.issues.map((i: { path: string }) => i.path).sort();
