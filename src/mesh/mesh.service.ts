@@ -6,8 +6,8 @@ import { describePrincipal, isAdmin } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Db, Tx } from "../db/index.js";
-import { pipelined } from "../db/index.js";
-import { DomainError, isStalePlan, pgConstraint, pgErrorCode } from "../errors.js";
+import { pipelined, transaction } from "../db/index.js";
+import { DomainError, pgConstraint, pgErrorCode } from "../errors.js";
 import type { EventType } from "../events/index.js";
 import { emitEvent } from "../events/index.js";
 import type { JobQueue } from "../queue/index.js";
@@ -41,10 +41,6 @@ import { toEnrollmentKeyView, toNetworkSpec, toNetworkView, toNodeSpec, toNodeVi
 const NODE_TOKEN_PREFIX = "wsn_";
 const ENROLLMENT_KEY_PATTERN = /^(wse_[A-Za-z0-9_-]{12})_[A-Za-z0-9_-]{43}$/;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Postgres retries: a serialization failure or deadlock is retried this many times. */
-const MAX_TX_RETRIES = 5;
-/** More than any pool has connections: each may hold its own stale copy of a statement. */
-const MAX_STALE_PLAN_RETRIES = 64;
 
 export interface MeshContext {
   principal?: Principal | undefined;
@@ -190,29 +186,11 @@ export function createMeshService(deps: MeshServiceDeps) {
   const openHubKey = (networkId: string, enc: string) => secrets.open(enc, `network:${networkId}`);
 
   /**
-   * Runs `fn` in a transaction, retrying serialization failures, deadlocks, an address taken by a
-   * concurrent enrollment (the unique constraint behind IPAM's lock: allocate again), and a
-   * statement a schema change made stale (each pooled connection fails once per such statement, so
-   * those have a budget of their own). `fn` must touch nothing but the database.
+   * Runs `fn` in the unit of work (src/db `transaction`), also retrying an address taken by a
+   * concurrent enrollment (the unique constraint behind IPAM's lock: allocate again).
    */
-  async function inTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    let retries = 0;
-    let stalePlans = 0;
-    for (;;) {
-      try {
-        return await db.transaction(fn);
-      } catch (err) {
-        if (isStalePlan(err) && stalePlans++ < MAX_STALE_PLAN_RETRIES) continue;
-        const code = pgErrorCode(err);
-        const retry =
-          code === "40001" ||
-          code === "40P01" ||
-          (err instanceof DomainError && err.code === "ADDRESS_TAKEN");
-        if (retry && retries++ < MAX_TX_RETRIES) continue;
-        throw err;
-      }
-    }
-  }
+  const retryIf = (err: unknown) => err instanceof DomainError && err.code === "ADDRESS_TAKEN";
+  const inTx = <T>(fn: (tx: Tx) => Promise<T>): Promise<T> => transaction(db, (tx) => fn(tx), { retryIf });
 
   async function requireNetwork(tx: Db | Tx, id: string, forUpdate = false): Promise<NetworkRow> {
     return (await repo.getNetwork(tx, id, { forUpdate })) ?? networkNotFound(id);
@@ -288,18 +266,20 @@ export function createMeshService(deps: MeshServiceDeps) {
         effects.pushConfigs.set(id, version);
   }
 
-  async function commitAndDispatch<T>(
+  /** `fn` in the unit of work; its effects are dispatched once it has committed (never on a rollback). */
+  function commitAndDispatch<T>(
     reason: string,
     fn: (tx: Tx, effects: MeshEffects) => Promise<T>,
   ): Promise<T> {
-    const effects = newEffects(reason);
-    const result = await inTx((tx) => {
-      effects.syncNetworks.clear();
-      effects.pushConfigs.clear();
-      return fn(tx, effects);
-    });
-    await dispatchEffects(deps.queue, effects, report);
-    return result;
+    return transaction(
+      db,
+      (tx, afterCommit) => {
+        const effects = newEffects(reason);
+        afterCommit(() => dispatchEffects(deps.queue, effects, report));
+        return fn(tx, effects);
+      },
+      { retryIf },
+    );
   }
 
   /**
