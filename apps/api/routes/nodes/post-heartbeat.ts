@@ -35,7 +35,7 @@ export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
     if (principal.id !== id) throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
     // The server-reflexive candidate: the socket's peer, or a trusted proxy's forwarded address.
     const observed = { remoteAddress: c.var.client.address };
-    const { node } = await c.var.services.mesh.heartbeat(id, c.req.valid("json"), observed);
+    const { node } = await c.var.services.liveness.heartbeat(id, c.req.valid("json"), observed);
     return c.json(
       ok({ configVersion: node.configVersion, status: node.status, serverTime: new Date().toISOString() }),
       200,
