@@ -24,7 +24,7 @@ import {
   NODE_TOKEN_PREFIX,
   translateConstraint,
 } from "./mesh.core.js";
-import type { NetworkRow, NodeRow, UsedAddresses } from "./mesh.repo.js";
+import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type { CreateNodeInput, RegisterNodeInput } from "./mesh.schema.js";
 import { configHash } from "./render.js";
@@ -46,12 +46,14 @@ export function createEnrollmentService(core: MeshCore) {
     db,
   } = core;
   /**
-   * Allocates addresses (and a key pair when none is given), inserts the node, and brings configs up
-   * to date; records the peer sync and config pushes in `effects`. Returns the final row.
+   * The one enrollment path, of API creation and agent registration alike: locks the network,
+   * reads its addresses in use, runs `admit` (e.g. take an enrollment key's use), allocates
+   * addresses (and a key pair when none is given), inserts the node, and brings configs up to date;
+   * records the peer sync and config pushes in `effects`. Returns the final row.
    */
   async function insertNodeInNetwork(
     tx: Tx,
-    network: NetworkRow,
+    networkId: string,
     effects: MeshEffects,
     input: {
       name: string;
@@ -67,11 +69,19 @@ export function createEnrollmentService(core: MeshCore) {
       location?: NodeRow["location"];
       enrollmentKeyId?: string | null;
     },
-    /** The network's addresses in use, read after its row was locked. */
-    used: UsedAddresses,
     /** The audit row and event of the enrollment, built from the node's facts before it is written. */
-    announce: (node: NodeFacts) => Promise<unknown>[],
+    announce: (node: NodeFacts, network: NetworkRow) => Promise<unknown>[],
+    /** Runs once the network is locked, before anything is written; throws to refuse. */
+    admit?: (network: NetworkRow) => Promise<void>,
   ): Promise<{ row: NodeRow; token: string; privateKey: string | undefined }> {
+    // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
+    // then, so it sees every enrollment committed before ours. Should the read ever overtake the
+    // lock, the address's unique constraint refuses the insert and the unit of work allocates again.
+    const [network, used] = await pipelined([
+      requireNetwork(tx, networkId, true),
+      repo.usedAddresses(tx, networkId),
+    ]);
+    await admit?.(network);
     if (input.extraAllowedIps?.length) await assertRoutesFree(tx, network, input.extraAllowedIps);
     const ip4 = allocateAddress(parseCidr(network.cidr4), [...used.ip4, network.hubIp4]);
     const ip6 = network.cidr6
@@ -139,7 +149,7 @@ export function createEnrollmentService(core: MeshCore) {
           enrollmentKeyId: input.enrollmentKeyId ?? null,
         }),
         repo.unretirePeer(tx, network.id, publicKey),
-        ...announce(facts),
+        ...announce(facts, network),
       ]);
     } catch (err) {
       translateConstraint(err, { name: input.name, publicKey });
@@ -160,14 +170,7 @@ export function createEnrollmentService(core: MeshCore) {
      */
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
       const created = await commitAndDispatch(`node ${input.name} enrolled`, async (tx, effects) => {
-        // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
-        // then, so it sees every enrollment committed before ours. Should the read ever overtake the
-        // lock, the address's unique constraint refuses the insert and inTx allocates again.
-        const [network, used] = await pipelined([
-          requireNetwork(tx, input.networkId, true),
-          repo.usedAddresses(tx, input.networkId),
-        ]);
-        return insertNodeInNetwork(tx, network, effects, input, used, (node) => [
+        return insertNodeInNetwork(tx, input.networkId, effects, input, (node, network) => [
           recordAudit(tx, {
             actor: actorOf(ctx),
             action: "node.created",
@@ -219,8 +222,8 @@ export function createEnrollmentService(core: MeshCore) {
       };
       try {
         return await commitAndDispatch("node registered", async (tx, effects) => {
-          const network = await requireNetwork(tx, key.networkId, true);
           if (input.nodeId) {
+            const network = await requireNetwork(tx, key.networkId, true);
             const existing = await repo.getNode(tx, input.nodeId);
             if (existing && existing.networkId === network.id && existing.publicKey === input.publicKey) {
               // Re-registration takes no use, but the key must still be valid: unrevoked, unexpired, and
@@ -258,7 +261,6 @@ export function createEnrollmentService(core: MeshCore) {
               return { node: toNodeView(row), token };
             }
           }
-          if (!(await repo.consumeEnrollmentKey(tx, key.id))) throw invalid();
           const name =
             input.name ??
             `node-${input.publicKey
@@ -266,10 +268,9 @@ export function createEnrollmentService(core: MeshCore) {
               .slice(0, 8)
               .toLowerCase()}`;
           const source = `enrollment-key:${key.prefix}`;
-          const used = await repo.usedAddresses(tx, network.id);
           const made = await insertNodeInNetwork(
             tx,
-            network,
+            key.networkId,
             effects,
             {
               name,
@@ -280,8 +281,7 @@ export function createEnrollmentService(core: MeshCore) {
               enrollmentKeyId: key.id,
               ...info,
             },
-            used,
-            (node) => [
+            (node, network) => [
               recordAudit(tx, {
                 actor: source,
                 action: "node.registered",
@@ -292,6 +292,9 @@ export function createEnrollmentService(core: MeshCore) {
               }),
               emitNodeEvent(tx, "node.enrolled", node, network, { via: "enrollment-key" }, source),
             ],
+            async () => {
+              if (!(await repo.consumeEnrollmentKey(tx, key.id))) throw invalid();
+            },
           );
           const row = made.row;
           return { node: toNodeView(row), token: made.token };
