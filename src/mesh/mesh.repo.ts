@@ -1,4 +1,8 @@
-/** Drizzle queries of the mesh. Every function takes the executor first; services own transactions. */
+/**
+ * Drizzle queries of the mesh. Every function takes the executor first; services own transactions.
+ * Over 400 lines on purpose: the mesh's services share these queries and row types across their
+ * tables (networks, nodes, enrollment keys, retired peers); split it by table when one grows.
+ */
 import { and, asc, count, desc, eq, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Executor, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
