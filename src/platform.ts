@@ -16,8 +16,8 @@ import { openDatabase } from "./db/index.js";
 import type { HealthCheck, HealthService } from "./health/index.js";
 import { createHealthService, HealthCheckError } from "./health/index.js";
 import type { Logger } from "./logger.js";
-import type { ConfigFeed, ConfigNotifier, MeshService } from "./mesh/index.js";
-import { createMeshService, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
+import type { ConfigFeed, ConfigNotifier, MeshServices } from "./mesh/index.js";
+import { createMeshServices, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
 import type { Metrics } from "./metrics/index.js";
 import { createMetrics } from "./metrics/index.js";
 import type { EmailService, NodeConfigSource, Relay, Resolver, WebhookService } from "./notify/index.js";
@@ -52,7 +52,7 @@ export interface PlatformOptions {
   logger: Logger;
   /** Webhooks, email and the outbox relay; defaults suit production (see `DEFAULT_NOTIFY`). */
   notify?: NotifyConfig;
-  /** Node configs for node-config emails; the mesh service's `configSource()` unless given. */
+  /** Node configs for node-config emails; the configs service's `configSource()` unless given. */
   nodeConfigs?: NodeConfigSource;
   /** DNS for the webhook SSRF guard (tests inject one); the system resolver otherwise. */
   webhookResolver?: Resolver;
@@ -81,7 +81,13 @@ export interface Platform {
     auth: AuthService;
     sync: SyncService;
     health: HealthService;
-    mesh: MeshService;
+    networks: MeshServices["networks"];
+    nodes: MeshServices["nodes"];
+    enrollment: MeshServices["enrollment"];
+    enrollmentKeys: MeshServices["enrollmentKeys"];
+    configs: MeshServices["configs"];
+    nodeAuth: MeshServices["nodeAuth"];
+    liveness: MeshServices["liveness"];
     audit: AuditService;
     usage: UsageService;
     settings: SettingsService;
@@ -165,8 +171,8 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
   const secrets = createSecretBox(options.secrets.encryptionKey, options.secrets.previousEncryptionKeys);
   const notify = options.notify ?? DEFAULT_NOTIFY;
   const { email } = notify;
-  // Built first: the email service reads node configs from it.
-  const mesh = createMeshService({
+  // Built first: the email service reads node configs from them.
+  const mesh = createMeshServices({
     db: database.db,
     queue,
     secrets,
@@ -175,7 +181,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
   });
   const sync = createSyncService({ db: database.db, queue });
   const usage = createUsageService(database.db);
-  const nodeConfigs: NodeConfigSource = options.nodeConfigs ?? mesh.configSource();
+  const nodeConfigs: NodeConfigSource = options.nodeConfigs ?? mesh.configs.configSource();
   const services = {
     auth: createAuthService({
       db: database.db,
@@ -192,12 +198,15 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
     health: createHealthService(checks, undefined, (check, err) =>
       options.logger.warn({ err, check }, "readiness check failed"),
     ),
-    mesh,
+    ...mesh,
     audit: createAuditService(database.db),
     usage,
     peerSync: createPeerSyncService({
       db: database.db,
-      mesh,
+      networks: mesh.networks,
+      nodes: mesh.nodes,
+      configs: mesh.configs,
+      liveness: mesh.liveness,
       usage,
       bindings: options.wireguard?.interfaces ?? [],
       ops:
@@ -210,7 +219,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       minApplyIntervalMs: options.wireguard?.minApplyIntervalMs ?? 0,
       forwardingBoard,
     }),
-    drift: createDriftService({ queue, sync, mesh }),
+    drift: createDriftService({ queue, sync, networks: mesh.networks }),
     settings: createSettingsService({ db: database.db, secrets }),
     webhooks: createWebhookService({
       db: database.db,

@@ -9,7 +9,7 @@ import cron from "node-cron";
 import { OUTBOX_CHANNEL } from "../src/events/index.js";
 import type { ProgressMonitor } from "../src/health/index.js";
 import type { Logger } from "../src/logger.js";
-import type { MeshService } from "../src/mesh/index.js";
+import type { LivenessService } from "../src/mesh/index.js";
 import type { Relay } from "../src/notify/index.js";
 import type { Retention } from "../src/retention/index.js";
 import type { SettingsService } from "../src/settings/index.js";
@@ -19,7 +19,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface SchedulerDeps {
   sync: SyncService;
-  mesh: MeshService;
+  liveness: LivenessService;
   settings: SettingsService;
   logger: Logger;
   staleRunCheckCron: string;
@@ -73,7 +73,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   async function checkNodeLiveness() {
     try {
       const before = new Date(Date.now() - deps.nodeOfflineAfterSeconds * 1000);
-      const offline = await deps.mesh.markStaleNodesOffline(before);
+      const offline = await deps.liveness.markStaleNodesOffline(before);
       if (offline.length > 0) log.info({ nodes: offline.map((n) => n.id) }, "nodes went offline");
     } catch (err) {
       log.error({ err }, "node liveness check failed");

@@ -63,7 +63,7 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
   const scheduler = config.workers.schedulerEnabled
     ? startScheduler({
         sync: platform.services.sync,
-        mesh: platform.services.mesh,
+        liveness: platform.services.liveness,
         settings: platform.services.settings,
         logger,
         staleRunCheckCron: config.workers.staleRunCheckCron,

@@ -4,7 +4,7 @@
  */
 import { and, count, desc, eq, sql } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.js";
-import { auditLog, builtOnce } from "../db/index.js";
+import { auditLog, placeholderQuery } from "../db/index.js";
 
 export interface AuditEntry {
   actor: string;
@@ -15,7 +15,7 @@ export interface AuditEntry {
   requestId?: string | null;
 }
 
-const insertAuditRow = builtOnce<{
+const insertAuditRow = placeholderQuery<{
   actor: string;
   action: string;
   entityType: string;

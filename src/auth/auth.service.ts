@@ -3,6 +3,7 @@ import { sign, verify } from "hono/jwt";
 import { recordAudit } from "../audit/index.js";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { ApiKeyScope, Db } from "../db/index.js";
+import { transaction } from "../db/index.js";
 import { DomainError, pgErrorCode } from "../errors.js";
 import { apiKeyPrefix, generateApiKey } from "./api-key.js";
 import type { ApiKeyRow, UserRow } from "./auth.repo.js";
@@ -140,7 +141,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         hashPassword(input.password),
       );
       try {
-        return await db.transaction(async (tx) => {
+        return await transaction(db, async (tx) => {
           await tx.execute(sql`select pg_advisory_xact_lock(${REGISTER_LOCK_ID})`);
           const isFirst = (await repo.countUsers(tx)) === 0;
           const role = input.role ?? (isFirst ? "admin" : "user");
@@ -300,7 +301,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       ctx: RequestContext,
     ): Promise<PublicApiKey & { key: string }> {
       const generated = generateApiKey();
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const row = await repo.insertApiKey(tx, {
           name: input.name,
           prefix: generated.prefix,
@@ -337,7 +338,7 @@ export function createAuthService(deps: AuthServiceDeps) {
           "only a signed-in user has sessions to revoke; an API key is revoked with DELETE /api/admin/api-keys/:id",
         );
       }
-      await db.transaction(async (tx) => {
+      await transaction(db, async (tx) => {
         await repo.bumpSessionVersion(tx, principal.id);
         await recordAudit(tx, {
           actor: describePrincipal(principal),
@@ -353,7 +354,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Revokes a key (idempotent). Throws API_KEY_NOT_FOUND. */
     async revokeApiKey(id: string, ctx: RequestContext): Promise<PublicApiKey> {
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const row = await repo.revokeApiKeyRow(tx, id);
         if (!row)
           throw new DomainError("API_KEY_NOT_FOUND", `API key ${id} does not exist`, { context: { id } });

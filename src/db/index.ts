@@ -7,3 +7,4 @@ export * from "./pipeline.js";
 export * as schema from "./schema/index.js";
 export * from "./schema/index.js";
 export * from "./statement.js";
+export * from "./unit-of-work.js";

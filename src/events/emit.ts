@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Executor } from "../db/index.js";
-import { builtOnce, events } from "../db/index.js";
+import { events, placeholderQuery } from "../db/index.js";
 import { sanitizeEventData } from "./sanitize.js";
 import type { EventType } from "./types.js";
 
@@ -44,20 +44,18 @@ export async function emitEvent(
   return insertEvent(exec, event, options);
 }
 
-const insertEventRow = builtOnce<
+const insertEventRow = placeholderQuery<
   { type: string; data: Record<string, unknown>; source: string },
   { id: string }
->(
-  (exec) =>
-    exec
-      .insert(events)
-      .values({
-        type: sql.placeholder("type"),
-        data: sql.placeholder("data"),
-        source: sql.placeholder("source"),
-      })
-      .returning({ id: events.id }),
-  { id: events.id },
+>((exec) =>
+  exec
+    .insert(events)
+    .values({
+      type: sql.placeholder("type"),
+      data: sql.placeholder("data"),
+      source: sql.placeholder("source"),
+    })
+    .returning({ id: events.id }),
 );
 
 /**

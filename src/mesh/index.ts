@@ -21,14 +21,46 @@ export {
 } from "../wireguard/index.js";
 export * from "./cidr.js";
 export * from "./config-push.js";
+export * from "./configs.service.js";
 export * from "./effects.js";
 export * from "./endpoints.js";
+export * from "./enrollment.service.js";
+export * from "./enrollment-keys.service.js";
 export * from "./events.js";
 export * from "./ipam.js";
+export * from "./liveness.service.js";
+export * from "./mesh.core.js";
 export * from "./mesh.schema.js";
-export * from "./mesh.service.js";
+export * from "./networks.service.js";
+export * from "./node-auth.service.js";
+export * from "./nodes.service.js";
 export * from "./reachability.js";
 export * from "./render.js";
 export * from "./stream-slots.js";
 export * from "./views.js";
 export * from "./weak-keys.js";
+
+import { createConfigService } from "./configs.service.js";
+import { createEnrollmentService } from "./enrollment.service.js";
+import { createEnrollmentKeyService } from "./enrollment-keys.service.js";
+import { createLivenessService } from "./liveness.service.js";
+import { createMeshCore, type MeshServiceDeps } from "./mesh.core.js";
+import { createNetworkService } from "./networks.service.js";
+import { createNodeAuthService } from "./node-auth.service.js";
+import { createNodeService } from "./nodes.service.js";
+
+/** The mesh's services, one per concept, sharing one `MeshCore`. */
+export function createMeshServices(deps: MeshServiceDeps) {
+  const core = createMeshCore(deps);
+  return {
+    networks: createNetworkService(core),
+    nodes: createNodeService(core),
+    enrollment: createEnrollmentService(core),
+    enrollmentKeys: createEnrollmentKeyService(core),
+    configs: createConfigService(core),
+    nodeAuth: createNodeAuthService(core),
+    liveness: createLivenessService(core),
+  };
+}
+
+export type MeshServices = ReturnType<typeof createMeshServices>;

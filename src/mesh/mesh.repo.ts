@@ -1,20 +1,18 @@
-/** Drizzle queries of the mesh. Every function takes the executor first; services own transactions. */
-import {
-  and,
-  asc,
-  count,
-  desc,
-  eq,
-  getTableColumns,
-  ilike,
-  inArray,
-  lt,
-  or,
-  type SQL,
-  sql,
-} from "drizzle-orm";
+/**
+ * Drizzle queries of the mesh. Every function takes the executor first; services own transactions.
+ * Over 400 lines on purpose: the mesh's services share these queries and row types across their
+ * tables (networks, nodes, enrollment keys, retired peers); split it by table when one grows.
+ */
+import { and, asc, count, desc, eq, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Executor, NodeMetrics, NodeStatus } from "../db/index.js";
-import { builtOnce, enrollmentKeys, networks, nodes, retiredPeers, usageMonthly } from "../db/index.js";
+import {
+  enrollmentKeys,
+  networks,
+  nodes,
+  placeholderQuery,
+  retiredPeers,
+  usageMonthly,
+} from "../db/index.js";
 
 export type NetworkRow = typeof networks.$inferSelect;
 export type NodeRow = typeof nodes.$inferSelect;
@@ -45,19 +43,18 @@ export async function lockListenPorts(exec: Executor, exceptId?: string): Promis
 }
 
 /**
- * A row of `table` by id, with or without its row lock, each statement built once: every enrollment
+ * A row of `table` by id, with or without its row lock, one placeholder query each: every enrollment
  * and node change takes its network's lock with one, and every node request reads its node.
  */
 function rowById<Row>(table: typeof networks | typeof nodes) {
-  const columns = getTableColumns(table);
   const statement = (lock: boolean) =>
-    builtOnce<{ id: string }, Row>((exec) => {
+    placeholderQuery<{ id: string }, Row>((exec) => {
       const query = exec
         .select()
         .from(table)
         .where(eq(table.id, sql.placeholder("id")));
       return lock ? query.for("update") : query;
-    }, columns);
+    });
   const [plain, locked] = [statement(false), statement(true)];
   return async (exec: Executor, id: string, forUpdate = false): Promise<Row | undefined> =>
     (await (forUpdate ? locked : plain)(exec, { id }))[0];
@@ -139,16 +136,14 @@ const USED_ADDRESS_COLUMNS = {
   ip6: sql<string | null>`string_agg(host(${nodes.ip6}), ',')`,
   hasRoutes: sql<boolean | null>`bool_or(${CARRIES_ROUTES})`,
 };
-const usedAddressRow = builtOnce<
+const usedAddressRow = placeholderQuery<
   { networkId: string },
   { ip4: string | null; ip6: string | null; hasRoutes: boolean | null }
->(
-  (exec) =>
-    exec
-      .select(USED_ADDRESS_COLUMNS)
-      .from(nodes)
-      .where(eq(nodes.networkId, sql.placeholder("networkId"))),
-  USED_ADDRESS_COLUMNS,
+>((exec) =>
+  exec
+    .select(USED_ADDRESS_COLUMNS)
+    .from(nodes)
+    .where(eq(nodes.networkId, sql.placeholder("networkId"))),
 );
 
 /**
@@ -189,13 +184,11 @@ const NEW_NODE_COLUMNS = [
 ] as const;
 export type NewNode = Required<Pick<typeof nodes.$inferInsert, (typeof NEW_NODE_COLUMNS)[number]>>;
 
-const insertNodeRow = builtOnce<NewNode, NodeRow>(
-  (exec) =>
-    exec
-      .insert(nodes)
-      .values(Object.fromEntries(NEW_NODE_COLUMNS.map((c) => [c, sql.placeholder(c)])) as never)
-      .returning(),
-  getTableColumns(nodes),
+const insertNodeRow = placeholderQuery<NewNode, NodeRow>((exec) =>
+  exec
+    .insert(nodes)
+    .values(Object.fromEntries(NEW_NODE_COLUMNS.map((c) => [c, sql.placeholder(c)])) as never)
+    .returning(),
 );
 
 export async function insertNode(exec: Executor, values: NewNode): Promise<NodeRow> {
@@ -214,13 +207,11 @@ export async function getNode(
 }
 
 // Every request of a node's agent is authenticated with this.
-const nodeByTokenHash = builtOnce<{ tokenHash: string }, NodeRow>(
-  (exec) =>
-    exec
-      .select()
-      .from(nodes)
-      .where(eq(nodes.tokenHash, sql.placeholder("tokenHash"))),
-  getTableColumns(nodes),
+const nodeByTokenHash = placeholderQuery<{ tokenHash: string }, NodeRow>((exec) =>
+  exec
+    .select()
+    .from(nodes)
+    .where(eq(nodes.tokenHash, sql.placeholder("tokenHash"))),
 );
 
 export async function getNodeByTokenHash(exec: Executor, tokenHash: string): Promise<NodeRow | undefined> {
@@ -341,21 +332,22 @@ export async function updateNode(
   return row;
 }
 
-// Agents report every few seconds: the common heartbeat (no new endpoint) is one built statement.
-const heartbeatRow = builtOnce<{ id: string; metrics: NodeMetrics; seenAt: Date; online: boolean }, NodeRow>(
-  (exec) =>
-    exec
-      .update(nodes)
-      .set({
-        // drizzle's types take no placeholder in `set`; it encodes one with its column all the same.
-        metrics: sql.placeholder("metrics") as never,
-        lastSeenAt: sql.placeholder("seenAt") as never,
-        updatedAt: sql.placeholder("seenAt") as never,
-        status: sql`case when ${sql.placeholder("online")}::boolean then 'online' else ${nodes.status} end`,
-      })
-      .where(eq(nodes.id, sql.placeholder("id")))
-      .returning(),
-  getTableColumns(nodes),
+// Agents report every few seconds: the common heartbeat (no new endpoint) is one statement.
+const heartbeatRow = placeholderQuery<
+  { id: string; metrics: NodeMetrics; seenAt: Date; online: boolean },
+  NodeRow
+>((exec) =>
+  exec
+    .update(nodes)
+    .set({
+      // drizzle's types take no placeholder in `set`; it encodes one with its column all the same.
+      metrics: sql.placeholder("metrics") as never,
+      lastSeenAt: sql.placeholder("seenAt") as never,
+      updatedAt: sql.placeholder("seenAt") as never,
+      status: sql`case when ${sql.placeholder("online")}::boolean then 'online' else ${nodes.status} end`,
+    })
+    .where(eq(nodes.id, sql.placeholder("id")))
+    .returning(),
 );
 
 /** Stores a heartbeat's metrics and time; `online` marks the node online (not for a disabled one). */
@@ -442,7 +434,7 @@ export async function retirePeers(exec: Executor, networkId: string, publicKeys:
     });
 }
 
-const deleteRetiredPeer = builtOnce<{ networkId: string; publicKey: string }>((exec) =>
+const deleteRetiredPeer = placeholderQuery<{ networkId: string; publicKey: string }>((exec) =>
   exec
     .delete(retiredPeers)
     .where(
@@ -468,9 +460,9 @@ export interface HubPeerRow {
   status: NodeStatus;
 }
 
-// Rows as Postgres decodes them, each column aliased to its field: at thousands of nodes, drizzle's
-// mapping of each value was a fifth of the read, and copying rows to strip prefixes another part.
-const hubPeerRows = builtOnce<{ networkId: string }, HubPeerRow>((exec) =>
+// Addresses come without their prefixes from Postgres (`host()`): at thousands of nodes, copying rows
+// to strip them was a part of every peer sync's read.
+const hubPeerRows = placeholderQuery<{ networkId: string }, HubPeerRow>((exec) =>
   exec
     .select({
       publicKey: sql`${nodes.publicKey}`.as("publicKey"),
@@ -490,7 +482,7 @@ export function hubPeers(exec: Executor, networkId: string): Promise<HubPeerRow[
   return hubPeerRows(exec, { networkId });
 }
 
-const retiredKeyRows = builtOnce<{ networkId: string }, { k: string }>((exec) =>
+const retiredKeyRows = placeholderQuery<{ networkId: string }, { k: string }>((exec) =>
   exec
     .select({ k: sql`${retiredPeers.publicKey}`.as("k") })
     .from(retiredPeers)

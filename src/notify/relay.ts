@@ -1,4 +1,5 @@
 import type { Db } from "../db/index.js";
+import { transaction } from "../db/index.js";
 import type { JobQueue } from "../queue/index.js";
 import { emailsForEvent, webhookMatches } from "./fan-out.js";
 import * as repo from "./notify.repo.js";
@@ -55,7 +56,7 @@ export function createRelay(deps: RelayDeps) {
    * sweep). Returns what it did.
    */
   async function relayBatch(): Promise<RelayResult> {
-    const created = await db.transaction(async (tx) => {
+    const created = await transaction(db, async (tx) => {
       const batch = await repo.lockUnrelayed(tx, options.batchSize);
       if (batch.length === 0) return { events: 0, deliveries: [] as string[], emails: [] as string[] };
       const hooks = await repo.enabledWebhooks(tx);

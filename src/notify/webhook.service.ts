@@ -4,6 +4,7 @@ import type { Principal } from "../auth/index.js";
 import { describePrincipal } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
 import type { Db, DeliveryStatus, Executor, WebhookType } from "../db/index.js";
+import { transaction } from "../db/index.js";
 import { DomainError, pgConstraint, pgErrorCode } from "../errors.js";
 import { insertEvent, TEST_EVENT_TYPE } from "../events/index.js";
 import type { JobQueue } from "../queue/index.js";
@@ -304,7 +305,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       const id = randomUUID();
       const secret = generateWebhookSecret();
       try {
-        return await db.transaction(async (tx) => {
+        return await transaction(db, async (tx) => {
           const row = await repo.insertWebhook(tx, {
             id,
             name: input.name,
@@ -351,7 +352,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       const url = input.webhookUrl === undefined ? undefined : await checkUrl(input.webhookUrl);
       const secret = input.rotateSecret ? generateWebhookSecret() : undefined;
       try {
-        return await db.transaction(async (tx) => {
+        return await transaction(db, async (tx) => {
           const before = await mustGet(tx, input.id);
           const reEnabled = input.enabled === true && !before.enabled;
           const row = await repo.updateWebhook(tx, input.id, {
@@ -390,7 +391,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
 
     /** Deletes a webhook and its delivery log. Throws WEBHOOK_NOT_FOUND. */
     async remove(id: string, ctx: RequestContext = {}): Promise<PublicWebhook> {
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const row = await repo.deleteWebhook(tx, id);
         if (!row)
           throw new DomainError("WEBHOOK_NOT_FOUND", `webhook ${id} does not exist`, { context: { id } });
@@ -413,7 +414,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
      */
     async test(id: string, ctx: RequestContext = {}): Promise<TestResult> {
       const webhook = await mustGet(db, id);
-      const { event, deliveryId } = await db.transaction(async (tx) => {
+      const { event, deliveryId } = await transaction(db, async (tx) => {
         const row = await repo.insertEventRow(tx, {
           type: TEST_EVENT_TYPE,
           data: { webhook: { id: webhook.id, name: webhook.name }, requestedBy: actorOf(ctx) },
@@ -436,7 +437,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       const body = result.kind === "response" ? excerpt(result.body) : null;
       const error =
         result.kind === "error" ? result.error : ok ? null : `the receiver answered ${statusCode}`;
-      await db.transaction(async (tx) => {
+      await transaction(db, async (tx) => {
         await repo.insertAttempt(tx, {
           deliveryId,
           startedAt,
@@ -466,7 +467,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       input: DispatchInput,
       ctx: RequestContext = {},
     ): Promise<{ eventId: string; webhooks: number }> {
-      return db.transaction(async (tx) => {
+      return transaction(db, async (tx) => {
         const emitted = await insertEvent(
           tx,
           { type: input.event, data: input.data },
@@ -571,7 +572,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       if (delivery.nextAttemptAt && delivery.nextAttemptAt.getTime() > now.getTime() + 50) {
         return { status: "retry", retryAt: delivery.nextAttemptAt, note: "not due yet" };
       }
-      const claimed = await db.transaction((tx) =>
+      const claimed = await transaction(db, (tx) =>
         repo.claimDelivery(tx, deliveryId, policy.timeoutMs + LEASE_MARGIN_MS, {
           webhookId: webhook.id,
           maxInFlight: policy.maxInFlight,
@@ -603,7 +604,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       const body = result.kind === "response" ? excerpt(result.body) : null;
       const retryAt = verdict.retryInMs !== undefined ? new Date(Date.now() + verdict.retryInMs) : undefined;
 
-      await db.transaction(async (tx) => {
+      await transaction(db, async (tx) => {
         await repo.insertAttempt(tx, {
           deliveryId,
           startedAt,

@@ -1,6 +1,6 @@
 import type { Principal } from "../auth/index.js";
 import { DomainError } from "../errors.js";
-import type { MeshService } from "../mesh/index.js";
+import type { NetworkService } from "../mesh/index.js";
 import type { JobQueue } from "../queue/index.js";
 import type { RunRequested, SyncService } from "../sync/index.js";
 import type { DriftCheck } from "./peer-sync.service.js";
@@ -16,7 +16,7 @@ export type DriftService = ReturnType<typeof createDriftService>;
 export function createDriftService(deps: {
   queue: JobQueue;
   sync: SyncService;
-  mesh: MeshService;
+  networks: NetworkService;
   timeoutMs?: number;
 }) {
   const timeoutMs = deps.timeoutMs ?? 10 * SECOND_MS;
@@ -26,7 +26,7 @@ export function createDriftService(deps: {
      * (409: no worker owns an interface for it), DEPENDENCY_UNAVAILABLE (503: no worker answered).
      */
     async check(networkId: string): Promise<DriftCheck> {
-      const network = await deps.mesh.getNetwork(networkId);
+      const network = await deps.networks.getNetwork(networkId);
       let result: unknown;
       try {
         result = await deps.queue.runAndWait(
@@ -53,7 +53,7 @@ export function createDriftService(deps: {
 
     /** Starts a drift-fix run for the network. Throws NETWORK_NOT_FOUND. */
     async fix(networkId: string, principal?: Principal): Promise<RunRequested> {
-      await deps.mesh.getNetwork(networkId);
+      await deps.networks.getNetwork(networkId);
       return deps.sync.requestRun(
         { type: "drift-fix", options: { networkId, removeUnknown: true }, priority: "critical" },
         principal,

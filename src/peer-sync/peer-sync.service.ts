@@ -2,7 +2,7 @@ import type { InterfaceBinding } from "../config.js";
 import type { Db } from "../db/index.js";
 import { DomainError } from "../errors.js";
 import { emitEvent } from "../events/index.js";
-import type { HubState, MeshService } from "../mesh/index.js";
+import type { ConfigService, HubState, LivenessService, NetworkService, NodeService } from "../mesh/index.js";
 import { parseCidr } from "../mesh/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { UsageService } from "../usage/index.js";
@@ -130,7 +130,10 @@ export interface DriftCheck {
 
 export interface PeerSyncDeps {
   db: Db;
-  mesh: MeshService;
+  networks: NetworkService;
+  nodes: NodeService;
+  configs: ConfigService;
+  liveness: LivenessService;
   usage: UsageService;
   bindings: readonly InterfaceBinding[];
   ops: InterfaceOps;
@@ -260,7 +263,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       reading = Promise.reject(err); // a driver that cannot even open: readInterface judges it
     }
     reading.catch(() => {}); // observed by readInterface; this only covers a failing hubState
-    return { state: await deps.mesh.hubState(networkId), reading };
+    return { state: await deps.configs.hubState(networkId), reading };
   }
 
   const desiredOf = (hub: HubState): DesiredPeer[] =>
@@ -407,14 +410,14 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         if (outcome !== RESOLVE_AGAIN) return outcome;
         served.delete(networkId);
       }
-      const network = await deps.mesh.findNetwork(networkId);
+      const network = await deps.networks.findNetwork(networkId);
       if (!network) {
         prepared.delete(networkId);
         return gone();
       }
       const binding = bindingFor(network);
       if (!binding) {
-        const { total } = await deps.mesh.listNodes({ networkId, limit: 1, offset: 0 });
+        const { total } = await deps.nodes.listNodes({ networkId, limit: 1, offset: 0 });
         return {
           managed: false,
           note: `no WireGuard interface is managed for this network here; ${total} desired peers`,
@@ -437,7 +440,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
 
     /** Compares the database with the live interface without changing anything. */
     async checkDrift(networkId: string): Promise<DriftCheck> {
-      const network = await deps.mesh.getNetwork(networkId);
+      const network = await deps.networks.getNetwork(networkId);
       const binding = bindingFor(network);
       const checkedAt = new Date().toISOString();
       if (!binding)
@@ -477,7 +480,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
 
     /** Reads transfer counters and handshakes of the network's interface into monthly usage. */
     async collectUsage(networkId: string): Promise<{ managed: boolean; note: string }> {
-      const network = await deps.mesh.findNetwork(networkId);
+      const network = await deps.networks.findNetwork(networkId);
       const binding = network ? bindingFor(network) : undefined;
       if (!network || !binding)
         return {
@@ -493,7 +496,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       }));
       const recorded = await deps.usage.recordReadings(networkId, readings);
       // A node without an agent shows it is alive only by shaking hands with the hub.
-      const online = await deps.mesh.recordHubHandshakes(networkId, readings);
+      const online = await deps.liveness.recordHubHandshakes(networkId, readings);
       return {
         managed: true,
         note: `${binding.iface}: counters of ${recorded} peers recorded${online > 0 ? `, ${online} nodes seen online` : ""}`,
@@ -511,7 +514,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const results = [];
       for (const binding of deps.bindings) {
         try {
-          const network = await deps.mesh.findNetwork(binding.network);
+          const network = await deps.networks.findNetwork(binding.network);
           if (!network) {
             results.push({ binding, missing: true });
             continue;

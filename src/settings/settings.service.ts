@@ -5,7 +5,7 @@ import type { Principal } from "../auth/index.js";
 import { describePrincipal } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
 import type { Db } from "../db/index.js";
-import { settings } from "../db/index.js";
+import { settings, transaction } from "../db/index.js";
 import { DomainError } from "../errors.js";
 
 const MINUTE_S = 60;
@@ -112,7 +112,7 @@ export function createSettingsService(deps: { db: Db; secrets: SecretBox }) {
     }
     const stored = encrypted ? secrets.seal(text, `setting:${key}`) : text;
     const actor = principal ? describePrincipal(principal) : "system";
-    await db.transaction(async (tx) => {
+    await transaction(db, async (tx) => {
       await tx
         .insert(settings)
         .values({ key, value: stored, encrypted, updatedAt: new Date(), updatedBy: actor })

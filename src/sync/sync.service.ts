@@ -2,7 +2,7 @@ import { asc, eq } from "drizzle-orm";
 import type { Principal } from "../auth/index.js";
 import { describePrincipal } from "../auth/index.js";
 import type { Db, SyncRunItem, SyncRunOptions, SyncType } from "../db/index.js";
-import { networks } from "../db/index.js";
+import { networks, transaction } from "../db/index.js";
 import { DomainError } from "../errors.js";
 import { emitEvent } from "../events/index.js";
 import type { JobQueue, Priority } from "../queue/index.js";
@@ -117,7 +117,7 @@ export function createSyncService(deps: SyncServiceDeps) {
 
   /** `repo.finishRun` plus its `sync.completed`/`sync.failed` event, in one transaction. */
   function finishRun(...args: Parameters<typeof repo.finishRun> extends [unknown, ...infer R] ? R : never) {
-    return db.transaction(async (tx) => {
+    return transaction(db, async (tx) => {
       const row = await repo.finishRun(tx, ...args);
       if (row?.status === "COMPLETED" || row?.status === "FAILED") {
         await emitEvent(tx, {
@@ -213,7 +213,7 @@ export function createSyncService(deps: SyncServiceDeps) {
       handlers: TaskHandlers,
       options: ExecuteOptions = {},
     ): Promise<SyncRunView | undefined> {
-      const run = await db.transaction(async (tx) => {
+      const run = await transaction(db, async (tx) => {
         const row = await repo.markRunning(tx, id);
         // A retried run (attempts > 1) already announced its start.
         if (row?.attempts === 1) await emitEvent(tx, { type: "sync.started", data: runEventData(row) });

@@ -1,6 +1,6 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/index.js";
-import { nodes, usageMonthly } from "../db/index.js";
+import { nodes, transaction, usageMonthly } from "../db/index.js";
 import type { Counters, UsageState } from "./accounting.js";
 import { accumulate, monthOf } from "./accounting.js";
 
@@ -106,7 +106,7 @@ export function createUsageService(db: Db) {
         return node !== undefined && r.latestHandshake * 1000 > (node.lastHandshakeAt?.getTime() ?? 0);
       });
       if (rows.length === 0 && handshakes.length === 0) return readings.length;
-      await db.transaction(async (tx) => {
+      await transaction(db, async (tx) => {
         for (let i = 0; i < rows.length; i += BATCH) {
           await tx
             .insert(usageMonthly)

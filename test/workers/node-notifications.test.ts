@@ -58,7 +58,7 @@ describe("node events reach Discord and email", () => {
     workers = startNotifyWorkers(t.platform);
     scheduler = startScheduler({
       sync: t.platform.services.sync,
-      mesh: t.platform.services.mesh,
+      liveness: t.platform.services.liveness,
       settings: t.platform.services.settings,
       logger: t.platform.logger,
       staleRunCheckCron: "0 0 1 1 *",

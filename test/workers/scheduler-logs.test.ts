@@ -32,7 +32,7 @@ describe("scheduler logs", () => {
     const { logger, logs } = captureLogger("info");
     const scheduler = startScheduler({
       sync: t.platform.services.sync,
-      mesh: t.platform.services.mesh,
+      liveness: t.platform.services.liveness,
       settings: t.platform.services.settings,
       // As `boot` builds it: the process's logger with its own binding, the scheduler's child under it.
       logger: logger.child({ role: "standalone" }),

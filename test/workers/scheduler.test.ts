@@ -16,7 +16,7 @@ describe("scheduled reconcile", () => {
   const scheduler = () =>
     startScheduler({
       sync: t.platform.services.sync,
-      mesh: t.platform.services.mesh,
+      liveness: t.platform.services.liveness,
       settings: t.platform.services.settings,
       logger: t.platform.logger,
       staleRunCheckCron: "* * * * *",

@@ -16,7 +16,7 @@ import { processWebhook } from "./webhook.js";
 
 /** What each task of a sync run does, on this worker's interfaces. */
 export function syncTaskHandlers(platform: Platform): TaskHandlers {
-  const { peerSync, mesh } = platform.services;
+  const { peerSync, configs } = platform.services;
   const log = platform.logger.child({ [F.component]: "peer-sync" });
   return {
     async peers(task, run) {
@@ -40,7 +40,7 @@ export function syncTaskHandlers(platform: Platform): TaskHandlers {
       return { ok: true, note: outcome.note };
     },
     async configs(task) {
-      const announced = await mesh.pushConfigs(task.networkId);
+      const announced = await configs.pushConfigs(task.networkId);
       return { ok: true, note: `${announced} node config versions announced to agents` };
     },
     async usage(task) {

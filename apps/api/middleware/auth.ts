@@ -58,14 +58,14 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const credential = presentedCredential(c);
     if (credential) {
-      const { auth, mesh } = c.var.services;
+      const { auth, nodeAuth } = c.var.services;
       const principal =
         credential.value === ""
           ? undefined
           : credential.kind === "api-key"
             ? await auth.authenticateApiKey(credential.value)
             : credential.kind === "node-token"
-              ? await mesh.authenticateNodeToken(credential.value)
+              ? await nodeAuth.authenticateNodeToken(credential.value)
               : ((await auth.authenticateToken(credential.value)) ??
                 // A configured API_KEY may have any form, and `Bearer <API_KEY>` must work as documented.
                 (credential.isAmbient ? undefined : await auth.authenticateApiKey(credential.value)));

@@ -60,7 +60,7 @@ describe("who sees which secret", () => {
       ["bootstrap key", t.adminKey],
       ["webhook secret", webhook.data.secret],
       ["secret setting", settingValue],
-      ["hub private key", (await t.platform.services.mesh.hubState(net.id)).hubPrivateKey],
+      ["hub private key", (await t.platform.services.configs.hubState(net.id)).hubPrivateKey],
     ]);
     for (const [name, value] of secrets) expect(value, name).toMatch(/.{16,}/);
 

@@ -128,7 +128,7 @@ describeNetns("peer sync keeps a real hub interface in step with the database", 
     expect(await ping("a")).toBe(false);
     const scheduler = startScheduler({
       sync: t.platform.services.sync,
-      mesh: t.platform.services.mesh,
+      liveness: t.platform.services.liveness,
       settings: t.platform.services.settings,
       logger: t.platform.logger,
       staleRunCheckCron: "* * * * *",

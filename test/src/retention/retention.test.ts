@@ -131,7 +131,7 @@ describe("retention", () => {
     const scheduler = (days: number) =>
       startScheduler({
         sync: undefined as never,
-        mesh: undefined as never,
+        liveness: undefined as never,
         settings: undefined as never,
         logger: createLogger({ level: "silent", pretty: false }),
         staleRunCheckCron: "* * * * *",
@@ -191,7 +191,7 @@ describe("retention through node-cron", () => {
     const { logger, logs } = captureLogger("info");
     const scheduler = startScheduler({
       sync: undefined as never,
-      mesh: undefined as never,
+      liveness: undefined as never,
       settings: undefined as never,
       logger,
       staleRunCheckCron: "0 0 1 1 *",

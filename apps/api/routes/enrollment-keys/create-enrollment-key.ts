@@ -22,7 +22,7 @@ export const route = createRoute({
 
 export function registerCreateEnrollmentKey(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const key = await c.var.services.mesh.createEnrollmentKey(c.req.valid("json"), {
+    const key = await c.var.services.enrollmentKeys.createEnrollmentKey(c.req.valid("json"), {
       principal: c.get("principal"),
       requestId: c.get("requestId"),
     });

@@ -18,6 +18,6 @@ export const route = createRoute({
 
 export function registerListEnrollmentKeys(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) =>
-    c.json(ok(await c.var.services.mesh.listEnrollmentKeys(c.req.valid("query").networkId)), 200),
+    c.json(ok(await c.var.services.enrollmentKeys.listEnrollmentKeys(c.req.valid("query").networkId)), 200),
   );
 }

@@ -18,7 +18,7 @@ export const route = createRoute({
 
 export function registerRevokeEnrollmentKey(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const key = await c.var.services.mesh.revokeEnrollmentKey(c.req.valid("param").id, {
+    const key = await c.var.services.enrollmentKeys.revokeEnrollmentKey(c.req.valid("param").id, {
       principal: c.get("principal"),
       requestId: c.get("requestId"),
     });

@@ -19,7 +19,7 @@ export const route = createRoute({
 
 export function registerCreateNetwork(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const network = await c.var.services.mesh.createNetwork(c.req.valid("json"), {
+    const network = await c.var.services.networks.createNetwork(c.req.valid("json"), {
       principal: c.get("principal"),
       requestId: c.get("requestId"),
     });

@@ -18,7 +18,7 @@ export const route = createRoute({
 
 export function registerDeleteNetwork(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const network = await c.var.services.mesh.deleteNetwork(
+    const network = await c.var.services.networks.deleteNetwork(
       c.req.valid("param").id,
       c.req.valid("query").force === "true",
       {

@@ -18,6 +18,6 @@ export const route = createRoute({
 
 export function registerGetNetwork(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) =>
-    c.json(ok(await c.var.services.mesh.getNetwork(c.req.valid("param").id)), 200),
+    c.json(ok(await c.var.services.networks.getNetwork(c.req.valid("param").id)), 200),
   );
 }

@@ -61,6 +61,6 @@ export const route = createRoute({
 
 export function registerGetReachability(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) =>
-    c.json(ok(await c.var.services.mesh.reachability(c.req.valid("param").id)), 200),
+    c.json(ok(await c.var.services.liveness.reachability(c.req.valid("param").id)), 200),
   );
 }

@@ -16,5 +16,5 @@ export const route = createRoute({
 });
 
 export function registerListNetworks(app: OpenAPIHono<AppEnv>) {
-  app.openapi(route, async (c) => c.json(ok(await c.var.services.mesh.listNetworks()), 200));
+  app.openapi(route, async (c) => c.json(ok(await c.var.services.networks.listNetworks()), 200));
 }

@@ -19,10 +19,14 @@ export const route = createRoute({
 
 export function registerUpdateNetwork(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const network = await c.var.services.mesh.updateNetwork(c.req.valid("param").id, c.req.valid("json"), {
-      principal: c.get("principal"),
-      requestId: c.get("requestId"),
-    });
+    const network = await c.var.services.networks.updateNetwork(
+      c.req.valid("param").id,
+      c.req.valid("json"),
+      {
+        principal: c.get("principal"),
+        requestId: c.get("requestId"),
+      },
+    );
     return c.json(ok(network), 200);
   });
 }

@@ -31,7 +31,7 @@ export const route = createRoute({
 
 export function registerCreateNode(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const created = await c.var.services.mesh.createNode(c.req.valid("json"), {
+    const created = await c.var.services.enrollment.createNode(c.req.valid("json"), {
       principal: c.get("principal"),
       requestId: c.get("requestId"),
     });

@@ -25,7 +25,7 @@ export const route = createRoute({
 
 export function registerDeleteNode(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const [node] = await c.var.services.mesh.deleteNodes(
+    const [node] = await c.var.services.nodes.deleteNodes(
       { id: c.req.valid("param").id },
       { keepUsageHistory: c.req.valid("query").keep_usage_history === "true" },
       { principal: c.get("principal"), requestId: c.get("requestId") },

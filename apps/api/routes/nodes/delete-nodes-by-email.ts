@@ -27,7 +27,7 @@ export const route = createRoute({
 export function registerDeleteNodesByEmail(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const q = c.req.valid("query");
-    const nodes = await c.var.services.mesh.deleteNodes(
+    const nodes = await c.var.services.nodes.deleteNodes(
       { email: q.email },
       { keepUsageHistory: q.keep_usage_history === "true" },
       { principal: c.get("principal"), requestId: c.get("requestId") },

@@ -31,18 +31,18 @@ export const route = createRoute({
 export function registerGetNodeConfig(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const { mesh } = c.var.services;
+    const { configs } = c.var.services;
     const ctx = { principal: c.get("principal"), requestId: c.get("requestId") };
     const noStore = { "Cache-Control": "no-store" };
     if (c.req.valid("query").format === "qr") {
-      const qr = await mesh.renderConfigQr(id, ctx);
+      const qr = await configs.renderConfigQr(id, ctx);
       return c.body(new Uint8Array(qr.png), 200, {
         ...noStore,
         "Content-Type": "image/png",
         "X-Config-Version": String(qr.version),
       });
     }
-    const config = await mesh.renderConfig(id, ctx);
+    const config = await configs.renderConfig(id, ctx);
     return c.body(config.text, 200, {
       ...noStore,
       "Content-Type": "text/plain; charset=utf-8",

@@ -18,6 +18,6 @@ export const route = createRoute({
 
 export function registerGetNode(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) =>
-    c.json(ok(await c.var.services.mesh.getNode(c.req.valid("param").id)), 200),
+    c.json(ok(await c.var.services.nodes.getNode(c.req.valid("param").id)), 200),
   );
 }

@@ -28,5 +28,5 @@ export const route = createRoute({
 });
 
 export function registerGetPublicConfig(app: OpenAPIHono<AppEnv>) {
-  app.openapi(route, async (c) => c.json(ok(await c.var.services.mesh.publicConfig()), 200));
+  app.openapi(route, async (c) => c.json(ok(await c.var.services.configs.publicConfig()), 200));
 }

@@ -20,7 +20,7 @@ export const route = createRoute({
 export function registerListNodes(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const q = c.req.valid("query");
-    const { items, total } = await c.var.services.mesh.listNodes(q);
+    const { items, total } = await c.var.services.nodes.listNodes(q);
     return c.json(ok({ items, total, limit: q.limit, offset: q.offset }), 200);
   });
 }

@@ -31,7 +31,7 @@ export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid("param");
     // The server-reflexive candidate: the socket's peer, or a trusted proxy's forwarded address.
     const observed = { remoteAddress: c.var.client.address };
-    const { node } = await c.var.services.mesh.heartbeat(id, c.req.valid("json"), observed);
+    const { node } = await c.var.services.liveness.heartbeat(id, c.req.valid("json"), observed);
     return c.json(
       ok({ configVersion: node.configVersion, status: node.status, serverTime: new Date().toISOString() }),
       200,

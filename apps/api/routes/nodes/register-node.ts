@@ -37,7 +37,7 @@ export function registerRegisterNode(app: OpenAPIHono<AppEnv>) {
         "send the enrollment key as `Authorization: Bearer wse_…`",
       );
     // A re-registration proves it is the node with that node's current token (X-Node-Token).
-    const result = await c.var.services.mesh.registerNode(key.trim(), c.req.valid("json"), {
+    const result = await c.var.services.enrollment.registerNode(key.trim(), c.req.valid("json"), {
       principal: c.get("principal"),
       requestId: c.get("requestId"),
     });

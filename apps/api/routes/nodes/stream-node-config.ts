@@ -36,7 +36,7 @@ export function registerStreamNodeConfig(app: OpenAPIHono<AppEnv>) {
     if (principal?.kind !== "node")
       throw new DomainError("FORBIDDEN", "the config stream is for the node's own token");
     if (principal.id !== id) throw new DomainError("NODE_NOT_FOUND", `node ${id} does not exist`);
-    const node = await c.var.services.mesh.getNode(id);
+    const node = await c.var.services.nodes.getNode(id);
     const feed = c.var.configFeed();
     const lease = await c.var.streamSlots.acquire(id);
     return streamSSE(c, async (stream) => {

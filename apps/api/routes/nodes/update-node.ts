@@ -19,7 +19,7 @@ export const route = createRoute({
 
 export function registerUpdateNode(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const node = await c.var.services.mesh.updateNode(c.req.valid("param").id, c.req.valid("json"), {
+    const node = await c.var.services.nodes.updateNode(c.req.valid("param").id, c.req.valid("json"), {
       principal: c.get("principal"),
       requestId: c.get("requestId"),
     });

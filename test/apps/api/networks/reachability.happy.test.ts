@@ -117,7 +117,9 @@ describe("reachability of a network's pairs", () => {
     expect(online[0]!.data).toMatchObject({ previousStatus: "pending", via: "hub-handshake" });
 
     // Handshakes stop: the liveness check takes it offline, and the same old handshake does not bring it back.
-    const offline = await t.platform.services.mesh.markStaleNodesOffline(new Date((shook + 1) * SECOND_MS));
+    const offline = await t.platform.services.liveness.markStaleNodesOffline(
+      new Date((shook + 1) * SECOND_MS),
+    );
     expect(offline.map((n) => n.id)).toEqual([phone.node.id]);
     await t.platform.services.peerSync.collectUsage(net.id);
     expect(await nodeView(phone.node.id)).toMatchObject({ status: "offline", lastSeenAt: seen });

@@ -134,7 +134,7 @@ describe("enrolling nodes", () => {
     expect(await version(router.node.id)).toBe(routerVersion);
     // The hash stored at enrollment is the one a full refresh computes: no version moves.
     const plainVersion = await version(plain.node.id);
-    await t.platform.services.mesh.pushConfigs(net.id);
+    await t.platform.services.configs.pushConfigs(net.id);
     expect([await version(plain.node.id), await version(router.node.id)]).toEqual([
       plainVersion,
       routerVersion,
@@ -203,10 +203,10 @@ describe("enrolling nodes", () => {
       const settledWithin = (p: Promise<unknown>, ms: number) =>
         Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
       // Nothing changed: done without waiting for the lock.
-      expect(await settledWithin(t.platform.services.mesh.pushConfigs(net.id), 2_000)).toBe(true);
+      expect(await settledWithin(t.platform.services.configs.pushConfigs(net.id), 2_000)).toBe(true);
       // A stale hash (as after an upgrade that renders configs differently): stored under the lock.
       await t.db.database.db.update(nodes).set({ configHash: "stale" }).where(eq(nodes.id, node.node.id));
-      const refresh = t.platform.services.mesh.pushConfigs(net.id);
+      const refresh = t.platform.services.configs.pushConfigs(net.id);
       expect(await settledWithin(refresh, 300)).toBe(false);
       release();
       expect(await refresh).toBeGreaterThanOrEqual(1);

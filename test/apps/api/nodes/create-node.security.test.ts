@@ -133,7 +133,7 @@ describe("mesh authorisation and secrecy", () => {
     const net = await createNetwork(t, { topology: "mesh" });
     const created = [await createNode(t, net.id), await createNode(t, net.id), await createNode(t, net.id)];
     const privateKeys = created.map((c) => /^PrivateKey = (\S+)$/m.exec(c.config)![1]!);
-    const hub = await t.platform.services.mesh.hubState(net.id);
+    const hub = await t.platform.services.configs.hubState(net.id);
     privateKeys.push(hub.hubPrivateKey);
     await t.request(`/api/v1/nodes/${created[0].node.id}`, { method: "PATCH", body: { name: "renamed" } });
 

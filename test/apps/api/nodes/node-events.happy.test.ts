@@ -127,7 +127,9 @@ describe("node events in the outbox", () => {
     expect((await heartbeat(t, id, created.token)).status).toBe("online");
     await heartbeat(t, id, created.token);
     await silence(id, 10 * MINUTE_MS);
-    const marked = await t.platform.services.mesh.markStaleNodesOffline(new Date(Date.now() - 3 * MINUTE_MS));
+    const marked = await t.platform.services.liveness.markStaleNodesOffline(
+      new Date(Date.now() - 3 * MINUTE_MS),
+    );
     expect(marked.map((n) => n.id)).toContain(id);
     await heartbeat(t, id, created.token);
 
@@ -191,7 +193,7 @@ describe("node events in the outbox", () => {
     const created = await createNode(t, net.id);
     await heartbeat(t, created.node.id, created.token);
     await silence(created.node.id, 10 * MINUTE_MS);
-    await t.platform.services.mesh.markStaleNodesOffline(new Date(Date.now() - 3 * MINUTE_MS));
+    await t.platform.services.liveness.markStaleNodesOffline(new Date(Date.now() - 3 * MINUTE_MS));
 
     await Promise.all(Array.from({ length: 6 }, () => heartbeat(t, created.node.id, created.token)));
     const types = (await eventsOfNode(t, created.node.id)).map((e) => e.type);

@@ -35,7 +35,7 @@ describe("node events carry no secret", () => {
     const db = t.platform.database.db;
 
     const net = await createNetwork(t, { topology: "mesh", cidr4: "10.71.0.0/24", cidr6: "fd00:71::/64" });
-    keep("hub private key", (await t.platform.services.mesh.hubState(net.id)).hubPrivateKey);
+    keep("hub private key", (await t.platform.services.configs.hubState(net.id)).hubPrivateKey);
 
     // Server-made keys, with and without an email; a node with its own key; two registrations.
     const laptop = await createNode(t, net.id, { name: "laptop", email: "ada@example.com" });
@@ -86,7 +86,7 @@ describe("node events carry no secret", () => {
       .update(nodes)
       .set({ lastSeenAt: new Date(Date.now() - 10 * MINUTE_MS) })
       .where(eq(nodes.id, edge.node.id));
-    await t.platform.services.mesh.markStaleNodesOffline(new Date(Date.now() - 3 * MINUTE_MS));
+    await t.platform.services.liveness.markStaleNodesOffline(new Date(Date.now() - 3 * MINUTE_MS));
     expect((await t.request(`/api/v1/nodes/${phone.node.id}`, { method: "DELETE" })).status).toBe(200);
     expect((await t.request("/api/v1/nodes?email=ops@example.com", { method: "DELETE" })).status).toBe(200);
 

@@ -1,0 +1,137 @@
+/** Configs: a node's wg-quick text and QR, the hub side of a network, config pushes to agents. */
+import { dispatchEffects, newEffects } from "./effects.js";
+import {
+  configQr,
+  type HubState,
+  type MeshContext,
+  type MeshCore,
+  type NodeConfigBundle,
+  networkNotFound,
+  type RenderedConfig,
+  UUID_PATTERN,
+} from "./mesh.core.js";
+import * as repo from "./mesh.repo.js";
+import { desiredHubPeers } from "./render.js";
+import { toNetworkView } from "./views.js";
+
+export type ConfigService = ReturnType<typeof createConfigService>;
+
+/** Configs: wg-quick text and QR for a node, the hub side of a network, and config pushes. */
+export function createConfigService(core: MeshCore) {
+  const {
+    report,
+    openHubKey,
+    requireNetwork,
+    staleConfigs,
+    refreshConfigs,
+    commitAndDispatch,
+    requireConfigReader,
+    auditKeyRead,
+    renderFor,
+    db,
+    deps,
+  } = core;
+  return {
+    /** The public side of every network: what a node needs to reach its hub. */
+    async publicConfig() {
+      return (await repo.listNetworks(db)).map((n) => ({
+        networkId: n.id,
+        name: n.name,
+        publicKey: n.hubPublicKey,
+        endpoint: n.endpoint,
+        listenPort: n.listenPort,
+        cidr4: n.cidr4,
+        cidr6: n.cidr6,
+      }));
+    },
+
+    /**
+     * The node's wg-quick config, private key included when the server holds it, for an admin or the
+     * node's own token (each such download with a key is audited). Throws NODE_NOT_FOUND, FORBIDDEN.
+     */
+    async renderConfig(nodeId: string, ctx: MeshContext): Promise<RenderedConfig> {
+      const node = await requireConfigReader(nodeId, ctx);
+      const config = await renderFor(node, true);
+      await auditKeyRead(node, "conf", ctx);
+      return config;
+    },
+
+    /** A PNG QR code of the node's config, for the WireGuard mobile apps; same rules as `renderConfig`. */
+    async renderConfigQr(
+      nodeId: string,
+      ctx: MeshContext,
+    ): Promise<{ png: Buffer; version: number; filename: string }> {
+      const node = await requireConfigReader(nodeId, ctx);
+      const config = await renderFor(node, true);
+      const png = await configQr(config.text);
+      await auditKeyRead(node, "qr", ctx);
+      return { png, version: config.version, filename: config.filename.replace(/\.conf$/, ".png") };
+    },
+
+    /**
+     * The mesh side of the `NodeConfigSource` port of node-config emails: a node's config, private
+     * key included, and its QR code. Only the email to the node's owner may carry it. `configFor`
+     * answers undefined when the node is gone or the server does not hold its private key.
+     */
+    configSource(): { configFor(nodeId: string): Promise<NodeConfigBundle | undefined> } {
+      return {
+        async configFor(nodeId) {
+          if (!UUID_PATTERN.test(nodeId)) return undefined;
+          const node = await repo.getNode(db, nodeId);
+          if (!node?.privateKeyEnc) return undefined;
+          const config = await renderFor(node, true);
+          return {
+            nodeName: node.name,
+            networkName: config.networkName,
+            filename: config.filename,
+            text: config.text,
+            qrPng: await configQr(config.text),
+          };
+        },
+      };
+    },
+
+    /**
+     * Brings every node config of a network up to date: bumps the version of each config that changed
+     * and announces every version the node's agent has not been told of yet. Returns how many
+     * announcements were queued. Throws NETWORK_NOT_FOUND.
+     */
+    async pushConfigs(networkId: string): Promise<number> {
+      const reason = `configs of network ${networkId}`;
+      // Checked first without the network's lock: at a scheduled sync no config has usually changed,
+      // and hashing thousands of them under the lock held every enrollment of the network back.
+      // A change made meanwhile refreshes its own configs under the lock.
+      const network = await requireNetwork(db, networkId);
+      if (staleConfigs(network, await repo.configRows(db, networkId)).length === 0) {
+        const effects = newEffects(reason);
+        for (const n of await repo.unpushedConfigs(db, networkId)) effects.pushConfigs.set(n.id, n.version);
+        await dispatchEffects(deps.queue, effects, report);
+        return effects.pushConfigs.size;
+      }
+      return commitAndDispatch(reason, async (tx, effects) => {
+        await refreshConfigs(tx, await requireNetwork(tx, networkId, true), effects);
+        for (const n of await repo.unpushedConfigs(tx, networkId))
+          if (!effects.pushConfigs.has(n.id)) effects.pushConfigs.set(n.id, n.version);
+        return effects.pushConfigs.size;
+      });
+    },
+
+    /** What a network's hub interface must hold. Throws NETWORK_NOT_FOUND. */
+    async hubState(networkId: string): Promise<HubState> {
+      const [network, all, retired] = await Promise.all([
+        repo.getNetwork(db, networkId),
+        repo.hubPeers(db, networkId),
+        repo.retiredKeys(db, networkId),
+      ]);
+      if (!network) networkNotFound(networkId);
+      const peers = desiredHubPeers(all);
+      const desiredKeys = new Set(peers.map((p) => p.publicKey));
+      return {
+        network: toNetworkView(network),
+        hubPrivateKey: openHubKey(network.id, network.hubPrivateKeyEnc),
+        peers,
+        retired: retired.filter((k) => !desiredKeys.has(k)),
+      };
+    },
+  };
+}

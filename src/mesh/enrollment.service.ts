@@ -1,0 +1,321 @@
+/**
+ * Enrollment: a node joins a network, created through the API (`createNode`) or registered by its
+ * agent with an enrollment key (`registerNode`); both insert through `insertNodeInNetwork`.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { recordAudit } from "../audit/index.js";
+import { describePrincipal } from "../auth/index.js";
+import { safeEqual, sha256Hex } from "../crypto/index.js";
+import type { Tx } from "../db/index.js";
+import { pipelined } from "../db/index.js";
+import { DomainError } from "../errors.js";
+import { generateKeyPair } from "../wireguard/index.js";
+import { parseCidr } from "./cidr.js";
+import type { MeshEffects } from "./effects.js";
+import { changedFields, type NodeFacts } from "./events.js";
+import { allocateAddress } from "./ipam.js";
+import {
+  actorOf,
+  type CreatedNode,
+  ENROLLMENT_KEY_PATTERN,
+  hubKeyTaken,
+  type MeshContext,
+  type MeshCore,
+  NODE_TOKEN_PREFIX,
+  translateConstraint,
+} from "./mesh.core.js";
+import type { NetworkRow, NodeRow } from "./mesh.repo.js";
+import * as repo from "./mesh.repo.js";
+import type { CreateNodeInput, RegisterNodeInput } from "./mesh.schema.js";
+import { configHash } from "./render.js";
+import type { NodeView } from "./views.js";
+import { toEnrollmentKeyView, toNetworkSpec, toNodeSpec, toNodeView } from "./views.js";
+
+export type EnrollmentService = ReturnType<typeof createEnrollmentService>;
+
+/** Enrollment: a node joins a network, created through the API (`createNode`) or registered by its agent with an enrollment key (`registerNode`). */
+export function createEnrollmentService(core: MeshCore) {
+  const {
+    sealNodeKey,
+    requireNetwork,
+    emitNodeEvent,
+    refreshConfigs,
+    commitAndDispatch,
+    assertRoutesFree,
+    renderFor,
+    db,
+  } = core;
+  /**
+   * The one enrollment path, of API creation and agent registration alike: locks the network,
+   * reads its addresses in use, runs `admit` (e.g. take an enrollment key's use), allocates
+   * addresses (and a key pair when none is given), inserts the node, and brings configs up to date;
+   * records the peer sync and config pushes in `effects`. Returns the final row.
+   */
+  async function insertNodeInNetwork(
+    tx: Tx,
+    networkId: string,
+    effects: MeshEffects,
+    input: {
+      name: string;
+      email?: string | null | undefined;
+      publicKey?: string | undefined;
+      endpoint?: string | null | undefined;
+      role: NodeRow["role"];
+      extraAllowedIps?: string[];
+      tags?: string[];
+      natType?: string | null;
+      networkInfo?: NodeRow["networkInfo"];
+      capabilities?: NodeRow["capabilities"];
+      location?: NodeRow["location"];
+      enrollmentKeyId?: string | null;
+    },
+    /** The audit row and event of the enrollment, built from the node's facts before it is written. */
+    announce: (node: NodeFacts, network: NetworkRow) => Promise<unknown>[],
+    /** Runs once the network is locked, before anything is written; throws to refuse. */
+    admit?: (network: NetworkRow) => Promise<void>,
+  ): Promise<{ row: NodeRow; token: string; privateKey: string | undefined }> {
+    // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
+    // then, so it sees every enrollment committed before ours. Should the read ever overtake the
+    // lock, the address's unique constraint refuses the insert and the unit of work allocates again.
+    const [network, used] = await pipelined([
+      requireNetwork(tx, networkId, true),
+      repo.usedAddresses(tx, networkId),
+    ]);
+    await admit?.(network);
+    if (input.extraAllowedIps?.length) await assertRoutesFree(tx, network, input.extraAllowedIps);
+    const ip4 = allocateAddress(parseCidr(network.cidr4), [...used.ip4, network.hubIp4]);
+    const ip6 = network.cidr6
+      ? allocateAddress(parseCidr(network.cidr6), [...used.ip6, network.hubIp6 ?? ""].filter(Boolean))
+      : null;
+    if (input.publicKey === network.hubPublicKey) throw hubKeyTaken();
+    const id = randomUUID();
+    const generated = input.publicKey ? undefined : generateKeyPair();
+    const token = `${NODE_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
+    const publicKey = input.publicKey ?? generated!.publicKey;
+    const extraAllowedIps = input.extraAllowedIps ?? [];
+    // In a hub network, a node without routes of its own changes no other node's config, and its own
+    // depends on it and the routes behind others alone: hash it now, sparing the refresh that reads
+    // and hashes the whole network back.
+    const independent = network.topology === "hub" && extraAllowedIps.length === 0;
+    const spec = {
+      id,
+      name: input.name,
+      publicKey,
+      ip4,
+      ip6,
+      endpoint: input.endpoint ?? null,
+      extraAllowedIps,
+      status: "pending",
+    };
+    const routed =
+      independent && used.hasRoutes ? (await repo.routeRows(tx, network.id)).map(toNodeSpec) : [];
+    const hash = independent
+      ? configHash({ network: toNetworkSpec(network), node: spec, nodes: [spec, ...routed] })
+      : null;
+    const privateKeyEnc = generated ? sealNodeKey(id, generated.privateKey) : null;
+    const facts: NodeFacts = {
+      id,
+      name: input.name,
+      email: input.email ?? null,
+      networkId: network.id,
+      ip4,
+      privateKeyEnc,
+    };
+    let row: NodeRow;
+    try {
+      // The insert, the retired-key cleanup, the audit row and the event are pipelined on the
+      // transaction's connection: one round trip. A failed insert aborts the transaction, and its
+      // error is the one that surfaces (it comes first; the others fail after it).
+      [row] = await pipelined([
+        repo.insertNode(tx, {
+          configHash: hash,
+          id,
+          networkId: network.id,
+          name: input.name,
+          email: input.email ?? null,
+          publicKey,
+          privateKeyEnc,
+          ip4,
+          ip6,
+          endpoint: input.endpoint ?? null,
+          role: input.role,
+          extraAllowedIps: input.extraAllowedIps ?? [],
+          tags: input.tags ?? [],
+          natType: input.natType ?? null,
+          networkInfo: input.networkInfo ?? {},
+          capabilities: input.capabilities ?? {},
+          location: input.location ?? {},
+          tokenHash: sha256Hex(token),
+          enrollmentKeyId: input.enrollmentKeyId ?? null,
+        }),
+        repo.unretirePeer(tx, network.id, publicKey),
+        ...announce(facts, network),
+      ]);
+    } catch (err) {
+      translateConstraint(err, { name: input.name, publicKey });
+    }
+    if (independent) effects.pushConfigs.set(row.id, row.configVersion);
+    else {
+      await refreshConfigs(tx, network, effects, new Set([row.id]));
+      row = (await repo.getNode(tx, row.id))!;
+    }
+    effects.syncNetworks.add(network.id);
+    return { row, token, privateKey: generated?.privateKey };
+  }
+  return {
+    /**
+     * Enrolls a node. Without a public key the server generates the pair and the result carries the
+     * full config (private key included) once. Throws NETWORK_NOT_FOUND, ADDRESS_POOL_EXHAUSTED,
+     * PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
+     */
+    async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
+      const created = await commitAndDispatch(`node ${input.name} enrolled`, async (tx, effects) => {
+        return insertNodeInNetwork(tx, input.networkId, effects, input, (node, network) => [
+          recordAudit(tx, {
+            actor: actorOf(ctx),
+            action: "node.created",
+            entityType: "node",
+            entityId: node.id,
+            details: {
+              name: node.name,
+              networkId: network.id,
+              ip4: node.ip4,
+              serverKey: node.privateKeyEnc !== null,
+            },
+            requestId: ctx.requestId ?? null,
+          }),
+          emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
+        ]);
+      });
+      const result: CreatedNode = { node: toNodeView(created.row), token: created.token };
+      if (created.privateKey) result.config = (await renderFor(created.row, true)).text;
+      return result;
+    },
+
+    /**
+     * A node registers itself with an enrollment key: one use is taken atomically (a one-use key
+     * admits exactly one of two racing registrations). Returns the node and its token (shown once).
+     * Re-registering an existing node (`nodeId` with the same public key) refreshes its info and
+     * rotates its token, and only the node itself may: `ctx.principal` must be that node's token
+     * (NODE_IDENTITY_UNPROVEN, 403, otherwise, and nothing changes). Throws ENROLLMENT_KEY_INVALID
+     * (401) and the errors of `createNode`.
+     */
+    async registerNode(
+      enrollmentKey: string,
+      input: RegisterNodeInput,
+      ctx: MeshContext,
+    ): Promise<{ node: NodeView; token: string }> {
+      const prefix = ENROLLMENT_KEY_PATTERN.exec(enrollmentKey)?.[1];
+      const invalid = () =>
+        new DomainError(
+          "ENROLLMENT_KEY_INVALID",
+          "the enrollment key is unknown, revoked, expired or used up",
+        );
+      if (!prefix) throw invalid();
+      const key = await repo.findEnrollmentKeyByPrefix(db, prefix);
+      if (!key || !safeEqual(sha256Hex(enrollmentKey), key.keyHash)) throw invalid();
+      const info = {
+        natType: input.networkInfo.natType ?? null,
+        networkInfo: input.networkInfo,
+        capabilities: input.capabilities,
+        location: input.location,
+      };
+      try {
+        return await commitAndDispatch("node registered", async (tx, effects) => {
+          if (input.nodeId) {
+            const network = await requireNetwork(tx, key.networkId, true);
+            const existing = await repo.getNode(tx, input.nodeId);
+            if (existing && existing.networkId === network.id && existing.publicKey === input.publicKey) {
+              // Re-registration takes no use, but the key must still be valid: unrevoked, unexpired, and
+              // either not used up or the very key this node enrolled with.
+              const view = toEnrollmentKeyView(key);
+              const expired = key.expiresAt !== null && key.expiresAt.getTime() <= Date.now();
+              if (key.revokedAt || expired || (!view.usable && existing.enrollmentKeyId !== key.id))
+                throw invalid();
+              // IMPORTANT: the node id and public key are public; only the node's current token proves
+              // the caller is this node (else anyone with an enrollment key could take it over).
+              if (ctx.principal?.kind !== "node" || ctx.principal.id !== existing.id) {
+                throw new DomainError(
+                  "NODE_IDENTITY_UNPROVEN",
+                  `re-registering node ${existing.id} needs its current token: send it as X-Node-Token along with the enrollment key`,
+                  { context: { nodeId: existing.id } },
+                );
+              }
+              const token = `${NODE_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
+              const row = (await repo.updateNode(tx, existing.id, {
+                ...info,
+                tokenHash: sha256Hex(token),
+                lastSeenAt: new Date(),
+              }))!;
+              await recordAudit(tx, {
+                actor: `enrollment-key:${key.prefix}`,
+                action: "node.reregistered",
+                entityType: "node",
+                entityId: row.id,
+                details: { networkId: network.id },
+                requestId: ctx.requestId ?? null,
+              });
+              // Always news, even with the same info: the node's token was rotated.
+              const extra = { changed: changedFields(existing, info), reregistered: true };
+              await emitNodeEvent(tx, "node.updated", row, network, extra, `enrollment-key:${key.prefix}`);
+              return { node: toNodeView(row), token };
+            }
+          }
+          const name =
+            input.name ??
+            `node-${input.publicKey
+              .replace(/[^A-Za-z0-9]/g, "")
+              .slice(0, 8)
+              .toLowerCase()}`;
+          const source = `enrollment-key:${key.prefix}`;
+          const made = await insertNodeInNetwork(
+            tx,
+            key.networkId,
+            effects,
+            {
+              name,
+              email: input.email,
+              publicKey: input.publicKey,
+              role: key.role,
+              tags: key.tags,
+              enrollmentKeyId: key.id,
+              ...info,
+            },
+            (node, network) => [
+              recordAudit(tx, {
+                actor: source,
+                action: "node.registered",
+                entityType: "node",
+                entityId: node.id,
+                details: { name, networkId: network.id, ip4: node.ip4 },
+                requestId: ctx.requestId ?? null,
+              }),
+              emitNodeEvent(tx, "node.enrolled", node, network, { via: "enrollment-key" }, source),
+            ],
+            async () => {
+              if (!(await repo.consumeEnrollmentKey(tx, key.id))) throw invalid();
+            },
+          );
+          const row = made.row;
+          return { node: toNodeView(row), token: made.token };
+        });
+      } catch (err) {
+        // A refused takeover leaves a trace: its transaction rolled back, so the audit row goes alone.
+        if (err instanceof DomainError && err.code === "NODE_IDENTITY_UNPROVEN") {
+          await recordAudit(db, {
+            actor: `enrollment-key:${key.prefix}`,
+            action: "node.reregister-refused",
+            entityType: "node",
+            entityId: input.nodeId ?? null,
+            details: {
+              networkId: key.networkId,
+              presented: ctx.principal ? describePrincipal(ctx.principal) : null,
+            },
+            requestId: ctx.requestId ?? null,
+          });
+        }
+        translateConstraint(err, { name: input.name, publicKey: input.publicKey });
+      }
+    },
+  };
+}

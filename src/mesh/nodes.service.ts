@@ -1,0 +1,141 @@
+/** Nodes once enrolled: list, read, change and delete them (see enrollment.service.ts for joining). */
+import { recordAudit } from "../audit/index.js";
+import { changedFields } from "./events.js";
+import { actorOf, hubKeyTaken, type MeshContext, type MeshCore, translateConstraint } from "./mesh.core.js";
+import type { NetworkRow } from "./mesh.repo.js";
+import * as repo from "./mesh.repo.js";
+import type { NodeListQuery, UpdateNodeInput } from "./mesh.schema.js";
+import { meshPeerReach } from "./render.js";
+import type { NodeView } from "./views.js";
+import { toNetworkSpec, toNodeSpec, toNodeView } from "./views.js";
+
+export type NodeService = ReturnType<typeof createNodeService>;
+
+/** Nodes: list, read, change and delete them. */
+export function createNodeService(core: MeshCore) {
+  const {
+    requireNetwork,
+    requireNode,
+    emitNodeEvent,
+    refreshConfigs,
+    commitAndDispatch,
+    assertRoutesFree,
+    db,
+  } = core;
+  return {
+    async listNodes(q: NodeListQuery): Promise<{ items: NodeView[]; total: number }> {
+      const { items, total } = await repo.listNodes(db, q);
+      return { items: items.map(toNodeView), total };
+    },
+
+    /** Throws NODE_NOT_FOUND. In a mesh, the view also says how the node reaches each peer (`meshPeers`). */
+    async getNode(id: string): Promise<NodeView> {
+      const row = await requireNode(db, id);
+      const network = await requireNetwork(db, row.networkId);
+      if (network.topology !== "mesh") return toNodeView(row);
+      const all = (await repo.configRows(db, row.networkId)).map(toNodeSpec);
+      return { ...toNodeView(row), meshPeers: meshPeerReach(toNetworkSpec(network), toNodeSpec(row), all) };
+    },
+
+    /**
+     * Changes a node. A new public key retires the old one (and drops a server-held private key);
+     * `status: "disabled"` takes it off the hub. Throws NODE_NOT_FOUND, PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
+     */
+    async updateNode(id: string, patch: UpdateNodeInput, ctx: MeshContext): Promise<NodeView> {
+      try {
+        return await commitAndDispatch(`node ${id} updated`, async (tx, effects) => {
+          const before = await requireNode(tx, id);
+          const network = await requireNetwork(tx, before.networkId, true);
+          if (patch.publicKey !== undefined && patch.publicKey === network.hubPublicKey) throw hubKeyTaken();
+          if (patch.extraAllowedIps?.length) await assertRoutesFree(tx, network, patch.extraAllowedIps, id);
+          const rekeyed = patch.publicKey !== undefined && patch.publicKey !== before.publicKey;
+          const row = (await repo.updateNode(tx, id, {
+            ...patch,
+            ...(rekeyed ? { privateKeyEnc: null } : {}),
+          }))!;
+          if (rekeyed) await repo.retirePeers(tx, network.id, [before.publicKey]);
+          if (row.status === "disabled") await repo.retirePeers(tx, network.id, [row.publicKey]);
+          else await repo.unretirePeer(tx, network.id, row.publicKey);
+          await refreshConfigs(tx, network, effects, new Set([id]));
+          effects.syncNetworks.add(network.id);
+          await recordAudit(tx, {
+            actor: actorOf(ctx),
+            action: "node.updated",
+            entityType: "node",
+            entityId: id,
+            details: { changes: { ...patch }, rekeyed },
+            requestId: ctx.requestId ?? null,
+          });
+          const after = (await repo.getNode(tx, id))!;
+          // A patch that changes nothing is not news to an operator: no event.
+          const changed = changedFields(before, patch);
+          if (changed.length > 0) {
+            const extra = { changed, ...(rekeyed ? { rekeyed } : {}) };
+            await emitNodeEvent(tx, "node.updated", after, network, extra, actorOf(ctx));
+          }
+          return toNodeView(after);
+        });
+      } catch (err) {
+        translateConstraint(err, { name: patch.name, publicKey: patch.publicKey });
+      }
+    },
+
+    /**
+     * Deletes nodes by id or by email; their keys leave the hub at the next sync. With
+     * `keepUsageHistory` their monthly usage stays (detached from the node). Returns the deleted nodes.
+     */
+    async deleteNodes(
+      selector: { id: string } | { email: string },
+      options: { keepUsageHistory: boolean },
+      ctx: MeshContext,
+    ): Promise<NodeView[]> {
+      const reason = "id" in selector ? `node ${selector.id} deleted` : "nodes deleted by email";
+      return commitAndDispatch(reason, async (tx, effects) => {
+        const targets =
+          "id" in selector
+            ? [await requireNode(tx, selector.id)]
+            : await repo.nodesByEmail(tx, selector.email);
+        const networkIds = [...new Set(targets.map((n) => n.networkId))].sort();
+        const networks = new Map<string, NetworkRow>();
+        for (const networkId of networkIds)
+          networks.set(networkId, await requireNetwork(tx, networkId, true));
+        if (!options.keepUsageHistory)
+          await repo.deleteUsageOf(
+            tx,
+            targets.map((n) => n.id),
+          );
+        const deleted = await repo.deleteNodes(
+          tx,
+          targets.map((n) => n.id),
+        );
+        for (const networkId of networkIds) {
+          await repo.retirePeers(
+            tx,
+            networkId,
+            deleted.filter((n) => n.networkId === networkId).map((n) => n.publicKey),
+          );
+          await refreshConfigs(tx, (await repo.getNetwork(tx, networkId))!, effects, new Set());
+          effects.syncNetworks.add(networkId);
+        }
+        for (const node of deleted) {
+          await recordAudit(tx, {
+            actor: actorOf(ctx),
+            action: "node.deleted",
+            entityType: "node",
+            entityId: node.id,
+            details: {
+              name: node.name,
+              email: node.email,
+              networkId: node.networkId,
+              keepUsageHistory: options.keepUsageHistory,
+            },
+            requestId: ctx.requestId ?? null,
+          });
+          const extra = { keepUsageHistory: options.keepUsageHistory, by: "id" in selector ? "id" : "email" };
+          await emitNodeEvent(tx, "node.removed", node, networks.get(node.networkId)!, extra, actorOf(ctx));
+        }
+        return deleted.map(toNodeView);
+      });
+    },
+  };
+}
