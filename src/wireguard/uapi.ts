@@ -14,10 +14,15 @@ function bad(message: string, context: Record<string, unknown> = {}): DomainErro
   return new DomainError("VALIDATION_FAILED", message, { context });
 }
 
+/** The daemon's answer cannot be read: a fault of the interface, not of anything a client sent. */
+function fault(message: string): DomainError {
+  return new DomainError("INTERFACE_FAULT", message);
+}
+
 /**
  * The status of a complete response held in `answer[0, size)` (`…\nerrno=N\n\n`): where its body
  * (the `key=value` lines before the status, each ending in a newline) ends, and its errno. Read from
- * the bytes, so a large answer needs no string. Throws VALIDATION_FAILED when the status line is
+ * the bytes, so a large answer needs no string. Throws INTERFACE_FAULT when the status line is
  * missing.
  */
 export function uapiStatus(answer: Uint8Array, size: number): { bodyEnd: number; errno: number } {
@@ -27,7 +32,7 @@ export function uapiStatus(answer: Uint8Array, size: number): { bodyEnd: number;
   while (start > 0 && answer[start - 1] !== LF) start--;
   const line = Buffer.from(answer.buffer, answer.byteOffset + start, end - start).toString("latin1");
   const m = /^errno=(-?\d+)$/.exec(line);
-  if (!m) throw bad("userspace API response has no errno line");
+  if (!m) throw fault("userspace API response has no errno line");
   return { bodyEnd: start, errno: Number(m[1]) };
 }
 
@@ -42,11 +47,11 @@ const ZERO_HEX = "0".repeat(64);
 
 /** The decimal number in `text[from, to)`. Hand-rolled: ~60,000 of them per 10,000-peer dump. */
 function uintAt(text: string, from: number, to: number, what: string): number {
-  if (from >= to) throw bad(`userspace API ${what} is empty`);
+  if (from >= to) throw fault(`userspace API ${what} is empty`);
   let n = 0;
   for (let i = from; i < to; i++) {
     const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) throw bad(`userspace API ${what} is not a number`);
+    if (d < 0 || d > 9) throw fault(`userspace API ${what} is not a number`);
     n = n * 10 + d;
   }
   return n;
@@ -62,11 +67,11 @@ const keyScratch = Buffer.alloc(32);
 
 /** The 64 hex characters at `text[from, to)` as a base64 key. Decoded by hand: ~2× `Buffer.from(hex)`. */
 function hexKeyAt(text: string, from: number, to: number, what: string): string {
-  if (to - from !== 64) throw bad(`userspace API ${what} is not 64 hex characters`);
+  if (to - from !== 64) throw fault(`userspace API ${what} is not 64 hex characters`);
   for (let i = 0; i < 32; i++) {
     const hi = HEX_VALUES[text.charCodeAt(from + 2 * i)] ?? -1;
     const lo = HEX_VALUES[text.charCodeAt(from + 2 * i + 1)] ?? -1;
-    if ((hi | lo) < 0) throw bad(`userspace API ${what} is not 64 hex characters`);
+    if ((hi | lo) < 0) throw fault(`userspace API ${what} is not 64 hex characters`);
     keyScratch[i] = (hi << 4) | lo;
   }
   return keyScratch.toString("base64");
@@ -263,7 +268,7 @@ function peerStartsAt(body: Buffer, at: number): boolean {
  * used to derive the public key (`derivePublicKey`: memoise it, it costs ~2 ms) and is not returned.
  * With a `memo`, peers whose lines are byte-identical to the previous get's are reused, not parsed,
  * and the memo then holds this get's. Peers are frozen: they may be shared between states.
- * Unknown keys are ignored, as the protocol asks. Throws VALIDATION_FAILED for malformed values.
+ * Unknown keys are ignored, as the protocol asks. Throws INTERFACE_FAULT for malformed values.
  */
 export function parseUapiGet(
   body: string,
@@ -348,8 +353,17 @@ function lineAt(body: string, pos: number, end = body.length): { eq: number; nl:
   let nl = body.indexOf("\n", pos);
   if (nl === -1 || nl > end) nl = end;
   const eq = body.indexOf("=", pos);
-  if (eq <= pos || eq > nl) throw bad("userspace API line is not key=value");
+  if (eq <= pos || eq > nl) throw fault("userspace API line is not key=value");
   return { eq, nl };
+}
+
+/** An allowed IP as the daemon printed it, canonical; one it cannot have meant is its fault. */
+function answerCidr(text: string): string {
+  try {
+    return normaliseCidr(text);
+  } catch {
+    throw fault(`userspace API allowed_ip "${text.slice(0, 60)}" is not a CIDR`);
+  }
 }
 
 /** One peer's lines, `body[from, to)`, the first of them its `public_key`. */
@@ -378,7 +392,7 @@ function parsePeerBlock(body: string, from: number, to: number): WgPeer {
     }
     switch (body.slice(pos, eq)) {
       case "allowed_ip":
-        peer.allowedIps.push(normaliseCidr(body.slice(v, nl)));
+        peer.allowedIps.push(answerCidr(body.slice(v, nl)));
         break;
       case "preshared_key":
         if (!(nl - v === 64 && body.startsWith(ZERO_HEX, v))) {
