@@ -34,7 +34,7 @@ import type { ReachabilityReport } from "./reachability.js";
 import { handshakeStatus, reachabilityReport } from "./reachability.js";
 import { markSeenThroughHub, reachabilityInputs, recordPeerHandshakes } from "./reachability.repo.js";
 import type { DesiredHubPeer } from "./render.js";
-import { configHash, desiredHubPeers, meshPeerReach, renderNodeConfig } from "./render.js";
+import { configHash, desiredHubPeers, meshPeerReach, renderNodeConfig, routesBehindNodes } from "./render.js";
 import type { EnrollmentKeyView, NetworkView, NodeView } from "./views.js";
 import { toEnrollmentKeyView, toNetworkSpec, toNetworkView, toNodeSpec, toNodeView } from "./views.js";
 
@@ -254,9 +254,12 @@ export function createMeshService(deps: MeshServiceDeps) {
     const spec = toNetworkSpec(network);
     const affectsAll = network.topology === "mesh" || specs.some((n) => n.extraAllowedIps.length > 0);
     const changed: repo.ConfigState[] = [];
+    const routesBehind = independent ? undefined : routesBehindNodes(specs);
     for (const [i, row] of rows.entries()) {
       if (scope && !affectsAll && !scope.has(row.id)) continue;
-      const hash = configHash({ network: spec, node: specs[i]!, nodes: independent ? [specs[i]!] : specs });
+      const hash = independent
+        ? configHash({ network: spec, node: specs[i]!, nodes: [specs[i]!] })
+        : configHash({ network: spec, node: specs[i]!, nodes: specs, routesBehind });
       if (hash !== row.configHash) changed.push({ id: row.id, hash, bump: row.configHash !== null });
     }
     return changed;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NetworkSpec, NodeSpec } from "../../../src/mesh/render.js";
-import { configPeers, renderNodeConfig } from "../../../src/mesh/render.js";
+import { configHash, configPeers, renderNodeConfig, routesBehindNodes } from "../../../src/mesh/render.js";
 
 const network: NetworkSpec = {
   id: "net",
@@ -55,6 +55,42 @@ describe("configPeers in hub topology", () => {
       "192.168.3.0/24",
       "192.168.5.0/24",
     ]);
+  });
+});
+
+describe("rendering is pure", () => {
+  it("renders from a list as it is now, however often it rendered from that list before", () => {
+    const all = [node(1), node(2, ["192.168.2.0/24"])];
+    const input = { network, node: all[0]!, nodes: all };
+    expect(configPeers(network, all[0]!, all)[0]!.allowedIps).toEqual(["10.10.0.0/24", "192.168.2.0/24"]);
+    const before = configHash(input);
+    all.push(node(3, ["192.168.3.0/24"]));
+    expect(configPeers(network, all[0]!, all)[0]!.allowedIps).toEqual([
+      "10.10.0.0/24",
+      "192.168.2.0/24",
+      "192.168.3.0/24",
+    ]);
+    expect(configHash(input)).not.toBe(before);
+    expect(renderNodeConfig(input)).toContain("AllowedIPs = 10.10.0.0/24, 192.168.2.0/24, 192.168.3.0/24\n");
+  });
+
+  it("renders the same config with the routes computed once by the caller as without them", () => {
+    const all = [
+      node(1, ["192.168.1.0/24"]),
+      node(2, ["192.168.2.0/24"]),
+      node(3),
+      node(4, ["192.168.4.0/24"], "disabled"),
+    ];
+    const routesBehind = routesBehindNodes(all);
+    expect(routesBehind).toEqual([
+      { id: "node-1", route: "192.168.1.0/24" },
+      { id: "node-2", route: "192.168.2.0/24" },
+    ]);
+    for (const n of all) {
+      expect(renderNodeConfig({ network, node: n, nodes: all, routesBehind })).toBe(
+        renderNodeConfig({ network, node: n, nodes: all }),
+      );
+    }
   });
 });
 
