@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Topology } from "../db/index.js";
+import type { DesiredPeer } from "../wireguard/index.js";
 import { hostPrefix, parseCidr } from "./cidr.js";
 import type { EndpointSource, NodeEndpointCandidates } from "./endpoints.js";
 import { chooseEndpoint, keepaliveFor } from "./endpoints.js";
@@ -45,12 +46,11 @@ export interface RenderedPeer {
   persistentKeepalive: number | null;
 }
 
-/** The hub's view of a node: what goes on the hub interface for it. */
-export interface DesiredHubPeer {
-  publicKey: string;
-  allowedIps: string[];
-  endpoint: string | null;
-}
+/**
+ * The hub's view of a node: what goes on the hub interface for it. The data plane's own peer shape,
+ * so the peer sync hands it to `desiredSet` as it is (checked there, once, for the interface).
+ */
+export type DesiredHubPeer = Pick<DesiredPeer, "publicKey" | "allowedIps" | "endpoint">;
 
 const isActive = (n: Pick<NodeSpec, "status">) => n.status !== "disabled";
 

@@ -264,13 +264,6 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     return { state: await deps.mesh.hubState(networkId), reading };
   }
 
-  const desiredOf = (hub: HubState): DesiredPeer[] =>
-    hub.peers.map((p) => ({
-      publicKey: p.publicKey,
-      allowedIps: p.allowedIps,
-      ...(p.endpoint ? { endpoint: p.endpoint } : {}),
-    }));
-
   /**
    * Each network's desired set from its last sync: reused while its desired peers are unchanged, and
    * the base of the next one when some change; with the plan memo that remembers which interface
@@ -279,7 +272,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   const prepared = new Map<string, { set: DesiredSet; memo: PlanMemo }>();
   const desiredFor = (networkId: string, hub: HubState): { set: DesiredSet; memo: PlanMemo } => {
     const last = prepared.get(networkId);
-    const next = { set: desiredSet(desiredOf(hub), last?.set), memo: last?.memo ?? new PlanMemo() };
+    const next = { set: desiredSet(hub.peers, last?.set), memo: last?.memo ?? new PlanMemo() };
     prepared.set(networkId, next);
     return next;
   };

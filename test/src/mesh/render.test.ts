@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { NetworkSpec, NodeSpec } from "../../../src/mesh/render.js";
-import { configHash, configPeers, renderNodeConfig, routesBehindNodes } from "../../../src/mesh/render.js";
+import {
+  configHash,
+  configPeers,
+  desiredHubPeers,
+  renderNodeConfig,
+  routesBehindNodes,
+} from "../../../src/mesh/render.js";
+import { desiredSet } from "../../../src/wireguard/index.js";
 
 const network: NetworkSpec = {
   id: "net",
@@ -55,6 +62,36 @@ describe("configPeers in hub topology", () => {
       "192.168.3.0/24",
       "192.168.5.0/24",
     ]);
+  });
+});
+
+describe("the hub's desired peers", () => {
+  it("are the data plane's peer shape, checked once by desiredSet as they come from the database", () => {
+    const nodes = [
+      { ...node(1, ["192.168.1.0/24"]), endpoint: "192.0.2.7:51820" },
+      node(2),
+      node(3, [], "disabled"),
+    ];
+    const peers = desiredHubPeers(nodes);
+    expect(peers).toEqual([
+      {
+        publicKey: nodes[0]!.publicKey,
+        allowedIps: ["10.10.0.2/32", "192.168.1.0/24"],
+        endpoint: "192.0.2.7:51820",
+      },
+      { publicKey: nodes[1]!.publicKey, allowedIps: ["10.10.0.3/32"], endpoint: null },
+    ]);
+    const set = desiredSet(peers);
+    expect(set.peers).toEqual([
+      {
+        publicKey: nodes[0]!.publicKey,
+        allowedIps: ["10.10.0.2/32", "192.168.1.0/24"],
+        endpoint: "192.0.2.7:51820",
+      },
+      { publicKey: nodes[1]!.publicKey, allowedIps: ["10.10.0.3/32"] },
+    ]);
+    // The next sync's identical peers, read afresh, reuse the checked set whole.
+    expect(desiredSet(desiredHubPeers(nodes), set)).toBe(set);
   });
 });
 
