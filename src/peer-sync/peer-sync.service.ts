@@ -8,7 +8,6 @@ import type { Metrics } from "../metrics/index.js";
 import type { UsageService } from "../usage/index.js";
 import type {
   ActualLink,
-  DesiredPeer,
   DesiredSet,
   DriftReport,
   ForwardingMode,

@@ -68,6 +68,8 @@ async function reconcile(
   desired: DesiredPeer[],
   label?: string,
 ): Promise<{ writes: number; plan: WgPlan }> {
+  const memo = memos.get(driver) ?? new PlanMemo();
+  memos.set(driver, memo);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   // As the peer sync does: the get is on its way before dump() returns, and the desired peers are
@@ -78,8 +80,6 @@ async function reconcile(
   prepared.set(driver, wanted);
   const actual = await reading;
   const t1 = performance.now();
-  let memo = memos.get(driver);
-  if (!memo) memos.set(driver, (memo = new PlanMemo()));
   const plan = planInterface(wanted, actual, { removeUnknown: true, retired: new Set() }, memo);
   const t2 = performance.now();
   const { writes } = await driver.apply(plan);
