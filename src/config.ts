@@ -213,6 +213,12 @@ export const EnvSchema = z
       )
       .default("wiresync <onboarding@resend.dev>"),
     EMAIL_ALERTS_TO: csv.pipe(z.array(z.email())),
+    EMAIL_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(MINUTE * 1_000)
+      .default(10_000),
   })
   .superRefine((env, ctx) => {
     const ifaces = env.WG_INTERFACES.map((e) => parseBinding(e).iface);
@@ -500,7 +506,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
         resendBaseUrl: env.RESEND_BASE_URL,
         from: env.EMAIL_FROM,
         alertRecipients: env.EMAIL_ALERTS_TO,
-        timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+        timeoutMs: env.EMAIL_TIMEOUT_MS,
         maxAttempts: env.NOTIFY_MAX_ATTEMPTS,
         backoffBaseMs: env.NOTIFY_BACKOFF_BASE_MS,
         backoffMaxMs: env.NOTIFY_BACKOFF_MAX_MS,
@@ -509,6 +515,12 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
   };
   return deepFreeze(config);
 }
+
+/**
+ * Notify settings when an entry point passes none: the schema's own defaults (production-safe, no
+ * email provider), so they are written once, in `EnvSchema`.
+ */
+export const DEFAULT_NOTIFY: NotifyConfig = parseConfig({}).notify;
 
 let loaded: Config | undefined;
 

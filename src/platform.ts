@@ -9,6 +9,7 @@ import { createAuditService } from "./audit/index.js";
 import type { AuthService, SignInLimits } from "./auth/index.js";
 import { createAuthService, createSignInGuard } from "./auth/index.js";
 import type { InterfaceBinding, NotifyConfig } from "./config.js";
+import { DEFAULT_NOTIFY } from "./config.js";
 import type { SecretBox } from "./crypto/index.js";
 import { createSecretBox } from "./crypto/index.js";
 import type { Database, DatabaseOptions } from "./db/index.js";
@@ -112,30 +113,8 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-/** Notify settings when an entry point passes none: production-safe, no email provider. */
-export const DEFAULT_NOTIFY: NotifyConfig = {
-  relayIntervalMs: 5_000,
-  sweepGraceMs: 30_000,
-  webhooks: {
-    allowPrivate: false,
-    timeoutMs: 10_000,
-    maxFailures: 10,
-    maxInFlight: 2,
-    maxAttempts: 8,
-    backoffBaseMs: 2_000,
-    backoffMaxMs: 15 * 60_000,
-  },
-  email: {
-    resendApiKey: undefined,
-    resendBaseUrl: "https://api.resend.com",
-    from: "wiresync <onboarding@resend.dev>",
-    alertRecipients: [],
-    timeoutMs: 10_000,
-    maxAttempts: 8,
-    backoffBaseMs: 2_000,
-    backoffMaxMs: 15 * 60_000,
-  },
-};
+/** Notify settings when an entry point passes none: the config schema's defaults. */
+export { DEFAULT_NOTIFY };
 
 /** Opens the database (migrating it), Redis and the queues, and builds the services. */
 export async function openPlatform(options: PlatformOptions): Promise<Platform> {

@@ -79,15 +79,13 @@ export function hostPrefix(ip: string): string {
   return `${ip}/${BITS[addressFamily(ip)]}`;
 }
 
-const groupsScratch = new Uint16Array(8);
-
 /**
  * The family of an address; throws for what is not one. Plain spellings (as Postgres prints them)
  * are read by hand: this runs for every node of every peer sync.
  */
 export function addressFamily(ip: string): Family {
   if (ipv4Value(ip) >= 0) return 4;
-  if (ipv6Groups(ip, groupsScratch)) return 6;
+  if (ipv6Groups(ip, new Uint16Array(8))) return 6;
   return ipToBigInt(ip).family;
 }
 

@@ -5,10 +5,9 @@
  * current version when it reconnects, so nothing here needs to be durable.
  */
 import { EventEmitter } from "node:events";
-import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/index.js";
-import { nodes } from "../db/index.js";
 import type { Redis } from "../queue/index.js";
+import * as repo from "./config-push.repo.js";
 
 export interface ConfigAnnouncement {
   nodeId: string;
@@ -66,22 +65,24 @@ export function redisConfigFeed(subscriber: Redis, prefix: string): ConfigFeed {
 
 export type PushOutcome = "announced" | "superseded" | "gone";
 
-/**
- * Announces `version` of a node's config unless the node is gone or a newer version exists (a newer
- * push job will announce that one). Records the highest version announced.
- */
-export async function pushConfig(
-  db: Db,
-  notifier: ConfigNotifier,
-  a: ConfigAnnouncement,
-): Promise<PushOutcome> {
-  const [node] = await db.select({ version: nodes.configVersion }).from(nodes).where(eq(nodes.id, a.nodeId));
-  if (!node) return "gone";
-  if (node.version > a.version) return "superseded";
-  await notifier.announce(a);
-  await db
-    .update(nodes)
-    .set({ configPushedVersion: sql`greatest(${nodes.configPushedVersion}, ${a.version})` })
-    .where(eq(nodes.id, a.nodeId));
-  return "announced";
+/** Delivers config announcements (the config-push job's work). */
+export interface ConfigPusher {
+  /**
+   * Announces `version` of a node's config unless the node is gone or a newer version exists (a
+   * newer push job will announce that one). Records the highest version announced.
+   */
+  push(a: ConfigAnnouncement): Promise<PushOutcome>;
+}
+
+export function createConfigPusher(db: Db, notifier: ConfigNotifier): ConfigPusher {
+  return {
+    async push(a) {
+      const version = await repo.configVersionOf(db, a.nodeId);
+      if (version === undefined) return "gone";
+      if (version > a.version) return "superseded";
+      await notifier.announce(a);
+      await repo.recordPushedVersion(db, a.nodeId, a.version);
+      return "announced";
+    },
+  };
 }

@@ -24,7 +24,7 @@ import { type NodeFacts, nodeEventData } from "./events.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type { DesiredHubPeer } from "./render.js";
-import { configHash, renderNodeConfig } from "./render.js";
+import { configHash, renderNodeConfig, routesBehindNodes } from "./render.js";
 import type { NetworkView, NodeView } from "./views.js";
 import { toNetworkSpec, toNodeSpec } from "./views.js";
 
@@ -220,9 +220,12 @@ export function createMeshCore(deps: MeshServiceDeps) {
     const spec = toNetworkSpec(network);
     const affectsAll = network.topology === "mesh" || specs.some((n) => n.extraAllowedIps.length > 0);
     const changed: repo.ConfigState[] = [];
+    const routesBehind = independent ? undefined : routesBehindNodes(specs);
     for (const [i, row] of rows.entries()) {
       if (scope && !affectsAll && !scope.has(row.id)) continue;
-      const hash = configHash({ network: spec, node: specs[i]!, nodes: independent ? [specs[i]!] : specs });
+      const hash = independent
+        ? configHash({ network: spec, node: specs[i]!, nodes: [specs[i]!] })
+        : configHash({ network: spec, node: specs[i]!, nodes: specs, routesBehind });
       if (hash !== row.configHash) changed.push({ id: row.id, hash, bump: row.configHash !== null });
     }
     return changed;

@@ -8,7 +8,6 @@ import type { Metrics } from "../metrics/index.js";
 import type { UsageService } from "../usage/index.js";
 import type {
   ActualLink,
-  DesiredPeer,
   DesiredSet,
   DriftReport,
   ForwardingMode,
@@ -27,6 +26,7 @@ import {
   ensureInterface,
   isEmptyPlan,
   openDriver,
+  PlanMemo,
   readLinkState,
   WireGuardError,
 } from "../wireguard/index.js";
@@ -266,23 +266,17 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     return { state: await deps.configs.hubState(networkId), reading };
   }
 
-  const desiredOf = (hub: HubState): DesiredPeer[] =>
-    hub.peers.map((p) => ({
-      publicKey: p.publicKey,
-      allowedIps: p.allowedIps,
-      ...(p.endpoint ? { endpoint: p.endpoint } : {}),
-    }));
-
   /**
    * Each network's desired set from its last sync: reused while its desired peers are unchanged, and
-   * the base of the next one when some change. It remembers which interface peers already agreed, so
-   * a reconcile need not compare them again.
+   * the base of the next one when some change; with the plan memo that remembers which interface
+   * peers already agreed, so a reconcile need not compare them again.
    */
-  const prepared = new Map<string, DesiredSet>();
-  const desiredFor = (networkId: string, hub: HubState): DesiredSet => {
-    const set = desiredSet(desiredOf(hub), prepared.get(networkId));
-    prepared.set(networkId, set);
-    return set;
+  const prepared = new Map<string, { set: DesiredSet; memo: PlanMemo }>();
+  const desiredFor = (networkId: string, hub: HubState): { set: DesiredSet; memo: PlanMemo } => {
+    const last = prepared.get(networkId);
+    const next = { set: desiredSet(hub.peers, last?.set), memo: last?.memo ?? new PlanMemo() };
+    prepared.set(networkId, next);
+    return next;
   };
 
   /** Where each network synced here was last found to be served; checked again under the lock. */
@@ -332,10 +326,12 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const changed: string[] = [];
       const ensureDrift: LinkDrift[] = [];
       const actual = await readInterface(binding, hub, reading, changed, ensureDrift);
-      const { plan, drift } = diffInterface(desired, actual, {
-        removeUnknown: options.removeUnknown,
-        retired: new Set(hub.retired),
-      });
+      const { plan, drift } = diffInterface(
+        desired.set,
+        actual,
+        { removeUnknown: options.removeUnknown, retired: new Set(hub.retired) },
+        desired.memo,
+      );
       const { writes } = isEmptyPlan(plan) ? { writes: 0 } : await port(binding).apply(plan);
       if (writes > 0) {
         lastApply.set(binding.iface, performance.now());
@@ -383,8 +379,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       return {
         managed: true,
         iface: binding.iface,
-        note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.peers.length} peers${driftNote}${left}${settingsNote}${forwardingNote}`,
-        peers: desired.peers.length,
+        note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.set.peers.length} peers${driftNote}${left}${settingsNote}${forwardingNote}`,
+        peers: desired.set.peers.length,
         writes,
         drift,
         settings: link.drift,
@@ -458,8 +454,9 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         const desired = desiredFor(networkId, hub); // while the interface may still be answering
         const ensureDrift: LinkDrift[] = [];
         const report = driftReport(
-          desired,
+          desired.set,
           await readInterface(binding, hub, reading, undefined, ensureDrift),
+          desired.memo,
         );
         const link = await reconcileLink(binding, hub, { all: true, apply: false });
         link.drift.unshift(...ensureDrift);

@@ -4,6 +4,7 @@
  * `TaskHandlers`, so this module never touches WireGuard, Redis or the network itself.
  */
 
+export * from "./handlers.js";
 export type { SyncRunRow } from "./sync.repo.js";
 export { FINISHED_STATUSES } from "./sync.repo.js";
 export * from "./sync.service.js";

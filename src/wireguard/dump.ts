@@ -11,7 +11,7 @@ import type { WgPeer, WgState } from "./types.js";
 
 function bad(message: string, line: number): DomainError {
   // No line content in the error: the first line holds the private key.
-  return new DomainError("VALIDATION_FAILED", `wg dump line ${line}: ${message}`, { context: { line } });
+  return new DomainError("INTERFACE_FAULT", `wg dump line ${line}: ${message}`, { context: { line } });
 }
 
 function keyField(value: string, line: number, what: string): string | null {
@@ -110,11 +110,20 @@ function lineId(line: string): number {
   return id;
 }
 
+/** An allowed IP as `wg` printed it, canonical; one it cannot have meant is the interface's fault. */
+function dumpCidr(text: string, line: number): string {
+  try {
+    return normaliseCidr(text);
+  } catch {
+    throw bad("an allowed IP is not a CIDR", line);
+  }
+}
+
 /**
  * Parses the output of `wg show <interface> dump` (one interface, not `all`). The private key on the
  * first line is read past and never returned. With a `memo`, peers whose lines are unchanged since
  * the previous dump are reused, not parsed, and the memo then holds this dump's; peers read with a
- * memo are frozen. Throws `DomainError` VALIDATION_FAILED for malformed output (the memo keeps the
+ * memo are frozen. Throws `DomainError` INTERFACE_FAULT for malformed output (the memo keeps the
  * previous dump's).
  */
 export function parseWgDump(text: string, memo?: WgDumpMemo): WgState {
@@ -154,7 +163,7 @@ function parsePeerLine(line: string, n: number): WgPeer {
     hasPresharedKey: presharedKey !== null,
     presharedKey,
     endpoint: endpoint === "(none)" ? null : endpoint,
-    allowedIps: allowed === "(none)" || allowed === "" ? [] : allowed.split(",").map(normaliseCidr),
+    allowedIps: allowed === "(none)" || allowed === "" ? [] : allowed.split(",").map((ip) => dumpCidr(ip, n)),
     latestHandshake: intField(handshake, n, "latest handshake"),
     rxBytes: intField(rx, n, "rx bytes"),
     txBytes: intField(tx, n, "tx bytes"),

@@ -70,6 +70,7 @@ export {
   emptyPlan,
   isEmptyPlan,
   mergePlans,
+  PlanMemo,
   type PlanOptions,
   planInterface,
 } from "./plan.js";

@@ -39,17 +39,12 @@ export function normaliseFwmark(value: number | null): number {
   return n;
 }
 
-/** Peers made by `normalFrozenPeer`: normal, and frozen with their allowed IPs, so they stay normal. */
-const NORMAL_PEERS = new WeakSet<DesiredPeer>();
-
 /**
  * A desired peer with a checked key, canonical sorted allowed IPs, canonical endpoint and checked
  * keepalive and preshared key. Fields left `undefined` stay `undefined` (no opinion). Throws
- * VALIDATION_FAILED naming the field (never a key's value). A peer made by `normalFrozenPeer` is
- * returned as it is.
+ * VALIDATION_FAILED naming the field (never a key's value). Idempotent.
  */
 export function normaliseDesiredPeer(peer: DesiredPeer, index = 0): DesiredPeer {
-  if (NORMAL_PEERS.has(peer)) return peer;
   const where = `peer #${index + 1}`;
   const out: DesiredPeer = {
     publicKey: isWgKey(peer.publicKey) ? peer.publicKey : assertWgKey(peer.publicKey, `${where} public key`),
@@ -71,15 +66,13 @@ export function normaliseDesiredPeer(peer: DesiredPeer, index = 0): DesiredPeer 
 }
 
 /**
- * `normaliseDesiredPeer`, frozen (allowed IPs too): such a peer cannot change, so it is never
- * checked again, however many plans it goes into.
+ * `normaliseDesiredPeer`, frozen (allowed IPs too): such a peer cannot change, so a desired set can
+ * share it with the next one.
  */
 export function normalFrozenPeer(peer: DesiredPeer, index = 0): DesiredPeer {
   const out = normaliseDesiredPeer(peer, index);
-  if (NORMAL_PEERS.has(out)) return out;
   Object.freeze(out.allowedIps);
-  NORMAL_PEERS.add(Object.freeze(out));
-  return out;
+  return Object.freeze(out);
 }
 
 function normaliseAllowedIps(values: unknown, where: string): string[] {

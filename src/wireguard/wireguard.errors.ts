@@ -3,7 +3,7 @@ import { DomainError } from "../errors.js";
 
 /**
  * The data plane failed or refused an operation: the UAPI socket is missing or answered an errno, or
- * the `wg`/`ip`/`wireguard-go` tool exited non-zero. Code DEPENDENCY_UNAVAILABLE (retry with backoff);
+ * the `wg`/`ip`/`wireguard-go` tool exited non-zero. Code WIREGUARD_UNAVAILABLE (503; retry with backoff);
  * callers that must tell a refusal from an outage read `errno` (a negative errno from the userspace
  * API, e.g. -22 for EINVAL) or `exitCode`. Messages and context never hold a key.
  */
@@ -18,7 +18,7 @@ export class WireGuardError extends DomainError {
     details: { iface: string; operation: string; errno?: number; exitCode?: number },
     options: Pick<DomainErrorOptions, "cause"> = {},
   ) {
-    super("DEPENDENCY_UNAVAILABLE", message, {
+    super("WIREGUARD_UNAVAILABLE", message, {
       ...options,
       context: {
         iface: details.iface,

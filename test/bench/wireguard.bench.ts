@@ -21,6 +21,7 @@ import {
   generateKeyPair,
   isEmptyPlan,
   openDriver,
+  PlanMemo,
   planInterface,
   uapiSocketPath,
 } from "../../src/wireguard/index.js";
@@ -55,6 +56,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
 }
 
 const prepared = new Map<WgDriver, DesiredSet>();
+const memos = new Map<WgDriver, PlanMemo>();
 const phases: Record<string, { dump: number[]; plan: number[]; apply: number[]; cpu: number[] }> = {};
 
 /**
@@ -66,6 +68,8 @@ async function reconcile(
   desired: DesiredPeer[],
   label?: string,
 ): Promise<{ writes: number; plan: WgPlan }> {
+  const memo = memos.get(driver) ?? new PlanMemo();
+  memos.set(driver, memo);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   // As the peer sync does: the get is on its way before dump() returns, and the desired peers are
@@ -76,7 +80,7 @@ async function reconcile(
   prepared.set(driver, wanted);
   const actual = await reading;
   const t1 = performance.now();
-  const plan = planInterface(wanted, actual, { removeUnknown: true, retired: new Set() });
+  const plan = planInterface(wanted, actual, { removeUnknown: true, retired: new Set() }, memo);
   const t2 = performance.now();
   const { writes } = await driver.apply(plan);
   const t3 = performance.now();

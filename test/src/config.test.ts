@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
+import { ConfigError, DEFAULT_NOTIFY, parseConfig } from "../../src/config.js";
+import { DEFAULT_NOTIFY as PLATFORM_DEFAULT_NOTIFY } from "../../src/platform.js";
 import { spawnEntry } from "../support/spawn.js";
 
 const KEY_HEX = "a".repeat(64);
@@ -198,7 +199,21 @@ describe("parseConfig: notify settings", () => {
     expect(notify.webhooks).toMatchObject({ allowPrivate: true, maxFailures: 3 });
   });
 
+  it("times email by EMAIL_TIMEOUT_MS and webhooks by WEBHOOK_TIMEOUT_MS, each 10 s by default", () => {
+    expect(parseConfig({}).notify.email.timeoutMs).toBe(10_000);
+    const both = parseConfig({ EMAIL_TIMEOUT_MS: "2500", WEBHOOK_TIMEOUT_MS: "7000" }).notify;
+    expect(both.email.timeoutMs).toBe(2_500);
+    expect(both.webhooks.timeoutMs).toBe(7_000);
+    expect(parseConfig({ WEBHOOK_TIMEOUT_MS: "7000" }).notify.email.timeoutMs).toBe(10_000);
+  });
+
+  it("gives entry points without notify settings the schema's defaults (DEFAULT_NOTIFY, written once)", () => {
+    expect(DEFAULT_NOTIFY).toEqual(parseConfig({}).notify);
+    expect(PLATFORM_DEFAULT_NOTIFY).toBe(DEFAULT_NOTIFY);
+  });
+
   it.each([
+    ["a bad email timeout", { EMAIL_TIMEOUT_MS: "50" }, "EMAIL_TIMEOUT_MS"],
     ["a bad alert address", { EMAIL_ALERTS_TO: "ops@example.com,nope" }, "EMAIL_ALERTS_TO"],
     ["a bad Resend URL", { RESEND_BASE_URL: "resend" }, "RESEND_BASE_URL"],
     ["a sender without an address", { EMAIL_FROM: "wiresync" }, "EMAIL_FROM"],

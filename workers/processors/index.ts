@@ -1,11 +1,10 @@
 /** Which processor serves which queue: one function per queue, dispatching on the job name. */
 import type { Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
-import { F } from "../../src/logger.js";
-import { driftCount } from "../../src/peer-sync/index.js";
+import { createConfigPusher } from "../../src/mesh/index.js";
 import type { Platform } from "../../src/platform.js";
 import type { QueueName } from "../../src/queue/index.js";
-import type { TaskHandlers } from "../../src/sync/index.js";
+import { syncTaskHandlers } from "../../src/sync/index.js";
 import type { Processor } from "../runtime.js";
 import { processConfigPush } from "./config-push.js";
 import { processDriftCheck } from "./drift-check.js";
@@ -14,46 +13,10 @@ import { processNetworkSync } from "./network-sync.js";
 import { processSyncRun } from "./sync-run.js";
 import { processWebhook } from "./webhook.js";
 
-/** What each task of a sync run does, on this worker's interfaces. */
-export function syncTaskHandlers(platform: Platform): TaskHandlers {
-  const { peerSync, configs } = platform.services;
-  const log = platform.logger.child({ [F.component]: "peer-sync" });
-  return {
-    async peers(task, run) {
-      const outcome = await peerSync.syncNetwork(task.networkId, {
-        removeUnknown: run.removeUnknown,
-        reportDrift: true,
-      });
-      if (driftCount(outcome.drift) > 0) {
-        log.warn(
-          {
-            [F.networkId]: task.networkId,
-            [F.syncRunId]: run.id,
-            iface: outcome.iface,
-            missing: outcome.drift.missing.length,
-            unexpected: outcome.drift.unexpected.length,
-            mismatched: outcome.drift.mismatched.length,
-          },
-          "drift detected",
-        );
-      }
-      return { ok: true, note: outcome.note };
-    },
-    async configs(task) {
-      const announced = await configs.pushConfigs(task.networkId);
-      return { ok: true, note: `${announced} node config versions announced to agents` };
-    },
-    async usage(task) {
-      const { note } = await peerSync.collectUsage(task.networkId);
-      return { ok: true, note };
-    },
-  };
-}
-
 export function buildProcessors(platform: Platform): Partial<Record<QueueName, Processor>> {
-  const handlers = syncTaskHandlers(platform);
-  const { sync, peerSync, webhooks, emails } = platform.services;
-  const db = platform.database.db;
+  const { sync, peerSync, configs, webhooks, emails } = platform.services;
+  const handlers = syncTaskHandlers({ peerSync, configs, logger: platform.logger });
+  const pusher = createConfigPusher(platform.database.db, platform.configNotifier);
 
   return {
     "peer-sync": async (job: Job, token, signal) => {
@@ -68,7 +31,7 @@ export function buildProcessors(platform: Platform): Partial<Record<QueueName, P
           throw new UnrecoverableError(`unknown job ${job.name} on peer-sync`);
       }
     },
-    "config-push": (job: Job) => processConfigPush(job, { db, notifier: platform.configNotifier }),
+    "config-push": (job: Job) => processConfigPush(job, { pusher }),
     webhook: async (job: Job, token) => {
       if (job.name !== "deliver-webhook") throw new UnrecoverableError(`unknown job ${job.name} on webhook`);
       return processWebhook(job, token, { webhooks });

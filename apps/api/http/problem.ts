@@ -43,6 +43,10 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   WEBHOOK_URL_REFUSED: 400,
   PAYLOAD_TOO_LARGE: 413,
   DEPENDENCY_UNAVAILABLE: 503,
+  // The WireGuard daemon or tool failed (retry later) or answered something unreadable: our fault or
+  // the host's, never the client's.
+  WIREGUARD_UNAVAILABLE: 503,
+  INTERFACE_FAULT: 502,
   TOO_MANY_ATTEMPTS: 429,
   TOO_MANY_STREAMS: 429,
 };
@@ -58,6 +62,7 @@ const TITLES: Partial<Record<number, string>> = {
   415: "Unsupported Media Type",
   429: "Too Many Requests",
   500: "Internal Server Error",
+  502: "Bad Gateway",
   503: "Service Unavailable",
 };
 

@@ -367,7 +367,7 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
       );
       expect(error).toBeInstanceOf(WireGuardError);
       expect((error as WireGuardError).errno).toBeLessThan(0);
-      expect((error as WireGuardError).code).toBe("DEPENDENCY_UNAVAILABLE");
+      expect((error as WireGuardError).code).toBe("WIREGUARD_UNAVAILABLE");
       const text = JSON.stringify({ m: (error as Error).message, c: (error as WireGuardError).context });
       expect(text).not.toContain(otherKeys.privateKey);
       expect(text).not.toContain(Buffer.from(otherKeys.privateKey, "base64").toString("hex"));

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { NetworkSpec, NodeSpec } from "../../../src/mesh/render.js";
-import { configPeers, renderNodeConfig } from "../../../src/mesh/render.js";
+import {
+  configHash,
+  configPeers,
+  desiredHubPeers,
+  renderNodeConfig,
+  routesBehindNodes,
+} from "../../../src/mesh/render.js";
+import { desiredSet } from "../../../src/wireguard/index.js";
 
 const network: NetworkSpec = {
   id: "net",
@@ -55,6 +62,72 @@ describe("configPeers in hub topology", () => {
       "192.168.3.0/24",
       "192.168.5.0/24",
     ]);
+  });
+});
+
+describe("the hub's desired peers", () => {
+  it("are the data plane's peer shape, checked once by desiredSet as they come from the database", () => {
+    const nodes = [
+      { ...node(1, ["192.168.1.0/24"]), endpoint: "192.0.2.7:51820" },
+      node(2),
+      node(3, [], "disabled"),
+    ];
+    const peers = desiredHubPeers(nodes);
+    expect(peers).toEqual([
+      {
+        publicKey: nodes[0]!.publicKey,
+        allowedIps: ["10.10.0.2/32", "192.168.1.0/24"],
+        endpoint: "192.0.2.7:51820",
+      },
+      { publicKey: nodes[1]!.publicKey, allowedIps: ["10.10.0.3/32"], endpoint: null },
+    ]);
+    const set = desiredSet(peers);
+    expect(set.peers).toEqual([
+      {
+        publicKey: nodes[0]!.publicKey,
+        allowedIps: ["10.10.0.2/32", "192.168.1.0/24"],
+        endpoint: "192.0.2.7:51820",
+      },
+      { publicKey: nodes[1]!.publicKey, allowedIps: ["10.10.0.3/32"] },
+    ]);
+    // The next sync's identical peers, read afresh, reuse the checked set whole.
+    expect(desiredSet(desiredHubPeers(nodes), set)).toBe(set);
+  });
+});
+
+describe("rendering is pure", () => {
+  it("renders from a list as it is now, however often it rendered from that list before", () => {
+    const all = [node(1), node(2, ["192.168.2.0/24"])];
+    const input = { network, node: all[0]!, nodes: all };
+    expect(configPeers(network, all[0]!, all)[0]!.allowedIps).toEqual(["10.10.0.0/24", "192.168.2.0/24"]);
+    const before = configHash(input);
+    all.push(node(3, ["192.168.3.0/24"]));
+    expect(configPeers(network, all[0]!, all)[0]!.allowedIps).toEqual([
+      "10.10.0.0/24",
+      "192.168.2.0/24",
+      "192.168.3.0/24",
+    ]);
+    expect(configHash(input)).not.toBe(before);
+    expect(renderNodeConfig(input)).toContain("AllowedIPs = 10.10.0.0/24, 192.168.2.0/24, 192.168.3.0/24\n");
+  });
+
+  it("renders the same config with the routes computed once by the caller as without them", () => {
+    const all = [
+      node(1, ["192.168.1.0/24"]),
+      node(2, ["192.168.2.0/24"]),
+      node(3),
+      node(4, ["192.168.4.0/24"], "disabled"),
+    ];
+    const routesBehind = routesBehindNodes(all);
+    expect(routesBehind).toEqual([
+      { id: "node-1", route: "192.168.1.0/24" },
+      { id: "node-2", route: "192.168.2.0/24" },
+    ]);
+    for (const n of all) {
+      expect(renderNodeConfig({ network, node: n, nodes: all, routesBehind })).toBe(
+        renderNodeConfig({ network, node: n, nodes: all }),
+      );
+    }
   });
 });
 

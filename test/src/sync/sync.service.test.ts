@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TaskHandler, TaskHandlers } from "../../../src/sync/index.js";
-import { syncTaskHandlers } from "../../../workers/processors/index.js";
+import { syncTaskHandlers } from "../../../src/sync/index.js";
 import { insertNetworks } from "../../support/networks.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
@@ -14,7 +14,8 @@ describe("sync.executeRun", () => {
   beforeAll(async () => {
     t = await createTestPlatform();
     await insertNetworks(t.platform.database.db, NETWORKS);
-    real = syncTaskHandlers(t.platform);
+    const { peerSync, configs } = t.platform.services;
+    real = syncTaskHandlers({ peerSync, configs, logger: t.platform.logger });
   });
   afterAll(async () => {
     await t.close();

@@ -86,7 +86,11 @@ describe("parseWgDump", () => {
       "a non-numeric counter",
       `${PRIVATE}\t(none)\t1\toff\n${key(1)}\t(none)\t(none)\t(none)\t0\tmany\t0\toff`,
     ],
-  ])("refuses %s without echoing the private key", (_name, text) => {
+    [
+      "an allowed IP that is no CIDR",
+      `${PRIVATE}\t(none)\t1\toff\n${key(1)}\t(none)\t(none)\t10.0.0.300/32\t0\t0\t0\toff`,
+    ],
+  ])("refuses %s as the interface's fault, without echoing the private key", (_name, text) => {
     let thrown: unknown;
     try {
       parseWgDump(text);
@@ -94,6 +98,7 @@ describe("parseWgDump", () => {
       thrown = err;
     }
     expect(thrown).toBeInstanceOf(DomainError);
+    expect((thrown as DomainError).code).toBe("INTERFACE_FAULT");
     expect(
       JSON.stringify({ m: (thrown as Error).message, c: (thrown as DomainError).context }),
     ).not.toContain(PRIVATE);

@@ -9,6 +9,7 @@ import {
   FakeWg,
   isEmptyPlan,
   mergePlans,
+  PlanMemo,
   planInterface,
   validatePlan,
 } from "../../../src/wireguard/index.js";
@@ -518,10 +519,11 @@ describe("a desired set reused between reconciles", () => {
     const unknown = frozen(peer(D));
     const actual = state(agreeing, drifted, unknown);
     const set = desiredSet(desired);
-    const first = diffInterface(set, actual, options);
-    expect(set.agreed.get(agreeing)).toEqual({ peer: set.peers[0], set, position: 0 });
-    expect(set.agreed.has(drifted)).toBe(false);
-    const again = diffInterface(desiredSet(desired, set), actual, options);
+    const memo = new PlanMemo();
+    const first = diffInterface(set, actual, options, memo);
+    expect(memo.agreed.get(agreeing)).toEqual({ peer: set.peers[0], set, position: 0 });
+    expect(memo.agreed.has(drifted)).toBe(false);
+    const again = diffInterface(desiredSet(desired, set), actual, options, memo);
     expect(again).toEqual(first);
     expect(again).toEqual(diffInterface(desired, actual, options));
     expect(again.plan.add.map((p) => p.publicKey)).toEqual([C]);
@@ -536,7 +538,8 @@ describe("a desired set reused between reconciles", () => {
     );
     const actual = state(agreeingA, agreeingB);
     const set = desiredSet(desired);
-    diffInterface(set, actual, options);
+    const memo = new PlanMemo();
+    diffInterface(set, actual, options, memo);
     // D joins at the front (every position moves) and A's allowed IPs change; B is untouched.
     const changed: DesiredPeer[] = [
       { publicKey: D, allowedIps: ["10.0.0.5/32"] },
@@ -548,23 +551,25 @@ describe("a desired set reused between reconciles", () => {
     expect(next).not.toBe(set);
     expect(next.peers[2]).toBe(set.peers[1]); // unchanged: the same checked peer
     expect(next.peers[1]).not.toBe(set.peers[0]);
-    const { plan } = diffInterface(next, actual, options);
+    const { plan } = diffInterface(next, actual, options, memo);
     expect(plan).toEqual(diffInterface(changed, actual, options).plan);
     expect(plan.update.map((u) => u.publicKey)).toEqual([A]);
     expect(plan.add.map((p) => p.publicKey)).toEqual([D, C]);
     // B's agreement now points into the new set, at B's new position; A's is no longer believed.
-    expect(next.agreed.get(agreeingB)).toEqual({ peer: next.peers[2], set: next, position: 2 });
-    expect(next.agreed.get(agreeingA)?.set).toBe(set);
+    expect(memo.agreed.get(agreeingB)).toEqual({ peer: next.peers[2], set: next, position: 2 });
+    expect(memo.agreed.get(agreeingA)?.set).toBe(set);
     // And the old set still plans as before, with its own positions.
-    expect(diffInterface(set, actual, options).plan).toEqual(diffInterface(desired, actual, options).plan);
+    expect(diffInterface(set, actual, options, memo).plan).toEqual(
+      diffInterface(desired, actual, options).plan,
+    );
   });
 
-  it("holds frozen, checked peers that plans take as they are, while other peers are still checked", () => {
+  it("holds frozen, checked peers that plans validate to the same peer, while other peers are still checked", () => {
     const set = desiredSet([{ publicKey: A, allowedIps: ["10.0.0.2", "10.0.0.1/32"] }]);
     const checked = set.peers[0]!;
     expect(Object.isFrozen(checked) && Object.isFrozen(checked.allowedIps)).toBe(true);
     expect(checked.allowedIps).toEqual(["10.0.0.1/32", "10.0.0.2/32"]);
-    expect(validatePlan({ ...emptyPlan(), add: [checked] }).add[0]).toBe(checked);
+    expect(validatePlan({ ...emptyPlan(), add: [checked] }).add[0]).toEqual(checked);
     // A copy looks the same but could change: it is checked and normalised again.
     const copy = { ...checked, allowedIps: ["10.0.0.2", "10.0.0.1/32"] };
     const again = validatePlan({ ...emptyPlan(), add: [copy] }).add[0]!;
@@ -578,9 +583,25 @@ describe("a desired set reused between reconciles", () => {
   it("keeps comparing a peer that could change under it (not frozen)", () => {
     const mutable = peer(A, { allowedIps: ["10.0.0.2/32"] });
     const set = desiredSet(desired);
-    expect(driftReport(set, state(mutable)).mismatched).toEqual([]);
-    expect(set.agreed.has(mutable)).toBe(false);
+    const memo = new PlanMemo();
+    expect(driftReport(set, state(mutable), memo).mismatched).toEqual([]);
+    expect(memo.agreed.has(mutable)).toBe(false);
     mutable.allowedIps = ["10.9.9.9/32"];
-    expect(driftReport(set, state(mutable)).mismatched).toEqual([{ publicKey: A, fields: ["allowedIps"] }]);
+    expect(driftReport(set, state(mutable), memo).mismatched).toEqual([
+      { publicKey: A, fields: ["allowedIps"] },
+    ]);
+  });
+
+  it("keeps no memory of its own: a desired set is frozen, and planning without a memo learns nothing", () => {
+    const agreeing = frozen(peer(A, { allowedIps: ["10.0.0.2/32"] }));
+    const set = desiredSet(desired);
+    expect(Object.isFrozen(set)).toBe(true);
+    expect(Object.keys(set).sort()).toEqual(["index", "peers"]);
+    const memo = new PlanMemo();
+    diffInterface(set, state(agreeing), options);
+    diffInterface(desiredSet(desired, set), state(agreeing), options);
+    expect(memo.agreed.has(agreeing)).toBe(false);
+    diffInterface(set, state(agreeing), options, memo);
+    expect(memo.agreed.has(agreeing)).toBe(true);
   });
 });

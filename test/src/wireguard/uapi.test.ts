@@ -29,7 +29,9 @@ describe("splitUapiResponse", () => {
   });
 
   it("refuses a response without a status line", () => {
-    expect(() => splitUapiResponse("listen_port=1\n\n")).toThrow(DomainError);
+    expect(() => splitUapiResponse("listen_port=1\n\n")).toThrow(
+      expect.objectContaining({ code: "INTERFACE_FAULT" }),
+    );
   });
 
   it("reads the status of the bytes it is given, not those an earlier answer left after them", () => {
@@ -111,9 +113,14 @@ describe("parseUapiGet", () => {
     ["a non-numeric counter", `public_key=${hex(1)}\nrx_bytes=lots\n`],
     ["a negative counter", `public_key=${hex(1)}\nrx_bytes=-1\n`],
     ["an empty counter", `public_key=${hex(1)}\nrx_bytes=\n`],
-  ])("refuses %s", (_name, body) => {
-    expect(() => parseUapiGet(body)).toThrow(DomainError);
-  });
+    ["an allowed IP that is no CIDR", `public_key=${hex(1)}\nallowed_ip=10.0.0.300/32\n`],
+  ])(
+    "refuses %s as the interface's fault (INTERFACE_FAULT, not the client's VALIDATION_FAILED)",
+    (_name, body) => {
+      expect(() => parseUapiGet(body)).toThrow(DomainError);
+      expect(() => parseUapiGet(body)).toThrow(expect.objectContaining({ code: "INTERFACE_FAULT" }));
+    },
+  );
 });
 
 describe("parseUapiGet with a memo", () => {

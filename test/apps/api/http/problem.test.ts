@@ -14,6 +14,11 @@ describe("the code → status table", () => {
     expect(Object.keys(STATUS_BY_CODE).sort()).toEqual([...ERROR_CODES].sort());
   });
 
+  it("maps the data plane's faults to 5xx, never to a client's 400", () => {
+    expect(STATUS_BY_CODE.WIREGUARD_UNAVAILABLE).toBe(503);
+    expect(STATUS_BY_CODE.INTERFACE_FAULT).toBe(502);
+  });
+
   it.each(ERROR_CODES.map((code) => [code, STATUS_BY_CODE[code]] as const))(
     "maps %s to a 4xx or 5xx status (%i)",
     (_code, status) => {

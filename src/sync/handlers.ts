@@ -1,0 +1,49 @@
+import type { Logger } from "../logger.js";
+import { F } from "../logger.js";
+import type { ConfigService } from "../mesh/index.js";
+import type { PeerSyncService } from "../peer-sync/index.js";
+import { driftCount } from "../peer-sync/index.js";
+import type { TaskHandlers } from "./tasks.js";
+
+/**
+ * What each task of a sync run does, on this worker's interfaces: peers through the peer sync (drift
+ * it finds is logged), configs announced to agents, usage collected.
+ */
+export function syncTaskHandlers(deps: {
+  peerSync: PeerSyncService;
+  configs: Pick<ConfigService, "pushConfigs">;
+  logger: Logger;
+}): TaskHandlers {
+  const { peerSync, configs } = deps;
+  const log = deps.logger.child({ [F.component]: "peer-sync" });
+  return {
+    async peers(task, run) {
+      const outcome = await peerSync.syncNetwork(task.networkId, {
+        removeUnknown: run.removeUnknown,
+        reportDrift: true,
+      });
+      if (driftCount(outcome.drift) > 0) {
+        log.warn(
+          {
+            [F.networkId]: task.networkId,
+            [F.syncRunId]: run.id,
+            iface: outcome.iface,
+            missing: outcome.drift.missing.length,
+            unexpected: outcome.drift.unexpected.length,
+            mismatched: outcome.drift.mismatched.length,
+          },
+          "drift detected",
+        );
+      }
+      return { ok: true, note: outcome.note };
+    },
+    async configs(task) {
+      const announced = await configs.pushConfigs(task.networkId);
+      return { ok: true, note: `${announced} node config versions announced to agents` };
+    },
+    async usage(task) {
+      const { note } = await peerSync.collectUsage(task.networkId);
+      return { ok: true, note };
+    },
+  };
+}
