@@ -6,8 +6,8 @@
 
 import type { AuditService } from "./audit/index.js";
 import { createAuditService } from "./audit/index.js";
-import type { AuthService, SignInLimits } from "./auth/index.js";
-import { createAuthService, createSignInGuard } from "./auth/index.js";
+import type { AuthService, NodeAuthService, SignInLimits } from "./auth/index.js";
+import { createAuthService, createNodeAuthService, createSignInGuard } from "./auth/index.js";
 import type { InterfaceBinding, NotifyConfig } from "./config.js";
 import { DEFAULT_NOTIFY } from "./config.js";
 import type { SecretBox } from "./crypto/index.js";
@@ -87,7 +87,7 @@ export interface Platform {
     enrollment: MeshServices["enrollment"];
     enrollmentKeys: MeshServices["enrollmentKeys"];
     configs: MeshServices["configs"];
-    nodeAuth: MeshServices["nodeAuth"];
+    nodeAuth: NodeAuthService;
     liveness: MeshServices["liveness"];
     audit: AuditService;
     usage: UsageService;
@@ -178,6 +178,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       options.logger.warn({ err, check }, "readiness check failed"),
     ),
     ...mesh,
+    nodeAuth: createNodeAuthService(database.db),
     audit: createAuditService(database.db),
     usage,
     peerSync: createPeerSyncService({

@@ -1,5 +1,5 @@
 import type { AuditService } from "../../src/audit/index.js";
-import type { AuthService, Principal } from "../../src/auth/index.js";
+import type { AuthService, NodeAuthService, Principal } from "../../src/auth/index.js";
 import type { HealthService } from "../../src/health/index.js";
 import type { Logger } from "../../src/logger.js";
 import type { ConfigFeed, MeshServices, StreamSlots } from "../../src/mesh/index.js";
@@ -21,7 +21,7 @@ export interface Services {
   enrollment: MeshServices["enrollment"];
   enrollmentKeys: MeshServices["enrollmentKeys"];
   configs: MeshServices["configs"];
-  nodeAuth: MeshServices["nodeAuth"];
+  nodeAuth: NodeAuthService;
   liveness: MeshServices["liveness"];
   audit: AuditService;
   usage: UsageService;

@@ -2,9 +2,9 @@
  * Enrollment: a node joins a network, created through the API (`createNode`) or registered by its
  * agent with an enrollment key (`registerNode`); both insert through `insertNodeInNetwork`.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { recordAudit } from "../audit/index.js";
-import { describePrincipal } from "../auth/index.js";
+import { describePrincipal, generateNodeToken } from "../auth/index.js";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
 import { pipelined } from "../db/index.js";
@@ -21,7 +21,6 @@ import {
   hubKeyTaken,
   type MeshContext,
   type MeshCore,
-  NODE_TOKEN_PREFIX,
   translateConstraint,
 } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
@@ -90,7 +89,7 @@ export function createEnrollmentService(core: MeshCore) {
     if (input.publicKey === network.hubPublicKey) throw hubKeyTaken();
     const id = randomUUID();
     const generated = input.publicKey ? undefined : generateKeyPair();
-    const token = `${NODE_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
+    const token = generateNodeToken();
     const publicKey = input.publicKey ?? generated!.publicKey;
     const extraAllowedIps = input.extraAllowedIps ?? [];
     // In a hub network, a node without routes of its own changes no other node's config, and its own
@@ -241,7 +240,7 @@ export function createEnrollmentService(core: MeshCore) {
                   { context: { nodeId: existing.id } },
                 );
               }
-              const token = `${NODE_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
+              const token = generateNodeToken();
               const row = (await repo.updateNode(tx, existing.id, {
                 ...info,
                 tokenHash: sha256Hex(token),

@@ -32,7 +32,6 @@ export * from "./liveness.service.js";
 export * from "./mesh.core.js";
 export * from "./mesh.schema.js";
 export * from "./networks.service.js";
-export * from "./node-auth.service.js";
 export * from "./nodes.service.js";
 export * from "./reachability.js";
 export * from "./render.js";
@@ -46,7 +45,6 @@ import { createEnrollmentKeyService } from "./enrollment-keys.service.js";
 import { createLivenessService } from "./liveness.service.js";
 import { createMeshCore, type MeshServiceDeps } from "./mesh.core.js";
 import { createNetworkService } from "./networks.service.js";
-import { createNodeAuthService } from "./node-auth.service.js";
 import { createNodeService } from "./nodes.service.js";
 
 /** The mesh's services, one per concept, sharing one `MeshCore`. */
@@ -58,7 +56,6 @@ export function createMeshServices(deps: MeshServiceDeps) {
     enrollment: createEnrollmentService(core),
     enrollmentKeys: createEnrollmentKeyService(core),
     configs: createConfigService(core),
-    nodeAuth: createNodeAuthService(core),
     liveness: createLivenessService(core),
   };
 }

@@ -3,8 +3,8 @@
  * work with the mesh's extra retry (an address taken concurrently) and its after-commit triggers,
  * lookups that throw the domain's not-found errors, `node.*` events written in the change's
  * transaction, config hashes and versions, node and hub keys sealed at rest, and config rendering.
- * The services, one per concept, sit beside it: networks, nodes, enrollment, enrollment-keys,
- * configs, node-auth, liveness (`*.service.ts`).
+ * The services, one per concept, sit beside it (`*.service.ts`): networks, nodes, enrollment,
+ * enrollment-keys, configs, liveness. Node tokens are made and checked by `src/auth`.
  */
 import QRCode from "qrcode";
 import { recordAudit } from "../audit/index.js";
@@ -28,7 +28,6 @@ import { configHash, renderNodeConfig, routesBehindNodes } from "./render.js";
 import type { NetworkView, NodeView } from "./views.js";
 import { toNetworkSpec, toNodeSpec } from "./views.js";
 
-export const NODE_TOKEN_PREFIX = "wsn_";
 export const ENROLLMENT_KEY_PATTERN = /^(wse_[A-Za-z0-9_-]{12})_[A-Za-z0-9_-]{43}$/;
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

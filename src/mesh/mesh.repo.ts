@@ -206,19 +206,6 @@ export async function getNode(
   return nodeById(exec, id, opts.forUpdate);
 }
 
-// Every request of a node's agent is authenticated with this.
-const nodeByTokenHash = placeholderQuery<{ tokenHash: string }, NodeRow>((exec) =>
-  exec
-    .select()
-    .from(nodes)
-    .where(eq(nodes.tokenHash, sql.placeholder("tokenHash"))),
-);
-
-export async function getNodeByTokenHash(exec: Executor, tokenHash: string): Promise<NodeRow | undefined> {
-  const [row] = await nodeByTokenHash(exec, { tokenHash });
-  return row;
-}
-
 export async function nodesOfNetwork(exec: Executor, networkId: string): Promise<NodeRow[]> {
   return exec.select().from(nodes).where(eq(nodes.networkId, networkId)).orderBy(asc(nodes.ip4));
 }

@@ -1,0 +1,45 @@
+/**
+ * Node tokens (`wsn_…`): the credential a node's agent sends on every request. A token is made here,
+ * shown to its node once, stored only as its SHA-256 (`nodes.token_hash`), and resolved back to the
+ * node's principal for the auth middleware. Never logs or returns a token.
+ */
+import { randomBytes } from "node:crypto";
+import { eq, sql } from "drizzle-orm";
+import { safeEqual, sha256Hex } from "../crypto/index.js";
+import type { Db } from "../db/index.js";
+import { nodes, placeholderQuery } from "../db/index.js";
+import type { Principal } from "./principal.js";
+
+export const NODE_TOKEN_PREFIX = "wsn_";
+
+/** A new node token: 32 random bytes after the prefix. Store only its `sha256Hex`. */
+export function generateNodeToken(): string {
+  return `${NODE_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
+}
+
+// Every request of a node's agent is authenticated with this.
+const nodeByTokenHash = placeholderQuery<
+  { tokenHash: string },
+  { id: string; networkId: string; tokenHash: string | null }
+>((exec) =>
+  exec
+    .select({ id: nodes.id, networkId: nodes.networkId, tokenHash: nodes.tokenHash })
+    .from(nodes)
+    .where(eq(nodes.tokenHash, sql.placeholder("tokenHash"))),
+);
+
+export type NodeAuthService = ReturnType<typeof createNodeAuthService>;
+
+/** Resolves node tokens to their node's principal. */
+export function createNodeAuthService(db: Db) {
+  return {
+    /** The node a node token belongs to; undefined for an unknown or malformed token. */
+    async authenticateNodeToken(token: string): Promise<Principal | undefined> {
+      if (!token.startsWith(NODE_TOKEN_PREFIX)) return undefined;
+      const hash = sha256Hex(token);
+      const [node] = await nodeByTokenHash(db, { tokenHash: hash });
+      if (!node?.tokenHash || !safeEqual(hash, node.tokenHash)) return undefined;
+      return { kind: "node", id: node.id, networkId: node.networkId, scopes: [] };
+    },
+  };
+}
