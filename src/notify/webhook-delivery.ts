@@ -22,6 +22,7 @@ export const LEASE_MARGIN_MS = 5 * SECOND_MS;
  */
 const BUSY_RETRY_MS = { min: 250, max: SECOND_MS };
 
+/** The `deliver` step of one webhook service (see `deliver` below for its contract). */
 export function createWebhookDelivery(deps: { db: Db; policy: WebhookPolicy; sender: WebhookSender }) {
   const { db, policy, sender } = deps;
 

@@ -20,6 +20,7 @@ const secretAad = (id: string) => `webhook:${id}:secret`;
 
 export type WebhookSender = ReturnType<typeof createWebhookSender>;
 
+/** The sender of one webhook service; `send` never throws for a receiver's or a key's fault. */
 export function createWebhookSender(deps: {
   box: SecretBox;
   policy: Pick<WebhookPolicy, "allowPrivate" | "timeoutMs">;

@@ -84,6 +84,7 @@ export const toHistory = (a: AttemptRow): DeliveryView["history"][number] => ({
 export const excerpt = (body: string) =>
   body.length > EXCERPT_CHARS ? `${body.slice(0, EXCERPT_CHARS)}…` : body;
 
+/** A delivery's own fields as the API shows them (without its event type and history). */
 export function deliveryFields(d: DeliveryRow) {
   return {
     id: d.id,

@@ -25,6 +25,7 @@ export function hubSettings(hub: HubState) {
 
 export type HubInterfaces = ReturnType<typeof createHubInterfaces>;
 
+/** The interface access of one peer-sync service; `close` releases its drivers (interfaces stay up). */
 export function createHubInterfaces(deps: {
   ops: InterfaceOps;
   configs: ConfigService;
