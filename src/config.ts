@@ -1,5 +1,6 @@
 /**
  * Configuration: the only module that reads `process.env`.
+ * Over 400 lines on purpose: the one reader of process.env (STYLE.md rule 25) keeps the whole schema together.
  *
  * `parseConfig(env)` is pure (tests feed it plain objects); `loadConfig()` parses the real
  * environment once, prints every bad variable with its fix and exits 1. Domain code never imports

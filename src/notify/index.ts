@@ -19,3 +19,5 @@ export * from "./signature.js";
 export * from "./templates.js";
 export * from "./triggers.js";
 export * from "./webhook.service.js";
+export * from "./webhook-attempt.js";
+export type { DeliveryView, PublicWebhook, TestResult } from "./webhook-views.js";

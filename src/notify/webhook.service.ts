@@ -1,51 +1,32 @@
+/**
+ * The webhook service the API and workers use: webhook CRUD with a signing secret shown once, tests,
+ * custom events, the delivery log and replay. It composes the sender (`webhook-sender.ts`: SSRF guard,
+ * sealing, Discord/signed payloads), the delivery step (`webhook-delivery.ts`), the attempt verdict
+ * (`webhook-attempt.ts`) and the API views (`webhook-views.ts`).
+ */
 import { randomUUID } from "node:crypto";
 import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
 import { describePrincipal } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
-import type { Db, DeliveryStatus, Executor, WebhookType } from "../db/index.js";
+import type { Db, DeliveryStatus, Executor } from "../db/index.js";
 import { transaction } from "../db/index.js";
 import { DomainError, pgConstraint, pgErrorCode } from "../errors.js";
 import { insertEvent, TEST_EVENT_TYPE } from "../events/index.js";
 import type { JobQueue } from "../queue/index.js";
-import type { EventMessage } from "./discord.js";
-import { buildDiscordPayload } from "./discord.js";
-import { backoffMs, retryAfterMs, webhookMatches } from "./fan-out.js";
-import type { AttemptRow, DeliveryRow, WebhookRow } from "./notify.repo.js";
+import { webhookMatches } from "./fan-out.js";
+import type { AttemptRow, WebhookRow } from "./notify.repo.js";
 import * as repo from "./notify.repo.js";
 import type { DispatchInput, WebhookInput, WebhookUpdate } from "./notify.schema.js";
-import type { HttpOutcome, Resolver } from "./safe-http.js";
-import { maskUrl, parseWebhookUrl, resolveSafely, safePost, UrlRefusedError } from "./safe-http.js";
-import { buildGenericBody, generateWebhookSecret, signedHeaders } from "./signature.js";
+import type { Resolver } from "./safe-http.js";
+import { maskUrl } from "./safe-http.js";
+import { generateWebhookSecret } from "./signature.js";
 import { trigger } from "./triggers.js";
-
-const SECOND_MS = 1_000;
-const EXCERPT_CHARS = 500;
-/** A lease outlives the request timeout by this much, so a slow send is never sent twice at once. */
-const LEASE_MARGIN_MS = 5 * SECOND_MS;
-/**
- * How long a delivery whose webhook is at its in-flight bound waits before it looks again, jittered
- * so that a backlog does not come back all at once.
- */
-const BUSY_RETRY_MS = { min: 250, max: SECOND_MS };
-
-export interface WebhookPolicy {
-  /** Refuse nothing by address and allow `http:` (tests and labs only). */
-  allowPrivate: boolean;
-  timeoutMs: number;
-  /** Consecutive failed attempts after which a webhook is disabled. */
-  maxFailures: number;
-  /**
-   * Deliveries of one webhook sent at once. A job of a webhook at its bound steps aside (moves to
-   * delayed for `BUSY_RETRY_MS`) instead of holding a worker slot, so a slow or dead receiver
-   * delays only its own deliveries.
-   */
-  maxInFlight: number;
-  /** Attempts per delivery before it is marked failed. */
-  maxAttempts: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-}
+import type { WebhookPolicy } from "./webhook-attempt.js";
+import { createWebhookDelivery, LEASE_MARGIN_MS } from "./webhook-delivery.js";
+import { createWebhookSender } from "./webhook-sender.js";
+import type { DeliveryView, PublicWebhook, TestResult } from "./webhook-views.js";
+import { deliveryFields, excerpt, toHistory, toPublic } from "./webhook-views.js";
 
 export interface WebhookServiceDeps {
   db: Db;
@@ -61,183 +42,18 @@ export interface RequestContext {
   requestId?: string | undefined;
 }
 
-/** A webhook as the API shows it: the URL masked, never the secret. */
-export interface PublicWebhook {
-  id: string;
-  name: string;
-  type: WebhookType;
-  webhookUrl: string;
-  scope: string;
-  events: string[];
-  enabled: boolean;
-  consecutiveFailures: number;
-  disabledReason: string | null;
-  disabledAt: Date | null;
-  lastDeliveryAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface DeliveryView {
-  id: string;
-  webhookId: string;
-  eventId: string;
-  eventType: string;
-  status: DeliveryStatus;
-  attempts: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  responseExcerpt: string | null;
-  nextAttemptAt: Date | null;
-  deliveredAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  history: {
-    startedAt: Date;
-    durationMs: number;
-    statusCode: number | null;
-    outcome: string;
-    error: string | null;
-  }[];
-}
-
-export interface TestResult {
-  ok: boolean;
-  statusCode: number | null;
-  durationMs: number;
-  /** The first 500 characters of the receiver's answer. */
-  body: string | null;
-  error: string | null;
-}
-
-/** What one processing of a delivery decided. `retry` asks the caller to look again at `retryAt`. */
-export type DeliverOutcome =
-  | { status: "delivered" | "failed" | "cancelled" | "skipped"; note?: string }
-  | { status: "retry"; retryAt: Date; note?: string };
-
-/** How one HTTP attempt is judged. Pure. */
-export interface AttemptVerdict {
-  outcome: "delivered" | "retry" | "failed" | "rate-limited" | "refused";
-  /** When to try again (retry and rate-limited with attempts left). */
-  retryInMs?: number;
-  /** Counts toward the webhook's failure streak. */
-  isFailure: boolean;
-  /** Disable the webhook at once, with this reason. */
-  disableReason?: string;
-  error: string | null;
-}
-
-/** Statuses that no retry can fix. */
-const NOT_RETRIED = new Set([400, 401, 403, 404]);
-
-/**
- * Judges one attempt: 2xx delivered; 429 waits what the receiver asks (`retry_after`,
- * `X-RateLimit-Reset-After`, `Retry-After`) without counting as a failure; 400/401/403/404 fail at
- * once and 404 disables the webhook; 3xx fail (redirects are not followed); 5xx, other 4xx and
- * network errors retry with backoff until `maxAttempts`; a URL the SSRF guard refuses fails.
- */
-export function judgeAttempt(
-  result: HttpOutcome,
-  attempts: number,
-  policy: Pick<WebhookPolicy, "maxAttempts" | "backoffBaseMs" | "backoffMaxMs">,
-  nowMs: number,
-  random: () => number = Math.random,
-): AttemptVerdict {
-  const hasAttemptsLeft = attempts < policy.maxAttempts;
-  const backoff = () => backoffMs(attempts, policy.backoffBaseMs, policy.backoffMaxMs, random);
-  if (result.kind === "error") {
-    if (result.refused) return { outcome: "refused", isFailure: true, error: result.error };
-    return hasAttemptsLeft
-      ? { outcome: "retry", retryInMs: backoff(), isFailure: true, error: result.error }
-      : { outcome: "failed", isFailure: true, error: `${result.error} (gave up after ${attempts} attempts)` };
-  }
-  const { status } = result;
-  if (status >= 200 && status < 300) return { outcome: "delivered", isFailure: false, error: null };
-  if (status === 429) {
-    const wait = retryAfterMs(result.headers, result.body, nowMs) ?? backoff();
-    return hasAttemptsLeft
-      ? { outcome: "rate-limited", retryInMs: wait, isFailure: false, error: "rate limited (429)" }
-      : {
-          outcome: "failed",
-          isFailure: true,
-          error: `rate limited (429); gave up after ${attempts} attempts`,
-        };
-  }
-  if (status === 404) {
-    return {
-      outcome: "failed",
-      isFailure: true,
-      error: "the receiver answered 404",
-      disableReason: "the receiver answered 404: the webhook no longer exists",
-    };
-  }
-  if (NOT_RETRIED.has(status))
-    return { outcome: "failed", isFailure: true, error: `the receiver answered ${status}` };
-  if (status >= 300 && status < 400) {
-    return {
-      outcome: "failed",
-      isFailure: true,
-      error: `the receiver answered ${status}; redirects are not followed`,
-    };
-  }
-  return hasAttemptsLeft
-    ? { outcome: "retry", retryInMs: backoff(), isFailure: true, error: `the receiver answered ${status}` }
-    : {
-        outcome: "failed",
-        isFailure: true,
-        error: `the receiver answered ${status}; gave up after ${attempts} attempts`,
-      };
-}
-
-const toPublic = (w: WebhookRow): PublicWebhook => ({
-  id: w.id,
-  name: w.name,
-  type: w.type,
-  webhookUrl: w.urlDisplay,
-  scope: w.scope,
-  events: w.events,
-  enabled: w.enabled,
-  consecutiveFailures: w.consecutiveFailures,
-  disabledReason: w.disabledReason,
-  disabledAt: w.disabledAt,
-  lastDeliveryAt: w.lastDeliveryAt,
-  createdAt: w.createdAt,
-  updatedAt: w.updatedAt,
-});
-
-const toHistory = (a: AttemptRow): DeliveryView["history"][number] => ({
-  startedAt: a.startedAt,
-  durationMs: a.durationMs,
-  statusCode: a.statusCode,
-  outcome: a.outcome,
-  error: a.error,
-});
-
-const urlAad = (id: string) => `webhook:${id}:url`;
-const secretAad = (id: string) => `webhook:${id}:secret`;
-const excerpt = (body: string) => (body.length > EXCERPT_CHARS ? `${body.slice(0, EXCERPT_CHARS)}…` : body);
 const actorOf = (ctx: RequestContext) => (ctx.principal ? describePrincipal(ctx.principal) : "system");
 
 export type WebhookService = ReturnType<typeof createWebhookService>;
 
 /**
  * Webhooks: CRUD with a signing secret shown once, tests, custom events, the delivery log and replay,
- * and `deliver`, which sends one delivery once and records the attempt.
+ * and `deliver`, which sends one delivery once and records the attempt (in `webhook-delivery.ts`).
  */
 export function createWebhookService(deps: WebhookServiceDeps) {
-  const { db, queue, box, policy } = deps;
-  const http = { allowPrivate: policy.allowPrivate, timeoutMs: policy.timeoutMs, resolver: deps.resolver };
-
-  async function checkUrl(raw: string): Promise<string> {
-    try {
-      const url = parseWebhookUrl(raw, policy.allowPrivate);
-      await resolveSafely(url, http);
-      return url.toString();
-    } catch (err) {
-      if (err instanceof UrlRefusedError) throw new DomainError("WEBHOOK_URL_REFUSED", err.message);
-      throw err;
-    }
-  }
+  const { db, queue, policy } = deps;
+  const sender = createWebhookSender(deps);
+  const deliver = createWebhookDelivery({ db, policy, sender });
 
   async function mustGet(exec: Executor, id: string): Promise<WebhookRow> {
     const row = await repo.getWebhook(exec, id);
@@ -252,48 +68,6 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     throw err;
   }
 
-  /** The request of one delivery: Discord embeds, or a signed JSON body. */
-  function requestFor(webhook: WebhookRow, event: EventMessage, deliveryId: string) {
-    if (webhook.type === "DISCORD") {
-      return {
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(buildDiscordPayload(event)),
-      };
-    }
-    const body = buildGenericBody(event, deliveryId);
-    const secret = box.open(webhook.secretEnc, secretAad(webhook.id));
-    const nowSeconds = Math.floor(Date.now() / SECOND_MS);
-    return { headers: signedHeaders(secret, body, { eventType: event.type, deliveryId, nowSeconds }), body };
-  }
-
-  async function send(webhook: WebhookRow, event: EventMessage, deliveryId: string): Promise<HttpOutcome> {
-    let url: string;
-    let request: { headers: Record<string, string>; body: string };
-    try {
-      url = box.open(webhook.urlEnc, urlAad(webhook.id));
-      request = requestFor(webhook, event, deliveryId);
-    } catch (err) {
-      // A key missing from ENCRYPTION_KEYS_PREVIOUS: no retry can fix it, so never send and say why.
-      return {
-        kind: "error",
-        refused: true,
-        error: `cannot open the webhook's URL or secret: ${(err as Error).message}`,
-        durationMs: 0,
-      };
-    }
-    return safePost(url, request, http);
-  }
-
-  /** Disables a webhook and records `webhook.disabled` in the same transaction (once, whoever wins). */
-  async function disable(exec: Executor, webhook: WebhookRow, reason: string): Promise<void> {
-    const disabled = await repo.disableWebhook(exec, webhook.id, reason);
-    if (!disabled) return;
-    await insertEvent(exec, {
-      type: "webhook.disabled",
-      data: { webhook: { id: webhook.id, name: webhook.name, type: webhook.type }, reason },
-    });
-  }
-
   return {
     /**
      * Creates a webhook and its signing secret. The secret is in this result only. Throws
@@ -301,7 +75,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
      * taken name.
      */
     async create(input: WebhookInput, ctx: RequestContext = {}): Promise<PublicWebhook & { secret: string }> {
-      const url = await checkUrl(input.webhookUrl);
+      const url = await sender.checkUrl(input.webhookUrl);
       const id = randomUUID();
       const secret = generateWebhookSecret();
       try {
@@ -310,12 +84,12 @@ export function createWebhookService(deps: WebhookServiceDeps) {
             id,
             name: input.name,
             type: input.type,
-            urlEnc: box.seal(url, urlAad(id)),
+            urlEnc: sender.sealUrl(id, url),
             urlDisplay: maskUrl(url),
             scope: input.scope,
             events: [...new Set(input.events)],
             enabled: input.enabled,
-            secretEnc: box.seal(secret, secretAad(id)),
+            secretEnc: sender.sealSecret(id, secret),
           });
           await recordAudit(tx, {
             actor: actorOf(ctx),
@@ -349,7 +123,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       input: WebhookUpdate,
       ctx: RequestContext = {},
     ): Promise<PublicWebhook & { secret?: string }> {
-      const url = input.webhookUrl === undefined ? undefined : await checkUrl(input.webhookUrl);
+      const url = input.webhookUrl === undefined ? undefined : await sender.checkUrl(input.webhookUrl);
       const secret = input.rotateSecret ? generateWebhookSecret() : undefined;
       try {
         return await transaction(db, async (tx) => {
@@ -360,10 +134,8 @@ export function createWebhookService(deps: WebhookServiceDeps) {
             ...(input.type !== undefined ? { type: input.type } : {}),
             ...(input.scope !== undefined ? { scope: input.scope } : {}),
             ...(input.events !== undefined ? { events: [...new Set(input.events)] } : {}),
-            ...(url !== undefined
-              ? { urlEnc: box.seal(url, urlAad(input.id)), urlDisplay: maskUrl(url) }
-              : {}),
-            ...(secret !== undefined ? { secretEnc: box.seal(secret, secretAad(input.id)) } : {}),
+            ...(url !== undefined ? { urlEnc: sender.sealUrl(input.id, url), urlDisplay: maskUrl(url) } : {}),
+            ...(secret !== undefined ? { secretEnc: sender.sealSecret(input.id, secret) } : {}),
             ...(input.enabled === false
               ? { enabled: false, disabledReason: "disabled by an admin", disabledAt: new Date() }
               : {}),
@@ -431,7 +203,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
         return { event: row, deliveryId: created! };
       });
       const startedAt = new Date();
-      const result = await send(webhook, event, deliveryId);
+      const result = await sender.send(webhook, event, deliveryId);
       const ok = result.kind === "response" && result.status >= 200 && result.status < 300;
       const statusCode = result.kind === "response" ? result.status : null;
       const body = result.kind === "response" ? excerpt(result.body) : null;
@@ -548,113 +320,9 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     },
 
     /**
-     * Processes one delivery: sends it once (under a lease, so no two workers send it at once, and
-     * only while fewer than `maxInFlight` deliveries of its webhook are leased; otherwise it asks to
-     * be retried shortly without counting an attempt),
-     * records the attempt, and settles it as delivered, failed, or pending with its next attempt
-     * time. A duplicate job finds the delivery settled and does nothing. Counts failures on the
-     * webhook and disables it (emitting `webhook.disabled`) after a 404 or `maxFailures` in a row.
-     * Throws only when the database fails (the job then retries).
+     * Processes one delivery once; see `createWebhookDelivery`. Throws only when the database fails
+     * (the job then retries).
      */
-    async deliver(deliveryId: string, now = new Date()): Promise<DeliverOutcome> {
-      const bundle = await repo.getDeliveryBundle(db, deliveryId);
-      if (!bundle) return { status: "skipped", note: "delivery is gone" };
-      const { delivery, webhook, event } = bundle;
-      if (delivery.status !== "pending") return { status: "skipped", note: `already ${delivery.status}` };
-      if (!webhook.enabled) {
-        await repo.cancelDelivery(
-          db,
-          deliveryId,
-          `webhook disabled: ${webhook.disabledReason ?? "by an admin"}`,
-        );
-        return { status: "cancelled" };
-      }
-      if (delivery.nextAttemptAt && delivery.nextAttemptAt.getTime() > now.getTime() + 50) {
-        return { status: "retry", retryAt: delivery.nextAttemptAt, note: "not due yet" };
-      }
-      const claimed = await transaction(db, (tx) =>
-        repo.claimDelivery(tx, deliveryId, policy.timeoutMs + LEASE_MARGIN_MS, {
-          webhookId: webhook.id,
-          maxInFlight: policy.maxInFlight,
-        }),
-      );
-      if (claimed === "busy") {
-        const waitMs = BUSY_RETRY_MS.min + Math.random() * (BUSY_RETRY_MS.max - BUSY_RETRY_MS.min);
-        return {
-          status: "retry",
-          retryAt: new Date(Date.now() + waitMs),
-          note: `${policy.maxInFlight} deliveries of this webhook in flight`,
-        };
-      }
-      if (!claimed) {
-        const current = await repo.getDelivery(db, deliveryId);
-        if (current?.status !== "pending")
-          return { status: "skipped", note: `already ${current?.status ?? "gone"}` };
-        return {
-          status: "retry",
-          retryAt: current.leasedUntil ?? new Date(Date.now() + SECOND_MS),
-          note: "leased",
-        };
-      }
-
-      const startedAt = new Date();
-      const result = await send(webhook, event, deliveryId);
-      const verdict = judgeAttempt(result, claimed.attempts, policy, Date.now());
-      const statusCode = result.kind === "response" ? result.status : null;
-      const body = result.kind === "response" ? excerpt(result.body) : null;
-      const retryAt = verdict.retryInMs !== undefined ? new Date(Date.now() + verdict.retryInMs) : undefined;
-
-      await transaction(db, async (tx) => {
-        await repo.insertAttempt(tx, {
-          deliveryId,
-          startedAt,
-          durationMs: result.durationMs,
-          statusCode,
-          outcome: verdict.outcome,
-          error: verdict.error,
-          responseExcerpt: body,
-        });
-        await repo.settleDelivery(tx, deliveryId, {
-          status: verdict.outcome === "delivered" ? "delivered" : retryAt ? "pending" : "failed",
-          lastStatusCode: statusCode,
-          lastError: verdict.error,
-          responseExcerpt: body,
-          nextAttemptAt: retryAt ?? null,
-          deliveredAt: verdict.outcome === "delivered" ? new Date() : null,
-        });
-        if (verdict.outcome === "delivered") await repo.resetFailures(tx, webhook.id);
-        if (verdict.disableReason) await disable(tx, webhook, verdict.disableReason);
-        else if (verdict.isFailure) {
-          const streak = await repo.addFailure(tx, webhook.id);
-          if (streak >= policy.maxFailures) {
-            await disable(
-              tx,
-              webhook,
-              `${streak} consecutive failed attempts; last: ${verdict.error ?? "unknown"}`,
-            );
-          }
-        }
-      });
-      if (verdict.outcome === "delivered") return { status: "delivered" };
-      if (retryAt) return { status: "retry", retryAt, note: verdict.error ?? undefined };
-      return { status: "failed", note: verdict.error ?? undefined };
-    },
-  };
-}
-
-function deliveryFields(d: DeliveryRow) {
-  return {
-    id: d.id,
-    webhookId: d.webhookId,
-    eventId: d.eventId,
-    status: d.status,
-    attempts: d.attempts,
-    lastStatusCode: d.lastStatusCode,
-    lastError: d.lastError,
-    responseExcerpt: d.responseExcerpt,
-    nextAttemptAt: d.nextAttemptAt,
-    deliveredAt: d.deliveredAt,
-    createdAt: d.createdAt,
-    updatedAt: d.updatedAt,
+    deliver,
   };
 }

@@ -8,5 +8,7 @@
 
 export * from "./drift.service.js";
 export * from "./forwarding-board.js";
+export * from "./interface-ops.js";
 export * from "./link-sync.js";
 export * from "./peer-sync.service.js";
+export type { OwnedOutcome } from "./reconcile-owned.js";

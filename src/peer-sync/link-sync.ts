@@ -9,7 +9,7 @@ import type { HubState } from "../mesh/index.js";
 import type { ForwardingStatus, LinkDrift } from "../wireguard/index.js";
 import { isEmptyLinkPlan, planLink, RouteMemo, routesFor } from "../wireguard/index.js";
 import type { ForwardingBoard } from "./forwarding-board.js";
-import type { InterfaceOps } from "./peer-sync.service.js";
+import type { InterfaceOps } from "./interface-ops.js";
 
 /** One short phrase per difference, for sync notes and logs (`mtu 1420→1380`, `route +10.1.0.0/24`). */
 export const describeLinkDrift = (d: LinkDrift) =>

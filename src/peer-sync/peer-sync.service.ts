@@ -1,95 +1,25 @@
+/**
+ * The peer sync service: syncs a network's hub interface with the database (read, plan, one write),
+ * checks drift without changing anything, and composes the interface access and apply throttle
+ * (`hub-interfaces.ts`), usage collection (`usage-readings.ts`) and the start-up reconcile
+ * (`reconcile-owned.ts`).
+ */
 import type { InterfaceBinding } from "../config.js";
 import type { Db } from "../db/index.js";
 import { DomainError } from "../errors.js";
 import { emitEvent } from "../events/index.js";
 import type { ConfigService, HubState, LivenessService, NetworkService, NodeService } from "../mesh/index.js";
-import { parseCidr } from "../mesh/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { UsageService } from "../usage/index.js";
-import type {
-  ActualLink,
-  DesiredSet,
-  DriftReport,
-  ForwardingMode,
-  ForwardingStatus,
-  LinkDrift,
-  LinkPlan,
-  WgPort,
-  WgState,
-} from "../wireguard/index.js";
-import {
-  applyLinkPlan,
-  desiredSet,
-  diffInterface,
-  driftReport,
-  ensureForwarding,
-  ensureInterface,
-  isEmptyPlan,
-  openDriver,
-  PlanMemo,
-  readLinkState,
-  WireGuardError,
-} from "../wireguard/index.js";
+import type { DesiredSet, DriftReport, ForwardingStatus, LinkDrift } from "../wireguard/index.js";
+import { desiredSet, diffInterface, driftReport, isEmptyPlan, PlanMemo } from "../wireguard/index.js";
 import type { ForwardingBoard } from "./forwarding-board.js";
+import { createHubInterfaces, hubSettings } from "./hub-interfaces.js";
+import type { InterfaceOps } from "./interface-ops.js";
 import { createLinkSync, describeLinkDrift } from "./link-sync.js";
-
-/** How the service reaches interfaces: real drivers in production, `FakeWg` in service tests. */
-export interface InterfaceOps {
-  open(binding: InterfaceBinding): WgPort & { close?(): void };
-  /**
-   * Creates or repairs the interface itself (key, port, addresses, MTU); peers are untouched.
-   * Resolves with what it changed (`created`, `privateKey`, `listenPort`) when it knows.
-   */
-  ensure(
-    binding: InterfaceBinding,
-    hub: { privateKey: string; listenPort: number; addresses: string[]; mtu?: number },
-  ): Promise<string[] | undefined>;
-  /** Reads the interface's own settings (MTU, addresses, wiresync's routes); absent in fakes. */
-  readLink?(binding: InterfaceBinding): Promise<ActualLink>;
-  /** Applies a plan of the interface's own settings. */
-  applyLink?(binding: InterfaceBinding, plan: LinkPlan): Promise<void>;
-  /**
-   * Forwarding between the interface's peers: turned on (`apply`) or only read back. Never throws
-   * for a refusal: the status names the problem.
-   */
-  forwarding?(binding: InterfaceBinding, ipv6: boolean, apply: boolean): Promise<ForwardingStatus>;
-}
-
-/**
- * The real interfaces: the userspace API socket when present (else `wg`), `ensureInterface`, link
- * settings with `ip`, and forwarding per `forwarding` for the interfaces of `bindings` (each
- * namespace's isolation table lists every owned interface in it).
- */
-export function realInterfaceOps(
-  driver: "auto" | "uapi" | "wg",
-  options: { forwarding?: ForwardingMode; bindings?: readonly InterfaceBinding[] } = {},
-): InterfaceOps {
-  return {
-    open: (b) => openDriver(b.iface, { driver, netns: b.netns }),
-    async ensure(b, hub) {
-      const ensured = await ensureInterface({
-        name: b.iface,
-        privateKey: hub.privateKey,
-        listenPort: hub.listenPort,
-        addresses: hub.addresses,
-        ...(hub.mtu ? { mtu: hub.mtu } : {}),
-        ...(b.netns ? { netns: b.netns } : {}),
-      });
-      return ensured.changed;
-    },
-    readLink: (b) => readLinkState(b.iface, b.netns),
-    applyLink: (b, plan) => applyLinkPlan(b.iface, b.netns, plan),
-    forwarding: (b, ipv6, apply) =>
-      ensureForwarding({
-        iface: b.iface,
-        netns: b.netns,
-        owned: [b, ...(options.bindings ?? [])].filter((o) => o.netns === b.netns).map((o) => o.iface),
-        ipv6,
-        mode: options.forwarding ?? "on",
-        readOnly: !apply,
-      }),
-  };
-}
+import type { OwnedOutcome } from "./reconcile-owned.js";
+import { reconcileOwned } from "./reconcile-owned.js";
+import { collectUsage } from "./usage-readings.js";
 
 export interface SyncOutcome {
   /** False when no interface of this worker belongs to the network. */
@@ -170,100 +100,8 @@ export type PeerSyncService = ReturnType<typeof createPeerSyncService>;
  * difference (pure), apply it in one write. One operation per interface at a time.
  */
 export function createPeerSyncService(deps: PeerSyncDeps) {
-  const ports = new Map<string, WgPort & { close?(): void }>();
-  const locks = new Map<string, Promise<unknown>>();
-  const lastApply = new Map<string, number>();
-  const minInterval = deps.minApplyIntervalMs ?? 0;
-
   function bindingFor(network: { id: string; name: string }): InterfaceBinding | undefined {
     return deps.bindings.find((b) => b.network === network.id || b.network === network.name);
-  }
-
-  /** Runs `fn` after every earlier operation on the same interface has finished. */
-  function exclusive<T>(iface: string, fn: () => Promise<T>): Promise<T> {
-    const previous = locks.get(iface) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(fn);
-    locks.set(iface, next);
-    return next.finally(() => {
-      if (locks.get(iface) === next) locks.delete(iface);
-    });
-  }
-
-  function port(binding: InterfaceBinding) {
-    let p = ports.get(binding.iface);
-    if (!p) {
-      p = deps.ops.open(binding);
-      ports.set(binding.iface, p);
-    }
-    return p;
-  }
-
-  function hubSettings(hub: HubState) {
-    const n = hub.network;
-    const addresses = [`${n.hubIp4}/${parseCidr(n.cidr4).prefix}`];
-    if (n.hubIp6 && n.cidr6) addresses.push(`${n.hubIp6}/${parseCidr(n.cidr6).prefix}`);
-    return {
-      privateKey: hub.hubPrivateKey,
-      listenPort: n.listenPort,
-      addresses,
-      ...(n.mtu ? { mtu: n.mtu } : {}),
-    };
-  }
-
-  /**
-   * Finishes `reading` (a dump begun while the database was read), creating or repairing the
-   * interface first when it is missing or carries another key or port than the database says.
-   * What it changed goes to `ensuredNow`, a key or port that differed to `found` (as drift).
-   */
-  async function readInterface(
-    binding: InterfaceBinding,
-    hub: HubState,
-    reading: Promise<WgState>,
-    ensuredNow?: string[],
-    found?: LinkDrift[],
-  ): Promise<WgState> {
-    let actual: WgState;
-    try {
-      actual = await reading;
-    } catch (err) {
-      if (!(err instanceof WireGuardError)) throw err;
-      const changed = await deps.ops.ensure(binding, hubSettings(hub));
-      ensuredNow?.push(...(changed ?? ["interface"]));
-      forget(binding.iface);
-      ports.get(binding.iface)?.close?.();
-      ports.delete(binding.iface);
-      return port(binding).dump();
-    }
-    if (actual.publicKey !== hub.network.hubPublicKey || actual.listenPort !== hub.network.listenPort) {
-      if (actual.listenPort !== hub.network.listenPort)
-        found?.push({
-          field: "listenPort",
-          desired: String(hub.network.listenPort),
-          actual: String(actual.listenPort),
-        });
-      if (actual.publicKey !== hub.network.hubPublicKey)
-        found?.push({ field: "publicKey", desired: hub.network.hubPublicKey, actual: actual.publicKey });
-      const changed = await deps.ops.ensure(binding, hubSettings(hub));
-      ensuredNow?.push(...(changed ?? ["interface"]));
-      forget(binding.iface);
-      actual = await port(binding).dump();
-    }
-    return actual;
-  }
-
-  /**
-   * Reads the network's desired state while its interface is read: neither waits for the other (for
-   * 10,000 peers each takes tens of milliseconds). The dump is settled by `readInterface`.
-   */
-  async function loadHub(binding: InterfaceBinding, networkId: string) {
-    let reading: Promise<WgState>;
-    try {
-      reading = port(binding).dump();
-    } catch (err) {
-      reading = Promise.reject(err); // a driver that cannot even open: readInterface judges it
-    }
-    reading.catch(() => {}); // observed by readInterface; this only covers a failing hubState
-    return { state: await deps.configs.hubState(networkId), reading };
   }
 
   /**
@@ -298,7 +136,13 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     ...(deps.forwardingBoard ? { forwardingBoard: deps.forwardingBoard } : {}),
     addressesOf: (hub) => hubSettings(hub).addresses,
   });
-  const forget = links.forget;
+  const hubs = createHubInterfaces({
+    ops: deps.ops,
+    configs: deps.configs,
+    minApplyIntervalMs: deps.minApplyIntervalMs ?? 0,
+    forget: links.forget,
+  });
+  const { exclusive, port, readInterface, loadHub } = hubs;
   const reconcileLink = links.reconcile;
 
   /**
@@ -312,8 +156,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     options: SyncOptions,
   ): Promise<SyncOutcome | typeof RESOLVE_AGAIN> {
     return exclusive(binding.iface, async () => {
-      const since = performance.now() - (lastApply.get(binding.iface) ?? Number.NEGATIVE_INFINITY);
-      if (since < minInterval) await new Promise((r) => setTimeout(r, minInterval - since));
+      await hubs.waitTurn(binding.iface);
       const loaded = await loadHub(binding, networkId).catch((err: unknown): typeof RESOLVE_AGAIN => {
         if (err instanceof DomainError && err.code === "NETWORK_NOT_FOUND") return RESOLVE_AGAIN;
         throw err;
@@ -334,7 +177,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       );
       const { writes } = isEmptyPlan(plan) ? { writes: 0 } : await port(binding).apply(plan);
       if (writes > 0) {
-        lastApply.set(binding.iface, performance.now());
+        hubs.wrote(binding.iface);
         deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
       }
       if (writes > 0) changed.push(plan.reason);
@@ -476,28 +319,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     },
 
     /** Reads transfer counters and handshakes of the network's interface into monthly usage. */
-    async collectUsage(networkId: string): Promise<{ managed: boolean; note: string }> {
-      const network = await deps.networks.findNetwork(networkId);
-      const binding = network ? bindingFor(network) : undefined;
-      if (!network || !binding)
-        return {
-          managed: false,
-          note: "no WireGuard interface is managed for this network here; no counters to read",
-        };
-      const peers = await exclusive(binding.iface, async () => (await port(binding).dump()).peers);
-      const readings = peers.map((p) => ({
-        publicKey: p.publicKey,
-        rx: p.rxBytes,
-        tx: p.txBytes,
-        latestHandshake: p.latestHandshake,
-      }));
-      const recorded = await deps.usage.recordReadings(networkId, readings);
-      // A node without an agent shows it is alive only by shaking hands with the hub.
-      const online = await deps.liveness.recordHubHandshakes(networkId, readings);
-      return {
-        managed: true,
-        note: `${binding.iface}: counters of ${recorded} peers recorded${online > 0 ? `, ${online} nodes seen online` : ""}`,
-      };
+    collectUsage(networkId: string): Promise<{ managed: boolean; note: string }> {
+      return collectUsage({ ...deps, hubs, bindingFor }, networkId);
     },
 
     /**
@@ -505,34 +328,11 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
      * forwarding), one after another; for a worker's start, so a restart does not wait for the next
      * scheduled reconcile. Never throws: each binding's outcome or error is returned.
      */
-    async reconcileOwned(): Promise<
-      { binding: InterfaceBinding; outcome?: SyncOutcome; error?: unknown; missing?: boolean }[]
-    > {
-      const results = [];
-      for (const binding of deps.bindings) {
-        try {
-          const network = await deps.networks.findNetwork(binding.network);
-          if (!network) {
-            results.push({ binding, missing: true });
-            continue;
-          }
-          const outcome = await this.syncNetwork(network.id, {
-            removeUnknown: false,
-            reportDrift: false,
-            checkSettings: true,
-          });
-          results.push({ binding, outcome });
-        } catch (error) {
-          results.push({ binding, error });
-        }
-      }
-      return results;
+    reconcileOwned(): Promise<OwnedOutcome[]> {
+      return reconcileOwned(deps, (networkId, options) => this.syncNetwork(networkId, options));
     },
 
     /** Releases driver connections (interfaces stay up). */
-    close() {
-      for (const p of ports.values()) p.close?.();
-      ports.clear();
-    },
+    close: hubs.close,
   };
 }

@@ -82,10 +82,10 @@ export {
   parseUapiAnswer,
   parseUapiGet,
   splitUapiResponse,
-  UapiPeerMemo,
   uapiStatus,
 } from "./uapi.js";
 export { UAPI_SOCKET_DIR, UapiDriver, type UapiDriverOptions, uapiSocketPath } from "./uapi-driver.js";
+export { UapiPeerMemo } from "./uapi-memo.js";
 export { normaliseDesiredPeer, validatePlan } from "./validate.js";
 export { WgCliDriver, type WgCliDriverOptions } from "./wg-cli-driver.js";
 export { WireGuardError } from "./wireguard.errors.js";

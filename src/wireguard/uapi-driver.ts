@@ -4,7 +4,8 @@ import { formatEndpoint, parseEndpoint } from "./address.js";
 import { publicKeyOf } from "./keys.js";
 import { isEmptyPlan } from "./plan.js";
 import type { DeviceSettings, WgDriver, WgPlan, WgState } from "./types.js";
-import { buildUapiDeviceSet, buildUapiSet, parseUapiAnswer, UapiPeerMemo, uapiStatus } from "./uapi.js";
+import { buildUapiDeviceSet, buildUapiSet, parseUapiAnswer, uapiStatus } from "./uapi.js";
+import { UapiPeerMemo } from "./uapi-memo.js";
 import { WireGuardError } from "./wireguard.errors.js";
 
 /** Where wireguard-go (and boringtun) put their userspace API sockets. */
