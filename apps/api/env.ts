@@ -1,35 +1,15 @@
-import type { AuditService } from "../../src/audit/index.js";
-import type { AuthService, NodeAuthService, Principal } from "../../src/auth/index.js";
-import type { HealthService } from "../../src/health/index.js";
+import type { Principal } from "../../src/auth/index.js";
 import type { Logger } from "../../src/logger.js";
-import type { ConfigFeed, MeshServices, StreamSlots } from "../../src/mesh/index.js";
+import type { ConfigFeed, StreamSlots } from "../../src/mesh/index.js";
 import type { Metrics } from "../../src/metrics/index.js";
-import type { EmailService, WebhookService } from "../../src/notify/index.js";
-import type { DriftService } from "../../src/peer-sync/index.js";
-import type { SettingsService } from "../../src/settings/index.js";
-import type { SyncService } from "../../src/sync/index.js";
-import type { UsageService } from "../../src/usage/index.js";
+import type { Platform } from "../../src/platform.js";
 import type { ClientInfo } from "./http/client.js";
 
-/** The services handlers reach through `c.var.services`. */
-export interface Services {
-  auth: AuthService;
-  sync: SyncService;
-  health: HealthService;
-  networks: MeshServices["networks"];
-  nodes: MeshServices["nodes"];
-  enrollment: MeshServices["enrollment"];
-  enrollmentKeys: MeshServices["enrollmentKeys"];
-  configs: MeshServices["configs"];
-  nodeAuth: NodeAuthService;
-  liveness: MeshServices["liveness"];
-  audit: AuditService;
-  usage: UsageService;
-  settings: SettingsService;
-  drift: DriftService;
-  webhooks: WebhookService;
-  emails: EmailService;
-}
+/**
+ * The services handlers reach through `c.var.services`: the platform's, less the worker-side ones
+ * (peer sync and the outbox relay run in workers, never in a handler).
+ */
+export type Services = Omit<Platform["services"], "peerSync" | "relay">;
 
 export interface AppEnv {
   Variables: {
