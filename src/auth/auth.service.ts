@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { sign, verify } from "hono/jwt";
 import { recordAudit } from "../audit/index.js";
@@ -97,9 +98,16 @@ export type AuthService = ReturnType<typeof createAuthService>;
 export function createAuthService(deps: AuthServiceDeps) {
   const { db } = deps;
   const bootstrapHash = deps.bootstrapApiKey ? sha256Hex(deps.bootstrapApiKey) : undefined;
-  // IMPORTANT: a bootstrap session names the key that made it (a prefix of its hash, never the key),
-  // so a session from a rotated `API_KEY` is refused instead of keeping admin power.
-  const bootstrapFingerprint = bootstrapHash?.slice(0, KEY_FINGERPRINT_CHARS);
+  // IMPORTANT: a bootstrap session names the key that made it, so a session from a rotated `API_KEY`
+  // is refused instead of keeping admin power. The name is an HMAC under the JWT secret, not a plain
+  // hash: the claim is readable in the token, and a weak operator-chosen key must not be guessable
+  // offline from it.
+  const bootstrapFingerprint = deps.bootstrapApiKey
+    ? createHmac("sha256", deps.jwtSecret)
+        .update(`bootstrap-session:${deps.bootstrapApiKey}`)
+        .digest("hex")
+        .slice(0, KEY_FINGERPRINT_CHARS)
+    : undefined;
   const lastTouched = new Map<string, number>();
 
   async function issueToken(subject: string, extra: Record<string, unknown> = {}): Promise<Session> {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * Sessions die with the key that made them, every token carries `exp`, and the bootstrap key works
  * as `Authorization: Bearer <API_KEY>` whatever form the operator gave it.
@@ -86,6 +87,8 @@ describe("a session ends with the key that made it", () => {
     const { payload } = decode(token);
     expect(payload.sub).toBe("bootstrap:bootstrap");
     expect(payload.kf).toMatch(/^[0-9a-f]{16}$/);
+    // Keyed by the JWT secret: the readable claim is no plain hash to guess a weak key from offline.
+    expect(payload.kf).not.toBe(createHash("sha256").update(t.adminKey).digest("hex").slice(0, 16));
     expect(token).not.toContain(t.adminKey);
     expect(JSON.stringify(payload)).not.toContain(t.adminKey.slice(4, 20));
   });
