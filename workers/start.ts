@@ -58,7 +58,10 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
     await progress.check();
   });
   if (config.workers.queues.includes("peer-sync") && config.wireguard.interfaces.length > 0) {
-    void reconcileOwnedNow(platform, logger);
+    // A failure here (the database down at start) is logged; the scheduled reconcile repairs later.
+    reconcileOwnedNow(platform, logger).catch((err: unknown) =>
+      logger.child({ [F.component]: "peer-sync" }).error({ err }, "hub interface reconcile at start failed"),
+    );
   }
   const scheduler = config.workers.schedulerEnabled
     ? startScheduler({
