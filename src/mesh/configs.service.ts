@@ -28,10 +28,19 @@ export function createConfigService(core: MeshCore) {
     requireConfigReader,
     auditKeyRead,
     renderFor,
+    requireNode,
     db,
     deps,
   } = core;
   return {
+    /**
+     * The node's current config version: one row read, for an agent's stream to start from (the
+     * full node view also reads the network and, in a mesh, every node). Throws NODE_NOT_FOUND.
+     */
+    async configVersion(nodeId: string): Promise<number> {
+      return (await requireNode(db, nodeId)).configVersion;
+    },
+
     /** The public side of every network: what a node needs to reach its hub. */
     async publicConfig() {
       return (await repo.listNetworks(db)).map((n) => ({

@@ -31,14 +31,14 @@ export const route = createRoute({
 export function registerStreamNodeConfig(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const node = await c.var.services.nodes.getNode(id);
+    const version = await c.var.services.configs.configVersion(id);
     const feed = c.var.configFeed();
     const lease = await c.var.streamSlots.acquire(id);
     return streamSSE(c, async (stream) => {
       stream.onAbort(() => void lease.release());
       let unwatch: (() => void) | undefined;
       try {
-        let last = node.configVersion;
+        let last = version;
         await stream.writeSSE({ event: "config", data: JSON.stringify({ version: last }) });
         unwatch = feed.watch(id, (a) => {
           if (a.version <= last) return;
