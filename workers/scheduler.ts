@@ -137,10 +137,10 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   };
 
   // Every 5 s: settings changes apply within seconds, without a restart.
-  every("*/5 * * * * *", () => reconcileTick(), "reconcile");
-  every(deps.staleRunCheckCron, () => checkStaleRuns(), "stale-run-check");
-  every("* * * * *", () => checkNodeLiveness(), "node-liveness");
-  every("17 * * * *", () => pruneHistory(), "retention");
+  every("*/5 * * * * *", reconcileTick, "reconcile");
+  every(deps.staleRunCheckCron, checkStaleRuns, "stale-run-check");
+  every("* * * * *", checkNodeLiveness, "node-liveness");
+  every("17 * * * *", pruneHistory, "retention");
 
   // The relay runs one at a time per process; kicks during a run coalesce into one more run.
   let relaying: Promise<void> | undefined;

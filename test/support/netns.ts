@@ -262,3 +262,36 @@ process.once("exit", () => {
 export function createLab(): Lab {
   return new Lab();
 }
+
+/** A hub host and two client hosts, each client on a link of its own to the hub. */
+export interface HubAndClients {
+  hubNs: string;
+  hubIface: string;
+  ns: { c1: string; c2: string };
+  iface: { c1: string; c2: string };
+}
+
+/**
+ * Three namespaces: the hub at `<subnet>.1` of each client's /24 (`subnets[0]` for c1, `subnets[1]`
+ * for c2, e.g. "192.168.111"), the client at `.2`; c2 routes everything else through the hub.
+ * Interface names are chosen, not created.
+ */
+export async function hubAndClients(lab: Lab, subnets: readonly [string, string]): Promise<HubAndClients> {
+  const hubNs = await lab.namespace();
+  const ns = { c1: await lab.namespace(), c2: await lab.namespace() };
+  await lab.veth(
+    { netns: hubNs, address: `${subnets[0]}.1/24` },
+    { netns: ns.c1, address: `${subnets[0]}.2/24` },
+  );
+  await lab.veth(
+    { netns: hubNs, address: `${subnets[1]}.1/24` },
+    { netns: ns.c2, address: `${subnets[1]}.2/24` },
+  );
+  await lab.exec(ns.c2, "ip", ["route", "add", "default", "via", `${subnets[1]}.1`]);
+  return {
+    hubNs,
+    hubIface: lab.interfaceName(hubNs),
+    ns,
+    iface: { c1: lab.interfaceName(ns.c1), c2: lab.interfaceName(ns.c2) },
+  };
+}

@@ -8,8 +8,8 @@ import { applyWgQuickConfig, parseWgQuickConfig } from "../../../src/agent/index
 import type { WorkerRuntime } from "../../../workers/runtime.js";
 import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
-import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns } from "../../support/netns.js";
+import type { HubAndClients, Lab } from "../../support/netns.js";
+import { createLab, describeNetns, hubAndClients } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import { startTestWorkers } from "../../support/workers.js";
@@ -20,28 +20,14 @@ describeNetns("a hub interface whose host does not forward", () => {
   let lab: Lab;
   let hubNs: string;
   let hubIface: string;
-  const ns = { c1: "", c2: "" };
-  const iface = { c1: "", c2: "" };
+  let ns: HubAndClients["ns"];
+  let iface: HubAndClients["iface"];
   let t: TestPlatform;
   let workers: WorkerRuntime;
 
   beforeAll(async () => {
     lab = createLab();
-    hubNs = await lab.namespace();
-    ns.c1 = await lab.namespace();
-    ns.c2 = await lab.namespace();
-    await lab.veth(
-      { netns: hubNs, address: "192.168.111.1/24" },
-      { netns: ns.c1, address: "192.168.111.2/24" },
-    );
-    await lab.veth(
-      { netns: hubNs, address: "192.168.112.1/24" },
-      { netns: ns.c2, address: "192.168.112.2/24" },
-    );
-    await lab.exec(ns.c2, "ip", ["route", "add", "default", "via", "192.168.112.1"]);
-    hubIface = lab.interfaceName(hubNs);
-    iface.c1 = lab.interfaceName(ns.c1);
-    iface.c2 = lab.interfaceName(ns.c2);
+    ({ hubNs, hubIface, ns, iface } = await hubAndClients(lab, ["192.168.111", "192.168.112"]));
     t = await createTestPlatform({
       wireguard: {
         interfaces: [{ network: "nofwd", iface: hubIface, netns: hubNs }],

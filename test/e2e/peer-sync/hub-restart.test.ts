@@ -13,14 +13,13 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { applyWgQuickConfig, parseWgQuickConfig } from "../../../src/agent/index.js";
 import { findWireguardGo, openDriver } from "../../../src/wireguard/index.js";
-import { TEST_REDIS_URL } from "../../support/env.js";
 import { createNetwork, createNode, insertNodes } from "../../support/mesh.js";
-import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns } from "../../support/netns.js";
+import type { HubAndClients, Lab } from "../../support/netns.js";
+import { createLab, describeNetns, hubAndClients } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import type { WorkerChild } from "../../support/worker-process.js";
-import { bundleWorkerEntry, startWorkerChild } from "../../support/worker-process.js";
+import { bundleWorkerEntry, startWorkerChild, workerChildEnv } from "../../support/worker-process.js";
 
 const WAIT = { timeout: 20_000, interval: 100 };
 /** Well inside the scheduler's shortest reconcile interval, which is off here anyway. */
@@ -30,8 +29,8 @@ describeNetns("a hub interface outlives the worker that manages it", () => {
   let lab: Lab;
   let hubNs: string;
   let hubIface: string;
-  const ns = { c1: "", c2: "" };
-  const iface = { c1: "", c2: "" };
+  let ns: HubAndClients["ns"];
+  let iface: HubAndClients["iface"];
   let t: TestPlatform;
   let entry: string;
   let dataDir: string;
@@ -41,20 +40,11 @@ describeNetns("a hub interface outlives the worker that manages it", () => {
   const startWorker = () => {
     const child = startWorkerChild(
       entry,
-      {
-        DATABASE_URL: t.db.url,
-        REDIS_URL: TEST_REDIS_URL,
-        REDIS_PREFIX: t.prefix,
-        API_KEY: t.adminKey,
-        JWT_SECRET: t.jwtSecret,
-        ENCRYPTION_KEY: t.encryptionKey.toString("hex"),
-        DATA_DIR: dataDir,
+      workerChildEnv(t, dataDir, {
         WORKER_QUEUES: "peer-sync",
         WG_INTERFACES: `restart=${hubIface}@${hubNs}`,
         SCHEDULER_ENABLED: "false",
-        LOG_LEVEL: "info",
-        LOG_FORMAT: "json",
-      },
+      }),
       { detached: true },
     );
     children.push(child);
@@ -85,21 +75,7 @@ describeNetns("a hub interface outlives the worker that manages it", () => {
 
   beforeAll(async () => {
     lab = createLab();
-    hubNs = await lab.namespace();
-    ns.c1 = await lab.namespace();
-    ns.c2 = await lab.namespace();
-    await lab.veth(
-      { netns: hubNs, address: "192.168.101.1/24" },
-      { netns: ns.c1, address: "192.168.101.2/24" },
-    );
-    await lab.veth(
-      { netns: hubNs, address: "192.168.102.1/24" },
-      { netns: ns.c2, address: "192.168.102.2/24" },
-    );
-    await lab.exec(ns.c2, "ip", ["route", "add", "default", "via", "192.168.102.1"]);
-    hubIface = lab.interfaceName(hubNs);
-    iface.c1 = lab.interfaceName(ns.c1);
-    iface.c2 = lab.interfaceName(ns.c2);
+    ({ hubNs, hubIface, ns, iface } = await hubAndClients(lab, ["192.168.101", "192.168.102"]));
     dataDir = await mkdtemp(path.join(tmpdir(), "wiresync-restart-"));
     entry = bundleWorkerEntry();
     t = await createTestPlatform();
@@ -148,7 +124,7 @@ describeNetns("a hub interface outlives the worker that manages it", () => {
     const sessionOf = async (key: string) =>
       (await hubState()).peers.find((p) => p.publicKey === key)?.latestHandshake;
     const c1Session = await sessionOf(nodes.c1.node.publicKey);
-    expect(c1Session).not.toBeNull();
+    expect(c1Session).toBeGreaterThan(0);
 
     let out = "";
     pinger = spawn("ip", ["netns", "exec", ns.c1, "ping", "-i", "0.1", "-W", "1", target], {
