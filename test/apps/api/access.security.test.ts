@@ -174,8 +174,10 @@ describe("route access", () => {
       const { method, path } = split(op);
       const res = await t.request(urlOf(path), { method, key: readKey });
       const body = await res.text();
-      if (level === "read") expect([401, 403], `${op}: ${body}`).not.toContain(res.status);
-      else {
+      if (level === "read") {
+        expect([401, 403], `${op}: ${body}`).not.toContain(res.status);
+        expect(res.status, `${op}: ${body}`).toBeLessThan(500);
+      } else {
         expect(res.status, `${op}: ${body}`).toBe(403);
         expect(JSON.parse(body).code, op).toBe("FORBIDDEN");
       }

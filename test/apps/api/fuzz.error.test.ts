@@ -502,12 +502,17 @@ describe("the API under a seeded fuzz of every operation", () => {
     const after = await counter.read();
     expect(after).not.toBe(before);
     expect(after).toMatch(/settings:\d+/);
-    await t.platform.database.db
+    let updated = 0;
+    const rolledBack = await t.platform.database.db
       .transaction(async (tx) => {
-        await tx.execute(sql`update settings set value = '2' where key = 'probe.k'`);
+        const result = await tx.execute(sql`update settings set value = '2' where key = 'probe.k'`);
+        updated = (result as unknown as { count: number }).count;
         throw new Error("roll back");
       })
-      .catch(() => {});
+      .catch((err: Error) => err.message);
+    // The write happened inside the transaction, and the transaction ended by our rollback alone.
+    expect(updated).toBe(1);
+    expect(rolledBack).toBe("roll back");
     expect(await counter.read()).toBe(after);
   });
 

@@ -54,6 +54,7 @@ describe("reachability of a network's pairs", () => {
     hub.mutate(a.node.publicKey, { latestHandshake: hubA });
     hub.mutate(b.node.publicKey, { latestHandshake: hubB });
     await t.platform.services.peerSync.collectUsage(net.id);
+    const reportedAt = Date.now();
     await heartbeat(t, a.node.id, a.token, { handshakes: [{ publicKey: b.node.publicKey, ageSeconds: 5 }] });
     await heartbeat(t, b.node.id, b.token, {
       handshakes: [{ publicKey: c.node.publicKey, ageSeconds: 200 }],
@@ -80,11 +81,14 @@ describe("reachability of a network's pairs", () => {
       null,
       null,
     ]);
+    // A reported age dates the handshake from the heartbeat's arrival: age plus the time since, which a
+    // busy machine stretches (bounded by the time this test has spent since the first report).
     const ageSeconds = (iso: string) => (Date.parse(data.checkedAt) - Date.parse(iso)) / SECOND_MS;
+    const sinceReportSeconds = (Date.parse(data.checkedAt) - reportedAt) / SECOND_MS;
     expect(ageSeconds(at[3])).toBeGreaterThanOrEqual(5);
-    expect(ageSeconds(at[3])).toBeLessThan(8);
+    expect(ageSeconds(at[3])).toBeLessThanOrEqual(5 + sinceReportSeconds + 1);
     expect(ageSeconds(at[5])).toBeGreaterThanOrEqual(200);
-    expect(ageSeconds(at[5])).toBeLessThan(203);
+    expect(ageSeconds(at[5])).toBeLessThanOrEqual(200 + sinceReportSeconds + 1);
     expect(data.nodes.map((n: Json) => [n.name, n.reach, n.recentPairs, n.pairs])).toEqual([
       ["a", "recent", 2, 3],
       ["b", "recent", 1, 3],
