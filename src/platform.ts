@@ -20,7 +20,7 @@ import type { Logger } from "./logger.js";
 import type { ConfigFeed, ConfigNotifier, MeshServices } from "./mesh/index.js";
 import { createMeshServices, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
 import type { Metrics } from "./metrics/index.js";
-import { createMetrics } from "./metrics/index.js";
+import { createMetrics, registerNodeGauges } from "./metrics/index.js";
 import type { EmailService, NodeConfigSource, Relay, Resolver, WebhookService } from "./notify/index.js";
 import { createEmailService, createRelay, createResendMailer, createWebhookService } from "./notify/index.js";
 import type { DriftService, InterfaceOps, PeerSyncService } from "./peer-sync/index.js";
@@ -158,6 +158,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
     reportDispatchError: (err, what) =>
       options.logger.warn({ err, ...what }, "trigger not queued; the scheduled reconcile will catch up"),
   });
+  registerNodeGauges(metrics.registry, mesh.liveness);
   const sync = createSyncService({ db: database.db, queue });
   const usage = createUsageService(database.db);
   const nodeConfigs: NodeConfigSource = options.nodeConfigs ?? mesh.configs.configSource();

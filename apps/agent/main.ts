@@ -3,6 +3,9 @@
  * `AGENT_STATE_DIR`, mode 0600), keeps `AGENT_INTERFACE` configured from the control plane, follows
  * config announcements and sends heartbeats. Needs root (it manages a WireGuard interface).
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { createAgent, httpAgentApi } from "../../src/agent/index.js";
 import { loadAgentConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
@@ -18,6 +21,7 @@ const agent = createAgent({
   enrollmentKey: config.enrollmentKey,
   name: config.name,
   heartbeatSeconds: config.heartbeatSeconds,
+  agentVersion: ownVersion(),
   logger,
 });
 
@@ -39,3 +43,20 @@ async function shutdown(signal: string) {
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
+
+/** wiresync's version from its package.json, found from sources (tsx) or from `dist/`; none if absent. */
+function ownVersion(): string | undefined {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === "wiresync") return pkg.version;
+    } catch {
+      // Not here: look one folder up.
+    }
+  }
+  return undefined;
+}

@@ -37,6 +37,8 @@ export interface AgentOptions {
   enrollmentKey?: string | undefined;
   name?: string | undefined;
   heartbeatSeconds: number;
+  /** The agent's own version, sent with every heartbeat. */
+  agentVersion?: string | undefined;
   logger: Logger;
 }
 
@@ -186,6 +188,7 @@ export function createAgent(options: AgentOptions): Agent {
       const answer = await options.api.heartbeat(state!.nodeId, state!.token, {
         metrics: metrics(),
         configVersion: applied,
+        ...(options.agentVersion ? { agentVersion: options.agentVersion } : {}),
         ...(await reach()),
       });
       if (answer.configVersion > applied) await applyCurrent("heartbeat saw a newer version");

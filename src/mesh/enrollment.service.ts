@@ -55,6 +55,8 @@ export function createEnrollmentService(core: MeshCore) {
     networkId: string,
     effects: MeshEffects,
     input: {
+      /** A client-chosen id for the new node; a random one otherwise. */
+      id?: string | undefined;
       name: string;
       email?: string | null | undefined;
       publicKey?: string | undefined;
@@ -87,7 +89,7 @@ export function createEnrollmentService(core: MeshCore) {
       ? allocateAddress(parseCidr(network.cidr6), [...used.ip6, network.hubIp6 ?? ""].filter(Boolean))
       : null;
     if (input.publicKey === network.hubPublicKey) throw hubKeyTaken();
-    const id = randomUUID();
+    const id = input.id ?? randomUUID();
     const generated = input.publicKey ? undefined : generateKeyPair();
     const token = generateNodeToken();
     const publicKey = input.publicKey ?? generated!.publicKey;
@@ -260,6 +262,14 @@ export function createEnrollmentService(core: MeshCore) {
               return { node: toNodeView(row), token };
             }
           }
+          if (input.nodeId && (await repo.getNode(tx, input.nodeId))) {
+            // Another network's node, or this id with another key: the id is someone else's.
+            throw new DomainError(
+              "NODE_ID_TAKEN",
+              `node id ${input.nodeId} belongs to another node: choose another id, or register with that node's network and public key`,
+              { context: { nodeId: input.nodeId } },
+            );
+          }
           const name =
             input.name ??
             `node-${input.publicKey
@@ -272,6 +282,7 @@ export function createEnrollmentService(core: MeshCore) {
             key.networkId,
             effects,
             {
+              id: input.nodeId,
               name,
               email: input.email,
               publicKey: input.publicKey,

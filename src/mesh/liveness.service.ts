@@ -3,6 +3,7 @@ import { heartbeatCandidates, sameCandidates } from "./endpoints.js";
 import type { MeshCore } from "./mesh.core.js";
 import * as repo from "./mesh.repo.js";
 import type { HeartbeatInput } from "./mesh.schema.js";
+import { nodeStatusCounts } from "./node-stats.repo.js";
 import type { ReachabilityReport } from "./reachability.js";
 import { handshakeStatus, reachabilityReport } from "./reachability.js";
 import { markSeenThroughHub, reachabilityInputs, recordPeerHandshakes } from "./reachability.repo.js";
@@ -41,9 +42,15 @@ export function createLivenessService(core: MeshCore) {
                 metrics: input.metrics,
                 lastSeenAt: now,
                 endpointCandidates: candidates,
+                ...(input.agentVersion ? { agentVersion: input.agentVersion } : {}),
                 ...(online ? { status: "online" as const } : {}),
               })
-            : await repo.recordHeartbeat(tx, nodeId, { metrics: input.metrics, seenAt: now, online })
+            : await repo.recordHeartbeat(tx, nodeId, {
+                metrics: input.metrics,
+                seenAt: now,
+                online,
+                agentVersion: input.agentVersion,
+              })
         )!;
         const wentOnline = before.status !== "online" && row.status === "online";
         if (!reachChanged && !wentOnline) return { node: toNodeView(row), wentOnline };
@@ -60,6 +67,11 @@ export function createLivenessService(core: MeshCore) {
       // other at once would deadlock. Reports are hints; a lost one is replaced by the next heartbeat.
       if (input.handshakes?.length) await recordPeerHandshakes(db, result.node, input.handshakes, now);
       return result;
+    },
+
+    /** Nodes by network name and status, with the connections online ones reported (for gauges). */
+    nodeStatusCounts() {
+      return nodeStatusCounts(db);
     },
 
     /**

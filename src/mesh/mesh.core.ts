@@ -121,6 +121,10 @@ export function translateConstraint(
         `a node named ${JSON.stringify(values.name)} already exists in this network`,
       );
     }
+    if (constraint === "nodes_pkey") {
+      // Two registrations racing with the same client-chosen id: the second finds it taken.
+      throw new DomainError("NODE_ID_TAKEN", "this node id was taken concurrently; choose another id");
+    }
     if (constraint === "nodes_network_ip4_key" || constraint === "nodes_network_ip6_key") {
       throw new DomainError("ADDRESS_TAKEN", "the address was taken concurrently; retry the request");
     }

@@ -321,7 +321,7 @@ export async function updateNode(
 
 // Agents report every few seconds: the common heartbeat (no new endpoint) is one statement.
 const heartbeatRow = placeholderQuery<
-  { id: string; metrics: NodeMetrics; seenAt: Date; online: boolean },
+  { id: string; metrics: NodeMetrics; seenAt: Date; online: boolean; agentVersion: string | null },
   NodeRow
 >((exec) =>
   exec
@@ -332,18 +332,22 @@ const heartbeatRow = placeholderQuery<
       lastSeenAt: sql.placeholder("seenAt") as never,
       updatedAt: sql.placeholder("seenAt") as never,
       status: sql`case when ${sql.placeholder("online")}::boolean then 'online' else ${nodes.status} end`,
+      agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
     })
     .where(eq(nodes.id, sql.placeholder("id")))
     .returning(),
 );
 
-/** Stores a heartbeat's metrics and time; `online` marks the node online (not for a disabled one). */
+/**
+ * Stores a heartbeat's metrics and time, and the agent's version when it names one; `online` marks
+ * the node online (not for a disabled one).
+ */
 export async function recordHeartbeat(
   exec: Executor,
   id: string,
-  heartbeat: { metrics: NodeMetrics; seenAt: Date; online: boolean },
+  heartbeat: { metrics: NodeMetrics; seenAt: Date; online: boolean; agentVersion?: string | undefined },
 ): Promise<NodeRow | undefined> {
-  const [row] = await heartbeatRow(exec, { id, ...heartbeat });
+  const [row] = await heartbeatRow(exec, { id, ...heartbeat, agentVersion: heartbeat.agentVersion ?? null });
   return row;
 }
 

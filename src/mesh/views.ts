@@ -1,4 +1,6 @@
 /** Public shapes of mesh rows: what the API returns. Never a private key, token hash or ciphertext. */
+import type { NatType } from "../nat/index.js";
+import { canonicalNatType } from "../nat/index.js";
 import { addressOnly } from "./cidr.js";
 import type { NodeEndpointCandidates } from "./endpoints.js";
 import type { EnrollmentKeyRow, NetworkRow, NodeRow } from "./mesh.repo.js";
@@ -58,11 +60,12 @@ export interface NodeView {
   extraAllowedIps: string[];
   role: NodeRow["role"];
   status: NodeRow["status"];
-  natType: string | null;
+  natType: NatType | null;
   networkInfo: NodeRow["networkInfo"];
   capabilities: NodeRow["capabilities"];
   location: NodeRow["location"];
   metrics: NodeRow["metrics"];
+  agentVersion: string | null;
   tags: string[];
   /** True when the server holds this node's private key (it generated the pair). */
   hasServerKey: boolean;
@@ -92,11 +95,13 @@ export function toNodeView(n: NodeRow): NodeView {
     extraAllowedIps: n.extraAllowedIps,
     role: n.role,
     status: n.status,
-    natType: n.natType,
+    // Stored canonical by the schema; a value written before canonical forms reads as unknown.
+    natType: n.natType === null ? null : (canonicalNatType(n.natType) ?? "unknown"),
     networkInfo: n.networkInfo,
     capabilities: n.capabilities,
     location: n.location,
     metrics: n.metrics,
+    agentVersion: n.agentVersion,
     tags: n.tags,
     hasServerKey: n.privateKeyEnc !== null,
     lastSeenAt: n.lastSeenAt,

@@ -1,7 +1,9 @@
 /**
  * Prometheus metrics. One registry per process (tests build several apps, so never the global one);
  * every metric wiresync exports is declared here so names and labels stay consistent.
- * Labels never carry ids or user input: routes are patterns, not paths.
+ * Labels never carry ids or user input: routes are patterns, not paths; networks are named, by
+ * the names admins gave them. Gauges read from the database at each scrape live beside this file
+ * (`nodes.ts`) and are registered by whoever owns the database (`registerNodeGauges`).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
@@ -52,6 +54,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ["interface"] as const,
       registers: [registry],
     }),
+    nodeLatency: new Histogram({
+      name: "wiresync_node_latency_seconds",
+      help: "Latency nodes reported in heartbeats received by this process (their round trip to the hub)",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     interfacePeers: new Gauge({
       name: "wiresync_interface_peers",
       help: "Peers on each managed WireGuard interface at the last reconcile",
@@ -60,3 +68,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
   };
 }
+
+export type { NodeGaugeSource, NodeStatusCount } from "./nodes.js";
+export { registerNodeGauges } from "./nodes.js";

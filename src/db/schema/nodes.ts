@@ -66,6 +66,8 @@ export const nodes = pgTable(
     capabilities: jsonb().$type<NodeCapabilities>().notNull().default({}),
     location: jsonb().$type<NodeLocation>().notNull().default({}),
     metrics: jsonb().$type<NodeMetrics>().notNull().default({}),
+    /** The version its agent last named in a heartbeat; null while none did. */
+    agentVersion: text(),
     tags: text().array().notNull().default([]),
     role: text({ enum: NODE_ROLES }).notNull().default("peer"),
     status: text({ enum: NODE_STATUSES }).notNull().default("pending"),

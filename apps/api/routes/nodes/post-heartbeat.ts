@@ -14,7 +14,10 @@ export const route = createRoute({
   description:
     "Agents also report where they can be reached (`candidates`: listen port and host addresses) and " +
     "their latest handshake with each mesh peer (`handshakes`); the server adds the address it saw the " +
-    "heartbeat come from. All optional: agents that send neither still work.",
+    "heartbeat come from. All optional: agents that send neither still work. Metrics may use the names " +
+    "decentralised-VPN nodes send (`latency`, `cpuUsage`, `memoryUsage`, `activeConnections`; the " +
+    "agent's version as `version`); they are stored under the canonical ones (`latencyMs`, `cpu`, " +
+    "`memory`, `connections`, `agentVersion`).",
   ...guard("node-self", { forbidden: "heartbeats come from the node's own token" }),
   request: { params: IdParam, ...jsonBody(HeartbeatInput) },
   responses: {
@@ -31,7 +34,10 @@ export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid("param");
     // The server-reflexive candidate: the socket's peer, or a trusted proxy's forwarded address.
     const observed = { remoteAddress: c.var.client.address };
-    const { node } = await c.var.services.liveness.heartbeat(id, c.req.valid("json"), observed);
+    const beat = c.req.valid("json");
+    const { node } = await c.var.services.liveness.heartbeat(id, beat, observed);
+    if (beat.metrics.latencyMs !== undefined)
+      c.var.metrics.nodeLatency.observe(beat.metrics.latencyMs / 1_000);
     return c.json(
       ok({ configVersion: node.configVersion, status: node.status, serverTime: new Date().toISOString() }),
       200,

@@ -14,7 +14,9 @@ export const route = createRoute({
   tags: ["nodes"],
   summary: "A node registers itself with an enrollment key (Bearer wse_… or X-Enrollment-Key)",
   description:
-    "Re-registering an existing node (`nodeId`) also needs that node's current token in `X-Node-Token`; without it: 403 NODE_IDENTITY_UNPROVEN.",
+    "Re-registering an existing node (`nodeId`) also needs that node's current token in `X-Node-Token`; without it: 403 NODE_IDENTITY_UNPROVEN. " +
+    "A `nodeId` no node has yet becomes the new node's id (409 NODE_ID_TAKEN when it is another node's). " +
+    "`networkInfo.natType` takes the spellings nodes send (`FullCone`, `full_cone`, `Symmetric`, `Open`, …) and is stored canonical (`full-cone`, `symmetric`, `none`, …).",
   ...access.enrollment,
   request: jsonBody(RegisterNodeInput),
   responses: {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { NAT_TYPES } from "../../../../src/nat/index.js";
 
 export const NodeSchema = z
   .object({
@@ -22,11 +23,18 @@ export const NodeSchema = z
     extraAllowedIps: z.array(z.string()),
     role: z.enum(["peer", "relay", "hub"]),
     status: z.enum(["pending", "online", "offline", "disabled"]),
-    natType: z.string().nullable(),
+    natType: z
+      .enum(NAT_TYPES)
+      .nullable()
+      .openapi({ description: "Canonical form of what the node registered (`FullCone` → `full-cone`)" }),
     networkInfo: z.record(z.string(), z.unknown()),
     capabilities: z.record(z.string(), z.unknown()),
     location: z.record(z.string(), z.unknown()),
-    metrics: z.record(z.string(), z.unknown()),
+    metrics: z.record(z.string(), z.unknown()).openapi({
+      description:
+        "The last heartbeat's metrics, canonical names: cpu, memory, connections, latencyMs, bandwidthUsed",
+    }),
+    agentVersion: z.string().nullable().openapi({ description: "The version its agent last reported" }),
     tags: z.array(z.string()),
     hasServerKey: z
       .boolean()
