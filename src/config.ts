@@ -220,6 +220,28 @@ export const EnvSchema = z
       .min(100)
       .max(MINUTE * 1_000)
       .default(10_000),
+    TURN_URLS: csv.pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(stun|stuns|turn|turns):[^\s?]+(\?transport=(udp|tcp))?$/,
+            "each entry must be a stun:, stuns:, turn: or turns: URL, e.g. turn:turn.example.com:3478?transport=udp",
+          ),
+      ),
+    ),
+    TURN_SECRET: optionalString.pipe(
+      z
+        .string()
+        .min(16, "must be at least 16 characters; generate one with `openssl rand -hex 32`")
+        .optional(),
+    ),
+    TURN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * HOUR)
+      .default(1 * HOUR),
   })
   .superRefine((env, ctx) => {
     const ifaces = env.WG_INTERFACES.map((e) => parseBinding(e).iface);
@@ -237,6 +259,21 @@ export const EnvSchema = z
         path: ["DATABASE_RESPONSE_TIMEOUT_MS"],
         message:
           "must be longer than DATABASE_STATEMENT_TIMEOUT_MS, so that Postgres cancels a slow statement before the connection is given up",
+      });
+    }
+    const hasTurn = env.TURN_URLS.some((u) => /^turns?:/.test(u));
+    if (hasTurn && env.TURN_SECRET === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TURN_SECRET"],
+        message: "is required when TURN_URLS names a turn: server; set it to coturn's static-auth-secret",
+      });
+    }
+    if (!hasTurn && env.TURN_SECRET !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TURN_URLS"],
+        message: "names no turn: server, so TURN_SECRET is unused; add the coturn server's turn: URL",
       });
     }
     if (env.NODE_ENV === "production" && env.DATABASE_URL === undefined) {
@@ -316,6 +353,12 @@ export interface Config {
     readonly retentionDays: number;
   };
   readonly notify: NotifyConfig;
+  /** STUN/TURN servers handed to nodes (`GET /api/v1/turn/ice`). IMPORTANT: `secret` is a secret. */
+  readonly turn: {
+    readonly urls: readonly string[];
+    readonly secret: string | undefined;
+    readonly ttlSeconds: number;
+  };
 }
 
 /** Webhooks, email and the outbox relay (`PlatformOptions.notify`). */
@@ -513,6 +556,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
         backoffMaxMs: env.NOTIFY_BACKOFF_MAX_MS,
       },
     },
+    turn: { urls: env.TURN_URLS, secret: env.TURN_SECRET, ttlSeconds: env.TURN_TTL_SECONDS },
   };
   return deepFreeze(config);
 }

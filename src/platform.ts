@@ -32,10 +32,14 @@ import {
 } from "./peer-sync/index.js";
 import type { Redis } from "./queue/index.js";
 import { BullJobQueue, createRedis, pingRedis } from "./queue/index.js";
+import type { RoutingService } from "./routing/index.js";
+import { createRoutingService } from "./routing/index.js";
 import type { SettingsService } from "./settings/index.js";
 import { createSettingsService } from "./settings/index.js";
 import type { SyncService } from "./sync/index.js";
 import { createSyncService } from "./sync/index.js";
+import type { TurnConfig, TurnService } from "./turn/index.js";
+import { createTurnService } from "./turn/index.js";
 import type { UsageService } from "./usage/index.js";
 import { createUsageService } from "./usage/index.js";
 
@@ -67,6 +71,8 @@ export interface PlatformOptions {
   };
   /** How peer sync reaches interfaces; real drivers unless a test hands in fakes. */
   interfaceOps?: InterfaceOps;
+  /** STUN/TURN servers for nodes (`TURN_URLS`, `TURN_SECRET`); none unless given. */
+  turn?: TurnConfig;
   /** Apply pending migrations before anything else (every entry point does; tests may skip). */
   migrate?: boolean;
 }
@@ -97,6 +103,8 @@ export interface Platform {
     webhooks: WebhookService;
     emails: EmailService;
     relay: Relay;
+    routing: RoutingService;
+    turn: TurnService;
   };
   readonly secrets: SecretBox;
   /** Announces new config versions to node agents (config-push jobs). */
@@ -201,6 +209,8 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       forwardingBoard,
     }),
     drift: createDriftService({ queue, sync, networks: mesh.networks }),
+    routing: createRoutingService({ db: database.db }),
+    turn: createTurnService({ db: database.db, config: options.turn }),
     settings: createSettingsService({ db: database.db, secrets }),
     webhooks: createWebhookService({
       db: database.db,

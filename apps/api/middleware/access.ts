@@ -28,6 +28,11 @@ export type AccessLevel =
   /** The token of the node named by the path's `{id}`, or the `admin` scope. */
   | "node-self-or-admin"
   /**
+   * Any node's token (the route itself limits a node to its own matters, e.g. `clientId`), or the
+   * `admin` scope. Users and read keys: 403.
+   */
+  | "node-or-admin"
+  /**
    * An enrollment key, which the route itself verifies (it is no principal); a node re-registering
    * adds its own token, and any other caller needs the `admin` scope.
    */
@@ -98,6 +103,16 @@ function nodeSelfGuard(orAdmin: boolean, messages: AccessMessages): MiddlewareHa
   };
 }
 
+/** Any node's token, or an admin; 401 without credentials, 403 for everyone else. */
+function nodeOrAdminGuard(messages: AccessMessages): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.get("principal");
+    if (!principal) return unauthenticated(c, messages.unauthenticated);
+    if (principal.kind === "node" || isAllowed(principal, c.req.method, "admin")) return next();
+    return problem(c, 403, "FORBIDDEN", messages.forbidden ?? "this is for nodes' own tokens and admins");
+  };
+}
+
 /** Anonymous callers and nodes go on to the route's enrollment key check; others need admin. */
 function enrollmentGuard(messages: AccessMessages): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -147,6 +162,12 @@ function declare(level: AccessLevel, messages: AccessMessages): RouteAccess {
         security: [...authenticated, { nodeToken: [] }],
         "x-access": level,
       };
+    case "node-or-admin":
+      return {
+        middleware: nodeOrAdminGuard(messages),
+        security: [...authenticated, { nodeToken: [] }],
+        "x-access": level,
+      };
     case "enrollment":
       return { middleware: enrollmentGuard(messages), security: [{ enrollmentKey: [] }], "x-access": level };
     case "metrics":
@@ -162,6 +183,7 @@ export const access = {
   admin: guard("admin"),
   nodeSelf: guard("node-self"),
   nodeSelfOrAdmin: guard("node-self-or-admin"),
+  nodeOrAdmin: guard("node-or-admin"),
   enrollment: guard("enrollment"),
   metrics: guard("metrics"),
 } as const satisfies Record<string, RouteAccess>;

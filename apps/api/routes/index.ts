@@ -40,6 +40,7 @@ import { registerPostHeartbeat } from "./nodes/post-heartbeat.js";
 import { registerRegisterNode } from "./nodes/register-node.js";
 import { registerStreamNodeConfig } from "./nodes/stream-node-config.js";
 import { registerUpdateNode } from "./nodes/update-node.js";
+import { registerRequestRoute } from "./routing/request-route.js";
 import { registerGetSyncSettings } from "./settings/get-sync-settings.js";
 import { registerListSettings } from "./settings/list-settings.js";
 import { registerPutSetting } from "./settings/put-setting.js";
@@ -52,6 +53,7 @@ import { registerListSyncLogs } from "./sync/list-sync-logs.js";
 import { registerRequestAdminSync } from "./sync/request-admin-sync.js";
 import { registerRequestFullSync } from "./sync/request-full-sync.js";
 import { registerRequestPartialSync } from "./sync/request-partial-sync.js";
+import { registerGetIceServers } from "./turn/get-ice-servers.js";
 import { registerListUsage } from "./usage/list-usage.js";
 import { registerCreateWebhook } from "./webhooks/create-webhook.js";
 import { registerDeleteWebhook } from "./webhooks/delete-webhook.js";
@@ -129,4 +131,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerQueueEmail(app);
   registerListEmails(app);
   registerGetEmail(app);
+  // routing: relays and STUN/TURN for nodes behind NAT
+  registerRequestRoute(app);
+  registerGetIceServers(app);
 }
