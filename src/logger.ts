@@ -24,6 +24,8 @@ const SECRET_FIELDS = [
   "secret",
   "jwtSecret",
   "encryptionKey",
+  "credential",
+  "turnSecret",
 ];
 
 /**

@@ -52,6 +52,8 @@ export interface TestPlatformOptions {
   webhookResolver?: Resolver;
   /** Hub interfaces this platform's peer sync owns (`WG_INTERFACES`). */
   wireguard?: PlatformOptions["wireguard"];
+  /** STUN/TURN servers handed to nodes (`TURN_URLS`, `TURN_SECRET`, `TURN_TTL_SECONDS`); none unless given. */
+  turn?: PlatformOptions["turn"];
   /** Fake interfaces for service tests; real drivers otherwise. */
   interfaceOps?: InterfaceOps;
   /** The URL the platform reaches its test database at, from the database's own (e.g. through a proxy). */
@@ -121,6 +123,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
     ...(options.webhookResolver ? { webhookResolver: options.webhookResolver } : {}),
     ...(options.wireguard ? { wireguard: options.wireguard } : {}),
     ...(options.interfaceOps ? { interfaceOps: options.interfaceOps } : {}),
+    ...(options.turn ? { turn: options.turn } : {}),
   });
   const app = createPlatformApp(platform, 3600, options.http);
   return {
