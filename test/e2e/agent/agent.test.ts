@@ -116,11 +116,13 @@ describeNetns("node agents", () => {
     expect(a.stdout + a.stderr).not.toContain(privateKey);
   });
 
-  it("reports heartbeats: the node is online with its metrics", async () => {
+  it("reports heartbeats: the node is online with its metrics and the agent's version", async () => {
+    const { version } = JSON.parse(await readFile("package.json", "utf8"));
     await vi.waitFor(async () => {
       const [node] = await nodes();
       expect(node.status).toBe("online");
       expect(node.metrics.memory).toBeGreaterThan(0);
+      expect(node.agentVersion).toBe(version);
     }, WAIT);
   });
 
