@@ -1,12 +1,10 @@
 /** TURN/STUN servers for nodes: ICE entries with time-limited coturn credentials. */
-
-import { eq } from "drizzle-orm";
 import { recordAudit } from "../audit/index.js";
 import type { Db } from "../db/index.js";
-import { nodes } from "../db/index.js";
 import { DomainError, notFound } from "../errors.js";
 import type { IceServer } from "./credentials.js";
 import { iceServersFor } from "./credentials.js";
+import { nodeExists } from "./turn.repo.js";
 
 /** `TURN_URLS`, `TURN_SECRET`, `TURN_TTL_SECONDS`. IMPORTANT: `secret` is coturn's shared secret. */
 export interface TurnConfig {
@@ -57,8 +55,7 @@ export function createTurnService(deps: { db: Db; config: TurnConfig | undefined
             "VALIDATION_FAILED",
             "name the node the credentials are for: ?nodeId=<node id>",
           );
-        const [node] = await deps.db.select({ id: nodes.id }).from(nodes).where(eq(nodes.id, nodeId));
-        if (!node) throw notFound("NODE_NOT_FOUND", "node", nodeId);
+        if (!(await nodeExists(deps.db, nodeId))) throw notFound("NODE_NOT_FOUND", "node", nodeId);
         await recordAudit(deps.db, {
           actor: asker.actor,
           action: "node.turn-credentials-read",
