@@ -30,6 +30,7 @@ export * from "./events.js";
 export * from "./ipam.js";
 export * from "./liveness.service.js";
 export * from "./mesh.core.js";
+export type { NetworkRow, NodeRow } from "./mesh.repo.js";
 export * from "./mesh.schema.js";
 export * from "./networks.service.js";
 export * from "./nodes.service.js";

@@ -15,6 +15,8 @@ export interface NetworkView {
   dns: string[];
   mtu: number | null;
   persistentKeepalive: number | null;
+  /** Monthly byte quota of nodes that set none of their own; null: no limit. */
+  defaultMonthlyQuotaBytes: number | null;
   hubPublicKey: string;
   hubIp4: string;
   hubIp6: string | null;
@@ -35,6 +37,7 @@ export function toNetworkView(n: NetworkRow & { nodeCount?: number }): NetworkVi
     dns: n.dns,
     mtu: n.mtu,
     persistentKeepalive: n.persistentKeepalive,
+    defaultMonthlyQuotaBytes: n.defaultMonthlyQuotaBytes,
     hubPublicKey: n.hubPublicKey,
     hubIp4: addressOnly(n.hubIp4),
     hubIp6: n.hubIp6 ? addressOnly(n.hubIp6) : null,
@@ -58,6 +61,10 @@ export interface NodeView {
   extraAllowedIps: string[];
   role: NodeRow["role"];
   status: NodeRow["status"];
+  /** Why the node is disabled (`operator`, `quota`); null when it is not. */
+  disabledReason: NodeRow["disabledReason"];
+  /** Bytes the node may move per UTC month; null: the network's default. */
+  monthlyQuotaBytes: number | null;
   natType: string | null;
   networkInfo: NodeRow["networkInfo"];
   capabilities: NodeRow["capabilities"];
@@ -92,6 +99,8 @@ export function toNodeView(n: NodeRow): NodeView {
     extraAllowedIps: n.extraAllowedIps,
     role: n.role,
     status: n.status,
+    disabledReason: n.status === "disabled" ? (n.disabledReason ?? "operator") : null,
+    monthlyQuotaBytes: n.monthlyQuotaBytes,
     natType: n.natType,
     networkInfo: n.networkInfo,
     capabilities: n.capabilities,
@@ -149,7 +158,14 @@ export function toEnrollmentKeyView(k: EnrollmentKeyRow): EnrollmentKeyView {
 
 /** What rendering needs of a network: its public view without counts and timestamps. */
 export function toNetworkSpec(n: NetworkRow): NetworkSpec {
-  const { nodeCount: _count, createdAt: _created, updatedAt: _updated, ...spec } = toNetworkView(n);
+  // The quota is no part of any config: leaving it out keeps config hashes (and versions) as they were.
+  const {
+    nodeCount: _count,
+    createdAt: _created,
+    updatedAt: _updated,
+    defaultMonthlyQuotaBytes: _quota,
+    ...spec
+  } = toNetworkView(n);
   return spec;
 }
 

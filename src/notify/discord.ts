@@ -153,6 +153,10 @@ function titleOf(event: EventMessage): string {
       return `Node online: ${node}`;
     case "node.offline":
       return `Node offline: ${node}`;
+    case "node.quota-warning":
+      return `Node at 80 % of its quota: ${node}`;
+    case "node.quota-exceeded":
+      return `Node over its quota${d.disabled === true ? ", disabled" : ""}: ${node}`;
     case "sync.started":
       return `Sync started (${runType})`;
     case "sync.completed":

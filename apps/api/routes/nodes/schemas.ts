@@ -22,6 +22,12 @@ export const NodeSchema = z
     extraAllowedIps: z.array(z.string()),
     role: z.enum(["peer", "relay", "hub"]),
     status: z.enum(["pending", "online", "offline", "disabled"]),
+    disabledReason: z.enum(["operator", "quota"]).nullable().openapi({
+      description: "Why the node is disabled: `quota` nodes come back at the month's turn (UTC)",
+    }),
+    monthlyQuotaBytes: z.number().int().nullable().openapi({
+      description: "Bytes (received + sent) per UTC month; null: the network's default",
+    }),
     natType: z.string().nullable(),
     networkInfo: z.record(z.string(), z.unknown()),
     capabilities: z.record(z.string(), z.unknown()),
