@@ -89,6 +89,7 @@ export interface Platform {
     enrollment: MeshServices["enrollment"];
     enrollmentKeys: MeshServices["enrollmentKeys"];
     configs: MeshServices["configs"];
+    configLinks: MeshServices["configLinks"];
     nodeAuth: NodeAuthService;
     liveness: MeshServices["liveness"];
     audit: AuditService;

@@ -178,6 +178,21 @@ export const UpdateNodeInput = z
   .strict();
 export type UpdateNodeInput = z.infer<typeof UpdateNodeInput>;
 
+/** Lifetimes of one-time config links: 10 minutes unless told, from 1 minute to 1 day. */
+export const CONFIG_LINK_TTL_SECONDS = { default: 600, min: 60, max: 86_400 } as const;
+
+export const CreateConfigLinkInput = z
+  .object({
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(CONFIG_LINK_TTL_SECONDS.min)
+      .max(CONFIG_LINK_TTL_SECONDS.max)
+      .default(CONFIG_LINK_TTL_SECONDS.default),
+  })
+  .strict();
+export type CreateConfigLinkInput = z.infer<typeof CreateConfigLinkInput>;
+
 export const NodeListQuery = z.object({
   networkId: z.uuid().optional(),
   status: z.enum(NODE_STATUSES).optional(),

@@ -79,3 +79,23 @@ export const EnrollmentKeySchema = z
     usable: z.boolean(),
   })
   .openapi("EnrollmentKey");
+
+export const ConfigLinkSchema = z
+  .object({
+    id: z.uuid(),
+    url: z.string().openapi({
+      description:
+        "GET it (no credentials) to download the config once; `&format=qr` for the QR code. It holds the node's private key: hand it to one person",
+      example: "https://wiresync.example.com/api/v1/nodes/3f0c…/config/link?token=wsl_…",
+    }),
+    expiresAt: z.string(),
+  })
+  .openapi("ConfigLink");
+
+export const ConfigLinkQuery = z.object({
+  token: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "token", in: "query" }, description: "The link's token (`wsl_…`)" }),
+});
