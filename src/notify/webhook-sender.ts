@@ -1,7 +1,8 @@
 /**
  * The glue between a webhook row and the wire: URL checks through the SSRF guard, sealing and
- * opening the URL and signing secret (each bound to its webhook by AAD), and one send of an event as
- * Discord embeds or a signed generic JSON body. It never retries and never records anything.
+ * opening the URL and signing secret or Gotify token (each bound to its webhook by AAD), and one send
+ * of an event as Discord embeds, a Gotify message or a signed generic JSON body. It never retries
+ * and never records anything.
  */
 import type { SecretBox } from "../crypto/index.js";
 import { DomainError } from "../errors.js";
