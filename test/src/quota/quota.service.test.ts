@@ -185,6 +185,22 @@ describe("quota service", () => {
     ]);
   });
 
+  it("holds usage as the collector accumulated it: a counter reset adds only what came after it", async () => {
+    const { node } = await createNode(t, networkId);
+    await patchNode(node.id, { monthlyQuotaBytes: 10_000 });
+    const usage = t.platform.services.usage;
+    const reading = (rx: number, tx: number) => [{ publicKey: node.publicKey, rx, tx, latestHandshake: 0 }];
+    await usage.recordReadings(networkId, reading(3_000, 3_000), NOW);
+    await usage.recordReadings(networkId, reading(3_500, 3_500), NOW); // 7,000
+    // The interface restarted: its counters start again from zero.
+    await usage.recordReadings(networkId, reading(400, 400), NOW); // 7,800: still under 80 %
+    expect(await quota().checkNetwork(networkId, NOW)).toEqual([]);
+    await usage.recordReadings(networkId, reading(500, 500), NOW); // 8,000
+    expect((await quota().checkNetwork(networkId, NOW)).map((c) => [c.threshold, c.usedBytes])).toEqual([
+      [80, 8_000],
+    ]);
+  });
+
   it("refuses quotas that are not whole byte counts of at least 1 KiB, changing nothing", async () => {
     const { node } = await createNode(t, networkId);
     for (const bad of [0, 1023, -5, 1.5, "1000", Number.MAX_SAFE_INTEGER + 2]) {
