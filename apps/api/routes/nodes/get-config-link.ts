@@ -31,6 +31,8 @@ export const route = createRoute({
 
 export function registerGetConfigLink(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
+    // Foot-gun: Hono answers HEAD with the GET handler, so a link checker's HEAD would use the link up.
+    if (c.req.method === "HEAD") return c.body(null, 405, { Allow: "GET" });
     const { id } = c.req.valid("param");
     const { token, format } = c.req.valid("query");
     const config = await c.var.services.configLinks.download(id, token, format, {

@@ -91,6 +91,18 @@ describe("one-time config links refused", () => {
     expect(await uses(node.id)).toBe(0);
   });
 
+  it("answers a HEAD request 405 without using the link up", async () => {
+    const { node } = await createNode(t, networkId);
+    const link = await makeLink(node.id);
+    const head = await t.request(`/api/v1/nodes/${node.id}/config/link?token=${link.token}`, {
+      method: "HEAD",
+      key: null,
+    });
+    expect(head.status).toBe(405);
+    expect(await uses(node.id)).toBe(0);
+    expect((await download(node.id, link.token)).status).toBe(200);
+  });
+
   it("gives the config to exactly one of several downloads at once", async () => {
     const { node } = await createNode(t, networkId);
     const link = await makeLink(node.id);
