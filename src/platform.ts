@@ -17,8 +17,8 @@ import { openDatabase } from "./db/index.js";
 import type { HealthCheck, HealthService } from "./health/index.js";
 import { createHealthService, HealthCheckError } from "./health/index.js";
 import type { Logger } from "./logger.js";
-import type { ConfigFeed, ConfigNotifier, MeshServices } from "./mesh/index.js";
-import { createMeshServices, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
+import type { ConfigFeed, ConfigNotifier, MeshServiceDeps, MeshServices } from "./mesh/index.js";
+import { createMeshCore, createMeshServices, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
 import type { Metrics } from "./metrics/index.js";
 import { createMetrics, registerNodeGauges } from "./metrics/index.js";
 import type { EmailService, NodeConfigSource, Relay, Resolver, WebhookService } from "./notify/index.js";
@@ -32,6 +32,8 @@ import {
 } from "./peer-sync/index.js";
 import type { Redis } from "./queue/index.js";
 import { BullJobQueue, createRedis, pingRedis } from "./queue/index.js";
+import type { QuotaService } from "./quota/index.js";
+import { createQuotaService } from "./quota/index.js";
 import type { RoutingService } from "./routing/index.js";
 import { createRoutingService } from "./routing/index.js";
 import type { SettingsService } from "./settings/index.js";
@@ -93,6 +95,7 @@ export interface Platform {
     enrollment: MeshServices["enrollment"];
     enrollmentKeys: MeshServices["enrollmentKeys"];
     configs: MeshServices["configs"];
+    configLinks: MeshServices["configLinks"];
     nodeAuth: NodeAuthService;
     liveness: MeshServices["liveness"];
     audit: AuditService;
@@ -105,6 +108,7 @@ export interface Platform {
     relay: Relay;
     routing: RoutingService;
     turn: TurnService;
+    quota: QuotaService;
   };
   readonly secrets: SecretBox;
   /** Announces new config versions to node agents (config-push jobs). */
@@ -159,13 +163,15 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
   const notify = options.notify ?? DEFAULT_NOTIFY;
   const { email } = notify;
   // Built first: the email service reads node configs from them.
-  const mesh = createMeshServices({
+  // The quota service disables and restores nodes through a mesh core of its own (stateless).
+  const meshDeps: MeshServiceDeps = {
     db: database.db,
     queue,
     secrets,
     reportDispatchError: (err, what) =>
       options.logger.warn({ err, ...what }, "trigger not queued; the scheduled reconcile will catch up"),
-  });
+  };
+  const mesh = createMeshServices(meshDeps);
   registerNodeGauges(metrics.registry, mesh.liveness);
   const sync = createSyncService({ db: database.db, queue });
   const usage = createUsageService(database.db);
@@ -238,6 +244,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       queue,
       options: { batchSize: 200, sweepGraceMs: notify.sweepGraceMs, alertRecipients: email.alertRecipients },
     }),
+    quota: createQuotaService(createMeshCore(meshDeps)),
   };
 
   let feed: ConfigFeed | undefined;

@@ -11,6 +11,7 @@ import type { ProgressMonitor } from "../src/health/index.js";
 import type { Logger } from "../src/logger.js";
 import type { LivenessService } from "../src/mesh/index.js";
 import type { Relay } from "../src/notify/index.js";
+import type { QuotaService } from "../src/quota/index.js";
 import type { Retention } from "../src/retention/index.js";
 import type { SettingsService } from "../src/settings/index.js";
 import type { SyncService } from "../src/sync/index.js";
@@ -36,6 +37,8 @@ export interface SchedulerDeps {
   };
   /** Hears of every tick's start and end, so a tick that never ends marks the worker unhealthy. */
   progress?: ProgressMonitor;
+  /** Restores nodes disabled for their quota once their month has turned (every minute). */
+  quota?: Pick<QuotaService, "restoreForNewMonth">;
 }
 
 export interface Scheduler {
@@ -53,6 +56,8 @@ export interface Scheduler {
   kickRelay(): Promise<void>;
   /** Prunes finished history older than the retention period (also what each hourly tick does). */
   pruneHistory(now?: Date): Promise<void>;
+  /** Enables nodes disabled for their quota whose month has turned (also each minute's tick). */
+  restoreQuotas(now?: Date): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -116,6 +121,16 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
+  async function restoreQuotas(now = new Date()) {
+    if (!deps.quota) return;
+    try {
+      const restored = await deps.quota.restoreForNewMonth(now);
+      if (restored.length > 0) log.info({ nodes: restored }, "nodes restored at the month's turn");
+    } catch (err) {
+      log.error({ err }, "restoring nodes disabled for their quota failed");
+    }
+  }
+
   const tracked = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const end = deps.progress?.begin(`${name} tick`);
     try {
@@ -141,6 +156,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   every(deps.staleRunCheckCron, checkStaleRuns, "stale-run-check");
   every("* * * * *", checkNodeLiveness, "node-liveness");
   every("17 * * * *", pruneHistory, "retention");
+  every("* * * * *", restoreQuotas, "quota-restore");
 
   // The relay runs one at a time per process; kicks during a run coalesce into one more run.
   let relaying: Promise<void> | undefined;
@@ -190,6 +206,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     reconcileTick,
     kickRelay,
     pruneHistory,
+    restoreQuotas,
     async stop() {
       stopped = true;
       clearInterval(timer);

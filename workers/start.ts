@@ -81,6 +81,7 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
           listen: (channel, onNotify) => platform.database.listen(channel, onNotify),
         },
         progress,
+        quota: platform.services.quota,
       })
     : undefined;
   return {

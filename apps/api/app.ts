@@ -90,6 +90,7 @@ export function createApp(deps: AppDeps): App {
     c.set("configFeed", deps.configFeed);
     c.set("streamSlots", deps.streamSlots);
     c.set("metricsTokenHash", metricsTokenHash);
+    c.set("publicUrl", deps.publicUrl?.replace(/\/+$/, ""));
     await next();
   });
   app.use(secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));

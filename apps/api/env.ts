@@ -25,6 +25,8 @@ export interface AppEnv {
     streamSlots: StreamSlots;
     /** SHA-256 of `METRICS_TOKEN` when one is set: `/metrics` then answers only to it. */
     metricsTokenHash: string | undefined;
+    /** `PUBLIC_URL` without a trailing slash, when set: links the API hands out start with it. */
+    publicUrl: string | undefined;
     /** Set by `authenticate` when the request proved who it is. */
     principal: Principal | undefined;
   };

@@ -7,7 +7,7 @@
  * agents report (`endpoints.ts`, pure) and answers which pairs shook hands recently
  * (`reachability.ts`, pure). It never touches a WireGuard interface, never puts a
  * key, token or ciphertext in an event, and never returns a private key except in a node's own
- * config (to an admin, the node, or the node owner's email). Key, address and endpoint parsing
+ * config (to an admin, the node, the node owner's email, or whoever holds a one-time config link). Key, address and endpoint parsing
  * belong to the data plane (`src/wireguard`), which the mesh builds on and which never imports it.
  */
 
@@ -20,6 +20,7 @@ export {
   WG_KEY_PATTERN,
 } from "../wireguard/index.js";
 export * from "./cidr.js";
+export * from "./config-links.service.js";
 export * from "./config-push.js";
 export * from "./configs.service.js";
 export * from "./effects.js";
@@ -30,6 +31,7 @@ export * from "./events.js";
 export * from "./ipam.js";
 export * from "./liveness.service.js";
 export * from "./mesh.core.js";
+export type { NetworkRow, NodeRow } from "./mesh.repo.js";
 export * from "./mesh.schema.js";
 export * from "./networks.service.js";
 export * from "./node-protocol.schema.js";
@@ -40,6 +42,7 @@ export * from "./stream-slots.js";
 export * from "./views.js";
 export * from "./weak-keys.js";
 
+import { createConfigLinkService } from "./config-links.service.js";
 import { createConfigService } from "./configs.service.js";
 import { createEnrollmentService } from "./enrollment.service.js";
 import { createEnrollmentKeyService } from "./enrollment-keys.service.js";
@@ -57,6 +60,7 @@ export function createMeshServices(deps: MeshServiceDeps) {
     enrollment: createEnrollmentService(core),
     enrollmentKeys: createEnrollmentKeyService(core),
     configs: createConfigService(core),
+    configLinks: createConfigLinkService(core),
     liveness: createLivenessService(core),
   };
 }

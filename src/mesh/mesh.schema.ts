@@ -115,6 +115,8 @@ const DnsEntry = z
   .refine((v) => parseIp(v) !== null || isHostname(v), "must be an IP address or a search domain");
 
 const Port = z.number().int().min(1).max(65535);
+/** A monthly byte quota: at least 1 KiB, at most 2^53 - 1 (what JSON numbers hold exactly). */
+const QuotaBytes = z.number().int().min(1024).max(Number.MAX_SAFE_INTEGER);
 const Mtu = z.number().int().min(1280).max(9000);
 const Keepalive = z.number().int().min(0).max(3600);
 
@@ -143,6 +145,8 @@ export const UpdateNetworkInput = z
     dns: z.array(DnsEntry).max(8),
     mtu: Mtu.nullable(),
     persistentKeepalive: Keepalive.nullable(),
+    /** Monthly byte quota of nodes that set none of their own; null removes it. */
+    defaultMonthlyQuotaBytes: QuotaBytes.nullable(),
   })
   .partial()
   .strict();
@@ -173,10 +177,27 @@ export const UpdateNodeInput = z
     tags: z.array(Name).max(32),
     /** `disabled` takes the node off the hub without deleting it. */
     status: z.enum(["disabled", "pending"]),
+    /** Bytes (received + sent) per UTC month; null falls back to the network's default. */
+    monthlyQuotaBytes: QuotaBytes.nullable(),
   })
   .partial()
   .strict();
 export type UpdateNodeInput = z.infer<typeof UpdateNodeInput>;
+
+/** Lifetimes of one-time config links: 10 minutes unless told, from 1 minute to 1 day. */
+export const CONFIG_LINK_TTL_SECONDS = { default: 600, min: 60, max: 86_400 } as const;
+
+export const CreateConfigLinkInput = z
+  .object({
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(CONFIG_LINK_TTL_SECONDS.min)
+      .max(CONFIG_LINK_TTL_SECONDS.max)
+      .default(CONFIG_LINK_TTL_SECONDS.default),
+  })
+  .strict();
+export type CreateConfigLinkInput = z.infer<typeof CreateConfigLinkInput>;
 
 export const NodeListQuery = z.object({
   networkId: z.uuid().optional(),

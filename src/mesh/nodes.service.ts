@@ -1,8 +1,10 @@
 /** Nodes once enrolled: list, read, change and delete them (see enrollment.service.ts for joining). */
 import { recordAudit } from "../audit/index.js";
+import type { DisabledReason, Tx } from "../db/index.js";
+import type { MeshEffects } from "./effects.js";
 import { changedFields } from "./events.js";
 import { actorOf, hubKeyTaken, type MeshContext, type MeshCore, translateConstraint } from "./mesh.core.js";
-import type { NetworkRow } from "./mesh.repo.js";
+import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type { NodeListQuery, UpdateNodeInput } from "./mesh.schema.js";
 import { meshPeerReach } from "./render.js";
@@ -10,6 +12,31 @@ import type { NodeView } from "./views.js";
 import { toNetworkSpec, toNodeSpec, toNodeView } from "./views.js";
 
 export type NodeService = ReturnType<typeof createNodeService>;
+
+/**
+ * Disables a node (`reason` given: its peer leaves the hub at the next sync) or enables it again
+ * (`reason` null: status `pending` until it is seen), in the caller's unit of work: its config is
+ * refreshed and the network's sync queued through `effects`. Audit and events are the caller's.
+ * Returns the changed row.
+ */
+export async function setNodeDisabled(
+  core: MeshCore,
+  tx: Tx,
+  effects: MeshEffects,
+  node: NodeRow,
+  network: NetworkRow,
+  reason: DisabledReason | null,
+): Promise<NodeRow> {
+  const row = (await repo.updateNode(tx, node.id, {
+    status: reason === null ? "pending" : "disabled",
+    disabledReason: reason,
+  }))!;
+  if (reason === null) await repo.unretirePeer(tx, network.id, row.publicKey);
+  else await repo.retirePeers(tx, network.id, [row.publicKey]);
+  await core.refreshConfigs(tx, network, effects, new Set([node.id]));
+  effects.syncNetworks.add(network.id);
+  return row;
+}
 
 /** Nodes: list, read, change and delete them. */
 export function createNodeService(core: MeshCore) {
@@ -52,6 +79,10 @@ export function createNodeService(core: MeshCore) {
           const row = (await repo.updateNode(tx, id, {
             ...patch,
             ...(rekeyed ? { privateKeyEnc: null } : {}),
+            // An operator's enable also lifts a quota's disable (for the rest of the month).
+            ...(patch.status !== undefined
+              ? { disabledReason: patch.status === "disabled" ? ("operator" as const) : null }
+              : {}),
           }))!;
           if (rekeyed) await repo.retirePeers(tx, network.id, [before.publicKey]);
           if (row.status === "disabled") await repo.retirePeers(tx, network.id, [row.publicKey]);

@@ -17,6 +17,8 @@ export interface NetworkView {
   dns: string[];
   mtu: number | null;
   persistentKeepalive: number | null;
+  /** Monthly byte quota of nodes that set none of their own; null: no limit. */
+  defaultMonthlyQuotaBytes: number | null;
   hubPublicKey: string;
   hubIp4: string;
   hubIp6: string | null;
@@ -37,6 +39,7 @@ export function toNetworkView(n: NetworkRow & { nodeCount?: number }): NetworkVi
     dns: n.dns,
     mtu: n.mtu,
     persistentKeepalive: n.persistentKeepalive,
+    defaultMonthlyQuotaBytes: n.defaultMonthlyQuotaBytes,
     hubPublicKey: n.hubPublicKey,
     hubIp4: addressOnly(n.hubIp4),
     hubIp6: n.hubIp6 ? addressOnly(n.hubIp6) : null,
@@ -60,6 +63,10 @@ export interface NodeView {
   extraAllowedIps: string[];
   role: NodeRow["role"];
   status: NodeRow["status"];
+  /** Why the node is disabled (`operator`, `quota`); null when it is not. */
+  disabledReason: NodeRow["disabledReason"];
+  /** Bytes the node may move per UTC month; null: the network's default. */
+  monthlyQuotaBytes: number | null;
   natType: NatType | null;
   networkInfo: NodeRow["networkInfo"];
   capabilities: NodeRow["capabilities"];
@@ -95,6 +102,8 @@ export function toNodeView(n: NodeRow): NodeView {
     extraAllowedIps: n.extraAllowedIps,
     role: n.role,
     status: n.status,
+    disabledReason: n.status === "disabled" ? (n.disabledReason ?? "operator") : null,
+    monthlyQuotaBytes: n.monthlyQuotaBytes,
     // Stored canonical by the schema; a value written before canonical forms reads as unknown.
     natType: n.natType === null ? null : (canonicalNatType(n.natType) ?? "unknown"),
     networkInfo: n.networkInfo,
@@ -154,7 +163,14 @@ export function toEnrollmentKeyView(k: EnrollmentKeyRow): EnrollmentKeyView {
 
 /** What rendering needs of a network: its public view without counts and timestamps. */
 export function toNetworkSpec(n: NetworkRow): NetworkSpec {
-  const { nodeCount: _count, createdAt: _created, updatedAt: _updated, ...spec } = toNetworkView(n);
+  // The quota is no part of any config: leaving it out keeps config hashes (and versions) as they were.
+  const {
+    nodeCount: _count,
+    createdAt: _created,
+    updatedAt: _updated,
+    defaultMonthlyQuotaBytes: _quota,
+    ...spec
+  } = toNetworkView(n);
   return spec;
 }
 

@@ -136,7 +136,8 @@ function obj(v: unknown): Record<string, unknown> {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-function titleOf(event: EventMessage): string {
+/** A one-line title naming what happened (shared by every channel that shows a title). */
+export function titleOf(event: EventMessage): string {
   const d = event.data;
   const node = str(obj(d.node).name) ?? str(obj(d.node).id) ?? "";
   const run = obj(d.run);
@@ -153,6 +154,10 @@ function titleOf(event: EventMessage): string {
       return `Node online: ${node}`;
     case "node.offline":
       return `Node offline: ${node}`;
+    case "node.quota-warning":
+      return `Node at 80 % of its quota: ${node}`;
+    case "node.quota-exceeded":
+      return `Node over its quota${d.disabled === true ? ", disabled" : ""}: ${node}`;
     case "sync.started":
       return `Sync started (${runType})`;
     case "sync.completed":
@@ -170,7 +175,8 @@ function titleOf(event: EventMessage): string {
   }
 }
 
-function descriptionOf(event: EventMessage): string | undefined {
+/** The event's prose (a message, an error, a reason), when it has any. */
+export function descriptionOf(event: EventMessage): string | undefined {
   const d = event.data;
   return (
     str(d.message) ??
@@ -183,7 +189,7 @@ function descriptionOf(event: EventMessage): string | undefined {
 }
 
 /** `[dotted path, text]` for every scalar in `data` (arrays of scalars joined), prose keys left out. */
-function flatten(data: Record<string, unknown>): [string, string][] {
+export function flatten(data: Record<string, unknown>): [string, string][] {
   const out: [string, string][] = [];
   const walk = (value: unknown, path: string, depth: number) => {
     if (value === undefined) return;

@@ -57,6 +57,7 @@ export function webhookMatches(webhook: Subscriber, event: RoutedEvent): boolean
  * The emails an event causes:
  * - `node.enrolled` with `node.email` and `node.hasServerKey: true` → `node-config` to that address;
  * - `node.offline` → `node-offline` to `node.email` and to every alert recipient;
+ * - `node.quota-warning`, `node.quota-exceeded` → `node-quota` to `node.email` and every alert recipient;
  * - `sync.failed` → `sync-failed` to every alert recipient.
  * One email per recipient and template.
  */
@@ -77,6 +78,14 @@ export function emailsForEvent(
       if (str(node.name) && str(node.id)) {
         for (const to of [...(nodeEmail ? [nodeEmail] : []), ...options.alertRecipients]) {
           out.push({ to, template: "node-offline", data: event.data });
+        }
+      }
+      break;
+    case "node.quota-warning":
+    case "node.quota-exceeded":
+      if (str(node.name) && str(node.id)) {
+        for (const to of [...(nodeEmail ? [nodeEmail] : []), ...options.alertRecipients]) {
+          out.push({ to, template: "node-quota", data: event.data });
         }
       }
       break;

@@ -1,15 +1,16 @@
 /**
  * Notifications: the relay that moves outbox events to webhook deliveries and emails, the webhook
- * service (Discord embeds, signed generic JSON, SSRF-safe HTTP, retries, disabling), the email
+ * service (Discord embeds, signed generic JSON, Gotify messages, SSRF-safe HTTP, retries, disabling), the email
  * service (templates, Resend with the outbox id as idempotency key) and their pure cores. It owns
  * when and how something is sent; it must never send without a row in Postgres recording it, and
- * never log, store in clear or return a webhook secret, URL token or API key (the create response
- * is the one exception, for the secret).
+ * never log, store in clear or return a webhook secret, Gotify token, URL token or API key (the
+ * create response is the one exception, for the signing secret).
  */
 export * from "./addresses.js";
 export * from "./discord.js";
 export * from "./email.service.js";
 export * from "./fan-out.js";
+export * from "./gotify.js";
 export * from "./mailer.js";
 export type { AttemptRow, DeliveryRow, EmailRow, EventRow, WebhookRow } from "./notify.repo.js";
 export * from "./notify.schema.js";

@@ -7,6 +7,13 @@ import { SCOPE_PATTERN } from "./fan-out.js";
 
 const MAX_DATA_BYTES = 64 * 1024;
 
+/** A Gotify application token: printable ASCII without spaces (it travels in a header). */
+const GotifyToken = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+
 const JsonObject = z
   .record(z.string(), z.unknown())
   .refine(
@@ -22,8 +29,20 @@ export const WebhookInput = z
     scope: z.string().regex(SCOPE_PATTERN, "must be `global` or `network:<uuid>`").default("global"),
     events: z.array(SubscribableEventName).min(1).max(50),
     enabled: z.boolean().default(true),
+    /** GOTIFY only, and required there: the application token (sealed, never returned). */
+    token: GotifyToken.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.type === "GOTIFY" && v.token === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["token"],
+        message: "a GOTIFY webhook needs its application token",
+      });
+    if (v.type !== "GOTIFY" && v.token !== undefined)
+      ctx.addIssue({ code: "custom", path: ["token"], message: "only a GOTIFY webhook takes a token" });
+  });
 export type WebhookInput = z.infer<typeof WebhookInput>;
 
 export const WebhookUpdate = z
@@ -36,8 +55,10 @@ export const WebhookUpdate = z
     events: WebhookInput.shape.events.optional(),
     /** Re-enabling a disabled webhook clears its failure streak. */
     enabled: z.boolean().optional(),
-    /** Issue a new signing secret (returned once, in this response). */
+    /** Issue a new signing secret (returned once, in this response). Not for GOTIFY webhooks. */
     rotateSecret: z.boolean().optional(),
+    /** A GOTIFY webhook's new application token (sealed, never returned). */
+    token: GotifyToken.optional(),
   })
   .strict();
 export type WebhookUpdate = z.infer<typeof WebhookUpdate>;

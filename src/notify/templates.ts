@@ -40,6 +40,21 @@ export const TEMPLATE_DATA = {
       lastSeenAt: z.string().max(64).nullable().optional(),
     })
     .loose(),
+  "node-quota": z
+    .object({
+      node: NodeData,
+      network: z.object({ name: Name }).loose().optional(),
+      quota: z
+        .object({
+          month: z.string().max(7),
+          thresholdPercent: z.number().int(),
+          usedBytes: z.number().int(),
+          limitBytes: z.number().int(),
+        })
+        .loose(),
+      disabled: z.boolean().optional(),
+    })
+    .loose(),
 } as const satisfies Record<EmailTemplate, z.ZodType>;
 
 export type TemplateData<T extends EmailTemplate> = z.infer<(typeof TEMPLATE_DATA)[T]>;
@@ -169,6 +184,25 @@ export function renderEmail(
         `Node ${d.node.name}${d.network ? ` in network ${d.network.name}` : ""} stopped reporting and is now offline.`,
         ...(d.node.ip4 ? [`Address: ${d.node.ip4}`] : []),
         ...(d.lastSeenAt ? [`Last seen: ${d.lastSeenAt}`] : []),
+      ];
+      return {
+        subject,
+        html: layout(subject, lines.map(p).join("\n")),
+        text: lines.join("\n\n"),
+        attachments: [],
+      };
+    }
+    case "node-quota": {
+      const d = TEMPLATE_DATA["node-quota"].parse(data);
+      const { quota } = d;
+      const subject = pick(`wiresync: node ${d.node.name} used ${quota.thresholdPercent} % of its quota`);
+      const lines = [
+        `Node ${d.node.name}${d.network ? ` in network ${d.network.name}` : ""} moved ${quota.usedBytes} bytes in ${quota.month} (UTC), ${quota.thresholdPercent} % of its monthly quota of ${quota.limitBytes} bytes.`,
+        d.disabled
+          ? "It is disabled until the month turns or an operator enables it again."
+          : quota.thresholdPercent >= 100
+            ? "It was already disabled."
+            : "At 100 % it will be disabled until the month turns.",
       ];
       return {
         subject,

@@ -61,6 +61,28 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     return row;
   }
 
+  /**
+   * What an update does to the sealed column: a new signing secret (returned once) on `rotateSecret`
+   * or when a GOTIFY webhook becomes another type; the new token of a GOTIFY webhook. Throws
+   * VALIDATION_FAILED for a token without GOTIFY, GOTIFY without a token, or a GOTIFY secret rotation.
+   */
+  function secretChange(before: WebhookRow, input: WebhookUpdate): { secret?: string; sealed?: string } {
+    const type = input.type ?? before.type;
+    const invalid = (message: string) =>
+      new DomainError("VALIDATION_FAILED", message, { context: { field: "token" } });
+    if (type === "GOTIFY") {
+      if (input.rotateSecret)
+        throw invalid("a GOTIFY webhook has no signing secret; send a new token instead");
+      if (input.token !== undefined) return { sealed: sender.sealSecret(before.id, input.token) };
+      if (before.type !== "GOTIFY") throw invalid("a webhook becomes GOTIFY only with its application token");
+      return {};
+    }
+    if (input.token !== undefined) throw invalid("only a GOTIFY webhook takes a token");
+    if (!input.rotateSecret && before.type !== "GOTIFY") return {};
+    const secret = generateWebhookSecret();
+    return { secret, sealed: sender.sealSecret(before.id, secret) };
+  }
+
   function nameTaken(err: unknown, name: string | undefined): never {
     if (pgErrorCode(err) === "23505" && pgConstraint(err) === "webhooks_name_key") {
       throw new DomainError("CONFLICT", `a webhook named ${name} already exists`, { context: { name } });
@@ -70,14 +92,19 @@ export function createWebhookService(deps: WebhookServiceDeps) {
 
   return {
     /**
-     * Creates a webhook and its signing secret. The secret is in this result only. Throws
-     * WEBHOOK_URL_REFUSED for a URL that is not https or reaches an internal address, CONFLICT for a
-     * taken name.
+     * Creates a webhook and its signing secret. The secret is in this result only; a GOTIFY webhook
+     * has its application token sealed instead, and no secret. Throws WEBHOOK_URL_REFUSED for a URL
+     * that is not https or reaches an internal address, CONFLICT for a taken name.
      */
-    async create(input: WebhookInput, ctx: RequestContext = {}): Promise<PublicWebhook & { secret: string }> {
+    async create(
+      input: WebhookInput,
+      ctx: RequestContext = {},
+    ): Promise<PublicWebhook & { secret?: string }> {
       const url = await sender.checkUrl(input.webhookUrl);
       const id = randomUUID();
-      const secret = generateWebhookSecret();
+      const secret = input.type === "GOTIFY" ? undefined : generateWebhookSecret();
+      // The schema made sure a GOTIFY webhook has its token.
+      const sealed = sender.sealSecret(id, secret ?? input.token!);
       try {
         return await transaction(db, async (tx) => {
           const row = await repo.insertWebhook(tx, {
@@ -89,7 +116,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
             scope: input.scope,
             events: [...new Set(input.events)],
             enabled: input.enabled,
-            secretEnc: sender.sealSecret(id, secret),
+            secretEnc: sealed,
           });
           await recordAudit(tx, {
             actor: actorOf(ctx),
@@ -99,7 +126,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
             details: { name: row.name, type: row.type, url: row.urlDisplay, events: row.events },
             requestId: ctx.requestId ?? null,
           });
-          return { ...toPublic(row), secret };
+          return { ...toPublic(row), ...(secret !== undefined ? { secret } : {}) };
         });
       } catch (err) {
         nameTaken(err, input.name);
@@ -117,17 +144,19 @@ export function createWebhookService(deps: WebhookServiceDeps) {
 
     /**
      * Changes a webhook. Enabling it clears its failure streak and disabled reason; `rotateSecret`
-     * returns a new secret, once. Throws WEBHOOK_NOT_FOUND, WEBHOOK_URL_REFUSED, CONFLICT.
+     * returns a new secret, once (as does turning a GOTIFY webhook into another type). A GOTIFY
+     * webhook takes a new `token` instead, and another type becomes GOTIFY only with one. Throws
+     * WEBHOOK_NOT_FOUND, WEBHOOK_URL_REFUSED, CONFLICT, VALIDATION_FAILED.
      */
     async update(
       input: WebhookUpdate,
       ctx: RequestContext = {},
     ): Promise<PublicWebhook & { secret?: string }> {
       const url = input.webhookUrl === undefined ? undefined : await sender.checkUrl(input.webhookUrl);
-      const secret = input.rotateSecret ? generateWebhookSecret() : undefined;
       try {
         return await transaction(db, async (tx) => {
           const before = await mustGet(tx, input.id);
+          const { secret, sealed } = secretChange(before, input);
           const reEnabled = input.enabled === true && !before.enabled;
           const row = await repo.updateWebhook(tx, input.id, {
             ...(input.name !== undefined ? { name: input.name } : {}),
@@ -135,7 +164,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
             ...(input.scope !== undefined ? { scope: input.scope } : {}),
             ...(input.events !== undefined ? { events: [...new Set(input.events)] } : {}),
             ...(url !== undefined ? { urlEnc: sender.sealUrl(input.id, url), urlDisplay: maskUrl(url) } : {}),
-            ...(secret !== undefined ? { secretEnc: sender.sealSecret(input.id, secret) } : {}),
+            ...(sealed !== undefined ? { secretEnc: sealed } : {}),
             ...(input.enabled === false
               ? { enabled: false, disabledReason: "disabled by an admin", disabledAt: new Date() }
               : {}),
@@ -149,7 +178,8 @@ export function createWebhookService(deps: WebhookServiceDeps) {
             entityType: "webhook",
             entityId: input.id,
             details: {
-              fields: Object.keys(input).filter((k) => k !== "id" && k !== "webhookUrl"),
+              fields: Object.keys(input).filter((k) => k !== "id" && k !== "webhookUrl" && k !== "token"),
+              tokenChanged: input.token !== undefined,
               urlChanged: url !== undefined,
             },
             requestId: ctx.requestId ?? null,

@@ -3,15 +3,17 @@ import { F } from "../logger.js";
 import type { ConfigService } from "../mesh/index.js";
 import type { PeerSyncService } from "../peer-sync/index.js";
 import { driftCount } from "../peer-sync/index.js";
+import type { QuotaService } from "../quota/index.js";
 import type { TaskHandlers } from "./tasks.js";
 
 /**
  * What each task of a sync run does, on this worker's interfaces: peers through the peer sync (drift
- * it finds is logged), configs announced to agents, usage collected.
+ * it finds is logged), configs announced to agents, usage collected and held against quotas.
  */
 export function syncTaskHandlers(deps: {
   peerSync: PeerSyncService;
   configs: Pick<ConfigService, "pushConfigs">;
+  quota: Pick<QuotaService, "checkNetwork">;
   logger: Logger;
 }): TaskHandlers {
   const { peerSync, configs } = deps;
@@ -42,8 +44,15 @@ export function syncTaskHandlers(deps: {
       return { ok: true, note: `${announced} node config versions announced to agents` };
     },
     async usage(task) {
-      const { note } = await peerSync.collectUsage(task.networkId);
-      return { ok: true, note };
+      const { managed, note } = await peerSync.collectUsage(task.networkId);
+      if (!managed) return { ok: true, note };
+      const crossings = await deps.quota.checkNetwork(task.networkId);
+      if (crossings.length === 0) return { ok: true, note };
+      const disabled = crossings.filter((c) => c.disabled).length;
+      return {
+        ok: true,
+        note: `${note}; ${crossings.length} quota thresholds reached${disabled > 0 ? `, ${disabled} nodes disabled` : ""}`,
+      };
     },
   };
 }

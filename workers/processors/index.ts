@@ -14,8 +14,8 @@ import { processSyncRun } from "./sync-run.js";
 import { processWebhook } from "./webhook.js";
 
 export function buildProcessors(platform: Platform): Partial<Record<QueueName, Processor>> {
-  const { sync, peerSync, configs, webhooks, emails } = platform.services;
-  const handlers = syncTaskHandlers({ peerSync, configs, logger: platform.logger });
+  const { sync, peerSync, configs, webhooks, emails, quota } = platform.services;
+  const handlers = syncTaskHandlers({ peerSync, configs, quota, logger: platform.logger });
   const pusher = createConfigPusher(platform.database.db, platform.configNotifier);
 
   return {

@@ -2,7 +2,13 @@ import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { events } from "./events.js";
 
-export const EMAIL_TEMPLATES = ["welcome", "node-config", "sync-failed", "node-offline"] as const;
+export const EMAIL_TEMPLATES = [
+  "welcome",
+  "node-config",
+  "sync-failed",
+  "node-offline",
+  "node-quota",
+] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
 export const EMAIL_STATUSES = ["queued", "sent", "skipped", "failed"] as const;

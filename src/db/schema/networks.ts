@@ -1,4 +1,4 @@
-import { cidr, inet, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, cidr, inet, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const TOPOLOGIES = ["hub", "mesh"] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
@@ -20,6 +20,8 @@ export const networks = pgTable("networks", {
   dns: text().array().notNull().default([]),
   mtu: integer(),
   persistentKeepalive: integer(),
+  /** Monthly byte quota of nodes that set none of their own; null: no limit. */
+  defaultMonthlyQuotaBytes: bigint({ mode: "number" }),
   hubPublicKey: text().notNull(),
   /** AES-256-GCM envelope (see src/crypto); never leaves the server except to the hub's own worker. */
   hubPrivateKeyEnc: text().notNull(),

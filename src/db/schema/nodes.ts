@@ -1,4 +1,15 @@
-import { index, inet, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  index,
+  inet,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { networks } from "./networks.js";
 
 export const NODE_ROLES = ["peer", "relay", "hub"] as const;
@@ -6,6 +17,10 @@ export type NodeRole = (typeof NODE_ROLES)[number];
 
 export const NODE_STATUSES = ["pending", "online", "offline", "disabled"] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
+
+/** Why a node is disabled: an operator said so, or it used up its monthly quota (src/quota). */
+export const DISABLED_REASONS = ["operator", "quota"] as const;
+export type DisabledReason = (typeof DISABLED_REASONS)[number];
 
 export interface NodeNetworkInfo {
   ipv4?: string;
@@ -71,6 +86,10 @@ export const nodes = pgTable(
     tags: text().array().notNull().default([]),
     role: text({ enum: NODE_ROLES }).notNull().default("peer"),
     status: text({ enum: NODE_STATUSES }).notNull().default("pending"),
+    /** Set while `status` is `disabled`; `quota` nodes come back at the month's turn. */
+    disabledReason: text({ enum: DISABLED_REASONS }),
+    /** Bytes (received + sent) the node may move per UTC month; null: the network's default. */
+    monthlyQuotaBytes: bigint({ mode: "number" }),
     lastSeenAt: timestamp({ withTimezone: true }),
     lastHandshakeAt: timestamp({ withTimezone: true }),
     configVersion: integer().notNull().default(1),

@@ -12,15 +12,16 @@ import {
 } from "drizzle-orm/pg-core";
 import { events } from "./events.js";
 
-export const WEBHOOK_TYPES = ["DISCORD", "GENERIC"] as const;
+export const WEBHOOK_TYPES = ["DISCORD", "GENERIC", "GOTIFY"] as const;
 export type WebhookType = (typeof WEBHOOK_TYPES)[number];
 
 export const DELIVERY_STATUSES = ["pending", "delivered", "failed", "cancelled"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /**
- * Where events go. The URL (a Discord URL carries its token) and the signing secret are AES-256-GCM
- * envelopes bound to the row id; `url_display` is the masked form shown in lists and logs.
+ * Where events go. The URL (a Discord URL carries its token) and the signing secret (a Gotify
+ * webhook's application token) are AES-256-GCM envelopes bound to the row id; `url_display` is the
+ * masked form shown in lists and logs.
  */
 export const webhooks = pgTable("webhooks", {
   id: uuid().primaryKey().defaultRandom(),

@@ -118,3 +118,25 @@ describe("retries", () => {
     expect(verdict.retryInMs).toBeUndefined();
   });
 });
+
+describe("emailsForEvent of quota events", () => {
+  const data = {
+    node: { id: "n1", name: "laptop", email: "ada@example.com" },
+    network: { id: NET, name: "office" },
+    quota: { month: "2026-03", thresholdPercent: 80, usedBytes: 800, limitBytes: 1_000 },
+    disabled: false,
+  };
+  it.each(["node.quota-warning", "node.quota-exceeded"])(
+    "%s mails the node's owner and each alert recipient once",
+    (type) => {
+      const mails = emailsForEvent(
+        { type, data },
+        { alertRecipients: ["ops@example.com", "ADA@example.com"] },
+      );
+      expect(mails.map((m) => [m.template, m.to])).toEqual([
+        ["node-quota", "ada@example.com"],
+        ["node-quota", "ops@example.com"],
+      ]);
+    },
+  );
+});

@@ -48,3 +48,19 @@ describe("renderEmail", () => {
     expect(() => renderEmail("sync-failed", { nope: true })).toThrow();
   });
 });
+
+describe("node-quota emails", () => {
+  it("names the node, the bytes, the month and what happens next", () => {
+    const email = renderEmail("node-quota", {
+      node: { id: "n1", name: "laptop" },
+      network: { name: "office" },
+      quota: { month: "2026-03", thresholdPercent: 100, usedBytes: 2_000, limitBytes: 2_000 },
+      disabled: true,
+    });
+    expect(email.subject).toBe("wiresync: node laptop used 100 % of its quota");
+    expect(email.text).toBe(
+      "Node laptop in network office moved 2000 bytes in 2026-03 (UTC), 100 % of its monthly quota of 2000 bytes.\n\n" +
+        "It is disabled until the month turns or an operator enables it again.",
+    );
+  });
+});

@@ -14,8 +14,8 @@ describe("sync.executeRun", () => {
   beforeAll(async () => {
     t = await createTestPlatform();
     await insertNetworks(t.platform.database.db, NETWORKS);
-    const { peerSync, configs } = t.platform.services;
-    real = syncTaskHandlers({ peerSync, configs, logger: t.platform.logger });
+    const { peerSync, configs, quota } = t.platform.services;
+    real = syncTaskHandlers({ peerSync, configs, quota, logger: t.platform.logger });
   });
   afterAll(async () => {
     await t.close();

@@ -12,7 +12,7 @@ export const route = createRoute({
   path: "/api/v1/email/queue",
   tags: ["notify"],
   summary:
-    "Queue a templated email (welcome, node-config, sync-failed, node-offline); sent once through Resend",
+    "Queue a templated email (welcome, node-config, sync-failed, node-offline, node-quota); sent once through Resend",
   ...access.admin,
   request: jsonBody(EmailInput),
   responses: {

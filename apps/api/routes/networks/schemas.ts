@@ -12,6 +12,11 @@ export const NetworkSchema = z
     dns: z.array(z.string()),
     mtu: z.number().int().nullable(),
     persistentKeepalive: z.number().int().nullable(),
+    defaultMonthlyQuotaBytes: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "Monthly byte quota of nodes that set none; null: no limit" }),
     hubPublicKey: z.string(),
     hubIp4: z.string(),
     hubIp6: z.string().nullable(),

@@ -12,6 +12,8 @@ export const route = createRoute({
   path: "/api/v1/networks/{id}",
   tags: ["networks"],
   summary: "Change a network (ranges are fixed); nodes whose config changes get a new version",
+  description:
+    "`defaultMonthlyQuotaBytes` is the monthly byte quota of every node of the network that sets none of its own (null: no limit).",
   ...access.admin,
   request: { params: IdParam, ...jsonBody(UpdateNetworkInput) },
   responses: { 200: jsonResponse(envelope(NetworkSchema), "The network"), ...problemResponses },

@@ -23,6 +23,12 @@ export const NodeSchema = z
     extraAllowedIps: z.array(z.string()),
     role: z.enum(["peer", "relay", "hub"]),
     status: z.enum(["pending", "online", "offline", "disabled"]),
+    disabledReason: z.enum(["operator", "quota"]).nullable().openapi({
+      description: "Why the node is disabled: `quota` nodes come back at the month's turn (UTC)",
+    }),
+    monthlyQuotaBytes: z.number().int().nullable().openapi({
+      description: "Bytes (received + sent) per UTC month; null: the network's default",
+    }),
     natType: z
       .enum(NAT_TYPES)
       .nullable()
@@ -81,3 +87,23 @@ export const EnrollmentKeySchema = z
     usable: z.boolean(),
   })
   .openapi("EnrollmentKey");
+
+export const ConfigLinkSchema = z
+  .object({
+    id: z.uuid(),
+    url: z.string().openapi({
+      description:
+        "GET it (no credentials) to download the config once; `&format=qr` for the QR code. It holds the node's private key: hand it to one person",
+      example: "https://wiresync.example.com/api/v1/nodes/3f0c…/config/link?token=wsl_…",
+    }),
+    expiresAt: z.string(),
+  })
+  .openapi("ConfigLink");
+
+export const ConfigLinkQuery = z.object({
+  token: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "token", in: "query" }, description: "The link's token (`wsl_…`)" }),
+});

@@ -11,7 +11,9 @@ export const route = createRoute({
   method: "patch",
   path: "/api/v1/nodes/{id}",
   tags: ["nodes"],
-  summary: "Change a node: name, email, key, endpoint, role, routes, tags, or disable it",
+  summary: "Change a node: name, email, key, endpoint, role, routes, tags, monthly quota, or disable it",
+  description:
+    "`monthlyQuotaBytes` limits bytes received + sent per UTC month (null: the network's default): 80 % emits `node.quota-warning`, 100 % `node.quota-exceeded` and disables the node (`disabledReason: quota`) until the month turns. `status: pending` enables a disabled node, a quota's disable included (for the rest of the month).",
   ...access.admin,
   request: { params: IdParam, ...jsonBody(UpdateNodeInput) },
   responses: { 200: jsonResponse(envelope(NodeSchema), "The node"), ...problemResponses },

@@ -13,7 +13,9 @@ export const route = createRoute({
   tags: ["admin"],
   summary: "Create a webhook; its signing secret is in this response only",
   description:
-    "https only; URLs that resolve to private, loopback or link-local addresses are refused (400 WEBHOOK_URL_REFUSED).",
+    "https only; URLs that resolve to private, loopback or link-local addresses are refused (400 WEBHOOK_URL_REFUSED). " +
+    "`type: GOTIFY` takes the Gotify server's URL and the application's `token` (sealed, never returned); " +
+    "its messages go to `<url>/message` with the token in `X-Gotify-Key`.",
   ...access.admin,
   request: jsonBody(WebhookInput),
   responses: {

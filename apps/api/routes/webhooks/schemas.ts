@@ -20,7 +20,10 @@ export const WebhookSchema = z
   .openapi("Webhook");
 
 export const WebhookWithSecretSchema = WebhookSchema.extend({
-  secret: z.string().openapi({ description: "The HMAC signing secret; shown in this response only" }),
+  secret: z.string().optional().openapi({
+    description:
+      "The HMAC signing secret; shown in this response only. Absent for GOTIFY webhooks, which send their application token (never returned)",
+  }),
 }).openapi("WebhookWithSecret");
 
 export const DeliverySchema = z
