@@ -73,15 +73,18 @@ export function checkPeer(peer: DesiredPeer, index = 0): CheckedPeer {
 }
 
 /**
- * IMPORTANT: the one place a plan becomes a `CheckedPlan` without a check. Only for a plan made of
- * checked peers, updates whose values come from checked peers, and keys read from an interface (the
- * planner, `mergePlans`, `emptyPlan`).
+ * IMPORTANT: the one place a plan becomes a `CheckedPlan` without a check, and not exported from the
+ * module's index. Only for a plan made of checked peers, updates whose values come from checked
+ * peers, and keys already checked (the planner, `mergePlans`, `emptyPlan`).
  */
 export function sealPlan(plan: WgPlan & { readonly add: readonly CheckedPeer[] }): CheckedPlan {
   return plan as CheckedPlan;
 }
 
-/** IMPORTANT: for a peer made only of a checked peer's values (`mergePlans` folding an update in). */
+/**
+ * IMPORTANT: a peer made only of checked values (`mergePlans` folding an update into an add) as a
+ * `CheckedPeer`, frozen, without a check. Not exported from the module's index.
+ */
 export function sealPeer(peer: DesiredPeer): CheckedPeer {
   return Object.freeze(peer) as CheckedPeer;
 }
