@@ -5,7 +5,7 @@
  * carry) through the interface, as wg-quick would. The node owns its interface, so peers the config
  * does not list are removed, and so are wiresync's routes (`proto static`) no peer needs any more.
  */
-import type { LinkPlan, WgPlan } from "../wireguard/index.js";
+import type { CheckedPlan, LinkPlan } from "../wireguard/index.js";
 import {
   applyLinkPlan,
   ensureInterface,
@@ -29,7 +29,7 @@ export interface ApplyTarget {
 
 export interface ApplyResult {
   created: boolean;
-  plan: WgPlan;
+  plan: CheckedPlan;
   writes: number;
   /** The interface settings changed after the peers (routes; MTU and addresses were set before). */
   link: LinkPlan;

@@ -17,13 +17,13 @@ import { DomainError, pgConstraint, pgErrorCode } from "../errors.js";
 import type { EventType } from "../events/index.js";
 import { emitEvent } from "../events/index.js";
 import type { JobQueue } from "../queue/index.js";
+import type { DesiredPeer } from "../wireguard/index.js";
 import { overlaps, parseCidr } from "./cidr.js";
 import type { DispatchErrorReporter, MeshEffects } from "./effects.js";
 import { dispatchEffects, newEffects } from "./effects.js";
 import { type NodeFacts, nodeEventData } from "./events.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
-import type { DesiredHubPeer } from "./render.js";
 import { configHash, renderNodeConfig, routesBehindNodes } from "./render.js";
 import type { NetworkView, NodeView } from "./views.js";
 import { toNetworkSpec, toNodeSpec } from "./views.js";
@@ -73,7 +73,8 @@ export interface NodeConfigBundle {
 export interface HubState {
   network: NetworkView;
   hubPrivateKey: string;
-  peers: DesiredHubPeer[];
+  /** Its peers as the database has them, unchecked: `desiredSet` checks them for the interface. */
+  peers: DesiredPeer[];
   /** Keys of peers that left the network and must leave the interface too. */
   retired: string[];
 }

@@ -46,12 +46,6 @@ export interface RenderedPeer {
   persistentKeepalive: number | null;
 }
 
-/**
- * The hub's view of a node: what goes on the hub interface for it. The data plane's own peer shape,
- * so the peer sync hands it to `desiredSet` as it is (checked there, once, for the interface).
- */
-export type DesiredHubPeer = Pick<DesiredPeer, "publicKey" | "allowedIps" | "endpoint">;
-
 const isActive = (n: Pick<NodeSpec, "status">) => n.status !== "disabled";
 
 /** What a node's peer on the hub is made of. */
@@ -65,8 +59,12 @@ export function nodeAllowedIps(node: Pick<NodeSpec, "ip4" | "ip6" | "extraAllowe
   return [hostPrefix(node.ip4), ...(node.ip6 ? [hostPrefix(node.ip6)] : []), ...node.extraAllowedIps];
 }
 
-/** The peers of the hub's interface: every node that is not disabled. */
-export function desiredHubPeers(nodes: readonly HubPeerSource[]): DesiredHubPeer[] {
+/**
+ * The peers of the hub's interface: every node that is not disabled, in the data plane's one peer
+ * shape, built from the rows once. The peer sync hands them to `desiredSet` as they are, where each
+ * is checked once on its way to the interface.
+ */
+export function desiredHubPeers(nodes: readonly HubPeerSource[]): DesiredPeer[] {
   return nodes
     .filter(isActive)
     .map((n) => ({ publicKey: n.publicKey, allowedIps: nodeAllowedIps(n), endpoint: n.endpoint }));

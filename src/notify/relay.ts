@@ -52,11 +52,13 @@ export function createRelay(deps: RelayDeps) {
   /**
    * Fans out one batch of unrelayed events in one transaction: a delivery for every enabled
    * webhook that matches, the emails the event causes, and `relayed_at`. Rows locked by another
-   * relay are skipped. After commit, queues a job per new row (a failure here is repaired by the
-   * sweep). Returns what it did.
+   * relay are skipped. After commit, queues a job per new row (a failure here is counted, and
+   * repaired by the sweep). Returns what it did.
    */
   async function relayBatch(): Promise<RelayResult> {
-    const created = await transaction(db, async (tx) => {
+    // Counted by the after-commit tasks, which `transaction` awaits before it returns.
+    let failures = 0;
+    const created = await transaction(db, async (tx, afterCommit) => {
       const batch = await repo.lockUnrelayed(tx, options.batchSize);
       if (batch.length === 0) return { events: 0, deliveries: [] as string[], emails: [] as string[] };
       const hooks = await repo.enabledWebhooks(tx);
@@ -72,10 +74,14 @@ export function createRelay(deps: RelayDeps) {
         tx,
         batch.map((e) => e.id),
       );
+      afterCommit(async () => {
+        failures += await enqueueAll("webhook", deliveries);
+      });
+      afterCommit(async () => {
+        failures += await enqueueAll("email", emails);
+      });
       return { events: batch.length, deliveries, emails };
     });
-    const failures =
-      (await enqueueAll("webhook", created.deliveries)) + (await enqueueAll("email", created.emails));
     return {
       events: created.events,
       deliveries: created.deliveries.length,

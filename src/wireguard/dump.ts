@@ -38,7 +38,7 @@ interface MemoEntry {
  * What a reader of `wg show <interface> dump` keeps between dumps: each peer's line in the last dump
  * and the frozen peer parsed from it. An idle peer prints the same line dump after dump, so it is
  * not parsed again (parsing 10,000 peers costs ~15–20 ms), and it is the same object as last time,
- * which lets a desired set skip comparing it again (`DesiredSet.agreed`). Holds no secret the caller
+ * which lets a desired set skip comparing it again (`PlanMemo.agreed`). Holds no secret the caller
  * does not already hold (preshared keys are in the peers either way); the private key is never kept.
  */
 export class WgDumpMemo {

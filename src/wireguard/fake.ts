@@ -1,17 +1,16 @@
 import { normaliseCidrSet } from "./address.js";
 import { isEmptyPlan } from "./plan.js";
-import type { DesiredPeer, WgPeer, WgPlan, WgPort, WgState } from "./types.js";
-import { validatePlan } from "./validate.js";
+import type { CheckedPlan, DesiredPeer, WgPeer, WgPort, WgState } from "./types.js";
 
 /**
- * An in-memory `WgPort` for service tests: it validates plans like the drivers do and applies them
- * with wireguard-go's semantics (removals, `update_only` updates, adds that replace allowed IPs), so
- * a service tested against it behaves the same on a real interface. Not for production.
+ * An in-memory `WgPort` for service tests: it takes checked plans like the drivers do and applies
+ * them with wireguard-go's semantics (removals, `update_only` updates, adds that replace allowed
+ * IPs), so a service tested against it behaves the same on a real interface. Not for production.
  */
 export class FakeWg implements WgPort {
   readonly name: string;
-  /** Every non-empty plan applied, in order (validated and normalised). */
-  readonly applied: WgPlan[] = [];
+  /** Every non-empty plan applied, in order. */
+  readonly applied: CheckedPlan[] = [];
   writes = 0;
   dumps = 0;
   private publicKey: string | null;
@@ -72,10 +71,9 @@ export class FakeWg implements WgPort {
     };
   }
 
-  async apply(plan: WgPlan): Promise<{ writes: number }> {
+  async apply(p: CheckedPlan): Promise<{ writes: number }> {
     this.throwIfFailing();
-    if (isEmptyPlan(plan)) return { writes: 0 };
-    const p = validatePlan(plan);
+    if (isEmptyPlan(p)) return { writes: 0 };
     for (const key of p.remove) this.peers.delete(key);
     for (const u of p.update) {
       const peer = this.peers.get(u.publicKey);

@@ -86,6 +86,6 @@ export {
 } from "./uapi.js";
 export { UAPI_SOCKET_DIR, UapiDriver, type UapiDriverOptions, uapiSocketPath } from "./uapi-driver.js";
 export { UapiPeerMemo } from "./uapi-memo.js";
-export { normaliseDesiredPeer, validatePlan } from "./validate.js";
+export { checkPeer, checkPlan } from "./validate.js";
 export { WgCliDriver, type WgCliDriverOptions } from "./wg-cli-driver.js";
 export { WireGuardError } from "./wireguard.errors.js";

@@ -1,7 +1,18 @@
 import { DomainError } from "../errors.js";
 import { normaliseCidr, normaliseCidrSet, parseEndpoint } from "./address.js";
-import type { DesiredPeer, DriftReport, PeerField, PeerUpdate, WgPeer, WgPlan, WgState } from "./types.js";
-import { normalFrozenPeer } from "./validate.js";
+import { isWgKey } from "./keys.js";
+import type {
+  CheckedPeer,
+  CheckedPlan,
+  DesiredPeer,
+  DriftReport,
+  PeerField,
+  PeerUpdate,
+  WgPeer,
+  WgPlan,
+  WgState,
+} from "./types.js";
+import { checkPeer, sealPeer, sealPlan, type Writable } from "./validate.js";
 
 /**
  * The pure core of peer sync: what must change on an interface so it matches the database. Imports
@@ -16,13 +27,21 @@ export interface PlanOptions {
 }
 
 /** A plan that changes nothing. */
-export function emptyPlan(reason = "noChange"): WgPlan {
-  return { add: [], remove: [], update: [], unexpected: [], reason };
+export function emptyPlan(reason = "noChange"): CheckedPlan {
+  return sealPlan({ add: [], remove: [], update: [], unexpected: [], reason });
 }
 
 /** True when applying `plan` would write nothing (`unexpected` is only a report). */
-export function isEmptyPlan(plan: WgPlan): boolean {
+export function isEmptyPlan(plan: Pick<WgPlan, "add" | "remove" | "update">): boolean {
   return plan.add.length === 0 && plan.remove.length === 0 && plan.update.length === 0;
+}
+
+/** A plan's lists as the planner fills them, before it seals them into a `CheckedPlan`. */
+interface WgPlanLists {
+  add: CheckedPeer[];
+  remove: string[];
+  update: PeerUpdate[];
+  unexpected: string[];
 }
 
 interface PeerDiff {
@@ -44,7 +63,7 @@ function sameAllowedIps(want: readonly string[], have: readonly string[]): boole
  * WireGuard roams endpoints, and a hostname is resolved before it is set, so the interface never
  * shows it.
  */
-function diffPeer(want: DesiredPeer, have: WgPeer): PeerDiff | null {
+function diffPeer(want: CheckedPeer, have: WgPeer): PeerDiff | null {
   const ipsDiffer = !sameAllowedIps(want.allowedIps, have.allowedIps);
   const endpointDiffers =
     want.endpoint != null && want.endpoint !== have.endpoint && parseEndpoint(want.endpoint).isIp;
@@ -55,7 +74,10 @@ function diffPeer(want: DesiredPeer, have: WgPeer): PeerDiff | null {
   if (!ipsDiffer && !endpointDiffers && !keepaliveDiffers && !pskDiffers) return null;
 
   const fields: PeerField[] = [];
-  const update: PeerUpdate = { publicKey: want.publicKey, replaceAllowedIps: false };
+  const update: Writable<PeerUpdate> = {
+    publicKey: want.publicKey,
+    replaceAllowedIps: false,
+  };
   if (ipsDiffer) {
     fields.push("allowedIps");
     update.allowedIps = want.allowedIps;
@@ -87,8 +109,8 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
  * no interface, so a caller can prepare it while the interface is being read. Frozen.
  */
 export interface DesiredSet {
-  /** Normalised and frozen. A set made from a previous one shares the peers that did not change. */
-  readonly peers: readonly DesiredPeer[];
+  /** Checked (hence frozen). A set made from a previous one shares the peers that did not change. */
+  readonly peers: readonly CheckedPeer[];
   /** Public key → position in `peers`. */
   readonly index: ReadonlyMap<string, number>;
 }
@@ -106,29 +128,30 @@ export class PlanMemo {
 
 /** An interface peer's agreement with a desired peer, and where that peer sits in the set last using it. */
 export interface Agreement {
-  readonly peer: DesiredPeer;
+  readonly peer: CheckedPeer;
   set: DesiredSet;
   position: number;
 }
 
 /**
- * Checks and indexes desired peers (a `DesiredSet` is returned as is). With `previous`, the set made
- * from the last call: when every desired peer is equal to the previous set's (already normal) one,
- * that set is returned; otherwise the new set takes over the previous set's peers that did not
- * change, so one enrolled node costs one peer's checks, not all.
+ * Checks (`checkPeer`) and indexes desired peers (a `DesiredSet` is returned as is): where peers
+ * enter the data plane, so each is checked here once. With `previous`, the set made from the last
+ * call: when every desired peer is equal to the previous set's (already checked) one, that set is
+ * returned; otherwise the new set takes over the previous set's peers that did not change, so one
+ * enrolled node costs one peer's checks, not all.
  * Pure; throws VALIDATION_FAILED for a malformed peer or a public key desired twice.
  */
 export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet, previous?: DesiredSet): DesiredSet {
   if (!Array.isArray(desired)) return desired as DesiredSet;
   const list = desired as readonly DesiredPeer[];
   if (previous && sameDesiredPeers(list, previous.peers)) return previous;
-  const peers: DesiredPeer[] = new Array(list.length);
+  const peers: CheckedPeer[] = new Array(list.length);
   const index = new Map<string, number>();
   for (let i = 0; i < list.length; i++) {
     const fresh = list[i]!;
     const j = previous?.index.get(fresh.publicKey);
     const known = j === undefined ? undefined : previous!.peers[j]!;
-    const peer = known && samePeer(fresh, known) ? known : normalFrozenPeer(fresh, i);
+    const peer = known && samePeer(fresh, known) ? known : checkPeer(fresh, i);
     if (index.has(peer.publicKey)) {
       throw new DomainError("VALIDATION_FAILED", `peer #${i + 1} repeats a public key desired earlier`, {
         context: { publicKey: peer.publicKey },
@@ -161,6 +184,17 @@ function samePeer(a: DesiredPeer, b: DesiredPeer): boolean {
     Array.isArray(a.allowedIps) &&
     sameList(a.allowedIps, b.allowedIps)
   );
+}
+
+/**
+ * A key of the interface's, to remove. Checked: the drivers' parsers check every key they read,
+ * but a `WgState` is plain data that may come from elsewhere, and only checked keys go in a plan.
+ */
+function removableKey(key: string): string {
+  if (!isWgKey(key)) {
+    throw new DomainError("INTERFACE_FAULT", "the interface reported a peer key that is not a WireGuard key");
+  }
+  return key;
 }
 
 /** The order reasons are listed in, whatever order the peers came in. */
@@ -200,10 +234,10 @@ export function diffInterface(
   actual: WgState,
   options: PlanOptions,
   memo?: PlanMemo,
-): { plan: WgPlan; drift: DriftReport } {
+): { plan: CheckedPlan; drift: DriftReport } {
   const wanted = desiredSet(desired);
   const agreed = memo?.agreed;
-  const plan = emptyPlan();
+  const plan: WgPlanLists = { add: [], remove: [], update: [], unexpected: [] };
   const drift: DriftReport = { missing: [], unexpected: [], mismatched: [] };
   const counts = new Map<Reason, number>();
   const bump = (reason: Reason) => counts.set(reason, (counts.get(reason) ?? 0) + 1);
@@ -235,10 +269,10 @@ export function diffInterface(
     }
     drift.unexpected.push(have.publicKey);
     if (options.retired.has(have.publicKey)) {
-      plan.remove.push(have.publicKey);
+      plan.remove.push(removableKey(have.publicKey));
       bump("removeRetired");
     } else if (options.removeUnknown) {
-      plan.remove.push(have.publicKey);
+      plan.remove.push(removableKey(have.publicKey));
       bump("removeUnknown");
     } else {
       plan.unexpected.push(have.publicKey);
@@ -263,13 +297,15 @@ export function diffInterface(
     drift.mismatched.push({ publicKey: want.publicKey, fields: diff.fields });
     for (const f of diff.fields) bump(FIELD_REASON[f]);
   }
-  plan.reason =
+  const reason =
     counts.size === 0
       ? "noChange"
       : REASONS.filter((r) => counts.has(r))
           .map((r) => `${r}(${counts.get(r)})`)
           .join(" ");
-  return { plan, drift };
+  // Checked by construction: added peers are the set's checked peers, updates carry their values,
+  // and removed keys were checked as they were taken.
+  return { plan: sealPlan({ ...plan, reason }), drift };
 }
 
 /** The plan of `diffInterface`. */
@@ -278,7 +314,7 @@ export function planInterface(
   actual: WgState,
   options: PlanOptions,
   memo?: PlanMemo,
-): WgPlan {
+): CheckedPlan {
   return diffInterface(desired, actual, options, memo).plan;
 }
 
@@ -295,23 +331,24 @@ export function driftReport(
   return diffInterface(desired, actual, { removeUnknown: false, retired: new Set() }, memo).drift;
 }
 
-type Op = { kind: "add"; peer: DesiredPeer } | { kind: "remove" } | { kind: "update"; update: PeerUpdate };
+type Op = { kind: "add"; peer: CheckedPeer } | { kind: "remove" } | { kind: "update"; update: PeerUpdate };
 
-function applyUpdateToAdd(peer: DesiredPeer, u: PeerUpdate): DesiredPeer {
-  const out: DesiredPeer = { ...peer };
+/** A checked peer with a checked update folded in: made of checked values only. */
+function applyUpdateToAdd(peer: CheckedPeer, u: PeerUpdate): CheckedPeer {
+  const out: Writable<DesiredPeer> = { ...peer };
   if (u.allowedIps !== undefined) {
-    out.allowedIps = u.replaceAllowedIps
-      ? [...u.allowedIps]
-      : [...new Set([...peer.allowedIps, ...u.allowedIps])];
+    out.allowedIps = Object.freeze(
+      u.replaceAllowedIps ? [...u.allowedIps] : normaliseCidrSet([...peer.allowedIps, ...u.allowedIps]),
+    );
   }
   if (u.endpoint !== undefined) out.endpoint = u.endpoint;
   if (u.persistentKeepalive !== undefined) out.persistentKeepalive = u.persistentKeepalive;
   if (u.presharedKey !== undefined) out.presharedKey = u.presharedKey;
-  return out;
+  return sealPeer(out);
 }
 
 function combineUpdates(a: PeerUpdate, b: PeerUpdate): PeerUpdate {
-  const out: PeerUpdate = {
+  const out: Writable<PeerUpdate> = {
     ...a,
     ...stripUndefined(b),
     replaceAllowedIps: a.replaceAllowedIps || b.replaceAllowedIps,
@@ -330,9 +367,9 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
  * One plan with the effect of applying `plans` in order: per public key, a later remove wins, a later
  * add replaces earlier operations, a later update is folded into an earlier add or update (and is
  * dropped after a remove, as `update_only` would drop it). `unexpected` keeps keys no operation
- * touches. Pure.
+ * touches. Checked plans merge into a checked plan. Pure.
  */
-export function mergePlans(...plans: readonly WgPlan[]): WgPlan {
+export function mergePlans(...plans: readonly CheckedPlan[]): CheckedPlan {
   const ops = new Map<string, Op>();
   const unexpected = new Set<string>();
   const reasons: string[] = [];
@@ -350,12 +387,12 @@ export function mergePlans(...plans: readonly WgPlan[]): WgPlan {
     }
     for (const key of plan.unexpected) unexpected.add(key);
   }
-  const out = emptyPlan(reasons.length === 0 ? "noChange" : [...new Set(reasons)].join("; "));
+  const out: WgPlanLists = { add: [], remove: [], update: [], unexpected: [] };
   for (const [key, op] of ops) {
     if (op.kind === "remove") out.remove.push(key);
     else if (op.kind === "add") out.add.push(op.peer);
     else out.update.push(op.update);
   }
   out.unexpected = [...unexpected].filter((k) => !ops.has(k));
-  return out;
+  return sealPlan({ ...out, reason: reasons.length === 0 ? "noChange" : [...new Set(reasons)].join("; ") });
 }

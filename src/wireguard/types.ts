@@ -1,9 +1,18 @@
 /**
  * The shapes the data plane speaks: what an interface holds (`WgState`), what the database wants
- * (`DesiredPeer`), the difference between them (`WgPlan`), and the port that reads and writes an
- * interface (`WgPort`). Keys are base64 everywhere in these types; only the userspace API wire format
- * uses hex.
+ * (`DesiredPeer`, and once checked `CheckedPeer`), the difference between them (`CheckedPlan`), and
+ * the port that reads and writes an interface (`WgPort`). Keys are base64 everywhere in these types;
+ * only the userspace API wire format uses hex.
  */
+
+/**
+ * The mark of a value this module checked (validate.ts): only a cast inside src/wireguard makes
+ * one. A TypeScript-private member makes the mark nominal, and a spread copy drops it, so code
+ * outside cannot make a checked value, nor copy one with a field replaced, without a cast.
+ */
+declare class Checked {
+  private readonly checked: true;
+}
 
 /** One peer as the interface reports it. */
 export interface WgPeer {
@@ -38,7 +47,11 @@ export interface WgState {
   peers: WgPeer[];
 }
 
-/** A peer the database wants on an interface. */
+/**
+ * The one shape of a peer between the database and the interface: what the database (or a node's
+ * config) wants on an interface. As it comes in, nothing in it is checked; `checkPeer` (through
+ * `desiredSet`) makes it a `CheckedPeer`, the only peer a plan holds.
+ */
 export interface DesiredPeer {
   /** Base64 public key. */
   publicKey: string;
@@ -47,8 +60,8 @@ export interface DesiredPeer {
    * none (it is removed). IMPORTANT: a secret.
    */
   presharedKey?: string | null;
-  /** CIDRs; bare addresses mean a single host. Order does not matter. */
-  allowedIps: string[];
+  /** CIDRs; bare addresses mean a single host. Order does not matter. Never changed by the data plane. */
+  allowedIps: readonly string[];
   /**
    * `host:port`. `undefined`/`null`: no opinion (WireGuard learns and roams endpoints, and cannot
    * forget one). Only a set endpoint is compared and written.
@@ -58,35 +71,52 @@ export interface DesiredPeer {
   persistentKeepalive?: number | null;
 }
 
+/**
+ * A desired peer checked once, where it entered the data plane (`checkPeer`): a valid key, canonical
+ * allowed IPs (sorted, host bits cleared), a canonical `ip:port` or `host:port` endpoint (never
+ * null), a keepalive of 0–65535, a valid preshared key. Frozen, allowed IPs too.
+ */
+export type CheckedPeer = Readonly<DesiredPeer> & Checked;
+
 /** Fields of an existing peer to change; absent fields are left alone. */
 export interface PeerUpdate {
-  publicKey: string;
+  readonly publicKey: string;
   /** The complete new list when `replaceAllowedIps`; otherwise addresses to append. */
-  allowedIps?: string[];
-  replaceAllowedIps: boolean;
-  endpoint?: string;
+  readonly allowedIps?: readonly string[];
+  readonly replaceAllowedIps: boolean;
+  readonly endpoint?: string;
   /** 0 turns keepalive off. */
-  persistentKeepalive?: number;
+  readonly persistentKeepalive?: number;
   /** null removes the preshared key. IMPORTANT: a secret. */
-  presharedKey?: string | null;
+  readonly presharedKey?: string | null;
 }
 
 /**
- * The changes that make an interface match the database. Plain data: merge with `mergePlans`, test
- * with `isEmptyPlan`. Applying a plan twice leaves the interface as applying it once; an empty plan
- * writes nothing. Each public key appears in at most one of `add`, `remove`, `update`.
+ * The changes that make an interface match the database, as a caller writes them by hand (tests, a
+ * tool): unchecked, so no driver takes one; `checkPlan` makes it a `CheckedPlan`. Each public key
+ * appears in at most one of `add`, `remove`, `update`.
  */
 export interface WgPlan {
   /** Peers to create; an add of a peer that already exists sets its fields (allowed IPs replaced). */
-  add: DesiredPeer[];
+  readonly add: readonly DesiredPeer[];
   /** Public keys of peers to remove. */
-  remove: string[];
-  update: PeerUpdate[];
+  readonly remove: readonly string[];
+  readonly update: readonly PeerUpdate[];
   /** Peers on the interface that the database does not know and the plan leaves alone (drift). */
-  unexpected: string[];
+  readonly unexpected: readonly string[];
   /** Why, for logs: e.g. `addPeers(2) updateAllowedIps(1)`. Never contains keys. */
-  reason: string;
+  readonly reason: string;
 }
+
+/**
+ * A plan whose every key, address, endpoint and number is checked and canonical, each public key in
+ * at most one list: the only plan a `WgPort` applies, so no driver checks it again. Made by the
+ * planner (`planInterface`, `diffInterface`) from checked peers, by `mergePlans` and `emptyPlan`,
+ * and by `checkPlan` from a hand-written `WgPlan`. Plain data: merge with `mergePlans`, test with
+ * `isEmptyPlan`. Applying a plan twice leaves the interface as applying it once; an empty plan writes
+ * nothing.
+ */
+export type CheckedPlan = WgPlan & Checked & { readonly add: readonly CheckedPeer[] };
 
 /** What `driftReport` finds between the database and an interface. */
 export interface DriftReport {
@@ -108,11 +138,11 @@ export interface WgPort {
   dump(): Promise<WgState>;
   /**
    * Applies `plan` in as few writes as the driver allows (one for the userspace API). Returns how
-   * many writes it made: 0 for an empty plan. Throws `DomainError` VALIDATION_FAILED, before writing
-   * anything, for a plan with a bad key, address or value; `WireGuardError` when the data plane
-   * refuses (earlier parts of the write may then have been applied: reconcile again).
+   * many writes it made: 0 for an empty plan. The plan was checked when it was made (`CheckedPlan`).
+   * Throws `WireGuardError` when the data plane refuses (earlier parts of the write may then have
+   * been applied: reconcile again).
    */
-  apply(plan: WgPlan): Promise<{ writes: number }>;
+  apply(plan: CheckedPlan): Promise<{ writes: number }>;
 }
 
 /** Interface-level settings (not peers). */

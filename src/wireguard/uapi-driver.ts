@@ -3,7 +3,7 @@ import { createConnection, type Socket } from "node:net";
 import { formatEndpoint, parseEndpoint } from "./address.js";
 import { publicKeyOf } from "./keys.js";
 import { isEmptyPlan } from "./plan.js";
-import type { DeviceSettings, WgDriver, WgPlan, WgState } from "./types.js";
+import type { CheckedPlan, DeviceSettings, WgDriver, WgState } from "./types.js";
 import { buildUapiDeviceSet, buildUapiSet, parseUapiAnswer, uapiStatus } from "./uapi.js";
 import { UapiPeerMemo } from "./uapi-memo.js";
 import { WireGuardError } from "./wireguard.errors.js";
@@ -109,9 +109,9 @@ export class UapiDriver implements WgDriver {
 
   /**
    * Applies the plan as one `set=1` write (none for an empty plan). Hostname endpoints are resolved
-   * first. Throws VALIDATION_FAILED before writing for a bad plan, `WireGuardError` on an errno.
+   * first. Throws `WireGuardError` on an errno or an endpoint that does not resolve.
    */
-  async apply(plan: WgPlan): Promise<{ writes: number }> {
+  async apply(plan: CheckedPlan): Promise<{ writes: number }> {
     if (isEmptyPlan(plan)) return { writes: 0 };
     // Resolved and built inside the queue, so requests reach the interface in call order.
     const { errno } = await this.exchange(
@@ -305,17 +305,12 @@ function nextReadBuffer(spare: Buffer | null, size: number): Buffer {
 }
 
 /** Resolves the hostname endpoints of a plan to `ip:port` (the userspace API takes IPs only). */
-async function resolveHostnames(plan: WgPlan): Promise<Map<string, string>> {
+async function resolveHostnames(plan: CheckedPlan): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const endpoints = [...plan.add.map((p) => p.endpoint), ...plan.update.map((u) => u.endpoint)];
   for (const endpoint of endpoints) {
     if (endpoint == null) continue;
-    let parsed: ReturnType<typeof parseEndpoint>;
-    try {
-      parsed = parseEndpoint(endpoint);
-    } catch {
-      continue; // validatePlan reports it with the peer's position.
-    }
+    const parsed = parseEndpoint(endpoint);
     if (parsed.isIp || out.has(parsed.text)) continue;
     const { address } = await lookup(parsed.host).catch((err: unknown) => {
       throw new WireGuardError(
@@ -326,7 +321,7 @@ async function resolveHostnames(plan: WgPlan): Promise<Map<string, string>> {
         },
       );
     });
-    // Keyed by the canonical text: that is what buildUapiSet asks for after validating the plan.
+    // Keyed by the canonical text, which a checked plan holds and buildUapiSet asks for.
     out.set(parsed.text, formatEndpoint(address, parsed.port));
   }
   return out;

@@ -1,14 +1,14 @@
 /**
  * The cross-platform userspace API text (https://www.wireguard.com/xplatform/): `get=1` responses to
- * `WgState`, and `WgPlan`s to one `set=1` request. Keys are hex on this wire and base64 everywhere
+ * `WgState`, and `CheckedPlan`s to one `set=1` request. Keys are hex on this wire and base64 everywhere
  * else. The reader's memo of unchanged peers is in `uapi-memo.ts`. Pure.
  */
 import { DomainError } from "../errors.js";
 import { normaliseCidr, parseEndpoint } from "./address.js";
 import { keyToHex, publicKeyOf } from "./keys.js";
-import type { DesiredPeer, DeviceSettings, PeerUpdate, WgPeer, WgPlan, WgState } from "./types.js";
+import type { CheckedPlan, DesiredPeer, DeviceSettings, PeerUpdate, WgPeer, WgState } from "./types.js";
 import { peerEnd, peerStartsAt, type UapiPeerMemo } from "./uapi-memo.js";
-import { assertListenPort, normaliseFwmark, validatePlan } from "./validate.js";
+import { assertListenPort, normaliseFwmark } from "./validate.js";
 
 function bad(message: string, context: Record<string, unknown> = {}): DomainError {
   return new DomainError("VALIDATION_FAILED", message, { context });
@@ -212,9 +212,9 @@ function parsePeerBlock(body: string, from: number, to: number): WgPeer {
 }
 
 /**
- * One `key=value` line. IMPORTANT: the final guard against injection: every value has been validated
- * and normalised already, but a value holding a newline, `=` or NUL would start a new line or key on
- * this wire, so refuse it here too.
+ * One `key=value` line. IMPORTANT: the final guard against injection: every value of a plan was
+ * checked when the plan was made (`CheckedPlan`), but a value holding a newline, `=` or NUL would
+ * start a new line or key on this wire, so refuse it here too (a resolver's answer, or a cast).
  */
 function line(key: string, value: string | number): string {
   const text = String(value);
@@ -267,13 +267,12 @@ function updateLines(u: PeerUpdate, resolve: EndpointResolver): string {
 }
 
 /**
- * Builds the one `set=1` request that applies `plan`: removals, then updates (`update_only`), then
- * additions, ending in the blank line that terminates it. Validates the plan first (throws
- * VALIDATION_FAILED before anything is built). Hostname endpoints need `resolve`.
+ * Builds the one `set=1` request that applies `p`: removals, then updates (`update_only`), then
+ * additions, ending in the blank line that terminates it. The plan was checked when it was made;
+ * hostname endpoints need `resolve` (throws VALIDATION_FAILED without one).
  * IMPORTANT: the text may hold preshared keys; never log it.
  */
-export function buildUapiSet(plan: WgPlan, resolve: EndpointResolver = ipOnly): string {
-  const p = validatePlan(plan);
+export function buildUapiSet(p: CheckedPlan, resolve: EndpointResolver = ipOnly): string {
   const parts: string[] = ["set=1\n"];
   for (const key of p.remove) parts.push(line("public_key", keyToHex(key)) + line("remove", "true"));
   for (const u of p.update) parts.push(updateLines(u, resolve));

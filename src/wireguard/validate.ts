@@ -1,13 +1,18 @@
 import { DomainError } from "../errors.js";
 import { normaliseCidrSet, parseEndpoint } from "./address.js";
 import { assertWgKey, isWgKey } from "./keys.js";
-import type { DesiredPeer, PeerUpdate, WgPlan } from "./types.js";
+import type { CheckedPeer, CheckedPlan, DesiredPeer, PeerUpdate, WgPlan } from "./types.js";
 
 /**
- * Validation and normalisation at the boundary of the data plane: every key, address and number is
- * checked and rewritten to canonical form before it can reach the userspace API or the `wg` tool, so
- * no value can carry a newline, `=` or an extra argument into a write. Pure.
+ * Validation and normalisation at the boundary of the data plane, where peers come in (the
+ * database's, through the peer sync's `desiredSet`; a node's config, through the agent): every key,
+ * address and number is checked once and rewritten to canonical form, so no value can carry a
+ * newline, `=` or an extra argument into a write. What it checked carries the `CheckedPeer` and
+ * `CheckedPlan` types, the only ones the drivers take. Pure.
  */
+
+/** `T` with its fields writable: for building a value before it is handed out read-only. */
+export type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 function invalid(message: string, context: Record<string, unknown>): DomainError {
   return new DomainError("VALIDATION_FAILED", message, { context });
@@ -40,15 +45,17 @@ export function normaliseFwmark(value: number | null): number {
 }
 
 /**
- * A desired peer with a checked key, canonical sorted allowed IPs, canonical endpoint and checked
- * keepalive and preshared key. Fields left `undefined` stay `undefined` (no opinion). Throws
- * VALIDATION_FAILED naming the field (never a key's value). Idempotent.
+ * The checked peer for `peer`: a checked key, canonical sorted allowed IPs, canonical endpoint and
+ * checked keepalive and preshared key; fields left `undefined` stay `undefined` (no opinion), a null
+ * endpoint is left out. Frozen (allowed IPs too), so it cannot change once checked and a desired set
+ * can share it with the next one. Throws VALIDATION_FAILED naming the field and the peer's position
+ * `index` (never a key's value). Idempotent.
  */
-export function normaliseDesiredPeer(peer: DesiredPeer, index = 0): DesiredPeer {
+export function checkPeer(peer: DesiredPeer, index = 0): CheckedPeer {
   const where = `peer #${index + 1}`;
-  const out: DesiredPeer = {
+  const out: Writable<DesiredPeer> = {
     publicKey: isWgKey(peer.publicKey) ? peer.publicKey : assertWgKey(peer.publicKey, `${where} public key`),
-    allowedIps: normaliseAllowedIps(peer.allowedIps, where),
+    allowedIps: Object.freeze(normaliseAllowedIps(peer.allowedIps, where)),
   };
   if (peer.presharedKey !== undefined) {
     out.presharedKey =
@@ -62,17 +69,24 @@ export function normaliseDesiredPeer(peer: DesiredPeer, index = 0): DesiredPeer 
   if (peer.persistentKeepalive !== undefined) {
     out.persistentKeepalive = normaliseKeepalive(peer.persistentKeepalive, where);
   }
-  return out;
+  return Object.freeze(out) as CheckedPeer;
 }
 
 /**
- * `normaliseDesiredPeer`, frozen (allowed IPs too): such a peer cannot change, so a desired set can
- * share it with the next one.
+ * IMPORTANT: the one place a plan becomes a `CheckedPlan` without a check, and not exported from the
+ * module's index. Only for a plan made of checked peers, updates whose values come from checked
+ * peers, and keys already checked (the planner, `mergePlans`, `emptyPlan`).
  */
-export function normalFrozenPeer(peer: DesiredPeer, index = 0): DesiredPeer {
-  const out = normaliseDesiredPeer(peer, index);
-  Object.freeze(out.allowedIps);
-  return Object.freeze(out);
+export function sealPlan(plan: WgPlan & { readonly add: readonly CheckedPeer[] }): CheckedPlan {
+  return plan as CheckedPlan;
+}
+
+/**
+ * IMPORTANT: a peer made only of checked values (`mergePlans` folding an update into an add) as a
+ * `CheckedPeer`, frozen, without a check. Not exported from the module's index.
+ */
+export function sealPeer(peer: DesiredPeer): CheckedPeer {
+  return Object.freeze(peer) as CheckedPeer;
 }
 
 function normaliseAllowedIps(values: unknown, where: string): string[] {
@@ -84,7 +98,7 @@ function normaliseAllowedIps(values: unknown, where: string): string[] {
 
 function normaliseUpdate(update: PeerUpdate, index: number): PeerUpdate {
   const where = `update #${index + 1}`;
-  const out: PeerUpdate = {
+  const out: Writable<PeerUpdate> = {
     publicKey: assertWgKey(update.publicKey, `${where} public key`),
     replaceAllowedIps: update.replaceAllowedIps === true,
   };
@@ -102,10 +116,11 @@ function normaliseUpdate(update: PeerUpdate, index: number): PeerUpdate {
 }
 
 /**
- * Checks a whole plan before anything is written and returns it normalised. Throws VALIDATION_FAILED
- * for a bad key, address, endpoint or number, or when a public key appears twice.
+ * The checked plan for a plan written by hand: every key, address, endpoint and number checked and
+ * normalised, in a new plan. Throws VALIDATION_FAILED for a bad one, or when a public key appears
+ * twice. Plans the planner makes are checked already: they need no call.
  */
-export function validatePlan(plan: WgPlan): WgPlan {
+export function checkPlan(plan: WgPlan): CheckedPlan {
   if (!Array.isArray(plan.add) || !Array.isArray(plan.remove) || !Array.isArray(plan.update)) {
     throw invalid("a plan needs add, remove and update lists", {});
   }
@@ -129,9 +144,9 @@ export function validatePlan(plan: WgPlan): WgPlan {
     return out;
   });
   const add = plan.add.map((p, i) => {
-    const out = normaliseDesiredPeer(p, i);
+    const out = checkPeer(p, i);
     claim(out.publicKey);
     return out;
   });
-  return { add, remove, update, unexpected: [...plan.unexpected], reason: plan.reason };
+  return sealPlan({ add, remove, update, unexpected: [...plan.unexpected], reason: plan.reason });
 }

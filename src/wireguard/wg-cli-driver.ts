@@ -5,8 +5,8 @@ import { parseWgDump, WgDumpMemo } from "./dump.js";
 import { runChecked } from "./exec.js";
 import { assertWgKey } from "./keys.js";
 import { isEmptyPlan } from "./plan.js";
-import type { DeviceSettings, WgDriver, WgPlan, WgState } from "./types.js";
-import { assertListenPort, normaliseFwmark, validatePlan } from "./validate.js";
+import type { CheckedPlan, DeviceSettings, WgDriver, WgState } from "./types.js";
+import { assertListenPort, normaliseFwmark } from "./validate.js";
 
 export interface WgCliDriverOptions {
   /** Run `wg` inside this network namespace (`ip netns exec`); kernel interfaces live in one. */
@@ -54,11 +54,11 @@ export class WgCliDriver implements WgDriver {
 
   /**
    * Applies the plan with one `wg set` (several only past `maxArgBytes`); returns how many ran.
-   * Throws VALIDATION_FAILED before running anything for a bad plan, `WireGuardError` when `wg` fails.
+   * Every value in it was checked when it was made (`CheckedPlan`), and each goes to `wg` as an
+   * argument of its own. Throws `WireGuardError` when `wg` fails.
    */
-  async apply(plan: WgPlan): Promise<{ writes: number }> {
-    if (isEmptyPlan(plan)) return { writes: 0 };
-    const p = validatePlan(plan);
+  async apply(p: CheckedPlan): Promise<{ writes: number }> {
+    if (isEmptyPlan(p)) return { writes: 0 };
     // `wg set … allowed-ips` always replaces; an append needs the current list.
     const appends = p.update.filter((u) => !u.replaceAllowedIps && u.allowedIps && u.allowedIps.length > 0);
     const current =

@@ -17,7 +17,7 @@ import { createLogger } from "../../src/logger.js";
 import { openPlatform } from "../../src/platform.js";
 import { createRedis } from "../../src/queue/index.js";
 import { generateBootstrapKey } from "../../src/secrets.js";
-import { generateKeyPair, openDriver } from "../../src/wireguard/index.js";
+import { checkPlan, generateKeyPair, openDriver } from "../../src/wireguard/index.js";
 import { buildProcessors } from "../../workers/processors/index.js";
 import { startWorkers } from "../../workers/runtime.js";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../support/env.js";
@@ -135,13 +135,15 @@ try {
         .insert(auditLog)
         .values({ actor: "bench", action: "floor", entityType: "bench" });
       const key = job.data.key as string;
-      await hub.apply({
-        add: [{ publicKey: key, allowedIps: [job.data.ip as string] }],
-        remove: [],
-        update: [],
-        unexpected: [],
-        reason: "floor",
-      });
+      await hub.apply(
+        checkPlan({
+          add: [{ publicKey: key, allowedIps: [job.data.ip as string] }],
+          remove: [],
+          update: [],
+          unexpected: [],
+          reason: "floor",
+        }),
+      );
     },
     { connection: floorConnection, prefix, concurrency: 1 },
   );

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { DesiredPeer, DesiredSet, WgDriver, WgPlan } from "../../src/wireguard/index.js";
 import {
+  checkPlan,
   desiredSet,
   emptyPlan,
   ensureInterface,
@@ -200,10 +201,12 @@ try {
   const hub = openDriver(hubIf, { driver: "auto" });
   const client = openDriver(clientIf, { driver: "auto" });
   await reconcile(hub, desired);
-  await client.apply({
-    ...emptyPlan(),
-    add: [{ publicKey: hubKeys.publicKey, allowedIps: ["10.200.0.0/16"], endpoint: "192.168.88.1:51820" }],
-  });
+  await client.apply(
+    checkPlan({
+      ...emptyPlan(),
+      add: [{ publicKey: hubKeys.publicKey, allowedIps: ["10.200.0.0/16"], endpoint: "192.168.88.1:51820" }],
+    }),
+  );
   if (!(await lab.ping(clientNs, "10.200.0.1"))) throw new Error("the client cannot ping the hub");
   const clientBefore = (await hub.dump()).peers.find((p) => p.publicKey === clientKeys.publicKey)!;
   const configFile = join(secrets, "hub.conf");
@@ -249,16 +252,18 @@ try {
     driftRound++;
     const victims = desired.slice(1 + ((driftRound * DRIFT) % (PEERS - DRIFT - 1))).slice(0, DRIFT);
     const third = Math.max(1, Math.floor(DRIFT / 3));
-    await hub.apply({
-      ...emptyPlan(),
-      update: victims.slice(0, DRIFT - 2 * third).map((p, i) => ({
-        publicKey: p.publicKey,
-        allowedIps: [`10.250.${driftRound}.${i}/32`],
-        replaceAllowedIps: true,
-      })),
-      remove: victims.slice(DRIFT - 2 * third, DRIFT - third).map((p) => p.publicKey),
-      add: Array.from({ length: third }, (_, i) => fresh(i, 40)),
-    });
+    await hub.apply(
+      checkPlan({
+        ...emptyPlan(),
+        update: victims.slice(0, DRIFT - 2 * third).map((p, i) => ({
+          publicKey: p.publicKey,
+          allowedIps: [`10.250.${driftRound}.${i}/32`],
+          replaceAllowedIps: true,
+        })),
+        remove: victims.slice(DRIFT - 2 * third, DRIFT - third).map((p) => p.publicKey),
+        add: Array.from({ length: third }, (_, i) => fresh(i, 40)),
+      }),
+    );
   };
   const syncB = await alternate(ROUNDS, {
     prepare: drift,

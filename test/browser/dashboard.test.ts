@@ -15,7 +15,7 @@ import { listen } from "../../apps/api/server.js";
 import { nodes } from "../../src/db/index.js";
 import { generateKeyPair } from "../../src/mesh/index.js";
 import { redisForwardingBoard } from "../../src/peer-sync/index.js";
-import { emptyPlan } from "../../src/wireguard/index.js";
+import { checkPlan, emptyPlan } from "../../src/wireguard/index.js";
 import { buildProcessors } from "../../workers/processors/index.js";
 import type { WorkerRuntime } from "../../workers/runtime.js";
 import { startWorkers } from "../../workers/runtime.js";
@@ -409,7 +409,7 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
     // Drift made by hand: alpha's peer removed, a stranger added.
     const hub = hubInterfaces.fakes.get("wshubnet")!;
     const stranger = generateKeyPair().publicKey;
-    await hub.apply({ ...emptyPlan(), remove: [alpha.node.publicKey] });
+    await hub.apply(checkPlan({ ...emptyPlan(), remove: [alpha.node.publicKey] }));
     hub.inject({
       publicKey: stranger,
       hasPresharedKey: false,

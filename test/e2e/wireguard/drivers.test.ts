@@ -1,10 +1,11 @@
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { inspect } from "node:util";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, expectTypeOf, it } from "vitest";
 import { DomainError } from "../../../src/errors.js";
 import type { DesiredPeer, WgDriver, WgPlan, WgState } from "../../../src/wireguard/index.js";
 import {
+  checkPlan,
   emptyPlan,
   ensureInterface,
   generateKeyPair,
@@ -121,7 +122,7 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
   it("keeps neither the interface's private key nor a preshared key where a log could see them", async () => {
     const [a] = peers(1);
     const psk = generatePresharedKey();
-    await drivers.uapi.apply({ ...emptyPlan(), add: [{ ...strip([a!])[0]!, presharedKey: psk }] });
+    await drivers.uapi.apply(checkPlan({ ...emptyPlan(), add: [{ ...strip([a!])[0]!, presharedKey: psk }] }));
     await drivers.uapi.dump();
     await drivers.uapi.dump(); // the second one is read through the memo of the first
     const secrets = [hubKeys.privateKey, keyToHex(hubKeys.privateKey), psk, keyToHex(psk)];
@@ -257,7 +258,7 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
           // Changed behind the driver's back: one peer's allowed IPs, one peer gone, one new.
           const set = ["set", iface, "peer", changed, "allowed-ips", "10.99.0.7/32"];
           expect((await lab.exec(ns, "wg", [...set, "peer", removed, "remove"])).exitCode).toBe(0);
-          await drivers.wg.apply({ ...emptyPlan(), add: [added] });
+          await drivers.wg.apply(checkPlan({ ...emptyPlan(), add: [added] }));
         }
         const state = await reader.dump();
         expect(byKey(state)).toEqual(await wgShow());
@@ -303,7 +304,7 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith("wiresync-psk-"))).toEqual(before);
   });
 
-  it.each(["uapi", "wg"] as const)("%s: refuses injection attempts and writes nothing", async (kind) => {
+  it.each(["uapi", "wg"] as const)("%s: takes no injection attempt, and nothing is written", async (kind) => {
     const driver = drivers[kind];
     const [a] = strip(peers(1));
     await driver.apply(planInterface([a!], await driver.dump(), keep));
@@ -336,11 +337,16 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
         update: [{ publicKey: a!.publicKey, replaceAllowedIps: false, presharedKey: "private_key=00" }],
       },
     ];
+    // A driver takes only a checked plan (by type: test/src/wireguard/plan.test.ts), and checkPlan,
+    // the way from a hand-written plan to one, refuses each attempt before the driver is called.
+    expectTypeOf<WgPlan>().not.toExtend<Parameters<WgDriver["apply"]>[0]>();
     for (const plan of attacks) {
-      const error = await driver.apply(plan).then(
-        () => null,
-        (err: unknown) => err,
-      );
+      const error = await Promise.resolve()
+        .then(() => driver.apply(checkPlan(plan)))
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
       expect(error).toBeInstanceOf(DomainError);
       expect((error as DomainError).code).toBe("VALIDATION_FAILED");
     }
@@ -391,7 +397,7 @@ describeNetns("WireGuard drivers on a wireguard-go interface", () => {
         driver.dump(),
         driver.apply(planInterface(desired.slice(0, 10), await drivers.uapi.dump(), keep)),
         driver.dump(),
-        driver.apply({ ...emptyPlan(), add: desired.slice(10) }),
+        driver.apply(checkPlan({ ...emptyPlan(), add: desired.slice(10) })),
         driver.dump(),
       ]);
       // In call order: each dump sees exactly the writes queued before it.

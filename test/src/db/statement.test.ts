@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../../src/db/index.js";
+import type { Database, Executor } from "../../../src/db/index.js";
 import { auditLog, openDatabase, placeholderQuery } from "../../../src/db/index.js";
 import { createTestDatabase, type TestDatabase } from "../../support/db.js";
 
@@ -13,10 +13,12 @@ type NewAudit = {
   details: Record<string, unknown>;
 };
 
-/** The statements under test. */
+/** The statements under test, and the executors drizzle was asked to build the insert on. */
 function auditStatements() {
-  const insert = placeholderQuery<NewAudit, AuditRow>((exec) =>
-    exec
+  const builtOn: Executor[] = [];
+  const insert = placeholderQuery<NewAudit, AuditRow>((exec) => {
+    builtOn.push(exec);
+    return exec
       .insert(auditLog)
       .values({
         actor: sql.placeholder("actor"),
@@ -24,8 +26,8 @@ function auditStatements() {
         entityType: "test",
         details: sql.placeholder("details"),
       })
-      .returning(),
-  );
+      .returning();
+  });
   const byActor = placeholderQuery<{ actor: string }, { id: number; details: Record<string, unknown> }>(
     (exec) =>
       exec
@@ -33,7 +35,7 @@ function auditStatements() {
         .from(auditLog)
         .where(eq(auditLog.actor, sql.placeholder("actor"))),
   );
-  return { insert, byActor };
+  return { insert, byActor, builtOn };
 }
 
 function behavesLikeTheQuery(open: () => Promise<{ database: Database; close(): Promise<void> }>) {
@@ -47,9 +49,13 @@ function behavesLikeTheQuery(open: () => Promise<{ database: Database; close(): 
   });
 
   it("fills its placeholders on each run and maps rows as drizzle's own query does", async () => {
-    const { insert } = auditStatements();
+    const { insert, builtOn } = auditStatements();
     const [first] = await insert(database.db, { actor: "first", details: { n: 1, list: ["a"] } });
     const [second] = await insert(database.db, { actor: "second", details: { n: 2 } });
+    // Built afresh for each run, on the executor that run was given (no text kept between runs).
+    expect(builtOn).toHaveLength(2);
+    expect(builtOn[0]).toBe(database.db);
+    expect(builtOn[1]).toBe(database.db);
     expect(first).toMatchObject({ actor: "first", action: "statement.test", details: { n: 1, list: ["a"] } });
     expect(second).toMatchObject({ actor: "second", details: { n: 2 } });
     expect(first!.at).toBeInstanceOf(Date);
@@ -58,7 +64,7 @@ function behavesLikeTheQuery(open: () => Promise<{ database: Database; close(): 
   });
 
   it("runs on the transaction's connection: a rolled-back insert leaves nothing", async () => {
-    const { insert, byActor } = auditStatements();
+    const { insert, byActor, builtOn } = auditStatements();
     // Run on the pool first: a statement must not stay bound to where it first ran.
     await insert(database.db, { actor: "committed", details: {} });
     expect(await byActor(database.db, { actor: "rolled-back" })).toEqual([]);
@@ -66,6 +72,8 @@ function behavesLikeTheQuery(open: () => Promise<{ database: Database; close(): 
     await expect(
       database.db.transaction(async (tx) => {
         await insert(tx, { actor: "rolled-back", details: {} });
+        // Built on the transaction itself, not on the pool it ran on first.
+        expect(builtOn.at(-1)).toBe(tx);
         // Seen inside the transaction, through the statement run on it.
         expect(await byActor(tx, { actor: "rolled-back" })).toHaveLength(1);
         throw rollback;

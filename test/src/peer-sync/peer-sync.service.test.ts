@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeWg, generateKeyPair } from "../../../src/wireguard/index.js";
+import { checkPlan, FakeWg, generateKeyPair } from "../../../src/wireguard/index.js";
 import { fakeInterfaceOps } from "../../support/fake-interfaces.js";
 import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
@@ -99,13 +99,15 @@ describe("peer sync against in-memory interfaces", () => {
     const node = await createNode(t, net.id);
     await sync(net.id);
     const fake = fakes.get("wsoffice")!;
-    await fake.apply({
-      add: [],
-      remove: [node.node.publicKey],
-      update: [],
-      unexpected: [],
-      reason: "by hand",
-    });
+    await fake.apply(
+      checkPlan({
+        add: [],
+        remove: [node.node.publicKey],
+        update: [],
+        unexpected: [],
+        reason: "by hand",
+      }),
+    );
     const other = (await fake.dump()).peers[0]!;
     fake.mutate(other.publicKey, { allowedIps: ["10.77.0.250/32"] });
     const outcome = await sync(net.id);

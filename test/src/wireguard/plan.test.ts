@@ -1,7 +1,18 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { DomainError } from "../../../src/errors.js";
-import type { DesiredPeer, PlanOptions, WgPeer, WgPlan, WgState } from "../../../src/wireguard/index.js";
+import type {
+  CheckedPeer,
+  CheckedPlan,
+  DesiredPeer,
+  PlanOptions,
+  WgPeer,
+  WgPlan,
+  WgPort,
+  WgState,
+} from "../../../src/wireguard/index.js";
 import {
+  checkPeer,
+  checkPlan,
   desiredSet,
   diffInterface,
   driftReport,
@@ -11,7 +22,6 @@ import {
   mergePlans,
   PlanMemo,
   planInterface,
-  validatePlan,
 } from "../../../src/wireguard/index.js";
 
 /** A valid, recognisable key: 32 bytes of `n`. */
@@ -274,6 +284,83 @@ describe("planInterface", () => {
   });
 });
 
+describe("checked peers and plans", () => {
+  it("are the only ones a port takes, and nothing outside the module makes one without a cast", () => {
+    expectTypeOf<Parameters<WgPort["apply"]>[0]>().toEqualTypeOf<CheckedPlan>();
+    expectTypeOf<WgPlan>().not.toExtend<CheckedPlan>();
+    expectTypeOf<DesiredPeer>().not.toExtend<CheckedPeer>();
+    // A copy with a field replaced is no longer checked, though it was made from a checked plan.
+    const plan = planInterface([{ publicKey: A, allowedIps: [] }], state(), keep);
+    expectTypeOf({ ...plan, remove: ["x\nremove=true"] }).not.toExtend<CheckedPlan>();
+    expectTypeOf({ ...plan.add[0]!, allowedIps: ["0.0.0.0/0\n"] }).not.toExtend<CheckedPeer>();
+    // What the planner and its helpers return is checked already.
+    expectTypeOf(plan).toEqualTypeOf<CheckedPlan>();
+    expectTypeOf(mergePlans(plan, emptyPlan())).toEqualTypeOf<CheckedPlan>();
+    expectTypeOf(plan.add[0]!).toExtend<CheckedPeer>();
+  });
+
+  it("checks a peer once into a frozen, canonical peer, and checking it again changes nothing", () => {
+    const checked = checkPeer({
+      publicKey: A,
+      allowedIps: ["10.0.0.2", "10.0.1.9/24"],
+      endpoint: "[2001:DB8::1]:51820",
+      persistentKeepalive: null,
+      presharedKey: PSK,
+    });
+    expect(checked).toEqual({
+      publicKey: A,
+      allowedIps: ["10.0.0.2/32", "10.0.1.0/24"],
+      endpoint: "[2001:db8::1]:51820",
+      persistentKeepalive: 0,
+      presharedKey: PSK,
+    });
+    expect(Object.isFrozen(checked) && Object.isFrozen(checked.allowedIps)).toBe(true);
+    expect(checkPeer(checked)).toEqual(checked);
+    expect(checkPeer({ publicKey: A, allowedIps: [], endpoint: null })).toEqual({
+      publicKey: A,
+      allowedIps: [],
+    });
+    expect(() => checkPeer({ publicKey: A, allowedIps: ["10.0.0.2/32\nremove=true"] })).toThrow(
+      expect.objectContaining({ code: "VALIDATION_FAILED" }),
+    );
+    expect(() => checkPeer({ publicKey: "nope", allowedIps: [] }, 4)).toThrow(/peer #5 public key/);
+  });
+
+  it("takes only well-formed keys of the interface into its removals", () => {
+    const odd = "not a key\nremove=true";
+    const actual = state(peer(A), peer(odd));
+    expect(planInterface([], actual, keep).unexpected).toEqual([A, odd]);
+    expect(() => planInterface([], actual, { removeUnknown: true, retired: new Set() })).toThrow(
+      expect.objectContaining({ code: "INTERFACE_FAULT" }),
+    );
+    expect(() => planInterface([], actual, { removeUnknown: false, retired: new Set([odd]) })).toThrow(
+      expect.objectContaining({ code: "INTERFACE_FAULT" }),
+    );
+    expect(planInterface([], state(peer(A)), { removeUnknown: true, retired: new Set() }).remove).toEqual([
+      A,
+    ]);
+  });
+
+  it("checks a hand-written plan into a new, normalised one, and refuses a key in two lists", () => {
+    const written: WgPlan = {
+      ...emptyPlan("by hand"),
+      add: [{ publicKey: A, allowedIps: ["10.0.0.2"] }],
+      update: [{ publicKey: B, replaceAllowedIps: true }],
+      remove: [C],
+    };
+    const checked = checkPlan(written);
+    expect(checked).not.toBe(written);
+    expect(checked).toEqual({
+      add: [{ publicKey: A, allowedIps: ["10.0.0.2/32"] }],
+      update: [{ publicKey: B, replaceAllowedIps: true, allowedIps: [] }],
+      remove: [C],
+      unexpected: [],
+      reason: "by hand",
+    });
+    expect(() => checkPlan({ ...written, remove: [A] })).toThrow(/more than once/);
+  });
+});
+
 describe("isEmptyPlan", () => {
   it.each<[string, WgPlan, boolean]>([
     ["a plan with no operations is empty", emptyPlan(), true],
@@ -291,17 +378,17 @@ describe("isEmptyPlan", () => {
 });
 
 describe("mergePlans", () => {
-  const add = (publicKey: string, allowedIps: string[] = []): WgPlan => ({
-    ...emptyPlan("addPeers(1)"),
-    add: [{ publicKey, allowedIps }],
-  });
-  const remove = (publicKey: string): WgPlan => ({ ...emptyPlan("removeRetired(1)"), remove: [publicKey] });
-  const update = (publicKey: string, fields: Partial<WgPlan["update"][number]>): WgPlan => ({
-    ...emptyPlan("updateAllowedIps(1)"),
-    update: [{ publicKey, replaceAllowedIps: false, ...fields }],
-  });
+  const add = (publicKey: string, allowedIps: string[] = []): CheckedPlan =>
+    checkPlan({ ...emptyPlan("addPeers(1)"), add: [{ publicKey, allowedIps }] });
+  const remove = (publicKey: string): CheckedPlan =>
+    checkPlan({ ...emptyPlan("removeRetired(1)"), remove: [publicKey] });
+  const update = (publicKey: string, fields: Partial<WgPlan["update"][number]>): CheckedPlan =>
+    checkPlan({
+      ...emptyPlan("updateAllowedIps(1)"),
+      update: [{ publicKey, replaceAllowedIps: false, ...fields }],
+    });
 
-  it.each<[string, WgPlan[], Pick<WgPlan, "add" | "remove" | "update">]>([
+  it.each<[string, CheckedPlan[], Pick<WgPlan, "add" | "remove" | "update">]>([
     ["merging nothing gives an empty plan", [], { add: [], remove: [], update: [] }],
     [
       "plans on different peers are combined",
@@ -363,7 +450,10 @@ describe("mergePlans", () => {
   });
 
   it("keeps unexpected peers that no operation touches, once", () => {
-    const merged = mergePlans({ ...emptyPlan(), unexpected: [A, B] }, { ...remove(B), unexpected: [A] });
+    const merged = mergePlans(
+      checkPlan({ ...emptyPlan(), unexpected: [A, B] }),
+      checkPlan({ ...remove(B), unexpected: [A] }),
+    );
     expect(merged.unexpected).toEqual([A]);
   });
 
@@ -483,7 +573,7 @@ describe("a desired set reused between reconciles", () => {
     const first = desiredSet(desired);
     const copy = () => desired.map((p) => ({ ...p, allowedIps: [...p.allowedIps] }));
     expect(desiredSet(copy(), first)).toBe(first);
-    const changes: ((peers: DesiredPeer[]) => void)[] = [
+    const changes: ((peers: ReturnType<typeof copy>) => void)[] = [
       (peers) => peers.pop(),
       (peers) => peers.reverse(),
       (peers) => peers.push({ publicKey: D, allowedIps: [] }),
@@ -564,18 +654,18 @@ describe("a desired set reused between reconciles", () => {
     );
   });
 
-  it("holds frozen, checked peers that plans validate to the same peer, while other peers are still checked", () => {
+  it("holds frozen, checked peers that plans check to the same peer, while other peers are still checked", () => {
     const set = desiredSet([{ publicKey: A, allowedIps: ["10.0.0.2", "10.0.0.1/32"] }]);
     const checked = set.peers[0]!;
     expect(Object.isFrozen(checked) && Object.isFrozen(checked.allowedIps)).toBe(true);
     expect(checked.allowedIps).toEqual(["10.0.0.1/32", "10.0.0.2/32"]);
-    expect(validatePlan({ ...emptyPlan(), add: [checked] }).add[0]).toEqual(checked);
+    expect(checkPlan({ ...emptyPlan(), add: [checked] }).add[0]).toEqual(checked);
     // A copy looks the same but could change: it is checked and normalised again.
     const copy = { ...checked, allowedIps: ["10.0.0.2", "10.0.0.1/32"] };
-    const again = validatePlan({ ...emptyPlan(), add: [copy] }).add[0]!;
+    const again = checkPlan({ ...emptyPlan(), add: [copy] }).add[0]!;
     expect(again).not.toBe(copy);
     expect(again.allowedIps).toEqual(["10.0.0.1/32", "10.0.0.2/32"]);
-    expect(() => validatePlan({ ...emptyPlan(), add: [{ ...checked, publicKey: "nope" }] })).toThrow(
+    expect(() => checkPlan({ ...emptyPlan(), add: [{ ...checked, publicKey: "nope" }] })).toThrow(
       DomainError,
     );
   });

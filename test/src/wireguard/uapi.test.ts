@@ -4,6 +4,7 @@ import type { WgPlan } from "../../../src/wireguard/index.js";
 import {
   buildUapiDeviceSet,
   buildUapiSet,
+  checkPlan,
   emptyPlan,
   generateKeyPair,
   keyToHex,
@@ -355,7 +356,7 @@ describe("buildUapiSet", () => {
         },
       ],
     };
-    expect(buildUapiSet(plan)).toBe(
+    expect(buildUapiSet(checkPlan(plan))).toBe(
       [
         "set=1",
         `public_key=${hex(3)}`,
@@ -388,9 +389,11 @@ describe("buildUapiSet", () => {
       ...emptyPlan(),
       add: [{ publicKey: key(1), allowedIps: [], endpoint: "vpn.example.com:51820" }],
     };
-    expect(() => buildUapiSet(plan)).toThrow(/resolve the hostname first/);
-    expect(buildUapiSet(plan, () => "192.0.2.9:51820")).toContain("endpoint=192.0.2.9:51820\n");
-    expect(() => buildUapiSet(plan, () => "192.0.2.9:51820\nremove=true")).toThrow(DomainError);
+    const checked = checkPlan(plan);
+    expect(() => buildUapiSet(checked)).toThrow(/resolve the hostname first/);
+    expect(buildUapiSet(checked, () => "192.0.2.9:51820")).toContain("endpoint=192.0.2.9:51820\n");
+    // A resolver's answer is outside the checked plan: the line guard refuses one that injects.
+    expect(() => buildUapiSet(checked, () => "192.0.2.9:51820\nremove=true")).toThrow(DomainError);
   });
 
   it.each<[string, WgPlan]>([
@@ -419,8 +422,9 @@ describe("buildUapiSet", () => {
       },
     ],
     ["one peer twice", { ...emptyPlan(), remove: [key(1)], add: [{ publicKey: key(1), allowedIps: [] }] }],
-  ])("refuses a plan with %s", (_name, plan) => {
-    expect(() => buildUapiSet(plan)).toThrow(DomainError);
+  ])("takes only checked plans: checkPlan refuses one with %s", (_name, plan) => {
+    expect(() => buildUapiSet(checkPlan(plan))).toThrow(DomainError);
+    expect(() => checkPlan(plan)).toThrow(expect.objectContaining({ code: "VALIDATION_FAILED" }));
   });
 });
 
