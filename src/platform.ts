@@ -20,7 +20,7 @@ import type { Logger } from "./logger.js";
 import type { ConfigFeed, ConfigNotifier, MeshServices } from "./mesh/index.js";
 import { createMeshServices, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
 import type { Metrics } from "./metrics/index.js";
-import { createMetrics } from "./metrics/index.js";
+import { createMetrics, registerNodeMetrics, registerQueueMetrics } from "./metrics/index.js";
 import type { EmailService, NodeConfigSource, Relay, Resolver, WebhookService } from "./notify/index.js";
 import { createEmailService, createRelay, createResendMailer, createWebhookService } from "./notify/index.js";
 import type { DriftService, InterfaceOps, PeerSyncService } from "./peer-sync/index.js";
@@ -34,6 +34,8 @@ import type { Redis } from "./queue/index.js";
 import { BullJobQueue, createRedis, pingRedis } from "./queue/index.js";
 import type { SettingsService } from "./settings/index.js";
 import { createSettingsService } from "./settings/index.js";
+import type { StatsService } from "./stats/index.js";
+import { createStatsService } from "./stats/index.js";
 import type { SyncService } from "./sync/index.js";
 import { createSyncService } from "./sync/index.js";
 import type { UsageService } from "./usage/index.js";
@@ -69,6 +71,10 @@ export interface PlatformOptions {
   interfaceOps?: InterfaceOps;
   /** Apply pending migrations before anything else (every entry point does; tests may skip). */
   migrate?: boolean;
+  /** `METRICS_PER_PEER`: per-peer transfer counters on `/metrics` (off unless given). */
+  metrics?: { perPeer: boolean };
+  /** `RETENTION_DAYS`, which admin stats report (the scheduler prunes; default 90). */
+  workers?: { retentionDays: number };
 }
 
 export interface Platform {
@@ -97,6 +103,7 @@ export interface Platform {
     webhooks: WebhookService;
     emails: EmailService;
     relay: Relay;
+    stats: StatsService;
   };
   readonly secrets: SecretBox;
   /** Announces new config versions to node agents (config-push jobs). */
@@ -112,6 +119,9 @@ export interface Platform {
   addHealthCheck(name: string, check: HealthCheck): void;
   close(): Promise<void>;
 }
+
+/** `RETENTION_DAYS` when an entry point passes none (the config schema's default). */
+const DEFAULT_RETENTION_DAYS = 90;
 
 /** Notify settings when an entry point passes none: the config schema's defaults. */
 export { DEFAULT_NOTIFY };
@@ -227,7 +237,20 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       queue,
       options: { batchSize: 200, sweepGraceMs: notify.sweepGraceMs, alertRecipients: email.alertRecipients },
     }),
+    stats: createStatsService({
+      db: database.db,
+      queues: queue.queues,
+      redis,
+      retentionDays: options.workers?.retentionDays ?? DEFAULT_RETENTION_DAYS,
+    }),
   };
+  // Read on scrape only: a process nobody scrapes (a worker) never runs these queries.
+  const onCollectError = (metric: string) => metrics.collectErrors.inc({ metric });
+  registerNodeMetrics(metrics.registry, services.stats.fleetSource(), {
+    perPeer: options.metrics?.perPeer ?? false,
+    onError: onCollectError,
+  });
+  registerQueueMetrics(metrics.registry, services.stats.queueSource(), onCollectError);
 
   let feed: ConfigFeed | undefined;
   return {

@@ -1,9 +1,15 @@
 /**
  * Prometheus metrics. One registry per process (tests build several apps, so never the global one);
- * every metric wiresync exports is declared here so names and labels stay consistent.
- * Labels never carry ids or user input: routes are patterns, not paths.
+ * every metric wiresync exports is declared here or in the files it re-exports (fleet gauges in
+ * `nodes.ts`, queue gauges in `queues.ts`, registered by the platform), so names and labels stay
+ * consistent. Labels never carry ids: routes are patterns, not paths; networks and nodes go by name.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export type { FleetMetricsOptions, FleetSource } from "./nodes.js";
+export { HANDSHAKE_AGE_BUCKETS, registerNodeMetrics } from "./nodes.js";
+export type { QueueDepthReading, QueueSource } from "./queues.js";
+export { registerQueueMetrics } from "./queues.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -50,6 +56,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: "wiresync_interface_writes_total",
       help: "Writes made to WireGuard interfaces by peer sync (one per non-empty plan with the userspace API)",
       labelNames: ["interface"] as const,
+      registers: [registry],
+    }),
+    collectErrors: new Counter({
+      name: "wiresync_metrics_collect_errors_total",
+      help: "Scrapes in which a metric could not be read (its series are missing from that scrape), by metric",
+      labelNames: ["metric"] as const,
       registers: [registry],
     }),
     interfacePeers: new Gauge({
