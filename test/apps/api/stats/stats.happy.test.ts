@@ -69,7 +69,8 @@ function histogram(text: string, name: string, by: string) {
     const m = line.exec(l);
     if (!m) continue;
     const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    const entry = (out[labels[by]!] ??= { buckets: {} });
+    out[labels[by]!] ??= { buckets: {} };
+    const entry = out[labels[by]!]!;
     if (m[1] === "bucket") entry.buckets[labels.le!] = Number(m[3]);
     else entry[m[1] as "sum" | "count"] = Number(m[3]);
   }
