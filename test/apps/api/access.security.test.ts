@@ -79,10 +79,20 @@ const EXPECTED = {
   "POST /api/v1/email/queue": "admin",
   "GET /api/admin/emails": "admin",
   "GET /api/admin/emails/{id}": "admin",
+  "GET /api/stats": "public",
+  "GET /api/v1/stats/overview": "read",
+  "GET /api/admin/stats": "admin",
 } as const satisfies Record<Operation, AccessLevel>;
 
 /** Mounts that are no API route and keep their guards in their mount files (docs, board, dashboard). */
-const NOT_ROUTES = [/^\/openapi\.json$/, /^\/docs(\/|$)/, /^\/admin\/queues(\/|$)/, /^\/$/, /^\/assets\//];
+const NOT_ROUTES = [
+  /^\/openapi\.json$/,
+  /^\/docs(\/|$)/,
+  /^\/redoc(\/|$)/,
+  /^\/admin\/queues(\/|$)/,
+  /^\/$/,
+  /^\/assets\//,
+];
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 const SOME_ID = "00000000-0000-4000-8000-000000000000";

@@ -113,13 +113,10 @@ export const DispatchBody = z
         "A custom event name (lowercase words joined by dots); with `webhookId`, a built-in event type to send as a test",
       example: "sync.completed",
     }),
-    webhookId: z
-      .uuid()
-      .optional()
-      .openapi({
-        description:
-          "Send a test of the built-in `event` to this webhook only; nothing is recorded as having happened",
-      }),
+    webhookId: z.uuid().optional().openapi({
+      description:
+        "Send a test of the built-in `event` to this webhook only; nothing is recorded as having happened",
+    }),
     test: z
       .literal(true)
       .optional()
