@@ -103,14 +103,12 @@ export async function run(): Promise<BenchRow[]> {
     await db
       .insert(syncRuns)
       .values(Array.from({ length: 1_000 }, () => ({ type: "full" as const, status: "COMPLETED" as const })));
-    await db
-      .insert(events)
-      .values(
-        Array.from({ length: 1_000 }, (_, i) => ({
-          type: i % 10 === 0 ? "drift.detected" : "node.updated",
-          data: {},
-        })),
-      );
+    await db.insert(events).values(
+      Array.from({ length: 1_000 }, (_, i) => ({
+        type: i % 10 === 0 ? "drift.detected" : "node.updated",
+        data: {},
+      })),
+    );
     await raw`analyze`;
 
     const { stats } = platform.services;
