@@ -172,6 +172,8 @@ describe("a sync backend's admin panel", () => {
   it("GET /redoc renders the same OpenAPI document from a bundle served here (no CDN)", async () => {
     const page = await t.request("/redoc", { key: null });
     expect(page.status).toBe(200);
+    // Redoc's own "by Redocly" logo would come from its CDN: the page's policy keeps it out.
+    expect(page.headers.get("content-security-policy")).toMatch(/(^|; )img-src 'self' data:(;|$)/);
     const html = await page.text();
     expect(html).toContain('<redoc spec-url="/openapi.json"></redoc>');
     const scripts = [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1]);
