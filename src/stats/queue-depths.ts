@@ -68,14 +68,39 @@ export async function readQueueDepth(name: QueueName, queue: Queue, redis: Redis
   return { queue: name, counts, oldestWaitingAt, workers };
 }
 
-/** Reads every queue's depth, in the order given. Throws when Redis fails. */
-export function readQueueDepths(
+/** Longest a reading of the queues may take before it is given up (a scrape must not hang). */
+export const QUEUE_READ_TIMEOUT_MS = 3_000;
+/** ioredis states in which the connection is known to be down. */
+const DOWN_STATES = new Set(["reconnecting", "close", "end"]);
+
+/**
+ * Reads every queue's depth, in the order given. Throws when Redis fails, is known to be down, or
+ * does not answer within `timeoutMs`. Foot-gun: BullMQ waits for a connection's first 'ready' with no
+ * limit, so without the timeout a stats request or a scrape made while Redis was never reachable
+ * would hang forever.
+ */
+export async function readQueueDepths(
   queues: Readonly<Record<QueueName, Queue>>,
   redis: Redis,
+  timeoutMs = QUEUE_READ_TIMEOUT_MS,
 ): Promise<QueueDepth[]> {
-  return Promise.all(
+  if (DOWN_STATES.has(redis.status)) throw new Error(`redis is unavailable (${redis.status})`);
+  const reading = Promise.all(
     (Object.entries(queues) as [QueueName, Queue][]).map(([name, queue]) =>
       readQueueDepth(name, queue, redis),
     ),
   );
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      reading,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    // A reading left behind settles when Redis answers; nobody awaits it any more.
+    reading.catch(() => {});
+  }
 }

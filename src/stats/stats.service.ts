@@ -166,7 +166,7 @@ export function createStatsService(deps: StatsServiceDeps) {
       return {
         ...base,
         queues: depths.ok ? depths.depths.map((d) => presentQueue(d, at)) : null,
-        queuesError: depths.ok ? null : `redis did not answer: ${depths.error}`,
+        queuesError: depths.ok ? null : `the queues could not be read: ${depths.error}`,
         drift: {
           last24h: { events: drift.events, networks: drift.networks, lastAt: iso(drift.lastAt) },
           configLagging: lagging.reduce((a, r) => a + r.count, 0),
