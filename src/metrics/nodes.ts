@@ -66,13 +66,7 @@ function handshakeAgeHistogram(source: FleetSource, onError: (metric: string) =>
         }
       } catch {
         onError(HANDSHAKE_AGE);
-        return {
-          name: HANDSHAKE_AGE,
-          help: this.help,
-          type: this.type,
-          aggregator: this.aggregator,
-          values: [],
-        };
+        values.length = 0;
       }
       return { name: HANDSHAKE_AGE, help: this.help, type: this.type, aggregator: this.aggregator, values };
     },
