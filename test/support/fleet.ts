@@ -20,8 +20,8 @@ export function fleetKey(seed: number): string {
 }
 
 /**
- * Inserts `list` into the network whose range is `prefix24` (e.g. `10.0.0`), addresses from .2 up
- * (wrapping into the next /24s for big lists, inside a /16 network). Returns the node ids.
+ * Inserts `list` into a network, node `i` at `firstAddress(i)` with key `fleetKey(seed + i)`, in
+ * batches of 1,000. Handshake ages are counted back from `now`. Returns the node ids in list order.
  */
 export async function insertFleetNodes(
   db: Db,
