@@ -114,6 +114,8 @@ export const EnvSchema = z
       .max(7 * 24 * HOUR)
       .default(1 * HOUR),
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+    /** One `/metrics` series per node and direction: off by default (cardinality grows with the fleet). */
+    METRICS_PER_PEER: bool.default(false),
     ENCRYPTION_KEY: optionalString.pipe(encryptionKey.optional()),
     ENCRYPTION_KEYS_PREVIOUS: csv.pipe(z.array(encryptionKey)),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -325,6 +327,8 @@ export interface Config {
     /** When set, `/metrics` asks for `Authorization: Bearer <metricsToken>`. IMPORTANT: a secret. */
     readonly metricsToken: string | undefined;
   };
+  /** What `/metrics` exports beyond the process's own series. */
+  readonly metrics: { readonly perPeer: boolean };
   readonly log: { readonly level: Env["LOG_LEVEL"]; readonly pretty: boolean };
   readonly wireguard: {
     /** The interfaces this worker owns, by network name or id. */
@@ -513,6 +517,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       previousEncryptionKeys: env.ENCRYPTION_KEYS_PREVIOUS.map((k) => decodeKey(k) as Buffer),
     },
     auth: { jwtTtlSeconds: env.JWT_TTL_SECONDS, metricsToken: env.METRICS_TOKEN },
+    metrics: { perPeer: env.METRICS_PER_PEER },
     log: { level: env.LOG_LEVEL, pretty: (env.LOG_FORMAT ?? defaultLogFormat(env.NODE_ENV)) === "pretty" },
     wireguard: {
       interfaces: env.WG_INTERFACES.map(parseBinding),

@@ -20,7 +20,7 @@ import type { Logger } from "./logger.js";
 import type { ConfigFeed, ConfigNotifier, MeshServiceDeps, MeshServices } from "./mesh/index.js";
 import { createMeshCore, createMeshServices, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
 import type { Metrics } from "./metrics/index.js";
-import { createMetrics, registerNodeGauges } from "./metrics/index.js";
+import { createMetrics, registerConnectionGauge, registerNodeMetrics, registerQueueMetrics } from "./metrics/index.js";
 import type { EmailService, NodeConfigSource, Relay, Resolver, WebhookService } from "./notify/index.js";
 import { createEmailService, createRelay, createResendMailer, createWebhookService } from "./notify/index.js";
 import type { DriftService, InterfaceOps, PeerSyncService } from "./peer-sync/index.js";
@@ -38,6 +38,8 @@ import type { RoutingService } from "./routing/index.js";
 import { createRoutingService } from "./routing/index.js";
 import type { SettingsService } from "./settings/index.js";
 import { createSettingsService } from "./settings/index.js";
+import type { StatsService } from "./stats/index.js";
+import { createStatsService } from "./stats/index.js";
 import type { SyncService } from "./sync/index.js";
 import { createSyncService } from "./sync/index.js";
 import type { TurnConfig, TurnService } from "./turn/index.js";
@@ -77,6 +79,10 @@ export interface PlatformOptions {
   turn?: TurnConfig;
   /** Apply pending migrations before anything else (every entry point does; tests may skip). */
   migrate?: boolean;
+  /** `METRICS_PER_PEER`: per-peer transfer counters on `/metrics` (off unless given). */
+  metrics?: { perPeer: boolean };
+  /** `RETENTION_DAYS`, which admin stats report (the scheduler prunes; default 90). */
+  workers?: { retentionDays: number };
 }
 
 export interface Platform {
@@ -109,6 +115,7 @@ export interface Platform {
     routing: RoutingService;
     turn: TurnService;
     quota: QuotaService;
+    stats: StatsService;
   };
   readonly secrets: SecretBox;
   /** Announces new config versions to node agents (config-push jobs). */
@@ -124,6 +131,9 @@ export interface Platform {
   addHealthCheck(name: string, check: HealthCheck): void;
   close(): Promise<void>;
 }
+
+/** `RETENTION_DAYS` when an entry point passes none (the config schema's default). */
+const DEFAULT_RETENTION_DAYS = 90;
 
 /** Notify settings when an entry point passes none: the config schema's defaults. */
 export { DEFAULT_NOTIFY };
@@ -172,7 +182,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       options.logger.warn({ err, ...what }, "trigger not queued; the scheduled reconcile will catch up"),
   };
   const mesh = createMeshServices(meshDeps);
-  registerNodeGauges(metrics.registry, mesh.liveness);
+  registerConnectionGauge(metrics.registry, mesh.liveness);
   const sync = createSyncService({ db: database.db, queue });
   const usage = createUsageService(database.db);
   const nodeConfigs: NodeConfigSource = options.nodeConfigs ?? mesh.configs.configSource();
@@ -245,7 +255,20 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       options: { batchSize: 200, sweepGraceMs: notify.sweepGraceMs, alertRecipients: email.alertRecipients },
     }),
     quota: createQuotaService(createMeshCore(meshDeps)),
+    stats: createStatsService({
+      db: database.db,
+      queues: queue.queues,
+      redis,
+      retentionDays: options.workers?.retentionDays ?? DEFAULT_RETENTION_DAYS,
+    }),
   };
+  // Read on scrape only: a process nobody scrapes (a worker) never runs these queries.
+  const onCollectError = (metric: string) => metrics.collectErrors.inc({ metric });
+  registerNodeMetrics(metrics.registry, services.stats.fleetSource(), {
+    perPeer: options.metrics?.perPeer ?? false,
+    onError: onCollectError,
+  });
+  registerQueueMetrics(metrics.registry, services.stats.queueSource(), onCollectError);
 
   let feed: ConfigFeed | undefined;
   return {

@@ -1,11 +1,18 @@
 /**
  * Prometheus metrics. One registry per process (tests build several apps, so never the global one);
- * every metric wiresync exports is declared here so names and labels stay consistent.
- * Labels never carry ids or user input: routes are patterns, not paths; networks are named, by
- * the names admins gave them. Gauges read from the database at each scrape live beside this file
- * (`nodes.ts`) and are registered by whoever owns the database (`registerNodeGauges`).
+ * every metric wiresync exports is declared here or in the files it re-exports (fleet gauges in
+ * `nodes.ts`, queue gauges in `queues.ts`, registered by the platform), so names and labels stay
+ * consistent (active connections in `connections.ts`). Labels never carry ids: routes are patterns,
+ * not paths; networks and nodes go by the names admins gave them.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export type { FleetMetricsOptions, FleetSource } from "./nodes.js";
+export { HANDSHAKE_AGE_BUCKETS, registerNodeMetrics } from "./nodes.js";
+export type { QueueDepthReading, QueueSource } from "./queues.js";
+export { registerQueueMetrics } from "./queues.js";
+export type { NodeGaugeSource, NodeStatusCount } from "./connections.js";
+export { registerConnectionGauge } from "./connections.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -60,6 +67,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    collectErrors: new Counter({
+      name: "wiresync_metrics_collect_errors_total",
+      help: "Scrapes in which a metric could not be read (its series are missing from that scrape), by metric",
+      labelNames: ["metric"] as const,
+      registers: [registry],
+    }),
     interfacePeers: new Gauge({
       name: "wiresync_interface_peers",
       help: "Peers on each managed WireGuard interface at the last reconcile",
@@ -69,5 +82,3 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   };
 }
 
-export type { NodeGaugeSource, NodeStatusCount } from "./nodes.js";
-export { registerNodeGauges } from "./nodes.js";

@@ -12,6 +12,7 @@ import type { SecretBox } from "../crypto/index.js";
 import type { Db, DeliveryStatus, Executor } from "../db/index.js";
 import { transaction } from "../db/index.js";
 import { DomainError, pgConstraint, pgErrorCode } from "../errors.js";
+import type { EventType } from "../events/index.js";
 import { insertEvent, TEST_EVENT_TYPE } from "../events/index.js";
 import type { JobQueue } from "../queue/index.js";
 import { webhookMatches } from "./fan-out.js";
@@ -211,15 +212,25 @@ export function createWebhookService(deps: WebhookServiceDeps) {
 
     /**
      * Sends a `webhook.test` event to one webhook now (no retry) and returns the receiver's answer.
-     * The attempt is recorded in the delivery log; it changes neither the failure streak nor the
-     * enabled flag. Throws WEBHOOK_NOT_FOUND.
+     * With a `sample`, the receiver gets that built-in event's type and data, marked `test: true`;
+     * either way the event log holds a `webhook.test` row (naming the sampled type in `testOf`), so
+     * nothing records the sampled event as having happened. The attempt is recorded in the delivery
+     * log; it changes neither the failure streak nor the enabled flag. Throws WEBHOOK_NOT_FOUND.
      */
-    async test(id: string, ctx: RequestContext = {}): Promise<TestResult> {
+    async test(
+      id: string,
+      ctx: RequestContext = {},
+      sample?: { event: EventType; data: Record<string, unknown> },
+    ): Promise<TestResult> {
       const webhook = await mustGet(db, id);
       const { event, deliveryId } = await transaction(db, async (tx) => {
         const row = await repo.insertEventRow(tx, {
           type: TEST_EVENT_TYPE,
-          data: { webhook: { id: webhook.id, name: webhook.name }, requestedBy: actorOf(ctx) },
+          data: {
+            webhook: { id: webhook.id, name: webhook.name },
+            requestedBy: actorOf(ctx),
+            ...(sample ? { testOf: sample.event } : {}),
+          },
           source: actorOf(ctx),
           relayedAt: new Date(),
         });
@@ -233,7 +244,8 @@ export function createWebhookService(deps: WebhookServiceDeps) {
         return { event: row, deliveryId: created! };
       });
       const startedAt = new Date();
-      const result = await sender.send(webhook, event, deliveryId);
+      const message = sample ? { ...event, type: sample.event, data: { ...sample.data, test: true } } : event;
+      const result = await sender.send(webhook, message, deliveryId);
       const ok = result.kind === "response" && result.status >= 200 && result.status < 300;
       const statusCode = result.kind === "response" ? result.status : null;
       const body = result.kind === "response" ? excerpt(result.body) : null;

@@ -68,6 +68,8 @@ export interface TestPlatformOptions {
   database?: TestDatabase;
   /** Bounds on waiting for Postgres; production defaults unless given. */
   databaseTimeouts?: DatabaseTimeouts;
+  /** `METRICS_PER_PEER` (off unless given). */
+  metrics?: PlatformOptions["metrics"];
 }
 
 /** Notify settings for tests: local receivers allowed, short timeouts and backoffs, no email provider. */
@@ -124,6 +126,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
     ...(options.wireguard ? { wireguard: options.wireguard } : {}),
     ...(options.interfaceOps ? { interfaceOps: options.interfaceOps } : {}),
     ...(options.turn ? { turn: options.turn } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const app = createPlatformApp(platform, 3600, options.http);
   return {

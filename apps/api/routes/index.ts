@@ -48,6 +48,9 @@ import { registerGetSyncSettings } from "./settings/get-sync-settings.js";
 import { registerListSettings } from "./settings/list-settings.js";
 import { registerPutSetting } from "./settings/put-setting.js";
 import { registerUpdateSyncSettings } from "./settings/update-sync-settings.js";
+import { registerGetAdminStats } from "./stats/get-admin-stats.js";
+import { registerGetPublicStats } from "./stats/get-public-stats.js";
+import { registerGetStatsOverview } from "./stats/get-stats-overview.js";
 import { registerCancelAdminSync } from "./sync/cancel-admin-sync.js";
 import { registerCancelSync } from "./sync/cancel-sync.js";
 import { registerGetAdminSync } from "./sync/get-admin-sync.js";
@@ -133,6 +136,10 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerListWebhookDeliveries(app);
   registerReplayWebhookDelivery(app);
   registerDispatchWebhookEvent(app);
+  // stats
+  registerGetPublicStats(app);
+  registerGetStatsOverview(app);
+  registerGetAdminStats(app);
   // emails
   registerQueueEmail(app);
   registerListEmails(app);

@@ -84,10 +84,20 @@ const EXPECTED = {
   "GET /api/admin/emails/{id}": "admin",
   "POST /api/v1/routing/request": "node-or-admin",
   "GET /api/v1/turn/ice": "node-or-admin",
+  "GET /api/stats": "public",
+  "GET /api/v1/stats/overview": "read",
+  "GET /api/admin/stats": "admin",
 } as const satisfies Record<Operation, AccessLevel>;
 
 /** Mounts that are no API route and keep their guards in their mount files (docs, board, dashboard). */
-const NOT_ROUTES = [/^\/openapi\.json$/, /^\/docs(\/|$)/, /^\/admin\/queues(\/|$)/, /^\/$/, /^\/assets\//];
+const NOT_ROUTES = [
+  /^\/openapi\.json$/,
+  /^\/docs(\/|$)/,
+  /^\/redoc(\/|$)/,
+  /^\/admin\/queues(\/|$)/,
+  /^\/$/,
+  /^\/assets\//,
+];
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 const SOME_ID = "00000000-0000-4000-8000-000000000000";

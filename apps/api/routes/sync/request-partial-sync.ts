@@ -1,18 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
-import { oneLine } from "../../../../src/validation.js";
 import type { AppEnv } from "../../env.js";
 import { jsonResponse } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
 import { access } from "../../middleware/access.js";
-import { accepted, SyncAccepted } from "./schemas.js";
-
-const PartialSyncBody = z
-  .object({
-    requested_by: oneLine(100).optional(),
-    network_id: z.uuid().optional(),
-  })
-  .strict();
+import { accepted, SyncAccepted, SyncRequestBody, syncRequestOf } from "./schemas.js";
 
 export const route = createRoute({
   method: "post",
@@ -24,7 +16,7 @@ export const route = createRoute({
     params: z.object({
       type: z.enum(["peers", "configs", "usage"]).openapi({ param: { name: "type", in: "path" } }),
     }),
-    body: { content: { "application/json": { schema: PartialSyncBody } }, required: false },
+    body: { content: { "application/json": { schema: SyncRequestBody } }, required: false },
   },
   responses: { 202: jsonResponse(SyncAccepted, "The run is recorded and queued"), ...problemResponses },
 });
@@ -32,15 +24,8 @@ export const route = createRoute({
 export function registerRequestPartialSync(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { type } = c.req.valid("param");
-    const body = c.req.valid("json") ?? {};
-    const { run, enqueued } = await c.var.services.sync.requestRun(
-      {
-        type,
-        options: body.network_id ? { networkId: body.network_id } : {},
-        requestedBy: body.requested_by,
-      },
-      c.get("principal"),
-    );
-    return c.json(accepted(run, enqueued), 202);
+    const { notes, ...request } = syncRequestOf(type, c.req.valid("json") ?? {});
+    const { run, enqueued } = await c.var.services.sync.requestRun(request, c.get("principal"));
+    return c.json(accepted(run, enqueued, notes), 202);
   });
 }

@@ -1,11 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute } from "@hono/zod-openapi";
-import { WebhookInput } from "../../../../src/notify/index.js";
 import type { AppEnv } from "../../env.js";
 import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
 import { access } from "../../middleware/access.js";
-import { WebhookWithSecretSchema } from "./schemas.js";
+import { CreateWebhookBody, toWebhookInput, WebhookWithSecretSchema } from "./schemas.js";
 
 export const route = createRoute({
   method: "post",
@@ -15,9 +14,12 @@ export const route = createRoute({
   description:
     "https only; URLs that resolve to private, loopback or link-local addresses are refused (400 WEBHOOK_URL_REFUSED). " +
     "`type: GOTIFY` takes the Gotify server's URL and the application's `token` (sealed, never returned); " +
-    "its messages go to `<url>/message` with the token in `X-Gotify-Key`.",
+    "its messages go to `<url>/message` with the token in `X-Gotify-Key`. " +
+    'Admin panels of sync backends may send their own form `{ name, webhookUrl, type: "SYSTEM", scope: "ADMIN" }`: ' +
+    "a discord.com webhook URL makes a DISCORD webhook and any other URL a signed GENERIC one, scope ADMIN is `global`, " +
+    "and without `events` it subscribes to every event (`*`). The answer is wiresync's webhook, as for its own form.",
   ...access.admin,
-  request: jsonBody(WebhookInput),
+  request: jsonBody(CreateWebhookBody),
   responses: {
     201: jsonResponse(envelope(WebhookWithSecretSchema), "The webhook and its secret, shown once"),
     ...problemResponses,
@@ -26,7 +28,7 @@ export const route = createRoute({
 
 export function registerCreateWebhook(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const created = await c.var.services.webhooks.create(c.req.valid("json"), {
+    const created = await c.var.services.webhooks.create(toWebhookInput(c.req.valid("json")), {
       principal: c.get("principal"),
       requestId: c.get("requestId"),
     });

@@ -5,7 +5,7 @@ import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
 import { access } from "../../middleware/access.js";
 
-const TestResultSchema = z
+export const TestResultSchema = z
   .object({
     ok: z.boolean(),
     statusCode: z.number().int().nullable(),
