@@ -20,7 +20,12 @@ import type { Logger } from "./logger.js";
 import type { ConfigFeed, ConfigNotifier, MeshServiceDeps, MeshServices } from "./mesh/index.js";
 import { createMeshCore, createMeshServices, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
 import type { Metrics } from "./metrics/index.js";
-import { createMetrics, registerConnectionGauge, registerNodeMetrics, registerQueueMetrics } from "./metrics/index.js";
+import {
+  createMetrics,
+  registerConnectionGauge,
+  registerNodeMetrics,
+  registerQueueMetrics,
+} from "./metrics/index.js";
 import type { EmailService, NodeConfigSource, Relay, Resolver, WebhookService } from "./notify/index.js";
 import { createEmailService, createRelay, createResendMailer, createWebhookService } from "./notify/index.js";
 import type { DriftService, InterfaceOps, PeerSyncService } from "./peer-sync/index.js";

@@ -7,12 +7,12 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
+export type { NodeGaugeSource, NodeStatusCount } from "./connections.js";
+export { registerConnectionGauge } from "./connections.js";
 export type { FleetMetricsOptions, FleetSource } from "./nodes.js";
 export { HANDSHAKE_AGE_BUCKETS, registerNodeMetrics } from "./nodes.js";
 export type { QueueDepthReading, QueueSource } from "./queues.js";
 export { registerQueueMetrics } from "./queues.js";
-export type { NodeGaugeSource, NodeStatusCount } from "./connections.js";
-export { registerConnectionGauge } from "./connections.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -81,4 +81,3 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
   };
 }
-
