@@ -1,0 +1,4 @@
+CREATE SEQUENCE "public"."events_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1;--> statement-breakpoint
+ALTER TABLE "events" ADD COLUMN "seq" bigint;--> statement-breakpoint
+CREATE UNIQUE INDEX "events_seq_idx" ON "events" USING btree ("seq");--> statement-breakpoint
+CREATE INDEX "events_unsequenced_idx" ON "events" USING btree ("created_at") WHERE "events"."seq" is null;
