@@ -32,6 +32,7 @@ export * from "./liveness.service.js";
 export * from "./mesh.core.js";
 export * from "./mesh.schema.js";
 export * from "./networks.service.js";
+export * from "./node-status.js";
 export * from "./nodes.service.js";
 export * from "./reachability.js";
 export * from "./render.js";

@@ -321,7 +321,7 @@ export async function updateNode(
 
 // Agents report every few seconds: the common heartbeat (no new endpoint) is one statement.
 const heartbeatRow = placeholderQuery<
-  { id: string; metrics: NodeMetrics; seenAt: Date; online: boolean },
+  { id: string; metrics: NodeMetrics; seenAt: Date; status: NodeStatus; appliedConfigVersion: number | null },
   NodeRow
 >((exec) =>
   exec
@@ -331,17 +331,21 @@ const heartbeatRow = placeholderQuery<
       metrics: sql.placeholder("metrics") as never,
       lastSeenAt: sql.placeholder("seenAt") as never,
       updatedAt: sql.placeholder("seenAt") as never,
-      status: sql`case when ${sql.placeholder("online")}::boolean then 'online' else ${nodes.status} end`,
+      status: sql.placeholder("status") as never,
+      appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
     })
     .where(eq(nodes.id, sql.placeholder("id")))
     .returning(),
 );
 
-/** Stores a heartbeat's metrics and time; `online` marks the node online (not for a disabled one). */
+/**
+ * Stores a heartbeat's metrics, time, the status it supports and the config version the agent
+ * reported running (kept when it reported none).
+ */
 export async function recordHeartbeat(
   exec: Executor,
   id: string,
-  heartbeat: { metrics: NodeMetrics; seenAt: Date; online: boolean },
+  heartbeat: { metrics: NodeMetrics; seenAt: Date; status: NodeStatus; appliedConfigVersion: number | null },
 ): Promise<NodeRow | undefined> {
   const [row] = await heartbeatRow(exec, { id, ...heartbeat });
   return row;
@@ -352,12 +356,13 @@ export async function deleteNodes(exec: Executor, ids: string[]): Promise<NodeRo
   return exec.delete(nodes).where(inArray(nodes.id, ids)).returning();
 }
 
-export async function markOffline(exec: Executor, before: Date): Promise<NodeRow[]> {
+/** Locks the up nodes (online or degraded) not seen since `before`, skipping rows others hold. */
+export async function lockSilentNodes(exec: Executor, before: Date): Promise<NodeRow[]> {
   return exec
-    .update(nodes)
-    .set({ status: "offline", updatedAt: new Date() })
-    .where(and(eq(nodes.status, "online"), lt(nodes.lastSeenAt, before)))
-    .returning();
+    .select()
+    .from(nodes)
+    .where(and(inArray(nodes.status, ["online", "degraded"]), lt(nodes.lastSeenAt, before)))
+    .for("update", { skipLocked: true });
 }
 
 export async function setConfigState(
