@@ -8,7 +8,7 @@ import type { Principal } from "../auth/index.js";
 import type { Db } from "../db/index.js";
 import { networks } from "../db/index.js";
 import { DomainError } from "../errors.js";
-import { EVENT_TYPES, eventsAfter, streamHead } from "../events/index.js";
+import { EVENT_TYPES, eventsAfter, STREAM_EVENT_TYPES, streamHead } from "../events/index.js";
 import type { EventHub } from "./hub.js";
 import type { StreamEvent } from "./rooms.js";
 import { defaultRooms, inRooms, refusal } from "./rooms.js";
@@ -98,7 +98,7 @@ export function createRealtimeService(deps: RealtimeDeps) {
         data: {
           version: deps.version,
           capabilities: STREAM_CAPABILITIES,
-          eventTypes: EVENT_TYPES,
+          eventTypes: [...EVENT_TYPES, ...STREAM_EVENT_TYPES],
           rooms,
         },
       };
