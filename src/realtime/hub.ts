@@ -63,7 +63,14 @@ export async function startEventHub(deps: EventHubDeps): Promise<EventHub> {
         const rows = await eventsAfter(db, last, BATCH);
         if (rows.length === 0) break;
         last = rows.at(-1)!.seq;
-        for (const listener of listeners) listener(rows);
+        for (const listener of listeners) {
+          try {
+            listener(rows);
+          } catch (err) {
+            // One broken stream must not keep the others from their events.
+            logger.warn({ err }, "event stream listener failed");
+          }
+        }
         if (rows.length < BATCH) break;
       }
     } while (again && !closed);

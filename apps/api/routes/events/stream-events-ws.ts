@@ -12,6 +12,9 @@ import { StreamQuery } from "./schemas.js";
 import type { StreamAccess } from "./stream-access.js";
 import { roomList, streamAccess } from "./stream-access.js";
 
+/** Bytes a client may leave unread before its socket is closed. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
 /** What a client may send: join more rooms. */
 const ClientMessage = z.object({
   type: z.literal("subscribe"),
@@ -53,7 +56,13 @@ type Realtime = AppEnv["Variables"]["services"]["realtime"];
 function streamHandlers(realtime: Realtime, granted: StreamAccess, since: number | undefined) {
   const { principal } = granted;
   let opened: Promise<OpenStream | undefined> = Promise.resolve(undefined);
-  const sendJson = (ws: WSContext, message: unknown) => ws.send(JSON.stringify(message));
+  const sendJson = (ws: WSContext, message: unknown) => {
+    // A client this far behind reconnects with ?since= and reads the rest from the outbox.
+    const buffered = (ws.raw as { bufferedAmount?: number } | undefined)?.bufferedAmount ?? 0;
+    if (buffered > MAX_BUFFERED_BYTES)
+      return ws.close(1013, "too far behind; reconnect with ?since=<last id>");
+    ws.send(JSON.stringify(message));
+  };
   const refuse = (ws: WSContext, err: unknown) => {
     const known = err instanceof DomainError;
     const code = known ? err.code : "VALIDATION_FAILED";

@@ -9,6 +9,11 @@ import { StreamHeaders, StreamQuery } from "./schemas.js";
 import { streamAccess } from "./stream-access.js";
 
 const KEEPALIVE_MS = 25_000;
+/**
+ * Writes a client may leave unread before its stream is cut: it reconnects with Last-Event-ID and
+ * reads the rest from the outbox, instead of this process holding them in memory.
+ */
+const MAX_UNSENT_WRITES = 1_000;
 
 export const route = createRoute({
   method: "get",
@@ -38,11 +43,14 @@ export function registerStreamEvents(app: OpenAPIHono<AppEnv>) {
     return streamSSE(c, async (stream) => {
       // One write at a time, in order: events come from the replay and the hub without awaiting.
       let writes: Promise<unknown> = Promise.resolve();
+      let unsent = 0;
       const write = (message: { id?: string; event: string; data: string } | string) => {
+        if (++unsent > MAX_UNSENT_WRITES) return void stream.abort();
         writes = writes
           .then(async () => {
             if (typeof message === "string") await stream.write(message);
             else await stream.writeSSE(message);
+            unsent--;
           })
           .catch(() => {});
       };
