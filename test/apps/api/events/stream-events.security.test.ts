@@ -9,7 +9,7 @@ import type { RunningServer } from "../../../../apps/api/server.js";
 import { listen } from "../../../../apps/api/server.js";
 import { sha256Hex } from "../../../../src/crypto/index.js";
 import { STREAM_TOKEN_TTL_SECONDS } from "../../../../src/platform.js";
-import { createApiKey } from "../../../support/auth.js";
+import { createApiKey, createUser } from "../../../support/auth.js";
 import { TEST_REDIS_URL } from "../../../support/env.js";
 import type { StreamClient } from "../../../support/event-stream.js";
 import { openSse, openWs } from "../../../support/event-stream.js";
@@ -54,6 +54,25 @@ describe("live event stream: rooms and secrets", () => {
     expect(forged.status).toBe(401);
     expect((await json(forged)).detail).toMatch(/stream token is unknown or expired/);
     expect(await refusedStatus(openWs(`ws://127.0.0.1:${server.port}/ws?rooms=admin`))).toBe(401);
+  });
+
+  it("takes a session as a Bearer token or the dashboard's cookie, and gives a non-admin user no admin room", async () => {
+    const admin = await createUser(t, "stream-admin@example.com", { role: "admin" });
+    const user = await createUser(t, "stream-user@example.com", { role: "user" });
+    const net = await createNetwork(t);
+    const bearer = keep(await openSse(`${base}/api/v1/events`, { Authorization: `Bearer ${admin.token}` }));
+    await bearer.waitFor((m) => m.length === 1, "hello");
+    expect(bearer.messages[0]!.data).toMatchObject({ data: { rooms: ["admin"] } });
+    const cookie = { Cookie: `wiresync_session=${admin.token}` };
+    const viaCookie = keep(await openWs(`ws://127.0.0.1:${server.port}/ws?rooms=admin`, cookie));
+    await viaCookie.waitFor((m) => m.length === 1, "hello");
+    const userCookie = { Cookie: `wiresync_session=${user.token}` };
+    const refused = await fetch(`${base}/api/v1/events?rooms=admin`, { headers: userCookie });
+    expect(refused.status).toBe(403);
+    const own = keep(await openSse(`${base}/api/v1/events?rooms=${net.id}`, userCookie));
+    await createNode(t, net.id);
+    await own.waitFor((m) => m.filter((e) => e.id).length === 1, "the network's event");
+    await viaCookie.waitFor((m) => m.some((e) => e.event === "node.enrolled"), "the admin's copy");
   });
 
   it("gives a read key its networks' rooms without a secret, and refuses it the admin room", async () => {
