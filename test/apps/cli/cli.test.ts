@@ -107,6 +107,9 @@ describe("wiresync CLI", { timeout: 120_000 }, () => {
     }
     const nodes = JSON.parse((await cli(["nodes", "--network", "cli-office", "--json"], api())).stdout);
     expect(nodes.map((n: { name: string }) => n.name).sort()).toEqual(["laptop", "phone"]);
+    const shownNode = JSON.parse((await cli(["node", "laptop", "--json"], api())).stdout);
+    expect(shownNode).toMatchObject({ name: "laptop", email: "ada@example.com", networkId: made.id });
+    expect((await cli(["network", made.id], api())).stdout).toMatch(/^name +cli-office$/m);
     const configByName = (await cli(["config", "laptop"], api())).stdout;
     expect(configByName).toContain("Address = 10.77.0.2/");
   });
