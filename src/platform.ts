@@ -39,6 +39,8 @@ import type { Redis } from "./queue/index.js";
 import { BullJobQueue, createRedis, pingRedis } from "./queue/index.js";
 import type { QuotaService } from "./quota/index.js";
 import { createQuotaService } from "./quota/index.js";
+import type { EventHub, RealtimeService } from "./realtime/index.js";
+import { createRealtimeService, redisStreamTokens, startEventHub } from "./realtime/index.js";
 import type { RoutingService } from "./routing/index.js";
 import { createRoutingService } from "./routing/index.js";
 import type { SettingsService } from "./settings/index.js";
@@ -51,6 +53,7 @@ import type { TurnConfig, TurnService } from "./turn/index.js";
 import { createTurnService } from "./turn/index.js";
 import type { UsageService } from "./usage/index.js";
 import { createUsageService } from "./usage/index.js";
+import { SERVER_VERSION } from "./version.js";
 
 export interface PlatformOptions {
   database: DatabaseOptions;
@@ -121,6 +124,7 @@ export interface Platform {
     turn: TurnService;
     quota: QuotaService;
     stats: StatsService;
+    realtime: RealtimeService;
   };
   readonly secrets: SecretBox;
   /** Announces new config versions to node agents (config-push jobs). */
@@ -139,6 +143,10 @@ export interface Platform {
 
 /** `RETENTION_DAYS` when an entry point passes none (the config schema's default). */
 const DEFAULT_RETENTION_DAYS = 90;
+/** How often the event hub looks for new events when no notice came (a lost one costs at most this). */
+const EVENT_POLL_INTERVAL_MS = 1_000;
+/** Lifetime of a stream token: long enough to open (and re-open) a stream, short enough to leak little. */
+export const STREAM_TOKEN_TTL_SECONDS = 120;
 
 /** Notify settings when an entry point passes none: the config schema's defaults. */
 export { DEFAULT_NOTIFY };
@@ -191,6 +199,24 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
   const sync = createSyncService({ db: database.db, queue });
   const usage = createUsageService(database.db);
   const nodeConfigs: NodeConfigSource = options.nodeConfigs ?? mesh.configs.configSource();
+  // The live event stream's hub starts with the first stream this process serves (never in workers).
+  let hub: Promise<EventHub> | undefined;
+  const eventHub = () => {
+    hub ??= startEventHub({
+      db: database.db,
+      publisher: redis,
+      subscriber: openWorkerConnection(),
+      prefix: options.redis.prefix,
+      listen: (channel, onNotify) => database.listen(channel, onNotify),
+      pollIntervalMs: EVENT_POLL_INTERVAL_MS,
+      logger: options.logger,
+    });
+    // A hub that failed to start is tried again by the next stream.
+    hub.catch(() => {
+      hub = undefined;
+    });
+    return hub;
+  };
   const services = {
     auth: createAuthService({
       db: database.db,
@@ -254,6 +280,12 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       policy: email,
       logger: options.logger,
     }),
+    realtime: createRealtimeService({
+      db: database.db,
+      hub: eventHub,
+      tokens: redisStreamTokens(redis, options.redis.prefix, STREAM_TOKEN_TTL_SECONDS),
+      version: SERVER_VERSION,
+    }),
     relay: createRelay({
       db: database.db,
       queue,
@@ -297,6 +329,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
     },
     async close() {
       services.peerSync.close();
+      if (hub) await (await hub.catch(() => undefined))?.close();
       await feed?.close();
       await queue.close().catch(() => {});
       for (const c of [redis, ...extraConnections]) c.disconnect();

@@ -110,6 +110,7 @@ export function createApp(deps: AppDeps): App {
   if (deps.corsOrigins?.length) app.use("/api/*", corsAllowlist(deps.corsOrigins));
   app.use("/api/*", authenticate());
   app.use("/admin/*", authenticate());
+  app.use("/ws", inputGuard(), authenticate());
   // Who may call each API route is declared with the route (`...access.<level>` in its createRoute).
   // The guard comes first: only a caller who may see the page gets a session cookie for it.
   app.use(`${BOARD_PATH}/*`, requireAccess("admin"), browserSession(deps));
@@ -132,6 +133,12 @@ export function createApp(deps: AppDeps): App {
     type: "http",
     scheme: "bearer",
     description: "An enrollment key (wse_…)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "streamToken", {
+    type: "apiKey",
+    in: "query",
+    name: "token",
+    description: "A stream token (wst_…) from POST /api/v1/events/token: joins one room of the event stream",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "metricsToken", {
     type: "http",

@@ -2,6 +2,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { App } from "./app.js";
+import { closeWebSockets, createUpgradeServer } from "./upgrade.js";
 
 export interface RunningServer {
   port: number;
@@ -10,22 +11,27 @@ export interface RunningServer {
 
 export function listen(app: App, port: number, hostname: string): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) => {
-      resolve({
-        port: info.port,
-        close: (closeTimeoutMs = 5_000) =>
-          new Promise<void>((done) => {
-            const timer = setTimeout(() => {
-              if ("closeAllConnections" in server) server.closeAllConnections();
-            }, closeTimeoutMs);
-            server.close(() => {
-              clearTimeout(timer);
-              done();
-            });
-            if ("closeIdleConnections" in server) server.closeIdleConnections();
-          }),
-      });
-    });
+    const wss = createUpgradeServer();
+    const server = serve(
+      { fetch: app.fetch, port, hostname, websocket: { server: wss } },
+      (info: AddressInfo) => {
+        resolve({
+          port: info.port,
+          close: (closeTimeoutMs = 5_000) =>
+            new Promise<void>((done) => {
+              closeWebSockets(wss, Math.min(closeTimeoutMs, 1_000));
+              const timer = setTimeout(() => {
+                if ("closeAllConnections" in server) server.closeAllConnections();
+              }, closeTimeoutMs);
+              server.close(() => {
+                clearTimeout(timer);
+                done();
+              });
+              if ("closeIdleConnections" in server) server.closeIdleConnections();
+            }),
+        });
+      },
+    );
     server.once("error", reject);
   });
 }

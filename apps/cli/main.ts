@@ -1,35 +1,55 @@
 /**
  * `wiresync` command line: database maintenance against `DATABASE_URL` (or the embedded database),
- * and everyday operations through the HTTP API (`WIRESYNC_URL`, `WIRESYNC_API_KEY`).
+ * and everyday operations through the HTTP API (`WIRESYNC_URL`, `WIRESYNC_API_KEY`). Networks and
+ * nodes go by name or id; answers are tables for people and JSON with `--json`.
  *
  *   npx tsx apps/cli/main.ts <command> [options]      (or `npm run cli -- <command>`)
  */
 import { parseArgs } from "node:util";
-import { loadCliConfig, loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/db/index.js";
+import type { Json } from "./client.js";
+import { api, data, fail, findNetwork, findNode } from "./client.js";
+import type { MeshOptions } from "./mesh-commands.js";
+import { meshCommands } from "./mesh-commands.js";
+import { confirm, record, table } from "./output.js";
 
 const USAGE = `usage: wiresync <command> [options]
 
 Database (uses DATABASE_URL, or the embedded database under DATA_DIR):
   migrate                           apply pending migrations
 
-API (uses WIRESYNC_URL and WIRESYNC_API_KEY):
+API (uses WIRESYNC_URL and WIRESYNC_API_KEY). NET and NODE are a name or an id; a node name taken
+in several networks needs --network NET.
   networks                          list networks
-  nodes [--network ID] [--email E]  list nodes
-  config NODE_ID                    print a node's wg-quick config
-  delete-email EMAIL [--drop-usage] delete every node of an email (keeps usage unless --drop-usage)
+  network NET                       show a network
+  create-network NAME --cidr4 CIDR [--cidr6 CIDR] [--endpoint HOST:PORT] [--topology hub|mesh]
+  delete-network NET [--force] [--yes]
+                                    delete a network (--force: with its nodes)
+  nodes [--network NET] [--email E] list nodes
+  node NODE [--network NET]         show a node
+  add-node NET NAME [--email E] [--public-key KEY] [--out FILE] [--qr]
+                                    add a node and print its config (or write it to FILE, mode
+                                    0600, or show it as a QR code for the mobile apps)
+  config NODE [--out FILE] [--qr]   print a node's wg-quick config
+  disable NODE | enable NODE        take a node off the hub, or let it back
+  delete-node NODE [--yes]          delete a node
+  enrollment-key NET [--reusable] [--max-uses N] [--expires ISO-DATE]
+                                    make an enrollment key and print the agent command line
+  delete-email EMAIL [--drop-usage] [--yes]
+                                    delete every node of an email (keeps usage unless --drop-usage)
   sync [full|peers|configs|usage] [--wait]
                                     start a sync run (and follow it to the end with --wait)
   status RUN_ID                     show a sync run
   runs [--limit N]                  list recent sync runs
-  drift NETWORK_ID                  compare the database with the live interface
-  drift-fix NETWORK_ID [--wait]     repair drift, removing peers the database does not know
-  usage [--month YYYY-MM] [--node ID] [--email E]
+  drift NET                         compare the database with the live interface
+  drift-fix NET [--wait]            repair drift, removing peers the database does not know
+  usage [--month YYYY-MM] [--node NODE] [--email E]
                                     monthly transfer per peer
   create-user EMAIL [--role admin|user] [--name N]
                                     register a user, password read from stdin (needs an admin
                                     key, e.g. the bootstrap API_KEY; the first user becomes admin)
-Options: --json prints raw JSON.`;
+Deletes ask first on a terminal; scripts pass --yes. --json prints JSON.`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -39,6 +59,18 @@ const { positionals, values } = parseArgs({
     node: { type: "string" },
     month: { type: "string" },
     limit: { type: "string" },
+    cidr4: { type: "string" },
+    cidr6: { type: "string" },
+    endpoint: { type: "string" },
+    topology: { type: "string" },
+    "public-key": { type: "string" },
+    out: { type: "string" },
+    qr: { type: "boolean", default: false },
+    reusable: { type: "boolean", default: false },
+    "max-uses": { type: "string" },
+    expires: { type: "string" },
+    force: { type: "boolean", default: false },
+    yes: { type: "boolean", short: "y", default: false },
     wait: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     "drop-usage": { type: "boolean", default: false },
@@ -48,47 +80,23 @@ const { positionals, values } = parseArgs({
   },
 });
 
-const [command, arg] = positionals;
+const [command, ...args] = positionals;
+const arg = args[0];
 
-type Json = Record<string, unknown>;
-
-async function api(method: string, path: string, body?: unknown): Promise<Json> {
-  const { url, apiKey } = loadCliConfig();
-  if (!apiKey)
-    fail("set WIRESYNC_API_KEY to an API key (create one in the dashboard or with POST /api/admin/api-keys)");
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { "X-API-Key": apiKey, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).catch((err: Error) => fail(`cannot reach ${url}: ${err.message}`));
-  const type = res.headers.get("content-type") ?? "";
-  if (!type.includes("json")) {
-    if (!res.ok) fail(`${res.status} ${res.statusText}`);
-    return { text: await res.text() };
-  }
-  const payload = (await res.json()) as Json;
-  if (!res.ok)
-    fail(`${res.status} ${String((payload.error as Json | undefined)?.message ?? res.statusText)}`);
-  return payload;
-}
-
-function fail(message: string): never {
-  process.stderr.write(`wiresync: ${message}\n`);
-  process.exit(1);
-}
-
-function print(data: unknown, columns?: string[]) {
-  if (values.json || !columns || !Array.isArray(data)) {
-    process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+function print(value: unknown, columns?: string[]) {
+  if (values.json || !columns) {
+    const human = !values.json && value && typeof value === "object" && !Array.isArray(value);
+    process.stdout.write(human ? record(value as Json) : `${JSON.stringify(value, null, 2)}\n`);
     return;
   }
-  const rows = (data as Json[]).map((r) => Object.fromEntries(columns.map((c) => [c, r[c] ?? ""])));
-  console.table(rows);
+  process.stdout.write(
+    Array.isArray(value) ? table(value as Json[], columns) : record(value as Json, columns),
+  );
 }
 
 async function follow(runId: string): Promise<Json> {
   for (;;) {
-    const run = (await api("GET", `/api/v1/sync/status/${runId}`)).data as Json;
+    const run = await data(`GET`, `/api/v1/sync/status/${runId}`);
     if (!["PENDING", "RUNNING"].includes(String(run.status))) return run;
     process.stderr.write(`  ${run.status} ${run.itemsSynced}/${run.itemsTotal}\r`);
     await new Promise((r) => setTimeout(r, 500));
@@ -106,11 +114,24 @@ async function readPassword(): Promise<string> {
   return (Buffer.concat(chunks).toString("utf8").split(/\r?\n/)[0] ?? "").trim();
 }
 
+const RUN_COLUMNS = [
+  "id",
+  "type",
+  "status",
+  "itemsTotal",
+  "itemsSynced",
+  "itemsFailed",
+  "createdAt",
+  "requestedBy",
+];
+
 async function main() {
   if (values.help || !command) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  const mesh = meshCommands[command];
+  if (mesh) return mesh(args, values as MeshOptions);
   switch (command) {
     case "migrate": {
       const config = loadConfig();
@@ -120,69 +141,46 @@ async function main() {
       process.stdout.write(`migrations applied (${config.database.kind})\n`);
       return;
     }
-    case "networks":
-      return print((await api("GET", "/api/v1/networks")).data, [
-        "id",
-        "name",
-        "cidr4",
-        "cidr6",
-        "topology",
-        "endpoint",
-        "nodeCount",
-      ]);
-    case "nodes": {
-      const q = new URLSearchParams({ limit: "500" });
-      if (values.network) q.set("networkId", values.network);
-      if (values.email) q.set("email", values.email);
-      const data = (await api("GET", `/api/v1/nodes?${q}`)).data as Json;
-      return print(data.items, ["id", "name", "email", "ip4", "status", "lastSeenAt", "configVersion"]);
-    }
-    case "config":
-      if (!arg) fail("config needs a node id");
-      process.stdout.write(String((await api("GET", `/api/v1/nodes/${arg}/config`)).text));
-      return;
     case "delete-email": {
       if (!arg) fail("delete-email needs an email");
+      if (!values.yes && !(await confirm(`delete every node of ${arg}?`)))
+        fail(`not deleted: the nodes of ${arg} (pass --yes to delete without asking)`);
       const q = new URLSearchParams({ email: arg, keep_usage_history: String(!values["drop-usage"]) });
       return print((await api("DELETE", `/api/v1/nodes?${q}`)).data);
     }
     case "sync": {
       const type = arg ?? "full";
-      const started = (await api("POST", `/api/v1/sync/${type}`, {})).data as Json;
-      if (!values.wait) return print(started);
-      return print(await follow(String(started.sync_log_id)));
+      const started = await data("POST", `/api/v1/sync/${type}`, {});
+      return print(values.wait ? await follow(String(started.sync_log_id)) : started);
     }
     case "status":
       if (!arg) fail("status needs a run id");
-      return print((await api("GET", `/api/v1/sync/status/${arg}`)).data);
+      return print(await data("GET", `/api/v1/sync/status/${arg}`));
     case "runs": {
-      const data = (await api("GET", `/api/v1/sync/logs?limit=${values.limit ?? "20"}`)).data as Json;
-      return print(data.items, [
-        "id",
-        "type",
-        "status",
-        "itemsTotal",
-        "itemsSynced",
-        "itemsFailed",
-        "createdAt",
-        "requestedBy",
-      ]);
+      const { items } = await data<{ items: Json[] }>(
+        "GET",
+        `/api/v1/sync/logs?limit=${values.limit ?? "20"}`,
+      );
+      return print(items, RUN_COLUMNS);
     }
-    case "drift":
-      if (!arg) fail("drift needs a network id");
-      return print((await api("GET", `/api/v1/networks/${arg}/drift`)).data);
+    case "drift": {
+      if (!arg) fail("drift needs a network name or id");
+      const network = await findNetwork(arg);
+      return print(await data("GET", `/api/v1/networks/${network.id}/drift`));
+    }
     case "drift-fix": {
-      if (!arg) fail("drift-fix needs a network id");
-      const started = (await api("POST", `/api/v1/networks/${arg}/drift/fix`, {})).data as Json;
+      if (!arg) fail("drift-fix needs a network name or id");
+      const network = await findNetwork(arg);
+      const started = await data("POST", `/api/v1/networks/${network.id}/drift/fix`, {});
       return print(values.wait ? await follow(String(started.sync_log_id)) : started);
     }
     case "usage": {
       const q = new URLSearchParams({ limit: "500" });
       if (values.month) q.set("month", values.month);
-      if (values.node) q.set("node", values.node);
+      if (values.node) q.set("node", String((await findNode(values.node, values.network)).id));
       if (values.email) q.set("email", values.email);
-      const data = (await api("GET", `/api/v1/usage?${q}`)).data as Json;
-      return print(data.items, ["month", "nodeName", "email", "publicKey", "rxBytes", "txBytes"]);
+      const { items } = await data<{ items: Json[] }>("GET", `/api/v1/usage?${q}`);
+      return print(items, ["month", "nodeName", "email", "publicKey", "rxBytes", "txBytes"]);
     }
     case "create-user": {
       if (!arg) fail("create-user needs an email");
@@ -192,7 +190,7 @@ async function main() {
         ...(values.role ? { role: values.role } : {}),
         ...(values.name ? { name: values.name } : {}),
       };
-      return print((await api("POST", "/api/auth/register", body)).data);
+      return print(await data("POST", "/api/auth/register", body));
     }
     default:
       fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

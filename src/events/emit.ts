@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Executor } from "../db/index.js";
 import { events, placeholderQuery } from "../db/index.js";
 import { sanitizeEventData } from "./sanitize.js";
-import type { EventType } from "./types.js";
+import type { EventType, StreamEventType } from "./types.js";
 
 /**
  * The Postgres channel the relay listens on. The `events_notify` trigger (migration 0004) notifies it
@@ -11,7 +11,7 @@ import type { EventType } from "./types.js";
  */
 export const OUTBOX_CHANNEL = "wiresync_outbox";
 
-export interface NewEvent<T extends string = EventType> {
+export interface NewEvent<T extends string = EventType | StreamEventType> {
   type: T;
   data: Record<string, unknown>;
 }

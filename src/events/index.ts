@@ -6,4 +6,5 @@
  */
 export * from "./emit.js";
 export * from "./sanitize.js";
+export * from "./stream.repo.js";
 export * from "./types.js";

@@ -9,6 +9,8 @@ export const EVENT_TYPES = [
   "node.offline",
   "node.quota-warning",
   "node.quota-exceeded",
+  "node.degraded",
+  "node.flapping",
   "sync.started",
   "sync.completed",
   "sync.failed",
@@ -16,6 +18,19 @@ export const EVENT_TYPES = [
   "webhook.disabled",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * Events for the live stream only (src/realtime): recorded in the outbox like the others, so a
+ * reconnecting client gets them too, but never relayed to webhooks or emails (progress would flood
+ * them, and a failed delivery reported to the failing webhook would never end).
+ */
+export const STREAM_EVENT_TYPES = ["sync.progress", "delivery.failed"] as const;
+export type StreamEventType = (typeof STREAM_EVENT_TYPES)[number];
+
+/** True for the events that go to the live stream only. */
+export function isStreamOnly(type: string): boolean {
+  return (STREAM_EVENT_TYPES as readonly string[]).includes(type);
+}
 
 /** Sent only by the admin "test" button, straight to one webhook; never relayed. */
 export const TEST_EVENT_TYPE = "webhook.test";
@@ -46,7 +61,9 @@ export const SubscribableEventName = z.union([
 
 /** True for domain event names and the names wiresync keeps for itself (`webhook.*`). */
 export function isReservedEventName(name: string): boolean {
-  return (EVENT_TYPES as readonly string[]).includes(name) || name.startsWith("webhook.");
+  return (
+    (EVENT_TYPES as readonly string[]).includes(name) || isStreamOnly(name) || name.startsWith("webhook.")
+  );
 }
 
 /** The outcome an event reports, which decides its colour in Discord. */
@@ -60,6 +77,8 @@ const OUTCOMES: Record<EventType, EventOutcome> = {
   "node.offline": "warning",
   "node.quota-warning": "warning",
   "node.quota-exceeded": "failure",
+  "node.degraded": "warning",
+  "node.flapping": "warning",
   "sync.started": "info",
   "sync.completed": "success",
   "sync.failed": "failure",

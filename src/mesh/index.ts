@@ -35,6 +35,7 @@ export type { NetworkRow, NodeRow } from "./mesh.repo.js";
 export * from "./mesh.schema.js";
 export * from "./networks.service.js";
 export * from "./node-protocol.schema.js";
+export * from "./node-status.js";
 export * from "./nodes.service.js";
 export * from "./reachability.js";
 export * from "./render.js";

@@ -1,20 +1,79 @@
 /** Liveness: heartbeats, hub handshakes, which pairs reach each other, and marking silent nodes offline. */
+import type { Tx } from "../db/index.js";
 import { heartbeatCandidates, sameCandidates } from "./endpoints.js";
 import type { MeshCore } from "./mesh.core.js";
+import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type { HeartbeatInput } from "./mesh.schema.js";
 import { nodeStatusCounts } from "./node-stats.repo.js";
+import {
+  decideStatus,
+  isConfigLagging,
+  isUp,
+  shouldAlertOffline,
+  shouldAnnounceOnline,
+} from "./node-status.js";
 import type { ReachabilityReport } from "./reachability.js";
-import { handshakeStatus, reachabilityReport } from "./reachability.js";
+import { handshakeStatus, RECENT_HANDSHAKE_SECONDS, reachabilityReport } from "./reachability.js";
 import { markSeenThroughHub, reachabilityInputs, recordPeerHandshakes } from "./reachability.repo.js";
 import type { NodeView } from "./views.js";
 import { toNodeView } from "./views.js";
 
 export type LivenessService = ReturnType<typeof createLivenessService>;
 
+/** A node whose agent runs an older config than the current one. */
+export interface LaggingNode {
+  id: string;
+  name: string;
+  configVersion: number;
+  appliedConfigVersion: number;
+}
+
+/** A node reporting more latency than this (ms) is `degraded`. */
+export const MAX_LATENCY_MS = 1_000;
+/** A node going offline again within this many seconds of its last offline alert raises none. */
+export const FLAP_WINDOW_SECONDS = 10 * 60;
+
 /** Liveness: heartbeats, hub handshakes, reachability, and marking silent nodes offline. */
 export function createLivenessService(core: MeshCore) {
   const { inTx, requireNetwork, requireNode, emitNodeEvent, refreshConfigs, commitAndDispatch, db } = core;
+
+  /**
+   * Announces a node that came up (from pending or offline): `node.online`, or `node.flapping` when
+   * the going-down it ends raised no alert either (see `shouldAnnounceOnline`).
+   */
+  async function announceUp(
+    tx: Tx,
+    row: NodeRow,
+    network: Pick<NetworkRow, "id" | "name">,
+    previousStatus: string,
+    extra: Record<string, unknown>,
+    source: string,
+  ): Promise<void> {
+    const facts = { previousStatus, status: row.status, lastSeenAt: row.lastSeenAt, ...extra };
+    const type = shouldAnnounceOnline(row.lastOfflineAt, row.offlineAlertedAt)
+      ? "node.online"
+      : "node.flapping";
+    await emitNodeEvent(tx, type, row, network, facts, source);
+  }
+
+  /**
+   * The nodes of a network whose agent runs an older config version than the current one, with
+   * both versions. Throws NETWORK_NOT_FOUND.
+   */
+  async function laggingNodes(networkId: string): Promise<LaggingNode[]> {
+    await requireNetwork(db, networkId);
+    const rows = await repo.nodesOfNetwork(db, networkId);
+    return rows
+      .filter((n) => isConfigLagging(n.configVersion, n.appliedConfigVersion))
+      .map((n) => ({
+        id: n.id,
+        name: n.name,
+        configVersion: n.configVersion,
+        appliedConfigVersion: n.appliedConfigVersion!,
+      }));
+  }
+
   return {
     /**
      * A node reports in: marks it online, stores its metrics, its endpoint candidates (seen from
@@ -35,31 +94,67 @@ export function createLivenessService(core: MeshCore) {
         const candidates = heartbeatCandidates(before, input, observed.remoteAddress);
         const reachChanged =
           candidates !== undefined && !sameCandidates(candidates, before.endpointCandidates);
-        const online = before.status !== "disabled";
+        const decision = decideStatus(
+          {
+            lastHeartbeatAt: now,
+            hubHandshakeAt: before.lastHandshakeAt,
+            latencyMs: input.metrics.latencyMs ?? null,
+            isDisabled: before.status === "disabled",
+            wasSeen: true,
+          },
+          // A heartbeat arriving now is fresh whatever the window.
+          {
+            heartbeatFreshSeconds: 0,
+            handshakeFreshSeconds: RECENT_HANDSHAKE_SECONDS,
+            maxLatencyMs: MAX_LATENCY_MS,
+          },
+          now,
+        );
+        const status = decision.status === "disabled" ? before.status : decision.status;
+        const appliedConfigVersion = input.configVersion ?? null;
         const row = (
           reachChanged
             ? await repo.updateNode(tx, nodeId, {
                 metrics: input.metrics,
                 lastSeenAt: now,
                 endpointCandidates: candidates,
+                status,
+                ...(appliedConfigVersion !== null ? { appliedConfigVersion } : {}),
                 ...(input.agentVersion ? { agentVersion: input.agentVersion } : {}),
-                ...(online ? { status: "online" as const } : {}),
               })
             : await repo.recordHeartbeat(tx, nodeId, {
                 metrics: input.metrics,
                 seenAt: now,
-                online,
+                status,
+                appliedConfigVersion,
                 agentVersion: input.agentVersion,
               })
         )!;
-        const wentOnline = before.status !== "online" && row.status === "online";
-        if (!reachChanged && !wentOnline) return { node: toNodeView(row), wentOnline };
+        const wentOnline = !isUp(before.status) && isUp(row.status);
+        const statusChanged = before.status !== row.status;
+        if (!reachChanged && !statusChanged) return { node: toNodeView(row), wentOnline };
         const network = await requireNetwork(tx, row.networkId, reachChanged);
         if (reachChanged) await refreshConfigs(tx, network, effects, new Set([nodeId]));
-        if (wentOnline) {
-          const extra = { previousStatus: before.status, lastSeenAt: row.lastSeenAt };
-          await emitNodeEvent(tx, "node.online", row, network, extra, `node:${nodeId}`);
-        }
+        const source = `node:${nodeId}`;
+        if (wentOnline) await announceUp(tx, row, network, before.status, {}, source);
+        if (row.status === "degraded" && statusChanged)
+          await emitNodeEvent(
+            tx,
+            "node.degraded",
+            row,
+            network,
+            { previousStatus: before.status, reason: decision.reason },
+            source,
+          );
+        else if (row.status === "online" && before.status === "degraded")
+          await emitNodeEvent(
+            tx,
+            "node.online",
+            row,
+            network,
+            { previousStatus: before.status, lastSeenAt: row.lastSeenAt },
+            source,
+          );
         return { node: toNodeView(row), wentOnline };
       });
       // Foot-gun: not in the transaction above. Its rows reference the peers' node rows, and a
@@ -76,11 +171,12 @@ export function createLivenessService(core: MeshCore) {
 
     /**
      * Which pairs of a network (each node with the hub; in a mesh, each two nodes) shook hands
-     * recently, by `reachabilityReport`. Throws NETWORK_NOT_FOUND.
+     * recently, by `reachabilityReport`, and which nodes' agents lag behind their config. Throws
+     * NETWORK_NOT_FOUND.
      */
     async reachability(
       networkId: string,
-    ): Promise<ReachabilityReport & { networkId: string; checkedAt: Date }> {
+    ): Promise<ReachabilityReport & { networkId: string; checkedAt: Date; lagging: LaggingNode[] }> {
       const network = await requireNetwork(db, networkId);
       const now = new Date();
       const inputs = await reachabilityInputs(db, networkId);
@@ -88,6 +184,7 @@ export function createLivenessService(core: MeshCore) {
         networkId,
         checkedAt: now,
         ...reachabilityReport({ topology: network.topology, ...inputs, now }),
+        lagging: await laggingNodes(networkId),
       };
     },
 
@@ -113,33 +210,41 @@ export function createLivenessService(core: MeshCore) {
         const network = await requireNetwork(tx, networkId);
         for (const s of seen) {
           const row = (await repo.getNode(tx, s.id))!;
-          const extra = {
-            previousStatus: s.previousStatus,
-            lastSeenAt: row.lastSeenAt,
-            via: "hub-handshake",
-          };
-          await emitNodeEvent(tx, "node.online", row, network, extra, "system");
+          await announceUp(tx, row, network, s.previousStatus, { via: "hub-handshake" }, "system");
         }
         return seen.length;
       });
     },
 
     /**
-     * Marks online nodes not heard from since `before` offline and emits `node.offline` for each, in
-     * one transaction (a heartbeat racing it either lands first and keeps its node online, or after
-     * and brings it back with `node.online`). Returns the nodes it marked.
+     * Marks up (online or degraded) nodes not heard from since `before` offline, in one transaction
+     * (a heartbeat racing it either lands first and keeps its node up, or after and brings it back).
+     * Each raises `node.offline`, the alert, unless it raised one less than `FLAP_WINDOW_SECONDS`
+     * before `now`: a bouncing node then gets `node.flapping` (status offline) instead, so ten
+     * bounces in the window make one alert. Returns the nodes it marked.
      */
-    async markStaleNodesOffline(before: Date): Promise<NodeView[]> {
+    async markStaleNodesOffline(before: Date, now = new Date()): Promise<NodeView[]> {
       return inTx(async (tx) => {
-        const rows = await repo.markOffline(tx, before);
-        const networks = await repo.getNetworks(tx, [...new Set(rows.map((r) => r.networkId))]);
-        for (const row of rows) {
+        const silent = await repo.lockSilentNodes(tx, before);
+        const networks = await repo.getNetworks(tx, [...new Set(silent.map((r) => r.networkId))]);
+        const marked: NodeView[] = [];
+        for (const node of silent) {
+          const alert = shouldAlertOffline(node.offlineAlertedAt, now, FLAP_WINDOW_SECONDS);
+          const row = (await repo.updateNode(tx, node.id, {
+            status: "offline",
+            lastOfflineAt: now,
+            ...(alert ? { offlineAlertedAt: now } : {}),
+          }))!;
           // The node rows are locked, so their networks cannot be deleted under us.
           const network = networks.find((n) => n.id === row.networkId)!;
-          await emitNodeEvent(tx, "node.offline", row, network, { lastSeenAt: row.lastSeenAt }, "system");
+          const facts = { lastSeenAt: row.lastSeenAt, previousStatus: node.status, status: "offline" };
+          await emitNodeEvent(tx, alert ? "node.offline" : "node.flapping", row, network, facts, "system");
+          marked.push(toNodeView(row));
         }
-        return rows.map(toNodeView);
+        return marked;
       });
     },
+
+    laggingNodes,
   };
 }

@@ -321,7 +321,14 @@ export async function updateNode(
 
 // Agents report every few seconds: the common heartbeat (no new endpoint) is one statement.
 const heartbeatRow = placeholderQuery<
-  { id: string; metrics: NodeMetrics; seenAt: Date; online: boolean; agentVersion: string | null },
+  {
+    id: string;
+    metrics: NodeMetrics;
+    seenAt: Date;
+    status: NodeStatus;
+    appliedConfigVersion: number | null;
+    agentVersion: string | null;
+  },
   NodeRow
 >((exec) =>
   exec
@@ -331,7 +338,8 @@ const heartbeatRow = placeholderQuery<
       metrics: sql.placeholder("metrics") as never,
       lastSeenAt: sql.placeholder("seenAt") as never,
       updatedAt: sql.placeholder("seenAt") as never,
-      status: sql`case when ${sql.placeholder("online")}::boolean then 'online' else ${nodes.status} end`,
+      status: sql.placeholder("status") as never,
+      appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
       agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
     })
     .where(eq(nodes.id, sql.placeholder("id")))
@@ -339,13 +347,19 @@ const heartbeatRow = placeholderQuery<
 );
 
 /**
- * Stores a heartbeat's metrics and time, and the agent's version when it names one; `online` marks
- * the node online (not for a disabled one).
+ * Stores a heartbeat's metrics, time, the status it supports, the config version the agent
+ * reported running and the agent's version (each kept when the heartbeat names none).
  */
 export async function recordHeartbeat(
   exec: Executor,
   id: string,
-  heartbeat: { metrics: NodeMetrics; seenAt: Date; online: boolean; agentVersion?: string | undefined },
+  heartbeat: {
+    metrics: NodeMetrics;
+    seenAt: Date;
+    status: NodeStatus;
+    appliedConfigVersion: number | null;
+    agentVersion?: string | undefined;
+  },
 ): Promise<NodeRow | undefined> {
   const [row] = await heartbeatRow(exec, { id, ...heartbeat, agentVersion: heartbeat.agentVersion ?? null });
   return row;
@@ -356,12 +370,13 @@ export async function deleteNodes(exec: Executor, ids: string[]): Promise<NodeRo
   return exec.delete(nodes).where(inArray(nodes.id, ids)).returning();
 }
 
-export async function markOffline(exec: Executor, before: Date): Promise<NodeRow[]> {
+/** Locks the up nodes (online or degraded) not seen since `before`, skipping rows others hold. */
+export async function lockSilentNodes(exec: Executor, before: Date): Promise<NodeRow[]> {
   return exec
-    .update(nodes)
-    .set({ status: "offline", updatedAt: new Date() })
-    .where(and(eq(nodes.status, "online"), lt(nodes.lastSeenAt, before)))
-    .returning();
+    .select()
+    .from(nodes)
+    .where(and(inArray(nodes.status, ["online", "degraded"]), lt(nodes.lastSeenAt, before)))
+    .for("update", { skipLocked: true });
 }
 
 export async function setConfigState(

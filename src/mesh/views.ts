@@ -4,6 +4,7 @@ import { canonicalNatType } from "../nat/index.js";
 import { addressOnly } from "./cidr.js";
 import type { NodeEndpointCandidates } from "./endpoints.js";
 import type { EnrollmentKeyRow, NetworkRow, NodeRow } from "./mesh.repo.js";
+import { isConfigLagging } from "./node-status.js";
 import type { MeshPeerReach, NetworkSpec, NodeSpec } from "./render.js";
 
 export interface NetworkView {
@@ -79,6 +80,10 @@ export interface NodeView {
   lastSeenAt: Date | null;
   lastHandshakeAt: Date | null;
   configVersion: number;
+  /** The config version the agent last reported running (null: no agent reported one). */
+  appliedConfigVersion: number | null;
+  /** The agent runs an older config than `configVersion`. */
+  configLagging: boolean;
   createdAt: Date;
   updatedAt: Date;
   /**
@@ -116,6 +121,8 @@ export function toNodeView(n: NodeRow): NodeView {
     lastSeenAt: n.lastSeenAt,
     lastHandshakeAt: n.lastHandshakeAt,
     configVersion: n.configVersion,
+    appliedConfigVersion: n.appliedConfigVersion,
+    configLagging: isConfigLagging(n.configVersion, n.appliedConfigVersion),
     createdAt: n.createdAt,
     updatedAt: n.updatedAt,
   };

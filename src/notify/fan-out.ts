@@ -3,7 +3,7 @@
  * transaction, with the webhooks it loaded and the alert recipients from config.
  */
 import type { EmailTemplate } from "../db/index.js";
-import { ALL_EVENTS } from "../events/index.js";
+import { ALL_EVENTS, isStreamOnly } from "../events/index.js";
 
 export interface Subscriber {
   id: string;
@@ -47,7 +47,7 @@ export const SCOPE_PATTERN =
  * `*`), and its scope is global or the network the event is about.
  */
 export function webhookMatches(webhook: Subscriber, event: RoutedEvent): boolean {
-  if (!webhook.enabled) return false;
+  if (!webhook.enabled || isStreamOnly(event.type)) return false;
   if (!webhook.events.includes(ALL_EVENTS) && !webhook.events.includes(event.type)) return false;
   if (webhook.scope === "global") return true;
   return webhook.scope === `network:${networkOf(event) ?? ""}`;

@@ -112,6 +112,22 @@ export function createWebhookDelivery(deps: { db: Db; policy: WebhookPolicy; sen
         deliveredAt: verdict.outcome === "delivered" ? new Date() : null,
       });
       if (verdict.outcome === "delivered") await repo.resetFailures(tx, webhook.id);
+      // For the live stream only (never relayed, so a failing webhook never hears of its failures).
+      else
+        await insertEvent(tx, {
+          type: "delivery.failed",
+          data: {
+            webhook: { id: webhook.id, name: webhook.name, type: webhook.type },
+            delivery: {
+              id: deliveryId,
+              eventType: event.type,
+              attempt: claimed.attempts,
+              statusCode,
+              error: verdict.error,
+              willRetry: retryAt !== undefined,
+            },
+          },
+        });
       if (verdict.disableReason) await disable(tx, webhook, verdict.disableReason);
       else if (verdict.isFailure) {
         const streak = await repo.addFailure(tx, webhook.id);

@@ -263,6 +263,8 @@ export function createSyncService(deps: SyncServiceDeps) {
         if (performance.now() - lastCheckpoint >= CHECKPOINT_INTERVAL_MS) {
           flag = await repo.setProgress(db, id, progress);
           lastCheckpoint = performance.now();
+          // For the live stream only (never relayed): at most one per checkpoint.
+          await emitEvent(db, { type: "sync.progress", data: progressEventData(run, progress) });
         }
       }
       // The last checkpoint: final counters, and a last look at the cancel flag.
@@ -328,6 +330,23 @@ export function createSyncService(deps: SyncServiceDeps) {
 }
 
 /** What `sync.*` events say about a run: ids, counters and the error, never options' secrets. */
+/** `sync.progress` data: the run's counters at a checkpoint (its items stay in the run). */
+function progressEventData(
+  r: SyncRunRow,
+  progress: { itemsTotal: number; itemsSynced: number; itemsFailed: number },
+): Record<string, unknown> {
+  const { itemsTotal, itemsSynced, itemsFailed } = progress;
+  return {
+    run: {
+      ...(runEventData(r).run as Record<string, unknown>),
+      status: "RUNNING",
+      itemsTotal,
+      itemsSynced,
+      itemsFailed,
+    },
+  };
+}
+
 export function runEventData(r: SyncRunRow): Record<string, unknown> {
   return {
     run: {

@@ -38,7 +38,12 @@ export type AccessLevel =
    */
   | "enrollment"
   /** `Authorization: Bearer <METRICS_TOKEN>` when one is configured, anyone otherwise. */
-  | "metrics";
+  | "metrics"
+  /**
+   * The live event stream: any authenticated caller, node tokens included (each reaches only the
+   * rooms it may read), or a stream token in `?token=`, which the route itself verifies.
+   */
+  | "stream";
 
 type SecurityRequirement = { [scheme: string]: string[] };
 
@@ -135,6 +140,18 @@ const metricsGuard = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   return problem(c, 401, "UNAUTHENTICATED", "/metrics needs Authorization: Bearer <METRICS_TOKEN>");
 };
 
+/** A principal of any kind, or a `?token=` for the route to verify; 401 for neither. */
+function streamGuard(messages: AccessMessages): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.get("principal") || c.req.query("token")) return next();
+    return unauthenticated(
+      c,
+      messages.unauthenticated ??
+        `${NEEDS_CREDENTIALS}, a node token, the session cookie or ?token=<stream token>`,
+    );
+  };
+}
+
 const open = (): MiddlewareHandler<AppEnv> => async (_c, next) => {
   await next();
 };
@@ -172,6 +189,12 @@ function declare(level: AccessLevel, messages: AccessMessages): RouteAccess {
       return { middleware: enrollmentGuard(messages), security: [{ enrollmentKey: [] }], "x-access": level };
     case "metrics":
       return { middleware: metricsGuard(), security: [{ metricsToken: [] }], "x-access": level };
+    case "stream":
+      return {
+        middleware: streamGuard(messages),
+        security: [...authenticated, { nodeToken: [] }, { streamToken: [] }],
+        "x-access": level,
+      };
   }
 }
 
@@ -186,4 +209,5 @@ export const access = {
   nodeOrAdmin: guard("node-or-admin"),
   enrollment: guard("enrollment"),
   metrics: guard("metrics"),
+  stream: guard("stream"),
 } as const satisfies Record<string, RouteAccess>;

@@ -19,6 +19,9 @@ import { registerQueueEmail } from "./emails/queue-email.js";
 import { registerCreateEnrollmentKey } from "./enrollment-keys/create-enrollment-key.js";
 import { registerListEnrollmentKeys } from "./enrollment-keys/list-enrollment-keys.js";
 import { registerRevokeEnrollmentKey } from "./enrollment-keys/revoke-enrollment-key.js";
+import { registerCreateStreamToken } from "./events/create-stream-token.js";
+import { registerStreamEvents } from "./events/stream-events.js";
+import { registerStreamEventsWs } from "./events/stream-events-ws.js";
 import { registerGetHealth } from "./health/get-health.js";
 import { registerGetLive } from "./health/get-live.js";
 import { registerGetMetrics } from "./health/get-metrics.js";
@@ -147,4 +150,8 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   // routing: relays and STUN/TURN for nodes behind NAT
   registerRequestRoute(app);
   registerGetIceServers(app);
+  // live events
+  registerStreamEvents(app);
+  registerCreateStreamToken(app);
+  registerStreamEventsWs(app);
 }

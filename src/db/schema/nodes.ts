@@ -15,7 +15,8 @@ import { networks } from "./networks.js";
 export const NODE_ROLES = ["peer", "relay", "hub"] as const;
 export type NodeRole = (typeof NODE_ROLES)[number];
 
-export const NODE_STATUSES = ["pending", "online", "offline", "disabled"] as const;
+/** `degraded`: up by its heartbeats, but its tunnel to the hub is stale or its latency high (src/mesh/node-status.ts). */
+export const NODE_STATUSES = ["pending", "online", "degraded", "offline", "disabled"] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 /** Why a node is disabled: an operator said so, or it used up its monthly quota (src/quota). */
@@ -97,6 +98,11 @@ export const nodes = pgTable(
     configHash: text(),
     /** The highest config version announced to the node's agent. */
     configPushedVersion: integer().notNull().default(0),
+    /** The config version the node's agent last reported running (null: no agent reported one). */
+    appliedConfigVersion: integer(),
+    /** When the node last went offline, and when that last raised an alert (`node.offline`): flap damping. */
+    lastOfflineAt: timestamp({ withTimezone: true }),
+    offlineAlertedAt: timestamp({ withTimezone: true }),
     /** SHA-256 of the node's agent token; the token itself is shown once at registration. */
     tokenHash: text(),
     enrollmentKeyId: uuid(),

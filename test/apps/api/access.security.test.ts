@@ -81,6 +81,9 @@ const EXPECTED = {
   "POST /api/v1/webhook/dispatch": "admin",
   "POST /api/v1/email/queue": "admin",
   "GET /api/admin/emails": "admin",
+  "GET /api/v1/events": "stream",
+  "POST /api/v1/events/token": "any",
+  "GET /ws": "stream",
   "GET /api/admin/emails/{id}": "admin",
   "POST /api/v1/routing/request": "node-or-admin",
   "GET /api/v1/turn/ice": "node-or-admin",
@@ -108,6 +111,7 @@ const NEEDS_CREDENTIALS: readonly AccessLevel[] = [
   "node-self",
   "node-self-or-admin",
   "node-or-admin",
+  "stream",
 ];
 
 describe("route access", () => {
@@ -192,7 +196,8 @@ describe("route access", () => {
   it("refuses a read key on every route beyond reading (403) and lets it read", async () => {
     for (const [op, level] of entries) {
       // `any` routes are for users' own matters (see below); a key's refusal there is the service's.
-      if (level === "public" || level === "metrics" || level === "any") continue;
+      // `stream` routes judge rooms, not methods (test/apps/api/events/stream-events.security.test.ts).
+      if (level === "public" || level === "metrics" || level === "any" || level === "stream") continue;
       const { method, path } = split(op);
       const res = await t.request(urlOf(path), { method, key: readKey });
       const body = await res.text();
@@ -208,7 +213,8 @@ describe("route access", () => {
 
   it("lets a node token reach only its own node's routes: 403 elsewhere, 404 for another node's", async () => {
     for (const [op, level] of entries) {
-      if (level === "public" || level === "metrics" || level === "enrollment") continue;
+      // A node token may stream its own network's room (stream-events.security.test.ts): no answer ends.
+      if (level === "public" || level === "metrics" || level === "enrollment" || level === "stream") continue;
       const { method, path } = split(op);
       const nodeRoute = level === "node-self" || level === "node-self-or-admin";
       const res = await t.request(urlOf(path, otherNode.node.id), { method, ...asToken(node.token) });

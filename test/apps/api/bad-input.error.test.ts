@@ -87,7 +87,8 @@ describe("malformed input, on every operation", () => {
       for (const method of METHODS) {
         const op = item[method];
         // Server-sent event streams stay open by design; their inputs are checked elsewhere.
-        if (op && !path.endsWith("/stream")) ops.push({ method, path, op });
+        if (op && !path.endsWith("/stream") && !op.responses?.["200"]?.content?.["text/event-stream"])
+          ops.push({ method, path, op });
       }
     }
     return ops;

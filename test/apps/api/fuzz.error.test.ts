@@ -427,7 +427,13 @@ describe("the API under a seeded fuzz of every operation", () => {
         const op = item[method];
         const key = `${method} ${path}`;
         // Server-sent event streams stay open by design; their inputs are checked elsewhere.
-        if (op && !path.endsWith("/stream") && !SKIPPED[key]) ops.push({ method, path, op, key });
+        if (
+          op &&
+          !path.endsWith("/stream") &&
+          !op.responses?.["200"]?.content?.["text/event-stream"] &&
+          !SKIPPED[key]
+        )
+          ops.push({ method, path, op, key });
       }
     }
     return ops;

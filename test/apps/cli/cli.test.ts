@@ -1,10 +1,15 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../../apps/api/server.js";
 import { listen } from "../../../apps/api/server.js";
+import { generateKeyPair } from "../../../src/mesh/index.js";
 import { adminSql, databaseUrl } from "../../support/db.js";
 import { childEnv } from "../../support/env.js";
+import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
@@ -32,7 +37,8 @@ function cliWithInput(args: string[], env: Record<string, string | undefined>, i
   });
 }
 
-describe("wiresync CLI", () => {
+// Each command is a process of its own (about a second of CPU): a test of several needs more than 30 s on a busy machine.
+describe("wiresync CLI", { timeout: 120_000 }, () => {
   let t: TestPlatform;
   let server: RunningServer;
   beforeAll(async () => {
@@ -57,10 +63,135 @@ describe("wiresync CLI", () => {
     expect(config).toContain("[Interface]");
   });
 
+  /** `cli` expected to exit 1; resolves to its stderr. */
+  const refused = async (args: string[]) => {
+    const err = await cli(args, api()).then(
+      (ok) => ({ code: 0, stderr: ok.stderr }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err.code, err.stderr).toBe(1);
+    return err.stderr;
+  };
+  const nodeNamed = async (name: string) =>
+    (await json(await t.request(`/api/v1/nodes?q=${name}`))).data.items.filter(
+      (n: { name: string }) => n.name === name,
+    );
+
+  it("creates a network and adds nodes to it by name and by id: config printed, to a 0600 file, as a QR code", async () => {
+    const made = JSON.parse(
+      (await cli(["create-network", "cli-office", "--cidr4", "10.77.0.0/24", "--json"], api())).stdout,
+    );
+    expect(made).toMatchObject({ name: "cli-office", cidr4: "10.77.0.0/24", topology: "hub" });
+    const shown = (
+      await cli(["create-network", "cli-mesh", "--cidr4", "10.78.0.0/24", "--topology", "mesh"], api())
+    ).stdout;
+    expect(shown).toMatch(/^name +cli-mesh$/m);
+    expect(shown).toMatch(/^topology +mesh$/m);
+
+    const byName = await cli(["add-node", "cli-office", "laptop", "--email", "ada@example.com"], api());
+    expect(byName.stdout).toMatch(/^\[Interface\]\nPrivateKey = \S+/m);
+    expect(byName.stdout).toContain("Address = 10.77.0.2/");
+    expect(byName.stderr).toMatch(/added laptop to cli-office: 10\.77\.0\.2 \(id [0-9a-f-]{36}\)/);
+    expect(byName.stderr).toMatch(/agent token \(shown once\): wsn_/);
+
+    const dir = mkdtempSync(path.join(tmpdir(), "wiresync-cli-"));
+    try {
+      const file = path.join(dir, "phone.conf");
+      const byId = await cli(["add-node", made.id, "phone", "--out", file, "--qr"], api());
+      expect(readFileSync(file, "utf8")).toContain("Address = 10.77.0.3/");
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(byId.stdout).toMatch(/[▀▄█]{10}/);
+      expect(byId.stdout).not.toContain("PrivateKey");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const nodes = JSON.parse((await cli(["nodes", "--network", "cli-office", "--json"], api())).stdout);
+    expect(nodes.map((n: { name: string }) => n.name).sort()).toEqual(["laptop", "phone"]);
+    const shownNode = JSON.parse((await cli(["node", "laptop", "--json"], api())).stdout);
+    expect(shownNode).toMatchObject({ name: "laptop", email: "ada@example.com", networkId: made.id });
+    expect((await cli(["network", made.id], api())).stdout).toMatch(/^name +cli-office$/m);
+    const configByName = (await cli(["config", "laptop"], api())).stdout;
+    expect(configByName).toContain("Address = 10.77.0.2/");
+  });
+
+  it("shows nodes as a table for people and disables and enables them by name and by id", async () => {
+    const net = await createNetwork(t, { name: "cli-table" });
+    const { node } = await createNode(t, net.id, { name: "desk", email: "desk@example.com" });
+    const listed = (await cli(["nodes", "--network", "cli-table"], api())).stdout.split("\n");
+    expect(listed[0]).toMatch(
+      /^id +name +email +ip4 +status +lastSeenAt +configVersion +appliedConfigVersion$/,
+    );
+    expect(listed[1]).toMatch(
+      new RegExp(`^${node.id} +desk +desk@example.com +${node.ip4} +pending +- +1 +-$`),
+    );
+    expect(listed).toHaveLength(3);
+
+    expect((await cli(["disable", "desk"], api())).stdout).toBe("disabled desk: off the hub until enabled\n");
+    expect((await nodeNamed("desk"))[0].status).toBe("disabled");
+    expect(JSON.parse((await cli(["enable", node.id, "--json"], api())).stdout).status).toBe("pending");
+    expect(JSON.parse((await cli(["disable", node.id, "--json"], api())).stdout).status).toBe("disabled");
+    await cli(["enable", "desk", "--network", "cli-table"], api());
+    expect((await nodeNamed("desk"))[0].status).toBe("pending");
+  });
+
+  it("makes an enrollment key for a network by name and prints the agent command to run", async () => {
+    await createNetwork(t, { name: "cli-enroll" });
+    const out = (await cli(["enrollment-key", "cli-enroll", "--reusable", "--max-uses", "3"], api())).stdout;
+    const key = /shown once\): (wse_\S+)/.exec(out)![1]!;
+    expect(out).toContain("reusable, at most 3 uses");
+    expect(out).toContain(
+      `  WIRESYNC_URL=http://127.0.0.1:${server.port} AGENT_ENROLLMENT_KEY=${key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) npm run agent`,
+    );
+    const registered = await t.request("/api/v1/nodes/register", {
+      method: "POST",
+      key: null,
+      headers: { Authorization: `Bearer ${key}` },
+      body: { name: "enrolled", publicKey: generateKeyPair().publicKey },
+    });
+    expect(registered.status).toBe(201);
+  });
+
+  it("deletes only when told to: refused without --yes off a terminal, done with it, by name and by id", async () => {
+    const net = await createNetwork(t, { name: "cli-delete" });
+    const { node: first } = await createNode(t, net.id, { name: "doomed" });
+    await createNode(t, net.id, { name: "doomed-too" });
+    expect(await refused(["delete-node", "doomed"])).toMatch(/not deleted: node doomed .*pass --yes/);
+    expect(await nodeNamed("doomed")).toHaveLength(1);
+    await cli(["delete-node", first.id, "--yes"], api());
+    expect(await nodeNamed("doomed")).toHaveLength(0);
+    expect((await cli(["delete-node", "doomed-too", "-y"], api())).stdout).toBe("deleted node doomed-too\n");
+    expect(await refused(["delete-network", "cli-delete"])).toMatch(/not deleted: network cli-delete/);
+    await cli(["delete-network", "cli-delete", "--yes"], api());
+    expect((await t.request(`/api/v1/networks/${net.id}`)).status).toBe(404);
+  });
+
+  it("names the fix for an unknown network, and for a node name two networks share", async () => {
+    expect(await refused(["nodes", "--network", "no-such-net"])).toMatch(
+      /no network "no-such-net" \(networks: .*\)/,
+    );
+    const [a, b] = [
+      await createNetwork(t, { name: "cli-twin-a" }),
+      await createNetwork(t, { name: "cli-twin-b" }),
+    ];
+    await createNode(t, a.id, { name: "twin" });
+    await createNode(t, b.id, { name: "twin" });
+    expect(await refused(["disable", "twin"])).toMatch(/2 nodes are named "twin" .*add --network NAME/);
+    await cli(["disable", "twin", "--network", "cli-twin-b"], api());
+    const twins = await nodeNamed("twin");
+    expect(twins.map((n: { networkId: string; status: string }) => [n.networkId, n.status]).sort()).toEqual(
+      [
+        [a.id, "pending"],
+        [b.id, "disabled"],
+      ].sort(),
+    );
+  });
+
   it("deletes the nodes of an email", async () => {
     const net = await createNetwork(t);
     await createNode(t, net.id, { email: "gone@example.com" });
-    const out = JSON.parse((await cli(["delete-email", "gone@example.com", "--json"], api())).stdout);
+    const out = JSON.parse(
+      (await cli(["delete-email", "gone@example.com", "--yes", "--json"], api())).stdout,
+    );
     expect(out.deleted).toBe(1);
   });
 

@@ -28,6 +28,16 @@ const Reachability = z
         pairs: z.number().int(),
       }),
     ),
+    lagging: z
+      .array(
+        z.object({
+          id: z.uuid(),
+          name: z.string(),
+          configVersion: z.number().int(),
+          appliedConfigVersion: z.number().int(),
+        }),
+      )
+      .openapi({ description: "Nodes whose agent runs an older config version than the current one" }),
     pairs: z.array(
       z.object({
         a: z.string().openapi({ description: "A node id, or `hub`" }),

@@ -22,7 +22,10 @@ export const NodeSchema = z
       .openapi({ description: "Where the node's agent says it can be reached; null without an agent" }),
     extraAllowedIps: z.array(z.string()),
     role: z.enum(["peer", "relay", "hub"]),
-    status: z.enum(["pending", "online", "offline", "disabled"]),
+    status: z.enum(["pending", "online", "degraded", "offline", "disabled"]).openapi({
+      description:
+        "From evidence: `online` (heartbeats, or a recent hub handshake), `degraded` (heartbeats but a stale hub handshake, or latency over 1000 ms), `offline`, `pending` (never seen), `disabled`",
+    }),
     disabledReason: z.enum(["operator", "quota"]).nullable().openapi({
       description: "Why the node is disabled: `quota` nodes come back at the month's turn (UTC)",
     }),
@@ -47,7 +50,15 @@ export const NodeSchema = z
       .openapi({ description: "The server generated and holds this node's private key" }),
     lastSeenAt: z.string().nullable(),
     lastHandshakeAt: z.string().nullable(),
-    configVersion: z.number().int(),
+    configVersion: z.number().int().openapi({ description: "The node's current (desired) config version" }),
+    appliedConfigVersion: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The config version its agent last reported running; null without an agent" }),
+    configLagging: z
+      .boolean()
+      .openapi({ description: "The agent runs an older config than `configVersion`" }),
     createdAt: z.string(),
     updatedAt: z.string(),
     meshPeers: z

@@ -1,0 +1,71 @@
+/**
+ * The CLI's side of the HTTP API: one request helper that turns problems into a message and exit 1,
+ * and finding networks and nodes by name or id.
+ */
+import { loadCliConfig } from "../../src/config.js";
+
+export type Json = Record<string, unknown>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Prints `wiresync: <message>` to stderr and exits 1. */
+export function fail(message: string): never {
+  process.stderr.write(`wiresync: ${message}\n`);
+  process.exit(1);
+}
+
+/**
+ * Calls the API with `WIRESYNC_API_KEY`. Returns the JSON body (or `{ text }` for other answers);
+ * exits 1 with the status and the problem's message when the answer is not 2xx.
+ */
+export async function api(method: string, path: string, body?: unknown): Promise<Json> {
+  const { url, apiKey } = loadCliConfig();
+  if (!apiKey)
+    fail("set WIRESYNC_API_KEY to an API key (create one in the dashboard or with POST /api/admin/api-keys)");
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { "X-API-Key": apiKey, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).catch((err: Error) => fail(`cannot reach ${url}: ${err.message}`));
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.includes("json")) {
+    if (!res.ok) fail(`${res.status} ${res.statusText}`);
+    return { text: await res.text() };
+  }
+  const payload = (await res.json()) as Json;
+  if (!res.ok)
+    fail(`${res.status} ${String((payload.error as Json | undefined)?.message ?? res.statusText)}`);
+  return payload;
+}
+
+/** The `data` of an API answer. */
+export const data = async <T = Json>(method: string, path: string, body?: unknown): Promise<T> =>
+  (await api(method, path, body)).data as T;
+
+/** The network named `ref` (its id or its name); exits 1 naming the known ones when none matches. */
+export async function findNetwork(ref: string): Promise<Json> {
+  const networks = await data<Json[]>("GET", "/api/v1/networks");
+  const found = networks.find((n) => n.id === ref.toLowerCase()) ?? networks.find((n) => n.name === ref);
+  if (!found)
+    fail(`no network ${JSON.stringify(ref)} (networks: ${networks.map((n) => n.name).join(", ") || "none"})`);
+  return found;
+}
+
+/**
+ * The node named `ref` (its id, or its name, within `networkRef` when given); exits 1 when none
+ * matches or when the name is taken in several networks (then `--network` tells which).
+ */
+export async function findNode(ref: string, networkRef?: string): Promise<Json> {
+  if (UUID.test(ref)) return data("GET", `/api/v1/nodes/${ref.toLowerCase()}`);
+  const q = new URLSearchParams({ q: ref, limit: "500" });
+  if (networkRef) q.set("networkId", String((await findNetwork(networkRef)).id));
+  const { items } = await data<{ items: Json[] }>("GET", `/api/v1/nodes?${q}`);
+  const matches = items.filter((n) => n.name === ref);
+  if (matches.length === 0)
+    fail(`no node ${JSON.stringify(ref)}${networkRef ? ` in network ${networkRef}` : ""}`);
+  if (matches.length > 1)
+    fail(
+      `${matches.length} nodes are named ${JSON.stringify(ref)} (in different networks); add --network NAME`,
+    );
+  return matches[0]!;
+}
