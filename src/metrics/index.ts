@@ -4,6 +4,9 @@
  * Labels never carry ids or user input: routes are patterns, not paths.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { createRelayMetrics } from "./relay.js";
+
+export type { RelayDropReason, RelayMetrics } from "./relay.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -58,5 +61,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ["interface"] as const,
       registers: [registry],
     }),
+    relay: createRelayMetrics(registry),
   };
 }

@@ -40,6 +40,7 @@ import { registerPostHeartbeat } from "./nodes/post-heartbeat.js";
 import { registerRegisterNode } from "./nodes/register-node.js";
 import { registerStreamNodeConfig } from "./nodes/stream-node-config.js";
 import { registerUpdateNode } from "./nodes/update-node.js";
+import { registerOpenRelay } from "./relay/open-relay.js";
 import { registerGetSyncSettings } from "./settings/get-sync-settings.js";
 import { registerListSettings } from "./settings/list-settings.js";
 import { registerPutSetting } from "./settings/put-setting.js";
@@ -99,6 +100,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerStreamNodeConfig(app);
   registerPostHeartbeat(app);
   registerGetPublicConfig(app);
+  registerOpenRelay(app);
   registerCreateEnrollmentKey(app);
   registerListEnrollmentKeys(app);
   registerRevokeEnrollmentKey(app);
