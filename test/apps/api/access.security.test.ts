@@ -52,6 +52,7 @@ const EXPECTED = {
   "GET /api/v1/nodes/{id}/config/stream": "node-self",
   "POST /api/v1/nodes/{id}/heartbeat": "node-self",
   "GET /api/v1/config": "read",
+  "GET /api/v1/relay": "node",
   "POST /api/v1/enrollment-keys": "admin",
   "GET /api/v1/enrollment-keys": "read",
   "DELETE /api/v1/enrollment-keys/{id}": "admin",
@@ -86,7 +87,14 @@ const NOT_ROUTES = [/^\/openapi\.json$/, /^\/docs(\/|$)/, /^\/admin\/queues(\/|$
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 const SOME_ID = "00000000-0000-4000-8000-000000000000";
-const NEEDS_CREDENTIALS: readonly AccessLevel[] = ["any", "read", "admin", "node-self", "node-self-or-admin"];
+const NEEDS_CREDENTIALS: readonly AccessLevel[] = [
+  "any",
+  "read",
+  "admin",
+  "node",
+  "node-self",
+  "node-self-or-admin",
+];
 
 describe("route access", () => {
   let t: TestPlatform;
@@ -191,6 +199,11 @@ describe("route access", () => {
       const nodeRoute = level === "node-self" || level === "node-self-or-admin";
       const res = await t.request(urlOf(path, otherNode.node.id), { method, ...asToken(node.token) });
       const body = await res.text();
+      if (level === "node") {
+        // Any node's own: past the guard, the relay wants a WebSocket upgrade.
+        expect(res.status, `${op}: ${body}`).toBe(426);
+        continue;
+      }
       expect(res.status, `${op}: ${body}`).toBe(nodeRoute ? 404 : 403);
       expect(JSON.parse(body).code, op).toBe(nodeRoute ? "NODE_NOT_FOUND" : "FORBIDDEN");
     }
