@@ -8,7 +8,7 @@ import { serve } from "@hono/node-server";
 import type { Logger } from "../../src/logger.js";
 import type { Platform } from "../../src/platform.js";
 import type { RelayHub } from "../../src/relay/index.js";
-import { createRelayHub } from "../../src/relay/index.js";
+import { createRelayHub, dbRelayDirectory } from "../../src/relay/index.js";
 import type { App } from "./app.js";
 import { attachRelay } from "./relay.js";
 
@@ -27,7 +27,7 @@ export interface RelayOptions {
 export function platformRelay(platform: Platform): RelayOptions {
   return {
     hub: createRelayHub({
-      db: platform.database.db,
+      directory: dbRelayDirectory(platform.database.db),
       metrics: platform.metrics.relay,
       logger: platform.logger,
     }),

@@ -5,13 +5,11 @@
  * forwards across networks or in a hub network, and drops what a receiver cannot take in time.
  */
 import type { WebSocket } from "ws";
-import type { Db } from "../db/index.js";
 import type { Logger } from "../logger.js";
 import type { RelayDropReason, RelayMetrics } from "../metrics/index.js";
 import type { RelayControl } from "./frames.js";
 import { decodeFrame, encodeFrame, parseControl } from "./frames.js";
-import type { RelayIdentity } from "./relay.repo.js";
-import { relayIdentity, relayPeerKeys } from "./relay.repo.js";
+import type { RelayDirectory, RelayIdentity } from "./relay.repo.js";
 
 const SECOND_MS = 1_000;
 /** A receiver with more than this queued gets no more until it drains (per-connection backpressure). */
@@ -24,7 +22,7 @@ export const CLOSE_REPLACED = 4000;
 export const CLOSE_REVOKED = 4001;
 
 export interface RelayHubOptions {
-  db: Db;
+  directory: RelayDirectory;
   metrics: RelayMetrics;
   logger: Logger;
   maxBufferedBytes?: number;
@@ -44,7 +42,7 @@ export type RelayHub = ReturnType<typeof createRelayHub>;
 const sessionKey = (networkId: string, publicKey: string) => `${networkId} ${publicKey}`;
 
 export function createRelayHub(options: RelayHubOptions) {
-  const { db, metrics } = options;
+  const { directory, metrics } = options;
   const log = options.logger.child({ component: "relay" });
   const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const sessions = new Map<string, Session>();
@@ -52,8 +50,7 @@ export function createRelayHub(options: RelayHubOptions) {
   const send = (socket: WebSocket, control: RelayControl) => socket.send(JSON.stringify(control));
 
   async function sendPeers(session: Session): Promise<void> {
-    const keys = session.identity.topology === "mesh" ? await relayPeerKeys(db, session.identity) : [];
-    send(session.socket, { type: "peers", publicKeys: keys });
+    send(session.socket, { type: "peers", publicKeys: await directory.peerKeys(session.identity) });
   }
 
   /** Forwards one frame of `from`; the reason when it was dropped instead. */
@@ -81,7 +78,7 @@ export function createRelayHub(options: RelayHubOptions) {
       }
       session.isAlive = false;
       session.socket.ping();
-      const now = await relayIdentity(db, session.identity.nodeId).catch(() => session.identity);
+      const now = await directory.identify(session.identity.nodeId).catch(() => session.identity);
       if (!now || now.disabled || now.publicKey !== session.identity.publicKey)
         session.socket.close(CLOSE_REVOKED, "the node was removed, disabled or changed its key");
     }
@@ -95,7 +92,7 @@ export function createRelayHub(options: RelayHubOptions) {
   return {
     /** The relay identity of a node: undefined when it is gone; `disabled` says whether it may connect. */
     identify(nodeId: string): Promise<RelayIdentity | undefined> {
-      return relayIdentity(db, nodeId);
+      return directory.identify(nodeId);
     },
 
     /**

@@ -43,3 +43,19 @@ export async function relayPeerKeys(db: Db, identity: RelayIdentity): Promise<st
     );
   return rows.map((r) => r.publicKey);
 }
+
+/** Who a node is and whom it may relay to, as the relay asks it. */
+export interface RelayDirectory {
+  /** The node's key, network and topology; undefined when the node is gone. */
+  identify(nodeId: string): Promise<RelayIdentity | undefined>;
+  /** The keys the node may send to: its mesh network's other nodes (none in a hub network). */
+  peerKeys(identity: RelayIdentity): Promise<string[]>;
+}
+
+/** The relay directory of the database. */
+export function dbRelayDirectory(db: Db): RelayDirectory {
+  return {
+    identify: (nodeId) => relayIdentity(db, nodeId),
+    peerKeys: async (identity) => (identity.topology === "mesh" ? relayPeerKeys(db, identity) : []),
+  };
+}

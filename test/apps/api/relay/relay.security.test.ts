@@ -9,7 +9,13 @@ import type { RawData } from "ws";
 import { WebSocket } from "ws";
 import type { RunningServer } from "../../../../apps/api/server.js";
 import { listen } from "../../../../apps/api/server.js";
-import { createRelayHub, encodeFrame, KEY_BYTES, MAX_PAYLOAD_BYTES } from "../../../../src/relay/index.js";
+import {
+  createRelayHub,
+  dbRelayDirectory,
+  encodeFrame,
+  KEY_BYTES,
+  MAX_PAYLOAD_BYTES,
+} from "../../../../src/relay/index.js";
 import type { Json } from "../../../support/http.js";
 import { createNetwork, createNode } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
@@ -78,7 +84,7 @@ describe("WebSocket relay", () => {
   beforeAll(async () => {
     t = await createTestPlatform();
     const hub = createRelayHub({
-      db: t.platform.database.db,
+      directory: dbRelayDirectory(t.platform.database.db),
       metrics: t.platform.metrics.relay,
       logger: t.platform.logger,
       maxBufferedBytes: MAX_BUFFERED,
