@@ -2,7 +2,8 @@
  * The relay's door: WebSocket upgrades of `/api/v1/relay` on the HTTP server. An upgrade request goes
  * through the app like any request (request id, logs, authentication, the route's `node` guard), and
  * only when the route admits it does the socket become a relay session; any other answer (401, 403,
- * 404, 5xx) is written back as plain HTTP and the connection closed.
+ * 426, 5xx) is written back as plain HTTP and the connection closed. Upgrades offered on other paths
+ * are answered as the plain requests they also are.
  */
 import type { IncomingMessage, Server } from "node:http";
 import { STATUS_CODES } from "node:http";
@@ -51,11 +52,9 @@ export function attachRelay(server: Server, app: App, hub: RelayHub, logger: Log
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const request = requestOf(req);
+    // Another path: an ordinary request that happens to offer an upgrade (which a server may ignore).
     if (new URL(request.url).pathname !== RELAY_PATH)
-      return writeResponse(
-        socket,
-        refusal(404, "NOT_FOUND", `no WebSocket at ${new URL(request.url).pathname}`),
-      );
+      return writeResponse(socket, await app.fetch(request, { incoming: req }));
     const slot = registerUpgrade(request);
     const res = await app.fetch(request, { incoming: req });
     if (!slot.nodeId) return writeResponse(socket, res);

@@ -123,6 +123,26 @@ describe("WebSocket relay", () => {
     expect(await metric("wiresync_relay_sessions")).toBe(0);
   });
 
+  it("refuses a disabled node (403), and answers an upgrade offered elsewhere as the plain request it is", async () => {
+    const net = await createNetwork(t, { topology: "mesh" });
+    const disabled = await createNode(t, net.id, { name: "disabled" });
+    const patched = await t.request(`/api/v1/nodes/${disabled.node.id}`, {
+      method: "PATCH",
+      body: { status: "disabled" },
+    });
+    expect(patched.status, await patched.text()).toBe(200);
+    expect(await connect({ Authorization: `Bearer ${disabled.token}` })).toMatchObject({
+      status: 403,
+      body: { code: "FORBIDDEN" },
+    });
+    const health = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/health/live`);
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("error", reject);
+    });
+    expect(health).toBe(200);
+  });
+
   it("tells a node the keys it may reach: its mesh's other nodes, and none in a hub network", async () => {
     const a = await connectAs("a");
     expect(a.text[0].type).toBe("peers");
