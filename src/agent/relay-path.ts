@@ -6,7 +6,7 @@
  *   ▲                              │ (a handshake: direct)               ▲ │                                │
  *   └──────────────────────────────┘                                     │ └─WireGuard followed the peer's   │
  *   ◀─────────────────────────────────────── direct packets ─────────────┼───direct packets: direct────────┘
- *                                               (none within `probeForMs`: relayed again)
+ *                                     (none within `probeForMs`: relayed again, the next try later)
  *
  * Two facts of WireGuard make it work. A peer's endpoint follows the source of its latest
  * authenticated packet, so when the other side relays, our interface points at our relay port by
@@ -21,15 +21,18 @@ export type PeerPath =
   | { mode: "direct" }
   /** Poking the peer directly (a datagram through the tunnel makes WireGuard shake hands). */
   | { mode: "trying"; sinceMs: number }
-  /** The endpoint is the agent's relay port for the peer. */
-  | { mode: "relayed"; sinceMs: number; probeAtMs: number }
+  /** The endpoint is the agent's relay port for the peer; `failedProbes` in a row so far. */
+  | { mode: "relayed"; sinceMs: number; probeAtMs: number; failedProbes: number }
   /** The peer's own endpoint again for a while, its relayed packets held back; `rxBytes` at the start. */
-  | { mode: "probing"; sinceMs: number; rxBytes: number };
+  | { mode: "probing"; sinceMs: number; rxBytes: number; failedProbes: number };
 
 export interface PathTimings {
   /** How long `trying` may go without a handshake before the peer is relayed. */
   relayAfterMs: number;
-  /** How often a relayed peer is tried directly again. */
+  /**
+   * How long a relayed peer waits before it is tried directly again; doubled after each failed try,
+   * up to `MAX_PROBE_BACKOFF` times (a try costs the pair up to `probeForMs` of lost datagrams).
+   */
   probeEveryMs: number;
   /** How long one direct try of a relayed peer lasts. */
   probeForMs: number;
@@ -65,10 +68,14 @@ export interface PathStep {
   poke: boolean;
 }
 
-const relayed = (nowMs: number, t: PathTimings): PeerPath => ({
+/** The longest wait between direct tries of a relayed peer, in `probeEveryMs`. */
+export const MAX_PROBE_BACKOFF = 8;
+
+const relayed = (nowMs: number, t: PathTimings, failedProbes = 0): PeerPath => ({
   mode: "relayed",
   sinceMs: nowMs,
-  probeAtMs: nowMs + t.probeEveryMs,
+  probeAtMs: nowMs + t.probeEveryMs * Math.min(2 ** failedProbes, MAX_PROBE_BACKOFF),
+  failedProbes,
 });
 
 /** The next path of a peer on `path`, given what was seen of it. */
@@ -91,7 +98,12 @@ export function nextPath(path: PeerPath, seen: PeerObservation, t: PathTimings):
       if (!seen.isViaRelay) return { path: { mode: "direct" }, poke: false };
       if (seen.nowMs >= path.probeAtMs && seen.hasDirectEndpoint)
         return {
-          path: { mode: "probing", sinceMs: seen.nowMs, rxBytes: seen.rxBytes },
+          path: {
+            mode: "probing",
+            sinceMs: seen.nowMs,
+            rxBytes: seen.rxBytes,
+            failedProbes: path.failedProbes,
+          },
           endpoint: "direct",
           poke: true,
         };
@@ -99,7 +111,7 @@ export function nextPath(path: PeerPath, seen: PeerObservation, t: PathTimings):
     case "probing":
       if (!seen.isViaRelay && seen.rxBytes > path.rxBytes) return { path: { mode: "direct" }, poke: false };
       if (seen.nowMs - path.sinceMs >= t.probeForMs)
-        return { path: relayed(seen.nowMs, t), endpoint: "relay", poke: false };
+        return { path: relayed(seen.nowMs, t, path.failedProbes + 1), endpoint: "relay", poke: false };
       return { path, poke: true };
   }
 }

@@ -12,10 +12,11 @@ const seen = (over: Partial<PeerObservation> = {}): PeerObservation => ({
   hasDirectEndpoint: true,
   ...over,
 });
-const relayedSince = (ms: number): PeerPath => ({
+const relayedSince = (ms: number, failedProbes = 0): PeerPath => ({
   mode: "relayed",
   sinceMs: ms,
-  probeAtMs: ms + T.probeEveryMs,
+  probeAtMs: ms + T.probeEveryMs * Math.min(2 ** failedProbes, 8),
+  failedProbes,
 });
 
 describe("nextPath", () => {
@@ -78,7 +79,11 @@ describe("nextPath", () => {
       "a relayed peer at its probe time is tried directly, its rx counted",
       relayedSince(NOW - 60_000),
       { isViaRelay: true, rxBytes: 500 },
-      { path: { mode: "probing", sinceMs: NOW, rxBytes: 500 }, endpoint: "direct", poke: true },
+      {
+        path: { mode: "probing", sinceMs: NOW, rxBytes: 500, failedProbes: 0 },
+        endpoint: "direct",
+        poke: true,
+      },
     ],
     [
       "a relayed peer without an endpoint of its own is never probed",
@@ -94,21 +99,41 @@ describe("nextPath", () => {
     ],
     [
       "a probed peer that sent bytes directly is direct",
-      { mode: "probing", sinceMs: NOW - 1_000, rxBytes: 500 },
+      { mode: "probing", sinceMs: NOW - 1_000, rxBytes: 500, failedProbes: 0 },
       { rxBytes: 592 },
       { path: { mode: "direct" }, poke: false },
     ],
     [
       "a probed peer silent for 2.999 s is poked again",
-      { mode: "probing", sinceMs: NOW - 2_999, rxBytes: 500 },
+      { mode: "probing", sinceMs: NOW - 2_999, rxBytes: 500, failedProbes: 0 },
       { rxBytes: 500 },
-      { path: { mode: "probing", sinceMs: NOW - 2_999, rxBytes: 500 }, poke: true },
+      { path: { mode: "probing", sinceMs: NOW - 2_999, rxBytes: 500, failedProbes: 0 }, poke: true },
     ],
     [
-      "a probed peer silent for 3 s is relayed again",
-      { mode: "probing", sinceMs: NOW - 3_000, rxBytes: 500 },
+      "a probed peer silent for 3 s is relayed again, its next try 2 × 60 s on",
+      { mode: "probing", sinceMs: NOW - 3_000, rxBytes: 500, failedProbes: 0 },
       { rxBytes: 500 },
-      { path: relayedSince(NOW), endpoint: "relay", poke: false },
+      { path: relayedSince(NOW, 1), endpoint: "relay", poke: false },
+    ],
+    [
+      "a peer whose fifth try failed waits 8 × 60 s, no longer",
+      { mode: "probing", sinceMs: NOW - 3_000, rxBytes: 0, failedProbes: 4 },
+      {},
+      {
+        path: { mode: "relayed", sinceMs: NOW, probeAtMs: NOW + 480_000, failedProbes: 5 },
+        endpoint: "relay",
+        poke: false,
+      },
+    ],
+    [
+      "a relayed peer that failed twice is tried again 240 s on, its failures remembered",
+      relayedSince(NOW - 240_000, 2),
+      { isViaRelay: true },
+      {
+        path: { mode: "probing", sinceMs: NOW, rxBytes: 0, failedProbes: 2 },
+        endpoint: "direct",
+        poke: true,
+      },
     ],
   ])("%s", (_name, path, over, expected) => {
     expect(nextPath(path, seen(over), T)).toEqual(expected);
