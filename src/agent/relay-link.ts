@@ -18,6 +18,12 @@ const MAX_BACKOFF_MS = 30 * SECOND_MS;
 /** More than this waiting to go out on the WebSocket, and datagrams are dropped. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 const LOOPBACK = "127.0.0.1";
+/**
+ * Frames from a peer whose socket was just closed (it went direct) are dropped this long: they were
+ * sent before the peer's WireGuard followed the direct path, and delivering them would move ours
+ * back onto the relay.
+ */
+const CLOSED_GRACE_MS = 3 * SECOND_MS;
 
 export interface RelayLinkOptions {
   /** The API's base URL (`http(s)://…`); the relay is at `/api/v1/relay` on it, as ws(s). */
@@ -43,6 +49,7 @@ export function createRelayLink(options: RelayLinkOptions) {
   const peers = new Map<string, PeerSocket>();
   const opening = new Map<string, Promise<PeerSocket>>();
   const held = new Set<string>();
+  const closedAt = new Map<string, number>();
   let eligible = new Set<string>();
   let listenPort = 0;
   let ws: WebSocket | undefined;
@@ -90,6 +97,11 @@ export function createRelayLink(options: RelayLinkOptions) {
       return;
     }
     const { key, payload } = decoded;
+    const closed = closedAt.get(key);
+    if (closed !== undefined && Date.now() - closed < CLOSED_GRACE_MS && !peers.has(key)) {
+      counters.dropped++;
+      return;
+    }
     void openPeer(key)
       .then(({ socket }) => {
         socket.send(payload, listenPort, LOOPBACK);
@@ -178,6 +190,7 @@ export function createRelayLink(options: RelayLinkOptions) {
 
     /** Closes the peer's relay socket (a later frame from it opens a new one). */
     close(publicKey: string): void {
+      if (peers.has(publicKey)) closedAt.set(publicKey, Date.now());
       peers.get(publicKey)?.socket.close();
       peers.delete(publicKey);
       held.delete(publicKey);
