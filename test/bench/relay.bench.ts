@@ -10,7 +10,7 @@
  * (higher is better). Rounds alternate which path goes first; each row reports the median of the
  * per-round ratios. Prints a table; asserts nothing.
  *
- *   npx tsx test/bench/relay.bench.ts                  (ROUNDS=7 ECHOES=2000 STREAM=20000)
+ *   npx tsx test/bench/relay.bench.ts                  (ROUNDS=7 ECHOES=2000 STREAM=20000; ~30–60 s)
  */
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:dgram";
