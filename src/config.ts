@@ -645,6 +645,9 @@ export const AgentEnvSchema = z.object({
   AGENT_NETNS: optionalString,
   AGENT_NAME: optionalString,
   AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3_600).default(30),
+  AGENT_RELAY: z.enum(["on", "off"]).default("on"),
+  AGENT_RELAY_AFTER_SECONDS: z.coerce.number().min(1).max(600).default(12),
+  AGENT_RELAY_PROBE_SECONDS: z.coerce.number().min(5).max(3_600).default(60),
   WG_DRIVER: z.enum(["auto", "uapi", "wg"]).default("auto"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -657,6 +660,8 @@ export interface AgentConfig {
   readonly netns: string | undefined;
   readonly name: string | undefined;
   readonly heartbeatSeconds: number;
+  /** Relay mode: off, or when a peer is relayed and how often it is tried directly again. */
+  readonly relay: { readonly afterSeconds: number; readonly probeSeconds: number } | undefined;
   readonly driver: "auto" | "uapi" | "wg";
   readonly logLevel: string;
 }
@@ -678,6 +683,10 @@ export function loadAgentConfig(): AgentConfig {
     netns: e.AGENT_NETNS,
     name: e.AGENT_NAME,
     heartbeatSeconds: e.AGENT_HEARTBEAT_SECONDS,
+    relay:
+      e.AGENT_RELAY === "on"
+        ? { afterSeconds: e.AGENT_RELAY_AFTER_SECONDS, probeSeconds: e.AGENT_RELAY_PROBE_SECONDS }
+        : undefined,
     driver: e.WG_DRIVER,
     logLevel: e.LOG_LEVEL,
   });

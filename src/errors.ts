@@ -46,6 +46,8 @@ export const ERROR_CODES = [
   "PAYLOAD_TOO_LARGE",
   "TOO_MANY_ATTEMPTS",
   "TOO_MANY_STREAMS",
+  "UPGRADE_REQUIRED",
+  "RELAY_UNAVAILABLE",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,12 +1,13 @@
 /**
  * `wiresync-agent`: runs on a node. Registers with `AGENT_ENROLLMENT_KEY` on first start (state in
  * `AGENT_STATE_DIR`, mode 0600), keeps `AGENT_INTERFACE` configured from the control plane, follows
- * config announcements and sends heartbeats. Needs root (it manages a WireGuard interface).
+ * config announcements and sends heartbeats; relays mesh peers it cannot reach directly through the
+ * API's WebSocket relay (`AGENT_RELAY`). Needs root (it manages a WireGuard interface).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createAgent, httpAgentApi } from "../../src/agent/index.js";
+import { createAgent, DEFAULT_TIMINGS, httpAgentApi } from "../../src/agent/index.js";
 import { loadAgentConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 
@@ -22,6 +23,14 @@ const agent = createAgent({
   name: config.name,
   heartbeatSeconds: config.heartbeatSeconds,
   agentVersion: ownVersion(),
+  relay: config.relay && {
+    url: config.url,
+    timings: {
+      ...DEFAULT_TIMINGS,
+      relayAfterMs: config.relay.afterSeconds * 1_000,
+      probeEveryMs: config.relay.probeSeconds * 1_000,
+    },
+  },
   logger,
 });
 

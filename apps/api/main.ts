@@ -4,7 +4,7 @@
 import { boot } from "../../src/boot.js";
 import { openPlatform } from "../../src/platform.js";
 import { createPlatformApp } from "./app.js";
-import { baseUrl, listen } from "./server.js";
+import { baseUrl, listen, platformRelay } from "./server.js";
 
 const { config, logger } = await boot("api");
 const platform = await openPlatform({ ...config, logger });
@@ -14,7 +14,7 @@ const app = createPlatformApp(platform, config.auth.jwtTtlSeconds, {
   trustProxy: config.http.trustProxy,
   corsOrigins: config.http.corsOrigins,
 });
-const server = await listen(app, config.http.port, config.http.host);
+const server = await listen(app, config.http.port, config.http.host, platformRelay(platform));
 logger.info({ url: baseUrl(config.http.publicUrl, config.http.host, server.port) }, "api listening");
 
 let stopping = false;

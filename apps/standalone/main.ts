@@ -8,7 +8,7 @@ import { openPlatform } from "../../src/platform.js";
 import { ensureRedis } from "../../src/queue/index.js";
 import { startWorkerRole } from "../../workers/start.js";
 import { createPlatformApp } from "../api/app.js";
-import { baseUrl, listen } from "../api/server.js";
+import { baseUrl, listen, platformRelay } from "../api/server.js";
 
 const { config, logger } = await boot("standalone");
 
@@ -30,7 +30,7 @@ const app = createPlatformApp(platform, config.auth.jwtTtlSeconds, {
   trustProxy: config.http.trustProxy,
   corsOrigins: config.http.corsOrigins,
 });
-const server = await listen(app, config.http.port, config.http.host);
+const server = await listen(app, config.http.port, config.http.host, platformRelay(platform));
 const url = baseUrl(config.http.publicUrl, config.http.host, server.port);
 logger.info(
   { url, database: platform.database.kind, queues: [...role.runtime.workers.keys()] },

@@ -16,6 +16,11 @@ import { applyWgQuickConfig } from "./apply.js";
 import { applyDns } from "./dns.js";
 import type { ReachReport } from "./reach.js";
 import { readReach } from "./reach.js";
+import type { RelayLink } from "./relay-link.js";
+import { createRelayLink } from "./relay-link.js";
+import type { RelayMode } from "./relay-mode.js";
+import { createRelayMode } from "./relay-mode.js";
+import type { PathTimings } from "./relay-path.js";
 import { parseWgQuickConfig } from "./wg-quick.js";
 
 const SECOND_MS = 1_000;
@@ -39,6 +44,12 @@ export interface AgentOptions {
   heartbeatSeconds: number;
   /** The agent's own version, sent with every heartbeat. */
   agentVersion?: string | undefined;
+  /**
+   * Relay mode (see relay-mode.ts): the API's base URL, whose `/api/v1/relay` carries the datagrams of
+   * mesh peers this node cannot reach directly, and when to use it. Omit to reach peers directly only.
+   * Needs the agent in the interface's own namespace (not with `netns`): its relay sockets are local.
+   */
+  relay?: { url: string; timings: PathTimings; tickMs?: number } | undefined;
   logger: Logger;
 }
 
@@ -86,6 +97,15 @@ export function createAgent(options: AgentOptions): Agent {
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let following: Promise<void> | undefined;
   let warnedNoResolver = false;
+  let relayLink: RelayLink | undefined;
+  let relayMode: RelayMode | undefined;
+  let relayTimer: NodeJS.Timeout | undefined;
+
+  /** Runs `work` after every config application or relay step before it, never alongside one. */
+  function exclusive(work: () => Promise<void>): Promise<void> {
+    applying = applying.catch(() => {}).then(work);
+    return applying;
+  }
 
   async function register(): Promise<AgentState> {
     if (!options.enrollmentKey) {
@@ -109,40 +129,64 @@ export function createAgent(options: AgentOptions): Agent {
 
   /** Fetches and applies the current config, one application at a time. */
   function applyCurrent(reason: string): Promise<void> {
-    applying = applying
-      .catch(() => {})
-      .then(async () => {
-        const s = state!;
-        const { text, version } = await options.api.fetchConfig(s.nodeId, s.token);
-        const config = parseWgQuickConfig(text);
-        const result = await applyWgQuickConfig(config, {
-          iface: options.iface,
-          netns: options.netns,
-          driver: options.driver,
-          privateKey: s.privateKey,
-        });
-        const dns = await applyDns(config.interface.dns, { iface: options.iface, netns: options.netns });
-        if (dns.method === "none" && config.interface.dns.length > 0 && !warnedNoResolver) {
-          warnedNoResolver = true;
-          log.warn(
-            { dns: config.interface.dns },
-            "the network sets DNS but this host has no resolvconf or resolvectl; DNS is not set",
-          );
-        }
-        applied = version;
-        log.info(
-          {
-            version,
-            reason,
-            writes: result.writes,
-            plan: result.plan.reason,
-            routes: { added: result.link.addRoutes, removed: result.link.removeRoutes },
-            ...(dns.changed ? { dns: config.interface.dns } : {}),
-          },
-          "config applied",
-        );
+    return exclusive(async () => {
+      const s = state!;
+      const { text, version } = await options.api.fetchConfig(s.nodeId, s.token);
+      const config = parseWgQuickConfig(text);
+      const result = await applyWgQuickConfig(config, {
+        iface: options.iface,
+        netns: options.netns,
+        driver: options.driver,
+        privateKey: s.privateKey,
+        ...(relayMode ? { endpointOverrides: relayMode.relayEndpoints() } : {}),
       });
-    return applying;
+      relayMode?.useConfig(config);
+      const dns = await applyDns(config.interface.dns, { iface: options.iface, netns: options.netns });
+      if (dns.method === "none" && config.interface.dns.length > 0 && !warnedNoResolver) {
+        warnedNoResolver = true;
+        log.warn(
+          { dns: config.interface.dns },
+          "the network sets DNS but this host has no resolvconf or resolvectl; DNS is not set",
+        );
+      }
+      applied = version;
+      log.info(
+        {
+          version,
+          reason,
+          writes: result.writes,
+          plan: result.plan.reason,
+          routes: { added: result.link.addRoutes, removed: result.link.removeRoutes },
+          ...(dns.changed ? { dns: config.interface.dns } : {}),
+        },
+        "config applied",
+      );
+    });
+  }
+
+  /** Opens the relay and steps every mesh peer's path each `tickMs`. */
+  function startRelay(relay: NonNullable<AgentOptions["relay"]>, s: AgentState): void {
+    if (options.netns) {
+      log.warn(
+        { netns: options.netns },
+        "relay mode needs the agent inside the interface's namespace (run it with ip netns exec, not AGENT_NETNS); peers are reached directly only",
+      );
+      return;
+    }
+    relayLink = createRelayLink({ url: relay.url, token: s.token, logger: options.logger });
+    relayMode = createRelayMode({
+      link: relayLink,
+      iface: options.iface,
+      driver: options.driver,
+      timings: relay.timings,
+      logger: options.logger,
+    });
+    relayLink.start();
+    const mode = relayMode;
+    relayTimer = setInterval(
+      () => void exclusive(() => mode.tick()).catch((err) => log.warn({ err }, "relay step failed")),
+      relay.tickMs ?? SECOND_MS,
+    );
   }
 
   async function followLoop() {
@@ -203,6 +247,7 @@ export function createAgent(options: AgentOptions): Agent {
     },
     async start() {
       state = (await loadState(stateFile)) ?? (await register());
+      if (options.relay) startRelay(options.relay, state);
       await applyCurrent("start");
       following = followLoop();
       await beat();
@@ -212,8 +257,11 @@ export function createAgent(options: AgentOptions): Agent {
     async stop() {
       abort.abort();
       clearInterval(heartbeatTimer);
+      clearInterval(relayTimer);
       await following;
       await applying.catch(() => {});
+      relayLink?.stop();
+      relayMode?.stop();
     },
   };
 }

@@ -25,6 +25,8 @@ export interface ApplyTarget {
   driver?: "auto" | "uapi" | "wg";
   /** The node's own private key, when the config does not carry one (the node keeps its key). */
   privateKey?: string;
+  /** Endpoints to set instead of the config's, by public key (the agent's relay sockets). */
+  endpointOverrides?: ReadonlyMap<string, string>;
 }
 
 export interface ApplyResult {
@@ -54,7 +56,7 @@ export async function applyWgQuickConfig(config: WgQuickConfig, target: ApplyTar
     const desired = config.peers.map((p) => ({
       publicKey: p.publicKey,
       allowedIps: p.allowedIps,
-      endpoint: p.endpoint ?? null,
+      endpoint: target.endpointOverrides?.get(p.publicKey) ?? p.endpoint ?? null,
       persistentKeepalive: p.persistentKeepalive ?? null,
       ...(p.presharedKey ? { presharedKey: p.presharedKey } : {}),
     }));

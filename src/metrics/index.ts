@@ -6,6 +6,7 @@
  * not paths; networks and nodes go by the names admins gave them.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { createRelayMetrics } from "./relay.js";
 
 export type { NodeGaugeSource, NodeStatusCount } from "./connections.js";
 export { registerConnectionGauge } from "./connections.js";
@@ -13,6 +14,7 @@ export type { FleetMetricsOptions, FleetSource } from "./nodes.js";
 export { HANDSHAKE_AGE_BUCKETS, registerNodeMetrics } from "./nodes.js";
 export type { QueueDepthReading, QueueSource } from "./queues.js";
 export { registerQueueMetrics } from "./queues.js";
+export type { RelayDropReason, RelayMetrics } from "./relay.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -79,5 +81,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ["interface"] as const,
       registers: [registry],
     }),
+    relay: createRelayMetrics(registry),
   };
 }

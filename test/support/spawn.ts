@@ -25,9 +25,18 @@ export interface SpawnedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Starts `entry` (a path from the repository root) with the test environment plus `env`. */
-export function spawnEntry(entry: string, env: Record<string, string | undefined>): SpawnedProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+/**
+ * Starts `entry` (a path from the repository root) with the test environment plus `env`; inside the
+ * network namespace `netns` when given (`ip netns exec` execs node in place: the child is node itself).
+ */
+export function spawnEntry(
+  entry: string,
+  env: Record<string, string | undefined>,
+  options: { netns?: string } = {},
+): SpawnedProcess {
+  const command = [process.execPath, "--import", "tsx", entry];
+  const [file, ...args] = options.netns ? ["ip", "netns", "exec", options.netns, ...command] : command;
+  const child = spawn(file!, args, {
     cwd: process.cwd(),
     env: childEnv({ LOG_LEVEL: "info", LOG_FORMAT: "json", NODE_ENV: "test", ...env }),
     stdio: ["ignore", "pipe", "pipe"],

@@ -55,6 +55,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   INTERFACE_FAULT: 502,
   TOO_MANY_ATTEMPTS: 429,
   TOO_MANY_STREAMS: 429,
+  UPGRADE_REQUIRED: 426,
+  RELAY_UNAVAILABLE: 503,
 };
 
 const TITLES: Partial<Record<number, string>> = {
@@ -64,6 +66,7 @@ const TITLES: Partial<Record<number, string>> = {
   404: "Not Found",
   405: "Method Not Allowed",
   409: "Conflict",
+  426: "Upgrade Required",
   413: "Payload Too Large",
   415: "Unsupported Media Type",
   429: "Too Many Requests",
@@ -87,7 +90,7 @@ export const ProblemSchema = z
 
 export type Problem = z.infer<typeof ProblemSchema>;
 
-const problemContent = { "application/problem+json": { schema: ProblemSchema } };
+export const problemContent = { "application/problem+json": { schema: ProblemSchema } };
 
 /** Spread into every route's `responses` so each error shape appears in the OpenAPI document. */
 export const problemResponses = {

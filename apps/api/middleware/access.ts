@@ -25,6 +25,8 @@ export type AccessLevel =
   | "admin"
   /** The token of the node named by the path's `{id}`, and nobody else. */
   | "node-self"
+  /** Any node's own token (the route acts on the calling node only), and nobody else. */
+  | "node"
   /** The token of the node named by the path's `{id}`, or the `admin` scope. */
   | "node-self-or-admin"
   /**
@@ -118,6 +120,17 @@ function nodeOrAdminGuard(messages: AccessMessages): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** A node token, whichever node's; users and keys get 403. */
+function nodeGuard(messages: AccessMessages): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.get("principal");
+    if (!principal) return unauthenticated(c, messages.unauthenticated);
+    if (principal.kind !== "node")
+      return problem(c, 403, "FORBIDDEN", messages.forbidden ?? "this is for a node's own token");
+    await next();
+  };
+}
+
 /** Anonymous callers and nodes go on to the route's enrollment key check; others need admin. */
 function enrollmentGuard(messages: AccessMessages): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -173,6 +186,8 @@ function declare(level: AccessLevel, messages: AccessMessages): RouteAccess {
       return { middleware: scopeGuard(level, messages), security: authenticated, "x-access": level };
     case "node-self":
       return { middleware: nodeSelfGuard(false, messages), security: [{ nodeToken: [] }], "x-access": level };
+    case "node":
+      return { middleware: nodeGuard(messages), security: [{ nodeToken: [] }], "x-access": level };
     case "node-self-or-admin":
       return {
         middleware: nodeSelfGuard(true, messages),
@@ -205,6 +220,7 @@ export const access = {
   read: guard("read"),
   admin: guard("admin"),
   nodeSelf: guard("node-self"),
+  node: guard("node"),
   nodeSelfOrAdmin: guard("node-self-or-admin"),
   nodeOrAdmin: guard("node-or-admin"),
   enrollment: guard("enrollment"),

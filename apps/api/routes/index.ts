@@ -46,6 +46,7 @@ import { registerRegisterNode } from "./nodes/register-node.js";
 import { registerRevokeConfigLink } from "./nodes/revoke-config-link.js";
 import { registerStreamNodeConfig } from "./nodes/stream-node-config.js";
 import { registerUpdateNode } from "./nodes/update-node.js";
+import { registerOpenRelay } from "./relay/open-relay.js";
 import { registerRequestRoute } from "./routing/request-route.js";
 import { registerGetSyncSettings } from "./settings/get-sync-settings.js";
 import { registerListSettings } from "./settings/list-settings.js";
@@ -113,6 +114,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerStreamNodeConfig(app);
   registerPostHeartbeat(app);
   registerGetPublicConfig(app);
+  registerOpenRelay(app);
   registerCreateEnrollmentKey(app);
   registerListEnrollmentKeys(app);
   registerRevokeEnrollmentKey(app);

@@ -55,6 +55,7 @@ const EXPECTED = {
   "GET /api/v1/nodes/{id}/config/stream": "node-self",
   "POST /api/v1/nodes/{id}/heartbeat": "node-self",
   "GET /api/v1/config": "read",
+  "GET /api/v1/relay": "node",
   "POST /api/v1/enrollment-keys": "admin",
   "GET /api/v1/enrollment-keys": "read",
   "DELETE /api/v1/enrollment-keys/{id}": "admin",
@@ -108,6 +109,7 @@ const NEEDS_CREDENTIALS: readonly AccessLevel[] = [
   "any",
   "read",
   "admin",
+  "node",
   "node-self",
   "node-self-or-admin",
   "node-or-admin",
@@ -223,6 +225,11 @@ describe("route access", () => {
         // Any node's token passes the guard; the route itself keeps a node to its own matters.
         expect([401, 403], `${op}: ${body}`).not.toContain(res.status);
         expect(res.status, `${op}: ${body}`).toBeLessThan(500);
+        continue;
+      }
+      if (level === "node") {
+        // Any node's own: past the guard, the relay wants a WebSocket upgrade.
+        expect(res.status, `${op}: ${body}`).toBe(426);
         continue;
       }
       expect(res.status, `${op}: ${body}`).toBe(nodeRoute ? 404 : 403);
