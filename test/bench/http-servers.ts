@@ -19,6 +19,7 @@ import { createPlatformApp } from "../../apps/api/app.js";
 import { createLogger } from "../../src/logger.js";
 import { openPlatform } from "../../src/platform.js";
 import { generateBootstrapKey } from "../../src/secrets.js";
+import { generateKeyPair } from "../../src/wireguard/index.js";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../support/env.js";
 
 const dbName = `wiresync_bench_${randomBytes(4).toString("hex")}`;
@@ -54,7 +55,11 @@ const call = async (method: string, path: string, body?: unknown) => {
   return (await res.json()) as { data: Record<string, unknown> };
 };
 const network = (await call("POST", "/api/v1/networks", { name: "bench", cidr4: "10.96.0.0/12" })).data;
-const agent = (await call("POST", "/api/v1/nodes", { networkId: network.id, name: "agent" })).data as {
+// An agent's node, as the agent makes it: its own key pair (so reading its config writes no audit row).
+const agentKey = generateKeyPair().publicKey;
+const agent = (
+  await call("POST", "/api/v1/nodes", { networkId: network.id, name: "agent", publicKey: agentKey })
+).data as {
   node: { id: string };
   token: string;
 };
