@@ -1,14 +1,19 @@
 /**
- * Address allocation of enrollments. `claims`: addresses this process is enrolling nodes at right
- * now, per network: enrollments into a hub
- * network run side by side (under a shared lock of the network row), so each picks the lowest free
- * address that no other enrollment of this process is inserting, instead of all picking the same one
- * and queueing on the unique constraint. Only a hint that saves collisions: the unique constraint on
- * (network, address) stays what makes addresses race-free (other processes, or a read that missed a
- * commit, end there and the unit of work allocates again).
+ * What an enrollment prepares outside its transaction: the node's identity and credentials
+ * (`prepareNode`), and its addresses (`allocatePair`). `claims` holds the addresses this process is
+ * enrolling nodes at right now, per network: enrollments into a hub network run side by side (under
+ * a shared lock of the network row), so each picks the lowest free address that no other enrollment
+ * of this process is inserting, instead of all picking the same one and queueing on the unique
+ * constraint. Only a hint that saves collisions: the unique constraint on (network, address) stays
+ * what makes addresses race-free (other processes, or a read that missed a commit, end there and the
+ * unit of work allocates again).
  */
+import { randomUUID } from "node:crypto";
+import { generateNodeToken } from "../auth/index.js";
+import { sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
 import { DomainError } from "../errors.js";
+import { generateKeyPair } from "../wireguard/index.js";
 import { parseCidr } from "./cidr.js";
 import { allocateAddress } from "./ipam.js";
 import type { NetworkRow, UsedAddresses } from "./mesh.repo.js";
@@ -104,4 +109,36 @@ export async function allocatePair(
     await claims.settled(network.id);
     used = await repo.usedAddresses(tx, network.id);
   }
+}
+
+/** A node's identity and credentials, made before its enrollment's transaction. */
+export interface PreparedNode {
+  id: string;
+  publicKey: string;
+  /** The server-made private key, returned once in the config; absent for a client-made key. */
+  privateKey: string | undefined;
+  privateKeyEnc: string | null;
+  token: string;
+  tokenHash: string;
+}
+
+/**
+ * What an enrollment computes before any transaction, so none of it runs while the network is
+ * locked: the node's id, its key pair when the server makes it (sealed), and its token.
+ */
+export function prepareNode(
+  publicKey: string | undefined,
+  sealNodeKey: (nodeId: string, privateKey: string) => string,
+): PreparedNode {
+  const id = randomUUID();
+  const generated = publicKey ? undefined : generateKeyPair();
+  const token = generateNodeToken();
+  return {
+    id,
+    publicKey: publicKey ?? generated!.publicKey,
+    privateKey: generated?.privateKey,
+    privateKeyEnc: generated ? sealNodeKey(id, generated.privateKey) : null,
+    token,
+    tokenHash: sha256Hex(token),
+  };
 }

@@ -2,17 +2,15 @@
  * Enrollment: a node joins a network, created through the API (`createNode`) or registered by its
  * agent with an enrollment key (`registerNode`); both insert through `insertNodeInNetwork`.
  */
-import { randomUUID } from "node:crypto";
 import { recordAudit } from "../audit/index.js";
 import { describePrincipal, generateNodeToken } from "../auth/index.js";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
 import { pipelined } from "../db/index.js";
 import { DomainError } from "../errors.js";
-import { generateKeyPair } from "../wireguard/index.js";
 import type { MeshEffects } from "./effects.js";
-import type { ClaimSession } from "./enrollment-addresses.js";
-import { allocatePair, createAddressClaims } from "./enrollment-addresses.js";
+import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
+import { allocatePair, createAddressClaims, prepareNode } from "./enrollment-addresses.js";
 import { changedFields, type NodeFacts } from "./events.js";
 import {
   actorOf,
@@ -27,22 +25,12 @@ import {
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type { CreateNodeInput, RegisterNodeInput } from "./mesh.schema.js";
-import { configHash } from "./render.js";
+import type { NodeSpec } from "./render.js";
+import { configHash, renderNodeConfig } from "./render.js";
 import type { NodeView } from "./views.js";
 import { toEnrollmentKeyView, toNetworkSpec, toNodeSpec, toNodeView } from "./views.js";
 
 export type EnrollmentService = ReturnType<typeof createEnrollmentService>;
-
-/** A node's identity and credentials, made before its enrollment's transaction. */
-interface PreparedNode {
-  id: string;
-  publicKey: string;
-  /** The server-made private key, returned once in the config; absent for a client-made key. */
-  privateKey: string | undefined;
-  privateKeyEnc: string | null;
-  token: string;
-  tokenHash: string;
-}
 
 /** Enrollment: a node joins a network, created through the API (`createNode`) or registered by its agent with an enrollment key (`registerNode`). */
 export function createEnrollmentService(core: MeshCore) {
@@ -64,24 +52,6 @@ export function createEnrollmentService(core: MeshCore) {
    * slower lock.
    */
   const meshes = new Set<string>();
-
-  /**
-   * What an enrollment computes before any transaction, so none of it runs while the network is
-   * locked: the node's id, its key pair when the server makes it (sealed), and its token.
-   */
-  function prepareNode(publicKey: string | undefined): PreparedNode {
-    const id = randomUUID();
-    const generated = publicKey ? undefined : generateKeyPair();
-    const token = generateNodeToken();
-    return {
-      id,
-      publicKey: publicKey ?? generated!.publicKey,
-      privateKey: generated?.privateKey,
-      privateKeyEnc: generated ? sealNodeKey(id, generated.privateKey) : null,
-      token,
-      tokenHash: sha256Hex(token),
-    };
-  }
 
   /**
    * Runs an enrollment's transaction with a claim session for its addresses, released once the
@@ -131,7 +101,13 @@ export function createEnrollmentService(core: MeshCore) {
     announce: (node: NodeFacts, network: NetworkRow) => Promise<unknown>[],
     /** Runs once the network is locked, before anything is written; throws to refuse. */
     admit?: (network: NetworkRow) => Promise<void>,
-  ): Promise<{ row: NodeRow; token: string; privateKey: string | undefined }> {
+  ): Promise<{
+    row: NodeRow;
+    token: string;
+    privateKey: string | undefined;
+    /** For a node whose config depends on no other's change: what its config is rendered from. */
+    renderedFrom?: { network: NetworkRow; others: NodeSpec[] };
+  }> {
     const extraAllowedIps = input.extraAllowedIps ?? [];
     const exclusive = extraAllowedIps.length > 0 || meshes.has(networkId);
     // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
@@ -218,7 +194,12 @@ export function createEnrollmentService(core: MeshCore) {
       row = (await repo.getNode(tx, row.id))!;
     }
     effects.syncNetworks.add(network.id);
-    return { row, token: made.token, privateKey: made.privateKey };
+    return {
+      row,
+      token: made.token,
+      privateKey: made.privateKey,
+      ...(independent ? { renderedFrom: { network, others: routed } } : {}),
+    };
   }
   return {
     /**
@@ -227,7 +208,7 @@ export function createEnrollmentService(core: MeshCore) {
      * PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
      */
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
-      const made = prepareNode(input.publicKey);
+      const made = prepareNode(input.publicKey, sealNodeKey);
       const created = await withClaims((session) =>
         commitAndDispatch(`node ${input.name} enrolled`, (tx, effects) =>
           insertNodeInNetwork(tx, input.networkId, effects, session, made, input, (node, network) => [
@@ -249,7 +230,19 @@ export function createEnrollmentService(core: MeshCore) {
         ),
       );
       const result: CreatedNode = { node: toNodeView(created.row), token: created.token };
-      if (created.privateKey) result.config = (await renderFor(created.row, true)).text;
+      if (created.privateKey) {
+        // Rendered from what the transaction read when that is all the config depends on: no reads
+        // of the network and its routes again.
+        const from = created.renderedFrom;
+        result.config = from
+          ? renderNodeConfig({
+              network: toNetworkSpec(from.network),
+              node: toNodeSpec(created.row),
+              nodes: from.others,
+              privateKey: created.privateKey,
+            })
+          : (await renderFor(created.row, true)).text;
+      }
       return result;
     },
 
@@ -282,7 +275,7 @@ export function createEnrollmentService(core: MeshCore) {
         location: input.location,
       };
       try {
-        const prepared = prepareNode(input.publicKey);
+        const prepared = prepareNode(input.publicKey, sealNodeKey);
         return await withClaims((session) =>
           commitAndDispatch("node registered", async (tx, effects) => {
             if (input.nodeId) {

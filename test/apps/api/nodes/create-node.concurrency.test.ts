@@ -100,4 +100,20 @@ describe("concurrent enrollment into one network", () => {
     const versions = nodeRows.map((n) => n.configVersion).sort((a, b) => a - b);
     expect(versions.at(-1)! - versions[0]!).toBe(29);
   });
+
+  it("hands out at enrollment the same config GET /config serves, routes behind other nodes included", async () => {
+    const net = await createNetwork(t, { cidr4: "10.64.0.0/24" });
+    const router = await t.request("/api/v1/nodes", {
+      method: "POST",
+      body: { networkId: net.id, name: "router", extraAllowedIps: ["192.168.64.0/24"] },
+    });
+    expect(router.status).toBe(201);
+    const created = await enroll(net.id, "laptop");
+    expect(created.status).toBe(201);
+    const config = created.body.data.config as string;
+    expect(config).toContain("192.168.64.0/24");
+    const served = await t.request(`/api/v1/nodes/${created.body.data.node.id}/config`);
+    expect(served.status).toBe(200);
+    expect(await served.text()).toBe(config);
+  });
 });
