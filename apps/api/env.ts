@@ -14,7 +14,10 @@ export type Services = Omit<Platform["services"], "peerSync" | "relay">;
 export interface AppEnv {
   Variables: {
     requestId: string;
-    logger: Logger;
+    /** The request's child logger, once made: read it through `requestLogger(c)`. */
+    logger: Logger | undefined;
+    /** The app's logger (`requestLogger` makes the request's child of it). */
+    rootLogger: Logger;
     services: Services;
     metrics: Metrics;
     /** Config announcements for agent streams held by this process. */

@@ -2,23 +2,22 @@
  * Enrollment: a node joins a network, created through the API (`createNode`) or registered by its
  * agent with an enrollment key (`registerNode`); both insert through `insertNodeInNetwork`.
  */
-import { randomUUID } from "node:crypto";
 import { recordAudit } from "../audit/index.js";
 import { describePrincipal, generateNodeToken } from "../auth/index.js";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
 import { pipelined } from "../db/index.js";
 import { DomainError } from "../errors.js";
-import { generateKeyPair } from "../wireguard/index.js";
-import { parseCidr } from "./cidr.js";
 import type { MeshEffects } from "./effects.js";
+import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
+import { allocatePair, createAddressClaims, prepareNode } from "./enrollment-addresses.js";
 import { changedFields, type NodeFacts } from "./events.js";
-import { allocateAddress } from "./ipam.js";
 import {
   actorOf,
   type CreatedNode,
   ENROLLMENT_KEY_PATTERN,
   hubKeyTaken,
+  LockAgain,
   type MeshContext,
   type MeshCore,
   translateConstraint,
@@ -26,7 +25,8 @@ import {
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type { CreateNodeInput, RegisterNodeInput } from "./mesh.schema.js";
-import { configHash } from "./render.js";
+import type { NodeSpec } from "./render.js";
+import { configHash, renderNodeConfig } from "./render.js";
 import type { NodeView } from "./views.js";
 import { toEnrollmentKeyView, toNetworkSpec, toNodeSpec, toNodeView } from "./views.js";
 
@@ -44,22 +44,49 @@ export function createEnrollmentService(core: MeshCore) {
     renderFor,
     db,
   } = core;
+  /** Enrollments in flight in this process, per network and address (see `enrollment-addresses.ts`). */
+  const claims = createAddressClaims();
   /**
-   * The one enrollment path, of API creation and agent registration alike: locks the network,
-   * reads its addresses in use, runs `admit` (e.g. take an enrollment key's use), allocates
-   * addresses (and a key pair when none is given), inserts the node, and brings configs up to date;
-   * records the peer sync and config pushes in `effects`. Returns the final row.
+   * Networks found to be meshes: their enrollments lock the network row exclusively from the start
+   * (every node's config changes). Only grows; a network turned back into a hub merely keeps the
+   * slower lock.
+   */
+  const meshes = new Set<string>();
+
+  /**
+   * Runs an enrollment's transaction with a claim session for its addresses, released once the
+   * transaction is over (committed or rolled back).
+   */
+  async function withClaims<T>(fn: (session: ClaimSession) => Promise<T>): Promise<T> {
+    const session = claims.session();
+    try {
+      return await fn(session);
+    } finally {
+      session.release();
+    }
+  }
+
+  /**
+   * The one enrollment path, of API creation and agent registration alike: locks the network, reads
+   * its addresses in use, runs `admit` (e.g. take an enrollment key's use), allocates addresses,
+   * inserts the node, and brings configs up to date; records the peer sync and config pushes in
+   * `effects`. Returns the final row.
+   *
+   * The lock: into a hub network, a node without routes changes no other node's config, so
+   * enrollments share the network's row lock (a network change or a node carrying routes takes it
+   * exclusively and waits) and run side by side; the unique constraints on (network, address) keep
+   * addresses apart, and `claims` keeps enrollments of this process from even trying the same one.
+   * Into a mesh, or with routes, the lock is exclusive.
    */
   async function insertNodeInNetwork(
     tx: Tx,
     networkId: string,
     effects: MeshEffects,
+    session: ClaimSession,
+    made: PreparedNode,
     input: {
-      /** A client-chosen id for the new node; a random one otherwise. */
-      id?: string | undefined;
       name: string;
       email?: string | null | undefined;
-      publicKey?: string | undefined;
       endpoint?: string | null | undefined;
       role: NodeRow["role"];
       extraAllowedIps?: string[];
@@ -74,26 +101,33 @@ export function createEnrollmentService(core: MeshCore) {
     announce: (node: NodeFacts, network: NetworkRow) => Promise<unknown>[],
     /** Runs once the network is locked, before anything is written; throws to refuse. */
     admit?: (network: NetworkRow) => Promise<void>,
-  ): Promise<{ row: NodeRow; token: string; privateKey: string | undefined }> {
+  ): Promise<{
+    row: NodeRow;
+    token: string;
+    privateKey: string | undefined;
+    /** For a node whose config depends on no other's change: what its config is rendered from. */
+    renderedFrom?: { network: NetworkRow; others: NodeSpec[] };
+  }> {
+    const extraAllowedIps = input.extraAllowedIps ?? [];
+    const exclusive = extraAllowedIps.length > 0 || meshes.has(networkId);
     // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
-    // then, so it sees every enrollment committed before ours. Should the read ever overtake the
-    // lock, the address's unique constraint refuses the insert and the unit of work allocates again.
+    // then, so it sees every enrollment committed before ours. An enrollment committed after the read
+    // (or one of another process) ends at the address's unique constraint, and the unit of work
+    // allocates again.
     const [network, used] = await pipelined([
-      requireNetwork(tx, networkId, true),
+      requireNetwork(tx, networkId, exclusive ? "update" : "share"),
       repo.usedAddresses(tx, networkId),
     ]);
+    if (!exclusive && network.topology === "mesh") {
+      // A mesh under a shared lock: start again with the exclusive one.
+      meshes.add(networkId);
+      throw new LockAgain(`network ${networkId} is a mesh: enroll under its exclusive lock`);
+    }
     await admit?.(network);
-    if (input.extraAllowedIps?.length) await assertRoutesFree(tx, network, input.extraAllowedIps);
-    const ip4 = allocateAddress(parseCidr(network.cidr4), [...used.ip4, network.hubIp4]);
-    const ip6 = network.cidr6
-      ? allocateAddress(parseCidr(network.cidr6), [...used.ip6, network.hubIp6 ?? ""].filter(Boolean))
-      : null;
-    if (input.publicKey === network.hubPublicKey) throw hubKeyTaken();
-    const id = input.id ?? randomUUID();
-    const generated = input.publicKey ? undefined : generateKeyPair();
-    const token = generateNodeToken();
-    const publicKey = input.publicKey ?? generated!.publicKey;
-    const extraAllowedIps = input.extraAllowedIps ?? [];
+    if (extraAllowedIps.length > 0) await assertRoutesFree(tx, network, extraAllowedIps);
+    if (made.publicKey === network.hubPublicKey) throw hubKeyTaken();
+    const { ip4, ip6 } = await allocatePair(claims, tx, network, used, session);
+    const { id, publicKey, privateKeyEnc } = made;
     // In a hub network, a node without routes of its own changes no other node's config, and its own
     // depends on it and the routes behind others alone: hash it now, sparing the refresh that reads
     // and hashes the whole network back.
@@ -113,7 +147,6 @@ export function createEnrollmentService(core: MeshCore) {
     const hash = independent
       ? configHash({ network: toNetworkSpec(network), node: spec, nodes: [spec, ...routed] })
       : null;
-    const privateKeyEnc = generated ? sealNodeKey(id, generated.privateKey) : null;
     const facts: NodeFacts = {
       id,
       name: input.name,
@@ -140,13 +173,13 @@ export function createEnrollmentService(core: MeshCore) {
           ip6,
           endpoint: input.endpoint ?? null,
           role: input.role,
-          extraAllowedIps: input.extraAllowedIps ?? [],
+          extraAllowedIps,
           tags: input.tags ?? [],
           natType: input.natType ?? null,
           networkInfo: input.networkInfo ?? {},
           capabilities: input.capabilities ?? {},
           location: input.location ?? {},
-          tokenHash: sha256Hex(token),
+          tokenHash: made.tokenHash,
           enrollmentKeyId: input.enrollmentKeyId ?? null,
         }),
         repo.unretirePeer(tx, network.id, publicKey),
@@ -161,7 +194,12 @@ export function createEnrollmentService(core: MeshCore) {
       row = (await repo.getNode(tx, row.id))!;
     }
     effects.syncNetworks.add(network.id);
-    return { row, token, privateKey: generated?.privateKey };
+    return {
+      row,
+      token: made.token,
+      privateKey: made.privateKey,
+      ...(independent ? { renderedFrom: { network, others: routed } } : {}),
+    };
   }
   return {
     /**
@@ -170,26 +208,41 @@ export function createEnrollmentService(core: MeshCore) {
      * PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
      */
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
-      const created = await commitAndDispatch(`node ${input.name} enrolled`, async (tx, effects) => {
-        return insertNodeInNetwork(tx, input.networkId, effects, input, (node, network) => [
-          recordAudit(tx, {
-            actor: actorOf(ctx),
-            action: "node.created",
-            entityType: "node",
-            entityId: node.id,
-            details: {
-              name: node.name,
-              networkId: network.id,
-              ip4: node.ip4,
-              serverKey: node.privateKeyEnc !== null,
-            },
-            requestId: ctx.requestId ?? null,
-          }),
-          emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
-        ]);
-      });
+      const made = prepareNode(input.publicKey, sealNodeKey);
+      const created = await withClaims((session) =>
+        commitAndDispatch(`node ${input.name} enrolled`, (tx, effects) =>
+          insertNodeInNetwork(tx, input.networkId, effects, session, made, input, (node, network) => [
+            recordAudit(tx, {
+              actor: actorOf(ctx),
+              action: "node.created",
+              entityType: "node",
+              entityId: node.id,
+              details: {
+                name: node.name,
+                networkId: network.id,
+                ip4: node.ip4,
+                serverKey: node.privateKeyEnc !== null,
+              },
+              requestId: ctx.requestId ?? null,
+            }),
+            emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
+          ]),
+        ),
+      );
       const result: CreatedNode = { node: toNodeView(created.row), token: created.token };
-      if (created.privateKey) result.config = (await renderFor(created.row, true)).text;
+      if (created.privateKey) {
+        // Rendered from what the transaction read when that is all the config depends on: no reads
+        // of the network and its routes again.
+        const from = created.renderedFrom;
+        result.config = from
+          ? renderNodeConfig({
+              network: toNetworkSpec(from.network),
+              node: toNodeSpec(created.row),
+              nodes: from.others,
+              privateKey: created.privateKey,
+            })
+          : (await renderFor(created.row, true)).text;
+      }
       return result;
     },
 
@@ -222,93 +275,96 @@ export function createEnrollmentService(core: MeshCore) {
         location: input.location,
       };
       try {
-        return await commitAndDispatch("node registered", async (tx, effects) => {
-          if (input.nodeId) {
-            const network = await requireNetwork(tx, key.networkId, true);
-            const existing = await repo.getNode(tx, input.nodeId);
-            if (existing && existing.networkId === network.id && existing.publicKey === input.publicKey) {
-              // Re-registration takes no use, but the key must still be valid: unrevoked, unexpired, and
-              // either not used up or the very key this node enrolled with.
-              const view = toEnrollmentKeyView(key);
-              const expired = key.expiresAt !== null && key.expiresAt.getTime() <= Date.now();
-              if (key.revokedAt || expired || (!view.usable && existing.enrollmentKeyId !== key.id))
-                throw invalid();
-              // IMPORTANT: the node id and public key are public; only the node's current token proves
-              // the caller is this node (else anyone with an enrollment key could take it over).
-              if (ctx.principal?.kind !== "node" || ctx.principal.id !== existing.id) {
-                throw new DomainError(
-                  "NODE_IDENTITY_UNPROVEN",
-                  `re-registering node ${existing.id} needs its current token: send it as X-Node-Token along with the enrollment key`,
-                  { context: { nodeId: existing.id } },
-                );
+        const prepared = prepareNode(input.publicKey, sealNodeKey, input.nodeId);
+        return await withClaims((session) =>
+          commitAndDispatch("node registered", async (tx, effects) => {
+            if (input.nodeId) {
+              const network = await requireNetwork(tx, key.networkId, true);
+              const existing = await repo.getNode(tx, input.nodeId);
+              if (existing && existing.networkId === network.id && existing.publicKey === input.publicKey) {
+                // Re-registration takes no use, but the key must still be valid: unrevoked, unexpired, and
+                // either not used up or the very key this node enrolled with.
+                const view = toEnrollmentKeyView(key);
+                const expired = key.expiresAt !== null && key.expiresAt.getTime() <= Date.now();
+                if (key.revokedAt || expired || (!view.usable && existing.enrollmentKeyId !== key.id))
+                  throw invalid();
+                // IMPORTANT: the node id and public key are public; only the node's current token proves
+                // the caller is this node (else anyone with an enrollment key could take it over).
+                if (ctx.principal?.kind !== "node" || ctx.principal.id !== existing.id) {
+                  throw new DomainError(
+                    "NODE_IDENTITY_UNPROVEN",
+                    `re-registering node ${existing.id} needs its current token: send it as X-Node-Token along with the enrollment key`,
+                    { context: { nodeId: existing.id } },
+                  );
+                }
+                const token = generateNodeToken();
+                const row = (await repo.updateNode(tx, existing.id, {
+                  ...info,
+                  tokenHash: sha256Hex(token),
+                  lastSeenAt: new Date(),
+                }))!;
+                await recordAudit(tx, {
+                  actor: `enrollment-key:${key.prefix}`,
+                  action: "node.reregistered",
+                  entityType: "node",
+                  entityId: row.id,
+                  details: { networkId: network.id },
+                  requestId: ctx.requestId ?? null,
+                });
+                // Always news, even with the same info: the node's token was rotated.
+                const extra = { changed: changedFields(existing, info), reregistered: true };
+                await emitNodeEvent(tx, "node.updated", row, network, extra, `enrollment-key:${key.prefix}`);
+                return { node: toNodeView(row), token };
               }
-              const token = generateNodeToken();
-              const row = (await repo.updateNode(tx, existing.id, {
-                ...info,
-                tokenHash: sha256Hex(token),
-                lastSeenAt: new Date(),
-              }))!;
-              await recordAudit(tx, {
-                actor: `enrollment-key:${key.prefix}`,
-                action: "node.reregistered",
-                entityType: "node",
-                entityId: row.id,
-                details: { networkId: network.id },
-                requestId: ctx.requestId ?? null,
-              });
-              // Always news, even with the same info: the node's token was rotated.
-              const extra = { changed: changedFields(existing, info), reregistered: true };
-              await emitNodeEvent(tx, "node.updated", row, network, extra, `enrollment-key:${key.prefix}`);
-              return { node: toNodeView(row), token };
             }
-          }
-          if (input.nodeId && (await repo.getNode(tx, input.nodeId))) {
-            // Another network's node, or this id with another key: the id is someone else's.
-            throw new DomainError(
-              "NODE_ID_TAKEN",
-              `node id ${input.nodeId} belongs to another node: choose another id, or register with that node's network and public key`,
-              { context: { nodeId: input.nodeId } },
+            if (input.nodeId && (await repo.getNode(tx, input.nodeId))) {
+              // Another network's node, or this id with another key: the id is someone else's.
+              throw new DomainError(
+                "NODE_ID_TAKEN",
+                `node id ${input.nodeId} belongs to another node: choose another id, or register with that node's network and public key`,
+                { context: { nodeId: input.nodeId } },
+              );
+            }
+            const name =
+              input.name ??
+              `node-${input.publicKey
+                .replace(/[^A-Za-z0-9]/g, "")
+                .slice(0, 8)
+                .toLowerCase()}`;
+            const source = `enrollment-key:${key.prefix}`;
+            const made = await insertNodeInNetwork(
+              tx,
+              key.networkId,
+              effects,
+              session,
+              prepared,
+              {
+                name,
+                email: input.email,
+                role: key.role,
+                tags: key.tags,
+                enrollmentKeyId: key.id,
+                ...info,
+              },
+              (node, network) => [
+                recordAudit(tx, {
+                  actor: source,
+                  action: "node.registered",
+                  entityType: "node",
+                  entityId: node.id,
+                  details: { name, networkId: network.id, ip4: node.ip4 },
+                  requestId: ctx.requestId ?? null,
+                }),
+                emitNodeEvent(tx, "node.enrolled", node, network, { via: "enrollment-key" }, source),
+              ],
+              async () => {
+                if (!(await repo.consumeEnrollmentKey(tx, key.id))) throw invalid();
+              },
             );
-          }
-          const name =
-            input.name ??
-            `node-${input.publicKey
-              .replace(/[^A-Za-z0-9]/g, "")
-              .slice(0, 8)
-              .toLowerCase()}`;
-          const source = `enrollment-key:${key.prefix}`;
-          const made = await insertNodeInNetwork(
-            tx,
-            key.networkId,
-            effects,
-            {
-              id: input.nodeId,
-              name,
-              email: input.email,
-              publicKey: input.publicKey,
-              role: key.role,
-              tags: key.tags,
-              enrollmentKeyId: key.id,
-              ...info,
-            },
-            (node, network) => [
-              recordAudit(tx, {
-                actor: source,
-                action: "node.registered",
-                entityType: "node",
-                entityId: node.id,
-                details: { name, networkId: network.id, ip4: node.ip4 },
-                requestId: ctx.requestId ?? null,
-              }),
-              emitNodeEvent(tx, "node.enrolled", node, network, { via: "enrollment-key" }, source),
-            ],
-            async () => {
-              if (!(await repo.consumeEnrollmentKey(tx, key.id))) throw invalid();
-            },
-          );
-          const row = made.row;
-          return { node: toNodeView(row), token: made.token };
-        });
+            const row = made.row;
+            return { node: toNodeView(row), token: made.token };
+          }),
+        );
       } catch (err) {
         // A refused takeover leaves a trace: its transaction rolled back, so the audit row goes alone.
         if (err instanceof DomainError && err.code === "NODE_IDENTITY_UNPROVEN") {

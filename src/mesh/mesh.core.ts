@@ -88,6 +88,14 @@ export const configQr = (text: string): Promise<Buffer> =>
   QRCode.toBuffer(text, { type: "png", errorCorrectionLevel: "L", margin: 2, scale: 4 });
 
 /** Turns a constraint violation into the domain error a client can act on; rethrows anything else. */
+/**
+ * Thrown by a transaction body that took too weak a lock for what it found (a shared lock on a
+ * network that turned out to need an exclusive one): the unit of work runs the body again, which
+ * then takes the right lock from the start. Upgrading in place instead would deadlock two such
+ * bodies against each other.
+ */
+export class LockAgain extends Error {}
+
 export function translateConstraint(
   err: unknown,
   values: { name?: string; publicKey?: string; cidr?: string },
@@ -181,11 +189,20 @@ export function createMeshCore(deps: MeshServiceDeps) {
    * Runs `fn` in the unit of work (src/db `transaction`), also retrying an address taken by a
    * concurrent enrollment (the unique constraint behind IPAM's lock: allocate again).
    */
-  const retryIf = (err: unknown) => err instanceof DomainError && err.code === "ADDRESS_TAKEN";
+  const retryIf = (err: unknown) =>
+    (err instanceof DomainError && err.code === "ADDRESS_TAKEN") || err instanceof LockAgain;
   const inTx = <T>(fn: (tx: Tx) => Promise<T>): Promise<T> => transaction(db, (tx) => fn(tx), { retryIf });
 
-  async function requireNetwork(tx: Db | Tx, id: string, forUpdate = false): Promise<NetworkRow> {
-    return (await repo.getNetwork(tx, id, { forUpdate })) ?? networkNotFound(id);
+  /** The network, read with the row lock asked for (`true`: `update`). Throws NETWORK_NOT_FOUND. */
+  async function requireNetwork(
+    tx: Db | Tx,
+    id: string,
+    lock: repo.RowLock | boolean = false,
+  ): Promise<NetworkRow> {
+    return (
+      (await repo.getNetwork(tx, id, { lock: lock === true ? "update" : lock === false ? "none" : lock })) ??
+      networkNotFound(id)
+    );
   }
 
   async function requireNode(tx: Db | Tx, id: string, forUpdate = false): Promise<NodeRow> {

@@ -42,22 +42,25 @@ export async function lockListenPorts(exec: Executor, exceptId?: string): Promis
   return new Set(rows.map((r) => r.port));
 }
 
+/** The row lock a read by id takes: none, `share` (keeps the row from changing) or `update`. */
+export type RowLock = "none" | "share" | "update";
+
 /**
- * A row of `table` by id, with or without its row lock, one placeholder query each: every enrollment
+ * A row of `table` by id, with or without a row lock, one placeholder query each: every enrollment
  * and node change takes its network's lock with one, and every node request reads its node.
  */
 function rowById<Row>(table: typeof networks | typeof nodes) {
-  const statement = (lock: boolean) =>
+  const statement = (lock: RowLock) =>
     placeholderQuery<{ id: string }, Row>((exec) => {
       const query = exec
         .select()
         .from(table)
         .where(eq(table.id, sql.placeholder("id")));
-      return lock ? query.for("update") : query;
+      return lock === "none" ? query : query.for(lock);
     });
-  const [plain, locked] = [statement(false), statement(true)];
-  return async (exec: Executor, id: string, forUpdate = false): Promise<Row | undefined> =>
-    (await (forUpdate ? locked : plain)(exec, { id }))[0];
+  const statements = { none: statement("none"), share: statement("share"), update: statement("update") };
+  return async (exec: Executor, id: string, lock: RowLock | boolean = false): Promise<Row | undefined> =>
+    (await statements[lock === true ? "update" : lock === false ? "none" : lock](exec, { id }))[0];
 }
 
 const networkById = rowById<NetworkRow>(networks);
@@ -65,9 +68,9 @@ const networkById = rowById<NetworkRow>(networks);
 export async function getNetwork(
   exec: Executor,
   id: string,
-  opts: { forUpdate?: boolean } = {},
+  opts: { forUpdate?: boolean; lock?: RowLock } = {},
 ): Promise<NetworkRow | undefined> {
-  return networkById(exec, id, opts.forUpdate);
+  return networkById(exec, id, opts.lock ?? opts.forUpdate ?? false);
 }
 
 export async function getNetworks(exec: Executor, ids: string[]): Promise<NetworkRow[]> {

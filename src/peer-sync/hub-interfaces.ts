@@ -1,13 +1,14 @@
 /**
  * Access to the hub interfaces one worker owns: one open driver per interface, one operation per
- * interface at a time (`exclusive`), the apply throttle that coalesces a burst of syncs into few
- * writes, and reading an interface (creating or repairing it first when its key or port is wrong).
+ * interface at a time (`exclusive`), the apply throttle (`apply-throttle.ts`) that applies a lone
+ * sync at once and coalesces a burst of syncs into few writes, and reading an interface (creating or repairing it first when its key or port is wrong).
  */
 import type { InterfaceBinding } from "../config.js";
 import type { ConfigService, HubState } from "../mesh/index.js";
 import { parseCidr } from "../mesh/index.js";
 import type { LinkDrift, WgPort, WgState } from "../wireguard/index.js";
 import { WireGuardError } from "../wireguard/index.js";
+import { createApplyThrottle } from "./apply-throttle.js";
 import type { InterfaceOps } from "./interface-ops.js";
 
 /** The hub's own interface settings (key, port, addresses with prefixes, MTU) from its state. */
@@ -30,8 +31,9 @@ export function createHubInterfaces(deps: {
   ops: InterfaceOps;
   configs: ConfigService;
   /**
-   * Least time between two writes to one interface. A sync arriving sooner waits out the rest, so a
-   * burst of changes lands in few writes (the first at once, the rest together). 0 turns it off.
+   * The apply throttle's window: a sync finding its interface idle runs at once; syncs arriving while
+   * it is busy, or within this long after a coalesced write, coalesce into one trailing sync that
+   * runs this long after the last write. 0 turns it off.
    */
   minApplyIntervalMs: number;
   /** Drops what is remembered of an interface's own settings (it was just re-created). */
@@ -39,7 +41,6 @@ export function createHubInterfaces(deps: {
 }) {
   const ports = new Map<string, WgPort & { close?(): void }>();
   const locks = new Map<string, Promise<unknown>>();
-  const lastApply = new Map<string, number>();
 
   /** Runs `fn` after every earlier operation on the same interface has finished. */
   function exclusive<T>(iface: string, fn: () => Promise<T>): Promise<T> {
@@ -50,6 +51,12 @@ export function createHubInterfaces(deps: {
       if (locks.get(iface) === next) locks.delete(iface);
     });
   }
+
+  const throttle = createApplyThrottle({
+    intervalMs: deps.minApplyIntervalMs,
+    isBusy: (iface) => locks.has(iface),
+    exclusive,
+  });
 
   function port(binding: InterfaceBinding) {
     let p = ports.get(binding.iface);
@@ -121,16 +128,13 @@ export function createHubInterfaces(deps: {
     port,
     readInterface,
     loadHub,
-    /** Waits out the rest of `minApplyIntervalMs` since the interface's last write. */
-    async waitTurn(iface: string): Promise<void> {
-      const since = performance.now() - (lastApply.get(iface) ?? Number.NEGATIVE_INFINITY);
-      if (since < deps.minApplyIntervalMs)
-        await new Promise((r) => setTimeout(r, deps.minApplyIntervalMs - since));
-    },
-    /** Notes that the interface was just written to. */
-    wrote(iface: string): void {
-      lastApply.set(iface, performance.now());
-    },
+    /**
+     * Runs a sync of `iface` under its lock: at once when the interface is idle, else as the trailing
+     * sync of a burst, shared by callers of the same `key` (see `apply-throttle.ts`).
+     */
+    throttled: throttle.run,
+    /** Notes that the interface was just written to, by a sync that ran coalesced or not. */
+    wrote: throttle.wrote,
     /** Releases driver connections (interfaces stay up). */
     close() {
       for (const p of ports.values()) p.close?.();

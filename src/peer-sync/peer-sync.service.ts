@@ -31,6 +31,11 @@ export interface SyncOutcome {
   peers: number;
   /** Writes made to the interface (0 when nothing differed). */
   writes: number;
+  /**
+   * True when this sync ran as a burst's trailing sync (after the apply throttle's wait, possibly
+   * shared with other callers), false when it ran at once.
+   */
+  coalesced: boolean;
   /** What differed before the apply (for sync runs this is drift; for triggers, the change itself). */
   drift: DriftReport;
   /** How the interface's own settings (MTU, addresses, routes) differed before the apply. */
@@ -69,8 +74,9 @@ export interface PeerSyncDeps {
   ops: InterfaceOps;
   metrics?: Metrics;
   /**
-   * Least time between two writes to one interface. A sync arriving sooner waits out the rest, so a
-   * burst of changes lands in few writes (the first at once, the rest together). 0 turns it off.
+   * The apply throttle's window (`apply-throttle.ts`): a sync finding its interface idle runs at once;
+   * syncs arriving while it is busy, or within this long after a coalesced write, share one trailing
+   * sync this long after the last write, so a burst lands in few writes. 0 turns it off.
    */
   minApplyIntervalMs?: number;
   /** Where forwarding problems are posted for other processes (`/health/ready`). */
@@ -125,6 +131,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     note,
     peers: 0,
     writes: 0,
+    coalesced: false,
     drift: emptyDrift(),
     settings: [],
     changed: [],
@@ -155,8 +162,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     binding: InterfaceBinding,
     options: SyncOptions,
   ): Promise<SyncOutcome | typeof RESOLVE_AGAIN> {
-    return exclusive(binding.iface, async () => {
-      await hubs.waitTurn(binding.iface);
+    const key = `${networkId} ${options.removeUnknown} ${options.reportDrift} ${options.checkSettings === true}`;
+    return hubs.throttled(binding.iface, key, async (coalesced) => {
       const loaded = await loadHub(binding, networkId).catch((err: unknown): typeof RESOLVE_AGAIN => {
         if (err instanceof DomainError && err.code === "NETWORK_NOT_FOUND") return RESOLVE_AGAIN;
         throw err;
@@ -177,7 +184,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       );
       const { writes } = isEmptyPlan(plan) ? { writes: 0 } : await port(binding).apply(plan);
       if (writes > 0) {
-        hubs.wrote(binding.iface);
+        hubs.wrote(binding.iface, coalesced);
         deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
       }
       if (writes > 0) changed.push(plan.reason);
@@ -225,6 +232,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.set.peers.length} peers${driftNote}${left}${settingsNote}${forwardingNote}`,
         peers: desired.set.peers.length,
         writes,
+        coalesced,
         drift,
         settings: link.drift,
         changed,
@@ -262,6 +270,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
           note: `no WireGuard interface is managed for this network here; ${total} desired peers`,
           peers: total,
           writes: 0,
+          coalesced: false,
           drift: emptyDrift(),
           settings: [],
           changed: [],

@@ -107,7 +107,7 @@ export function identifyClient(trust: ProxyTrust, publicUrl: string | undefined)
       address: resolveClientAddress(peer, c.req.header("x-forwarded-for"), trust),
       https:
         publicHttps ||
-        new URL(c.req.url).protocol === "https:" ||
+        c.req.url.startsWith("https:") ||
         forwardedHttps(peer, c.req.header("x-forwarded-proto"), trust),
     });
     await next();

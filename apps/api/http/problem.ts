@@ -10,6 +10,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorCode } from "../../../src/errors.js";
 import { DomainError, isDatabaseUnreachable } from "../../../src/errors.js";
 import type { AppEnv } from "../env.js";
+import { requestLogger } from "../middleware/observe.js";
 
 export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   VALIDATION_FAILED: 400,
@@ -158,7 +159,7 @@ export function onError(err: Error, c: Context<AppEnv>) {
     const retryAfter = err.context?.retryAfterSeconds;
     if (typeof retryAfter === "number") c.header("Retry-After", String(Math.max(1, Math.ceil(retryAfter))));
     // The client's address makes refused sign-ins (and other refusals) traceable to a source.
-    c.get("logger")?.info({ code: err.code, status, client: c.get("client")?.address }, "request refused");
+    requestLogger(c)?.info({ code: err.code, status, client: c.get("client")?.address }, "request refused");
     return problem(c, status, err.code, err.message, err.context);
   }
   if (err instanceof HTTPException) {
@@ -167,7 +168,7 @@ export function onError(err: Error, c: Context<AppEnv>) {
     return problem(c, status, code, err.message || TITLES[status] || "request failed");
   }
   if (isDatabaseUnreachable(err)) {
-    c.get("logger")?.error({ err }, "request failed: the database cannot be reached");
+    requestLogger(c)?.error({ err }, "request failed: the database cannot be reached");
     c.header("Retry-After", String(UNREACHABLE_RETRY_SECONDS));
     return problem(
       c,
@@ -176,7 +177,7 @@ export function onError(err: Error, c: Context<AppEnv>) {
       "the database cannot be reached right now; retry shortly",
     );
   }
-  c.get("logger")?.error({ err }, "request failed");
+  requestLogger(c)?.error({ err }, "request failed");
   return problem(c, 500, "INTERNAL", "an unexpected error occurred; quote the request id when reporting it");
 }
 

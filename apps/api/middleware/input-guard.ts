@@ -20,10 +20,15 @@ export function inputGuard(): MiddlewareHandler<AppEnv> {
       problem(c, 400, "VALIDATION_FAILED", `${clip(where)}: ${reason}`, {
         issues: [{ path: clip(where), message: reason }],
       });
-    const url = new URL(c.req.url);
+    // The raw URL, not a parsed one: this runs for every API request, and it needs only the path
+    // and the query's parameters. A request URL has no fragment.
+    const url = c.req.url;
+    const queryAt = url.indexOf("?");
+    const path = url.slice(url.indexOf("/", url.indexOf("//") + 2), queryAt === -1 ? undefined : queryAt);
     // Foot-gun: the router decodes %00 into path parameters; the raw path still shows it.
-    if (/%00/.test(url.pathname)) return refuse("path", "contains a NUL character (U+0000)");
-    for (const [name, value] of url.searchParams) {
+    if (path.includes("%00")) return refuse("path", "contains a NUL character (U+0000)");
+    const params = queryAt === -1 ? [] : new URLSearchParams(url.slice(queryAt + 1));
+    for (const [name, value] of params) {
       const reason = unsafeTextReason(name) ?? unsafeTextReason(value);
       if (reason) return refuse(`query ${unsafeTextReason(name) ? "parameter name" : name}`, reason);
     }

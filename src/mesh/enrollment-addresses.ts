@@ -1,0 +1,145 @@
+/**
+ * What an enrollment prepares outside its transaction: the node's identity and credentials
+ * (`prepareNode`), and its addresses (`allocatePair`). `claims` holds the addresses this process is
+ * enrolling nodes at right now, per network: enrollments into a hub network run side by side (under
+ * a shared lock of the network row), so each picks the lowest free address that no other enrollment
+ * of this process is inserting, instead of all picking the same one and queueing on the unique
+ * constraint. Only a hint that saves collisions: the unique constraint on (network, address) stays
+ * what makes addresses race-free (other processes, or a read that missed a commit, end there and the
+ * unit of work allocates again).
+ */
+import { randomUUID } from "node:crypto";
+import { generateNodeToken } from "../auth/index.js";
+import { sha256Hex } from "../crypto/index.js";
+import type { Tx } from "../db/index.js";
+import { DomainError } from "../errors.js";
+import { generateKeyPair } from "../wireguard/index.js";
+import { parseCidr } from "./cidr.js";
+import { allocateAddress } from "./ipam.js";
+import type { NetworkRow, UsedAddresses } from "./mesh.repo.js";
+import * as repo from "./mesh.repo.js";
+
+/** One enrollment's claims; `release` once its transaction is over (committed or rolled back). */
+export interface ClaimSession {
+  /** Claims `addresses` in `networkId`, dropping what this session claimed before (a retried attempt). */
+  claim(networkId: string, addresses: readonly string[]): void;
+  release(): void;
+}
+
+export type AddressClaims = ReturnType<typeof createAddressClaims>;
+
+export function createAddressClaims() {
+  /** Network → address → the release of the claim holding it. */
+  const held = new Map<string, Map<string, Promise<void>>>();
+
+  return {
+    /** The addresses claimed in `networkId` by enrollments in flight here. */
+    claimedIn(networkId: string): string[] {
+      return [...(held.get(networkId)?.keys() ?? [])];
+    },
+
+    /** Resolves once every claim held in `networkId` now has been released. */
+    async settled(networkId: string): Promise<void> {
+      await Promise.all(held.get(networkId)?.values() ?? []);
+    },
+
+    session(): ClaimSession {
+      let mine:
+        | { networkId: string; addresses: readonly string[]; settled: Promise<void>; done: () => void }
+        | undefined;
+      const release = () => {
+        if (!mine) return;
+        const claims = held.get(mine.networkId);
+        for (const a of mine.addresses) if (claims?.get(a) === mine.settled) claims.delete(a);
+        if (claims?.size === 0) held.delete(mine.networkId);
+        mine.done();
+        mine = undefined;
+      };
+      return {
+        claim(networkId, addresses) {
+          release();
+          let done!: () => void;
+          const settled = new Promise<void>((r) => {
+            done = r;
+          });
+          let claims = held.get(networkId);
+          if (!claims) {
+            claims = new Map();
+            held.set(networkId, claims);
+          }
+          for (const a of addresses) claims.set(a, settled);
+          mine = { networkId, addresses, settled, done };
+        },
+        release,
+      };
+    },
+  };
+}
+
+/**
+ * The lowest free address pair of `network` that no enrollment in flight here has claimed, claimed
+ * for `session` (in place of what it claimed before). When only claimed addresses are left, waits for those enrollments to end and
+ * reads again (a failed one frees its address). Throws ADDRESS_POOL_EXHAUSTED.
+ */
+export async function allocatePair(
+  claims: AddressClaims,
+  tx: Tx,
+  network: NetworkRow,
+  first: UsedAddresses,
+  session: ClaimSession,
+): Promise<{ ip4: string; ip6: string | null }> {
+  session.release(); // a retried attempt's claim: its transaction is gone
+  let used = first;
+  for (;;) {
+    const claimed = claims.claimedIn(network.id);
+    try {
+      const ip4 = allocateAddress(parseCidr(network.cidr4), [...used.ip4, network.hubIp4, ...claimed]);
+      const ip6 = network.cidr6
+        ? allocateAddress(
+            parseCidr(network.cidr6),
+            [...used.ip6, network.hubIp6 ?? "", ...claimed].filter(Boolean),
+          )
+        : null;
+      session.claim(network.id, ip6 ? [ip4, ip6] : [ip4]);
+      return { ip4, ip6 };
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === "ADDRESS_POOL_EXHAUSTED") || claimed.length === 0)
+        throw err;
+    }
+    await claims.settled(network.id);
+    used = await repo.usedAddresses(tx, network.id);
+  }
+}
+
+/** A node's identity and credentials, made before its enrollment's transaction. */
+export interface PreparedNode {
+  id: string;
+  publicKey: string;
+  /** The server-made private key, returned once in the config; absent for a client-made key. */
+  privateKey: string | undefined;
+  privateKeyEnc: string | null;
+  token: string;
+  tokenHash: string;
+}
+
+/**
+ * What an enrollment computes before any transaction, so none of it runs while the network is
+ * locked: the node's id, its key pair when the server makes it (sealed), and its token.
+ */
+export function prepareNode(
+  publicKey: string | undefined,
+  sealNodeKey: (nodeId: string, privateKey: string) => string,
+  /** A client-chosen id (agent registration); a fresh one otherwise. */
+  id: string = randomUUID(),
+): PreparedNode {
+  const generated = publicKey ? undefined : generateKeyPair();
+  const token = generateNodeToken();
+  return {
+    id,
+    publicKey: publicKey ?? generated!.publicKey,
+    privateKey: generated?.privateKey,
+    privateKeyEnc: generated ? sealNodeKey(id, generated.privateKey) : null,
+    token,
+    tokenHash: sha256Hex(token),
+  };
+}
