@@ -52,8 +52,8 @@ function arrival(worker: Worker, hub: WgDriver, key: string): Promise<void> {
 export async function rows(options: BenchOptions): Promise<BenchRow[]> {
   requireNetns("the enrollment bench");
   const ROUNDS = options.quick ? 5 : 30;
-  const BURST = options.quick ? 100 : 1_000;
-  const SIZES = options.quick ? [10, 20, 30] : [10, 100, 1_000];
+  const BURST = options.quick ? 60 : 1_000;
+  const SIZES = options.quick ? [4, 8, 12] : [10, 100, 1_000];
   let enrollIf = "";
   let provisionIf = "";
   const world = await openWorld({

@@ -104,6 +104,41 @@ export async function interleave(
   return out;
 }
 
+/** A target written as text by a module (`≤ 1.5×`, `>= 0.8x`, `= 0`), or already structured. */
+export function parseTarget(raw: unknown): Target {
+  if (raw && typeof raw === "object") return raw as Target;
+  const text = String(raw ?? "").trim();
+  const m = /^(≤|<=|≥|>=|=)\s*([0-9.]+)\s*(×|x)?/.exec(text);
+  if (!m)
+    throw new Error(
+      `unreadable target ${JSON.stringify(raw)}: write it as "≤ 1.5×" or { of, compare, value }`,
+    );
+  const compare = m[1] === "≤" || m[1] === "<=" ? "<=" : m[1] === "=" ? "=" : ">=";
+  return { of: m[3] ? "ratio" : "ours", compare, value: Number(m[2]) };
+}
+
+/**
+ * Rows as the harness prints them. Modules written against the short shape
+ * `{ name, ours, baseline, ratio, unit, target? }` plug in too; a row without a target is refused,
+ * since a row that cannot fail says nothing.
+ */
+export function normaliseRow(raw: Record<string, unknown>): BenchRow {
+  if (raw.target === undefined) throw new Error(`row ${JSON.stringify(raw.name)} has no target`);
+  const baseline = typeof raw.baseline === "number" ? raw.baseline : null;
+  return {
+    name: String(raw.name),
+    unit: String(raw.unit ?? ""),
+    ours: Number(raw.ours),
+    baselineName:
+      typeof raw.baselineName === "string" ? raw.baselineName : baseline === null ? null : "baseline",
+    baseline,
+    ratio: typeof raw.ratio === "number" ? raw.ratio : null,
+    rounds: typeof raw.rounds === "number" ? raw.rounds : 1,
+    target: parseTarget(raw.target),
+    ...(typeof raw.note === "string" ? { note: raw.note } : {}),
+  };
+}
+
 /** Milliseconds `fn` takes. */
 export async function elapsedMs(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
