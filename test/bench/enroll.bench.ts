@@ -53,7 +53,7 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
   requireNetns("the enrollment bench");
   const ROUNDS = options.quick ? 5 : 30;
   const BURST = options.quick ? 60 : 1_000;
-  const SIZES = options.quick ? [4, 8, 12] : [10, 100, 1_000];
+  const SIZES = options.quick ? [5, 10, 15] : [10, 100, 1_000];
   let enrollIf = "";
   let provisionIf = "";
   const world = await openWorld({
