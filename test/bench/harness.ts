@@ -37,15 +37,17 @@ export interface BenchRow {
   ratio: number | null;
   /** Paired rounds behind the medians (1 for a single measurement). */
   rounds: number;
-  target: Target;
+  /** Null only for a row a module sent without one: it is shown, and fails (nothing to judge it by). */
+  target: Target | null;
   /** Why the number is what it is, or what it includes (one line). */
   note?: string;
 }
 
 export type Verdict = "PASS" | "FAIL";
 
-/** Whether `row` meets its target. A missing or non-finite value fails. */
+/** Whether `row` meets its target. A missing target, or a missing or non-finite value, fails. */
 export function verdict(row: BenchRow): Verdict {
+  if (row.target === null) return "FAIL";
   const value = row.target.of === "ratio" ? row.ratio : row.ours;
   if (value === null || !Number.isFinite(value)) return "FAIL";
   const { compare, value: limit } = row.target;
@@ -55,6 +57,7 @@ export function verdict(row: BenchRow): Verdict {
 
 /** `≤ 0.50×`, `≥ 0.8×`, `= 0 writes`… */
 export function describeTarget(row: BenchRow): string {
+  if (row.target === null) return "none stated";
   const sign = { "<=": "≤", ">=": "≥", "=": "=" }[row.target.compare];
   return row.target.of === "ratio"
     ? `${sign} ${row.target.value}×`
@@ -119,11 +122,10 @@ export function parseTarget(raw: unknown): Target {
 
 /**
  * Rows as the harness prints them. Modules written against the short shape
- * `{ name, ours, baseline, ratio, unit, target? }` plug in too; a row without a target is refused,
- * since a row that cannot fail says nothing.
+ * `{ name, ours, baseline, ratio, unit, target? }` plug in too. A row without a target is kept and
+ * fails (a row that cannot fail says nothing); one with an unreadable target throws.
  */
 export function normaliseRow(raw: Record<string, unknown>): BenchRow {
-  if (raw.target === undefined) throw new Error(`row ${JSON.stringify(raw.name)} has no target`);
   const baseline = typeof raw.baseline === "number" ? raw.baseline : null;
   return {
     name: String(raw.name),
@@ -134,7 +136,7 @@ export function normaliseRow(raw: Record<string, unknown>): BenchRow {
     baseline,
     ratio: typeof raw.ratio === "number" ? raw.ratio : null,
     rounds: typeof raw.rounds === "number" ? raw.rounds : 1,
-    target: parseTarget(raw.target),
+    target: raw.target === undefined ? null : parseTarget(raw.target),
     ...(typeof raw.note === "string" ? { note: raw.note } : {}),
   };
 }
