@@ -11,72 +11,34 @@
  *   npm run bench -- api                (Postgres, Redis)
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { Agent, request } from "node:http";
 import { createInterface } from "node:readline";
 import { TEST_REDIS_URL } from "../support/env.js";
 import type { Json } from "../support/http.js";
 import type { BenchOptions, BenchRow } from "./harness.js";
 import { interleave, pairedRow } from "./harness.js";
+import type { RawCall } from "./http-client.js";
+import { encodeRequest, RawHttpClient } from "./http-client.js";
 import { openWorld } from "./lab.js";
 
 const CLIENTS = 10;
 
-interface Call {
-  method: "GET" | "POST";
-  path: string;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
-
-/** Sends one request on `agent` and reads the whole answer; resolves with the status and body. */
-function send(agent: Agent, port: number, call: Call): Promise<{ status: number; body: string }> {
-  const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: "127.0.0.1",
-        port,
-        method: call.method,
-        path: call.path,
-        headers: {
-          ...call.headers,
-          ...(payload === undefined
-            ? {}
-            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
-
 /**
- * `requests` requests from CLIENTS concurrent clients; returns requests per second. Any status other
- * than `expect` stops the bench: a fast error is no result.
+ * `requests` requests over `clients` (one connection each, one request at a time); returns requests
+ * per second. Any status other than `expect` stops the bench: a fast error is no result.
  */
 async function load(
-  agent: Agent,
-  port: number,
+  clients: readonly RawHttpClient[],
   requests: number,
   expect: number,
-  make: (i: number, client: number) => Call,
+  make: (i: number, client: number) => RawCall,
 ): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: CLIENTS }, async (_, client) => {
+    clients.map(async (http, client) => {
       while (next < requests) {
-        const i = next++;
-        const call = make(i, client);
-        const { status, body } = await send(agent, port, call);
+        const call = make(next++, client);
+        const { status, body } = await http.send(encodeRequest(call));
         if (status !== expect)
           throw new Error(`${call.method} ${call.path}: ${status} ${body.slice(0, 300)}`);
       }
@@ -114,12 +76,14 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
     prefix: world.prefix,
     adminKey: world.adminKey,
   });
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const pool = (port: number) => Array.from({ length: CLIENTS }, () => new RawHttpClient(port));
+  const oursClients = pool(servers.ours);
+  const bareClients = pool(servers.bare);
   const out: BenchRow[] = [];
   try {
     const admin = { "x-api-key": world.adminKey };
     const post = async (path: string, body: unknown) => {
-      const res = await send(agent, servers.ours, { method: "POST", path, headers: admin, body });
+      const res = await oursClients[0]!.send(encodeRequest({ method: "POST", path, headers: admin, body }));
       if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${res.body}`);
       return (JSON.parse(res.body) as Json).data;
     };
@@ -135,17 +99,17 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
       fields: { name: string; baselineName: string; target: number; note: string },
       requests: number,
       expect: number,
-      ours: (i: number, client: number) => Call,
-      bare: (i: number, client: number) => Call,
+      ours: (i: number, client: number) => RawCall,
+      bare: (i: number, client: number) => RawCall,
     ) => {
       options.log(fields.name);
       // One untimed pass each first: both sides' code compiled and connections open before timing.
       const warmUp = Math.min(requests, 50);
-      await load(agent, servers.ours, warmUp, expect, ours);
-      await load(agent, servers.bare, warmUp, expect, bare);
+      await load(oursClients, warmUp, expect, ours);
+      await load(bareClients, warmUp, expect, bare);
       const paired = await interleave(ROUNDS, {
-        ours: () => load(agent, servers.ours, requests, expect, ours),
-        base: () => load(agent, servers.bare, requests, expect, bare),
+        ours: () => load(oursClients, requests, expect, ours),
+        base: () => load(bareClients, requests, expect, bare),
       });
       out.push(
         pairedRow(
@@ -236,7 +200,7 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
     );
     return out;
   } finally {
-    agent.destroy();
+    for (const c of [...oursClients, ...bareClients]) c.close();
     const exited = new Promise((r) => servers.child.once("exit", r));
     servers.child.kill("SIGTERM");
     const stuck = setTimeout(() => servers.child.kill("SIGKILL"), 10_000);
