@@ -65,32 +65,66 @@ export function frameAnswer(buf: Buffer): (RawAnswer & { length: number }) | nul
   }
 }
 
-/** One keep-alive connection to 127.0.0.1:`port`; `send` waits for each answer. */
+class ServerClosedError extends Error {
+  constructor() {
+    super("the server closed the connection");
+  }
+}
+
+/**
+ * One keep-alive connection to 127.0.0.1:`port`; `send` waits for each answer. A connection the
+ * server closed (idle keep-alive timeout, while the other side of a round ran) is opened again on
+ * the next send.
+ */
 export class RawHttpClient {
-  readonly #socket: Socket;
+  readonly #port: number;
+  #socket: Socket | null = null;
   #buffer: Buffer = Buffer.alloc(0);
   #pending: { resolve(a: RawAnswer): void; reject(e: Error): void } | null = null;
 
   constructor(port: number) {
-    this.#socket = connect({ port, host: "127.0.0.1", noDelay: true });
-    this.#socket.on("data", (chunk: Buffer) => {
+    this.#port = port;
+  }
+
+  /**
+   * Sends `request` and resolves with its answer. When the server closes an idle connection as the
+   * request goes out (its keep-alive timeout), the request is sent once more on a new connection:
+   * a closed idle connection never read it.
+   */
+  async send(request: Buffer): Promise<RawAnswer> {
+    try {
+      return await this.#sendOnce(request);
+    } catch (err) {
+      if (!(err instanceof ServerClosedError)) throw err;
+      return this.#sendOnce(request);
+    }
+  }
+
+  #sendOnce(request: Buffer): Promise<RawAnswer> {
+    if (this.#pending) throw new Error("one request at a time on a RawHttpClient");
+    const socket = this.#socket ?? this.#open();
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject };
+      socket.write(request);
+    });
+  }
+
+  #open(): Socket {
+    const socket = connect({ port: this.#port, host: "127.0.0.1", noDelay: true });
+    this.#socket = socket;
+    this.#buffer = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
       this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
       this.#settle();
     });
     const fail = (err: Error) => {
+      if (this.#socket === socket) this.#socket = null;
       this.#pending?.reject(err);
       this.#pending = null;
     };
-    this.#socket.on("error", fail);
-    this.#socket.on("close", () => fail(new Error("the server closed the connection")));
-  }
-
-  send(request: Buffer): Promise<RawAnswer> {
-    if (this.#pending) throw new Error("one request at a time on a RawHttpClient");
-    return new Promise((resolve, reject) => {
-      this.#pending = { resolve, reject };
-      this.#socket.write(request);
-    });
+    socket.on("error", fail);
+    socket.on("close", () => fail(new ServerClosedError()));
+    return socket;
   }
 
   #settle(): void {
@@ -111,6 +145,7 @@ export class RawHttpClient {
   }
 
   close(): void {
-    this.#socket.destroy();
+    this.#socket?.destroy();
+    this.#socket = null;
   }
 }
