@@ -55,11 +55,16 @@ const bareApp = new Hono()
     if (!row) return c.json({ error: "unauthorized" }, 401);
     return c.json({ configVersion: row.config_version, status: row.status });
   })
-  // A config read's floor: authenticate the node and read its row with its network's, in one statement.
+  // A config read's floor: authenticate the node, read its row with its network's, and record the
+  // read in the audit log (a config holding a server-made private key is audited on every read), in
+  // one statement.
   .get("/bare/nodes/:id/config", async (c) => {
-    const [row] = await sql`select n.ip4, n.public_key, w.hub_public_key, w.listen_port, w.cidr4
-                            from nodes n join networks w on w.id = n.network_id
-                            where n.id = ${c.req.param("id")} and n.token_hash = ${tokenOf(c.req.header("authorization"))}`;
+    const [row] = await sql`with n as (
+                              select n.id, n.ip4, w.hub_public_key from nodes n join networks w on w.id = n.network_id
+                              where n.id = ${c.req.param("id")} and n.token_hash = ${tokenOf(c.req.header("authorization"))}),
+                            a as (insert into audit_log (actor, action, entity_type, entity_id)
+                                  select 'node', 'node.key.read', 'node', n.id::text from n)
+                            select * from n`;
     if (!row) return c.text("unauthorized", 401);
     return c.text(`[Interface]\nAddress = ${row.ip4}\n\n[Peer]\nPublicKey = ${row.hub_public_key}\n`);
   })

@@ -163,9 +163,9 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
     await compare(
       {
         name: `GET /api/v1/nodes/:id/config (node token), ${CLIENTS} clients`,
-        baselineName: "bare Hono + one SELECT by id and token hash",
+        baselineName: "bare Hono + one SELECT by id and token hash + audit INSERT",
         target: 0.35,
-        note: "the agent's config read; ours renders the wg-quick config",
+        note: "the agent's config read (server-made key: every read is audited); ours also decrypts the key and renders the config, the floor does not",
       },
       AGENT,
       200,
