@@ -1,252 +1,230 @@
 /**
- * Enrollment to interface, end to end: (d) one node enrolled through the API until its peer is on the
- * hub's wireguard-go interface, against the floor of the same pipeline done by hand (one BullMQ
- * pickup + one Postgres write + one userspace-API set); (e) a burst of 1,000 enrollments and how many
- * interface writes it causes. Ours and the floor alternate in one run and are timed the same way:
- * until, after their worker finishes a job, a dump of the interface shows the new peer. The bench
- * prints numbers and ratios and asserts nothing.
+ * Enrollment to interface, end to end over HTTP with server-made keys: the API, a peer-sync worker
+ * and the hub's wireguard-go interface in one process, as `npm start` runs them, with the product's
+ * apply throttle (WG_MIN_APPLY_INTERVAL_MS = 250).
  *
- *   npx tsx test/bench/enroll.bench.ts          (root, wireguard-go; ROUNDS=60 BURST=1000 by default)
+ * - (d) one enrollment until its peer is on the interface, against its physical floor (key
+ *   generation + one INSERT + one userspace-API set of one peer), rounds interleaved;
+ * - (e) a burst of concurrent enrollments: writes wireguard-go received per throttle window;
+ * - provisioning: enrollments one after another into a fresh network until each peer is on the
+ *   interface, against each one's own API call, at 10, 100 and 1,000 nodes.
+ *
+ *   npm run bench -- enroll             (root, wireguard-go, Postgres, Redis)
  */
-import { randomBytes } from "node:crypto";
-import { Queue, Worker } from "bullmq";
-import postgres from "postgres";
+import type { Worker } from "bullmq";
 import { createPlatformApp } from "../../apps/api/app.js";
-import { auditLog } from "../../src/db/index.js";
-import { createLogger } from "../../src/logger.js";
-import { openPlatform } from "../../src/platform.js";
-import { createRedis } from "../../src/queue/index.js";
-import { generateBootstrapKey } from "../../src/secrets.js";
-import { checkPlan, generateKeyPair, openDriver } from "../../src/wireguard/index.js";
+import { listen } from "../../apps/api/server.js";
+import { checkPlan, generateKeyPair, openDriver, type WgDriver } from "../../src/wireguard/index.js";
 import { buildProcessors } from "../../workers/processors/index.js";
 import { startWorkers } from "../../workers/runtime.js";
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../support/env.js";
-import { createLab, netnsSupport } from "../support/netns.js";
-import { deletePrefix } from "../support/redis.js";
+import type { Json } from "../support/http.js";
+import type { BenchOptions, BenchRow } from "./harness.js";
+import { checkRow, elapsedMs, interleave, median, pairedRow, until } from "./harness.js";
+import { openWorld, requireNetns } from "./lab.js";
 
-// biome-ignore lint/style/noProcessEnv: benchmark knobs
-const knobs = process.env;
-const ROUNDS = Number(knobs.ROUNDS ?? 60);
-const BURST = Number(knobs.BURST ?? 1_000);
+const MIN_APPLY_INTERVAL_MS = 250; // the product's default
 const BURST_CONCURRENCY = 50;
-const MIN_APPLY_INTERVAL_MS = Number(knobs.MIN_APPLY_INTERVAL_MS ?? 250);
 
-const support = netnsSupport();
-if (!support.ok) {
-  process.stderr.write(`enroll bench needs ${support.reason}\n`);
-  process.exit(1);
+/**
+ * Resolves once `key` is on the interface: checked with one dump now and each time `worker` finishes
+ * a job (ours and the floor end the same way, with one dump that shows the peer).
+ */
+function arrival(worker: Worker, hub: WgDriver, key: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const settle = (err?: unknown) => {
+      if (done) return;
+      done = true;
+      worker.off("completed", check);
+      worker.off("failed", failed);
+      if (err) reject(err);
+      else resolve();
+    };
+    const check = () =>
+      void hub.dump().then((s) => s.peers.some((p) => p.publicKey === key) && settle(), settle);
+    const failed = (_job: unknown, err: Error) => settle(err);
+    worker.on("completed", check);
+    worker.on("failed", failed);
+    check();
+  });
 }
 
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-};
-const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
-const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
-
-const lab = createLab();
-const dbName = `wiresync_bench_${randomBytes(4).toString("hex")}`;
-const prefix = `bench-${randomBytes(4).toString("hex")}`;
-const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
-const dbUrl = (() => {
-  const u = new URL(TEST_DATABASE_URL);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
-
-try {
-  const hubNs = await lab.namespace();
-  const hubIface = lab.interfaceName(hubNs);
-  await admin.unsafe(`create database "${dbName}"`);
-  const logger = createLogger({ level: "silent", pretty: false });
-  const adminKey = generateBootstrapKey();
-  const platform = await openPlatform({
-    database: { kind: "postgres", url: dbUrl, poolSize: 20 },
-    redis: { url: TEST_REDIS_URL, prefix },
-    secrets: {
-      apiKey: adminKey,
-      jwtSecret: randomBytes(32).toString("hex"),
-      encryptionKey: randomBytes(32),
-      previousEncryptionKeys: [],
+export async function rows(options: BenchOptions): Promise<BenchRow[]> {
+  requireNetns("the enrollment bench");
+  const ROUNDS = options.quick ? 5 : 30;
+  const BURST = options.quick ? 60 : 1_000;
+  const SIZES = options.quick ? [5, 10, 15] : [10, 100, 1_000];
+  let enrollIf = "";
+  let provisionIf = "";
+  const world = await openWorld({
+    interfaces: async (lab) => {
+      const ns = await lab.namespace();
+      enrollIf = lab.interfaceName(ns);
+      provisionIf = lab.interfaceName(ns);
+      return [
+        { network: "bench", iface: enrollIf, netns: ns },
+        { network: "provision", iface: provisionIf, netns: ns },
+      ];
     },
-    auth: { jwtTtlSeconds: 3600 },
-    logger,
-    wireguard: {
-      interfaces: [{ network: "bench", iface: hubIface, netns: hubNs }],
-      driver: "auto",
-      minApplyIntervalMs: MIN_APPLY_INTERVAL_MS,
-    },
+    minApplyIntervalMs: MIN_APPLY_INTERVAL_MS,
   });
-  const app = createPlatformApp(platform, 3600);
-  const call = async (path: string, body: unknown) => {
-    const res = await app.request(path, {
-      method: "POST",
-      headers: { "X-API-Key": adminKey, "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as { data: Record<string, unknown> };
-  };
+  const { platform, sql, counter, adminKey } = world;
+  const out: BenchRow[] = [];
+  const server = await listen(createPlatformApp(platform, 3600), 0, "127.0.0.1");
   const runtime = startWorkers({
     queues: ["peer-sync"],
     processors: buildProcessors(platform),
     connection: platform.workerConnection(),
-    prefix,
+    prefix: world.prefix,
     concurrency: { default: 4 },
-    logger,
+    logger: platform.logger,
   });
-  await Promise.all([...runtime.workers.values()].map((w) => w.waitUntilReady()));
-  const peerSyncWorker = runtime.workers.get("peer-sync")!;
+  const drivers: WgDriver[] = [];
+  try {
+    await Promise.all([...runtime.workers.values()].map((w) => w.waitUntilReady()));
+    const worker = runtime.workers.get("peer-sync")!;
+    const base = `http://127.0.0.1:${server.port}`;
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "X-API-Key": adminKey, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${text}`);
+      return (JSON.parse(text) as Json).data;
+    };
+    const network = async (name: string, cidr4: string, listenPort: number) => {
+      const id = (await post("/api/v1/networks", { name, cidr4, listenPort })).id as string;
+      // The first sync brings the interface up.
+      await platform.services.peerSync.syncNetwork(id, { removeUnknown: false, reportDrift: false });
+      return id;
+    };
+    const enrollId = await network("bench", "10.200.0.0/16", 51900);
+    const provisionId = await network("provision", "10.210.0.0/16", 51901);
+    const enrollHub = openDriver(enrollIf, { driver: "uapi" });
+    const provisionHub = openDriver(provisionIf, { driver: "uapi" });
+    drivers.push(enrollHub, provisionHub);
 
-  const network = (
-    await call("/api/v1/networks", { name: "bench", cidr4: "10.200.0.0/16", listenPort: 51900 })
-  ).data;
-  const networkId = network.id as string;
-  // The first sync brings the interface up.
-  await platform.services.peerSync.syncNetwork(networkId, { removeUnknown: false, reportDrift: false });
-  const hub = openDriver(hubIface, { driver: "uapi" });
-  const onHub = async (key: string) => (await hub.dump()).peers.some((p) => p.publicKey === key);
-  /**
-   * Resolves once `key` is on the hub, checked with one dump each time `worker` finishes a job. Ours
-   * and the floor are timed the same way, and no polling loop competes with them for the event loop.
-   */
-  const arrives = (worker: Worker, key: string) =>
-    new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error) => {
-        worker.off("completed", check);
-        worker.off("failed", failed);
-        if (err) reject(err);
-        else resolve();
-      };
-      const check = () => void onHub(key).then((yes) => yes && settle(), settle);
-      const failed = (_job: unknown, err: Error) => settle(err);
-      worker.on("completed", check);
-      worker.on("failed", failed);
-    });
+    /** One enrollment over HTTP (server-made key) until its peer is on `hub`; both times in ms. */
+    const enrollOne = async (networkId: string, hub: WgDriver, name: string) => {
+      const t0 = performance.now();
+      const created = await post("/api/v1/nodes", { networkId, name });
+      const apiMs = performance.now() - t0;
+      await arrival(worker, hub, created.node.publicKey as string);
+      return { apiMs, totalMs: performance.now() - t0 };
+    };
 
-  // The floor: the same pipeline without wiresync — a job picked up by a worker, one row written,
-  // one peer set over the userspace API.
-  const floorConnection = createRedis(TEST_REDIS_URL, "worker");
-  const floorQueue = new Queue("bench-floor", { connection: floorConnection, prefix });
-  const floorWorker = new Worker(
-    "bench-floor",
-    async (job) => {
-      await platform.database.db
-        .insert(auditLog)
-        .values({ actor: "bench", action: "floor", entityType: "bench" });
-      const key = job.data.key as string;
-      await hub.apply(
-        checkPlan({
-          add: [{ publicKey: key, allowedIps: [job.data.ip as string] }],
-          remove: [],
-          update: [],
-          unexpected: [],
-          reason: "floor",
+    // ── (d) one enrollment vs its physical floor ─────────────────────────────────────────────────
+    options.log(`(d) ${ROUNDS} enrollments, interleaved with the floor`);
+    await sql`create table bench_floor (id uuid primary key default gen_random_uuid(), name text not null,
+              public_key text not null, ip4 inet not null)`;
+    let round = 0;
+    const d = await interleave(ROUNDS, {
+      ours: async () => (await enrollOne(enrollId, enrollHub, `single-${round++}`)).totalMs,
+      base: () =>
+        elapsedMs(async () => {
+          const key = generateKeyPair().publicKey;
+          const ip = `10.201.0.${round}`;
+          await sql`insert into bench_floor (name, public_key, ip4) values (${`floor-${round}`}, ${key}, ${ip})`;
+          await enrollHub.apply(
+            checkPlan({
+              add: [{ publicKey: key, allowedIps: [`${ip}/32`] }],
+              remove: [],
+              update: [],
+              unexpected: [],
+              reason: "floor",
+            }),
+          );
+          const state = await enrollHub.dump();
+          if (!state.peers.some((p) => p.publicKey === key)) throw new Error("the floor's peer is missing");
         }),
-      );
-    },
-    { connection: floorConnection, prefix, concurrency: 1 },
-  );
-  await floorWorker.waitUntilReady();
-
-  /**
-   * One enrollment through the API on an idle interface (no write in the last MIN_APPLY_INTERVAL_MS),
-   * timed until its peer is on the hub; `api` gets the API call's own share.
-   */
-  const enrollOne = async (name: string, total: number[], api: number[]) => {
-    await sleep(MIN_APPLY_INTERVAL_MS + 20);
-    const key = generateKeyPair().publicKey;
-    const t0 = performance.now();
-    const arrived = arrives(peerSyncWorker, key);
-    await call("/api/v1/nodes", { networkId, name, publicKey: key });
-    api.push(performance.now() - t0);
-    await arrived;
-    total.push(performance.now() - t0);
-  };
-
-  const ours: number[] = [];
-  const oursApi: number[] = [];
-  const floor: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    await enrollOne(`single-${i}`, ours, oursApi);
-
-    const fkey = generateKeyPair().publicKey;
-    const id = `floor-${i}`;
-    const t0 = performance.now();
-    const floorArrived = arrives(floorWorker, fkey);
-    await floorQueue.add(
-      "floor",
-      { key: fkey, ip: `10.201.${i >> 8}.${i & 255}/32` },
-      { jobId: id, removeOnComplete: true },
+    });
+    out.push(
+      pairedRow(
+        {
+          name: "(d) one enrollment over HTTP until its peer is on the interface",
+          unit: "ms",
+          baselineName: "floor: keygen + INSERT + one UAPI set",
+          target: { of: "ratio", compare: "<=", value: 4 },
+          note: "server-made key; no pause between rounds (the apply throttle is the product's 250 ms); both end with one dump showing the peer",
+        },
+        d,
+      ),
     );
-    await floorArrived;
-    floor.push(performance.now() - t0);
+
+    // ── (e) a burst of concurrent enrollments ─────────────────────────────────────────────────────
+    options.log(`(e) ${BURST} enrollments, ${BURST_CONCURRENCY} at a time`);
+    // The floor's peers are not the database's: drop them first.
+    await platform.services.peerSync.syncNetwork(enrollId, { removeUnknown: true, reportDrift: false });
+    const writesBefore = counter.writes(enrollIf);
+    const burstKeys: string[] = [];
+    const burstStart = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: BURST_CONCURRENCY }, async () => {
+        while (next < BURST) {
+          const i = next++;
+          burstKeys.push(
+            (await post("/api/v1/nodes", { networkId: enrollId, name: `burst-${i}` })).node.publicKey,
+          );
+        }
+      }),
+    );
+    await until(
+      "every burst peer on the interface",
+      async () => {
+        const keys = new Set((await enrollHub.dump()).peers.map((p) => p.publicKey));
+        return burstKeys.every((k) => keys.has(k));
+      },
+      { timeoutMs: 120_000, everyMs: 5 },
+    );
+    const convergedMs = performance.now() - burstStart;
+    const writes = counter.writes(enrollIf) - writesBefore;
+    const windows = Math.ceil(convergedMs / MIN_APPLY_INTERVAL_MS);
+    out.push(
+      checkRow({
+        name: `(e) ${BURST} enrollments, ${BURST_CONCURRENCY} at a time: writes per ${MIN_APPLY_INTERVAL_MS} ms window`,
+        unit: "writes",
+        ours: writes / windows,
+        target: { of: "ours", compare: "<=", value: 2 },
+        note: `${writes} writes received by wireguard-go over ${windows} windows (${(convergedMs / 1000).toFixed(1)} s until every peer was on the interface)`,
+      }),
+    );
+
+    // ── provisioning: one after another into a fresh network ──────────────────────────────────────
+    options.log(`provisioning ${SIZES.at(-1)} nodes one after another`);
+    const provisioned: { apiMs: number; totalMs: number }[] = [];
+    const provisionStart = performance.now();
+    let from = 0;
+    for (const size of SIZES) {
+      const windowStart = performance.now();
+      while (provisioned.length < size)
+        provisioned.push(await enrollOne(provisionId, provisionHub, `node-${provisioned.length}`));
+      const window = provisioned.slice(from);
+      const perNodeMs = (performance.now() - windowStart) / window.length;
+      out.push(
+        pairedRow(
+          {
+            name: `provisioning one by one, nodes ${from + 1}–${size}: enrollment → peer on the interface`,
+            unit: "ms",
+            baselineName: "its own API call",
+            target: { of: "ratio", compare: "<=", value: 2 },
+            note: `${perNodeMs.toFixed(1)} ms per node in this stretch (API call p50 ${median(window.map((w) => w.apiMs)).toFixed(1)} ms)`,
+          },
+          { ours: window.map((w) => w.totalMs), base: window.map((w) => w.apiMs) },
+        ),
+      );
+      from = size;
+    }
+    options.log(
+      `provisioned ${provisioned.length} nodes in ${((performance.now() - provisionStart) / 1000).toFixed(1)} s`,
+    );
+    return out;
+  } finally {
+    for (const driver of drivers) driver.close();
+    await runtime.close();
+    await server.close(1_000);
+    await world.close();
   }
-  await floorWorker.close();
-  await floorQueue.close();
-  floorConnection.disconnect();
-  // The floor's peers are not the database's: drop them before the burst.
-  await platform.services.peerSync.syncNetwork(networkId, { removeUnknown: true, reportDrift: false });
-
-  // (e) A burst of enrollments.
-  const writesBefore = (await platform.metrics.interfaceWrites.get()).values.reduce((a, v) => a + v.value, 0);
-  const burstKeys = Array.from({ length: BURST }, () => generateKeyPair().publicKey);
-  const burstStart = performance.now();
-  const finished: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: BURST_CONCURRENCY }, async () => {
-      while (next < BURST) {
-        const i = next++;
-        await call("/api/v1/nodes", { networkId, name: `burst-${i}`, publicKey: burstKeys[i] });
-        finished.push(performance.now());
-      }
-    }),
-  );
-  const enrolledMs = performance.now() - burstStart;
-  // Enrollments of one network are serialised by its row lock: the time between two of them, in the
-  // burst's first and last tenth, shows what the network's size costs each one.
-  const tenth = Math.max(1, Math.floor(BURST / 10));
-  const spacing = (from: number) => (finished[from + tenth - 1]! - finished[from]!) / (tenth - 1 || 1);
-  for (;;) {
-    const keys = new Set((await hub.dump()).peers.map((p) => p.publicKey));
-    if (burstKeys.every((k) => keys.has(k))) break;
-    await sleep(5);
-  }
-  const convergedMs = performance.now() - burstStart;
-  const writes =
-    (await platform.metrics.interfaceWrites.get()).values.reduce((a, v) => a + v.value, 0) - writesBefore;
-  const windows = Math.max(1, Math.ceil(convergedMs / MIN_APPLY_INTERVAL_MS));
-
-  // (d) again, now that the network holds the burst's nodes.
-  const oursLarge: number[] = [];
-  const oursLargeApi: number[] = [];
-  for (let i = 0; i < Math.min(ROUNDS, 20); i++) await enrollOne(`late-${i}`, oursLarge, oursLargeApi);
-
-  const p50 = quantile(ours, 0.5);
-  const f50 = quantile(floor, 0.5);
-  const lines = [
-    "",
-    `enrollment → peer on the interface (${ROUNDS} rounds, alternating; load ${(await import("node:os")).loadavg()[0]!.toFixed(1)})`,
-    `  (d) ours  p50 ${ms(p50)} ms   p99 ${ms(quantile(ours, 0.99))} ms`,
-    `      of which the API call p50 ${ms(quantile(oursApi, 0.5))} ms (the rest: trigger, pickup, peer sync)`,
-    `      floor p50 ${ms(f50)} ms   p99 ${ms(quantile(floor, 0.99))} ms   (BullMQ pickup + one Postgres write + one userspace-API set)`,
-    `      ratio p50 ${(p50 / f50).toFixed(2)}×   target ≤ 4×`,
-    `  (e) burst of ${BURST} enrollments (${BURST_CONCURRENCY} at a time): enrolled in ${ms(enrolledMs)} ms, all on the interface after ${ms(convergedMs)} ms`,
-    `      interface writes: ${writes} over ${windows} burst window(s) of ${MIN_APPLY_INTERVAL_MS} ms = ${(writes / windows).toFixed(2)} per window   target ≤ 2`,
-    `      one enrollment every ${ms(spacing(0))} ms in the burst's first tenth, every ${ms(spacing(BURST - tenth))} ms in its last`,
-    `  (d) again at ${ROUNDS + BURST} nodes: p50 ${ms(quantile(oursLarge, 0.5))} ms   p99 ${ms(quantile(oursLarge, 0.99))} ms   (the API call p50 ${ms(quantile(oursLargeApi, 0.5))} ms)`,
-    `  worker RSS with ${BURST + ROUNDS} peers loaded: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(1)} MB`,
-    "",
-  ];
-  process.stdout.write(lines.join("\n"));
-
-  hub.close();
-  await runtime.close();
-  await platform.close();
-} finally {
-  await lab.close();
-  await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
-  await admin.end();
-  await deletePrefix(prefix).catch(() => {});
 }
