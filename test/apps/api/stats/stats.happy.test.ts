@@ -202,7 +202,7 @@ describe("stats and fleet metrics of known contents", () => {
     const body = await json(res);
     expect(body).toEqual({
       success: true,
-      data: { networks: 3, nodes: { total: 7, pending: 1, online: 3, offline: 2, disabled: 1 } },
+      data: { networks: 3, nodes: { total: 7, pending: 1, online: 3, degraded: 0, offline: 2, disabled: 1 } },
     });
     const text = JSON.stringify(body);
     for (const secretish of [ALPHA, "a1", "b2@example.com", ...networkIds])
@@ -219,19 +219,19 @@ describe("stats and fleet metrics of known contents", () => {
       networks: 3,
       nodes: {
         total: 7,
-        byStatus: { pending: 1, online: 3, offline: 2, disabled: 1 },
+        byStatus: { pending: 1, online: 3, degraded: 0, offline: 2, disabled: 1 },
         byNetwork: [
           {
             networkId: networkIds[0],
             name: ALPHA,
             total: 5,
-            byStatus: { pending: 1, online: 2, offline: 1, disabled: 1 },
+            byStatus: { pending: 1, online: 2, degraded: 0, offline: 1, disabled: 1 },
           },
           {
             networkId: networkIds[1],
             name: BETA,
             total: 2,
-            byStatus: { pending: 0, online: 1, offline: 1, disabled: 0 },
+            byStatus: { pending: 0, online: 1, degraded: 0, offline: 1, disabled: 0 },
           },
         ],
       },
