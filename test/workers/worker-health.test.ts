@@ -80,7 +80,14 @@ describe("a worker process's health endpoints", () => {
       const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
       return { status: res.status, body: (await res.json()) as { failed: string[]; checks: object } };
     };
-    expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+    // "workers started" comes before the health server listens: wait for it to answer.
+    await vi.waitFor(
+      async () => expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200),
+      {
+        timeout: 30_000,
+        interval: 100,
+      },
+    );
     const first = await ready();
     expect(first.status).toBe(200);
     expect(first.body.failed).toEqual([]);

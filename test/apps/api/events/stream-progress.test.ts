@@ -114,6 +114,9 @@ describe("stream-only events", () => {
     const stream = await adminStream();
     const net = await createNetwork(t);
     await createNode(t, net.id, { name: "trigger" });
+    // Relayed once the stream has it: the hub numbers an event under a row lock, and the relay skips
+    // locked rows (they are relayed on its next run), so relaying earlier could find nothing yet.
+    await stream.waitFor((m) => m.some((e) => e.event === "node.enrolled"), "node.enrolled");
     await t.platform.services.relay.run();
     const [delivery] = await t.platform.database.db
       .select()
