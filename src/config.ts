@@ -10,6 +10,8 @@ import { isIP } from "node:net";
 import path from "node:path";
 import cron from "node-cron";
 import { z } from "zod";
+import type { NatType } from "./nat/index.js";
+import { canonicalNatType, NAT_TYPE_SPELLINGS } from "./nat/index.js";
 import { QUEUE_NAMES, type QueueName } from "./queue/names.js";
 
 const SECOND = 1;
@@ -644,6 +646,11 @@ export const AgentEnvSchema = z.object({
     .default("wsync0"),
   AGENT_NETNS: optionalString,
   AGENT_NAME: optionalString,
+  AGENT_NAT_TYPE: optionalString
+    .refine((v) => v === undefined || canonicalNatType(v) !== undefined, {
+      message: `must be a NAT type: ${NAT_TYPE_SPELLINGS}`,
+    })
+    .transform((v) => (v === undefined ? undefined : canonicalNatType(v))),
   AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3_600).default(30),
   AGENT_RELAY: z.enum(["on", "off"]).default("on"),
   AGENT_RELAY_AFTER_SECONDS: z.coerce.number().min(1).max(600).default(12),
@@ -659,6 +666,8 @@ export interface AgentConfig {
   readonly iface: string;
   readonly netns: string | undefined;
   readonly name: string | undefined;
+  /** The node's NAT type (canonical), registered with the node; undefined when not known. */
+  readonly natType: NatType | undefined;
   readonly heartbeatSeconds: number;
   /** Relay mode: off, or when a peer is relayed and how often it is tried directly again. */
   readonly relay: { readonly afterSeconds: number; readonly probeSeconds: number } | undefined;
@@ -682,6 +691,7 @@ export function loadAgentConfig(): AgentConfig {
     iface: e.AGENT_INTERFACE,
     netns: e.AGENT_NETNS,
     name: e.AGENT_NAME,
+    natType: e.AGENT_NAT_TYPE,
     heartbeatSeconds: e.AGENT_HEARTBEAT_SECONDS,
     relay:
       e.AGENT_RELAY === "on"

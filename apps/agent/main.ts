@@ -21,6 +21,7 @@ const agent = createAgent({
   driver: config.driver,
   enrollmentKey: config.enrollmentKey,
   name: config.name,
+  natType: config.natType,
   heartbeatSeconds: config.heartbeatSeconds,
   agentVersion: ownVersion(),
   relay: config.relay && {

@@ -9,6 +9,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../logger.js";
+import type { NatType } from "../nat/index.js";
 import { generateKeyPair } from "../wireguard/index.js";
 import type { AgentApi } from "./api-client.js";
 import { AgentApiError } from "./api-client.js";
@@ -41,6 +42,11 @@ export interface AgentOptions {
   driver: "auto" | "uapi" | "wg";
   enrollmentKey?: string | undefined;
   name?: string | undefined;
+  /**
+   * The node's NAT type, registered with it: the relay tells it to the node's mesh peers, and a pair
+   * that cannot punch through to each other (both symmetric, …) is relayed without a direct try.
+   */
+  natType?: NatType | undefined;
   heartbeatSeconds: number;
   /** The agent's own version, sent with every heartbeat. */
   agentVersion?: string | undefined;
@@ -115,6 +121,7 @@ export function createAgent(options: AgentOptions): Agent {
     const reg = await options.api.register(options.enrollmentKey, {
       publicKey: keys.publicKey,
       ...(options.name ? { name: options.name } : {}),
+      ...(options.natType ? { networkInfo: { natType: options.natType } } : {}),
     });
     const fresh = {
       nodeId: reg.nodeId,

@@ -11,6 +11,7 @@ import type { Socket } from "node:dgram";
 import dgram from "node:dgram";
 import { WebSocket } from "ws";
 import type { Logger } from "../logger.js";
+import type { NatType } from "../nat/index.js";
 import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, parseControl } from "../relay/index.js";
 
 const SECOND_MS = 1_000;
@@ -51,6 +52,8 @@ export function createRelayLink(options: RelayLinkOptions) {
   const held = new Set<string>();
   const closedAt = new Map<string, number>();
   let eligible = new Set<string>();
+  let natTypes: Record<string, NatType> = {};
+  let ownNatType: NatType = "unknown";
   let listenPort = 0;
   let ws: WebSocket | undefined;
   let stopped = false;
@@ -127,6 +130,8 @@ export function createRelayLink(options: RelayLinkOptions) {
       const control = parseControl(String(data));
       if (control?.type !== "peers") return;
       eligible = new Set(control.publicKeys);
+      natTypes = control.natTypes ?? {};
+      ownNatType = control.ownNatType ?? "unknown";
       // A hub network, or a mesh of one: nothing to relay until the config changes.
       if (eligible.size === 0 && peers.size === 0) {
         isIdle = true;
@@ -156,6 +161,11 @@ export function createRelayLink(options: RelayLinkOptions) {
     /** The keys the relay says this node may reach through it (empty while disconnected). */
     get eligible(): ReadonlySet<string> {
       return eligible;
+    },
+
+    /** This node's NAT type and the peer's, as the relay last told them (`unknown` when it did not). */
+    natTypesWith(publicKey: string): { own: NatType; peer: NatType } {
+      return { own: ownNatType, peer: Object.hasOwn(natTypes, publicKey) ? natTypes[publicKey]! : "unknown" };
     },
 
     get isConnected(): boolean {

@@ -89,6 +89,7 @@ export function createRelayMode(options: RelayModeOptions) {
               isViaRelay: relayAddress !== undefined && peer.endpoint === relayAddress,
               rxBytes: peer.rxBytes,
               hasDirectEndpoint: own.endpoint !== undefined,
+              natTypes: link.natTypesWith(peer.publicKey),
             },
             timings,
           );

@@ -14,7 +14,13 @@
  * points away from it (and we count it as direct). While probing, the agent stops delivering the
  * peer's relayed packets, so anything the peer says arrives directly or not at all: bytes received
  * in that window prove the direct path both ways (they answer our poke).
+ *
+ * A pair whose NAT types cannot punch through to each other (both symmetric, say: `canReachDirectly`)
+ * skips `trying`: without a fresh session the peer goes straight to relayed. It is still probed
+ * directly every `probeEveryMs`, since a declared NAT type can be wrong (or the pair share a LAN).
  */
+import type { NatType } from "../nat/index.js";
+import { canReachDirectly } from "../nat/index.js";
 
 export type PeerPath =
   /** The peer's own endpoint, and a session no older than `freshMs`. */
@@ -58,6 +64,8 @@ export interface PeerObservation {
   rxBytes: number;
   /** The config names an endpoint to try directly (else only the peer can reach us directly). */
   hasDirectEndpoint: boolean;
+  /** This node's NAT type and the peer's, as the relay reports them (`unknown` when not known). */
+  natTypes: { own: NatType; peer: NatType };
 }
 
 export interface PathStep {
@@ -81,16 +89,19 @@ const relayed = (nowMs: number, t: PathTimings, failedProbes = 0): PeerPath => (
 /** The next path of a peer on `path`, given what was seen of it. */
 export function nextPath(path: PeerPath, seen: PeerObservation, t: PathTimings): PathStep {
   const isFresh = seen.handshakeAtMs > 0 && seen.nowMs - seen.handshakeAtMs < t.freshMs;
+  const isDirectHopeless = !canReachDirectly(seen.natTypes.own, seen.natTypes.peer);
   switch (path.mode) {
     case "direct":
       // The peer went through the relay, and WireGuard followed it to our relay port.
       if (seen.isViaRelay) return { path: relayed(seen.nowMs, t), poke: false };
       if (isFresh) return { path, poke: false };
+      if (isDirectHopeless) return { path: relayed(seen.nowMs, t), endpoint: "relay", poke: false };
       return { path: { mode: "trying", sinceMs: seen.nowMs }, poke: true };
     case "trying":
       if (seen.isViaRelay) return { path: relayed(seen.nowMs, t), poke: false };
       if (isFresh) return { path: { mode: "direct" }, poke: false };
-      if (seen.nowMs - path.sinceMs >= t.relayAfterMs)
+      // The NAT types arrived while trying (the relay's peers message comes after the config).
+      if (isDirectHopeless || seen.nowMs - path.sinceMs >= t.relayAfterMs)
         return { path: relayed(seen.nowMs, t), endpoint: "relay", poke: false };
       return { path, poke: true };
     case "relayed":

@@ -46,14 +46,19 @@ export function canonicalNatType(spelling: string): NatType | undefined {
 }
 
 /**
- * Whether a client behind `client` can open a UDP path to a relay behind `relay` (hole punching when
- * the relay is behind a NAT itself). Impossible: either side without UDP, and a symmetric NAT against
- * a symmetric or port-restricted one (the symmetric side's port changes per destination, and the
- * other side admits only the port it sent to). An `unknown` side is given the benefit of the doubt.
+ * Whether hosts behind NAT types `a` and `b` can open a UDP path to each other (hole punching, both
+ * sending first). Impossible: either side without UDP, and a symmetric NAT against a symmetric or
+ * port-restricted one (the symmetric side's port changes per destination, and the other side admits
+ * only the port it sent to). An `unknown` side is given the benefit of the doubt. Symmetric in `a`, `b`.
  */
+export function canReachDirectly(a: NatType, b: NatType): boolean {
+  if (a === "udp-blocked" || b === "udp-blocked") return false;
+  const hard = (x: NatType, y: NatType) =>
+    x === "symmetric" && (y === "symmetric" || y === "port-restricted-cone");
+  return !hard(a, b) && !hard(b, a);
+}
+
+/** Whether a client behind `client` can open a UDP path to a relay behind `relay` (see `canReachDirectly`). */
 export function canReachRelay(client: NatType, relay: NatType): boolean {
-  if (client === "udp-blocked" || relay === "udp-blocked") return false;
-  const hard = (a: NatType, b: NatType) =>
-    a === "symmetric" && (b === "symmetric" || b === "port-restricted-cone");
-  return !hard(client, relay) && !hard(relay, client);
+  return canReachDirectly(client, relay);
 }

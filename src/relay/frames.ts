@@ -4,6 +4,8 @@
  * to a node, the key of the peer it comes from (the relay stamps it; a node cannot choose it).
  * Text messages carry control in JSON (`RelayControl`).
  */
+import type { NatType } from "../nat/index.js";
+import { NAT_TYPES } from "../nat/index.js";
 
 /** A WireGuard public key is 32 bytes. */
 export const KEY_BYTES = 32;
@@ -14,10 +16,22 @@ export const MAX_FRAME_BYTES = KEY_BYTES + MAX_PAYLOAD_BYTES;
 
 /** Control messages (text frames). */
 export type RelayControl =
-  /** Server → node: the public keys of the nodes it may relay to (its network's other nodes). */
-  | { type: "peers"; publicKeys: string[] }
+  /**
+   * Server → node: the public keys of the nodes it may relay to (its network's other nodes), the
+   * canonical NAT type of each of them that has one (`natTypes`), and the node's own (`ownNatType`).
+   * Both NAT fields are absent from older servers' messages, and a key without a type is `unknown`.
+   */
+  | {
+      type: "peers";
+      publicKeys: string[];
+      natTypes?: Record<string, NatType>;
+      ownNatType?: NatType;
+    }
   /** Node → server: send `peers` again (after the node's config changed). */
   | { type: "peers?" };
+
+/** The relay's `peers` message. */
+export type RelayPeers = Extract<RelayControl, { type: "peers" }>;
 
 /** `key` (base64, 32 bytes) followed by `payload`. Throws for a key that is not 32 bytes. */
 export function encodeFrame(key: string | Buffer, payload: Uint8Array): Buffer {
@@ -47,13 +61,22 @@ export function parseControl(text: string): RelayControl | undefined {
     return undefined;
   }
   if (typeof value !== "object" || value === null) return undefined;
-  const message = value as { type?: unknown; publicKeys?: unknown };
+  const message = value as { type?: unknown; publicKeys?: unknown; natTypes?: unknown; ownNatType?: unknown };
   if (message.type === "peers?") return { type: "peers?" };
   if (
-    message.type === "peers" &&
-    Array.isArray(message.publicKeys) &&
-    message.publicKeys.every((k) => typeof k === "string")
+    message.type !== "peers" ||
+    !Array.isArray(message.publicKeys) ||
+    !message.publicKeys.every((k) => typeof k === "string")
   )
-    return { type: "peers", publicKeys: message.publicKeys as string[] };
-  return undefined;
+    return undefined;
+  const peers: RelayPeers = { type: "peers", publicKeys: message.publicKeys as string[] };
+  // A NAT type this agent does not know (a newer server's) reads as no type: `unknown`.
+  if (typeof message.natTypes === "object" && message.natTypes !== null)
+    peers.natTypes = Object.fromEntries(
+      Object.entries(message.natTypes).filter((entry): entry is [string, NatType] => isNatType(entry[1])),
+    );
+  if (isNatType(message.ownNatType)) peers.ownNatType = message.ownNatType;
+  return peers;
 }
+
+const isNatType = (value: unknown): value is NatType => NAT_TYPES.includes(value as NatType);

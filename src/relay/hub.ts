@@ -50,7 +50,7 @@ export function createRelayHub(options: RelayHubOptions) {
   const send = (socket: WebSocket, control: RelayControl) => socket.send(JSON.stringify(control));
 
   async function sendPeers(session: Session): Promise<void> {
-    send(session.socket, { type: "peers", publicKeys: await directory.peerKeys(session.identity) });
+    send(session.socket, { type: "peers", ...(await directory.peers(session.identity)) });
   }
 
   /** Forwards one frame of `from`; the reason when it was dropped instead. */
@@ -97,7 +97,7 @@ export function createRelayHub(options: RelayHubOptions) {
 
     /**
      * Takes over `socket` for `identity`: closes the node's older socket (code 4000), sends the node
-     * the keys it may relay to, and forwards its frames until the socket closes.
+     * the keys it may relay to (with their NAT types and its own), and forwards its frames until the socket closes.
      */
     attach(identity: RelayIdentity, socket: WebSocket): void {
       const key = sessionKey(identity.networkId, identity.publicKey);

@@ -148,7 +148,10 @@ export async function run(options: RelayBenchOptions = {}): Promise<BenchRow[]> 
   const hub = createRelayHub({
     directory: {
       identify: async (id) => [...identities.values()].find((i) => i.nodeId === id),
-      peerKeys: async (identity) => Object.values(keys).filter((k) => k !== identity.publicKey),
+      peers: async (identity) => ({
+        publicKeys: Object.values(keys).filter((k) => k !== identity.publicKey),
+        natTypes: {},
+      }),
     },
     metrics: createRelayMetrics(new Registry()),
     logger,

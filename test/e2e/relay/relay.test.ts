@@ -4,7 +4,9 @@
  * where the API listens). `a` and `b` share the LAN, but nftables in their namespaces drop every UDP
  * datagram between them: they ping each other through the relay, and once the drop is lifted they go
  * back to direct. `c` sits behind a NAT namespace (masquerade) that drops all inbound UDP: it reaches
- * both others through the relay, and they reach it.
+ * both others through the relay, and they reach it. `d` and `e`, in a mesh of their own on the same
+ * LAN, register as behind symmetric NATs (and their UDP to each other is dropped too): they are
+ * relayed at once, without a direct try, and go direct once a probe finds the path open.
  */
 import { execFile } from "node:child_process";
 import { randomInt } from "node:crypto";
@@ -35,7 +37,9 @@ const LAN = `192.168.${randomInt(150, 250)}`;
 const HOST_IP = `${LAN}.1`;
 const NAT_LAN_IP = `${LAN}.30`;
 const BEHIND_NAT = "10.231.7";
-const AGENTS = ["a", "b", "c"] as const;
+const AGENTS = ["a", "b", "c", "d", "e"] as const;
+/** The agents registered as behind symmetric NATs, in a mesh network of their own. */
+const SYMMETRIC = ["d", "e"] as const;
 type AgentName = (typeof AGENTS)[number];
 const WAIT = { timeout: 90_000, interval: 500 };
 const PING_BYTES = 1_000;
@@ -56,6 +60,7 @@ describeNetns(
     let workers: WorkerRuntime;
     let stateDir: string;
     let networkId: string;
+    let symmetricNetworkId: string;
     const node = {} as Record<AgentName, { publicKey: string; ip4: string }>;
 
     /** Joins `netns` (or this host) to the bridge with `address`; returns the link's name there. */
@@ -137,7 +142,7 @@ describeNetns(
       await execFileAsync("ip", ["-n", bridgeNs, "link", "set", "br0", "up"]);
       // This host on the LAN: deleting the bridge's namespace deletes the veth, host end included.
       await joinBridge(undefined, `${HOST_IP}/24`);
-      for (const who of ["a", "b"] as const) {
+      for (const who of ["a", "b", ...SYMMETRIC] as const) {
         ns[who] = await lab.namespace();
         await joinBridge(ns[who], `${LAN}.1${AGENTS.indexOf(who)}/24`);
       }
@@ -161,36 +166,43 @@ describeNetns(
       for (const who of AGENTS) iface[who] = lab.interfaceName(ns[who]);
       await dropUdp(ns.a, `${LAN}.11`);
       await dropUdp(ns.b, `${LAN}.10`);
+      await dropUdp(ns.d, `${LAN}.14`);
+      await dropUdp(ns.e, `${LAN}.13`);
       stateDir = await mkdtemp(path.join(tmpdir(), "wiresync-relay-"));
 
       t = await createTestPlatform();
       server = await listen(t.app, 0, HOST_IP, platformRelay(t.platform));
       workers = await startTestWorkers(t.platform, { queues: ["config-push"] });
       networkId = (await createNetwork(t, { name: "relayed", topology: "mesh", cidr4: "10.126.0.0/24" })).id;
-      const enrollmentKey = await createEnrollmentKey(t, networkId, {
-        reusable: true,
-        maxUses: AGENTS.length,
-      });
+      const enrollmentKey = await createEnrollmentKey(t, networkId, { reusable: true, maxUses: 3 });
+      symmetricNetworkId = (
+        await createNetwork(t, { name: "symmetric", topology: "mesh", cidr4: "10.127.0.0/24" })
+      ).id;
+      const symmetricKey = await createEnrollmentKey(t, symmetricNetworkId, { reusable: true, maxUses: 2 });
       for (const who of AGENTS) {
+        const isSymmetric = (SYMMETRIC as readonly string[]).includes(who);
         agents[who] = spawnEntry(
           "apps/agent/main.ts",
           {
             WIRESYNC_URL: `http://${HOST_IP}:${server.port}`,
-            AGENT_ENROLLMENT_KEY: enrollmentKey,
+            AGENT_ENROLLMENT_KEY: isSymmetric ? symmetricKey : enrollmentKey,
             AGENT_STATE_DIR: path.join(stateDir, who),
             AGENT_INTERFACE: iface[who],
             AGENT_NAME: `agent-${who}`,
             AGENT_HEARTBEAT_SECONDS: "5",
-            AGENT_RELAY_AFTER_SECONDS: "3",
+            // A symmetric pair is never tried first; 600 s would outlast every wait here.
+            AGENT_RELAY_AFTER_SECONDS: isSymmetric ? "600" : "3",
             AGENT_RELAY_PROBE_SECONDS: "5",
+            ...(isSymmetric ? { AGENT_NAT_TYPE: "Symmetric" } : {}),
             LOG_LEVEL: "info",
           },
           { netns: ns[who] },
         );
       }
       for (const who of AGENTS) await agents[who]!.waitForOutput(/"msg":"agent running"/, 90_000);
-      const listed: Json[] = (await json(await t.request(`/api/v1/nodes?networkId=${networkId}&limit=50`)))
-        .data.items;
+      const listed: Json[] = [];
+      for (const id of [networkId, symmetricNetworkId])
+        listed.push(...(await json(await t.request(`/api/v1/nodes?networkId=${id}&limit=50`))).data.items);
       for (const who of AGENTS) {
         const found = listed.find((n) => n.name === `agent-${who}`)!;
         node[who] = { publicKey: found.publicKey, ip4: found.ip4 };
@@ -293,6 +305,28 @@ describeNetns(
           .sort();
         expect(pairs).toEqual(["agent-a~agent-b:recent", "agent-a~agent-c:recent", "agent-b~agent-c:recent"]);
       }, WAIT);
+    }, 180_000);
+
+    it("relays d and e, both behind symmetric NATs, without trying directly, and puts them direct once a probe gets through", async () => {
+      await vi.waitFor(async () => {
+        expect(await peerEndpoint("d", "e")).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(await peerEndpoint("e", "d")).toMatch(/^127\.0\.0\.1:\d+$/);
+      }, WAIT);
+      // Straight from direct (nothing tried), long before AGENT_RELAY_AFTER_SECONDS (600).
+      expect(pathChanges("d", "e")[0]).toMatchObject({ from: "direct", to: "relayed" });
+      expect(pathChanges("e", "d")[0]).toMatchObject({ from: "direct", to: "relayed" });
+      await vi.waitFor(async () => expect(await pings("d", "e", 2)).toBe(true), WAIT);
+      await vi.waitFor(async () => expect(await pings("e", "d", 2)).toBe(true), WAIT);
+      // The declared types were wrong about this pair: the periodic probe finds the direct path.
+      await liftDrop(ns.d);
+      await liftDrop(ns.e);
+      await vi.waitFor(async () => {
+        expect(await peerEndpoint("d", "e")).toMatch(lanEndpoint(14));
+        expect(await peerEndpoint("e", "d")).toMatch(lanEndpoint(13));
+        expect(pathChanges("d", "e").at(-1)).toMatchObject({ to: "direct" });
+        expect(pathChanges("e", "d").at(-1)).toMatchObject({ to: "direct" });
+      }, WAIT);
+      await vi.waitFor(async () => expect(await pings("d", "e", 2)).toBe(true), WAIT);
     }, 180_000);
   },
   { tools: ["nft"] },

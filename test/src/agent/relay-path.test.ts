@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PathStep, PathTimings, PeerObservation, PeerPath } from "../../../src/agent/relay-path.js";
 import { nextPath } from "../../../src/agent/relay-path.js";
+import type { NatType } from "../../../src/nat/index.js";
 
 const T: PathTimings = { relayAfterMs: 10_000, probeEveryMs: 60_000, probeForMs: 3_000, freshMs: 180_000 };
 const NOW = 1_000_000_000;
@@ -10,8 +11,10 @@ const seen = (over: Partial<PeerObservation> = {}): PeerObservation => ({
   isViaRelay: false,
   rxBytes: 0,
   hasDirectEndpoint: true,
+  natTypes: { own: "unknown", peer: "unknown" },
   ...over,
 });
+const nat = (own: NatType, peer: NatType) => ({ natTypes: { own, peer } });
 const relayedSince = (ms: number, failedProbes = 0): PeerPath => ({
   mode: "relayed",
   sinceMs: ms,
@@ -137,6 +140,101 @@ describe("nextPath", () => {
     ],
   ])("%s", (_name, path, over, expected) => {
     expect(nextPath(path, seen(over), T)).toEqual(expected);
+  });
+
+  describe("by NAT types", () => {
+    it.each<[string, PeerPath, Partial<PeerObservation>, PathStep]>([
+      [
+        "a symmetric node's symmetric peer without a session is relayed at once, not tried",
+        { mode: "direct" },
+        nat("symmetric", "symmetric"),
+        { path: relayedSince(NOW), endpoint: "relay", poke: false },
+      ],
+      [
+        "a symmetric node's port-restricted peer without a session is relayed at once",
+        { mode: "direct" },
+        nat("symmetric", "port-restricted-cone"),
+        { path: relayedSince(NOW), endpoint: "relay", poke: false },
+      ],
+      [
+        "a node without UDP is relayed at once to any peer",
+        { mode: "direct" },
+        nat("udp-blocked", "full-cone"),
+        { path: relayedSince(NOW), endpoint: "relay", poke: false },
+      ],
+      [
+        "a tried peer whose NAT type turns out symmetric, like ours, is relayed 1 s on",
+        { mode: "trying", sinceMs: NOW - 1_000 },
+        nat("symmetric", "symmetric"),
+        { path: relayedSince(NOW), endpoint: "relay", poke: false },
+      ],
+      [
+        "a symmetric pair with a fresh session stays direct (it works, whatever the types say)",
+        { mode: "direct" },
+        { ...nat("symmetric", "symmetric"), handshakeAtMs: NOW - 1_000 },
+        { path: { mode: "direct" }, poke: false },
+      ],
+      [
+        "a symmetric node's full-cone peer is tried as usual",
+        { mode: "direct" },
+        nat("symmetric", "full-cone"),
+        { path: { mode: "trying", sinceMs: NOW }, poke: true },
+      ],
+      [
+        "a symmetric node's peer of unknown type is tried as usual",
+        { mode: "direct" },
+        nat("symmetric", "unknown"),
+        { path: { mode: "trying", sinceMs: NOW }, poke: true },
+      ],
+      [
+        "a node of unknown type is tried as usual by its symmetric peer",
+        { mode: "direct" },
+        nat("unknown", "symmetric"),
+        { path: { mode: "trying", sinceMs: NOW }, poke: true },
+      ],
+      [
+        "a tried full-cone peer of a symmetric node is poked again 9.999 s on, not relayed",
+        { mode: "trying", sinceMs: NOW - 9_999 },
+        nat("symmetric", "full-cone"),
+        { path: { mode: "trying", sinceMs: NOW - 9_999 }, poke: true },
+      ],
+      [
+        "a relayed symmetric pair is still tried directly at its probe time",
+        relayedSince(NOW - 60_000),
+        { ...nat("symmetric", "symmetric"), isViaRelay: true, rxBytes: 500 },
+        {
+          path: { mode: "probing", sinceMs: NOW, rxBytes: 500, failedProbes: 0 },
+          endpoint: "direct",
+          poke: true,
+        },
+      ],
+      [
+        "a probed symmetric pair that sent bytes directly is direct",
+        { mode: "probing", sinceMs: NOW - 1_000, rxBytes: 500, failedProbes: 0 },
+        { ...nat("symmetric", "symmetric"), rxBytes: 592 },
+        { path: { mode: "direct" }, poke: false },
+      ],
+    ])("%s", (_name, path, over, expected) => {
+      expect(nextPath(path, seen(over), T)).toEqual(expected);
+    });
+
+    it("walks a symmetric pair direct → relayed → probing → relayed (backed off), never trying", () => {
+      let path: PeerPath = { mode: "direct" };
+      let now = NOW;
+      const modes: string[] = [];
+      const step = (over: Partial<PeerObservation>) => {
+        const s = nextPath(path, seen({ nowMs: now, ...nat("symmetric", "symmetric"), ...over }), T);
+        path = s.path;
+        modes.push(s.endpoint ? `${path.mode}:${s.endpoint}` : path.mode);
+      };
+      step({});
+      now += 60_000;
+      step({ isViaRelay: true, handshakeAtMs: now - 5_000, rxBytes: 100 });
+      now += 3_000;
+      step({ handshakeAtMs: now - 8_000, rxBytes: 100 });
+      expect(modes).toEqual(["relayed:relay", "probing:direct", "relayed:relay"]);
+      expect(path).toEqual(relayedSince(now, 1));
+    });
   });
 
   it("walks direct → trying → relayed → probing → direct when the direct path opens", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NatType } from "../../../src/nat/index.js";
-import { canonicalNatType, canReachRelay, NAT_TYPES } from "../../../src/nat/index.js";
+import { canonicalNatType, canReachDirectly, canReachRelay, NAT_TYPES } from "../../../src/nat/index.js";
 
 describe("canonicalNatType", () => {
   it.each([
@@ -29,7 +29,7 @@ describe("canonicalNatType", () => {
   });
 });
 
-describe("canReachRelay", () => {
+describe("canReachRelay and canReachDirectly", () => {
   const impossible: [NatType, NatType][] = [
     ["symmetric", "symmetric"],
     ["symmetric", "port-restricted-cone"],
@@ -41,6 +41,7 @@ describe("canReachRelay", () => {
         const blocked = client === "udp-blocked" || relay === "udp-blocked";
         const hard = impossible.some(([c, r]) => c === client && r === relay);
         expect(canReachRelay(client, relay), `${client} → ${relay}`).toBe(!blocked && !hard);
+        expect(canReachDirectly(client, relay), `${client} ↔ ${relay}`).toBe(!blocked && !hard);
       }
   });
 });

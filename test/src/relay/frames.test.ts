@@ -40,6 +40,14 @@ describe("relay frames", () => {
     ['{"type":"peers?"}', { type: "peers?" }],
     ['{"type":"peers","publicKeys":["k1","k2"]}', { type: "peers", publicKeys: ["k1", "k2"] }],
     ['{"type":"peers","publicKeys":[1]}', undefined],
+    [
+      '{"type":"peers","publicKeys":["k1","k2"],"natTypes":{"k1":"symmetric"},"ownNatType":"full-cone"}',
+      { type: "peers", publicKeys: ["k1", "k2"], natTypes: { k1: "symmetric" }, ownNatType: "full-cone" },
+    ],
+    [
+      '{"type":"peers","publicKeys":["k1","k2"],"natTypes":{"k1":"Symmetric","k2":"cgnat"},"ownNatType":7}',
+      { type: "peers", publicKeys: ["k1", "k2"], natTypes: {} },
+    ],
     ['{"type":"other"}', undefined],
     ["not json", undefined],
     ["null", undefined],

@@ -16,8 +16,9 @@ import {
   KEY_BYTES,
   MAX_PAYLOAD_BYTES,
 } from "../../../../src/relay/index.js";
+import { generateKeyPair } from "../../../../src/wireguard/index.js";
 import type { Json } from "../../../support/http.js";
-import { createNetwork, createNode } from "../../../support/mesh.js";
+import { createEnrollmentKey, createNetwork, createNode, registerNode } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
 import { createTestPlatform } from "../../../support/platform.js";
 
@@ -143,9 +144,47 @@ describe("WebSocket relay", () => {
     expect(a.text[0].type).toBe("peers");
     expect([...a.text[0].publicKeys].sort()).toEqual([key("b"), key("c")].sort());
     const h = await connectAs("h");
-    expect(h.text[0]).toEqual({ type: "peers", publicKeys: [] });
+    expect(h.text[0]).toEqual({ type: "peers", publicKeys: [], natTypes: {} });
     a.ws.close();
     h.ws.close();
+    await vi.waitFor(async () => expect(await metric("wiresync_relay_sessions")).toBe(0), WAIT);
+  });
+
+  it("tells a node the NAT types of the peers it may reach and its own, nothing of another network", async () => {
+    const mesh = await createNetwork(t, { topology: "mesh" });
+    const other = await createNetwork(t, { topology: "mesh" });
+    const meshKey = await createEnrollmentKey(t, mesh.id, { reusable: true });
+    const otherKey = await createEnrollmentKey(t, other.id);
+    const enroll = (key: string, natType?: string) =>
+      registerNode(t, key, {
+        publicKey: generateKeyPair().publicKey,
+        ...(natType ? { networkInfo: { natType } } : {}),
+      });
+    // The spellings nodes send; the relay answers the canonical ones.
+    const sym = await enroll(meshKey, "Symmetric");
+    const cone = await enroll(meshKey, "FullCone");
+    const untyped = await enroll(meshKey);
+    const stranger = await enroll(otherKey, "PortRestrictedCone");
+    const client = await connect({ Authorization: `Bearer ${sym.token}` });
+    if (!("ws" in client)) throw new Error(`relay refused: ${JSON.stringify(client)}`);
+    await vi.waitFor(() => expect(client.text).toHaveLength(1), WAIT);
+    const first = client.text[0];
+    expect([...first.publicKeys].sort()).toEqual([cone.node.publicKey, untyped.node.publicKey].sort());
+    expect(first.natTypes).toEqual({ [cone.node.publicKey]: "full-cone" });
+    expect(first.ownNatType).toBe("symmetric");
+    expect(JSON.stringify(client.text)).not.toContain(stranger.node.publicKey);
+    expect(JSON.stringify(client.text)).not.toContain("port-restricted-cone");
+
+    // A node that joins later is named, with its type, when the node asks again.
+    const late = await enroll(meshKey, "symmetric");
+    client.ws.send(JSON.stringify({ type: "peers?" }));
+    await vi.waitFor(() => expect(client.text).toHaveLength(2), WAIT);
+    expect(client.text[1].natTypes).toEqual({
+      [cone.node.publicKey]: "full-cone",
+      [late.node.publicKey]: "symmetric",
+    });
+    expect(client.text[1].publicKeys).toHaveLength(3);
+    client.ws.close();
     await vi.waitFor(async () => expect(await metric("wiresync_relay_sessions")).toBe(0), WAIT);
   });
 
