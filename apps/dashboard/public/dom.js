@@ -66,10 +66,18 @@ export function formatAgo(iso, never = "never") {
   return never;
 }
 
-/** A `<time>` showing a relative time, with the absolute one on hover. */
+/** A `<time>` showing a relative time, with the absolute one on hover; `refreshTimes` ages it. */
 export function timeAgo(iso, never) {
   if (!iso) return h("span", { class: "muted" }, never ?? "never");
-  return h("time", { datetime: iso, title: formatDate(iso) }, formatAgo(iso, never));
+  return h("time", { class: "ago", datetime: iso, title: formatDate(iso) }, formatAgo(iso, never));
+}
+
+/** Recomputes the text of every `timeAgo` under `root`, so "5 seconds ago" does not stay that. */
+export function refreshTimes(root) {
+  for (const el of root.querySelectorAll("time.ago")) {
+    const text = formatAgo(el.getAttribute("datetime"));
+    if (el.textContent !== text) el.textContent = text;
+  }
 }
 
 /** A `<time>` showing an absolute date and time. */
@@ -92,11 +100,12 @@ const TONES = {
   "in sync": "good",
   drift: "warn",
   online: "good",
+  degraded: "warn",
   completed: "good",
   usable: "good",
   running: "info",
   pending: "info",
-  offline: "warn",
+  offline: "bad",
   cancelled: "warn",
   expired: "warn",
   "used up": "warn",
