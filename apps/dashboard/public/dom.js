@@ -121,9 +121,26 @@ export function badge(text) {
   return h("span", { class: `badge badge-${tone}` }, text);
 }
 
-/** A table inside a scrollable region; `rows` are arrays of cells (nodes or text). */
+/**
+ * Names each cell of `tr` after its column (`data-label`, shown beside the value when a narrow screen
+ * lays rows out as cards) and keeps the table's roles, which CSS `display` changes would drop.
+ * Cells spanning columns (details, "nothing here") get no label. Returns `tr`.
+ */
+export function labelRow(tr, columns) {
+  tr.setAttribute("role", "row");
+  [...tr.children].forEach((td, i) => {
+    td.setAttribute("role", "cell");
+    if (td.colSpan === 1 && columns[i]) td.dataset.label = columns[i];
+  });
+  return tr;
+}
+
+/**
+ * A table inside a scrollable region; `rows` are arrays of cells (nodes or text), or `<tr>`s. Below
+ * 640 px wide each row shows as a card of labelled values.
+ */
 export function table({ caption, columns, rows, empty = "Nothing here yet." }) {
-  const body = h("tbody");
+  const body = h("tbody", { role: "rowgroup" });
   if (rows.length === 0) {
     body.append(h("tr", null, h("td", { colSpan: columns.length, class: "empty" }, empty)));
   }
@@ -138,21 +155,26 @@ export function table({ caption, columns, rows, empty = "Nothing here yet." }) {
           );
     body.append(tr);
   }
+  for (const tr of body.children) labelRow(tr, columns);
   return h(
     "div",
     { class: "table-wrap" },
     h(
       "table",
-      null,
+      { role: "table" },
       caption ? h("caption", { class: "visually-hidden" }, caption) : null,
       h(
         "thead",
-        null,
+        { role: "rowgroup" },
         h(
           "tr",
-          null,
+          { role: "row" },
           columns.map((c) =>
-            h("th", { scope: "col" }, c === "" ? h("span", { class: "visually-hidden" }, "Actions") : c),
+            h(
+              "th",
+              { scope: "col", role: "columnheader" },
+              c === "" ? h("span", { class: "visually-hidden" }, "Actions") : c,
+            ),
           ),
         ),
       ),

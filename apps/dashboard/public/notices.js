@@ -77,19 +77,23 @@ export function startNotices(region, signal) {
             { dataset: { type: notice.type } },
             badge(notice.tone),
             h("span", { class: "notice-text" }, notice.parts),
-            timeAgo(notice.at),
             h(
-              "button",
-              {
-                type: "button",
-                class: "button-quiet",
-                "aria-label": "Dismiss notice",
-                onclick: () => {
-                  notices.splice(notices.indexOf(notice), 1);
-                  render();
+              "span",
+              { class: "notice-meta" },
+              timeAgo(notice.at),
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "button-quiet",
+                  "aria-label": "Dismiss notice",
+                  onclick: () => {
+                    notices.splice(notices.indexOf(notice), 1);
+                    render();
+                  },
                 },
-              },
-              "Dismiss",
+                "Dismiss",
+              ),
             ),
           ),
         ),

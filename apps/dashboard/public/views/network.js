@@ -15,6 +15,7 @@ import {
   flash,
   h,
   heading,
+  labelRow,
   onSubmit,
   pager,
   replace,
@@ -225,10 +226,13 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
       .catch((err) => replace(problem, errorBox(err)));
 
   const rowOf = (node) =>
-    h(
-      "tr",
-      { dataset: { nodeId: node.id } },
-      cellsOf(node).map((cell) => h("td", null, cell)),
+    labelRow(
+      h(
+        "tr",
+        { dataset: { nodeId: node.id } },
+        cellsOf(node).map((cell) => h("td", null, cell)),
+      ),
+      COLUMNS,
     );
   const cellsOf = (node) => [
     h("span", { class: "node-name" }, node.name),

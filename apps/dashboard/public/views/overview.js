@@ -252,7 +252,7 @@ export async function renderOverview({ main, session, signal }) {
     else if (event.type === "sync.started") {
       runsSoon();
       if (event.data?.run?.id) followOnPanel(event.data.run.id);
-    } else if (event.type === "sync.completed" || event.type === "sync.failed") runsSoon();
+    } else if (event.type.startsWith("sync.")) runsSoon();
   }, signal);
 
   replace(
