@@ -84,7 +84,7 @@ describe.skipIf(!hasChromium())("the dashboard, live, in Chromium", () => {
   const sameDocument = (page: Page) =>
     page.evaluate(() => (globalThis as unknown as PageGlobals).__sameDocument === true);
 
-  async function openSignedIn(): Promise<Page> {
+  async function openSignedIn(key = t.adminKey): Promise<Page> {
     const context = await browser.newContext({
       baseURL: `http://127.0.0.1:${server.port}`,
       viewport: { width: 1280, height: 800 },
@@ -94,7 +94,7 @@ describe.skipIf(!hasChromium())("the dashboard, live, in Chromium", () => {
     page.setDefaultTimeout(10_000);
     page.on("pageerror", (err) => pageErrors.push(err.message));
     await page.goto("/");
-    await page.getByLabel("Admin API key").fill(t.adminKey);
+    await page.getByLabel("Admin API key").fill(key);
     await page.getByLabel("Admin API key").press("Enter");
     await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
     return page;
@@ -337,6 +337,36 @@ describe.skipIf(!hasChromium())("the dashboard, live, in Chromium", () => {
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }
+  });
+
+  it("keeps a read-only session live through its networks' rooms, without the admin room's events", async () => {
+    const reader = await post("/api/admin/api-keys", { name: "auditor", scopes: ["read"] });
+    const page = await openSignedIn(reader.key);
+    const networks = (await json(await t.request("/api/v1/networks"))).data as { id: string; name: string }[];
+    const office = networks.find((n) => n.name === "office")!;
+    const laptop = (await json(await t.request(`/api/v1/nodes?networkId=${office.id}`))).data.items[0];
+    await page.goto(`/#/networks/${office.id}`);
+    await page.getByRole("heading", { level: 1, name: "Nodes of office" }).waitFor();
+    await expect.poll(() => liveState(page)).toBe("open");
+    const status = page.locator(`tr[data-node-id="${laptop.id}"]`).getByRole("cell").nth(3);
+    expect(await status.textContent()).toBe("offline");
+
+    // The hub's interface shows a fresh handshake: how a node without an agent comes online.
+    await t.platform.services.liveness.recordHubHandshakes(office.id, [
+      { publicKey: laptop.publicKey, latestHandshake: Math.floor(Date.now() / 1000) },
+    ]);
+    await expect.poll(() => status.textContent()).toBe("online");
+    await t.platform.services.liveness.markStaleNodesOffline(new Date());
+    await expect.poll(() => status.textContent()).toBe("offline");
+
+    // A failed delivery goes to the admin room only: the admins' pages hear of it, the reader does not.
+    const [delivery] = await t.platform.database.db.select().from(webhookDeliveries);
+    expect(await t.platform.services.webhooks.deliver(delivery!.id)).toMatchObject({ status: "retry" });
+    const failures = (p: Page) =>
+      p.getByRole("region", { name: "Live notices" }).locator('li[data-type="delivery.failed"]');
+    await expect.poll(() => failures(pages[0]!).count()).toBe(2);
+    expect(await failures(page).count()).toBe(0);
+    await page.context().close();
   });
 
   it("keeps every button's label readable on hover", async () => {
