@@ -181,6 +181,32 @@ describe.skipIf(!hasChromium())("the dashboard, live, in Chromium", () => {
     await pages[1]!.getByRole("button", { name: "Dismiss notice" }).click();
   });
 
+  it("resumes after the API restarts and shows what happened meanwhile, without a reload", async () => {
+    const networks = (await json(await t.request("/api/v1/networks"))).data as { id: string; name: string }[];
+    const office = networks.find((n) => n.name === "office")!;
+    const laptop = (await json(await t.request(`/api/v1/nodes?networkId=${office.id}`))).data.items[0];
+    const status = (page: Page) =>
+      page.locator(`tr[data-node-id="${laptop.id}"]`).getByRole("cell").nth(3).textContent();
+    await onBoth(async (page) => expect(await status(page)).toBe("offline"));
+    await markDocuments();
+
+    const { port } = server;
+    await server.close(100);
+    await onBoth(async (page) => expect.poll(() => liveState(page)).toBe("reconnecting"));
+    // While no API answers, the hub's interface shows a fresh handshake: the node comes back.
+    await t.platform.services.liveness.recordHubHandshakes(office.id, [
+      { publicKey: laptop.publicKey, latestHandshake: Math.floor(Date.now() / 1000) },
+    ]);
+    server = await listen(t.app, port, "127.0.0.1");
+    await onBoth(async (page) => {
+      await expect.poll(() => liveState(page), { timeout: 15_000 }).toBe("open");
+      await expect.poll(() => status(page)).toBe("online");
+      expect(await sameDocument(page)).toBe(true);
+    });
+    await t.platform.services.liveness.markStaleNodesOffline(new Date());
+    await onBoth(async (page) => expect.poll(() => status(page)).toBe("offline"));
+  });
+
   it("follows a sync started through the API, checkpoint by checkpoint, on both pages", async () => {
     await showOnBoth("#/", "Overview");
     await markDocuments();

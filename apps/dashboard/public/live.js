@@ -92,6 +92,8 @@ function open() {
   es.addEventListener("error", () => {
     if (source !== es) return;
     if (es.readyState === EventSource.CONNECTING) {
+      // The browser resumes after the last event it saw; with none seen yet, it cannot.
+      if (!lastId) needsResync = true;
       setState("reconnecting");
       return;
     }

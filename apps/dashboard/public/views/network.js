@@ -340,7 +340,10 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
   }
 
   const refreshSoon = coalesce(
-    () => refreshList().catch((err) => err?.name !== "AbortError" && replace(problem, errorBox(err))),
+    () =>
+      refreshList().catch((err) => {
+        if (err?.name !== "AbortError" && !err?.endedSession) replace(problem, errorBox(err));
+      }),
     LIVE_REFRESH_MS,
     signal,
   );
