@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../apps/api/server.js";
 import { listen } from "../../apps/api/server.js";
@@ -35,7 +35,11 @@ interface PageGlobals {
     }>;
   };
   __sameDocument?: boolean;
-  getComputedStyle(el: unknown): { color: string; backgroundColor: string };
+  getComputedStyle(el: unknown): { color: string; backgroundColor: string; filter: string };
+}
+
+interface PageElement {
+  parentElement: PageElement | null;
 }
 
 /** WCAG's contrast ratio of two `rgb(…)`/`rgba(…)` colours (alpha ignored: the tests pick opaque ones). */
@@ -53,6 +57,32 @@ function contrast(a: string, b: string): number {
   };
   const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
   return (hi + 0.05) / (lo + 0.05);
+}
+
+/**
+ * In the page: an element's text colour and the background it shows on (the first opaque one up
+ * its ancestors), both through the element's `filter: brightness(…)`, as `rgb(r, g, b)`.
+ */
+function shownColours(el: unknown): { color: string; background: string } {
+  const w = globalThis as unknown as PageGlobals;
+  const style = w.getComputedStyle(el);
+  const brightness = Number(/brightness\(([\d.]+)\)/.exec(style.filter)?.[1] ?? 1);
+  let background = "rgb(255, 255, 255)";
+  for (let node = el as PageElement | null; node; node = node.parentElement) {
+    const bg = w.getComputedStyle(node).backgroundColor;
+    if (bg !== "rgba(0, 0, 0, 0)" && bg !== "transparent") {
+      background = bg;
+      break;
+    }
+  }
+  const through = (css: string) => {
+    const [r, g, b] = css
+      .match(/[\d.]+/g)!
+      .slice(0, 3)
+      .map((c) => Math.min(255, Number(c) * brightness));
+    return `rgb(${r}, ${g}, ${b})`;
+  };
+  return { color: through(style.color), background: through(background) };
 }
 
 describe.skipIf(!hasChromium())("the dashboard, live, in Chromium", () => {
@@ -395,35 +425,50 @@ describe.skipIf(!hasChromium())("the dashboard, live, in Chromium", () => {
     await page.context().close();
   });
 
-  it("keeps every button's label readable on hover", async () => {
-    const page = pages[0]!;
-    const networks = (await json(await t.request("/api/v1/networks"))).data as { id: string; name: string }[];
-    const office = networks.find((n) => n.name === "office")!;
-    await page.goto(`/#/networks/${office.id}`);
-    await page.getByRole("heading", { level: 1, name: "Nodes of office" }).waitFor();
-    const colours = async (button: ReturnType<Page["getByRole"]>) => {
-      await button.hover();
-      return button.evaluate((el) => {
-        const style = (globalThis as unknown as PageGlobals).getComputedStyle(el);
-        return { color: style.color, background: style.backgroundColor };
-      });
-    };
-    const checked: string[] = [];
-    const expectReadable = async (name: string, button: ReturnType<Page["getByRole"]>) => {
-      const { color, background } = await colours(button);
-      // A transparent background shows the surface under it.
-      const under = background === "rgba(0, 0, 0, 0)" ? "rgb(255, 255, 255)" : background;
-      expect(contrast(color, under), `${name}: ${color} on ${under}`).toBeGreaterThanOrEqual(4.5);
-      checked.push(name);
-    };
-    await expectReadable("primary", page.getByRole("button", { name: "Enroll node" }));
-    await expectReadable("quiet", page.getByRole("button", { name: "Disable node laptop" }));
-    await expectReadable("danger-quiet", page.getByRole("button", { name: "Delete node laptop" }));
-    await page.getByRole("button", { name: "Delete node laptop" }).click();
-    const dialog = page.getByRole("dialog");
-    await expectReadable("danger", dialog.getByRole("button", { name: "Delete node" }));
-    await dialog.getByRole("button", { name: "Cancel" }).click();
-    expect(checked).toEqual(["primary", "quiet", "danger-quiet", "danger"]);
-    expect(pageErrors).toEqual([]);
-  });
+  it.each(["light", "dark"] as const)(
+    "keeps text readable in the %s scheme: buttons on hover, badges, the live indicator",
+    async (colorScheme) => {
+      const page = pages[0]!;
+      await page.emulateMedia({ colorScheme });
+      const networks = (await json(await t.request("/api/v1/networks"))).data as {
+        id: string;
+        name: string;
+      }[];
+      const office = networks.find((n) => n.name === "office")!;
+      await page.goto(`/#/networks/${office.id}`);
+      await page.getByRole("heading", { level: 1, name: "Nodes of office" }).waitFor();
+      const checked: string[] = [];
+      const expectReadable = async (name: string, target: Locator, hover = true) => {
+        if (hover) await target.hover();
+        const { color, background } = await target.evaluate(shownColours);
+        expect(contrast(color, background), `${name}: ${color} on ${background}`).toBeGreaterThanOrEqual(4.5);
+        checked.push(name);
+      };
+      await expectReadable("primary", page.getByRole("button", { name: "Enroll node" }));
+      await expectReadable("quiet", page.getByRole("button", { name: "Disable node laptop" }));
+      await expectReadable("danger-quiet", page.getByRole("button", { name: "Delete node laptop" }));
+      await expectReadable("live indicator", page.locator("#live-state"), false);
+      const badges = page.locator(".badge");
+      for (let i = 0; i < (await badges.count()); i++) {
+        await expectReadable(`badge ${await badges.nth(i).textContent()}`, badges.nth(i), false);
+      }
+      await page.getByRole("button", { name: "Delete node laptop" }).click();
+      const dialog = page.getByRole("dialog");
+      await expectReadable("danger", dialog.getByRole("button", { name: "Delete node" }));
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      // The status badge and the notices' badges were among them.
+      expect(checked).toEqual(
+        expect.arrayContaining([
+          "primary",
+          "quiet",
+          "danger-quiet",
+          "danger",
+          "badge offline",
+          "badge failed",
+        ]),
+      );
+      await page.emulateMedia({ colorScheme: "light" });
+      expect(pageErrors).toEqual([]);
+    },
+  );
 });
