@@ -4,7 +4,9 @@
  * stops their requests and polling.
  */
 import { api, setUnauthenticatedHandler } from "./api.js";
-import { confirmDialog, errorBox, flash, h, heading, replace } from "./dom.js";
+import { confirmDialog, errorBox, flash, h, heading, refreshTimes, replace } from "./dom.js";
+import { connectLive, disconnectLive, MAX_ROOMS, watchLiveState } from "./live.js";
+import { startNotices } from "./notices.js";
 import { renderSignIn } from "./sign-in.js";
 import { renderAudit } from "./views/audit.js";
 import { renderEnrollmentKeys } from "./views/enrollment-keys.js";
@@ -34,6 +36,8 @@ const topbar = document.getElementById("topbar");
 let session = null;
 /** Aborts the view on screen. */
 let current = null;
+/** Aborts what lives as long as the session: the live stream's notices. */
+let shellScope = null;
 let isFirstView = true;
 
 function parseHash() {
@@ -111,11 +115,66 @@ function showShell() {
   for (const el of document.querySelectorAll("[data-admin-only]")) el.hidden = !session.isAdmin;
   // Only a user has sessions to revoke everywhere; an API key is revoked by an admin instead.
   for (const el of document.querySelectorAll("[data-user-only]")) el.hidden = session.kind !== "user";
+  shellScope?.abort();
+  shellScope = new AbortController();
+  startNotices(document.getElementById("notices"), shellScope.signal);
+  startLive(shellScope.signal);
   show();
 }
 
+/**
+ * Opens the live stream: an admin joins the `admin` room (every event); a read-only session the
+ * rooms of the networks it can read (as many as one stream URL can name).
+ */
+async function startLive(signal) {
+  let rooms = ["admin"];
+  if (!session.isAdmin) {
+    try {
+      const networks = await api("/api/v1/networks", { signal });
+      rooms = networks.slice(0, MAX_ROOMS).map((n) => n.id);
+    } catch {
+      return;
+    }
+  }
+  if (signal.aborted) return;
+  connectLive(rooms, {
+    // A refused stream: a 401 here sends the app back to sign-in, which closes the stream.
+    sessionHolds: async () => {
+      try {
+        await api("/api/auth/me");
+        return true;
+      } catch (err) {
+        return !err?.endedSession;
+      }
+    },
+  });
+}
+
+const LIVE_LABELS = {
+  connecting: "Connecting…",
+  open: "Live",
+  reconnecting: "Reconnecting…",
+  closed: "Not live",
+};
+
+watchLiveState((state) => {
+  const indicator = document.getElementById("live-state");
+  indicator.dataset.state = state;
+  indicator.textContent = LIVE_LABELS[state];
+  indicator.title =
+    state === "open"
+      ? "Changes appear here as they happen."
+      : "Changes appear again once the connection is back; nothing is lost meanwhile.";
+});
+
+// Relative times ("2 minutes ago") age on screen, whether or not an event comes.
+setInterval(() => refreshTimes(document.body), 15_000);
+
 function showSignIn(message) {
   current?.abort();
+  shellScope?.abort();
+  shellScope = null;
+  disconnectLive();
   session = null;
   topbar.hidden = true;
   document.title = "Sign in · wiresync";

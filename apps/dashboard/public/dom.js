@@ -66,10 +66,18 @@ export function formatAgo(iso, never = "never") {
   return never;
 }
 
-/** A `<time>` showing a relative time, with the absolute one on hover. */
+/** A `<time>` showing a relative time, with the absolute one on hover; `refreshTimes` ages it. */
 export function timeAgo(iso, never) {
   if (!iso) return h("span", { class: "muted" }, never ?? "never");
-  return h("time", { datetime: iso, title: formatDate(iso) }, formatAgo(iso, never));
+  return h("time", { class: "ago", datetime: iso, title: formatDate(iso) }, formatAgo(iso, never));
+}
+
+/** Recomputes the text of every `timeAgo` under `root`, so "5 seconds ago" does not stay that. */
+export function refreshTimes(root) {
+  for (const el of root.querySelectorAll("time.ago")) {
+    const text = formatAgo(el.getAttribute("datetime"));
+    if (el.textContent !== text) el.textContent = text;
+  }
 }
 
 /** A `<time>` showing an absolute date and time. */
@@ -92,11 +100,12 @@ const TONES = {
   "in sync": "good",
   drift: "warn",
   online: "good",
+  degraded: "warn",
   completed: "good",
   usable: "good",
   running: "info",
   pending: "info",
-  offline: "warn",
+  offline: "bad",
   cancelled: "warn",
   expired: "warn",
   "used up": "warn",
@@ -112,9 +121,26 @@ export function badge(text) {
   return h("span", { class: `badge badge-${tone}` }, text);
 }
 
-/** A table inside a scrollable region; `rows` are arrays of cells (nodes or text). */
+/**
+ * Names each cell of `tr` after its column (`data-label`, shown beside the value when a narrow screen
+ * lays rows out as cards) and keeps the table's roles, which CSS `display` changes would drop.
+ * Cells spanning columns (details, "nothing here") get no label. Returns `tr`.
+ */
+export function labelRow(tr, columns) {
+  tr.setAttribute("role", "row");
+  [...tr.children].forEach((td, i) => {
+    td.setAttribute("role", "cell");
+    if (td.colSpan === 1 && columns[i]) td.dataset.label = columns[i];
+  });
+  return tr;
+}
+
+/**
+ * A table inside a scrollable region; `rows` are arrays of cells (nodes or text), or `<tr>`s. Below
+ * 640 px wide each row shows as a card of labelled values.
+ */
 export function table({ caption, columns, rows, empty = "Nothing here yet." }) {
-  const body = h("tbody");
+  const body = h("tbody", { role: "rowgroup" });
   if (rows.length === 0) {
     body.append(h("tr", null, h("td", { colSpan: columns.length, class: "empty" }, empty)));
   }
@@ -129,21 +155,26 @@ export function table({ caption, columns, rows, empty = "Nothing here yet." }) {
           );
     body.append(tr);
   }
+  for (const tr of body.children) labelRow(tr, columns);
   return h(
     "div",
     { class: "table-wrap" },
     h(
       "table",
-      null,
+      { role: "table" },
       caption ? h("caption", { class: "visually-hidden" }, caption) : null,
       h(
         "thead",
-        null,
+        { role: "rowgroup" },
         h(
           "tr",
-          null,
+          { role: "row" },
           columns.map((c) =>
-            h("th", { scope: "col" }, c === "" ? h("span", { class: "visually-hidden" }, "Actions") : c),
+            h(
+              "th",
+              { scope: "col", role: "columnheader" },
+              c === "" ? h("span", { class: "visually-hidden" }, "Actions") : c,
+            ),
           ),
         ),
       ),

@@ -5,7 +5,7 @@
  */
 import { api } from "../api.js";
 import { badge, confirmDialog, errorBox, flash, h, replace, timeAt } from "../dom.js";
-import { finishedRun } from "../runs.js";
+import { followRun } from "../runs.js";
 
 /** Listed one by one up to this many; the rest are counted. */
 const LIST_LIMIT = 50;
@@ -115,7 +115,7 @@ export function driftPanel({ network, session, signal, nameOf }) {
     replace(result, h("p", { class: "muted" }, "Fixing…"));
     try {
       const accepted = await api(`/api/v1/networks/${id}/drift/fix`, { method: "POST", signal });
-      const run = await finishedRun(accepted.sync_log_id, signal);
+      const run = await followRun(accepted.sync_log_id, signal);
       if (!run) return;
       if (run.status !== "COMPLETED") {
         replace(

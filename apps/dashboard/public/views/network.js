@@ -1,7 +1,8 @@
 /**
  * One network's nodes: list, enroll (the token is shown once; the config with its private key stays
  * downloadable by admins, audited), disable or enable, delete;
- * and its hub interface checked for drift.
+ * and its hub interface checked for drift. The list follows the live stream: a node event of this
+ * network reads the page again and replaces the rows that changed.
  */
 import { api, query as toQuery } from "../api.js";
 import {
@@ -14,12 +15,14 @@ import {
   flash,
   h,
   heading,
+  labelRow,
   onSubmit,
   pager,
   replace,
   table,
   timeAgo,
 } from "../dom.js";
+import { coalesce, onLive } from "../live.js";
 import { driftPanel } from "./drift.js";
 
 const PAGE_SIZE = 50;
@@ -183,6 +186,20 @@ async function deleteNode(node) {
 
 const COLUMNS = ["Name", "Email", "Address", "Status", "Last handshake", "Last seen", "Role", ""];
 
+/** How long a burst of node events is gathered before the list is read again. */
+const LIVE_REFRESH_MS = 250;
+
+/**
+ * Puts `next` in place of `row`; when the keyboard was on one of its buttons, it moves to the button
+ * at the same place in the new row (its label may have changed: Disable became Enable).
+ */
+function replaceRow(row, next) {
+  const buttons = [...row.querySelectorAll("button")];
+  const focused = buttons.indexOf(document.activeElement);
+  row.replaceWith(next);
+  if (focused >= 0) next.querySelectorAll("button")[focused]?.focus();
+}
+
 export async function renderNetwork({ main, params, query, session, signal, setQuery }) {
   const [networkId] = params;
   const offset = Number(query.get("offset") ?? 0) || 0;
@@ -201,14 +218,23 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
   // Changes refresh the list only, so a one-time config panel stays on screen.
   const refreshList = async () => {
     const latest = await api(pagePath, { signal });
-    if (!signal.aborted) renderList(latest);
+    if (!signal.aborted) updateList(latest);
   };
   const act = (fn) => () =>
     fn()
       .then((changed) => changed !== false && refreshList())
       .catch((err) => replace(problem, errorBox(err)));
 
-  const rowOf = (node) => [
+  const rowOf = (node) =>
+    labelRow(
+      h(
+        "tr",
+        { dataset: { nodeId: node.id } },
+        cellsOf(node).map((cell) => h("td", null, cell)),
+      ),
+      COLUMNS,
+    );
+  const cellsOf = (node) => [
     h("span", { class: "node-name" }, node.name),
     node.email ?? h("span", { class: "muted" }, "—"),
     h(
@@ -273,9 +299,12 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
 
   // Names of the nodes on the page, for the drift panel's keys.
   const names = new Map();
+  // The nodes on screen, by id, as last rendered (a row is replaced only when its node changed).
+  let shown = new Map();
   function renderList(current) {
     names.clear();
     for (const node of current.items) names.set(node.publicKey, node.name);
+    shown = new Map(current.items.map((node) => [node.id, JSON.stringify(node)]));
     replace(
       listSlot,
       searchForm,
@@ -295,6 +324,33 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
     );
   }
   renderList(page);
+
+  /** Replaces the rows whose node changed; a node that came or went renders the list anew. */
+  function updateList(latest) {
+    const sameNodes = latest.items.length === shown.size && latest.items.every((node) => shown.has(node.id));
+    if (!sameNodes) return renderList(latest);
+    for (const node of latest.items) {
+      const json = JSON.stringify(node);
+      if (shown.get(node.id) === json) continue;
+      shown.set(node.id, json);
+      names.set(node.publicKey, node.name);
+      const row = listSlot.querySelector(`tr[data-node-id="${CSS.escape(node.id)}"]`);
+      if (row) replaceRow(row, rowOf(node));
+    }
+  }
+
+  const refreshSoon = coalesce(
+    () =>
+      refreshList().catch((err) => {
+        if (err?.name !== "AbortError" && !err?.endedSession) replace(problem, errorBox(err));
+      }),
+    LIVE_REFRESH_MS,
+    signal,
+  );
+  onLive((event) => {
+    if (event.type === "live.resync") refreshSoon();
+    else if (event.type.startsWith("node.") && event.data?.network?.id === networkId) refreshSoon();
+  }, signal);
 
   const form = session.isAdmin
     ? enrollForm(network, (created) => {

@@ -1,7 +1,11 @@
-/** Overview: service health, the size of the mesh, recent sync runs, and a full sync to run and follow. */
+/**
+ * Overview: service health, the size of the mesh, recent sync runs, and a full sync to run and
+ * follow. Live: node events update the counts, and a run started anywhere is followed here.
+ */
 import { api } from "../api.js";
 import { badge, errorBox, flash, formatDuration, h, heading, replace, table, timeAgo } from "../dom.js";
-import { FINISHED, POLL_MS, sleep } from "../runs.js";
+import { coalesce, onLive } from "../live.js";
+import { FINISHED, followRun, waker } from "../runs.js";
 
 /** Readiness answers 503 with the same body when a dependency is down; both are worth showing. */
 async function readiness(signal) {
@@ -78,44 +82,34 @@ export function runsTable(runs) {
 }
 
 /**
- * Follows a run by polling its status until it finishes or the view goes away; shows progress and
- * offers Cancel while it can still stop.
+ * Follows a run until it finishes or the view goes away (live events about it wake the read); shows
+ * its progress and offers Cancel while it can still stop.
  */
 async function follow(runId, { panel, session, signal, onFinished }) {
+  const title = h("h2", null, "Sync");
   const statusLine = h("p", { class: "sync-status", "aria-live": "polite" });
   const bar = h("progress", { max: 1, value: 0, "aria-label": "Sync progress" });
   const counts = h("p", { class: "muted" });
   const problem = h("div");
+  const alarm = waker(signal);
   const cancel = h("button", { type: "button", class: "button-quiet", hidden: !session.isAdmin }, "Cancel");
   cancel.addEventListener("click", async () => {
     cancel.disabled = true;
     try {
       await api(`/api/v1/sync/cancel/${encodeURIComponent(runId)}`, { method: "POST", signal });
       flash("Cancel requested: the run stops at its next checkpoint.");
+      // A cancel sends no event: read the run again now.
+      alarm.wake();
     } catch (err) {
       if (err?.name !== "AbortError") replace(problem, errorBox(err));
     }
   });
   panel.hidden = false;
-  replace(
-    panel,
-    h("h2", null, "Full sync"),
-    statusLine,
-    bar,
-    counts,
-    problem,
-    h("div", { class: "actions" }, cancel),
-  );
+  replace(panel, title, statusLine, bar, counts, problem, h("div", { class: "actions" }, cancel));
 
   let lastStatus;
-  while (!signal.aborted) {
-    let run;
-    try {
-      run = await api(`/api/v1/sync/status/${encodeURIComponent(runId)}`, { signal });
-    } catch (err) {
-      if (err?.name !== "AbortError" && !err?.endedSession) replace(problem, errorBox(err));
-      return;
-    }
+  const show = (run) => {
+    replace(title, runTitle(run.type));
     if (run.status !== lastStatus) {
       replace(statusLine, badge(run.status), " ", statusText(run));
       lastStatus = run.status;
@@ -128,14 +122,30 @@ async function follow(runId, { panel, session, signal, onFinished }) {
       `${run.itemsSynced} synced, ${run.itemsFailed} failed of ${run.itemsTotal} items · ${formatDuration(run.startedAt ?? run.createdAt, run.completedAt)}`,
     );
     if (run.error) replace(problem, h("p", { class: "check-error" }, run.error));
-    if (FINISHED.has(run.status)) {
-      cancel.hidden = true;
-      onFinished(run);
-      return;
-    }
-    cancel.disabled = run.cancelRequested;
-    await sleep(POLL_MS, signal);
+    if (FINISHED.has(run.status)) cancel.hidden = true;
+    else cancel.disabled = run.cancelRequested;
+  };
+
+  let finished;
+  try {
+    finished = await followRun(runId, signal, { onRun: show, alarm });
+  } catch (err) {
+    if (err?.name !== "AbortError" && !err?.endedSession) replace(problem, errorBox(err));
+    return;
   }
+  if (finished) onFinished(finished);
+}
+
+const RUN_TITLES = {
+  full: "Full sync",
+  peers: "Peer sync",
+  configs: "Config sync",
+  usage: "Usage collection",
+  "drift-fix": "Drift fix",
+};
+
+function runTitle(type) {
+  return RUN_TITLES[type] ?? `${type} sync`;
 }
 
 function statusText(run) {
@@ -155,6 +165,9 @@ function statusText(run) {
   }
 }
 
+/** How long a burst of events is gathered before the counts or the run list are read again. */
+const LIVE_REFRESH_MS = 250;
+
 export async function renderOverview({ main, session, signal }) {
   const [ready, networks, online, runs] = await Promise.all([
     readiness(signal),
@@ -164,6 +177,7 @@ export async function renderOverview({ main, session, signal }) {
   ]);
   if (signal.aborted) return;
 
+  const meshSlot = h("div", { class: "card-slot" }, meshCard(networks, online.total));
   const runsSlot = h("div", null, runsTable(runs.items));
   const progress = h("section", {
     class: "panel sync-progress",
@@ -176,23 +190,42 @@ export async function renderOverview({ main, session, signal }) {
     "Run full sync",
   );
   const runError = h("div");
+  // The run on the progress panel; one at a time.
+  let followed;
 
+  const refreshMesh = async () => {
+    const [latestNetworks, latestOnline] = await Promise.all([
+      api("/api/v1/networks", { signal }),
+      api("/api/v1/nodes?status=online&limit=1", { signal }),
+    ]);
+    if (!signal.aborted) replace(meshSlot, meshCard(latestNetworks, latestOnline.total));
+  };
   const refreshRuns = async () => {
     const latest = await api("/api/v1/sync/logs?limit=5", { signal });
-    if (!signal.aborted) replace(runsSlot, runsTable(latest.items));
+    if (signal.aborted) return;
+    replace(runsSlot, runsTable(latest.items));
+    const active = latest.items.find((run) => !FINISHED.has(run.status));
+    if (active) followOnPanel(active.id);
   };
-  const followRun = async (runId) => {
+  const followOnPanel = async (runId) => {
+    if (followed) return;
+    followed = runId;
     runButton.disabled = true;
     await follow(runId, {
       panel: progress,
       session,
       signal,
       onFinished: (run) => {
-        flash(`Full sync ${run.status.toLowerCase()}.`, run.status === "COMPLETED" ? "good" : "bad");
-        refreshRuns().catch(() => {});
+        flash(
+          `${runTitle(run.type)} ${run.status.toLowerCase()}.`,
+          run.status === "COMPLETED" ? "good" : "bad",
+        );
       },
     });
+    followed = undefined;
     runButton.disabled = false;
+    // The run list shows how it ended, and follows a run that started meanwhile.
+    refreshRuns().catch(() => {});
   };
 
   runButton.addEventListener("click", async () => {
@@ -201,19 +234,33 @@ export async function renderOverview({ main, session, signal }) {
     try {
       const accepted = await api("/api/v1/sync/full", { method: "POST", body: {}, signal });
       refreshRuns().catch(() => {});
-      await followRun(accepted.sync_log_id);
+      await followOnPanel(accepted.sync_log_id);
     } catch (err) {
       runButton.disabled = false;
       if (err?.name !== "AbortError" && !err?.endedSession) replace(runError, errorBox(err));
     }
   });
 
+  const meshSoon = coalesce(() => refreshMesh().catch(() => {}), LIVE_REFRESH_MS, signal);
+  const runsSoon = coalesce(() => refreshRuns().catch(() => {}), LIVE_REFRESH_MS, signal);
+  onLive((event) => {
+    if (event.type === "live.resync") {
+      meshSoon();
+      runsSoon();
+    } else if (event.type.startsWith("node.")) meshSoon();
+    // A run started anywhere (another tab, the API, the scheduler) shows its progress here.
+    else if (event.type === "sync.started") {
+      runsSoon();
+      if (event.data?.run?.id) followOnPanel(event.data.run.id);
+    } else if (event.type.startsWith("sync.")) runsSoon();
+  }, signal);
+
   replace(
     main,
     heading("Overview", session.isAdmin ? runButton : null),
     runError,
     progress,
-    h("div", { class: "cards" }, healthCard(ready), meshCard(networks, online.total)),
+    h("div", { class: "cards" }, healthCard(ready), meshSlot),
     h(
       "section",
       { "aria-labelledby": "recent-runs-title" },
@@ -227,7 +274,7 @@ export async function renderOverview({ main, session, signal }) {
     ),
   );
 
-  // A full sync still running from before (another tab, a reload) is followed here too.
-  const active = runs.items.find((run) => run.type === "full" && !FINISHED.has(run.status));
-  if (active) followRun(active.id);
+  // A run still going from before (another tab, a reload) is followed here too.
+  const active = runs.items.find((run) => !FINISHED.has(run.status));
+  if (active) followOnPanel(active.id);
 }
