@@ -77,6 +77,29 @@ describe("node metrics", () => {
     expect(bucket("+Inf")).toBe(3);
   });
 
+  it("counts as lagging the nodes whose agent reported applying an older config than the current one", async () => {
+    const delta = await createNetwork(t, { name: "delta" });
+    const d1 = await createNode(t, delta.id);
+    const d2 = await createNode(t, delta.id);
+    await createNode(t, delta.id); // its agent never reports a version: never lagging
+    await heartbeat(t, d1.node.id, d1.token, { configVersion: 1 });
+    await heartbeat(t, d2.node.id, d2.token, { configVersion: 1 });
+    const lagging = async () => sample(await scrape(), "wiresync_node_config_lagging", { network: "delta" });
+    expect(await lagging()).toBeUndefined();
+    // Two changes to every node's config (the first stores its hash, the second moves the version on).
+    for (const mtu of [1380, 1360]) {
+      const patched = await t.request(`/api/v1/networks/${delta.id}`, { method: "PATCH", body: { mtu } });
+      expect(patched.status).toBe(200);
+    }
+    const desired = (await (await t.request(`/api/v1/nodes/${d1.node.id}`)).json()).data.configVersion;
+    expect(desired).toBeGreaterThan(1);
+    expect(await lagging()).toBe(2);
+    await heartbeat(t, d1.node.id, d1.token, { configVersion: desired });
+    expect(await lagging()).toBe(1);
+    await heartbeat(t, d2.node.id, d2.token, { configVersion: desired });
+    expect(await lagging()).toBeUndefined();
+  });
+
   it("drops a network's series once its nodes are gone", async () => {
     const gamma = await createNetwork(t, { name: "gamma" });
     const g = await createNode(t, gamma.id);

@@ -49,7 +49,11 @@ describe("toWebhookInput (the panel's webhook form)", () => {
   });
 
   it.each([
-    ["another panel type", { type: "USER", scope: "ADMIN" }, /^must be one of DISCORD, GENERIC, GOTIFY, SYSTEM/],
+    [
+      "another panel type",
+      { type: "USER", scope: "ADMIN" },
+      /^must be one of DISCORD, GENERIC, GOTIFY, SYSTEM/,
+    ],
     ["another panel scope", { type: "SYSTEM", scope: "USER" }, /ADMIN/],
   ])("refuses %s", (_name, over, message) => {
     const parsed = CreateWebhookBody.safeParse({ name: "x", webhookUrl: "https://x.example/h", ...over });
