@@ -3,6 +3,7 @@
  * report, and the latency histogram of heartbeats, read from `/metrics` with exact numbers.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { json } from "../../../support/http.js";
 import { createNetwork, createNode, heartbeat } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
 import { createTestPlatform } from "../../../support/platform.js";
@@ -91,7 +92,7 @@ describe("node metrics", () => {
       const patched = await t.request(`/api/v1/networks/${delta.id}`, { method: "PATCH", body: { mtu } });
       expect(patched.status).toBe(200);
     }
-    const desired = (await (await t.request(`/api/v1/nodes/${d1.node.id}`)).json()).data.configVersion;
+    const desired = (await json(await t.request(`/api/v1/nodes/${d1.node.id}`))).data.configVersion;
     expect(desired).toBeGreaterThan(1);
     expect(await lagging()).toBe(2);
     await heartbeat(t, d1.node.id, d1.token, { configVersion: desired });
