@@ -359,13 +359,21 @@ export function createMeshCore(deps: MeshServiceDeps) {
     });
   }
 
-  async function renderFor(node: NodeRow, withPrivateKey: boolean): Promise<RenderedConfig> {
+  /**
+   * Renders the node's config. Inside a transaction pass it as `exec`: a read on another connection
+   * while the transaction holds one waits forever where there is only one (the embedded database).
+   */
+  async function renderFor(
+    node: NodeRow,
+    withPrivateKey: boolean,
+    exec: Db | Tx = db,
+  ): Promise<RenderedConfig> {
     // A hub-topology config needs only the nodes with routes behind them; a mesh one, every node.
     const [network, routed] = await Promise.all([
-      requireNetwork(db, node.networkId),
-      repo.routeRows(db, node.networkId),
+      requireNetwork(exec, node.networkId),
+      repo.routeRows(exec, node.networkId),
     ]);
-    const others = network.topology === "hub" ? routed : await repo.configRows(db, node.networkId);
+    const others = network.topology === "hub" ? routed : await repo.configRows(exec, node.networkId);
     const text = renderNodeConfig({
       network: toNetworkSpec(network),
       node: toNodeSpec(node),

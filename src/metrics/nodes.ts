@@ -95,7 +95,7 @@ export function registerNodeMetrics(registry: Registry, source: FleetSource, opt
 
   new Gauge({
     name: "wiresync_node_config_lagging",
-    help: "Nodes whose newest config version has not been announced to their agent yet, by network",
+    help: "Nodes whose agent reported applying a config version older than the current one, by network",
     labelNames: ["network"] as const,
     registers: [registry],
     async collect() {

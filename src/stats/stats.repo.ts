@@ -72,15 +72,15 @@ export async function countFailedDeliveries(exec: Executor): Promise<{ webhooks:
 }
 
 /**
- * Nodes whose config version is ahead of the version last announced to their agent, by network: their
- * agent has not been told of their newest config yet.
+ * Nodes whose agent reported applying a config version older than their current one, by network: the
+ * rule of `isConfigLagging`. A node whose agent never reported a version is not counted.
  */
 export function countConfigLagging(exec: Executor): Promise<{ network: string; count: number }[]> {
   return exec
     .select({ network: networks.name, count: count() })
     .from(nodes)
     .innerJoin(networks, eq(nodes.networkId, networks.id))
-    .where(lt(nodes.configPushedVersion, nodes.configVersion))
+    .where(and(isNotNull(nodes.appliedConfigVersion), lt(nodes.appliedConfigVersion, nodes.configVersion)))
     .groupBy(networks.id, networks.name)
     .orderBy(networks.name);
 }

@@ -83,7 +83,7 @@ export async function run(): Promise<BenchRow[]> {
         status: STATUSES[i % STATUSES.length]!,
         ...(i % 5 < 3 ? { handshakeAgeSeconds: (i * 37) % 7_200 } : {}),
         configVersion: 2,
-        configPushedVersion: i % 10 === 0 ? 1 : 2,
+        appliedConfigVersion: i % 10 === 0 ? 1 : 2,
       }));
       const [a, b] = [n >> 8, n & 255];
       const ids = await insertFleetNodes(db, networkId, list, {

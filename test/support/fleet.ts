@@ -9,6 +9,8 @@ export interface FleetNode {
   handshakeAgeSeconds?: number;
   configVersion?: number;
   configPushedVersion?: number;
+  /** The config version the node's agent last reported applying; none when left out. */
+  appliedConfigVersion?: number;
   email?: string;
 }
 
@@ -47,6 +49,7 @@ export async function insertFleetNodes(
             : new Date(now.getTime() - n.handshakeAgeSeconds * 1_000),
         configVersion: n.configVersion ?? 1,
         configPushedVersion: n.configPushedVersion ?? n.configVersion ?? 1,
+        appliedConfigVersion: n.appliedConfigVersion ?? null,
       };
     });
     const inserted = await db.insert(nodes).values(rows).returning({ id: nodes.id });

@@ -66,6 +66,8 @@ export interface TestPlatformOptions {
   prefix?: string;
   /** Another platform's database, likewise (not dropped by this one's `close`). */
   database?: TestDatabase;
+  /** Connections in the pool (10 unless given); 1 holds the platform to what the embedded database has. */
+  poolSize?: number;
   /** Bounds on waiting for Postgres; production defaults unless given. */
   databaseTimeouts?: DatabaseTimeouts;
   /** `METRICS_PER_PEER` (off unless given). */
@@ -109,7 +111,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
     database: {
       kind: "postgres",
       url: options.databaseUrl?.(db.url) ?? db.url,
-      poolSize: 10,
+      poolSize: options.poolSize ?? 10,
       ...(options.databaseTimeouts ? { timeouts: options.databaseTimeouts } : {}),
     },
     redis: { url: options.redisUrl ?? TEST_REDIS_URL, prefix },

@@ -64,10 +64,9 @@ export const AdminStatsSchema = OverviewStatsSchema.extend({
       networks: z.number().int(),
       lastAt: z.string().nullable(),
     }),
-    configLagging: z
-      .number()
-      .int()
-      .openapi({ description: "nodes whose newest config version was not yet announced to their agent" }),
+    configLagging: z.number().int().openapi({
+      description: "nodes whose agent reported applying a config version older than their current one",
+    }),
   }),
   retention: z.object({
     days: z.number().int().openapi({ description: "RETENTION_DAYS" }),

@@ -3,6 +3,7 @@
  * report, and the latency histogram of heartbeats, read from `/metrics` with exact numbers.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { json } from "../../../support/http.js";
 import { createNetwork, createNode, heartbeat } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
 import { createTestPlatform } from "../../../support/platform.js";
@@ -75,6 +76,29 @@ describe("node metrics", () => {
     expect(bucket("0.25")).toBe(2);
     expect(bucket("0.5")).toBe(3);
     expect(bucket("+Inf")).toBe(3);
+  });
+
+  it("counts as lagging the nodes whose agent reported applying an older config than the current one", async () => {
+    const delta = await createNetwork(t, { name: "delta" });
+    const d1 = await createNode(t, delta.id);
+    const d2 = await createNode(t, delta.id);
+    await createNode(t, delta.id); // its agent never reports a version: never lagging
+    await heartbeat(t, d1.node.id, d1.token, { configVersion: 1 });
+    await heartbeat(t, d2.node.id, d2.token, { configVersion: 1 });
+    const lagging = async () => sample(await scrape(), "wiresync_node_config_lagging", { network: "delta" });
+    expect(await lagging()).toBeUndefined();
+    // Two changes to every node's config (the first stores its hash, the second moves the version on).
+    for (const mtu of [1380, 1360]) {
+      const patched = await t.request(`/api/v1/networks/${delta.id}`, { method: "PATCH", body: { mtu } });
+      expect(patched.status).toBe(200);
+    }
+    const desired = (await json(await t.request(`/api/v1/nodes/${d1.node.id}`))).data.configVersion;
+    expect(desired).toBeGreaterThan(1);
+    expect(await lagging()).toBe(2);
+    await heartbeat(t, d1.node.id, d1.token, { configVersion: desired });
+    expect(await lagging()).toBe(1);
+    await heartbeat(t, d2.node.id, d2.token, { configVersion: desired });
+    expect(await lagging()).toBeUndefined();
   });
 
   it("drops a network's series once its nodes are gone", async () => {

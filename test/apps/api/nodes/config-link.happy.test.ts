@@ -106,3 +106,30 @@ describe("one-time config links", () => {
     expect(row!.revokedAt).toBeNull();
   });
 });
+
+describe("one-time config links on a single database connection", () => {
+  // The embedded database (PGlite) has one connection: a read outside the link's transaction would
+  // wait for it forever there. Here that wait is bounded, and fails the download with a 503.
+  let t: TestPlatform;
+
+  beforeAll(async () => {
+    t = await createTestPlatform({
+      poolSize: 1,
+      databaseTimeouts: { connectTimeoutSeconds: 5, statementTimeoutMs: 2_000, responseTimeoutMs: 4_000 },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it("downloads the config through a link, then refuses the link", async () => {
+    const { node, config } = await createNode(t, (await createNetwork(t)).id);
+    const made = await json(await t.request(`/api/v1/nodes/${node.id}/config/link`, { method: "POST" }));
+    const link = new URL(made.data.url);
+    const first = await t.request(`${link.pathname}${link.search}`, { key: null });
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe(config);
+    const again = await t.request(`${link.pathname}${link.search}`, { key: null });
+    expect(again.status).toBe(410);
+  });
+});

@@ -100,21 +100,33 @@ describe("stats and fleet metrics of known contents", () => {
       db,
       alpha,
       [
+        // Config lagging is the applied version (reported by the agent) behind the current one:
+        // a2, a3 and b2 lag; a4's newest config is not even announced, but its agent never
+        // reported a version, so it does not count.
         {
           name: "a1",
           status: "online",
           handshakeAgeSeconds: AGES.a1,
           configVersion: 3,
           configPushedVersion: 3,
+          appliedConfigVersion: 3,
         },
         {
           name: "a2",
           status: "online",
           handshakeAgeSeconds: AGES.a2,
           configVersion: 4,
-          configPushedVersion: 3,
+          configPushedVersion: 4,
+          appliedConfigVersion: 3,
         },
-        { name: "a3", status: "offline", handshakeAgeSeconds: AGES.a3 },
+        {
+          name: "a3",
+          status: "offline",
+          handshakeAgeSeconds: AGES.a3,
+          configVersion: 3,
+          configPushedVersion: 2,
+          appliedConfigVersion: 1,
+        },
         { name: "a4", status: "pending", configVersion: 2, configPushedVersion: 1 },
         { name: "a5", status: "disabled" },
       ],
@@ -124,8 +136,14 @@ describe("stats and fleet metrics of known contents", () => {
       db,
       beta,
       [
-        { name: "b1", status: "online", handshakeAgeSeconds: AGES.b1 },
-        { name: "b2", status: "offline", email: "b2@example.com" },
+        { name: "b1", status: "online", handshakeAgeSeconds: AGES.b1, appliedConfigVersion: 1 },
+        {
+          name: "b2",
+          status: "offline",
+          email: "b2@example.com",
+          configVersion: 5,
+          appliedConfigVersion: 4,
+        },
       ],
       { firstAddress: (i) => `10.0.1.${i + 2}`, seed: 200 },
     );
@@ -279,7 +297,7 @@ describe("stats and fleet metrics of known contents", () => {
     expect(byName.email.workers).toBe(0);
     expect(data.drift).toEqual({
       last24h: { events: 3, networks: 2, lastAt: expect.any(String) },
-      configLagging: 2,
+      configLagging: 3,
     });
     expect(data.retention).toMatchObject({
       days: 90,
@@ -304,7 +322,10 @@ describe("stats and fleet metrics of known contents", () => {
       [`${BETA}/online`]: 1,
     });
     expect(family(families, "wiresync_nodes").type).toBe("GAUGE");
-    expect(samples(family(families, "wiresync_node_config_lagging"), ["network"])).toEqual({ [ALPHA]: 2 });
+    expect(samples(family(families, "wiresync_node_config_lagging"), ["network"])).toEqual({
+      [ALPHA]: 2,
+      [BETA]: 1,
+    });
 
     expect(family(families, "wiresync_node_handshake_age_seconds").type).toBe("HISTOGRAM");
     const byNetwork = histogram(text, "wiresync_node_handshake_age_seconds", "network");
