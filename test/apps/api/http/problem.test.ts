@@ -1,3 +1,4 @@
+import { STATUS_CODES } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProblemSchema, STATUS_BY_CODE } from "../../../../apps/api/http/problem.js";
 import type { ErrorCode } from "../../../../src/errors.js";
@@ -74,6 +75,8 @@ describe("envelope and problem+json over HTTP", () => {
     "renders DomainError %s as a %i problem with its context as details",
     async (code, status) => {
       const body = await expectProblem(await t.request(`/test/domain-error/${code}`), status, code);
+      // The status's own reason phrase (410 "Gone"), never a generic "Error".
+      expect(body.title).toBe(STATUS_CODES[status]);
       expect(body.detail).toBe(`a ${code} happened`);
       expect(body.error.details).toEqual({ id: "abc" });
     },
