@@ -27,14 +27,14 @@ const obj = (v: unknown): Record<string, unknown> =>
   v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
-/** The network an event is about, when it names one (`network.id`, `node.networkId`, `networkId`). */
+/**
+ * The network an event is about, when it names one: `network.id`, `node.networkId`, `networkId`, or
+ * `run.networkId` (a network's sync run, as `runEventData` in src/sync writes it).
+ */
 export function networkOf(event: RoutedEvent): string | undefined {
   const d = event.data;
   return (
-    str(obj(d.network).id) ??
-    str(obj(d.node).networkId) ??
-    str(d.networkId) ??
-    str(obj(obj(d.run).options).networkId)
+    str(obj(d.network).id) ?? str(obj(d.node).networkId) ?? str(d.networkId) ?? str(obj(d.run).networkId)
   );
 }
 

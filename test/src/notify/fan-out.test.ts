@@ -3,9 +3,13 @@ import {
   backoffMs,
   emailsForEvent,
   judgeAttempt,
+  networkOf,
   retryAfterMs,
   webhookMatches,
 } from "../../../src/notify/index.js";
+import { inRooms } from "../../../src/realtime/index.js";
+import type { SyncRunRow } from "../../../src/sync/index.js";
+import { runEventData } from "../../../src/sync/index.js";
 
 const NET = "11111111-1111-4111-8111-111111111111";
 const hook = (over: Partial<{ enabled: boolean; events: string[]; scope: string }> = {}) => ({
@@ -36,6 +40,55 @@ describe("webhookMatches", () => {
     ],
   ])("delivers %s", (_name, webhook, event, expected) => {
     expect(webhookMatches(webhook, event)).toBe(expected);
+  });
+});
+
+describe("events of a network's sync run", () => {
+  const OTHER = "22222222-2222-4222-8222-222222222222";
+  const at = new Date("2026-12-06T09:00:00Z");
+  /** A run's `sync.failed` event as the sync service writes it (`runEventData`). */
+  const runEvent = (options: SyncRunRow["options"]) => ({
+    type: "sync.failed",
+    data: runEventData({
+      id: "33333333-3333-4333-8333-333333333333",
+      type: "peers",
+      status: "FAILED",
+      itemsTotal: 1,
+      itemsSynced: 0,
+      itemsFailed: 1,
+      error: "1 of 1 tasks failed",
+      requestedBy: "system",
+      jobId: null,
+      options,
+      items: [],
+      cancelRequested: false,
+      dedupeKey: null,
+      attempts: 1,
+      createdAt: at,
+      startedAt: at,
+      completedAt: at,
+      updatedAt: at,
+    }),
+  });
+
+  it("are about that network", () => {
+    expect(networkOf(runEvent({ networkId: NET }))).toBe(NET);
+    expect(networkOf(runEvent({}))).toBeUndefined();
+  });
+
+  it.each([
+    ["a hook scoped to its network", `network:${NET}`, { networkId: NET }, true],
+    ["not a hook scoped to another network", `network:${OTHER}`, { networkId: NET }, false],
+    ["not a network-scoped hook when the run spans every network", `network:${NET}`, {}, false],
+    ["a global hook", "global", { networkId: NET }, true],
+  ])("reach %s", (_name, scope, options, expected) => {
+    expect(webhookMatches(hook({ scope }), runEvent(options))).toBe(expected);
+  });
+
+  it("reach their network's live room, and no other network's", () => {
+    expect(inRooms(runEvent({ networkId: NET }), new Set([NET]))).toBe(true);
+    expect(inRooms(runEvent({ networkId: NET }), new Set([OTHER]))).toBe(false);
+    expect(inRooms(runEvent({}), new Set([NET]))).toBe(false);
   });
 });
 
