@@ -30,6 +30,7 @@ describe("every main write path on a single database connection", () => {
   let receiver: Server;
   let receiverUrl: string;
   const received: string[] = [];
+  const hubInterfaces = fakeInterfaceOps();
 
   beforeAll(async () => {
     receiver = createServer((req, res) => {
@@ -55,7 +56,7 @@ describe("every main write path on a single database connection", () => {
         interfaces: [{ network: HUB_NETWORK, iface: "wssolo", netns: undefined }],
         driver: "auto",
       },
-      interfaceOps: fakeInterfaceOps().ops,
+      interfaceOps: hubInterfaces.ops,
     });
     runtime = startWorkers({
       queues: ["peer-sync", "config-push"],
@@ -225,8 +226,18 @@ describe("every main write path on a single database connection", () => {
     // Syncs, run by the workers on the same connection: the hub network's peers, then everything.
     const peers = (await call("POST", "/api/v1/sync/peers", 202, { body: { network_id: hub.id } })).data;
     await expectCompleted(peers.sync_log_id);
-    const full = (await call("POST", "/api/v1/sync/full", 202, { body: { skip_usage: true } })).data;
+    // The agent moved 2 MB against its 1 MiB quota: the full sync's usage collection disables it.
+    hubInterfaces.fakes.get("wssolo")!.mutate(agent.node.publicKey, {
+      rxBytes: 1_500_000,
+      txBytes: 500_000,
+      latestHandshake: Math.floor(Date.now() / 1000),
+    });
+    const configs = (await call("POST", "/api/v1/sync/configs", 202, { body: { network_id: hub.id } })).data;
+    await expectCompleted(configs.sync_log_id);
+    const full = (await call("POST", "/api/v1/sync/full", 202)).data;
     await expectCompleted(full.sync_log_id);
+    const overQuota = (await call("GET", `/api/v1/nodes/${agent.node.id}`, 200)).data;
+    expect(overQuota).toMatchObject({ status: "disabled", disabledReason: "quota" });
 
     // Reads over the mesh: drift of the hub's interface (asked of the worker), stats, reachability.
     const drift = (await call("GET", `/api/v1/networks/${hub.id}/drift`, 200)).data;
