@@ -94,7 +94,7 @@ export function createConfigLinkService(core: MeshCore) {
           throw existing ? gone(existing) : notFound();
         }
         const node = await requireNode(tx, nodeId);
-        const config = await renderFor(node, true, tx);
+        const config = await renderFor(tx, node, true);
         await recordAudit(tx, {
           actor: "config-link",
           action: "node.config-link-used",

@@ -60,7 +60,7 @@ export function createConfigService(core: MeshCore) {
      */
     async renderConfig(nodeId: string, ctx: MeshContext): Promise<RenderedConfig> {
       const node = await requireConfigReader(nodeId, ctx);
-      const config = await renderFor(node, true);
+      const config = await renderFor(db, node, true);
       await auditKeyRead(node, "conf", ctx);
       return config;
     },
@@ -71,7 +71,7 @@ export function createConfigService(core: MeshCore) {
       ctx: MeshContext,
     ): Promise<{ png: Buffer; version: number; filename: string }> {
       const node = await requireConfigReader(nodeId, ctx);
-      const config = await renderFor(node, true);
+      const config = await renderFor(db, node, true);
       const png = await configQr(config.text);
       await auditKeyRead(node, "qr", ctx);
       return { png, version: config.version, filename: config.filename.replace(/\.conf$/, ".png") };
@@ -88,7 +88,7 @@ export function createConfigService(core: MeshCore) {
           if (!UUID_PATTERN.test(nodeId)) return undefined;
           const node = await repo.getNode(db, nodeId);
           if (!node?.privateKeyEnc) return undefined;
-          const config = await renderFor(node, true);
+          const config = await renderFor(db, node, true);
           return {
             nodeName: node.name,
             networkName: config.networkName,

@@ -241,7 +241,7 @@ export function createEnrollmentService(core: MeshCore) {
               nodes: from.others,
               privateKey: created.privateKey,
             })
-          : (await renderFor(created.row, true)).text;
+          : (await renderFor(db, created.row, true)).text;
       }
       return result;
     },

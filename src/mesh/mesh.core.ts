@@ -360,14 +360,12 @@ export function createMeshCore(deps: MeshServiceDeps) {
   }
 
   /**
-   * Renders the node's config. Inside a transaction pass it as `exec`: a read on another connection
-   * while the transaction holds one waits forever where there is only one (the embedded database).
+   * Renders the node's config, reading its network and peers through `exec`.
+   * IMPORTANT: inside a transaction pass the transaction, never the pool: a read on another
+   * connection while the transaction holds one waits forever where there is only one (the embedded
+   * database). No default, so that every caller chooses.
    */
-  async function renderFor(
-    node: NodeRow,
-    withPrivateKey: boolean,
-    exec: Db | Tx = db,
-  ): Promise<RenderedConfig> {
+  async function renderFor(exec: Db | Tx, node: NodeRow, withPrivateKey: boolean): Promise<RenderedConfig> {
     // A hub-topology config needs only the nodes with routes behind them; a mesh one, every node.
     const [network, routed] = await Promise.all([
       requireNetwork(exec, node.networkId),
