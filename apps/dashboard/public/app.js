@@ -14,6 +14,7 @@ import { renderNetwork } from "./views/network.js";
 import { renderNetworks } from "./views/networks.js";
 import { renderOverview } from "./views/overview.js";
 import { renderSyncRuns } from "./views/sync-runs.js";
+import { renderWebhooks } from "./views/webhooks.js";
 
 const ROUTES = [
   { pattern: /^\/$/, nav: "#/", title: "Overview", render: renderOverview },
@@ -26,6 +27,7 @@ const ROUTES = [
     render: renderEnrollmentKeys,
   },
   { pattern: /^\/sync$/, nav: "#/sync", title: "Sync runs", render: renderSyncRuns },
+  { pattern: /^\/webhooks$/, nav: "#/webhooks", title: "Webhooks", render: renderWebhooks, adminOnly: true },
   { pattern: /^\/audit$/, nav: "#/audit", title: "Audit log", render: renderAudit, adminOnly: true },
 ];
 

@@ -103,6 +103,8 @@ const TONES = {
   degraded: "warn",
   completed: "good",
   usable: "good",
+  enabled: "good",
+  delivered: "good",
   running: "info",
   pending: "info",
   offline: "bad",
