@@ -24,6 +24,7 @@ import { startStandIn } from "../support/stand-ins.js";
 /** What the tests read inside the page (this project type-checks without the DOM library). */
 interface PageGlobals {
   document: { documentElement: { outerHTML: string } };
+  navigator: { clipboard: { readText(): Promise<string> } };
 }
 
 describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
@@ -159,12 +160,20 @@ describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
     it("lists the webhook's deliveries and replays a delivered one", async () => {
       const network = await post("/api/v1/networks", { name: "office", cidr4: "10.61.0.0/24" });
       await post("/api/v1/nodes", { networkId: network.id, name: "laptop" });
-      await t.platform.services.relay.run();
-      // No delivery worker runs here: the test sends the relayed delivery as one would.
-      const [delivery] = await t.platform.database.db
-        .select()
-        .from(webhookDeliveries)
-        .where(and(eq(webhookDeliveries.webhookId, hookId), eq(webhookDeliveries.status, "pending")));
+      // The relay (running in the background too) turns the event into a pending delivery; no delivery
+      // worker runs here, so the test sends it as one would.
+      const pendingOfOps = () =>
+        t.platform.database.db
+          .select()
+          .from(webhookDeliveries)
+          .where(and(eq(webhookDeliveries.webhookId, hookId), eq(webhookDeliveries.status, "pending")));
+      await expect
+        .poll(async () => {
+          await t.platform.services.relay.run();
+          return (await pendingOfOps()).length;
+        })
+        .toBe(1);
+      const [delivery] = await pendingOfOps();
       expect(await t.platform.services.webhooks.deliver(delivery!.id)).toMatchObject({ status: "delivered" });
       const deliveries = await api(`/api/admin/settings/webhooks/${hookId}/deliveries`);
       expect(
@@ -204,6 +213,61 @@ describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
     });
   });
 
+  describe("API keys", () => {
+    let page: Page;
+    const row = (name: string) => page.locator("main tbody tr", { hasText: name });
+
+    it("creates a read-only key, shown once with a copy button, that works with read scope only", async () => {
+      page = await openSignedIn(t.adminKey);
+      await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API keys" }).click();
+      await heading(page, "API keys").waitFor();
+      const form = page.locator("form", { has: page.getByRole("heading", { name: "New API key" }) });
+      await form.getByLabel("Name").fill("backup script");
+      await form.getByRole("button", { name: "Create API key" }).click();
+
+      const key = await page.getByRole("textbox", { name: "API key" }).inputValue();
+      secretsShown.push(key);
+      await page.getByRole("button", { name: "Copy key" }).click();
+      await expect.poll(() => page.locator("#flash").textContent()).toBe("Key copied to the clipboard.");
+      expect(
+        await page.evaluate(() => (globalThis as unknown as PageGlobals).navigator.clipboard.readText()),
+      ).toBe(key);
+
+      const listed = (await api("/api/admin/api-keys")).body.data;
+      expect(listed).toHaveLength(1);
+      expect(listed[0]).toMatchObject({ name: "backup script", scopes: ["read"], revokedAt: null });
+      expect(key.startsWith(listed[0].prefix)).toBe(true);
+      expect(JSON.stringify(listed)).not.toContain(key);
+      expect((await api("/api/v1/networks", { key })).status).toBe(200);
+      expect((await api("/api/admin/api-keys", { key })).status).toBe(403);
+      await expect.poll(() => row("backup script").textContent()).toContain("active");
+    });
+
+    it("does not show the key again after a reload", async () => {
+      await page.reload();
+      await heading(page, "API keys").waitFor();
+      await row("backup script").waitFor();
+      expect(await page.getByRole("textbox", { name: "API key" }).count()).toBe(0);
+      expect(await html(page)).not.toContain(secretsShown.at(-1));
+    });
+
+    it("revokes the key only once the dialog is confirmed, and it stops working", async () => {
+      const key = secretsShown.at(-1)!;
+      await row("backup script").getByRole("button", { name: "Revoke API key backup script" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+      expect((await api("/api/v1/networks", { key })).status).toBe(200);
+
+      await row("backup script").getByRole("button", { name: "Revoke API key backup script" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Revoke API key" }).click();
+      await expect.poll(() => row("backup script").textContent()).toContain("revoked");
+      const [revoked] = (await api("/api/admin/api-keys")).body.data;
+      expect(revoked.revokedAt).not.toBeNull();
+      expect((await api("/api/v1/networks", { key })).status).toBe(401);
+      expect(await row("backup script").getByRole("button").count()).toBe(0);
+    });
+  });
+
   describe("a read-only session", () => {
     let page: Page;
     let readKey: string;
@@ -212,11 +276,16 @@ describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
       readKey = (await post("/api/admin/api-keys", { name: "auditor", scopes: ["read"] })).key;
       page = await openSignedIn(readKey);
       const navigation = page.getByRole("navigation", { name: "Main" });
-      expect(await navigation.getByRole("link", { name: "Webhooks" }).isVisible()).toBe(false);
-      await page.goto("/#/webhooks");
-      await heading(page, "Admins only").waitFor();
-      expect(await page.getByRole("button", { name: "Create webhook" }).count()).toBe(0);
-      expect((await api("/api/admin/settings/webhooks", { key: readKey })).status).toBe(403);
+      for (const [link, hash, create, endpoint] of [
+        ["Webhooks", "#/webhooks", "Create webhook", "/api/admin/settings/webhooks"],
+        ["API keys", "#/api-keys", "Create API key", "/api/admin/api-keys"],
+      ] as const) {
+        expect(await navigation.getByRole("link", { name: link }).isVisible()).toBe(false);
+        await page.goto(`/${hash}`);
+        await heading(page, "Admins only").waitFor();
+        expect(await page.getByRole("button", { name: create }).count()).toBe(0);
+        expect((await api(endpoint, { key: readKey })).status).toBe(403);
+      }
       const shown = await html(page);
       for (const secret of secretsShown) expect(shown).not.toContain(secret);
     });

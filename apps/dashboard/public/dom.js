@@ -104,6 +104,7 @@ const TONES = {
   completed: "good",
   usable: "good",
   enabled: "good",
+  active: "good",
   delivered: "good",
   running: "info",
   pending: "info",
