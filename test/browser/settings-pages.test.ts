@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../apps/api/server.js";
 import { listen } from "../../apps/api/server.js";
 import { webhookDeliveries } from "../../src/db/index.js";
+import { agentCommand } from "../../src/mesh/index.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../src/notify/index.js";
 import { hasChromium, launchChromium } from "../support/browser.js";
 import { json } from "../support/http.js";
@@ -23,7 +24,7 @@ import { startStandIn } from "../support/stand-ins.js";
 
 /** What the tests read inside the page (this project type-checks without the DOM library). */
 interface PageGlobals {
-  document: { documentElement: { outerHTML: string } };
+  document: { documentElement: { outerHTML: string; scrollWidth: number } };
   navigator: { clipboard: { readText(): Promise<string> } };
 }
 
@@ -268,6 +269,45 @@ describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
     });
   });
 
+  describe("enrollment keys", () => {
+    let page: Page;
+
+    it("shows the agent command line for a new key once, the same line the CLI prints", async () => {
+      await post("/api/v1/networks", { name: "branch", cidr4: "10.62.0.0/24" });
+      page = await openSignedIn(t.adminKey, 360);
+      await page.goto("/#/enrollment-keys");
+      await heading(page, "Enrollment keys").waitFor();
+      const form = page.locator("form", { has: page.getByRole("heading", { name: "New enrollment key" }) });
+      await form.getByLabel("Network").selectOption({ label: "branch" });
+      await form.getByLabel("Description").fill("branch laptops");
+      await form.getByRole("button", { name: "Create key" }).click();
+
+      const key = await page.getByRole("textbox", { name: "Enrollment key" }).inputValue();
+      secretsShown.push(key);
+      const command = page.getByRole("region", { name: /^Enrollment key for branch$/ }).locator("pre");
+      expect(await command.textContent()).toBe(
+        `WIRESYNC_URL=http://127.0.0.1:${server.port} AGENT_ENROLLMENT_KEY=${key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) npm run agent`,
+      );
+      expect(await command.textContent()).toBe(agentCommand(`http://127.0.0.1:${server.port}`, key));
+      // The long line wraps inside a 360 px screen instead of widening the page.
+      expect(
+        await page.evaluate(
+          () => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth,
+        ),
+      ).toBeLessThanOrEqual(360);
+      await page.screenshot({ path: path.join(shots, "enrollment-key-360.png"), fullPage: true });
+
+      const [listed] = (await api("/api/v1/enrollment-keys")).body.data;
+      expect(listed).toMatchObject({ description: "branch laptops", revokedAt: null });
+      expect(JSON.stringify(listed)).not.toContain(key);
+
+      await page.reload();
+      await heading(page, "Enrollment keys").waitFor();
+      await page.locator("main tbody tr", { hasText: "branch laptops" }).waitFor();
+      expect(await html(page)).not.toContain(key);
+    });
+  });
+
   describe("a read-only session", () => {
     let page: Page;
     let readKey: string;
@@ -288,6 +328,16 @@ describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
       }
       const shown = await html(page);
       for (const secret of secretsShown) expect(shown).not.toContain(secret);
+      // Enrollment keys can be read, not made.
+      await page.goto("/#/enrollment-keys");
+      await heading(page, "Enrollment keys").waitFor();
+      await page.locator("main tbody tr", { hasText: "branch laptops" }).waitFor();
+      expect(await page.getByRole("button", { name: "Create key" }).count()).toBe(0);
+      expect(await page.getByRole("button", { name: /^Revoke/ }).count()).toBe(0);
+      const listedForReader = await api("/api/v1/enrollment-keys", { key: readKey });
+      expect(listedForReader.status).toBe(200);
+      for (const secret of secretsShown) expect(JSON.stringify(listedForReader.body)).not.toContain(secret);
+      for (const secret of secretsShown) expect(await html(page)).not.toContain(secret);
     });
   });
 
