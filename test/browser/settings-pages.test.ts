@@ -341,6 +341,26 @@ describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
     });
   });
 
+  it.each([
+    ["#/webhooks", "Webhooks"],
+    ["#/api-keys", "API keys"],
+  ])("lays %s out within a 360 px wide screen", async (hash, title) => {
+    await post("/api/admin/settings/webhooks", {
+      name: `narrow check ${title}`,
+      type: "GENERIC",
+      webhookUrl: `${receiver.url}/a/long/path/that/would/widen/the/page/${"x".repeat(60)}?token=${"y".repeat(40)}`,
+      events: ["node.offline", "node.degraded", "sync.failed"],
+    });
+    const page = await openSignedIn(t.adminKey, 360);
+    await page.goto(`/${hash}`);
+    await heading(page, title).waitFor();
+    await page.locator("main tbody tr").first().waitFor();
+    expect(
+      await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth),
+    ).toBeLessThanOrEqual(360);
+    await page.screenshot({ path: path.join(shots, `${title.replace(" ", "-")}-360.png`), fullPage: true });
+  });
+
   it("raised no script errors on any page", () => {
     expect(pageErrors).toEqual([]);
   });
