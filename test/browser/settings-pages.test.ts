@@ -202,6 +202,29 @@ describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
       expect(await panel.getByRole("button", { name: "Replay delivery of node.enrolled" }).count()).toBe(0);
     });
 
+    it("asks for a token for a Gotify webhook only, and shows no secret for one", async () => {
+      const token = "AgotifyAppToken.1";
+      expect(await form().getByLabel("Gotify token").isVisible()).toBe(false);
+      await form().getByLabel("Type").selectOption("GOTIFY");
+      await form().getByLabel("Gotify token").fill(token);
+      await form().getByLabel("Name").fill("phone");
+      await form().getByLabel("URL").fill(`${receiver.url}/gotify`);
+      await form().getByRole("button", { name: "Create webhook" }).click();
+      await row("phone").waitFor();
+      const gotify = (await api("/api/admin/settings/webhooks")).body.data.find(
+        (w: { name: string }) => w.name === "phone",
+      );
+      expect(gotify).toMatchObject({ type: "GOTIFY", events: ["*"], enabled: true });
+      expect(await page.getByRole("textbox", { name: "Signing secret" }).count()).toBe(0);
+      expect(await html(page)).not.toContain(token);
+      expect(await form().getByLabel("Gotify token").isVisible()).toBe(false);
+      expect((await api(`/api/admin/settings/webhooks?id=${gotify.id}`, { method: "DELETE" })).status).toBe(
+        200,
+      );
+      await page.reload();
+      await row("ops").waitFor();
+    });
+
     it("deletes the webhook only once the dialog is confirmed", async () => {
       await row("ops").getByRole("button", { name: "Delete webhook ops" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();

@@ -54,7 +54,7 @@ function webhookForm(onCreated) {
       name: "token",
       type: "password",
       autocomplete: "off",
-      hint: "Gotify only: the application token. Stored sealed, never shown again.",
+      hint: "The Gotify application's token. Stored sealed, never shown again.",
     }),
     field({ label: "Events", name: "events", required: true, value: "*", hint: EVENTS_HINT }),
     h("p", { class: "form-error", role: "alert" }),
@@ -64,6 +64,14 @@ function webhookForm(onCreated) {
       h("button", { type: "submit", class: "button-primary" }, "Create webhook"),
     ),
   );
+  // The token field is for Gotify only; the other types sign with a secret wiresync makes.
+  const tokenField = form.elements.namedItem("token").closest(".field");
+  const showToken = () => {
+    tokenField.hidden = form.elements.namedItem("type").value !== "GOTIFY";
+  };
+  form.elements.namedItem("type").addEventListener("change", showToken);
+  form.addEventListener("reset", () => setTimeout(showToken));
+  showToken();
   return onSubmit(form, async () => {
     const el = (name) => form.elements.namedItem(name);
     const body = {
@@ -72,7 +80,7 @@ function webhookForm(onCreated) {
       webhookUrl: el("webhookUrl").value.trim(),
       events: eventList(el("events").value),
     };
-    if (el("token").value) body.token = el("token").value;
+    if (body.type === "GOTIFY") body.token = el("token").value;
     const created = await api("/api/admin/settings/webhooks", { method: "POST", body });
     form.reset();
     onCreated(created);
