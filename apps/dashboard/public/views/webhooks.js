@@ -185,7 +185,11 @@ async function deliveriesPanel(webhook, { signal, onClose, onProblem }) {
         h(
           "div",
           { class: "row-actions" },
-          h("button", { type: "button", class: "button-quiet", onclick: () => load(offset) }, "Reload"),
+          h(
+            "button",
+            { type: "button", class: "button-quiet", onclick: () => load(offset).catch(onProblem) },
+            "Reload",
+          ),
           h("button", { type: "button", class: "button-quiet", onclick: onClose }, "Close"),
         ),
       ),
