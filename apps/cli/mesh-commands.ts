@@ -4,7 +4,6 @@
  */
 import { writeFileSync } from "node:fs";
 import QRCode from "qrcode";
-import { loadCliConfig } from "../../src/config.js";
 import type { Json } from "./client.js";
 import { api, data, fail, findNetwork, findNode } from "./client.js";
 import { confirm, record, table } from "./output.js";
@@ -174,15 +173,14 @@ export const meshCommands: Record<string, (args: string[], o: MeshOptions) => Pr
       ...(o["max-uses"] ? { maxUses: Number(o["max-uses"]) } : {}),
       ...(o.expires ? { expiresAt: o.expires } : {}),
     };
+    // The API words the command (src/mesh/agent-command.ts), the same line the dashboard shows.
     const key = await data("POST", "/api/v1/enrollment-keys", body);
-    const { url } = loadCliConfig();
-    const command = `WIRESYNC_URL=${url} AGENT_ENROLLMENT_KEY=${key.key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) npm run agent`;
-    show(o, { ...key, agentCommand: command }, () =>
+    show(o, key, () =>
       [
         `enrollment key for ${network.name} (shown once): ${key.key}`,
         `${key.reusable ? "reusable" : "single use"}${key.maxUses ? `, at most ${key.maxUses} uses` : ""}${key.expiresAt ? `, expires ${key.expiresAt}` : ""}`,
         "on each machine, as root, in a wiresync checkout:",
-        `  ${command}`,
+        `  ${key.agentCommand}`,
         "",
       ].join("\n"),
     );

@@ -19,6 +19,7 @@ export {
   publicKeyOf,
   WG_KEY_PATTERN,
 } from "../wireguard/index.js";
+export * from "./agent-command.js";
 export * from "./cidr.js";
 export * from "./config-links.service.js";
 export * from "./config-push.js";

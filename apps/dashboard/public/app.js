@@ -8,12 +8,14 @@ import { confirmDialog, errorBox, flash, h, heading, refreshTimes, replace } fro
 import { connectLive, disconnectLive, MAX_ROOMS, watchLiveState } from "./live.js";
 import { startNotices } from "./notices.js";
 import { renderSignIn } from "./sign-in.js";
+import { renderApiKeys } from "./views/api-keys.js";
 import { renderAudit } from "./views/audit.js";
 import { renderEnrollmentKeys } from "./views/enrollment-keys.js";
 import { renderNetwork } from "./views/network.js";
 import { renderNetworks } from "./views/networks.js";
 import { renderOverview } from "./views/overview.js";
 import { renderSyncRuns } from "./views/sync-runs.js";
+import { renderWebhooks } from "./views/webhooks.js";
 
 const ROUTES = [
   { pattern: /^\/$/, nav: "#/", title: "Overview", render: renderOverview },
@@ -26,6 +28,8 @@ const ROUTES = [
     render: renderEnrollmentKeys,
   },
   { pattern: /^\/sync$/, nav: "#/sync", title: "Sync runs", render: renderSyncRuns },
+  { pattern: /^\/webhooks$/, nav: "#/webhooks", title: "Webhooks", render: renderWebhooks, adminOnly: true },
+  { pattern: /^\/api-keys$/, nav: "#/api-keys", title: "API keys", render: renderApiKeys, adminOnly: true },
   { pattern: /^\/audit$/, nav: "#/audit", title: "Audit log", render: renderAudit, adminOnly: true },
 ];
 

@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
-import { CreateEnrollmentKeyInput } from "../../../../src/mesh/index.js";
+import { agentCommand, CreateEnrollmentKeyInput } from "../../../../src/mesh/index.js";
 import type { AppEnv } from "../../env.js";
 import { envelope, jsonBody, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
@@ -15,7 +15,18 @@ export const route = createRoute({
   ...access.admin,
   request: jsonBody(CreateEnrollmentKeyInput),
   responses: {
-    201: jsonResponse(envelope(EnrollmentKeySchema.extend({ key: z.string() })), "The key, shown once"),
+    201: jsonResponse(
+      envelope(
+        EnrollmentKeySchema.extend({
+          key: z.string(),
+          agentCommand: z.string().openapi({
+            description:
+              "The shell line that enrolls a machine with this key (as root, in a wiresync checkout); holds the key, so shown once too",
+          }),
+        }),
+      ),
+      "The key, shown once",
+    ),
     ...problemResponses,
   },
 });
@@ -26,6 +37,7 @@ export function registerCreateEnrollmentKey(app: OpenAPIHono<AppEnv>) {
       principal: c.get("principal"),
       requestId: c.get("requestId"),
     });
-    return c.json(ok(key), 201);
+    const serverUrl = c.get("publicUrl") ?? new URL(c.req.url).origin;
+    return c.json(ok({ ...key, agentCommand: agentCommand(serverUrl, key.key) }), 201);
   });
 }

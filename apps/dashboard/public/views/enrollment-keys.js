@@ -1,4 +1,7 @@
-/** Enrollment keys: create (the key is shown once), list by network, revoke. */
+/**
+ * Enrollment keys: create (the key and the agent command line that uses it are shown once), list by
+ * network, revoke.
+ */
 import { api, query as toQuery } from "../api.js";
 import {
   badge,
@@ -107,6 +110,26 @@ function createdPanel(key, networkName) {
         "button",
         { type: "button", class: "button-quiet", onclick: () => copyText(key.key, "Key") },
         "Copy key",
+      ),
+    ),
+    h("h3", { id: "agent-command-title" }, "Run an agent with it"),
+    h(
+      "p",
+      null,
+      "On each machine to enroll, as root, in a wiresync checkout, paste this line. It holds the key: shown once too.",
+    ),
+    h(
+      "pre",
+      { class: "config wrap", "aria-labelledby": "agent-command-title" },
+      h("code", null, key.agentCommand),
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "button",
+        { type: "button", class: "button-quiet", onclick: () => copyText(key.agentCommand, "Command") },
+        "Copy command",
       ),
       h("button", { type: "button", onclick: () => panel.remove() }, "Done"),
     ),
