@@ -140,6 +140,15 @@ describeNetns("the usage chart, from a real tunnel's counters, in Chromium", () 
       expect(await page.locator(".usage-month").textContent()).toMatch(
         /^\d{4}-\d{2}: received [\d.]+ kB, sent [\d.]+ kB$/,
       );
+      // Months beyond the hourly window: one so far, its bars sized to the larger of the two.
+      const months = page.locator("figure.usage-months");
+      expect(await months.getAttribute("data-months")).toBe("1");
+      const heights = await Promise.all(
+        ["bar-rx", "bar-tx"].map(async (c) =>
+          Number(await months.locator(`rect.${c}`).getAttribute("height")),
+        ),
+      );
+      expect(Math.max(...heights)).toBe(76);
       const top = page.getByRole("table").filter({ hasText: "Received" });
       expect(await top.locator("tbody tr").count()).toBe(1);
       expect(await top.locator("tbody tr td").first().textContent()).toBe("laptop");

@@ -1,6 +1,7 @@
 /**
- * A network's usage panel: received and sent per hour over the last three days, for the whole
- * network or one chosen node, drawn as our own SVG (no library); the month's total; the month's top
+ * A network's usage panel: received and sent per hour over the last three days and per month
+ * before, for the whole network or one chosen node, drawn as our own SVG (no library); the month's
+ * total; the month's top
  * talkers; and CSV downloads of both. Reads only usage, which carries no secrets.
  */
 import { api, query } from "../api.js";
@@ -74,6 +75,48 @@ function chart(hourly, subject) {
   );
 }
 
+const MONTHS = 12;
+const BAR_HEIGHT = 80;
+
+/**
+ * Monthly totals `[{ month, rxBytes, txBytes }]` (the last twelve) as pairs of bars, received then
+ * sent; the hourly chart covers only the last days, these go back further.
+ */
+function monthBars(monthly, subject) {
+  const months = monthly.slice(-MONTHS);
+  const max = Math.max(1, ...months.flatMap((m) => [m.rxBytes, m.txBytes]));
+  const slot = WIDTH / MONTHS;
+  const bar = (kind, value, x) => {
+    const height = (value / max) * (BAR_HEIGHT - 4);
+    return svg("rect", { class: `bar-${kind}`, x, y: BAR_HEIGHT - height, width: slot * 0.35, height });
+  };
+  const label = `Monthly totals of ${subject}: ${months
+    .map((m) => `${m.month} received ${formatBytes(m.rxBytes)}, sent ${formatBytes(m.txBytes)}`)
+    .join("; ")}`;
+  return h(
+    "figure",
+    { class: "usage-months", dataset: { months: String(months.length) } },
+    svg(
+      "svg",
+      {
+        viewBox: `0 0 ${WIDTH} ${BAR_HEIGHT}`,
+        preserveAspectRatio: "none",
+        role: "img",
+        "aria-label": label,
+      },
+      ...months.flatMap((m, i) => [
+        bar("rx", m.rxBytes, i * slot + slot * 0.1),
+        bar("tx", m.txBytes, i * slot + slot * 0.45),
+      ]),
+    ),
+    h(
+      "figcaption",
+      { class: "muted" },
+      months.length ? `Months ${months[0].month} to ${months.at(-1).month}` : "No month with traffic yet",
+    ),
+  );
+}
+
 /**
  * The panel for `network`, whose node chooser lists `nodes` (the page's). Loads itself; a failed
  * load shows its error inside the panel, never breaking the page.
@@ -102,6 +145,7 @@ export function usagePanel({ network, nodes, signal }) {
       replace(
         body,
         chart(series.hourly, subject),
+        monthBars(series.monthly, subject),
         h(
           "p",
           { class: "usage-month" },
