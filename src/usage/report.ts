@@ -1,17 +1,16 @@
 import { and, desc, eq, gt, sql } from "drizzle-orm";
 import type { Db } from "../db/index.js";
-import { usageHourly, usageMonthly } from "../db/index.js";
+import { networks, nodes, usageHourly, usageMonthly } from "../db/index.js";
+import { notFound } from "../errors.js";
 import { hourOf, monthOf } from "./accounting.js";
 
 const HOUR_MS = 60 * 60 * 1000;
 
-/** One node's or one network's traffic over time. Exactly one of `nodeId` and `networkId`. */
-export interface SeriesQuery {
-  nodeId?: string | undefined;
-  networkId?: string | undefined;
+/** One node's or one network's traffic over time. */
+export type SeriesQuery = ({ nodeId: string } | { networkId: string }) & {
   /** How many hourly points, ending with the current hour. */
   hours: number;
-}
+};
 
 export interface TopQuery {
   networkId: string;
@@ -27,9 +26,16 @@ export interface Point {
 
 /**
  * Hourly points for the last `hours` hours (oldest first, ending with `now`'s hour; hours without
- * traffic are zero) and every month's totals (oldest first), for one node or one network.
+ * traffic are zero) and every month's totals (oldest first), for one node or one network. Throws
+ * NODE_NOT_FOUND or NETWORK_NOT_FOUND.
  */
 export async function usageSeries(db: Db, q: SeriesQuery, now: Date) {
+  const isNode = "nodeId" in q;
+  const id = isNode ? q.nodeId : q.networkId;
+  const owner = isNode ? nodes : networks;
+  const [exists] = await db.select({ id: owner.id }).from(owner).where(eq(owner.id, id));
+  if (!exists)
+    throw isNode ? notFound("NODE_NOT_FOUND", "node", id) : notFound("NETWORK_NOT_FOUND", "network", id);
   const first = new Date(hourOf(now).getTime() - (q.hours - 1) * HOUR_MS);
   const [hourlyRows, monthlyRows] = await Promise.all([
     db
@@ -41,7 +47,7 @@ export async function usageSeries(db: Db, q: SeriesQuery, now: Date) {
       .from(usageHourly)
       .where(
         and(
-          q.nodeId ? eq(usageHourly.nodeId, q.nodeId) : eq(usageHourly.networkId, q.networkId ?? ""),
+          eq(isNode ? usageHourly.nodeId : usageHourly.networkId, id),
           gt(usageHourly.hour, new Date(first.getTime() - 1)),
         ),
       )
@@ -53,7 +59,7 @@ export async function usageSeries(db: Db, q: SeriesQuery, now: Date) {
         txBytes: sql<string>`sum(${usageMonthly.txBytes})`,
       })
       .from(usageMonthly)
-      .where(q.nodeId ? eq(usageMonthly.nodeId, q.nodeId) : eq(usageMonthly.networkId, q.networkId ?? ""))
+      .where(eq(isNode ? usageMonthly.nodeId : usageMonthly.networkId, id))
       .groupBy(usageMonthly.month)
       .orderBy(usageMonthly.month),
   ]);

@@ -28,7 +28,9 @@ export const route = createRoute({
 export function registerGetUsageSeries(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const q = c.req.valid("query");
-    const series = await c.var.services.usage.series(q);
+    // The query's refine lets through exactly one of nodeId and networkId.
+    const target = q.nodeId ? { nodeId: q.nodeId } : { networkId: q.networkId as string };
+    const series = await c.var.services.usage.series({ ...target, hours: q.hours });
     if (wantsCsv(c, q.format)) {
       return c.body(
         toCsv(["hour", "rxBytes", "txBytes"], series.hourly),

@@ -46,6 +46,15 @@ describe("usage routes refuse bad input with a 400 problem", () => {
     expect(await json(res)).toMatchObject({ success: false, code: "NETWORK_NOT_FOUND" });
   });
 
+  it.each([
+    ["node", "nodeId", "NODE_NOT_FOUND"],
+    ["network", "networkId", "NETWORK_NOT_FOUND"],
+  ])("404 for the series of a %s that does not exist", async (_what, param, code) => {
+    const res = await t.request(`/api/v1/usage/series?${param}=${randomUUID()}`);
+    expect(res.status).toBe(404);
+    expect(await json(res)).toMatchObject({ success: false, code });
+  });
+
   it("401 without credentials", async () => {
     for (const path of [
       "/api/v1/usage",
