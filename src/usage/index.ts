@@ -4,4 +4,6 @@
  * itself: the peer-sync worker hands it readings.
  */
 export * from "./accounting.js";
+export * from "./csv.js";
+export * from "./report.js";
 export * from "./usage.service.js";

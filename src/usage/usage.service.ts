@@ -1,8 +1,10 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/index.js";
-import { nodes, transaction, usageMonthly } from "../db/index.js";
+import { nodes, transaction, usageHourly, usageMonthly } from "../db/index.js";
 import type { Counters, UsageState } from "./accounting.js";
-import { accumulate, monthOf } from "./accounting.js";
+import { accumulate, hourOf, monthOf, readingDelta } from "./accounting.js";
+import type { SeriesQuery, TopQuery } from "./report.js";
+import { topTalkers, usageSeries } from "./report.js";
 
 export interface PeerReading extends Counters {
   publicKey: string;
@@ -14,7 +16,10 @@ export interface UsageQuery {
   nodeId?: string | undefined;
   networkId?: string | undefined;
   email?: string | undefined;
+  publicKey?: string | undefined;
   month?: string | undefined;
+  /** Add each row's all-time totals (every month of the same peer in the same network). */
+  withAllTime?: boolean;
   limit: number;
   offset: number;
 }
@@ -49,10 +54,32 @@ function changes(before: StoredUsage, next: StoredUsage): boolean {
 
 /** Monthly transfer per peer, from interface readings; and handshake times onto nodes. */
 export function createUsageService(db: Db) {
+  /** Every month's totals of the rows' peers, by `networkId/publicKey`. */
+  async function allTimeTotals(rows: readonly { networkId: string | null; publicKey: string }[]) {
+    const keys = [...new Set(rows.map((r) => r.publicKey))];
+    if (keys.length === 0) return new Map<string, { rxBytes: number; txBytes: number }>();
+    const sums = await db
+      .select({
+        networkId: usageMonthly.networkId,
+        publicKey: usageMonthly.publicKey,
+        rxBytes: sql<string>`sum(${usageMonthly.rxBytes})`,
+        txBytes: sql<string>`sum(${usageMonthly.txBytes})`,
+      })
+      .from(usageMonthly)
+      .where(inArray(usageMonthly.publicKey, keys))
+      .groupBy(usageMonthly.networkId, usageMonthly.publicKey);
+    return new Map(
+      sums.map((r) => [
+        `${r.networkId}/${r.publicKey}`,
+        { rxBytes: Number(r.rxBytes), txBytes: Number(r.txBytes) },
+      ]),
+    );
+  }
+
   return {
     /**
      * Records one reading of every peer of a network's interface: accumulates monthly usage (resets
-     * handled) and stores each node's latest handshake. Returns how many peers were recorded. Only
+     * handled), adds each known node's delta to its bucket of the hour, and stores each node's latest handshake. Returns how many peers were recorded. Only
      * rows that change are written: an idle peer's row (same month, same counters, same node) is left
      * as it is, so a collection over 10,000 mostly idle peers rewrites a handful of rows, not all of
      * them (every rewrite is a dead tuple for autovacuum and a WAL record). A row's `updatedAt` is
@@ -83,10 +110,16 @@ export function createUsageService(db: Db) {
         .orderBy(usageMonthly.publicKey, desc(usageMonthly.month));
       const previous = new Map(latest.map((r) => [r.publicKey, r]));
 
+      const hour = hourOf(now);
       const rows: (typeof usageMonthly.$inferInsert)[] = [];
+      const buckets: (typeof usageHourly.$inferInsert)[] = [];
       for (const reading of readings) {
         const node = byKey.get(reading.publicKey);
         const before = previous.get(reading.publicKey);
+        const delta = readingDelta(before, reading);
+        if (node && (delta.rx > 0 || delta.tx > 0)) {
+          buckets.push({ nodeId: node.id, networkId, hour, rxBytes: delta.rx, txBytes: delta.tx });
+        }
         const next = accumulate(before, reading, month);
         const row = {
           networkId,
@@ -125,6 +158,18 @@ export function createUsageService(db: Db) {
               },
             });
         }
+        for (let i = 0; i < buckets.length; i += BATCH) {
+          await tx
+            .insert(usageHourly)
+            .values(buckets.slice(i, i + BATCH))
+            .onConflictDoUpdate({
+              target: [usageHourly.nodeId, usageHourly.hour],
+              set: {
+                rxBytes: sql`${usageHourly.rxBytes} + excluded.rx_bytes`,
+                txBytes: sql`${usageHourly.txBytes} + excluded.tx_bytes`,
+              },
+            });
+        }
         for (let i = 0; i < handshakes.length; i += BATCH) {
           const values = handshakes
             .slice(i, i + BATCH)
@@ -139,12 +184,16 @@ export function createUsageService(db: Db) {
       return readings.length;
     },
 
-    /** Usage rows, newest month first, then by most traffic; with the total count. */
+    /**
+     * Usage rows, newest month first, then by most traffic; with the total count. With `withAllTime`
+     * each row carries `allTime`, its peer's totals over every month.
+     */
     async list(q: UsageQuery) {
       const where = and(
         q.nodeId ? eq(usageMonthly.nodeId, q.nodeId) : undefined,
         q.networkId ? eq(usageMonthly.networkId, q.networkId) : undefined,
         q.email ? sql`lower(${usageMonthly.email}) = ${q.email.toLowerCase()}` : undefined,
+        q.publicKey ? eq(usageMonthly.publicKey, q.publicKey) : undefined,
         q.month ? eq(usageMonthly.month, q.month) : undefined,
       );
       const [items, [total]] = await Promise.all([
@@ -167,7 +216,14 @@ export function createUsageService(db: Db) {
           .offset(q.offset),
         db.select({ n: sql<number>`count(*)::int` }).from(usageMonthly).where(where),
       ]);
-      return { items, total: total?.n ?? 0 };
+      const allTime = q.withAllTime ? await allTimeTotals(items) : undefined;
+      return {
+        items: items.map((row) => ({ ...row, allTime: allTime?.get(`${row.networkId}/${row.publicKey}`) })),
+        total: total?.n ?? 0,
+      };
     },
+
+    series: (q: SeriesQuery, now = new Date()) => usageSeries(db, q, now),
+    topTalkers: (q: TopQuery) => topTalkers(db, q),
   };
 }

@@ -64,6 +64,8 @@ import { registerRequestAdminSync } from "./sync/request-admin-sync.js";
 import { registerRequestFullSync } from "./sync/request-full-sync.js";
 import { registerRequestPartialSync } from "./sync/request-partial-sync.js";
 import { registerGetIceServers } from "./turn/get-ice-servers.js";
+import { registerGetTopTalkers } from "./usage/get-top-talkers.js";
+import { registerGetUsageSeries } from "./usage/get-usage-series.js";
 import { registerListUsage } from "./usage/list-usage.js";
 import { registerCreateWebhook } from "./webhooks/create-webhook.js";
 import { registerDeleteWebhook } from "./webhooks/delete-webhook.js";
@@ -119,6 +121,8 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerListEnrollmentKeys(app);
   registerRevokeEnrollmentKey(app);
   registerListUsage(app);
+  registerGetUsageSeries(app);
+  registerGetTopTalkers(app);
   registerListSettings(app);
   registerPutSetting(app);
   registerGetSyncSettings(app);

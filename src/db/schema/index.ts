@@ -15,6 +15,7 @@ export * from "./quota-notices.js";
 export * from "./retired-peers.js";
 export * from "./settings.js";
 export * from "./sync-runs.js";
+export * from "./usage-hourly.js";
 export * from "./usage-monthly.js";
 export * from "./users.js";
 export * from "./webhooks.js";

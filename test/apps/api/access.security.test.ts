@@ -60,6 +60,8 @@ const EXPECTED = {
   "GET /api/v1/enrollment-keys": "read",
   "DELETE /api/v1/enrollment-keys/{id}": "admin",
   "GET /api/v1/usage": "read",
+  "GET /api/v1/usage/series": "read",
+  "GET /api/v1/networks/{id}/usage/top": "read",
   "GET /api/admin/settings": "admin",
   "POST /api/admin/settings": "admin",
   "GET /api/admin/sync/settings": "admin",

@@ -1,7 +1,7 @@
 /**
  * One network's nodes: list, enroll (the token is shown once; the config with its private key stays
  * downloadable by admins, audited), disable or enable, delete;
- * and its hub interface checked for drift. The list follows the live stream: a node event of this
+ * its usage (chart, month's total, top talkers, CSV); and its hub interface checked for drift. The list follows the live stream: a node event of this
  * network reads the page again and replaces the rows that changed.
  */
 import { api, query as toQuery } from "../api.js";
@@ -24,6 +24,7 @@ import {
 } from "../dom.js";
 import { coalesce, onLive } from "../live.js";
 import { driftPanel } from "./drift.js";
+import { usagePanel } from "./usage.js";
 
 const PAGE_SIZE = 50;
 
@@ -381,6 +382,7 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
     problem,
     once,
     listSlot,
+    usagePanel({ network, nodes: page.items, signal }),
     driftPanel({ network, session, signal, nameOf: (key) => names.get(key) }),
     form,
   );
