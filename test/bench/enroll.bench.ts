@@ -181,14 +181,16 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
     );
     const convergedMs = performance.now() - burstStart;
     const writes = counter.writes(enrollIf) - writesBefore;
-    const windows = Math.ceil(convergedMs / MIN_APPLY_INTERVAL_MS);
+    // A lone change is applied at once (the leading edge), later ones coalesce into one write per
+    // window: the leading edge counts as one window more. Writing once per change scores ~BURST/windows.
+    const windows = Math.ceil(convergedMs / MIN_APPLY_INTERVAL_MS) + 1;
     out.push(
       checkRow({
         name: `(e) ${BURST} enrollments, ${BURST_CONCURRENCY} at a time: writes per ${MIN_APPLY_INTERVAL_MS} ms window`,
         unit: "writes",
         ours: writes / windows,
         target: { of: "ours", compare: "<=", value: 2 },
-        note: `${writes} writes received by wireguard-go over ${windows} windows (${(convergedMs / 1000).toFixed(1)} s until every peer was on the interface)`,
+        note: `${writes} writes received by wireguard-go over ${windows} windows, the leading edge's included (${(convergedMs / 1000).toFixed(1)} s until every peer was on the interface)`,
       }),
     );
 

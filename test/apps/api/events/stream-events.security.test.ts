@@ -102,7 +102,15 @@ describe("live event stream: rooms and secrets", () => {
 
   it("keeps a node's token to its own network's room, without the other members' emails", async () => {
     const [a, b] = [await createNetwork(t), await createNetwork(t)];
+    // A stream without Last-Event-ID starts at this process's stream head, and the hub numbers events
+    // a moment after their commit: wait until it handed out the member's enrollment (an admin stream
+    // sees it), so the node's stream below starts after it and its first event is the one made later.
+    const admin = keep(await openSse(`${base}/api/v1/events?rooms=admin`, { "X-API-Key": t.adminKey }));
     const member = await createNode(t, a.id, { name: "member" });
+    await admin.waitFor(
+      (m) => m.some((e) => e.event === "node.enrolled" && JSON.stringify(e.data).includes(member.node.id)),
+      "the member's enrollment",
+    );
     const asNode = { Authorization: `Bearer ${member.token}` };
     const other = await fetch(`${base}/api/v1/events?rooms=${b.id}`, { headers: asNode });
     expect(other.status).toBe(403);
