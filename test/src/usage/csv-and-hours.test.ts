@@ -35,6 +35,20 @@ describe("hourly buckets and CSV", () => {
     );
   });
 
+  it("keeps text a spreadsheet would run as a formula inert, and numbers as they are", () => {
+    const rows = [
+      { who: "=HYPERLINK(\"http://x\")@example.com", bytes: 5 },
+      { who: "+1", bytes: -1 },
+      { who: "-2", bytes: 0 },
+      { who: "@sum", bytes: 1 },
+      { who: "\tx", bytes: 2 },
+      { who: "a=b", bytes: 3 },
+    ];
+    expect(toCsv(["who", "bytes"], rows)).toBe(
+      'who,bytes\r\n"\'=HYPERLINK(""http://x"")@example.com",5\r\n\'+1,-1\r\n\'-2,0\r\n\'@sum,1\r\n\'\tx,2\r\na=b,3\r\n',
+    );
+  });
+
   it("writes only the header for no rows", () => {
     expect(toCsv(["hour", "rxBytes"], [])).toBe("hour,rxBytes\r\n");
   });
