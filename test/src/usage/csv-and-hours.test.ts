@@ -37,7 +37,7 @@ describe("hourly buckets and CSV", () => {
 
   it("keeps text a spreadsheet would run as a formula inert, and numbers as they are", () => {
     const rows = [
-      { who: "=HYPERLINK(\"http://x\")@example.com", bytes: 5 },
+      { who: '=HYPERLINK("http://x")@example.com', bytes: 5 },
       { who: "+1", bytes: -1 },
       { who: "-2", bytes: 0 },
       { who: "@sum", bytes: 1 },
