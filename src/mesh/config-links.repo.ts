@@ -5,6 +5,15 @@ import { nodeConfigLinks } from "../db/index.js";
 
 export type ConfigLinkRow = typeof nodeConfigLinks.$inferSelect;
 
+/** The link of `tokenHash` of `nodeId` while it is neither used nor revoked. */
+const openLink = (nodeId: string, tokenHash: string) =>
+  and(
+    eq(nodeConfigLinks.tokenHash, tokenHash),
+    eq(nodeConfigLinks.nodeId, nodeId),
+    isNull(nodeConfigLinks.usedAt),
+    isNull(nodeConfigLinks.revokedAt),
+  );
+
 export async function insertConfigLink(
   exec: Executor,
   values: { nodeId: string; tokenHash: string; expiresAt: Date; createdBy: string },
@@ -26,15 +35,7 @@ export async function claimConfigLink(
   const [row] = await exec
     .update(nodeConfigLinks)
     .set({ usedAt: sql`now()` })
-    .where(
-      and(
-        eq(nodeConfigLinks.tokenHash, tokenHash),
-        eq(nodeConfigLinks.nodeId, nodeId),
-        isNull(nodeConfigLinks.usedAt),
-        isNull(nodeConfigLinks.revokedAt),
-        gt(nodeConfigLinks.expiresAt, sql`now()`),
-      ),
-    )
+    .where(and(openLink(nodeId, tokenHash), gt(nodeConfigLinks.expiresAt, sql`now()`)))
     .returning();
   return row;
 }
@@ -48,14 +49,7 @@ export async function revokeConfigLink(
   const [row] = await exec
     .update(nodeConfigLinks)
     .set({ revokedAt: sql`now()` })
-    .where(
-      and(
-        eq(nodeConfigLinks.tokenHash, tokenHash),
-        eq(nodeConfigLinks.nodeId, nodeId),
-        isNull(nodeConfigLinks.usedAt),
-        isNull(nodeConfigLinks.revokedAt),
-      ),
-    )
+    .where(openLink(nodeId, tokenHash))
     .returning();
   return row;
 }
