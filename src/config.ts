@@ -33,6 +33,11 @@ const encryptionKey = z.string().refine((v) => decodeKey(v) !== undefined, {
     "must be 32 bytes written as 64 hex characters or base64; generate one with `openssl rand -hex 32`",
 });
 
+/** A node-cron expression: five fields, or six with seconds first. */
+const cronExpression = z
+  .string()
+  .refine((v) => cron.validate(v), "must be a cron expression such as '* * * * *'");
+
 const csv = z
   .string()
   .optional()
@@ -166,11 +171,11 @@ export const EnvSchema = z
     WORKER_HEALTH_PORT: optionalString.pipe(
       z.coerce.number<string | undefined>().int().min(1).max(65_535).optional(),
     ),
-    STALE_RUN_CHECK_CRON: z
-      .string()
-      .refine((v) => cron.validate(v), "must be a cron expression such as '* * * * *'")
-      .default("* * * * *"),
+    STALE_RUN_CHECK_CRON: cronExpression.default("* * * * *"),
+    NODE_LIVENESS_CRON: cronExpression.default("* * * * *"),
     RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
+    RETENTION_CRON: cronExpression.default("17 * * * *"),
+    QUOTA_RESTORE_CRON: cronExpression.default("* * * * *"),
     OUTBOX_RELAY_INTERVAL_MS: z.coerce
       .number()
       .int()
@@ -347,6 +352,12 @@ export interface Config {
     readonly shutdownTimeoutMs: number;
     readonly schedulerEnabled: boolean;
     readonly staleRunCheckCron: string;
+    /** When the scheduler marks silent nodes offline, prunes history and restores quota-disabled nodes (cron). */
+    readonly crons: {
+      readonly nodeLiveness: string;
+      readonly retention: string;
+      readonly quotaRestore: string;
+    };
     readonly nodeOfflineAfterSeconds: number;
     readonly lockDurationMs: number;
     /** A job or scheduler tick running longer than this marks the worker unhealthy at `/health/ready`. */
@@ -533,6 +544,11 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
       schedulerEnabled: env.SCHEDULER_ENABLED,
       staleRunCheckCron: env.STALE_RUN_CHECK_CRON,
+      crons: {
+        nodeLiveness: env.NODE_LIVENESS_CRON,
+        retention: env.RETENTION_CRON,
+        quotaRestore: env.QUOTA_RESTORE_CRON,
+      },
       nodeOfflineAfterSeconds: env.NODE_OFFLINE_AFTER_SECONDS,
       lockDurationMs: env.WORKER_LOCK_DURATION_MS,
       stuckAfterMs: env.WORKER_STUCK_AFTER_MS,

@@ -1,10 +1,11 @@
 /**
  * The scheduler: node-cron jobs that keep the system converging without anyone asking, and its
- * history from piling up. Every tick is safe to run in several processes at once (each job is
- * idempotent or deduplicated in Postgres).
+ * history from piling up. Run it in as many processes as you like: each tick first claims its period
+ * in Postgres (`TickClaims`), so one process does each period's work, and the outbox relay runs in one
+ * process at a time.
  */
 
-import type { Logger as CronLogger, ScheduledTask } from "node-cron";
+import type { Logger as CronLogger, ScheduledTask, TaskContext } from "node-cron";
 import cron from "node-cron";
 import { OUTBOX_CHANNEL } from "../src/events/index.js";
 import type { ProgressMonitor } from "../src/health/index.js";
@@ -13,10 +14,18 @@ import type { LivenessService } from "../src/mesh/index.js";
 import type { Relay } from "../src/notify/index.js";
 import type { QuotaService } from "../src/quota/index.js";
 import type { Retention } from "../src/retention/index.js";
+import type { TickClaims, TickName } from "../src/scheduler-claims/index.js";
 import type { SettingsService } from "../src/settings/index.js";
 import type { SyncService } from "../src/sync/index.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** When the cron ticks fire unless told otherwise. */
+export const DEFAULT_TICK_CRONS = {
+  nodeLiveness: "* * * * *",
+  retention: "17 * * * *",
+  quotaRestore: "* * * * *",
+} as const;
 
 export interface SchedulerDeps {
   sync: SyncService;
@@ -25,9 +34,16 @@ export interface SchedulerDeps {
   logger: Logger;
   staleRunCheckCron: string;
   nodeOfflineAfterSeconds: number;
+  /**
+   * Claims each tick's period before its work, so that of all processes running the scheduler one
+   * does it. Without: this process does every tick (a scheduler alone, or a test calling ticks).
+   */
+  claims?: TickClaims;
+  /** When the other cron ticks fire (`DEFAULT_TICK_CRONS` for those not given). */
+  crons?: Partial<Record<keyof typeof DEFAULT_TICK_CRONS, string>>;
   /** False to build the scheduler without cron timers (tests call its ticks directly). */
   timers?: boolean;
-  /** Prunes finished history older than `days` every hour (0: never). */
+  /** Prunes finished history older than `days` on its tick, hourly by default (0: never). */
   retention?: { days: number; service: Retention };
   /** The outbox relay, run every `intervalMs` and on every outbox NOTIFY from `listen`. */
   relay?: {
@@ -37,26 +53,39 @@ export interface SchedulerDeps {
   };
   /** Hears of every tick's start and end, so a tick that never ends marks the worker unhealthy. */
   progress?: ProgressMonitor;
-  /** Restores nodes disabled for their quota once their month has turned (every minute). */
+  /** Restores nodes disabled for their quota once their month has turned (every minute by default). */
   quota?: Pick<QuotaService, "restoreForNewMonth">;
 }
 
+/**
+ * The ticks' work, callable directly. `checkStaleRuns`, `checkNodeLiveness`, `pruneHistory` and
+ * `restoreQuotas` do their work in this process when called; their cron ticks call them only once
+ * this process has claimed the tick's slot.
+ */
 export interface Scheduler {
-  /** Runs the stale-run check now (also what each tick does). */
+  /** Runs the stale-run check now (what each claimed tick does). */
   checkStaleRuns(): Promise<void>;
-  /** Marks nodes offline that missed their heartbeats, each with a `node.offline` event (also each tick). */
+  /** Marks nodes offline that missed their heartbeats, each with a `node.offline` event (each claimed tick). */
   checkNodeLiveness(): Promise<void>;
   /**
-   * Requests the scheduled full reconcile when a new interval slot has begun. Every scheduler
-   * computes the same slot, and the slot is the run's dedupe key: two schedulers, one run.
-   * Returns the run id when this call created it.
+   * Requests the scheduled full reconcile when a new interval slot has begun and this process
+   * claims it. Every scheduler computes the same slot, which is also the run's dedupe key: any
+   * number of schedulers, one run per slot. Returns the run id when this call created it.
    */
   reconcileTick(now?: Date): Promise<string | undefined>;
-  /** Runs the relay now, or once more right after the current run when one is under way. */
+  /**
+   * Runs the relay now (when no other process is relaying), or once more right after the current
+   * run when one is under way in this process.
+   */
   kickRelay(): Promise<void>;
-  /** Prunes finished history older than the retention period (also what each hourly tick does). */
+  /**
+   * The relay's interval tick: kicks the relay when this process claims the interval slot of `now`.
+   * Returns true when it claimed it.
+   */
+  relayTick(now?: Date): Promise<boolean>;
+  /** Prunes finished history older than the retention period now (what each claimed tick does). */
   pruneHistory(now?: Date): Promise<void>;
-  /** Enables nodes disabled for their quota whose month has turned (also each minute's tick). */
+  /** Enables nodes disabled for their quota whose month has turned (what each claimed tick does). */
   restoreQuotas(now?: Date): Promise<void>;
   stop(): Promise<void>;
 }
@@ -64,6 +93,25 @@ export interface Scheduler {
 export function startScheduler(deps: SchedulerDeps): Scheduler {
   const log = deps.logger.child({ component: "scheduler" });
   const tasks: ScheduledTask[] = [];
+  const claims = deps.claims;
+  const crons = { ...DEFAULT_TICK_CRONS, ...deps.crons };
+
+  /**
+   * True when this process does `tick`'s work for the period starting at `slot`: no claims (a
+   * scheduler alone), or the claim won. A claim that failed (the database down) is logged and
+   * answers undefined: not won, and the slot may be tried again.
+   */
+  async function claim(tick: TickName, slot: Date): Promise<boolean | undefined> {
+    if (!claims) return true;
+    try {
+      const won = await claims.claim(tick, slot);
+      if (won) log.debug({ tick, slot: slot.toISOString(), holder: claims.holder }, "tick claimed");
+      return won;
+    } catch (err) {
+      log.error({ err, tick }, "claiming a scheduler tick failed");
+      return undefined;
+    }
+  }
 
   async function checkStaleRuns() {
     try {
@@ -90,9 +138,15 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     try {
       const { autoSyncEnabled, autoSyncInterval } = await deps.settings.syncSettings();
       if (!autoSyncEnabled) return undefined;
-      const slot = `auto:${autoSyncInterval}:${Math.floor(now.getTime() / 1000 / autoSyncInterval)}`;
+      const index = Math.floor(now.getTime() / 1000 / autoSyncInterval);
+      const slot = `auto:${autoSyncInterval}:${index}`;
       if (slot === lastSlot) return undefined;
       lastSlot = slot;
+      // The slot's start in time, so claims stay in order when the interval changes.
+      const slotStart = new Date(index * autoSyncInterval * 1000);
+      const won = await claim("reconcile", slotStart);
+      if (won === undefined) lastSlot = undefined;
+      if (!won) return undefined;
       const { run, created } = await deps.sync.requestRun({
         type: "full",
         requestedBy: "scheduler",
@@ -100,6 +154,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
         dedupeKey: slot,
       });
       if (created) log.info({ syncRunId: run.id }, "scheduled reconcile requested");
+      ranTick("reconcile", slotStart, { syncRunId: created ? run.id : undefined });
       return created ? run.id : undefined;
     } catch (err) {
       lastSlot = undefined;
@@ -139,37 +194,74 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       end?.();
     }
   };
+  /** One line per period's work done (with `LOG_LEVEL=debug`): which tick, which slot, which process. */
+  function ranTick(tick: TickName, slot: Date, fields: Record<string, unknown> = {}) {
+    log.debug({ tick, slot: slot.toISOString(), holder: claims?.holder, ...fields }, "tick ran");
+  }
+
+  const schedule = (expression: string, name: string, fn: (context: TaskContext) => Promise<unknown>) => {
+    if (!(deps.timers ?? true)) return;
+    const logger = cronLogger(log, name);
+    tasks.push(
+      cron.schedule(expression, (context) => tracked(name, () => fn(context)), {
+        name,
+        noOverlap: true,
+        logger,
+      }),
+    );
+  };
   /**
+   * A cron tick whose slot is its fire time: the same instant in every process, however late its
+   * timer ran, so all of them claim the same slot and one wins.
    * Foot-gun: node-cron 4 calls a task with its own context object, which a tick taking an optional
    * `now` would read as a Date (the hourly prune died on `now.getTime`). Ticks are called with no
    * argument, and node-cron's own warnings (missed or overlapping runs) go to our log, not the console.
    * noOverlap: a tick still running skips the next; the progress monitor notices one that never ends.
    */
-  const every = (expression: string, tick: () => Promise<unknown>, name: string) => {
-    if (!(deps.timers ?? true)) return;
-    const logger = cronLogger(log, name);
-    tasks.push(cron.schedule(expression, () => tracked(name, tick), { name, noOverlap: true, logger }));
-  };
+  const every = (expression: string, name: TickName, tick: () => Promise<unknown>) =>
+    schedule(expression, name, async ({ date }) => {
+      if (!(await claim(name, date))) return;
+      await tick();
+      ranTick(name, date);
+    });
 
-  // Every 5 s: settings changes apply within seconds, without a restart.
-  every("*/5 * * * * *", reconcileTick, "reconcile");
-  every(deps.staleRunCheckCron, checkStaleRuns, "stale-run-check");
-  every("* * * * *", checkNodeLiveness, "node-liveness");
-  every("17 * * * *", pruneHistory, "retention");
-  every("* * * * *", restoreQuotas, "quota-restore");
+  // Every 5 s: settings changes apply within seconds, without a restart. Claimed per interval slot.
+  schedule("*/5 * * * * *", "reconcile", () => reconcileTick());
+  every(deps.staleRunCheckCron, "stale-run-check", checkStaleRuns);
+  every(crons.nodeLiveness, "node-liveness", checkNodeLiveness);
+  if (deps.retention && deps.retention.days > 0) every(crons.retention, "retention", pruneHistory);
+  if (deps.quota) every(crons.quotaRestore, "quota-restore", restoreQuotas);
 
-  // The relay runs one at a time per process; kicks during a run coalesce into one more run.
+  /**
+   * The relay runs one at a time per process, and under the claims' lock one at a time across
+   * processes; kicks during a run coalesce into one more run. A kick that finds another process
+   * relaying is dropped: that process heard the same outbox notice, so it runs once more after it.
+   */
   let relaying: Promise<void> | undefined;
   let again = false;
   let stopped = false;
+  const relayOnce = (relay: Relay) =>
+    claims
+      ? claims.exclusive("outbox-relay", () => relay.run())
+      : relay.run().then((value) => ({ ran: true as const, value }));
   async function relayLoop(relay: Relay) {
     do {
       again = false;
       try {
         // Tracked run by run: under a steady stream of kicks the loop itself may never end.
-        const r = await tracked("outbox-relay", () => relay.run());
-        if (r.requeued > 0) log.warn({ requeued: r.requeued }, "requeued notifications whose job was lost");
-        if (r.enqueueFailures > 0) log.warn({ failures: r.enqueueFailures }, "could not queue notifications");
+        const r = await tracked("outbox-relay", () => relayOnce(relay));
+        if (!r.ran) {
+          log.debug({ tick: "outbox-relay", holder: claims?.holder }, "outbox relay busy in another process");
+          continue;
+        }
+        const { events, deliveries, emails, requeued, enqueueFailures } = r.value;
+        if (events > 0 || requeued > 0)
+          log.debug(
+            { tick: "outbox-relay", holder: claims?.holder, events, deliveries, emails, requeued },
+            "outbox relayed",
+          );
+        if (requeued > 0) log.warn({ requeued }, "requeued notifications whose job was lost");
+        if (enqueueFailures > 0) log.warn({ failures: enqueueFailures }, "could not queue notifications");
       } catch (err) {
         log.error({ err }, "outbox relay failed");
       }
@@ -187,7 +279,16 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     });
     return relaying;
   }
-  const timer = deps.relay ? setInterval(() => void kickRelay(), deps.relay.intervalMs) : undefined;
+  /** The interval slot is `intervalMs` long: each process's timer fires once in it, one claims it. */
+  async function relayTick(now = new Date()): Promise<boolean> {
+    const intervalMs = deps.relay?.intervalMs;
+    if (!intervalMs || stopped) return false;
+    const slot = new Date(Math.floor(now.getTime() / intervalMs) * intervalMs);
+    if (!(await claim("outbox-relay", slot))) return false;
+    await kickRelay();
+    return true;
+  }
+  const timer = deps.relay ? setInterval(() => void relayTick(), deps.relay.intervalMs) : undefined;
   timer?.unref();
   let unlisten: (() => Promise<void>) | undefined;
   deps.relay
@@ -205,6 +306,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     checkNodeLiveness,
     reconcileTick,
     kickRelay,
+    relayTick,
     pruneHistory,
     restoreQuotas,
     async stop() {

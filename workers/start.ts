@@ -8,6 +8,7 @@ import type { Logger } from "../src/logger.js";
 import { F } from "../src/logger.js";
 import type { Platform } from "../src/platform.js";
 import { createRetention } from "../src/retention/index.js";
+import { createTickClaims } from "../src/scheduler-claims/index.js";
 import { buildProcessors } from "./processors/index.js";
 import type { WorkerRuntime } from "./runtime.js";
 import { startWorkers } from "./runtime.js";
@@ -71,6 +72,8 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
         logger,
         staleRunCheckCron: config.workers.staleRunCheckCron,
         nodeOfflineAfterSeconds: config.workers.nodeOfflineAfterSeconds,
+        claims: createTickClaims({ database: platform.database }),
+        crons: config.workers.crons,
         retention: {
           days: config.workers.retentionDays,
           service: createRetention({ db: platform.database.db }),

@@ -13,6 +13,7 @@ export * from "./node-reachability.js";
 export * from "./nodes.js";
 export * from "./quota-notices.js";
 export * from "./retired-peers.js";
+export * from "./scheduler-ticks.js";
 export * from "./settings.js";
 export * from "./sync-runs.js";
 export * from "./usage-hourly.js";
