@@ -240,10 +240,16 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   let relaying: Promise<void> | undefined;
   let again = false;
   let stopped = false;
+  /** One relay run, timed from inside the lock: runs of two processes never overlap. */
+  const timedRun = async (relay: Relay) => {
+    const startedAt = new Date();
+    const result = await relay.run();
+    return { ...result, startedAt, endedAt: new Date() };
+  };
   const relayOnce = (relay: Relay) =>
     claims
-      ? claims.exclusive("outbox-relay", () => relay.run())
-      : relay.run().then((value) => ({ ran: true as const, value }));
+      ? claims.exclusive("outbox-relay", () => timedRun(relay))
+      : timedRun(relay).then((value) => ({ ran: true as const, value }));
   async function relayLoop(relay: Relay) {
     do {
       again = false;
@@ -254,12 +260,20 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
           log.debug({ tick: "outbox-relay", holder: claims?.holder }, "outbox relay busy in another process");
           continue;
         }
-        const { events, deliveries, emails, requeued, enqueueFailures } = r.value;
-        if (events > 0 || requeued > 0)
-          log.debug(
-            { tick: "outbox-relay", holder: claims?.holder, events, deliveries, emails, requeued },
-            "outbox relayed",
-          );
+        const { events, deliveries, emails, requeued, enqueueFailures, startedAt, endedAt } = r.value;
+        log.debug(
+          {
+            tick: "outbox-relay",
+            holder: claims?.holder,
+            events,
+            deliveries,
+            emails,
+            requeued,
+            startedAt: startedAt.toISOString(),
+            endedAt: endedAt.toISOString(),
+          },
+          "outbox relay ran",
+        );
         if (requeued > 0) log.warn({ requeued }, "requeued notifications whose job was lost");
         if (enqueueFailures > 0) log.warn({ failures: enqueueFailures }, "could not queue notifications");
       } catch (err) {
@@ -286,6 +300,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     const slot = new Date(Math.floor(now.getTime() / intervalMs) * intervalMs);
     if (!(await claim("outbox-relay", slot))) return false;
     await kickRelay();
+    ranTick("outbox-relay", slot);
     return true;
   }
   const timer = deps.relay ? setInterval(() => void relayTick(), deps.relay.intervalMs) : undefined;

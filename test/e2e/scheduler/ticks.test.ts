@@ -30,12 +30,13 @@ const QUOTA_NODES = 2;
 const OLD_RUNS = 5;
 const NOTICED_EVENTS = 30;
 /** Ticks claimed per slot, with the distinct slots each must reach before the counts are read. */
-const CRON_TICKS = {
+const CLAIMED_TICKS = {
   "stale-run-check": 3,
   "node-liveness": 3,
   retention: 3,
   "quota-restore": 3,
   reconcile: 2,
+  "outbox-relay": 3,
 };
 
 interface LogLine {
@@ -163,7 +164,7 @@ describe("the scheduler in three worker processes", () => {
       (r) => JSON.parse(r.body) as { id: string; type: string; data: { node: { id: string } } },
     );
 
-  it("does each period's work of every tick once", async () => {
+  it("does each period's work of every tick once", { timeout: 2 * WAIT.timeout + 60_000 }, async () => {
     const db = t.platform.database.db;
     // Events committed while the three relay: each process hears every notice.
     for (let i = 0; i < NOTICED_EVENTS; i++) {
@@ -173,7 +174,7 @@ describe("the scheduler in three worker processes", () => {
     }
 
     await vi.waitFor(async () => {
-      for (const [tick, slots] of Object.entries(CRON_TICKS))
+      for (const [tick, slots] of Object.entries(CLAIMED_TICKS))
         expect(new Set(ticksRan(tick).map((l) => l.slot)).size, tick).toBeGreaterThanOrEqual(slots);
       const offline = delivered().filter((d) => d.type === "node.offline");
       expect(offline.map((d) => d.data.node.id).sort()).toEqual([...silent].sort());
@@ -195,7 +196,7 @@ describe("the scheduler in three worker processes", () => {
 
     // Each period of each claimed tick was done by one process.
     const lines = logLines();
-    for (const tick of Object.keys(CRON_TICKS)) {
+    for (const tick of Object.keys(CLAIMED_TICKS)) {
       const bySlot = new Map<string, number[]>();
       for (const l of lines.filter((x) => x.msg === "tick ran" && x.tick === tick))
         bySlot.set(l.slot!, [...(bySlot.get(l.slot!) ?? []), l.process]);
@@ -234,11 +235,22 @@ describe("the scheduler in three worker processes", () => {
         .sort(),
     ).toEqual([...silent].sort());
 
-    // Relay: every event relayed by exactly one run of one process, and delivered once.
-    const relayedEvents = lines
-      .filter((l) => l.msg === "outbox relayed")
-      .reduce((sum, l) => sum + (l.events as number), 0);
+    // Relay: every event relayed by exactly one run of one process, and delivered once; no two
+    // processes' runs overlap in time.
+    const relayRuns = lines.filter((l) => l.msg === "outbox relay ran");
+    const relayedEvents = relayRuns.reduce((sum, l) => sum + (l.events as number), 0);
     expect(relayedEvents).toBe(await db.$count(events, isNotNull(events.relayedAt)));
+    const spans = relayRuns
+      .map((l) => ({
+        process: l.process,
+        from: Date.parse(l.startedAt as string),
+        to: Date.parse(l.endedAt as string),
+      }))
+      .sort((a, b) => a.from - b.from);
+    const overlapping = spans.filter((s, i) =>
+      spans.slice(0, i).some((p) => p.process !== s.process && s.from < p.to),
+    );
+    expect(overlapping, "relay runs of two processes at once").toEqual([]);
     const perEvent = new Map<string, number>();
     for (const d of delivered()) perEvent.set(d.id, (perEvent.get(d.id) ?? 0) + 1);
     expect([...perEvent].filter(([, n]) => n !== 1)).toEqual([]);
