@@ -5,6 +5,8 @@
  * Never opens a secret except to re-seal it, and never writes one anywhere but back to its row:
  * backups carry envelopes as they are.
  */
+
+export * from "./backup.js";
 export * from "./reseal.service.js";
 export type { SealedColumn } from "./sealed-columns.js";
 export { columnName, SEALED_COLUMNS } from "./sealed-columns.js";
