@@ -4,9 +4,12 @@
  * interruption, a concurrent write kept), and then the installation starts with A removed and opens
  * every secret. Without a key some envelope needs, it refuses to start and names that key's id.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { listen } from "../../../apps/api/server.js";
 import type { ResealResult } from "../../../src/backup/index.js";
 import { applyResealPlan, planResealBatch, SEALED_COLUMNS } from "../../../src/backup/index.js";
 import { createSecretBox, envelopeKeyId, keyIdOf } from "../../../src/crypto/index.js";
@@ -15,6 +18,7 @@ import { events, schema, settings } from "../../../src/db/index.js";
 import { createApiKey } from "../../support/auth.js";
 import type { TestDatabase } from "../../support/db.js";
 import { createTestDatabase } from "../../support/db.js";
+import { childEnv } from "../../support/env.js";
 import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
 import type { TestPlatform } from "../../support/platform.js";
@@ -22,6 +26,7 @@ import { createTestPlatform } from "../../support/platform.js";
 import { testPrefix } from "../../support/redis.js";
 import { startTestWorkers } from "../../support/workers.js";
 
+const run = promisify(execFile);
 const A = randomBytes(32);
 const B = randomBytes(32);
 const [idA, idB] = [keyIdOf(A), keyIdOf(B)];
@@ -254,6 +259,46 @@ describe("re-seal after an ENCRYPTION_KEY rotation", { timeout: 120_000 }, () =>
       );
     } finally {
       await workers.close();
+    }
+  });
+
+  it("runs from the CLI (`wiresync reseal --wait`) until nothing is left", async () => {
+    const db = onB.platform.database.db;
+    const rows = await db.select().from(schema.networks);
+    for (const n of rows) {
+      const plain = onB.platform.secrets.open(n.hubPrivateKeyEnc, `network:${n.id}`);
+      await db
+        .update(schema.networks)
+        .set({ hubPrivateKeyEnc: createSecretBox(A).seal(plain, `network:${n.id}`) })
+        .where(eq(schema.networks.id, n.id));
+    }
+    expect((await onB.platform.services.reseal.status()).tables.networks).toEqual({
+      sealed: 2,
+      remaining: 2,
+    });
+    const server = await listen(onB.app, 0, "127.0.0.1");
+    const workers = await startTestWorkers(onB.platform, { queues: ["config-push"] });
+    try {
+      const { stdout } = await run(
+        process.execPath,
+        ["--import", "tsx", "apps/cli/main.ts", "reseal", "--wait", "--json"],
+        {
+          env: childEnv({
+            LOG_LEVEL: "silent",
+            WIRESYNC_URL: `http://127.0.0.1:${server.port}`,
+            WIRESYNC_API_KEY: onB.adminKey,
+          }),
+          timeout: 90_000,
+        },
+      );
+      expect(JSON.parse(stdout)).toMatchObject({
+        remaining: 0,
+        tables: { networks: { sealed: 2, remaining: 0 } },
+        job: { state: "completed" },
+      });
+    } finally {
+      await workers.close();
+      await server.close();
     }
   });
 
