@@ -8,6 +8,8 @@ import type { AuditService } from "./audit/index.js";
 import { createAuditService } from "./audit/index.js";
 import type { AuthService, NodeAuthService, SignInLimits } from "./auth/index.js";
 import { createAuthService, createNodeAuthService, createSignInGuard } from "./auth/index.js";
+import type { ResealService } from "./backup/index.js";
+import { checkSealedKeys, createResealService } from "./backup/index.js";
 import type { InterfaceBinding, NotifyConfig } from "./config.js";
 import { DEFAULT_NOTIFY } from "./config.js";
 import type { SecretBox } from "./crypto/index.js";
@@ -125,6 +127,7 @@ export interface Platform {
     quota: QuotaService;
     stats: StatsService;
     realtime: RealtimeService;
+    reseal: ResealService;
   };
   readonly secrets: SecretBox;
   /** Announces new config versions to node agents (config-push jobs). */
@@ -160,6 +163,16 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
     await database.close();
     throw new Error(`migrating the database: ${(err as Error).message}`, { cause: err });
   }
+  const secrets = createSecretBox(options.secrets.encryptionKey, options.secrets.previousEncryptionKeys);
+  if (options.migrate ?? true) {
+    // A key removed too early fails here, naming the key id, rather than at the first secret read.
+    try {
+      await checkSealedKeys(database.db, secrets);
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
+  }
   const redis = createRedis(options.redis.url, "producer");
   const extraConnections: Redis[] = [];
   const openWorkerConnection = () => {
@@ -182,7 +195,6 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
     },
   };
   const metrics = createMetrics();
-  const secrets = createSecretBox(options.secrets.encryptionKey, options.secrets.previousEncryptionKeys);
   const notify = options.notify ?? DEFAULT_NOTIFY;
   const { email } = notify;
   // Built first: the email service reads node configs from them.
@@ -292,6 +304,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       options: { batchSize: 200, sweepGraceMs: notify.sweepGraceMs, alertRecipients: email.alertRecipients },
     }),
     quota: createQuotaService(createMeshCore(meshDeps)),
+    reseal: createResealService({ db: database.db, secrets, queue }),
     stats: createStatsService({
       db: database.db,
       queues: queue.queues,

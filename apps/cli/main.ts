@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/db/index.js";
+import { backupCommand, resealCommand, restoreCommand } from "./backup-commands.js";
 import type { Json } from "./client.js";
 import { api, data, fail, findNetwork, findNode } from "./client.js";
 import type { MeshOptions } from "./mesh-commands.js";
@@ -18,6 +19,10 @@ const USAGE = `usage: wiresync <command> [options]
 
 Database (uses DATABASE_URL, or the embedded database under DATA_DIR):
   migrate                           apply pending migrations
+  backup FILE                       write every table to FILE (JSON lines, mode 0600); secrets
+                                    stay sealed, so keep ENCRYPTION_KEY apart from it
+  restore FILE [--force]            migrate, then load FILE into an empty database (--force:
+                                    replace everything in a database that has data)
 
 API (uses WIRESYNC_URL and WIRESYNC_API_KEY). NET and NODE are a name or an id; a node name taken
 in several networks needs --network NET.
@@ -46,6 +51,8 @@ in several networks needs --network NET.
   drift-fix NET [--wait]            repair drift, removing peers the database does not know
   usage [--month YYYY-MM] [--node NODE] [--email E]
                                     monthly transfer per peer
+  reseal [--wait]                   re-encrypt every secret at rest with the current ENCRYPTION_KEY
+                                    (then ENCRYPTION_KEYS_PREVIOUS can be emptied)
   create-user EMAIL [--role admin|user] [--name N]
                                     register a user, password read from stdin (needs an admin
                                     key, e.g. the bootstrap API_KEY; the first user becomes admin)
@@ -141,6 +148,12 @@ async function main() {
       process.stdout.write(`migrations applied (${config.database.kind})\n`);
       return;
     }
+    case "backup":
+      return backupCommand(arg);
+    case "restore":
+      return restoreCommand(arg, values.force);
+    case "reseal":
+      return print(await resealCommand(values.wait));
     case "delete-email": {
       if (!arg) fail("delete-email needs an email");
       if (!values.yes && !(await confirm(`delete every node of ${arg}?`)))

@@ -7,6 +7,8 @@ const IV_BYTES = 12;
 export interface SecretBox {
   /** Id of the key new envelopes are sealed with. */
   readonly keyId: string;
+  /** Ids of every key this box opens: the current one first, then the previous ones. */
+  readonly keyIds: readonly string[];
   /** Encrypts `plaintext` into a self-describing envelope `v1.<keyId>.<iv>.<tag>.<ciphertext>`. */
   seal(plaintext: string, associatedData?: string): string;
   /**
@@ -24,6 +26,15 @@ export function keyIdOf(key: Buffer): string {
 }
 
 /**
+ * The key id an envelope names (`v1.<keyId>.…`), or undefined when `envelope` is not one. Reads no
+ * secret: the id is stored in clear next to the ciphertext.
+ */
+export function envelopeKeyId(envelope: string): string | undefined {
+  const parts = envelope.split(".");
+  return parts.length === 5 && parts[0] === VERSION ? parts[1] : undefined;
+}
+
+/**
  * AES-256-GCM with a key id in every envelope, so `ENCRYPTION_KEY` can be rotated while older keys
  * (`ENCRYPTION_KEYS_PREVIOUS`) stay readable. `associatedData` binds a ciphertext to its row.
  */
@@ -35,6 +46,7 @@ export function createSecretBox(current: Buffer, previous: readonly Buffer[] = [
 
   return {
     keyId,
+    keyIds: [...keys.keys()],
     seal(plaintext, associatedData) {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv("aes-256-gcm", current, iv);

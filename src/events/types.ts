@@ -24,7 +24,12 @@ export type EventType = (typeof EVENT_TYPES)[number];
  * reconnecting client gets them too, but never relayed to webhooks or emails (progress would flood
  * them, and a failed delivery reported to the failing webhook would never end).
  */
-export const STREAM_EVENT_TYPES = ["sync.progress", "delivery.failed"] as const;
+export const STREAM_EVENT_TYPES = [
+  "sync.progress",
+  "delivery.failed",
+  "reseal.progress",
+  "reseal.completed",
+] as const;
 export type StreamEventType = (typeof STREAM_EVENT_TYPES)[number];
 
 /** True for the events that go to the live stream only. */

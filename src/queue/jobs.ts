@@ -19,6 +19,8 @@ export const DriftCheckPayload = z.object({ networkId: id }).strict();
 export const ConfigPushPayload = z.object({ nodeId: id, version: z.number().int().min(1) }).strict();
 export const EmailPayload = z.object({ outboxId: id }).strict();
 export const WebhookPayload = z.object({ deliveryId: id }).strict();
+/** Re-seal every secret at rest under the current `ENCRYPTION_KEY` (the database says what is left). */
+export const ResealPayload = z.object({}).strict();
 
 /** Every job: its queue, its name and its payload schema. */
 export const JOBS = {
@@ -26,6 +28,9 @@ export const JOBS = {
   "network-sync": { queue: "peer-sync", payload: NetworkSyncPayload },
   "drift-check": { queue: "peer-sync", payload: DriftCheckPayload },
   "config-push": { queue: "config-push", payload: ConfigPushPayload },
+  // Any worker may run it (it needs only the database and the keys), so it rides a queue every
+  // installation serves rather than one of its own.
+  reseal: { queue: "config-push", payload: ResealPayload },
   "send-email": { queue: "email", payload: EmailPayload },
   "deliver-webhook": { queue: "webhook", payload: WebhookPayload },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType }>;

@@ -72,6 +72,10 @@ export interface TestPlatformOptions {
   databaseTimeouts?: DatabaseTimeouts;
   /** `METRICS_PER_PEER` (off unless given). */
   metrics?: PlatformOptions["metrics"];
+  /** `ENCRYPTION_KEY` and `ENCRYPTION_KEYS_PREVIOUS` (a random key and none unless given). */
+  encryptionKeys?: { current: Buffer; previous?: Buffer[] };
+  /** Run migrations and the start-up checks as an entry point does (skipped unless given). */
+  migrate?: boolean;
 }
 
 /** Notify settings for tests: local receivers allowed, short timeouts and backoffs, no email provider. */
@@ -105,7 +109,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
   const prefix = options.prefix ?? testPrefix();
   const adminKey = options.apiKey ?? generateBootstrapKey();
   const jwtSecret = randomBytes(32).toString("hex");
-  const encryptionKey = randomBytes(32);
+  const encryptionKey = options.encryptionKeys?.current ?? randomBytes(32);
   const { logger, logs } = captureLogger();
   const platform = await openPlatform({
     database: {
@@ -115,13 +119,18 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
       ...(options.databaseTimeouts ? { timeouts: options.databaseTimeouts } : {}),
     },
     redis: { url: options.redisUrl ?? TEST_REDIS_URL, prefix },
-    secrets: { apiKey: adminKey, jwtSecret, encryptionKey, previousEncryptionKeys: [] },
+    secrets: {
+      apiKey: adminKey,
+      jwtSecret,
+      encryptionKey,
+      previousEncryptionKeys: options.encryptionKeys?.previous ?? [],
+    },
     auth: {
       jwtTtlSeconds: options.jwtTtlSeconds ?? 3600,
       ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
     },
     logger,
-    migrate: false,
+    migrate: options.migrate ?? false,
     notify: testNotify(options.notify),
     ...(options.nodeConfigs ? { nodeConfigs: options.nodeConfigs } : {}),
     ...(options.webhookResolver ? { webhookResolver: options.webhookResolver } : {}),

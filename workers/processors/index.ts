@@ -10,11 +10,12 @@ import { processConfigPush } from "./config-push.js";
 import { processDriftCheck } from "./drift-check.js";
 import { processEmail } from "./email.js";
 import { processNetworkSync } from "./network-sync.js";
+import { processReseal } from "./reseal.js";
 import { processSyncRun } from "./sync-run.js";
 import { processWebhook } from "./webhook.js";
 
 export function buildProcessors(platform: Platform): Partial<Record<QueueName, Processor>> {
-  const { sync, peerSync, configs, webhooks, emails, quota } = platform.services;
+  const { sync, peerSync, configs, webhooks, emails, quota, reseal } = platform.services;
   const handlers = syncTaskHandlers({ peerSync, configs, quota, logger: platform.logger });
   const pusher = createConfigPusher(platform.database.db, platform.configNotifier);
 
@@ -31,7 +32,16 @@ export function buildProcessors(platform: Platform): Partial<Record<QueueName, P
           throw new UnrecoverableError(`unknown job ${job.name} on peer-sync`);
       }
     },
-    "config-push": (job: Job) => processConfigPush(job, { pusher }),
+    "config-push": async (job: Job, _token, signal) => {
+      switch (job.name) {
+        case "config-push":
+          return processConfigPush(job, { pusher });
+        case "reseal":
+          return processReseal(job, { reseal }, signal);
+        default:
+          throw new UnrecoverableError(`unknown job ${job.name} on config-push`);
+      }
+    },
     webhook: async (job: Job, token) => {
       if (job.name !== "deliver-webhook") throw new UnrecoverableError(`unknown job ${job.name} on webhook`);
       return processWebhook(job, token, { webhooks });

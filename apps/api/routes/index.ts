@@ -47,6 +47,8 @@ import { registerRevokeConfigLink } from "./nodes/revoke-config-link.js";
 import { registerStreamNodeConfig } from "./nodes/stream-node-config.js";
 import { registerUpdateNode } from "./nodes/update-node.js";
 import { registerOpenRelay } from "./relay/open-relay.js";
+import { registerGetReseal } from "./reseal/get-reseal.js";
+import { registerRequestReseal } from "./reseal/request-reseal.js";
 import { registerRequestRoute } from "./routing/request-route.js";
 import { registerGetSyncSettings } from "./settings/get-sync-settings.js";
 import { registerListSettings } from "./settings/list-settings.js";
@@ -156,6 +158,9 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   // routing: relays and STUN/TURN for nodes behind NAT
   registerRequestRoute(app);
   registerGetIceServers(app);
+  // secrets at rest: re-seal under the current ENCRYPTION_KEY
+  registerRequestReseal(app);
+  registerGetReseal(app);
   // live events
   registerStreamEvents(app);
   registerCreateStreamToken(app);

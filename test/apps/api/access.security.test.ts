@@ -93,6 +93,8 @@ const EXPECTED = {
   "GET /api/stats": "public",
   "GET /api/v1/stats/overview": "read",
   "GET /api/admin/stats": "admin",
+  "POST /api/v1/admin/reseal": "admin",
+  "GET /api/v1/admin/reseal": "admin",
 } as const satisfies Record<Operation, AccessLevel>;
 
 /** Mounts that are no API route and keep their guards in their mount files (docs, board, dashboard). */

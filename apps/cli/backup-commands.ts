@@ -1,0 +1,102 @@
+/**
+ * `wiresync backup`, `restore` and `reseal`: the first two straight against the database (as
+ * `migrate`), so they work with the API down; `reseal` through the API, whose workers run it.
+ */
+
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { chmod, rename, rm } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { BackupRefusedError, restoreBackup, writeBackup } from "../../src/backup/index.js";
+import { loadConfig } from "../../src/config.js";
+import { createSecretBox } from "../../src/crypto/index.js";
+import { openDatabase } from "../../src/db/index.js";
+import { resolveSecrets } from "../../src/secrets.js";
+import type { Json } from "./client.js";
+import { data, fail } from "./client.js";
+
+const POLL_MS = 500;
+
+/** Writes a backup of the configured database to `file` (mode 0600, written whole or not at all). */
+export async function backupCommand(file: string | undefined): Promise<void> {
+  if (!file) fail("backup needs a file to write, e.g. wiresync backup wiresync-$(date +%F).jsonl");
+  const config = loadConfig();
+  const db = await openDatabase(config.database);
+  const partial = `${file}.partial`;
+  const out = createWriteStream(partial, { mode: 0o600 });
+  try {
+    const { header, rows } = await writeBackup(db.db, async (line) => {
+      if (!out.write(line)) await once(out, "drain");
+    });
+    out.end();
+    await once(out, "finish");
+    await chmod(partial, 0o600);
+    await rename(partial, file);
+    const total = Object.values(rows).reduce((a, b) => a + b, 0);
+    const keys = header.sealedWith.length > 0 ? header.sealedWith.join(", ") : "none (no secrets yet)";
+    process.stdout.write(
+      `backup written to ${file}: ${total} rows in ${header.tables.length} tables\n` +
+        `secrets in it stay sealed, with key ${keys}: keep ENCRYPTION_KEY (and ENCRYPTION_KEYS_PREVIOUS) apart from the backup, a restore needs it\n`,
+    );
+  } catch (err) {
+    out.destroy();
+    await rm(partial, { force: true });
+    throw err;
+  } finally {
+    await db.close();
+  }
+}
+
+/** Restores a backup into the configured database (migrated first); refuses a non-empty one unless `force`. */
+export async function restoreCommand(file: string | undefined, force: boolean): Promise<void> {
+  if (!file) fail("restore needs the backup file to read");
+  const { config } = await resolveSecrets(loadConfig());
+  const box = createSecretBox(config.secrets.encryptionKey, config.secrets.previousEncryptionKeys);
+  const input = createReadStream(file, { encoding: "utf8" });
+  const opened = once(input, "open").catch((err: Error) => fail(`cannot read ${file}: ${err.message}`));
+  await opened;
+  const db = await openDatabase(config.database);
+  try {
+    await db.migrate();
+    const rows = await restoreBackup(
+      db.db,
+      box,
+      createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }),
+      {
+        force,
+      },
+    );
+    const total = Object.values(rows).reduce((a, b) => a + b, 0);
+    process.stdout.write(
+      `restored ${total} rows in ${Object.keys(rows).length} tables from ${file}\n` +
+        "hub interfaces come back when a peer-sync worker that owns them starts (or at its next reconcile)\n",
+    );
+  } catch (err) {
+    if (err instanceof BackupRefusedError) {
+      await db.close();
+      fail(`restore refused: ${err.message}`);
+    }
+    throw err;
+  } finally {
+    input.destroy();
+    await db.close().catch(() => {});
+  }
+}
+
+/** Queues a re-seal through the API; with `wait`, follows it until it finished. */
+export async function resealCommand(wait: boolean): Promise<Json> {
+  const { jobId } = await data<{ jobId: string }>("POST", "/api/v1/admin/reseal", {});
+  if (!wait) return { jobId, ...(await data("GET", "/api/v1/admin/reseal")) };
+  for (;;) {
+    const status = await data<{ remaining: number; job: { state: string | null } }>(
+      "GET",
+      `/api/v1/admin/reseal?job_id=${encodeURIComponent(jobId)}`,
+    );
+    const state = status.job.state;
+    if (state === "failed")
+      fail(`the re-seal job failed; ${status.remaining} secrets are still under an older key`);
+    if (state === "completed" || state === null) return status as unknown as Json;
+    process.stderr.write(`  re-sealing: ${status.remaining} left\r`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}

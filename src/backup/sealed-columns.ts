@@ -1,0 +1,72 @@
+import type { SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+
+/**
+ * A column that holds secret envelopes (src/crypto): where it is, how its rows are told apart, and the
+ * associated data each envelope is bound to (the same string the owning service seals with).
+ */
+export interface SealedColumn {
+  /** SQL table name. */
+  readonly table: string;
+  /** SQL column holding envelopes (null where a row has no secret). */
+  readonly column: string;
+  /** SQL primary key column and its type. */
+  readonly key: string;
+  readonly keyType: "uuid" | "text";
+  /** Only rows matching this hold an envelope (settings: `encrypted`); every non-null value otherwise. */
+  readonly where?: SQL;
+  /** The associated data an envelope of row `key` was sealed with. */
+  aad(key: string): string;
+}
+
+/**
+ * Every sealed column of the schema. IMPORTANT: a new sealed column must be added here, or re-seal
+ * leaves it under an old key and the start-up key check does not see it (test/src/backup guards the
+ * `*_enc` columns of the schema against this list).
+ */
+export const SEALED_COLUMNS: readonly SealedColumn[] = [
+  {
+    table: "networks",
+    column: "hub_private_key_enc",
+    key: "id",
+    keyType: "uuid",
+    aad: (id) => `network:${id}`,
+  },
+  { table: "nodes", column: "private_key_enc", key: "id", keyType: "uuid", aad: (id) => `node:${id}` },
+  { table: "nodes", column: "preshared_key_enc", key: "id", keyType: "uuid", aad: (id) => `node:${id}:psk` },
+  { table: "webhooks", column: "url_enc", key: "id", keyType: "uuid", aad: (id) => `webhook:${id}:url` },
+  {
+    table: "webhooks",
+    column: "secret_enc",
+    key: "id",
+    keyType: "uuid",
+    aad: (id) => `webhook:${id}:secret`,
+  },
+  {
+    table: "settings",
+    column: "value",
+    key: "key",
+    keyType: "text",
+    where: sql`"encrypted"`,
+    aad: (key) => `setting:${key}`,
+  },
+];
+
+/** `table.column`, the name progress and errors use for a sealed column. */
+export const columnName = (c: SealedColumn) => `${c.table}.${c.column}`;
+
+/** The rows of `c` that hold an envelope. */
+export function holdsEnvelope(c: SealedColumn): SQL {
+  const notNull = sql`${sql.identifier(c.column)} is not null`;
+  return c.where ? sql`${notNull} and ${c.where}` : notNull;
+}
+
+/** The key id of an envelope, in SQL (`v1.<keyId>.…`). */
+export function keyIdSql(c: SealedColumn): SQL {
+  return sql`split_part(${sql.identifier(c.column)}, '.', 2)`;
+}
+
+/** Rows of a raw query, from either driver (postgres.js answers an array, PGlite an object). */
+export function rowsOf<T>(result: unknown): T[] {
+  return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
+}
