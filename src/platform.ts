@@ -112,6 +112,7 @@ export interface Platform {
     configLinks: MeshServices["configLinks"];
     nodeAuth: NodeAuthService;
     liveness: MeshServices["liveness"];
+    adopt: MeshServices["adopt"];
     audit: AuditService;
     usage: UsageService;
     settings: SettingsService;

@@ -16,6 +16,7 @@ export const NetworkSyncPayload = z
   })
   .strict();
 export const DriftCheckPayload = z.object({ networkId: id }).strict();
+export const InterfacePeersPayload = z.object({ networkId: id }).strict();
 export const ConfigPushPayload = z.object({ nodeId: id, version: z.number().int().min(1) }).strict();
 export const EmailPayload = z.object({ outboxId: id }).strict();
 export const WebhookPayload = z.object({ deliveryId: id }).strict();
@@ -25,6 +26,8 @@ export const JOBS = {
   "sync-run": { queue: "peer-sync", payload: SyncRunPayload },
   "network-sync": { queue: "peer-sync", payload: NetworkSyncPayload },
   "drift-check": { queue: "peer-sync", payload: DriftCheckPayload },
+  /** Reads the peers on a network's hub interface for an adoption, changing nothing. */
+  "interface-peers": { queue: "peer-sync", payload: InterfacePeersPayload },
   "config-push": { queue: "config-push", payload: ConfigPushPayload },
   "send-email": { queue: "email", payload: EmailPayload },
   "deliver-webhook": { queue: "webhook", payload: WebhookPayload },
