@@ -293,7 +293,9 @@ describeNetns("adopting existing interfaces, then moving a node", () => {
     expect(await lab.ping(site.clients[0]!.ns, `${site.prefix}.1`)).toBe(true);
   });
 
-  it("moves a node: its new address pings through the hub, the old one is gone from the hub and every config", async () => {
+  it("moves a node: its new address pings through the hub, the old one is gone from the hub and every config", {
+    timeout: 120_000,
+  }, async () => {
     const site = sites.live;
     const [c1, c2] = site.clients as [Site["clients"][number], Site["clients"][number]];
     const [row] = await t.platform.database.db
@@ -312,8 +314,9 @@ describeNetns("adopting existing interfaces, then moving a node", () => {
     const onHub = (await site.driver.dump()).peers.flatMap((p) => p.allowedIps);
     expect(onHub).not.toContain("10.131.0.2/32");
     // The device keeps its own config: its operator moves it by hand.
-    await lab.exec(c1.ns, "ip", ["address", "replace", "10.131.0.250/24", "dev", c1.iface]);
+    // (Old address first: deleting a subnet's primary address takes its secondaries with it.)
     await lab.exec(c1.ns, "ip", ["address", "del", "10.131.0.2/24", "dev", c1.iface]);
+    await lab.exec(c1.ns, "ip", ["address", "add", "10.131.0.250/24", "dev", c1.iface]);
     await vi.waitFor(async () => expect(await lab.ping(c1.ns, `${site.prefix}.1`)).toBe(true), WAIT);
     await vi.waitFor(async () => expect(await lab.ping(c2.ns, "10.131.0.250")).toBe(true), WAIT);
     expect(await lab.ping(c2.ns, "10.131.0.2")).toBe(false);
