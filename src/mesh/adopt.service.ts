@@ -65,7 +65,7 @@ export type AdoptService = ReturnType<typeof createAdoptService>;
 /** Adoption of an existing interface's peers as nodes. */
 export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: number } = {}) {
   const { requireNetwork, emitNodeEvent, refreshConfigs, commitAndDispatch, db } = core;
-  const readTimeoutMs = options.readTimeoutMs ?? 30 * SECOND_MS;
+  const readTimeoutMs = options.readTimeoutMs ?? 15 * SECOND_MS;
 
   /** The live interface's peers, read by the worker that owns it. */
   async function interfaceCandidates(network: NetworkRow) {
