@@ -114,6 +114,7 @@ export interface Platform {
     configLinks: MeshServices["configLinks"];
     nodeAuth: NodeAuthService;
     liveness: MeshServices["liveness"];
+    adopt: MeshServices["adopt"];
     audit: AuditService;
     usage: UsageService;
     settings: SettingsService;

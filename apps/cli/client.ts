@@ -14,6 +14,11 @@ export function fail(message: string): never {
   process.exit(1);
 }
 
+/** A request body sent as `text/plain` (a wg0.conf), not as JSON. */
+export class PlainText {
+  constructor(readonly text: string) {}
+}
+
 /**
  * Calls the API with `WIRESYNC_API_KEY`. Returns the JSON body (or `{ text }` for other answers);
  * exits 1 with the status and the problem's message when the answer is not 2xx.
@@ -24,8 +29,13 @@ export async function api(method: string, path: string, body?: unknown): Promise
     fail("set WIRESYNC_API_KEY to an API key (create one in the dashboard or with POST /api/admin/api-keys)");
   const res = await fetch(`${url}${path}`, {
     method,
-    headers: { "X-API-Key": apiKey, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: {
+      "X-API-Key": apiKey,
+      ...(body === undefined
+        ? {}
+        : { "Content-Type": body instanceof PlainText ? "text/plain" : "application/json" }),
+    },
+    body: body === undefined ? undefined : body instanceof PlainText ? body.text : JSON.stringify(body),
   }).catch((err: Error) => fail(`cannot reach ${url}: ${err.message}`));
   const type = res.headers.get("content-type") ?? "";
   if (!type.includes("json")) {

@@ -5,12 +5,13 @@
  *
  *   npx tsx apps/cli/main.ts <command> [options]      (or `npm run cli -- <command>`)
  */
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/db/index.js";
 import { backupCommand, resealCommand, restoreCommand } from "./backup-commands.js";
 import type { Json } from "./client.js";
-import { api, data, fail, findNetwork, findNode } from "./client.js";
+import { api, data, fail, findNetwork, findNode, PlainText } from "./client.js";
 import type { MeshOptions } from "./mesh-commands.js";
 import { meshCommands } from "./mesh-commands.js";
 import { confirm, record, table } from "./output.js";
@@ -49,6 +50,10 @@ in several networks needs --network NET.
   runs [--limit N]                  list recent sync runs
   drift NET                         compare the database with the live interface
   drift-fix NET [--wait]            repair drift, removing peers the database does not know
+  adopt NET [--file wg0.conf] [--dry-run]
+                                    make the peers of the network's live interface (or of a
+                                    wg0.conf) nodes, without touching the interface; refused peers
+                                    are listed with their reason (--dry-run: change nothing)
   usage [--month YYYY-MM] [--node NODE] [--email E]
                                     monthly transfer per peer
   reseal [--wait]                   re-encrypt every secret at rest with the current ENCRYPTION_KEY
@@ -81,6 +86,8 @@ const { positionals, values } = parseArgs({
     wait: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     "drop-usage": { type: "boolean", default: false },
+    file: { type: "string" },
+    "dry-run": { type: "boolean", default: false },
     role: { type: "string" },
     name: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
@@ -186,6 +193,28 @@ async function main() {
       const network = await findNetwork(arg);
       const started = await data("POST", `/api/v1/networks/${network.id}/drift/fix`, {});
       return print(values.wait ? await follow(String(started.sync_log_id)) : started);
+    }
+    case "adopt": {
+      if (!arg) fail("adopt needs a network name or id");
+      const network = await findNetwork(arg);
+      const body = values.file ? new PlainText(await readFile(values.file, "utf8")) : undefined;
+      const result = await data(
+        "POST",
+        `/api/v1/networks/${network.id}/adopt?dryRun=${values["dry-run"]}`,
+        body,
+      );
+      if (values.json) return print(result);
+      const counts = result.counts as Json;
+      const verb = values["dry-run"] ? "would adopt" : "adopted";
+      process.stdout.write(`${verb} ${counts.adopted} of ${counts.seen} peers; ${counts.refused} refused\n`);
+      if ((result.adopted as Json[]).length > 0)
+        print(result.adopted, ["name", "ip4", "ip6", "publicKey", "extraAllowedIps"]);
+      if ((result.refused as Json[]).length > 0) {
+        process.stdout.write("\nrefused:\n");
+        print(result.refused, ["publicKey", "reason", "message"]);
+      }
+      for (const note of result.notes as string[]) process.stdout.write(`note: ${note}\n`);
+      return;
     }
     case "usage": {
       const q = new URLSearchParams({ limit: "500" });

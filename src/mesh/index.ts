@@ -19,6 +19,8 @@ export {
   publicKeyOf,
   WG_KEY_PATTERN,
 } from "../wireguard/index.js";
+export * from "./adopt.js";
+export * from "./adopt.service.js";
 export * from "./agent-command.js";
 export * from "./cidr.js";
 export * from "./config-links.service.js";
@@ -44,6 +46,7 @@ export * from "./stream-slots.js";
 export * from "./views.js";
 export * from "./weak-keys.js";
 
+import { createAdoptService } from "./adopt.service.js";
 import { createConfigLinkService } from "./config-links.service.js";
 import { createConfigService } from "./configs.service.js";
 import { createEnrollmentService } from "./enrollment.service.js";
@@ -64,6 +67,7 @@ export function createMeshServices(deps: MeshServiceDeps) {
     configs: createConfigService(core),
     configLinks: createConfigLinkService(core),
     liveness: createLivenessService(core),
+    adopt: createAdoptService(core),
   };
 }
 

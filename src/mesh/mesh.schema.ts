@@ -166,9 +166,29 @@ export const CreateNodeInput = z
   .strict();
 export type CreateNodeInput = z.infer<typeof CreateNodeInput>;
 
+/** A node address of one family, as typed (no prefix), returned in canonical form. */
+const NodeAddress = (family: 4 | 6) =>
+  z
+    .string()
+    .trim()
+    .max(45)
+    .transform((v, ctx) => {
+      const ip = parseIp(v);
+      if (ip?.family === family) return ip.text;
+      ctx.addIssue({
+        code: "custom",
+        message: `must be one IPv${family} address without a prefix, such as ${family === 4 ? "10.0.0.7" : "fd00::7"}`,
+      });
+      return z.NEVER;
+    });
+
 export const UpdateNodeInput = z
   .object({
     name: Name,
+    /** Moves the node: a free address inside the network's IPv4 range. */
+    ip4: NodeAddress(4),
+    /** Moves the node's IPv6 address (inside the network's IPv6 range); null drops it. */
+    ip6: NodeAddress(6).nullable(),
     email: NodeEmail.nullable(),
     publicKey: WgKey,
     endpoint: Endpoint.nullable(),

@@ -1,8 +1,11 @@
 /** Nodes once enrolled: list, read, change and delete them (see enrollment.service.ts for joining). */
 import { recordAudit } from "../audit/index.js";
 import type { DisabledReason, Tx } from "../db/index.js";
+import { DomainError } from "../errors.js";
+import { addressOnly, contains, ipToBigInt, parseCidr } from "./cidr.js";
 import type { MeshEffects } from "./effects.js";
 import { changedFields } from "./events.js";
+import { usableRange } from "./ipam.js";
 import { actorOf, hubKeyTaken, type MeshContext, type MeshCore, translateConstraint } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
@@ -38,6 +41,51 @@ export async function setNodeDisabled(
   return row;
 }
 
+/**
+ * Checks the addresses a node moves to (`ip4`, `ip6` of `patch`, where given): inside the
+ * network's range and usable there (ADDRESS_OUTSIDE_NETWORK, 422), not the hub's and no other
+ * node's (ADDRESS_TAKEN, 409). Run under the network's exclusive lock, which every enrollment waits
+ * for (they hold it shared while they allocate), so no enrollment takes the address meanwhile; an
+ * insert of another process that got there first still ends at the address's unique constraint.
+ */
+async function assertAddressesFree(
+  tx: Tx,
+  network: NetworkRow,
+  node: NodeRow,
+  patch: { ip4?: string | undefined; ip6?: string | null | undefined },
+): Promise<void> {
+  const wanted: { ip: string; family: 4 | 6 }[] = [];
+  if (patch.ip4 !== undefined) wanted.push({ ip: patch.ip4, family: 4 });
+  if (patch.ip6 !== undefined && patch.ip6 !== null) wanted.push({ ip: patch.ip6, family: 6 });
+  if (wanted.length === 0) return;
+  const others = await repo.usedAddresses(tx, network.id);
+  for (const { ip, family } of wanted) {
+    const range = family === 4 ? network.cidr4 : network.cidr6;
+    const c = range ? parseCidr(range) : null;
+    const { first, last } = c ? usableRange(c) : { first: 0n, last: -1n };
+    const value = c && contains(c, ip) ? ipToBigInt(ip).value : null;
+    if (!c || value === null || value < first || value > last) {
+      throw new DomainError(
+        "ADDRESS_OUTSIDE_NETWORK",
+        range
+          ? `${ip} is not a usable address of ${range}, the network's IPv${family} range`
+          : `network ${network.name} has no IPv6 range: a node there has no IPv6 address`,
+        { context: { address: ip, range } },
+      );
+    }
+    const hub = family === 4 ? network.hubIp4 : network.hubIp6;
+    const own = family === 4 ? addressOnly(node.ip4) : node.ip6 ? addressOnly(node.ip6) : null;
+    if (hub && addressOnly(hub) === ip)
+      throw new DomainError("ADDRESS_TAKEN", `${ip} is the hub's address; pick another`, {
+        context: { address: ip },
+      });
+    if (ip !== own && (family === 4 ? others.ip4 : others.ip6).includes(ip))
+      throw new DomainError("ADDRESS_TAKEN", `${ip} is another node's address; pick a free one`, {
+        context: { address: ip },
+      });
+  }
+}
+
 /** Nodes: list, read, change and delete them. */
 export function createNodeService(core: MeshCore) {
   const {
@@ -66,7 +114,10 @@ export function createNodeService(core: MeshCore) {
 
     /**
      * Changes a node. A new public key retires the old one (and drops a server-held private key);
-     * `status: "disabled"` takes it off the hub. Throws NODE_NOT_FOUND, PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
+     * `status: "disabled"` takes it off the hub. New `ip4`/`ip6` move the node (under the network's
+     * exclusive lock, which enrollments wait for): every config that names it gets a new version, and
+     * the network's sync moves its peer on the hub. Throws NODE_NOT_FOUND, PUBLIC_KEY_TAKEN,
+     * NODE_NAME_TAKEN, ADDRESS_TAKEN, ADDRESS_OUTSIDE_NETWORK.
      */
     async updateNode(id: string, patch: UpdateNodeInput, ctx: MeshContext): Promise<NodeView> {
       try {
@@ -75,6 +126,7 @@ export function createNodeService(core: MeshCore) {
           const network = await requireNetwork(tx, before.networkId, true);
           if (patch.publicKey !== undefined && patch.publicKey === network.hubPublicKey) throw hubKeyTaken();
           if (patch.extraAllowedIps?.length) await assertRoutesFree(tx, network, patch.extraAllowedIps, id);
+          await assertAddressesFree(tx, network, before, patch);
           const rekeyed = patch.publicKey !== undefined && patch.publicKey !== before.publicKey;
           const row = (await repo.updateNode(tx, id, {
             ...patch,

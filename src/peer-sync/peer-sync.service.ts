@@ -63,6 +63,23 @@ export interface DriftCheck {
   checkedAt: string;
 }
 
+/** An interface's peers as they are (`readPeers`): no preshared key, only whether there is one. */
+export interface InterfacePeers {
+  /** False when no interface of this worker belongs to the network. */
+  managed: boolean;
+  iface: string | null;
+  /** The interface's public key, to compare with the network's hub key. */
+  publicKey: string | null;
+  listenPort: number | null;
+  peers: {
+    publicKey: string;
+    allowedIps: string[];
+    endpoint: string | null;
+    hasPresharedKey: boolean;
+    latestHandshake: number;
+  }[];
+}
+
 export interface PeerSyncDeps {
   db: Db;
   networks: NetworkService;
@@ -325,6 +342,32 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
           checkedAt,
         };
       });
+    },
+
+    /**
+     * The peers on the network's interface as they are, for adoption: read only, never created,
+     * repaired or written (a wrong key or port is reported, not fixed). Preshared keys stay here:
+     * only whether a peer has one is returned (the result travels through Redis). Throws
+     * NETWORK_NOT_FOUND, WIREGUARD_UNAVAILABLE (the interface is missing or does not answer).
+     */
+    async readPeers(networkId: string): Promise<InterfacePeers> {
+      const network = await deps.networks.getNetwork(networkId);
+      const binding = bindingFor(network);
+      if (!binding) return { managed: false, iface: null, publicKey: null, listenPort: null, peers: [] };
+      const state = await exclusive(binding.iface, () => port(binding).dump());
+      return {
+        managed: true,
+        iface: binding.iface,
+        publicKey: state.publicKey,
+        listenPort: state.listenPort,
+        peers: state.peers.map((p) => ({
+          publicKey: p.publicKey,
+          allowedIps: p.allowedIps,
+          endpoint: p.endpoint,
+          hasPresharedKey: p.hasPresharedKey,
+          latestHandshake: p.latestHandshake,
+        })),
+      };
     },
 
     /** Reads transfer counters and handshakes of the network's interface into monthly usage. */

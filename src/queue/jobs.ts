@@ -16,6 +16,7 @@ export const NetworkSyncPayload = z
   })
   .strict();
 export const DriftCheckPayload = z.object({ networkId: id }).strict();
+export const InterfacePeersPayload = z.object({ networkId: id }).strict();
 export const ConfigPushPayload = z.object({ nodeId: id, version: z.number().int().min(1) }).strict();
 export const EmailPayload = z.object({ outboxId: id }).strict();
 export const WebhookPayload = z.object({ deliveryId: id }).strict();
@@ -27,6 +28,8 @@ export const JOBS = {
   "sync-run": { queue: "peer-sync", payload: SyncRunPayload },
   "network-sync": { queue: "peer-sync", payload: NetworkSyncPayload },
   "drift-check": { queue: "peer-sync", payload: DriftCheckPayload },
+  /** Reads the peers on a network's hub interface for an adoption, changing nothing. */
+  "interface-peers": { queue: "peer-sync", payload: InterfacePeersPayload },
   "config-push": { queue: "config-push", payload: ConfigPushPayload },
   // Any worker may run it (it needs only the database and the keys), so it rides a queue every
   // installation serves rather than one of its own.

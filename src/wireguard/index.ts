@@ -16,6 +16,7 @@
  */
 
 export * from "./address.js";
+export { MAX_WG_CONF_BYTES, parseWgConf, type WgConf, type WgConfPeer } from "./conf.js";
 export { parseWgDump, WgDumpMemo } from "./dump.js";
 export { FakeWg } from "./fake.js";
 export {

@@ -9,6 +9,7 @@ import type { Processor } from "../runtime.js";
 import { processConfigPush } from "./config-push.js";
 import { processDriftCheck } from "./drift-check.js";
 import { processEmail } from "./email.js";
+import { processInterfacePeers } from "./interface-peers.js";
 import { processNetworkSync } from "./network-sync.js";
 import { processReseal } from "./reseal.js";
 import { processSyncRun } from "./sync-run.js";
@@ -28,6 +29,8 @@ export function buildProcessors(platform: Platform): Partial<Record<QueueName, P
           return processNetworkSync(job, { peerSync });
         case "drift-check":
           return processDriftCheck(job, { peerSync });
+        case "interface-peers":
+          return processInterfacePeers(job, { peerSync });
         default:
           throw new UnrecoverableError(`unknown job ${job.name} on peer-sync`);
       }

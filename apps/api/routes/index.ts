@@ -26,6 +26,7 @@ import { registerGetHealth } from "./health/get-health.js";
 import { registerGetLive } from "./health/get-live.js";
 import { registerGetMetrics } from "./health/get-metrics.js";
 import { registerGetReady } from "./health/get-ready.js";
+import { registerAdoptNetwork } from "./networks/adopt-network.js";
 import { registerCreateNetwork } from "./networks/create-network.js";
 import { registerDeleteNetwork } from "./networks/delete-network.js";
 import { registerGetNetwork } from "./networks/get-network.js";
@@ -103,6 +104,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerDeleteNetwork(app);
   registerGetDrift(app);
   registerFixDrift(app);
+  registerAdoptNetwork(app);
   registerGetReachability(app);
   registerRegisterNode(app);
   registerCreateNode(app);

@@ -40,6 +40,7 @@ const EXPECTED = {
   "DELETE /api/v1/networks/{id}": "admin",
   "GET /api/v1/networks/{id}/drift": "read",
   "POST /api/v1/networks/{id}/drift/fix": "admin",
+  "POST /api/v1/networks/{id}/adopt": "admin",
   "GET /api/v1/networks/{id}/reachability": "read",
   "POST /api/v1/nodes/register": "enrollment",
   "POST /api/v1/nodes": "admin",

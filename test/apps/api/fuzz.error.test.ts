@@ -33,8 +33,8 @@ const SKIPPED: Record<string, string> = {
   "patch /api/admin/settings/webhooks": "calls the webhook receiver",
 };
 
-/** Operations never given a real id: they wait for a peer-sync worker (none runs here) for 10 s. */
-const NO_REAL_ID = new Set(["get /api/v1/networks/{id}/drift"]);
+/** Operations never given a real id: they wait for a peer-sync worker (none runs here) for 10–15 s. */
+const NO_REAL_ID = new Set(["get /api/v1/networks/{id}/drift", "post /api/v1/networks/{id}/adopt"]);
 
 /** Operations that hash a password (~40 ms each): fewer requests, so the run stays short. */
 const EXPENSIVE = new Set(["post /api/auth/register", "post /api/auth/login", "post /api/auth/session"]);

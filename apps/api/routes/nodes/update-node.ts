@@ -11,9 +11,10 @@ export const route = createRoute({
   method: "patch",
   path: "/api/v1/nodes/{id}",
   tags: ["nodes"],
-  summary: "Change a node: name, email, key, endpoint, role, routes, tags, monthly quota, or disable it",
+  summary:
+    "Change a node: name, email, key, address, endpoint, role, routes, tags, monthly quota, or disable it",
   description:
-    "`monthlyQuotaBytes` limits bytes received + sent per UTC month (null: the network's default): 80 % emits `node.quota-warning`, 100 % `node.quota-exceeded` and disables the node (`disabledReason: quota`) until the month turns. `status: pending` enables a disabled node, a quota's disable included (for the rest of the month).",
+    "`monthlyQuotaBytes` limits bytes received + sent per UTC month (null: the network's default): 80 % emits `node.quota-warning`, 100 % `node.quota-exceeded` and disables the node (`disabledReason: quota`) until the month turns. `status: pending` enables a disabled node, a quota's disable included (for the rest of the month). New `ip4`/`ip6` move the node: the address must be a free, usable one of the network's range (409 ADDRESS_TAKEN when the hub or another node has it, 422 ADDRESS_OUTSIDE_NETWORK outside the range); every config that names the node gets a new version and the hub moves its peer at once.",
   ...access.admin,
   request: { params: IdParam, ...jsonBody(UpdateNodeInput) },
   responses: { 200: jsonResponse(envelope(NodeSchema), "The node"), ...problemResponses },
