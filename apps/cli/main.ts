@@ -6,8 +6,6 @@
  *   npx tsx apps/cli/main.ts <command> [options]      (or `npm run cli -- <command>`)
  */
 import { parseArgs } from "node:util";
-import { loadConfig } from "../../src/config.js";
-import { openDatabase } from "../../src/db/index.js";
 import type { Json } from "./client.js";
 import { api, data, fail, findNetwork, findNode } from "./client.js";
 import type { MeshOptions } from "./mesh-commands.js";
@@ -114,6 +112,20 @@ async function readPassword(): Promise<string> {
   return (Buffer.concat(chunks).toString("utf8").split(/\r?\n/)[0] ?? "").trim();
 }
 
+/**
+ * `migrate`, loaded only by that command: the database code is most of wiresync, and every other
+ * command only talks HTTP. The single-file build keeps it in a file of its own beside the CLI's.
+ */
+async function migrate(): Promise<void> {
+  const loaded = await import("./migrate.js").catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "ERR_MODULE_NOT_FOUND") throw err;
+    return fail(
+      "migrate needs the wiresync package or a checkout (this CLI file was copied without wiresync-migrate.mjs and the migrations)",
+    );
+  });
+  await loaded.migrate();
+}
+
 const RUN_COLUMNS = [
   "id",
   "type",
@@ -133,14 +145,8 @@ async function main() {
   const mesh = meshCommands[command];
   if (mesh) return mesh(args, values as MeshOptions);
   switch (command) {
-    case "migrate": {
-      const config = loadConfig();
-      const db = await openDatabase(config.database);
-      await db.migrate();
-      await db.close();
-      process.stdout.write(`migrations applied (${config.database.kind})\n`);
-      return;
-    }
+    case "migrate":
+      return migrate();
     case "delete-email": {
       if (!arg) fail("delete-email needs an email");
       if (!values.yes && !(await confirm(`delete every node of ${arg}?`)))
