@@ -41,7 +41,8 @@ function parseUnit(text: string): Unit {
     }
     const eq = line.indexOf("=");
     if (!section || eq < 1) throw new Error(`not a unit line: ${JSON.stringify(raw)}`);
-    (section[line.slice(0, eq)] ??= []).push(line.slice(eq + 1));
+    const key = line.slice(0, eq);
+    section[key] = [...(section[key] ?? []), line.slice(eq + 1)];
   }
   return unit;
 }
@@ -134,16 +135,14 @@ describe("systemd units", () => {
   });
 
   describe.skipIf(!hasAnalyze && !IS_CI)("systemd-analyze verify", () => {
-    let scratch: string;
-    beforeAll(async () => {
-      scratch = await mkdtemp(path.join(tmpdir(), "wiresync-units-"));
-    });
+    let scratch: string | undefined;
     afterAll(async () => {
-      await rm(scratch, { recursive: true, force: true });
+      if (scratch) await rm(scratch, { recursive: true, force: true });
     });
 
     it("accepts every unit without a warning (the agent's ExecStart is the built single file)", async () => {
       expect(hasAnalyze, "systemd-analyze is missing (apt-get install systemd)").toBe(true);
+      scratch = await mkdtemp(path.join(tmpdir(), "wiresync-units-"));
       // verify checks that ExecStart exists: point the agent's at a real build of the file it names.
       const [agentBundle] = (await buildBundles(path.join(scratch, "bin"))).filter(
         (b) => b.name === "wiresync-agent",
