@@ -1,5 +1,6 @@
 /**
- * Configuration: the only module that reads `process.env`.
+ * Configuration: the only module that reads `process.env`, besides `cli-config.ts` (the CLI's two
+ * variables, apart so that a CLI call does not load the schemas below).
  * Over 400 lines on purpose: the one reader of process.env (STYLE.md rule 25) keeps the whole schema together.
  *
  * `parseConfig(env)` is pure (tests feed it plain objects); `loadConfig()` parses the real
@@ -623,32 +624,6 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
-}
-
-/** What the `wiresync` CLI reads: where the API is and the key to call it with. */
-export const CliEnvSchema = z.object({
-  WIRESYNC_URL: z.url().default("http://127.0.0.1:8080"),
-  WIRESYNC_API_KEY: optionalString,
-});
-
-export interface CliConfig {
-  readonly url: string;
-  readonly apiKey: string | undefined;
-}
-
-/** Parses the CLI's environment; prints the problem and exits 1 when it is bad. */
-export function loadCliConfig(): CliConfig {
-  const result = CliEnvSchema.safeParse(process.env);
-  if (!result.success) {
-    process.stderr.write(
-      `wiresync: ${result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join("; ")}\n`,
-    );
-    process.exit(1);
-  }
-  return Object.freeze({
-    url: result.data.WIRESYNC_URL.replace(/\/$/, ""),
-    apiKey: result.data.WIRESYNC_API_KEY,
-  });
 }
 
 /** What the node agent (`apps/agent`) reads. */

@@ -54,8 +54,15 @@ async function shutdown(signal: string) {
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
 
-/** wiresync's version from its package.json, found from sources (tsx) or from `dist/`; none if absent. */
+/** Compiled into the single-file build (apps/bundles); not defined when running from sources. */
+declare const WIRESYNC_BUNDLE_VERSION: string | undefined;
+
+/**
+ * wiresync's version: compiled into the single-file build, else from its package.json, found from
+ * sources (tsx) or from `dist/`; none if absent.
+ */
 function ownVersion(): string | undefined {
+  if (typeof WIRESYNC_BUNDLE_VERSION === "string") return WIRESYNC_BUNDLE_VERSION;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++, dir = path.dirname(dir)) {
     try {

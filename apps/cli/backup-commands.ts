@@ -1,6 +1,6 @@
 /**
- * `wiresync backup`, `restore` and `reseal`: the first two straight against the database (as
- * `migrate`), so they work with the API down; `reseal` through the API, whose workers run it.
+ * `wiresync backup` and `restore`: straight against the database (as `migrate`), so they work with
+ * the API down. Loaded only by those commands, through `migrate.ts` (`wiresync-migrate.mjs`).
  */
 
 import { once } from "node:events";
@@ -12,10 +12,7 @@ import { loadConfig } from "../../src/config.js";
 import { createSecretBox } from "../../src/crypto/index.js";
 import { openDatabase } from "../../src/db/index.js";
 import { resolveSecrets } from "../../src/secrets.js";
-import type { Json } from "./client.js";
-import { data, fail } from "./client.js";
-
-const POLL_MS = 500;
+import { fail } from "./client.js";
 
 /** Writes a backup of the configured database to `file` (mode 0600, written whole or not at all). */
 export async function backupCommand(file: string | undefined): Promise<void> {
@@ -80,23 +77,5 @@ export async function restoreCommand(file: string | undefined, force: boolean): 
   } finally {
     input.destroy();
     await db.close().catch(() => {});
-  }
-}
-
-/** Queues a re-seal through the API; with `wait`, follows it until it finished. */
-export async function resealCommand(wait: boolean): Promise<Json> {
-  const { jobId } = await data<{ jobId: string }>("POST", "/api/v1/admin/reseal", {});
-  if (!wait) return { jobId, ...(await data("GET", "/api/v1/admin/reseal")) };
-  for (;;) {
-    const status = await data<{ remaining: number; job: { state: string | null } }>(
-      "GET",
-      `/api/v1/admin/reseal?job_id=${encodeURIComponent(jobId)}`,
-    );
-    const state = status.job.state;
-    if (state === "failed")
-      fail(`the re-seal job failed; ${status.remaining} secrets are still under an older key`);
-    if (state === "completed" || state === null) return status as unknown as Json;
-    process.stderr.write(`  re-sealing: ${status.remaining} left\r`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

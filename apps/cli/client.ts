@@ -2,7 +2,7 @@
  * The CLI's side of the HTTP API: one request helper that turns problems into a message and exit 1,
  * and finding networks and nodes by name or id.
  */
-import { loadCliConfig } from "../../src/config.js";
+import { loadCliConfig } from "../../src/cli-config.js";
 
 export type Json = Record<string, unknown>;
 

@@ -7,14 +7,12 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../../src/config.js";
-import { openDatabase } from "../../src/db/index.js";
-import { backupCommand, resealCommand, restoreCommand } from "./backup-commands.js";
 import type { Json } from "./client.js";
 import { api, data, fail, findNetwork, findNode, PlainText } from "./client.js";
 import type { MeshOptions } from "./mesh-commands.js";
 import { meshCommands } from "./mesh-commands.js";
 import { confirm, record, table } from "./output.js";
+import { resealCommand } from "./reseal-command.js";
 
 const USAGE = `usage: wiresync <command> [options]
 
@@ -128,6 +126,20 @@ async function readPassword(): Promise<string> {
   return (Buffer.concat(chunks).toString("utf8").split(/\r?\n/)[0] ?? "").trim();
 }
 
+/**
+ * The commands that open the database (`migrate`, `backup`, `restore`), loaded only by them: the
+ * database code is most of wiresync, and every other command only talks HTTP. The single-file build
+ * keeps them in a file of their own beside the CLI's.
+ */
+async function databaseCommands(): Promise<typeof import("./migrate.js")> {
+  return import("./migrate.js").catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "ERR_MODULE_NOT_FOUND") throw err;
+    return fail(
+      "migrate, backup and restore need the wiresync package or a checkout (this CLI file was copied without wiresync-migrate.mjs and the migrations)",
+    );
+  });
+}
+
 const RUN_COLUMNS = [
   "id",
   "type",
@@ -147,18 +159,12 @@ async function main() {
   const mesh = meshCommands[command];
   if (mesh) return mesh(args, values as MeshOptions);
   switch (command) {
-    case "migrate": {
-      const config = loadConfig();
-      const db = await openDatabase(config.database);
-      await db.migrate();
-      await db.close();
-      process.stdout.write(`migrations applied (${config.database.kind})\n`);
-      return;
-    }
+    case "migrate":
+      return (await databaseCommands()).migrate();
     case "backup":
-      return backupCommand(arg);
+      return (await databaseCommands()).backupCommand(arg);
     case "restore":
-      return restoreCommand(arg, values.force);
+      return (await databaseCommands()).restoreCommand(arg, values.force);
     case "reseal":
       return print(await resealCommand(values.wait));
     case "delete-email": {

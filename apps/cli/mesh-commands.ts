@@ -3,7 +3,6 @@
  * and JSON with `--json`, and asks before deleting (`--yes` skips the question).
  */
 import { writeFileSync } from "node:fs";
-import QRCode from "qrcode";
 import type { Json } from "./client.js";
 import { api, data, fail, findNetwork, findNode } from "./client.js";
 import { confirm, record, table } from "./output.js";
@@ -48,7 +47,11 @@ async function emitConfig(config: string, o: MeshOptions, what: string): Promise
     writeFileSync(o.out, config, { mode: 0o600 });
     process.stderr.write(`${what}: config written to ${o.out}\n`);
   }
-  if (o.qr) write(await QRCode.toString(config, { type: "terminal", small: true }));
+  if (o.qr) {
+    // Loaded only for --qr: most calls never draw one.
+    const { default: QRCode } = await import("qrcode");
+    write(await QRCode.toString(config, { type: "terminal", small: true }));
+  }
   if (!o.out && !o.qr) write(config);
 }
 

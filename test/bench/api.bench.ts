@@ -47,7 +47,13 @@ async function load(
   return requests / ((performance.now() - t0) / 1000);
 }
 
-async function startServers(settings: object): Promise<{ child: ChildProcess; ours: number; bare: number }> {
+/**
+ * Starts `api-server.ts` in its own process with `settings` (dbUrl, redisUrl, prefix, adminKey);
+ * resolves with the process and the ports of wiresync's API (`ours`) and the bare app once both listen.
+ */
+export async function startServers(
+  settings: object,
+): Promise<{ child: ChildProcess; ours: number; bare: number }> {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "test/bench/api-server.ts", JSON.stringify(settings)],

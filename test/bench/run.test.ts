@@ -13,6 +13,7 @@ const execFileAsync = promisify(execFile);
 /** Rows each module must produce (quick mode has the same rows as a full run, at smoke sizes). */
 const EXPECTED_ROWS: Record<string, number> = {
   "api.bench.ts": 4,
+  "cli.bench.ts": 3,
   "enroll.bench.ts": 5,
   "memory.bench.ts": 1,
   "queue.bench.ts": 2,

@@ -28,16 +28,17 @@ export interface SpawnedProcess {
 /**
  * Starts `entry` (a path from the repository root) with the test environment plus `env`; inside the
  * network namespace `netns` when given (`ip netns exec` execs node in place: the child is node itself).
+ * With `tsx: false`, `entry` is plain JavaScript run by node alone (a built file), from `cwd`.
  */
 export function spawnEntry(
   entry: string,
   env: Record<string, string | undefined>,
-  options: { netns?: string } = {},
+  options: { netns?: string; tsx?: boolean; cwd?: string } = {},
 ): SpawnedProcess {
-  const command = [process.execPath, "--import", "tsx", entry];
+  const command = [process.execPath, ...(options.tsx === false ? [] : ["--import", "tsx"]), entry];
   const [file, ...args] = options.netns ? ["ip", "netns", "exec", options.netns, ...command] : command;
   const child = spawn(file!, args, {
-    cwd: process.cwd(),
+    cwd: options.cwd ?? process.cwd(),
     env: childEnv({ LOG_LEVEL: "info", LOG_FORMAT: "json", NODE_ENV: "test", ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
