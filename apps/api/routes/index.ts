@@ -67,6 +67,9 @@ import { registerGetIceServers } from "./turn/get-ice-servers.js";
 import { registerGetTopTalkers } from "./usage/get-top-talkers.js";
 import { registerGetUsageSeries } from "./usage/get-usage-series.js";
 import { registerListUsage } from "./usage/list-usage.js";
+import { registerListUsers } from "./users/list-users.js";
+import { registerResetUserPassword } from "./users/reset-user-password.js";
+import { registerUpdateUser } from "./users/update-user.js";
 import { registerCreateWebhook } from "./webhooks/create-webhook.js";
 import { registerDeleteWebhook } from "./webhooks/delete-webhook.js";
 import { registerDispatchWebhookEvent } from "./webhooks/dispatch-webhook-event.js";
@@ -92,6 +95,9 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerCreateApiKey(app);
   registerListApiKeys(app);
   registerRevokeApiKey(app);
+  registerListUsers(app);
+  registerUpdateUser(app);
+  registerResetUserPassword(app);
   registerListAuditLog(app);
   // mesh (static paths such as /nodes/register before /nodes/{id})
   registerCreateNetwork(app);
