@@ -1,6 +1,8 @@
 /** Nodes once enrolled: list, read, change and delete them (see enrollment.service.ts for joining). */
 import { recordAudit } from "../audit/index.js";
 import type { DisabledReason, Tx } from "../db/index.js";
+import { DomainError } from "../errors.js";
+import { generateKeyPair } from "../wireguard/index.js";
 import type { MeshEffects } from "./effects.js";
 import { changedFields } from "./events.js";
 import { actorOf, hubKeyTaken, type MeshContext, type MeshCore, translateConstraint } from "./mesh.core.js";
@@ -47,9 +49,10 @@ export function createNodeService(core: MeshCore) {
     refreshConfigs,
     commitAndDispatch,
     assertRoutesFree,
+    sealNodeKey,
     db,
   } = core;
-  return {
+  const service = {
     async listNodes(q: NodeListQuery): Promise<{ items: NodeView[]; total: number }> {
       const { items, total } = await repo.listNodes(db, q);
       return { items: items.map(toNodeView), total };
@@ -67,8 +70,14 @@ export function createNodeService(core: MeshCore) {
     /**
      * Changes a node. A new public key retires the old one (and drops a server-held private key);
      * `status: "disabled"` takes it off the hub. Throws NODE_NOT_FOUND, PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
+     * `sealedPrivateKey` is `rekeyNode`'s alone: the new key pair's private half, sealed.
      */
-    async updateNode(id: string, patch: UpdateNodeInput, ctx: MeshContext): Promise<NodeView> {
+    async updateNode(
+      id: string,
+      patch: UpdateNodeInput,
+      ctx: MeshContext,
+      sealedPrivateKey: string | null = null,
+    ): Promise<NodeView> {
       try {
         return await commitAndDispatch(`node ${id} updated`, async (tx, effects) => {
           const before = await requireNode(tx, id);
@@ -78,7 +87,7 @@ export function createNodeService(core: MeshCore) {
           const rekeyed = patch.publicKey !== undefined && patch.publicKey !== before.publicKey;
           const row = (await repo.updateNode(tx, id, {
             ...patch,
-            ...(rekeyed ? { privateKeyEnc: null } : {}),
+            ...(rekeyed ? { privateKeyEnc: sealedPrivateKey } : {}),
             // An operator's enable also lifts a quota's disable (for the rest of the month).
             ...(patch.status !== undefined
               ? { disabledReason: patch.status === "disabled" ? ("operator" as const) : null }
@@ -109,6 +118,31 @@ export function createNodeService(core: MeshCore) {
       } catch (err) {
         translateConstraint(err, { name: patch.name, publicKey: patch.publicKey });
       }
+    },
+
+    /**
+     * Gives a node whose private key the server holds a fresh key pair: the old public key is retired
+     * as with any new key, and the new private key is sealed in place of the old. Returns the node;
+     * rendering its config (with the new private key) is the caller's. Throws NODE_NOT_FOUND, or
+     * CONFLICT for a node that holds its own key (its owner makes the new pair and sends the public
+     * half with `updateNode`).
+     */
+    async rekeyNode(id: string, ctx: MeshContext): Promise<NodeView> {
+      const node = await requireNode(db, id);
+      if (!node.privateKeyEnc) {
+        throw new DomainError(
+          "CONFLICT",
+          `node ${node.name} holds its own private key: make a new key pair on the node and send its public key with PATCH /api/v1/nodes/${id}`,
+          { context: { id } },
+        );
+      }
+      const generated = generateKeyPair();
+      return service.updateNode(
+        id,
+        { publicKey: generated.publicKey },
+        ctx,
+        sealNodeKey(id, generated.privateKey),
+      );
     },
 
     /**
@@ -169,4 +203,5 @@ export function createNodeService(core: MeshCore) {
       });
     },
   };
+  return service;
 }

@@ -43,6 +43,7 @@ import { registerGetPublicConfig } from "./nodes/get-public-config.js";
 import { registerListNodes } from "./nodes/list-nodes.js";
 import { registerPostHeartbeat } from "./nodes/post-heartbeat.js";
 import { registerRegisterNode } from "./nodes/register-node.js";
+import { registerRekeyNode } from "./nodes/rekey-node.js";
 import { registerRevokeConfigLink } from "./nodes/revoke-config-link.js";
 import { registerStreamNodeConfig } from "./nodes/stream-node-config.js";
 import { registerUpdateNode } from "./nodes/update-node.js";
@@ -114,6 +115,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerDeleteNodesByEmail(app);
   registerGetNode(app);
   registerUpdateNode(app);
+  registerRekeyNode(app);
   registerDeleteNode(app);
   registerGetNodeConfig(app);
   registerCreateConfigLink(app);
