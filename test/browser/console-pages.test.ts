@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../apps/api/server.js";
 import { listen } from "../../apps/api/server.js";
 import type { TaskHandler } from "../../src/sync/index.js";
-import { generateKeyPair } from "../../src/wireguard/index.js";
+import { generateKeyPair, publicKeyOf } from "../../src/wireguard/index.js";
 import { PASSWORD } from "../support/auth.js";
 import { hasChromium, launchChromium } from "../support/browser.js";
 import { json } from "../support/http.js";
@@ -339,6 +339,28 @@ describe.skipIf(!hasChromium())("the console's settings pages in Chromium", () =
         extraAllowedIps: ["192.168.77.0/24", "192.168.78.0/24"],
         status: "pending",
       });
+    });
+
+    it("makes a new key pair on the server after asking, and shows the new config once", async () => {
+      const before = (await get(`/api/v1/nodes/${nodeId}`)).publicKey;
+      const makePair = () => page.getByRole("button", { name: "Make new key pair" }).click();
+      await makePair();
+      await dialog(page).getByRole("button", { name: "Cancel" }).click();
+      expect((await get(`/api/v1/nodes/${nodeId}`)).publicKey).toBe(before);
+
+      await makePair();
+      await dialog(page).getByRole("button", { name: "Make new key pair" }).click();
+      const shown = page.getByRole("region", { name: "New config of laptop-2" }).locator("pre");
+      await shown.waitFor();
+      const privateKey = /^PrivateKey = (\S+)$/m.exec((await shown.textContent()) ?? "")?.[1];
+      const after = await get(`/api/v1/nodes/${nodeId}`);
+      expect(after.publicKey).not.toBe(before);
+      expect(privateKey && publicKeyOf(privateKey)).toBe(after.publicKey);
+      await expect.poll(() => page.locator("main .facts").textContent()).toContain(after.publicKey);
+
+      await page.reload();
+      await heading(page, "laptop-2").waitFor();
+      expect(await html(page)).not.toContain(privateKey);
     });
 
     it("disables a node only once confirmed, enables it, and re-keys it after asking", async () => {

@@ -103,6 +103,37 @@ function facts(node) {
   );
 }
 
+/** The config a server-made re-key answered, shown once: download or copy it, then Done drops it. */
+function configPanel({ node, config, filename }) {
+  const panel = h(
+    "section",
+    { class: "panel once", "aria-labelledby": "rekeyed-title", tabIndex: -1 },
+    h("h2", { id: "rekeyed-title" }, `New config of ${node.name}`),
+    h(
+      "p",
+      { class: "notice" },
+      "It holds the new private key: install it on the node now. The old config stops working at the next sync.",
+    ),
+    h("pre", { class: "config", "aria-label": "Config" }, config),
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "button",
+        { type: "button", class: "button-primary", onclick: () => download(config, filename) },
+        "Download config",
+      ),
+      h(
+        "button",
+        { type: "button", class: "button-quiet", onclick: () => copyText(config, "Config") },
+        "Copy config",
+      ),
+      h("button", { type: "button", onclick: () => panel.remove() }, "Done"),
+    ),
+  );
+  return panel;
+}
+
 export async function renderNode({ main, params, session, signal }) {
   const [nodeId] = params;
   const node = await api(`/api/v1/nodes/${encodeURIComponent(nodeId)}`, { signal });
@@ -139,6 +170,39 @@ export async function renderNode({ main, params, session, signal }) {
     "Delete node",
   );
 
+  const once = h("div");
+  const rekeyButton = h(
+    "button",
+    {
+      type: "button",
+      class: "button-danger",
+      onclick: async () => {
+        const sure = await confirmDialog({
+          title: `Make a new key pair for ${node.name}?`,
+          message:
+            "The server makes a new key pair and shows the new config once. The node's current config stops working at the next sync.",
+          confirmLabel: "Make new key pair",
+          danger: true,
+        });
+        if (!sure) return;
+        let rekeyed;
+        try {
+          rekeyed = await api(`/api/v1/nodes/${encodeURIComponent(node.id)}/rekey`, { method: "POST" });
+        } catch (err) {
+          if (!err?.endedSession) replace(problem, errorBox(err));
+          return;
+        }
+        Object.assign(node, rekeyed.node);
+        render(rekeyed.node);
+        const panel = configPanel(rekeyed);
+        replace(once, panel);
+        panel.focus();
+        flash(`Node ${node.name} has a new key pair.`);
+      },
+    },
+    "Make new key pair",
+  );
+
   const render = (current) => {
     replace(factsSlot, facts(current));
     title.querySelector("h1").textContent = current.name;
@@ -166,8 +230,22 @@ export async function renderNode({ main, params, session, signal }) {
     ),
     title,
     problem,
+    once,
     factsSlot,
     form,
+    session.isAdmin && node.hasServerKey
+      ? h(
+          "section",
+          { class: "panel", "aria-labelledby": "node-rekey-title" },
+          h("h2", { id: "node-rekey-title" }, "Re-key"),
+          h(
+            "p",
+            null,
+            "The server holds this node's private key: it can make a new pair and hand out the new config.",
+          ),
+          h("div", { class: "actions" }, rekeyButton),
+        )
+      : null,
     session.isAdmin
       ? h(
           "section",
