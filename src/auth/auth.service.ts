@@ -382,6 +382,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       input: ResetPasswordInput,
       ctx: RequestContext,
     ): Promise<{ user: PublicUser; password?: string }> {
+      // An unknown user is refused before the (deliberately slow) hashing.
+      if (!(await repo.findUserById(db, id))) throw userNotFound(id);
       const generated =
         input.password === undefined ? randomBytes(ONE_TIME_PASSWORD_BYTES).toString("base64url") : undefined;
       const passwordHash = await deps.signIns.attempt({ source: ctx.source, counted: "no" }, () =>
