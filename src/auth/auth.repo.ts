@@ -1,4 +1,4 @@
-import { count, desc, eq, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Executor } from "../db/index.js";
 import { apiKeys, users } from "../db/index.js";
 
@@ -23,6 +23,38 @@ export async function findUserById(exec: Executor, id: string): Promise<UserRow 
 export async function insertUser(exec: Executor, values: typeof users.$inferInsert): Promise<UserRow> {
   const [row] = await exec.insert(users).values(values).returning();
   return row!;
+}
+
+export async function listUserRows(exec: Executor): Promise<UserRow[]> {
+  return exec.select().from(users).orderBy(asc(users.createdAt), asc(users.email));
+}
+
+/** Admins that are not disabled, other than `exceptId`. */
+export async function countOtherActiveAdmins(exec: Executor, exceptId: string): Promise<number> {
+  const [row] = await exec
+    .select({ n: count() })
+    .from(users)
+    .where(and(eq(users.role, "admin"), isNull(users.disabledAt), ne(users.id, exceptId)));
+  return row?.n ?? 0;
+}
+
+/** Updates a user; `signOut` also raises the session version, so every session of theirs ends. */
+export async function updateUserRow(
+  exec: Executor,
+  id: string,
+  values: Partial<Pick<UserRow, "role" | "disabledAt" | "passwordHash">>,
+  signOut: boolean,
+): Promise<UserRow | undefined> {
+  const [row] = await exec
+    .update(users)
+    .set({
+      ...values,
+      updatedAt: new Date(),
+      ...(signOut ? { sessionVersion: sql`${users.sessionVersion} + 1` } : {}),
+    })
+    .where(eq(users.id, id))
+    .returning();
+  return row;
 }
 
 export async function touchLogin(exec: Executor, id: string): Promise<void> {

@@ -7,13 +7,34 @@ export const Email = z
   .max(254)
   .transform((v) => v.toLowerCase());
 
+const Password = z.string().min(10, "must be at least 10 characters").max(256);
+
 export const RegisterInput = z.object({
   email: Email,
-  password: z.string().min(10, "must be at least 10 characters").max(256),
+  password: Password,
   name: oneLine(100).optional(),
   role: z.enum(["admin", "user"]).optional(),
 });
 export type RegisterInput = z.infer<typeof RegisterInput>;
+
+/** An admin's change to a user: a new role, disabling or enabling, or both. */
+export const UpdateUserInput = z
+  .object({
+    role: z.enum(["admin", "user"]).optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((v) => v.role !== undefined || v.disabled !== undefined, {
+    message: "send role, disabled or both",
+  });
+export type UpdateUserInput = z.infer<typeof UpdateUserInput>;
+
+/**
+ * An admin resets a user's password: to `password` when given, otherwise to a generated one-time
+ * password that the answer carries once.
+ */
+export const ResetPasswordInput = z.object({ password: Password.optional() }).strict();
+export type ResetPasswordInput = z.infer<typeof ResetPasswordInput>;
 
 export const LoginInput = z.object({ email: Email, password: z.string().min(1).max(256) });
 export type LoginInput = z.infer<typeof LoginInput>;

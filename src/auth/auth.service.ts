@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { sign, verify } from "hono/jwt";
 import { recordAudit } from "../audit/index.js";
@@ -9,7 +9,14 @@ import { DomainError, pgErrorCode } from "../errors.js";
 import { apiKeyPrefix, generateApiKey } from "./api-key.js";
 import type { ApiKeyRow, UserRow } from "./auth.repo.js";
 import * as repo from "./auth.repo.js";
-import type { CreateApiKeyInput, LoginInput, RegisterInput, SessionInput } from "./auth.schema.js";
+import type {
+  CreateApiKeyInput,
+  LoginInput,
+  RegisterInput,
+  ResetPasswordInput,
+  SessionInput,
+  UpdateUserInput,
+} from "./auth.schema.js";
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from "./password.js";
 import type { Principal } from "./principal.js";
 import { describePrincipal, isAdmin } from "./principal.js";
@@ -22,6 +29,8 @@ const REGISTER_LOCK_ID = 0x75736572;
 const TOUCH_INTERVAL_MS = 1 * MINUTE_MS;
 /** Hex characters of a key's SHA-256 a session token carries to name the key that made it. */
 const KEY_FINGERPRINT_CHARS = 16;
+/** Random bytes of a generated one-time password (24 base64url characters). */
+const ONE_TIME_PASSWORD_BYTES = 18;
 
 export interface AuthServiceDeps {
   db: Db;
@@ -40,6 +49,8 @@ export interface PublicUser {
   role: "admin" | "user";
   createdAt: Date;
   lastLoginAt: Date | null;
+  /** When an admin disabled the user; null while the user may sign in. */
+  disabledAt: Date | null;
 }
 
 export interface PublicApiKey {
@@ -79,6 +90,7 @@ const toPublicUser = (u: UserRow): PublicUser => ({
   role: u.role,
   createdAt: u.createdAt,
   lastLoginAt: u.lastLoginAt,
+  disabledAt: u.disabledAt,
 });
 
 const toPublicKey = (k: ApiKeyRow): PublicApiKey => ({
@@ -91,6 +103,9 @@ const toPublicKey = (k: ApiKeyRow): PublicApiKey => ({
   lastUsedAt: k.lastUsedAt,
   createdAt: k.createdAt,
 });
+
+const userNotFound = (id: string) =>
+  new DomainError("USER_NOT_FOUND", `user ${id} does not exist`, { context: { id } });
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
@@ -194,6 +209,10 @@ export function createAuthService(deps: AuthServiceDeps) {
         (r) => !r.user || !r.ok,
       );
       if (!user || !ok) throw new DomainError("INVALID_CREDENTIALS", "email or password is wrong");
+      // Said only to whoever knows the password, so it tells nobody else that the account exists.
+      if (user.disabledAt) {
+        throw new DomainError("USER_DISABLED", "this account is disabled: ask an admin to enable it");
+      }
       await repo.touchLogin(db, user.id);
       const session = await issueToken(`user:${user.id}`, { role: user.role, sv: user.sessionVersion });
       return { ...session, user: toPublicUser(user) };
@@ -259,7 +278,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
         const user = await repo.findUserById(db, id);
         // A token from before the user's last "sign out everywhere" carries an older version.
-        if (!user || (payload.sv ?? 0) !== user.sessionVersion) return undefined;
+        if (!user || user.disabledAt || (payload.sv ?? 0) !== user.sessionVersion) return undefined;
         const scopes: ApiKeyScope[] = user.role === "admin" ? ["admin", "read"] : ["read"];
         return { kind: "user", id: user.id, email: user.email, role: user.role, scopes };
       }
@@ -301,6 +320,89 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       const name = principal.kind === "api-key" ? { name: principal.name } : {};
       return { kind: principal.kind, id: principal.id, ...name, scopes: [...principal.scopes] };
+    },
+
+    /** Every user, oldest first, without password hashes. */
+    async listUsers(): Promise<PublicUser[]> {
+      return (await repo.listUserRows(db)).map(toPublicUser);
+    },
+
+    /**
+     * Changes a user's role and/or disables or enables them. Disabling ends every session of the
+     * user at once. Throws USER_NOT_FOUND, or LAST_ADMIN when the change would leave no enabled admin
+     * user. Audit-logs each change that happened (none when nothing changed).
+     */
+    async updateUser(id: string, input: UpdateUserInput, ctx: RequestContext): Promise<PublicUser> {
+      return transaction(db, async (tx) => {
+        // Serialised with registrations and other changes, so two admins cannot demote each other
+        // at once and leave none.
+        await tx.execute(sql`select pg_advisory_xact_lock(${REGISTER_LOCK_ID})`);
+        const user = await repo.findUserById(tx, id);
+        if (!user) throw userNotFound(id);
+        const role = input.role ?? user.role;
+        const disabling = input.disabled === true && !user.disabledAt;
+        const enabling = input.disabled === false && user.disabledAt !== null;
+        const isActiveAdmin = user.role === "admin" && !user.disabledAt;
+        if (isActiveAdmin && (role !== "admin" || disabling)) {
+          if ((await repo.countOtherActiveAdmins(tx, id)) === 0) {
+            throw new DomainError(
+              "LAST_ADMIN",
+              `${user.email} is the last enabled admin: make another user admin first`,
+              { context: { id } },
+            );
+          }
+        }
+        if (role === user.role && !disabling && !enabling) return toPublicUser(user);
+        const disabledAt = disabling ? new Date() : enabling ? null : user.disabledAt;
+        const updated = await repo.updateUserRow(tx, id, { role, disabledAt }, disabling);
+        const actor = ctx.principal ? describePrincipal(ctx.principal) : "system";
+        const audit = (action: string, details: Record<string, unknown>) =>
+          recordAudit(tx, {
+            actor,
+            action,
+            entityType: "user",
+            entityId: id,
+            details: { email: user.email, ...details },
+            requestId: ctx.requestId ?? null,
+          });
+        if (role !== user.role) await audit("user.role-changed", { from: user.role, to: role });
+        if (disabling) await audit("user.disabled", {});
+        if (enabling) await audit("user.enabled", {});
+        return toPublicUser(updated!);
+      });
+    },
+
+    /**
+     * Sets a user's password to `input.password`, or to a generated one-time password when none is
+     * given, and ends every session of the user. The generated password is in the result (for the
+     * admin who asked, once) and is stored only as a hash. Throws USER_NOT_FOUND.
+     */
+    async resetPassword(
+      id: string,
+      input: ResetPasswordInput,
+      ctx: RequestContext,
+    ): Promise<{ user: PublicUser; password?: string }> {
+      // An unknown user is refused before the (deliberately slow) hashing.
+      if (!(await repo.findUserById(db, id))) throw userNotFound(id);
+      const generated =
+        input.password === undefined ? randomBytes(ONE_TIME_PASSWORD_BYTES).toString("base64url") : undefined;
+      const passwordHash = await deps.signIns.attempt({ source: ctx.source, counted: "no" }, () =>
+        hashPassword(input.password ?? generated!),
+      );
+      const user = await transaction(db, async (tx) => {
+        const row = await repo.updateUserRow(tx, id, { passwordHash }, true);
+        if (!row) throw userNotFound(id);
+        await recordAudit(tx, {
+          actor: ctx.principal ? describePrincipal(ctx.principal) : "system",
+          action: "user.password-reset",
+          entityType: "user",
+          entityId: id,
+          details: { email: row.email, generated: generated !== undefined },
+          requestId: ctx.requestId ?? null,
+        });
+        return toPublicUser(row);
+      });
+      return generated === undefined ? { user } : { user, password: generated };
     },
 
     /** Creates an API key; the whole key is in the result once and never again. */

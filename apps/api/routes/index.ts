@@ -44,6 +44,7 @@ import { registerGetPublicConfig } from "./nodes/get-public-config.js";
 import { registerListNodes } from "./nodes/list-nodes.js";
 import { registerPostHeartbeat } from "./nodes/post-heartbeat.js";
 import { registerRegisterNode } from "./nodes/register-node.js";
+import { registerRekeyNode } from "./nodes/rekey-node.js";
 import { registerRevokeConfigLink } from "./nodes/revoke-config-link.js";
 import { registerStreamNodeConfig } from "./nodes/stream-node-config.js";
 import { registerUpdateNode } from "./nodes/update-node.js";
@@ -70,6 +71,9 @@ import { registerGetIceServers } from "./turn/get-ice-servers.js";
 import { registerGetTopTalkers } from "./usage/get-top-talkers.js";
 import { registerGetUsageSeries } from "./usage/get-usage-series.js";
 import { registerListUsage } from "./usage/list-usage.js";
+import { registerListUsers } from "./users/list-users.js";
+import { registerResetUserPassword } from "./users/reset-user-password.js";
+import { registerUpdateUser } from "./users/update-user.js";
 import { registerCreateWebhook } from "./webhooks/create-webhook.js";
 import { registerDeleteWebhook } from "./webhooks/delete-webhook.js";
 import { registerDispatchWebhookEvent } from "./webhooks/dispatch-webhook-event.js";
@@ -95,6 +99,9 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerCreateApiKey(app);
   registerListApiKeys(app);
   registerRevokeApiKey(app);
+  registerListUsers(app);
+  registerUpdateUser(app);
+  registerResetUserPassword(app);
   registerListAuditLog(app);
   // mesh (static paths such as /nodes/register before /nodes/{id})
   registerCreateNetwork(app);
@@ -112,6 +119,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerDeleteNodesByEmail(app);
   registerGetNode(app);
   registerUpdateNode(app);
+  registerRekeyNode(app);
   registerDeleteNode(app);
   registerGetNodeConfig(app);
   registerCreateConfigLink(app);

@@ -10,17 +10,30 @@ import { startNotices } from "./notices.js";
 import { renderSignIn } from "./sign-in.js";
 import { renderApiKeys } from "./views/api-keys.js";
 import { renderAudit } from "./views/audit.js";
+import { renderEmails } from "./views/emails.js";
 import { renderEnrollmentKeys } from "./views/enrollment-keys.js";
 import { renderNetwork } from "./views/network.js";
+import { renderNetworkSettings } from "./views/network-settings.js";
 import { renderNetworks } from "./views/networks.js";
+import { renderNode } from "./views/node.js";
 import { renderOverview } from "./views/overview.js";
+import { renderSettings } from "./views/settings.js";
 import { renderSyncRuns } from "./views/sync-runs.js";
+import { renderUsers } from "./views/users.js";
 import { renderWebhooks } from "./views/webhooks.js";
 
 const ROUTES = [
   { pattern: /^\/$/, nav: "#/", title: "Overview", render: renderOverview },
   { pattern: /^\/networks$/, nav: "#/networks", title: "Networks", render: renderNetworks },
   { pattern: /^\/networks\/([0-9a-f-]{36})$/, nav: "#/networks", title: "Nodes", render: renderNetwork },
+  {
+    pattern: /^\/networks\/([0-9a-f-]{36})\/settings$/,
+    nav: "#/networks",
+    title: "Network settings",
+    render: renderNetworkSettings,
+    adminOnly: true,
+  },
+  { pattern: /^\/nodes\/([0-9a-f-]{36})$/, nav: "#/networks", title: "Node", render: renderNode },
   {
     pattern: /^\/enrollment-keys$/,
     nav: "#/enrollment-keys",
@@ -30,6 +43,9 @@ const ROUTES = [
   { pattern: /^\/sync$/, nav: "#/sync", title: "Sync runs", render: renderSyncRuns },
   { pattern: /^\/webhooks$/, nav: "#/webhooks", title: "Webhooks", render: renderWebhooks, adminOnly: true },
   { pattern: /^\/api-keys$/, nav: "#/api-keys", title: "API keys", render: renderApiKeys, adminOnly: true },
+  { pattern: /^\/users$/, nav: "#/users", title: "Users", render: renderUsers, adminOnly: true },
+  { pattern: /^\/emails$/, nav: "#/emails", title: "Emails sent", render: renderEmails, adminOnly: true },
+  { pattern: /^\/settings$/, nav: "#/settings", title: "Settings", render: renderSettings, adminOnly: true },
   { pattern: /^\/audit$/, nav: "#/audit", title: "Audit log", render: renderAudit, adminOnly: true },
 ];
 

@@ -389,3 +389,73 @@ export function onSubmit(form, action) {
 export function heading(text, ...extra) {
   return h("div", { class: "view-head" }, h("h1", { tabIndex: -1 }, text), extra);
 }
+
+/**
+ * The frame of a list page: its heading, a slot for errors, a slot for a one-time panel (a secret
+ * shown once), the list, and what follows it (a create form). `load()` reads the list and
+ * `render(list)` turns it into nodes (a `table`). Renders the page into `main` and returns
+ * `{ refresh, showProblem, showOnce }`: `refresh()` reads and renders the list again (errors go to the
+ * error slot), `showOnce(panel)` puts a panel on top and focuses it.
+ */
+export async function listPage({ main, title, headExtra, load, render, before = [], after = [], signal }) {
+  const problem = h("div");
+  const once = h("div");
+  const listSlot = h("div");
+  const showProblem = (err) => {
+    if (err?.name !== "AbortError" && !err?.endedSession) replace(problem, errorBox(err));
+  };
+  const show = (list) => replace(listSlot, render(list));
+  const first = await load();
+  if (signal.aborted) return { refresh: async () => {}, showProblem, showOnce: () => {} };
+  show(first);
+  replace(main, heading(title, headExtra), problem, once, before, listSlot, after);
+  return {
+    async refresh() {
+      try {
+        const latest = await load();
+        if (!signal.aborted) {
+          problem.replaceChildren();
+          show(latest);
+        }
+      } catch (err) {
+        showProblem(err);
+      }
+    },
+    showProblem,
+    showOnce(panel) {
+      replace(once, panel);
+      panel.focus();
+    },
+  };
+}
+
+/**
+ * A panel showing a secret once (a key, a password), with a copy button and Done (which removes the
+ * panel). `label` names the text box; `note` says what to do with it.
+ */
+export function secretPanel({ id, title, note, label, value, copyLabel, what }) {
+  const panel = h(
+    "section",
+    { class: "panel once", "aria-labelledby": `${id}-title`, tabIndex: -1 },
+    h("h2", { id: `${id}-title` }, title),
+    h("p", { class: "notice" }, note),
+    h(
+      "div",
+      { class: "inline" },
+      h("label", { for: `${id}-value`, class: "visually-hidden" }, label),
+      h("input", { id: `${id}-value`, class: "mono", readOnly: true, value, spellcheck: "false" }),
+      h("button", { type: "button", class: "button-quiet", onclick: () => copyText(value, what) }, copyLabel),
+      h("button", { type: "button", onclick: () => panel.remove() }, "Done"),
+    ),
+  );
+  return panel;
+}
+
+/** A small button for a table row; `label` is its accessible name, `text` what it shows. */
+export function rowButton(text, label, onclick, { danger = false } = {}) {
+  return h(
+    "button",
+    { type: "button", class: danger ? "button-danger-quiet" : "button-quiet", "aria-label": label, onclick },
+    text,
+  );
+}

@@ -17,6 +17,8 @@ export const users = pgTable(
     lastLoginAt: timestamp({ withTimezone: true }),
     /** Carried in each session token; raising it signs every session of the user out. */
     sessionVersion: integer().notNull().default(0),
+    /** Set while an admin has disabled the user: no sign-in, and no session of theirs works. */
+    disabledAt: timestamp({ withTimezone: true }),
   },
   (t) => [uniqueIndex("users_email_key").on(sql`lower(${t.email})`)],
 );

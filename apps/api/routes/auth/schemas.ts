@@ -8,6 +8,7 @@ export const UserSchema = z
     role: z.enum(["admin", "user"]),
     createdAt: z.string(),
     lastLoginAt: z.string().nullable(),
+    disabledAt: z.string().nullable().openapi({ description: "Set while the user may not sign in" }),
   })
   .openapi("User");
 

@@ -3,14 +3,13 @@ import { api } from "../api.js";
 import {
   badge,
   confirmDialog,
-  copyText,
-  errorBox,
   field,
   flash,
   h,
-  heading,
+  listPage,
   onSubmit,
-  replace,
+  rowButton,
+  secretPanel,
   table,
   timeAgo,
 } from "../dom.js";
@@ -65,51 +64,18 @@ function keyForm(onCreated) {
   });
 }
 
-function createdPanel(key) {
-  const panel = h(
-    "section",
-    { class: "panel once", "aria-labelledby": "new-api-key-shown", tabIndex: -1 },
-    h("h2", { id: "new-api-key-shown" }, `API key ${key.name}`),
-    h(
-      "p",
-      { class: "notice" },
-      "Copy this key now: it is shown only once. Send it as the X-API-Key header, or sign in here with it.",
-    ),
-    h(
-      "div",
-      { class: "inline" },
-      h("label", { for: "new-api-key-value", class: "visually-hidden" }, "API key"),
-      h("input", {
-        id: "new-api-key-value",
-        class: "mono",
-        readOnly: true,
-        value: key.key,
-        spellcheck: "false",
-      }),
-      h(
-        "button",
-        { type: "button", class: "button-quiet", onclick: () => copyText(key.key, "Key") },
-        "Copy key",
-      ),
-      h("button", { type: "button", onclick: () => panel.remove() }, "Done"),
-    ),
-  );
-  return panel;
-}
+const createdPanel = (key) =>
+  secretPanel({
+    id: "new-api-key",
+    title: `API key ${key.name}`,
+    note: "Copy this key now: it is shown only once. Send it as the X-API-Key header, or sign in here with it.",
+    label: "API key",
+    value: key.key,
+    copyLabel: "Copy key",
+    what: "Key",
+  });
 
 export async function renderApiKeys({ main, signal }) {
-  const keys = await api("/api/admin/api-keys", { signal });
-  if (signal.aborted) return;
-  const problem = h("div");
-  const once = h("div");
-  const listSlot = h("div");
-  const showProblem = (err) => replace(problem, errorBox(err));
-
-  const refreshList = async () => {
-    const latest = await api("/api/admin/api-keys", { signal });
-    if (!signal.aborted) renderList(latest);
-  };
-
   async function revoke(key) {
     const sure = await confirmDialog({
       title: `Revoke ${key.name}?`,
@@ -120,12 +86,15 @@ export async function renderApiKeys({ main, signal }) {
     if (!sure) return;
     await api(`/api/admin/api-keys/${encodeURIComponent(key.id)}`, { method: "DELETE" });
     flash(`API key ${key.name} revoked.`);
-    await refreshList();
+    await page.refresh();
   }
 
-  function renderList(list) {
-    replace(
-      listSlot,
+  const page = await listPage({
+    main,
+    title: "API keys",
+    signal,
+    load: () => api("/api/admin/api-keys", { signal }),
+    render: (list) =>
       table({
         caption: "API keys",
         columns: ["Name", "Key", "Access", "Last used", "Expires", "Status", "Created", ""],
@@ -140,34 +109,15 @@ export async function renderApiKeys({ main, signal }) {
           timeAgo(key.createdAt),
           key.revokedAt
             ? ""
-            : h(
-                "button",
-                {
-                  type: "button",
-                  class: "button-danger-quiet",
-                  "aria-label": `Revoke API key ${key.name}`,
-                  onclick: () => revoke(key).catch(showProblem),
-                },
-                "Revoke",
-              ),
+            : rowButton("Revoke", `Revoke API key ${key.name}`, () => revoke(key).catch(page.showProblem), {
+                danger: true,
+              }),
         ]),
       }),
-    );
-  }
-
-  renderList(keys);
-  replace(
-    main,
-    heading("API keys"),
-    problem,
-    once,
-    listSlot,
-    keyForm((created) => {
-      const panel = createdPanel(created);
-      replace(once, panel);
-      panel.focus();
+    after: keyForm((created) => {
+      page.showOnce(createdPanel(created));
       flash(`API key ${created.name} created.`);
-      refreshList().catch(showProblem);
+      page.refresh();
     }),
-  );
+  });
 }

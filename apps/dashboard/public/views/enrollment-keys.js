@@ -7,13 +7,12 @@ import {
   badge,
   confirmDialog,
   copyText,
-  errorBox,
   field,
   flash,
   h,
-  heading,
+  listPage,
   onSubmit,
-  replace,
+  rowButton,
   table,
   timeAgo,
 } from "../dom.js";
@@ -139,19 +138,42 @@ function createdPanel(key, networkName) {
 
 export async function renderEnrollmentKeys({ main, query, session, signal, setQuery }) {
   const networkId = query.get("network") ?? "";
-  const [networks, keys] = await Promise.all([
-    api("/api/v1/networks", { signal }),
-    api(`/api/v1/enrollment-keys${toQuery({ networkId })}`, { signal }),
-  ]);
+  const networks = await api("/api/v1/networks", { signal });
   if (signal.aborted) return;
   const names = new Map(networks.map((n) => [n.id, n.name]));
-  const problem = h("div");
-  const once = h("div");
-  const listSlot = h("div");
 
-  const renderList = (list) =>
-    replace(
-      listSlot,
+  async function revoke(key) {
+    const sure = await confirmDialog({
+      title: `Revoke ${key.prefix}…?`,
+      message: "No node can enroll with it any more. Nodes it enrolled stay.",
+      confirmLabel: "Revoke key",
+      danger: true,
+    });
+    if (!sure) return;
+    await api(`/api/v1/enrollment-keys/${encodeURIComponent(key.id)}`, { method: "DELETE" });
+    flash(`Key ${key.prefix}… revoked.`);
+    await page.refresh();
+  }
+
+  const filter = h(
+    "div",
+    { class: "inline" },
+    h("label", { for: "key-network-filter" }, "Network"),
+    h(
+      "select",
+      { id: "key-network-filter", onchange: (event) => setQuery({ network: event.target.value }) },
+      h("option", { value: "" }, "All networks"),
+      networks.map((n) => h("option", { value: n.id, selected: n.id === networkId }, n.name)),
+    ),
+  );
+
+  const page = await listPage({
+    main,
+    title: "Enrollment keys",
+    headExtra: filter,
+    signal,
+    load: () => api(`/api/v1/enrollment-keys${toQuery({ networkId })}`, { signal }),
+    render: (list) =>
       table({
         caption: "Enrollment keys",
         columns: ["Key", "Network", "Description", "Role", "Uses", "Expires", "Status", "Created", ""],
@@ -166,60 +188,13 @@ export async function renderEnrollmentKeys({ main, query, session, signal, setQu
           badge(statusOf(key)),
           timeAgo(key.createdAt),
           session.isAdmin && !key.revokedAt
-            ? h(
-                "button",
-                {
-                  type: "button",
-                  class: "button-danger-quiet",
-                  "aria-label": `Revoke key ${key.prefix}`,
-                  onclick: () => revoke(key).catch((err) => replace(problem, errorBox(err))),
-                },
-                "Revoke",
-              )
+            ? rowButton("Revoke", `Revoke key ${key.prefix}`, () => revoke(key).catch(page.showProblem), {
+                danger: true,
+              })
             : "",
         ]),
       }),
-    );
-
-  const refreshList = async () => {
-    const latest = await api(`/api/v1/enrollment-keys${toQuery({ networkId })}`, { signal });
-    if (!signal.aborted) renderList(latest);
-  };
-
-  async function revoke(key) {
-    const sure = await confirmDialog({
-      title: `Revoke ${key.prefix}…?`,
-      message: "No node can enroll with it any more. Nodes it enrolled stay.",
-      confirmLabel: "Revoke key",
-      danger: true,
-    });
-    if (!sure) return;
-    await api(`/api/v1/enrollment-keys/${encodeURIComponent(key.id)}`, { method: "DELETE" });
-    flash(`Key ${key.prefix}… revoked.`);
-    await refreshList();
-  }
-
-  renderList(keys);
-
-  const filter = h(
-    "div",
-    { class: "inline" },
-    h("label", { for: "key-network-filter" }, "Network"),
-    h(
-      "select",
-      { id: "key-network-filter", onchange: (event) => setQuery({ network: event.target.value }) },
-      h("option", { value: "" }, "All networks"),
-      networks.map((n) => h("option", { value: n.id, selected: n.id === networkId }, n.name)),
-    ),
-  );
-
-  replace(
-    main,
-    heading("Enrollment keys", filter),
-    problem,
-    once,
-    listSlot,
-    !session.isAdmin
+    after: !session.isAdmin
       ? null
       : networks.length === 0
         ? h(
@@ -230,11 +205,9 @@ export async function renderEnrollmentKeys({ main, query, session, signal, setQu
             ".",
           )
         : keyForm(networks, networkId, (created) => {
-            const panel = createdPanel(created, names.get(created.networkId) ?? "");
-            replace(once, panel);
-            panel.focus();
+            page.showOnce(createdPanel(created, names.get(created.networkId) ?? ""));
             flash("Enrollment key created.");
-            refreshList().catch((err) => replace(problem, errorBox(err)));
+            page.refresh();
           }),
-  );
+  });
 }

@@ -236,7 +236,7 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
       COLUMNS,
     );
   const cellsOf = (node) => [
-    h("span", { class: "node-name" }, node.name),
+    h("a", { class: "node-name", href: `#/nodes/${node.id}` }, node.name),
     node.email ?? h("span", { class: "muted" }, "—"),
     h(
       "span",
@@ -367,7 +367,12 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
   replace(
     main,
     h("p", { class: "crumbs" }, h("a", { href: "#/networks" }, "Networks"), " / ", network.name),
-    heading(`Nodes of ${network.name}`),
+    heading(
+      `Nodes of ${network.name}`,
+      session.isAdmin
+        ? h("a", { class: "button-quiet", href: `#/networks/${network.id}/settings` }, "Network settings")
+        : null,
+    ),
     h(
       "dl",
       { class: "facts" },

@@ -13,6 +13,7 @@ import {
   timeAgo,
   timeAt,
 } from "../dom.js";
+import { coalesce, onLive } from "../live.js";
 import { FINISHED } from "../runs.js";
 
 const PAGE_SIZE = 20;
@@ -70,14 +71,35 @@ function details(run, { session, onChanged }) {
   );
 }
 
-export async function renderSyncRuns({ main, query, session, signal, setQuery, refresh }) {
+/** How long a burst of sync events is gathered before the page is read again. */
+const LIVE_REFRESH_MS = 250;
+
+/**
+ * The list follows the live stream: a sync event (started, progress, completed, failed) reads the
+ * page again, keeping open the details that were open.
+ */
+export async function renderSyncRuns({ main, query, session, signal, setQuery }) {
   const type = TYPES.includes(query.get("type")) ? query.get("type") : "";
   const offset = Number(query.get("offset") ?? 0) || 0;
-  const page = await api(`/api/v1/sync/logs${toQuery({ type, limit: PAGE_SIZE, offset })}`, { signal });
+  const pagePath = `/api/v1/sync/logs${toQuery({ type, limit: PAGE_SIZE, offset })}`;
+  const page = await api(pagePath, { signal });
   if (signal.aborted) return;
 
-  const rows = [];
-  for (const run of page.items) {
+  /** Ids of the runs whose details are open. */
+  const opened = new Set();
+  const listSlot = h("div");
+  const problem = h("div");
+
+  const refresh = async () => {
+    try {
+      const latest = await api(pagePath, { signal });
+      if (!signal.aborted) renderList(latest);
+    } catch (err) {
+      if (err?.name !== "AbortError" && !err?.endedSession) replace(problem, errorBox(err));
+    }
+  };
+
+  function rowsOf(run) {
     const detailId = `run-${run.id}`;
     const detailRow = h("tr", { id: detailId, class: "detail-row", hidden: true }, h("td", { colSpan: 7 }));
     const toggle = h(
@@ -88,20 +110,24 @@ export async function renderSyncRuns({ main, query, session, signal, setQuery, r
         "aria-expanded": "false",
         "aria-controls": detailId,
         "aria-label": `Details of the ${run.type} run from ${new Date(run.createdAt).toLocaleString()}`,
-        onclick: () => {
-          const open = detailRow.hidden;
-          detailRow.hidden = !open;
-          toggle.setAttribute("aria-expanded", String(open));
-          toggle.textContent = open ? "Hide" : "Details";
-          if (open) replace(detailRow.firstChild, details(run, { session, onChanged: refresh }));
-        },
       },
       "Details",
     );
-    rows.push(
+    const setOpen = (open) => {
+      detailRow.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+      toggle.textContent = open ? "Hide" : "Details";
+      if (open) {
+        opened.add(run.id);
+        replace(detailRow.firstChild, details(run, { session, onChanged: refresh }));
+      } else opened.delete(run.id);
+    };
+    toggle.addEventListener("click", () => setOpen(detailRow.hidden));
+    if (opened.has(run.id)) setOpen(true);
+    return [
       h(
         "tr",
-        null,
+        { dataset: { runId: run.id } },
         [
           timeAgo(run.createdAt),
           run.type,
@@ -113,8 +139,36 @@ export async function renderSyncRuns({ main, query, session, signal, setQuery, r
         ].map((cell) => h("td", null, cell)),
       ),
       detailRow,
-    );
+    ];
   }
+
+  function renderList(current) {
+    const focusedRun = document.activeElement?.closest?.("tr[data-run-id]")?.dataset.runId;
+    replace(
+      listSlot,
+      table({
+        caption: "Sync runs",
+        columns: ["Requested", "Type", "Status", "Synced / failed / total", "Requested by", "Took", ""],
+        empty: type ? `No ${type} runs.` : "No sync has run yet. Start one from the overview.",
+        rows: current.items.flatMap(rowsOf),
+      }),
+      pager({
+        total: current.total,
+        limit: PAGE_SIZE,
+        offset,
+        onPage: (next) => setQuery({ type, offset: next }),
+        label: "Sync run pages",
+      }),
+    );
+    // Keep the keyboard where it was when the rows were redrawn under it.
+    if (focusedRun) listSlot.querySelector(`tr[data-run-id="${CSS.escape(focusedRun)}"] button`)?.focus();
+  }
+  renderList(page);
+
+  const refreshSoon = coalesce(refresh, LIVE_REFRESH_MS, signal);
+  onLive((event) => {
+    if (event.type === "live.resync" || event.type.startsWith("sync.")) refreshSoon();
+  }, signal);
 
   const filter = h(
     "div",
@@ -128,21 +182,5 @@ export async function renderSyncRuns({ main, query, session, signal, setQuery, r
     ),
   );
 
-  replace(
-    main,
-    heading("Sync runs", filter),
-    table({
-      caption: "Sync runs",
-      columns: ["Requested", "Type", "Status", "Synced / failed / total", "Requested by", "Took", ""],
-      empty: type ? `No ${type} runs.` : "No sync has run yet. Start one from the overview.",
-      rows,
-    }),
-    pager({
-      total: page.total,
-      limit: PAGE_SIZE,
-      offset,
-      onPage: (next) => setQuery({ type, offset: next }),
-      label: "Sync run pages",
-    }),
-  );
+  replace(main, heading("Sync runs", filter), problem, listSlot);
 }
