@@ -368,6 +368,65 @@ export async function recordHeartbeat(
   return row;
 }
 
+const steadyHeartbeatRow = placeholderQuery<
+  {
+    id: string;
+    metrics: NodeMetrics;
+    seenAt: Date;
+    status: NodeStatus;
+    /** ISO text: a placeholder outside a column's own comparison gets no Date mapping from drizzle. */
+    lastHandshakeAt: string | null;
+    appliedConfigVersion: number | null;
+    agentVersion: string | null;
+  },
+  NodeRow
+>((exec) =>
+  exec
+    .update(nodes)
+    .set({
+      metrics: sql.placeholder("metrics") as never,
+      lastSeenAt: sql.placeholder("seenAt") as never,
+      updatedAt: sql.placeholder("seenAt") as never,
+      appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
+      agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
+    })
+    .where(
+      and(
+        eq(nodes.id, sql.placeholder("id")),
+        eq(nodes.status, sql.placeholder("status")),
+        sql`${nodes.lastHandshakeAt} is not distinct from ${sql.placeholder("lastHandshakeAt")}::timestamptz`,
+      ),
+    )
+    .returning(),
+);
+
+/**
+ * `recordHeartbeat` for a heartbeat that keeps the node's status, in one statement outside any
+ * transaction: stores it only while the row still has the `status` and `lastHandshakeAt` the caller
+ * decided from (the row's lock, taken by the update, makes the check and the write one step).
+ * Returns undefined, changing nothing, when the node is gone or either has changed.
+ */
+export async function recordSteadyHeartbeat(
+  exec: Executor,
+  id: string,
+  heartbeat: {
+    metrics: NodeMetrics;
+    seenAt: Date;
+    appliedConfigVersion: number | null;
+    agentVersion?: string | undefined;
+  },
+  expected: { status: NodeStatus; lastHandshakeAt: Date | null },
+): Promise<NodeRow | undefined> {
+  const [row] = await steadyHeartbeatRow(exec, {
+    id,
+    ...heartbeat,
+    status: expected.status,
+    lastHandshakeAt: expected.lastHandshakeAt?.toISOString() ?? null,
+    agentVersion: heartbeat.agentVersion ?? null,
+  });
+  return row;
+}
+
 export async function deleteNodes(exec: Executor, ids: string[]): Promise<NodeRow[]> {
   if (ids.length === 0) return [];
   return exec.delete(nodes).where(inArray(nodes.id, ids)).returning();
