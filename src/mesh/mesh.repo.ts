@@ -255,9 +255,18 @@ export async function configRows(exec: Executor, networkId: string, ids?: readon
  * `configRows` of the nodes that carry routes for others: all a hub-topology config needs of the
  * other nodes, and usually none or a few of a network's thousands.
  */
-export async function routeRows(exec: Executor, networkId: string) {
-  return configRowsWhere(exec, networkId, CARRIES_ROUTES);
+export async function routeRows(exec: Executor, networkId: string): Promise<ConfigRow[]> {
+  return routeRowsOf(exec, { networkId });
 }
+
+// Read by every config download and hub enrollment: built once on the pool.
+const routeRowsOf = placeholderQuery<{ networkId: string }, ConfigRow>((exec) =>
+  exec
+    .select(CONFIG_COLUMNS)
+    .from(nodes)
+    .where(and(eq(nodes.networkId, sql.placeholder("networkId")), CARRIES_ROUTES))
+    .orderBy(asc(nodes.ip4)),
+);
 
 /** True when some node of the network carries routes for others (their configs then depend on each other). */
 export async function hasRoutes(exec: Executor, networkId: string): Promise<boolean> {
