@@ -8,17 +8,24 @@ interface Preparable {
 /**
  * A query with placeholders (`sql.placeholder(name)`), run on the pool or inside a transaction (on
  * the transaction's connection) with its values filled in; rows come back mapped as for the query
- * itself. `build` makes the query on the executor it runs on.
+ * itself. `build` makes the query on the executor it runs on, once per executor: the pool's is built
+ * on its first run and kept (drizzle's public `prepare()`; a prepared query holds no state between
+ * runs), a transaction's on its first run in that transaction.
  *
- * Not built once any more: building the text once and running it through drizzle's session
- * internals saved less than 10 % of an enrollment (test/bench/enroll.bench.ts (d), p50 ratio
- * 2.76–2.95× without it against 3.00–3.62× with it, API call 14.1–14.7 ms against 15.4–19.9 ms).
+ * Building is drizzle's work per run otherwise (the SQL text, the selection, the row mapping): on the
+ * pool's hot paths (a node token's lookup, a heartbeat) it was a tenth of the API's CPU time.
  */
 export function placeholderQuery<Params extends Record<string, unknown>, Row = never>(
   build: (exec: Executor) => Preparable,
 ): (exec: Executor, params: Params) => Promise<Row[]> {
+  const built = new WeakMap<Executor, ReturnType<Preparable["prepare"]>>();
   return async (exec, params) => {
-    const result = (await build(exec).prepare("").execute(params)) as Row[] | { rows: Row[] };
+    let query = built.get(exec);
+    if (!query) {
+      query = build(exec).prepare("");
+      built.set(exec, query);
+    }
+    const result = (await query.execute(params)) as Row[] | { rows: Row[] };
     // postgres.js answers an array of rows, PGlite an object holding them.
     return Array.isArray(result) ? result : result.rows;
   };

@@ -1,11 +1,12 @@
 /** Liveness: heartbeats, hub handshakes, which pairs reach each other, and marking silent nodes offline. */
-import type { Tx } from "../db/index.js";
+import type { NodeStatus, Tx } from "../db/index.js";
 import { heartbeatCandidates, sameCandidates } from "./endpoints.js";
 import type { MeshCore } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type { HeartbeatInput } from "./mesh.schema.js";
 import { nodeStatusCounts } from "./node-stats.repo.js";
+import type { StatusDecision } from "./node-status.js";
 import {
   decideStatus,
   isConfigLagging,
@@ -33,6 +34,8 @@ export interface LaggingNode {
 export const MAX_LATENCY_MS = 1_000;
 /** A node going offline again within this many seconds of its last offline alert raises none. */
 export const FLAP_WINDOW_SECONDS = 10 * 60;
+/** Nodes whose last heartbeat each API process remembers (see `steadyHeartbeat`): ~100 bytes each. */
+const REMEMBERED_NODES = 100_000;
 
 /** Liveness: heartbeats, hub handshakes, reachability, and marking silent nodes offline. */
 export function createLivenessService(core: MeshCore) {
@@ -74,6 +77,75 @@ export function createLivenessService(core: MeshCore) {
       }));
   }
 
+  /**
+   * The status a heartbeat arriving `now` gives a node that was `before`: the one `decideStatus`
+   * gives (a heartbeat arriving now is fresh whatever the window), except that a disabled node stays
+   * as it is.
+   */
+  function heartbeatStatus(
+    before: Pick<NodeRow, "status" | "lastHandshakeAt">,
+    input: HeartbeatInput,
+    now: Date,
+  ): { decision: StatusDecision; status: NodeStatus } {
+    const decision = decideStatus(
+      {
+        lastHeartbeatAt: now,
+        hubHandshakeAt: before.lastHandshakeAt,
+        latencyMs: input.metrics.latencyMs ?? null,
+        isDisabled: before.status === "disabled",
+        wasSeen: true,
+      },
+      {
+        heartbeatFreshSeconds: 0,
+        handshakeFreshSeconds: RECENT_HANDSHAKE_SECONDS,
+        maxLatencyMs: MAX_LATENCY_MS,
+      },
+      now,
+    );
+    return { decision, status: decision.status === "disabled" ? before.status : decision.status };
+  }
+
+  /**
+   * Per node, the status and hub handshake its last heartbeat here left (most recent last; at most
+   * `REMEMBERED_NODES`): what the next heartbeat's status is decided from when nothing else changed.
+   */
+  const lastBeats = new Map<string, Pick<NodeRow, "status" | "lastHandshakeAt">>();
+  function remember(row: NodeRow): void {
+    lastBeats.delete(row.id);
+    if (lastBeats.size >= REMEMBERED_NODES) lastBeats.delete(lastBeats.keys().next().value!);
+    lastBeats.set(row.id, { status: row.status, lastHandshakeAt: row.lastHandshakeAt });
+  }
+
+  /**
+   * Most heartbeats change nothing but the metrics and the time: the same status, no reach report
+   * (no candidates or endpoint, so `heartbeatCandidates` has nothing to compare), hence no event and
+   * no config change. Such a heartbeat is stored in one statement, without a transaction, which
+   * applies only while the row still has the status and hub handshake remembered from the node's
+   * last heartbeat (those the status was decided from). Returns the stored row, or undefined when the
+   * heartbeat must take the full way (first seen here, a reach report, a status change, or the row
+   * changed meanwhile).
+   */
+  async function steadyHeartbeat(
+    nodeId: string,
+    input: HeartbeatInput,
+    now: Date,
+  ): Promise<NodeRow | undefined> {
+    if (input.candidates || input.endpoint !== undefined) return undefined;
+    const known = lastBeats.get(nodeId);
+    if (!known || heartbeatStatus(known, input, now).status !== known.status) return undefined;
+    return repo.recordSteadyHeartbeat(
+      db,
+      nodeId,
+      {
+        metrics: input.metrics,
+        seenAt: now,
+        appliedConfigVersion: input.configVersion ?? null,
+        agentVersion: input.agentVersion,
+      },
+      known,
+    );
+  }
+
   return {
     /**
      * A node reports in: marks it online, stores its metrics, its endpoint candidates (seen from
@@ -88,80 +160,68 @@ export function createLivenessService(core: MeshCore) {
       observed: { remoteAddress?: string | undefined } = {},
     ): Promise<{ node: NodeView; wentOnline: boolean }> {
       const now = new Date();
-      const result = await commitAndDispatch(`node ${nodeId} heartbeat`, async (tx, effects) => {
-        // IMPORTANT: locked, so of two racing heartbeats only one sees the old status and emits.
-        const before = await requireNode(tx, nodeId, true);
-        const candidates = heartbeatCandidates(before, input, observed.remoteAddress);
-        const reachChanged =
-          candidates !== undefined && !sameCandidates(candidates, before.endpointCandidates);
-        const decision = decideStatus(
-          {
-            lastHeartbeatAt: now,
-            hubHandshakeAt: before.lastHandshakeAt,
-            latencyMs: input.metrics.latencyMs ?? null,
-            isDisabled: before.status === "disabled",
-            wasSeen: true,
-          },
-          // A heartbeat arriving now is fresh whatever the window.
-          {
-            heartbeatFreshSeconds: 0,
-            handshakeFreshSeconds: RECENT_HANDSHAKE_SECONDS,
-            maxLatencyMs: MAX_LATENCY_MS,
-          },
-          now,
-        );
-        const status = decision.status === "disabled" ? before.status : decision.status;
-        const appliedConfigVersion = input.configVersion ?? null;
-        const row = (
-          reachChanged
-            ? await repo.updateNode(tx, nodeId, {
-                metrics: input.metrics,
-                lastSeenAt: now,
-                endpointCandidates: candidates,
-                status,
-                ...(appliedConfigVersion !== null ? { appliedConfigVersion } : {}),
-                ...(input.agentVersion ? { agentVersion: input.agentVersion } : {}),
-              })
-            : await repo.recordHeartbeat(tx, nodeId, {
-                metrics: input.metrics,
-                seenAt: now,
-                status,
-                appliedConfigVersion,
-                agentVersion: input.agentVersion,
-              })
-        )!;
-        const wentOnline = !isUp(before.status) && isUp(row.status);
-        const statusChanged = before.status !== row.status;
-        if (!reachChanged && !statusChanged) return { node: toNodeView(row), wentOnline };
-        const network = await requireNetwork(tx, row.networkId, reachChanged);
-        if (reachChanged) await refreshConfigs(tx, network, effects, new Set([nodeId]));
-        const source = `node:${nodeId}`;
-        if (wentOnline) await announceUp(tx, row, network, before.status, {}, source);
-        if (row.status === "degraded" && statusChanged)
-          await emitNodeEvent(
-            tx,
-            "node.degraded",
-            row,
-            network,
-            { previousStatus: before.status, reason: decision.reason },
-            source,
-          );
-        else if (row.status === "online" && before.status === "degraded")
-          await emitNodeEvent(
-            tx,
-            "node.online",
-            row,
-            network,
-            { previousStatus: before.status, lastSeenAt: row.lastSeenAt },
-            source,
-          );
-        return { node: toNodeView(row), wentOnline };
-      });
+      const steady = await steadyHeartbeat(nodeId, input, now);
+      const result = steady
+        ? { node: toNodeView(steady), wentOnline: false, row: steady }
+        : await commitAndDispatch(`node ${nodeId} heartbeat`, async (tx, effects) => {
+            // IMPORTANT: locked, so of two racing heartbeats only one sees the old status and emits.
+            const before = await requireNode(tx, nodeId, true);
+            const candidates = heartbeatCandidates(before, input, observed.remoteAddress);
+            const reachChanged =
+              candidates !== undefined && !sameCandidates(candidates, before.endpointCandidates);
+            const { decision, status } = heartbeatStatus(before, input, now);
+            const appliedConfigVersion = input.configVersion ?? null;
+            const row = (
+              reachChanged
+                ? await repo.updateNode(tx, nodeId, {
+                    metrics: input.metrics,
+                    lastSeenAt: now,
+                    endpointCandidates: candidates,
+                    status,
+                    ...(appliedConfigVersion !== null ? { appliedConfigVersion } : {}),
+                    ...(input.agentVersion ? { agentVersion: input.agentVersion } : {}),
+                  })
+                : await repo.recordHeartbeat(tx, nodeId, {
+                    metrics: input.metrics,
+                    seenAt: now,
+                    status,
+                    appliedConfigVersion,
+                    agentVersion: input.agentVersion,
+                  })
+            )!;
+            const wentOnline = !isUp(before.status) && isUp(row.status);
+            const statusChanged = before.status !== row.status;
+            if (!reachChanged && !statusChanged) return { node: toNodeView(row), wentOnline, row };
+            const network = await requireNetwork(tx, row.networkId, reachChanged);
+            if (reachChanged) await refreshConfigs(tx, network, effects, new Set([nodeId]));
+            const source = `node:${nodeId}`;
+            if (wentOnline) await announceUp(tx, row, network, before.status, {}, source);
+            if (row.status === "degraded" && statusChanged)
+              await emitNodeEvent(
+                tx,
+                "node.degraded",
+                row,
+                network,
+                { previousStatus: before.status, reason: decision.reason },
+                source,
+              );
+            else if (row.status === "online" && before.status === "degraded")
+              await emitNodeEvent(
+                tx,
+                "node.online",
+                row,
+                network,
+                { previousStatus: before.status, lastSeenAt: row.lastSeenAt },
+                source,
+              );
+            return { node: toNodeView(row), wentOnline, row };
+          });
+      remember(result.row);
       // Foot-gun: not in the transaction above. Its rows reference the peers' node rows, and a
       // reference waits for a peer's heartbeat holding its own row locked: two agents reporting each
       // other at once would deadlock. Reports are hints; a lost one is replaced by the next heartbeat.
       if (input.handshakes?.length) await recordPeerHandshakes(db, result.node, input.handshakes, now);
-      return result;
+      return { node: result.node, wentOnline: result.wentOnline };
     },
 
     /** Nodes by network name and status, with the connections online ones reported (for gauges). */

@@ -255,9 +255,18 @@ export async function configRows(exec: Executor, networkId: string, ids?: readon
  * `configRows` of the nodes that carry routes for others: all a hub-topology config needs of the
  * other nodes, and usually none or a few of a network's thousands.
  */
-export async function routeRows(exec: Executor, networkId: string) {
-  return configRowsWhere(exec, networkId, CARRIES_ROUTES);
+export async function routeRows(exec: Executor, networkId: string): Promise<ConfigRow[]> {
+  return routeRowsOf(exec, { networkId });
 }
+
+// Read by every config download and hub enrollment: built once on the pool.
+const routeRowsOf = placeholderQuery<{ networkId: string }, ConfigRow>((exec) =>
+  exec
+    .select(CONFIG_COLUMNS)
+    .from(nodes)
+    .where(and(eq(nodes.networkId, sql.placeholder("networkId")), CARRIES_ROUTES))
+    .orderBy(asc(nodes.ip4)),
+);
 
 /** True when some node of the network carries routes for others (their configs then depend on each other). */
 export async function hasRoutes(exec: Executor, networkId: string): Promise<boolean> {
@@ -365,6 +374,65 @@ export async function recordHeartbeat(
   },
 ): Promise<NodeRow | undefined> {
   const [row] = await heartbeatRow(exec, { id, ...heartbeat, agentVersion: heartbeat.agentVersion ?? null });
+  return row;
+}
+
+const steadyHeartbeatRow = placeholderQuery<
+  {
+    id: string;
+    metrics: NodeMetrics;
+    seenAt: Date;
+    status: NodeStatus;
+    /** ISO text: a placeholder outside a column's own comparison gets no Date mapping from drizzle. */
+    lastHandshakeAt: string | null;
+    appliedConfigVersion: number | null;
+    agentVersion: string | null;
+  },
+  NodeRow
+>((exec) =>
+  exec
+    .update(nodes)
+    .set({
+      metrics: sql.placeholder("metrics") as never,
+      lastSeenAt: sql.placeholder("seenAt") as never,
+      updatedAt: sql.placeholder("seenAt") as never,
+      appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
+      agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
+    })
+    .where(
+      and(
+        eq(nodes.id, sql.placeholder("id")),
+        eq(nodes.status, sql.placeholder("status")),
+        sql`${nodes.lastHandshakeAt} is not distinct from ${sql.placeholder("lastHandshakeAt")}::timestamptz`,
+      ),
+    )
+    .returning(),
+);
+
+/**
+ * `recordHeartbeat` for a heartbeat that keeps the node's status, in one statement outside any
+ * transaction: stores it only while the row still has the `status` and `lastHandshakeAt` the caller
+ * decided from (the row's lock, taken by the update, makes the check and the write one step).
+ * Returns undefined, changing nothing, when the node is gone or either has changed.
+ */
+export async function recordSteadyHeartbeat(
+  exec: Executor,
+  id: string,
+  heartbeat: {
+    metrics: NodeMetrics;
+    seenAt: Date;
+    appliedConfigVersion: number | null;
+    agentVersion?: string | undefined;
+  },
+  expected: { status: NodeStatus; lastHandshakeAt: Date | null },
+): Promise<NodeRow | undefined> {
+  const [row] = await steadyHeartbeatRow(exec, {
+    id,
+    ...heartbeat,
+    status: expected.status,
+    lastHandshakeAt: expected.lastHandshakeAt?.toISOString() ?? null,
+    agentVersion: heartbeat.agentVersion ?? null,
+  });
   return row;
 }
 

@@ -45,6 +45,50 @@ describe("node status from evidence", () => {
     expect(await typesOf(node.id)).toEqual(["node.enrolled", "node.online", "node.degraded", "node.online"]);
   });
 
+  it("stores heartbeats that keep the status in place, without events, and sees a status another writer set meanwhile", async () => {
+    const net = await createNetwork(t);
+    const { node, token } = await createNode(t, net.id);
+    const rowOf = async () => (await db().select().from(nodes).where(eq(nodes.id, node.id)))[0]!;
+    expect((await heartbeat(t, node.id, token, { metrics: { cpu: 1 } })).status).toBe("online");
+    const first = await rowOf();
+    const answer = await heartbeat(t, node.id, token, {
+      metrics: { cpu: 2 },
+      configVersion: 1,
+      agentVersion: "1.2.3",
+    });
+    expect(answer).toMatchObject({ status: "online", configVersion: first.configVersion });
+    const second = await rowOf();
+    expect(second).toMatchObject({
+      status: "online",
+      metrics: { cpu: 2 },
+      appliedConfigVersion: 1,
+      agentVersion: "1.2.3",
+    });
+    expect(second.lastSeenAt!.getTime()).toBeGreaterThanOrEqual(first.lastSeenAt!.getTime());
+    expect(second.updatedAt.getTime()).toBe(second.lastSeenAt!.getTime());
+    // A heartbeat naming neither keeps the agent's config version and version.
+    await heartbeat(t, node.id, token, { metrics: { cpu: 3 } });
+    expect(await rowOf()).toMatchObject({
+      metrics: { cpu: 3 },
+      appliedConfigVersion: 1,
+      agentVersion: "1.2.3",
+    });
+    expect(await typesOf(node.id)).toEqual(["node.enrolled", "node.online"]);
+    // Another process's liveness check took it offline: the next heartbeat brings it back, announced.
+    await db().update(nodes).set({ status: "offline" }).where(eq(nodes.id, node.id));
+    expect((await heartbeat(t, node.id, token, { metrics: { cpu: 4 } })).status).toBe("online");
+    expect(await typesOf(node.id)).toEqual(["node.enrolled", "node.online", "node.online"]);
+    // An operator disabled it meanwhile: heartbeats store metrics and keep it disabled.
+    await db()
+      .update(nodes)
+      .set({ status: "disabled", disabledReason: "operator" })
+      .where(eq(nodes.id, node.id));
+    expect((await heartbeat(t, node.id, token, { metrics: { cpu: 5 } })).status).toBe("disabled");
+    expect((await heartbeat(t, node.id, token, { metrics: { cpu: 6 } })).status).toBe("disabled");
+    expect(await rowOf()).toMatchObject({ status: "disabled", metrics: { cpu: 6 } });
+    expect(await typesOf(node.id)).toEqual(["node.enrolled", "node.online", "node.online"]);
+  });
+
   it("is degraded above 1000 ms of reported latency and online at exactly 1000 ms", async () => {
     expect(MAX_LATENCY_MS).toBe(1_000);
     const net = await createNetwork(t);
