@@ -182,7 +182,7 @@ export const meshCommands: Record<string, (args: string[], o: MeshOptions) => Pr
       [
         `enrollment key for ${network.name} (shown once): ${key.key}`,
         `${key.reusable ? "reusable" : "single use"}${key.maxUses ? `, at most ${key.maxUses} uses` : ""}${key.expiresAt ? `, expires ${key.expiresAt}` : ""}`,
-        "on each machine, as root, in a wiresync checkout:",
+        "on each machine, as root, with the agent installed (wiresync-agent):",
         `  ${key.agentCommand}`,
         "",
       ].join("\n"),

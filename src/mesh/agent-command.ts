@@ -7,10 +7,11 @@
 export const AGENT_INTERFACE = "wsync0";
 
 /**
- * Returns the shell line to paste, as root in a wiresync checkout, on the machine to enroll:
+ * Returns the shell line to paste, as root, on the machine to enroll where the agent is installed
+ * (`wiresync-agent`, see the README's "Installing the agent"; `npm run agent` runs the same in a checkout):
  * it reaches the server at `serverUrl` (no trailing slash) and registers with `enrollmentKey`.
  * The key is a secret: the line goes only to whoever created the key.
  */
 export function agentCommand(serverUrl: string, enrollmentKey: string): string {
-  return `WIRESYNC_URL=${serverUrl} AGENT_ENROLLMENT_KEY=${enrollmentKey} AGENT_INTERFACE=${AGENT_INTERFACE} AGENT_NAME=$(hostname) npm run agent`;
+  return `WIRESYNC_URL=${serverUrl} AGENT_ENROLLMENT_KEY=${enrollmentKey} AGENT_INTERFACE=${AGENT_INTERFACE} AGENT_NAME=$(hostname) wiresync-agent`;
 }

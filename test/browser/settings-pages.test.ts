@@ -309,7 +309,7 @@ describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
       secretsShown.push(key);
       const command = page.getByRole("region", { name: /^Enrollment key for branch$/ }).locator("pre");
       expect(await command.textContent()).toBe(
-        `WIRESYNC_URL=http://127.0.0.1:${server.port} AGENT_ENROLLMENT_KEY=${key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) npm run agent`,
+        `WIRESYNC_URL=http://127.0.0.1:${server.port} AGENT_ENROLLMENT_KEY=${key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) wiresync-agent`,
       );
       expect(await command.textContent()).toBe(agentCommand(`http://127.0.0.1:${server.port}`, key));
       // The long line wraps inside a 360 px screen instead of widening the page.

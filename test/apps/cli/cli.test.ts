@@ -140,7 +140,7 @@ describe("wiresync CLI", { timeout: 120_000 }, () => {
     const key = /shown once\): (wse_\S+)/.exec(out)![1]!;
     expect(out).toContain("reusable, at most 3 uses");
     expect(out).toContain(
-      `  WIRESYNC_URL=http://127.0.0.1:${server.port} AGENT_ENROLLMENT_KEY=${key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) npm run agent`,
+      `  WIRESYNC_URL=http://127.0.0.1:${server.port} AGENT_ENROLLMENT_KEY=${key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) wiresync-agent`,
     );
     const registered = await t.request("/api/v1/nodes/register", {
       method: "POST",

@@ -21,7 +21,7 @@ export const route = createRoute({
           key: z.string(),
           agentCommand: z.string().openapi({
             description:
-              "The shell line that enrolls a machine with this key (as root, in a wiresync checkout); holds the key, so shown once too",
+              "The shell line that enrolls a machine with this key (as root, on a machine with the agent installed as `wiresync-agent`); holds the key, so shown once too",
           }),
         }),
       ),

@@ -115,7 +115,7 @@ function createdPanel(key, networkName) {
     h(
       "p",
       null,
-      "On each machine to enroll, as root, in a wiresync checkout, paste this line. It holds the key: shown once too.",
+      "On each machine to enroll, as root, with the agent installed (wiresync-agent, see the README), paste this line. It holds the key: shown once too.",
     ),
     h(
       "pre",

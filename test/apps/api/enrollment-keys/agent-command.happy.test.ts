@@ -27,7 +27,7 @@ describe("the agent command of a new enrollment key", () => {
     platforms.push(t);
     const created = await createKey(t, "http://10.0.0.5:8080/api/v1/enrollment-keys");
     expect(created.agentCommand).toBe(
-      `WIRESYNC_URL=https://vpn.example.com AGENT_ENROLLMENT_KEY=${created.key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) npm run agent`,
+      `WIRESYNC_URL=https://vpn.example.com AGENT_ENROLLMENT_KEY=${created.key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) wiresync-agent`,
     );
   });
 
@@ -36,7 +36,7 @@ describe("the agent command of a new enrollment key", () => {
     platforms.push(t);
     const created = await createKey(t, "http://10.0.0.5:8080/api/v1/enrollment-keys");
     expect(created.agentCommand).toBe(
-      `WIRESYNC_URL=http://10.0.0.5:8080 AGENT_ENROLLMENT_KEY=${created.key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) npm run agent`,
+      `WIRESYNC_URL=http://10.0.0.5:8080 AGENT_ENROLLMENT_KEY=${created.key} AGENT_INTERFACE=wsync0 AGENT_NAME=$(hostname) wiresync-agent`,
     );
     // Listing keys never shows the key, so never the command either.
     const listed = await json(await t.request("/api/v1/enrollment-keys"));
