@@ -112,6 +112,7 @@ export interface Platform {
     configLinks: MeshServices["configLinks"];
     nodeAuth: NodeAuthService;
     liveness: MeshServices["liveness"];
+    rekey: MeshServices["rekey"];
     audit: AuditService;
     usage: UsageService;
     settings: SettingsService;

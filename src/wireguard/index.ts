@@ -48,6 +48,7 @@ export {
   publicKeyOf,
   WG_KEY_PATTERN,
 } from "./keys.js";
+export { type KeyRotationClaim, signKeyRotation, verifyKeyRotation } from "./key-proof.js";
 export { applyLinkPlan, ROUTE_PROTO, readLinkState } from "./link.js";
 export {
   type ActualLink,

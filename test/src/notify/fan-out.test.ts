@@ -104,6 +104,20 @@ describe("emailsForEvent", () => {
     ).toEqual([]);
   });
 
+  it("sends the new node-config when the server rotated the key of a node with an email", () => {
+    const node = { id: "n1", name: "laptop", email: "me@example.com", hasServerKey: true };
+    expect(
+      emailsForEvent({ type: "node.updated", data: { node, keyRotated: "server", rekeyed: true } }, alerts),
+    ).toEqual([{ to: "me@example.com", template: "node-config", data: { nodeId: "n1" } }]);
+    // An agent's own rotation, an edit without a rotation, or a node without an email: no email.
+    expect(emailsForEvent({ type: "node.updated", data: { node, keyRotated: "agent" } }, alerts)).toEqual([]);
+    expect(emailsForEvent({ type: "node.updated", data: { node, changed: ["name"] } }, alerts)).toEqual([]);
+    const { email: _none, ...withoutEmail } = node;
+    expect(
+      emailsForEvent({ type: "node.updated", data: { node: withoutEmail, keyRotated: "server" } }, alerts),
+    ).toEqual([]);
+  });
+
   it("sends node-offline to the owner and the alert recipients, once each", () => {
     const data = { node: { id: "n1", name: "laptop", email: "OPS@example.com" } };
     expect(emailsForEvent({ type: "node.offline", data }, alerts).map((e) => e.to)).toEqual([
