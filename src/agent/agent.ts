@@ -272,7 +272,8 @@ export function createAgent(options: AgentOptions): Agent {
   function rotateKey(reason: string): Promise<void> {
     return exclusive(async () => {
       const s = state!;
-      if (!hubPublicKey) throw new Error("no config applied yet, so the hub's key is unknown; rotating later");
+      if (!hubPublicKey)
+        throw new Error("no config applied yet, so the hub's key is unknown; rotating later");
       const next = s.pendingPrivateKey
         ? { privateKey: s.pendingPrivateKey, publicKey: publicKeyOf(s.pendingPrivateKey) }
         : generateKeyPair();

@@ -15,19 +15,13 @@
  * one-time config link. The private key itself is never in an answer.
  */
 import { recordAudit } from "../audit/index.js";
+import type { Tx } from "../db/index.js";
 import { DomainError } from "../errors.js";
 import { generateKeyPair, verifyKeyRotation } from "../wireguard/index.js";
 import type { ConfigLinkService, CreatedConfigLink } from "./config-links.service.js";
-import type { Tx } from "../db/index.js";
 import type { MeshEffects } from "./effects.js";
 import { dispatchEffects, newEffects } from "./effects.js";
-import {
-  actorOf,
-  hubKeyTaken,
-  type MeshContext,
-  type MeshCore,
-  translateConstraint,
-} from "./mesh.core.js";
+import { actorOf, hubKeyTaken, type MeshContext, type MeshCore, translateConstraint } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type { NodeView } from "./views.js";

@@ -38,6 +38,7 @@ export {
   startWireguardGo,
   stopWireguardGo,
 } from "./interface.js";
+export { type KeyRotationClaim, signKeyRotation, verifyKeyRotation } from "./key-proof.js";
 export {
   assertWgKey,
   generateKeyPair,
@@ -48,7 +49,6 @@ export {
   publicKeyOf,
   WG_KEY_PATTERN,
 } from "./keys.js";
-export { type KeyRotationClaim, signKeyRotation, verifyKeyRotation } from "./key-proof.js";
 export { applyLinkPlan, ROUTE_PROTO, readLinkState } from "./link.js";
 export {
   type ActualLink,

@@ -48,7 +48,11 @@ function mac(secret: Buffer, claim: KeyRotationClaim): Buffer {
  * The node's side: the proof for `claim`, made with the node's current private key and its hub's
  * public key. Base64, 44 characters.
  */
-export function signKeyRotation(claim: KeyRotationClaim, nodePrivateKey: string, hubPublicKey: string): string {
+export function signKeyRotation(
+  claim: KeyRotationClaim,
+  nodePrivateKey: string,
+  hubPublicKey: string,
+): string {
   return mac(sharedSecret(nodePrivateKey, hubPublicKey), claim).toString("base64");
 }
 
