@@ -91,15 +91,17 @@ export function createRekeyService(
       );
     }
     const now = new Date();
-    const row = (await repo.updateNode(tx, node.id, {
+    await repo.updateNode(tx, node.id, {
       publicKey,
       privateKeyEnc,
       previousPublicKey: node.publicKey,
       keyRotatedAt: now,
       keyRotationRequestedAt: null,
-    }))!;
+    });
     await repo.retirePeers(tx, network.id, [node.publicKey]);
     await refreshConfigs(tx, network, effects, new Set([node.id]));
+    // Read again: the refresh bumped the config version.
+    const row = (await repo.getNode(tx, node.id))!;
     await recordAudit(tx, {
       actor: actorOf(ctx),
       action: "node.key-rotated",
