@@ -24,8 +24,8 @@ import { dispatchEffects, newEffects } from "./effects.js";
 import { actorOf, hubKeyTaken, type MeshContext, type MeshCore, translateConstraint } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
-import type { NodeView } from "./views.js";
-import { toNodeView } from "./views.js";
+import type { NetworkView, NodeView } from "./views.js";
+import { toNetworkView, toNodeView } from "./views.js";
 
 const SECOND_MS = 1_000;
 /** How long a key rotation waits for the hub's interface to hold the new key before answering. */
@@ -51,6 +51,21 @@ export type RekeyOutcome =
   | { mode: "agent"; node: NodeView }
   | { mode: "server"; node: NodeView; delivery: { email: string } | { link: CreatedConfigLink } };
 
+/** A node whose key the server holds, after its hub's key rotated: how its new config reaches it. */
+export interface ReissuedConfig {
+  nodeId: string;
+  name: string;
+  delivery: { email: string } | { link: CreatedConfigLink };
+}
+
+/** What a hub key rotation did. */
+export interface HubKeyRotation {
+  network: NetworkView;
+  previousHubPublicKey: string;
+  /** Every enabled node whose key the server holds: its new config goes by email or a one-time link. */
+  reissued: ReissuedConfig[];
+}
+
 export type RekeyService = ReturnType<typeof createRekeyService>;
 
 const unproven = () =>
@@ -65,7 +80,15 @@ export function createRekeyService(
   links: ConfigLinkService,
   options: { hubApplyWaitMs?: number } = {},
 ) {
-  const { commitAndDispatch, requireNode, requireNetwork, refreshConfigs, emitNodeEvent, openHubKey } = core;
+  const {
+    commitAndDispatch,
+    requireNode,
+    requireNetwork,
+    refreshConfigs,
+    emitNodeEvent,
+    openHubKey,
+    sealHubKey,
+  } = core;
   const hubApplyWaitMs = options.hubApplyWaitMs ?? HUB_APPLY_WAIT_MS;
 
   /**
@@ -110,7 +133,8 @@ export function createRekeyService(
       details: { previousPublicKey: node.publicKey, publicKey, by },
       requestId: ctx.requestId ?? null,
     });
-    const extra = { changed: ["publicKey"], rekeyed: true, keyRotated: by };
+    // `newConfig`: the node's owner needs the new config (src/notify emails it to the node's address).
+    const extra = { changed: ["publicKey"], rekeyed: true, keyRotated: by, newConfig: by === "server" };
     await emitNodeEvent(tx, "node.updated", row, network, extra, actorOf(ctx));
     return row;
   }
@@ -137,7 +161,61 @@ export function createRekeyService(
     return false;
   }
 
+  /** A one-time link to each node's config that has no email address to send it to. */
+  async function deliver(nodes: readonly NodeRow[], ctx: MeshContext): Promise<ReissuedConfig[]> {
+    const out: ReissuedConfig[] = [];
+    for (const n of nodes) {
+      const delivery = n.email
+        ? { email: n.email }
+        : { link: await links.create(n.id, REKEY_LINK_TTL_SECONDS, ctx) };
+      out.push({ nodeId: n.id, name: n.name, delivery });
+    }
+    return out;
+  }
+
   return {
+    /**
+     * Gives a network's hub a new key pair. Every node's config names the new hub key (a new version,
+     * announced to agents, which apply it at once), the hub's interface switches to it at its sync,
+     * and every enabled node whose key the server holds has its new config reissued: by email to its
+     * address, or by a one-time link in this answer. The hub's private key is never in an answer.
+     * Throws NETWORK_NOT_FOUND.
+     */
+    async rotateHubKey(networkId: string, ctx: MeshContext): Promise<HubKeyRotation> {
+      const result = await commitAndDispatch(`network ${networkId} hub key rotated`, async (tx, effects) => {
+        const before = await requireNetwork(tx, networkId, true);
+        const hub = generateKeyPair();
+        const network = (await repo.updateNetwork(tx, networkId, {
+          hubPublicKey: hub.publicKey,
+          hubPrivateKeyEnc: sealHubKey(networkId, hub.privateKey),
+        }))!;
+        await refreshConfigs(tx, network, effects);
+        effects.syncNetworks.add(networkId);
+        await recordAudit(tx, {
+          actor: actorOf(ctx),
+          action: "network.hub-key-rotated",
+          entityType: "network",
+          entityId: networkId,
+          details: { previousHubPublicKey: before.hubPublicKey, hubPublicKey: hub.publicKey },
+          requestId: ctx.requestId ?? null,
+        });
+        const serverHeld = (await repo.nodesOfNetwork(tx, networkId)).filter(
+          (n) => n.privateKeyEnc !== null && n.status !== "disabled",
+        );
+        for (const n of serverHeld.filter((m) => m.email)) {
+          const extra = { changed: ["hubPublicKey"], newConfig: true };
+          await emitNodeEvent(tx, "node.updated", n, network, extra, actorOf(ctx));
+        }
+        return { network, previousHubPublicKey: before.hubPublicKey, serverHeld };
+      });
+      return {
+        network: toNetworkView(result.network),
+        previousHubPublicKey: result.previousHubPublicKey,
+        // Made after the commit: a link's own unit of work must not wait on the rotation's.
+        reissued: await deliver(result.serverHeld, ctx),
+      };
+    },
+
     /**
      * An agent node's own rotation to `input.publicKey`, authorised by its token (the caller's) and
      * by the proof of its current key. Answers once the hub's interface holds the new key (or the
@@ -227,11 +305,10 @@ export function createRekeyService(
       });
       const node = toNodeView(result.row);
       if (result.mode === "agent") return { mode: "agent", node };
-      // The node.updated event of the switch queues the email to the node's address (src/notify).
-      if (result.row.email) return { mode: "server", node, delivery: { email: result.row.email } };
-      // Made after the commit: the link's own unit of work must not wait on the re-key's.
-      const link = await links.create(nodeId, REKEY_LINK_TTL_SECONDS, ctx);
-      return { mode: "server", node, delivery: { link } };
+      // The node.updated event of the switch queues the email to the node's address (src/notify);
+      // a link is made after the commit: its own unit of work must not wait on the re-key's.
+      const [reissued] = await deliver([result.row], ctx);
+      return { mode: "server", node, delivery: reissued!.delivery };
     },
   };
 }

@@ -56,8 +56,8 @@ export function webhookMatches(webhook: Subscriber, event: RoutedEvent): boolean
 /**
  * The emails an event causes:
  * - `node.enrolled` with `node.email` and `node.hasServerKey: true` → `node-config` to that address;
- * - `node.updated` of a key the server rotated (`keyRotated: "server"`), with `node.email` → the new
- *   `node-config` to that address;
+ * - `node.updated` that reissues a server-held node's config (`newConfig: true`: its key or its hub's
+ *   key rotated), with `node.email` → the new `node-config` to that address;
  * - `node.offline` → `node-offline` to `node.email` and to every alert recipient;
  * - `node.quota-warning`, `node.quota-exceeded` → `node-quota` to `node.email` and every alert recipient;
  * - `sync.failed` → `sync-failed` to every alert recipient.
@@ -77,7 +77,7 @@ export function emailsForEvent(
       }
       break;
     case "node.updated":
-      if (event.data.keyRotated === "server" && nodeEmail && node.hasServerKey === true && str(node.id)) {
+      if (event.data.newConfig === true && nodeEmail && node.hasServerKey === true && str(node.id)) {
         out.push({ to: nodeEmail, template: "node-config", data: { nodeId: node.id } });
       }
       break;

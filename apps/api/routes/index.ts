@@ -31,6 +31,7 @@ import { registerDeleteNetwork } from "./networks/delete-network.js";
 import { registerGetNetwork } from "./networks/get-network.js";
 import { registerGetReachability } from "./networks/get-reachability.js";
 import { registerListNetworks } from "./networks/list-networks.js";
+import { registerRotateHubKey } from "./networks/rotate-hub-key.js";
 import { registerUpdateNetwork } from "./networks/update-network.js";
 import { registerCreateConfigLink } from "./nodes/create-config-link.js";
 import { registerCreateNode } from "./nodes/create-node.js";
@@ -100,6 +101,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerListNetworks(app);
   registerGetNetwork(app);
   registerUpdateNetwork(app);
+  registerRotateHubKey(app);
   registerDeleteNetwork(app);
   registerGetDrift(app);
   registerFixDrift(app);

@@ -2,7 +2,8 @@
  * Re-keying end to end: an operator asks a node's agent (a real `wiresync-agent` process) to rotate
  * its key while a ping runs through the tunnel to the hub; the hub (real wireguard-go) learns the new
  * key before the node switches to it, keeps the old one without addresses until the new one shook
- * hands, and then drops it. A node whose key the server holds gets a new config that works.
+ * hands, and then drops it. A node whose key the server holds gets a new config that works, and a
+ * new hub key reaches the agent by itself and the server-held node through its reissued config.
  */
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
@@ -81,6 +82,8 @@ describeNetns("node re-key", () => {
   let agent: SpawnedProcess | undefined;
   let ping: PingRun | undefined;
   let wgQuick: WgQuick | undefined;
+  let clientNs: string;
+  let clientIface: string;
 
   const hubPeers = async () => {
     const driver = openDriver(hubIface, { driver: "uapi" });
@@ -226,14 +229,44 @@ describeNetns("node re-key", () => {
       const keys = (await hubPeers()).map((p) => p.publicKey);
       expect(keys).toContain(body.node.publicKey);
     }, WAIT);
-    const clientNs = await lab.namespace();
+    clientNs = await lab.namespace();
     await lab.veth(
       { netns: hubNs, address: "192.168.77.1/24" },
       { netns: clientNs, address: "192.168.77.2/24" },
     );
     wgQuick = await WgQuick.create();
-    const clientIface = lab.interfaceName(clientNs);
+    clientIface = lab.interfaceName(clientNs);
     await wgQuick.bringUp(clientNs, clientIface, text.replace("192.168.76.1:51846", "192.168.77.1:51846"));
+    await vi.waitFor(async () => expect(await lab.ping(clientNs, HUB_TUNNEL_IP)).toBe(true), WAIT);
+  });
+
+  it("rotates the hub's key: the agent follows at once, and the server-held node's reissued config reaches the new hub", async () => {
+    const hubKeyOf = async () => {
+      const driver = openDriver(hubIface, { driver: "uapi" });
+      try {
+        return (await driver.dump()).publicKey;
+      } finally {
+        driver.close();
+      }
+    };
+    const oldHubKey = await hubKeyOf();
+    const res = await t.request(`/api/v1/networks/${networkId}/rotate-hub-key`, { method: "POST" });
+    expect(res.status).toBe(200);
+    const body = (await json(res)).data;
+    expect(body.previousHubPublicKey).toBe(oldHubKey);
+    expect(body.network.hubPublicKey).not.toBe(oldHubKey);
+    expect(body.reissued).toHaveLength(1);
+    expect(body.reissued[0].name).toBe("server-held");
+    await vi.waitFor(async () => expect(await hubKeyOf()).toBe(body.network.hubPublicKey), WAIT);
+
+    // The agent learns the new hub key from its config announcement and reaches the hub again.
+    await vi.waitFor(async () => expect(await lab.ping(nodeNs, HUB_TUNNEL_IP)).toBe(true), WAIT);
+
+    const url = new URL(body.reissued[0].configLink.url);
+    const text = await (await t.app.request(`${url.pathname}${url.search}`)).text();
+    expect(text).toContain(`PublicKey = ${body.network.hubPublicKey}`);
+    await wgQuick!.bringDown(clientNs, clientIface);
+    await wgQuick!.bringUp(clientNs, clientIface, text.replace("192.168.76.1:51846", "192.168.77.1:51846"));
     await vi.waitFor(async () => expect(await lab.ping(clientNs, HUB_TUNNEL_IP)).toBe(true), WAIT);
   });
 });
