@@ -269,4 +269,25 @@ describeNetns("node re-key", () => {
     await wgQuick!.bringUp(clientNs, clientIface, text.replace("192.168.76.1:51846", "192.168.77.1:51846"));
     await vi.waitFor(async () => expect(await lab.ping(clientNs, HUB_TUNNEL_IP)).toBe(true), WAIT);
   });
+
+  it("rotates by itself when the key reaches AGENT_ROTATE_KEY_DAYS, and keeps reaching the hub", async () => {
+    agent!.child.kill("SIGTERM");
+    expect(await agent!.waitForExit(15_000)).toEqual({ code: 0, signal: null });
+    const before = JSON.parse(await readFile(path.join(stateDir, "state.json"), "utf8"));
+    agent = spawnEntry("apps/agent/main.ts", {
+      WIRESYNC_URL: `http://127.0.0.1:${server.port}`,
+      AGENT_STATE_DIR: stateDir,
+      AGENT_INTERFACE: nodeIface,
+      AGENT_NETNS: nodeNs,
+      AGENT_HEARTBEAT_SECONDS: "5",
+      AGENT_RELAY: "off",
+      // About 9 seconds.
+      AGENT_ROTATE_KEY_DAYS: "0.0001",
+    });
+    await agent.waitForOutput(/"reason":"the key reached its rotation age".*"msg":"key rotated"/, 60_000);
+    const after = JSON.parse(await readFile(path.join(stateDir, "state.json"), "utf8"));
+    expect(after.publicKey).not.toBe(before.publicKey);
+    expect((await getNode(before.nodeId)).previousPublicKey).toBe(before.publicKey);
+    await vi.waitFor(async () => expect(await lab.ping(nodeNs, HUB_TUNNEL_IP)).toBe(true), WAIT);
+  });
 });
