@@ -229,7 +229,7 @@ export function createRekeyService(
         try {
           return await commitAndDispatch(`node ${nodeId} key rotated`, async (tx, effects) => {
             const node = await requireNode(tx, nodeId, true);
-            const network = await requireNetwork(tx, node.networkId);
+            const network = await requireNetwork(tx, node.networkId, true);
             if (node.privateKeyEnc !== null) {
               throw new DomainError(
                 "CONFLICT",
