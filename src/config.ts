@@ -643,6 +643,8 @@ export const AgentEnvSchema = z.object({
     })
     .transform((v) => (v === undefined ? undefined : canonicalNatType(v))),
   AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3_600).default(30),
+  /** Rotate the node's key when it is this many days old (fractions allowed); 0: only on command. */
+  AGENT_ROTATE_KEY_DAYS: z.coerce.number().min(0).max(3_650).default(0),
   AGENT_RELAY: z.enum(["on", "off"]).default("on"),
   AGENT_RELAY_AFTER_SECONDS: z.coerce.number().min(1).max(600).default(12),
   AGENT_RELAY_PROBE_SECONDS: z.coerce.number().min(5).max(3_600).default(60),
@@ -660,6 +662,8 @@ export interface AgentConfig {
   /** The node's NAT type (canonical), registered with the node; undefined when not known. */
   readonly natType: NatType | undefined;
   readonly heartbeatSeconds: number;
+  /** Days after which the agent rotates the node's key by itself; 0: only when an operator asks. */
+  readonly rotateKeyDays: number;
   /** Relay mode: off, or when a peer is relayed and how often it is tried directly again. */
   readonly relay: { readonly afterSeconds: number; readonly probeSeconds: number } | undefined;
   readonly driver: "auto" | "uapi" | "wg";
@@ -684,6 +688,7 @@ export function loadAgentConfig(): AgentConfig {
     name: e.AGENT_NAME,
     natType: e.AGENT_NAT_TYPE,
     heartbeatSeconds: e.AGENT_HEARTBEAT_SECONDS,
+    rotateKeyDays: e.AGENT_ROTATE_KEY_DAYS,
     relay:
       e.AGENT_RELAY === "on"
         ? { afterSeconds: e.AGENT_RELAY_AFTER_SECONDS, probeSeconds: e.AGENT_RELAY_PROBE_SECONDS }

@@ -115,6 +115,7 @@ export interface Platform {
     nodeAuth: NodeAuthService;
     liveness: MeshServices["liveness"];
     adopt: MeshServices["adopt"];
+    rekey: MeshServices["rekey"];
     audit: AuditService;
     usage: UsageService;
     settings: SettingsService;

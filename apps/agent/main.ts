@@ -1,7 +1,8 @@
 /**
  * `wiresync-agent`: runs on a node. Registers with `AGENT_ENROLLMENT_KEY` on first start (state in
  * `AGENT_STATE_DIR`, mode 0600), keeps `AGENT_INTERFACE` configured from the control plane, follows
- * config announcements and sends heartbeats; relays mesh peers it cannot reach directly through the
+ * config announcements and sends heartbeats; rotates the node's key when an operator asks or when it is
+ * `AGENT_ROTATE_KEY_DAYS` old; relays mesh peers it cannot reach directly through the
  * API's WebSocket relay (`AGENT_RELAY`). Needs root (it manages a WireGuard interface).
  */
 import { readFileSync } from "node:fs";
@@ -23,6 +24,7 @@ const agent = createAgent({
   name: config.name,
   natType: config.natType,
   heartbeatSeconds: config.heartbeatSeconds,
+  rotateKeyDays: config.rotateKeyDays,
   agentVersion: ownVersion(),
   relay: config.relay && {
     url: config.url,

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../logger.js";
 import type { NatType } from "../nat/index.js";
-import { generateKeyPair } from "../wireguard/index.js";
+import { generateKeyPair, openDriver, publicKeyOf, signKeyRotation } from "../wireguard/index.js";
 import type { AgentApi } from "./api-client.js";
 import { AgentApiError } from "./api-client.js";
 import { applyWgQuickConfig } from "./apply.js";
@@ -26,12 +26,20 @@ import { parseWgQuickConfig } from "./wg-quick.js";
 
 const SECOND_MS = 1_000;
 const MAX_BACKOFF_MS = 30 * SECOND_MS;
+const DAY_MS = 24 * 60 * 60 * SECOND_MS;
 
 export interface AgentState {
   nodeId: string;
   token: string;
   privateKey: string;
   publicKey: string;
+  /** When the node's key pair was made (ISO 8601): the start of its scheduled rotation's wait. */
+  keyCreatedAt?: string;
+  /**
+   * A key pair made for a rotation the server may or may not have taken (the agent stopped before
+   * its answer): the rotation is sent again with it at the next start, and the server answers the same.
+   */
+  pendingPrivateKey?: string;
 }
 
 export interface AgentOptions {
@@ -48,6 +56,11 @@ export interface AgentOptions {
    */
   natType?: NatType | undefined;
   heartbeatSeconds: number;
+  /**
+   * Rotate the node's key when it is this many days old (fractions allowed); 0 or absent: only when
+   * an operator asks (POST /api/v1/nodes/{id}/rekey).
+   */
+  rotateKeyDays?: number | undefined;
   /** The agent's own version, sent with every heartbeat. */
   agentVersion?: string | undefined;
   /**
@@ -64,6 +77,8 @@ export interface Agent {
   start(): Promise<AgentState>;
   /** The config version last applied. */
   readonly appliedVersion: number;
+  /** The node's current public key (it changes with a rotation). */
+  readonly publicKey: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -106,6 +121,8 @@ export function createAgent(options: AgentOptions): Agent {
   let relayLink: RelayLink | undefined;
   let relayMode: RelayMode | undefined;
   let relayTimer: NodeJS.Timeout | undefined;
+  /** The hub's public key, from the last config applied (its first peer is always the hub). */
+  let hubPublicKey: string | undefined;
 
   /** Runs `work` after every config application or relay step before it, never alongside one. */
   function exclusive(work: () => Promise<void>): Promise<void> {
@@ -128,6 +145,7 @@ export function createAgent(options: AgentOptions): Agent {
       token: reg.token,
       privateKey: keys.privateKey,
       publicKey: keys.publicKey,
+      keyCreatedAt: new Date().toISOString(),
     };
     await saveState(stateFile, fresh);
     log.info({ nodeId: reg.nodeId, ip4: reg.ip4 }, "registered");
@@ -148,6 +166,7 @@ export function createAgent(options: AgentOptions): Agent {
         ...(relayMode ? { endpointOverrides: relayMode.relayEndpoints() } : {}),
       });
       relayMode?.useConfig(config);
+      hubPublicKey = config.peers[0]?.publicKey;
       const dns = await applyDns(config.interface.dns, { iface: options.iface, netns: options.netns });
       if (dns.method === "none" && config.interface.dns.length > 0 && !warnedNoResolver) {
         warnedNoResolver = true;
@@ -234,6 +253,88 @@ export function createAgent(options: AgentOptions): Agent {
     }
   }
 
+  /** Sets the interface's private key, peers untouched: sessions restart under the new key at once. */
+  async function setInterfaceKey(privateKey: string): Promise<void> {
+    const driver = openDriver(options.iface, { driver: options.driver, netns: options.netns });
+    try {
+      await driver.setDevice({ privateKey });
+    } finally {
+      driver.close();
+    }
+  }
+
+  /**
+   * Rotates the node's key: makes a new pair (kept in the state file until the server answers), sends
+   * the new public key with the proof of the current private key, and switches the interface to the
+   * new key as soon as the server answers (its hub holds the new key by then). A refusal (4xx) drops
+   * the new pair; any other failure keeps it for the next try.
+   */
+  function rotateKey(reason: string): Promise<void> {
+    return exclusive(async () => {
+      const s = state!;
+      if (!hubPublicKey)
+        throw new Error("no config applied yet, so the hub's key is unknown; rotating later");
+      const next = s.pendingPrivateKey
+        ? { privateKey: s.pendingPrivateKey, publicKey: publicKeyOf(s.pendingPrivateKey) }
+        : generateKeyPair();
+      if (!s.pendingPrivateKey) {
+        state = { ...s, pendingPrivateKey: next.privateKey };
+        await saveState(stateFile, state);
+      }
+      const claim = { nodeId: s.nodeId, oldPublicKey: s.publicKey, newPublicKey: next.publicKey };
+      let answer: Awaited<ReturnType<AgentApi["rotateKey"]>>;
+      try {
+        answer = await options.api.rotateKey(s.nodeId, s.token, {
+          publicKey: next.publicKey,
+          proof: signKeyRotation(claim, s.privateKey, hubPublicKey),
+        });
+      } catch (err) {
+        if (err instanceof AgentApiError && err.status >= 400 && err.status < 500) {
+          state = { ...s, pendingPrivateKey: undefined };
+          await saveState(stateFile, state);
+        }
+        throw err;
+      }
+      await setInterfaceKey(next.privateKey);
+      const { pendingPrivateKey: _done, ...rest } = s;
+      state = {
+        ...rest,
+        privateKey: next.privateKey,
+        publicKey: next.publicKey,
+        keyCreatedAt: new Date().toISOString(),
+      };
+      await saveState(stateFile, state);
+      log.info(
+        { reason, publicKey: next.publicKey, previousPublicKey: s.publicKey, hubApplied: answer.hubApplied },
+        "key rotated",
+      );
+    });
+  }
+
+  /** The scheduled rotation is due: the key is `rotateKeyDays` old. */
+  function rotationDue(): boolean {
+    const days = options.rotateKeyDays ?? 0;
+    if (days <= 0 || !state?.keyCreatedAt) return false;
+    return Date.now() - Date.parse(state.keyCreatedAt) >= days * DAY_MS;
+  }
+
+  async function rotateIfAsked(asked: boolean): Promise<void> {
+    const reason = state?.pendingPrivateKey
+      ? "an earlier rotation was not confirmed"
+      : asked
+        ? "an operator asked"
+        : rotationDue()
+          ? "the key reached its rotation age"
+          : undefined;
+    if (!reason) return;
+    try {
+      await rotateKey(reason);
+      await applyCurrent("key rotated");
+    } catch (err) {
+      log.warn({ err }, "key rotation failed");
+    }
+  }
+
   async function beat() {
     try {
       const answer = await options.api.heartbeat(state!.nodeId, state!.token, {
@@ -243,6 +344,7 @@ export function createAgent(options: AgentOptions): Agent {
         ...(await reach()),
       });
       if (answer.configVersion > applied) await applyCurrent("heartbeat saw a newer version");
+      await rotateIfAsked(answer.rotateKey === true);
     } catch (err) {
       log.warn({ err }, "heartbeat failed");
     }
@@ -252,8 +354,16 @@ export function createAgent(options: AgentOptions): Agent {
     get appliedVersion() {
       return applied;
     },
+    get publicKey() {
+      return state?.publicKey;
+    },
     async start() {
       state = (await loadState(stateFile)) ?? (await register());
+      if (!state.keyCreatedAt) {
+        // A state file from before scheduled rotations: its key's age counts from now.
+        state = { ...state, keyCreatedAt: new Date().toISOString() };
+        await saveState(stateFile, state);
+      }
       if (options.relay) startRelay(options.relay, state);
       await applyCurrent("start");
       following = followLoop();

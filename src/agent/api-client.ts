@@ -14,7 +14,17 @@ export interface AgentApi {
   register(enrollmentKey: string, body: Record<string, unknown>): Promise<Registration>;
   /** The node's wg-quick config and its version. */
   fetchConfig(nodeId: string, token: string): Promise<{ text: string; version: number }>;
-  heartbeat(nodeId: string, token: string, body: Record<string, unknown>): Promise<{ configVersion: number }>;
+  /** `rotateKey`: an operator asked this node to rotate its key. */
+  heartbeat(
+    nodeId: string,
+    token: string,
+    body: Record<string, unknown>,
+  ): Promise<{ configVersion: number; rotateKey?: boolean }>;
+  /**
+   * Moves the node to a new public key, with the proof of its current key (`signKeyRotation`);
+   * resolves once the server holds it (`hubApplied`: the hub's interface does too).
+   */
+  rotateKey(nodeId: string, token: string, body: { publicKey: string; proof: string }): Promise<KeyRotated>;
   /** Calls `onVersion` for each announced config version until `signal` aborts or the stream ends. */
   follow(
     nodeId: string,
@@ -22,6 +32,12 @@ export interface AgentApi {
     onVersion: (version: number) => void,
     signal: AbortSignal,
   ): Promise<void>;
+}
+
+export interface KeyRotated {
+  publicKey: string;
+  configVersion: number;
+  hubApplied: boolean;
 }
 
 export class AgentApiError extends Error {
@@ -98,7 +114,16 @@ export function httpAgentApi(baseUrl: string): AgentApi {
         body: JSON.stringify(body),
       });
       if (!res.ok) throw await problem(res, "sending a heartbeat");
-      return ((await res.json()) as { data: { configVersion: number } }).data;
+      return ((await res.json()) as { data: { configVersion: number; rotateKey?: boolean } }).data;
+    },
+    async rotateKey(nodeId, token, body) {
+      const res = await fetch(`${baseUrl}/api/v1/nodes/${nodeId}/key`, {
+        method: "POST",
+        headers: { ...auth(token), "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (!res.ok) throw await problem(res, "rotating the node's key");
+      return ((await res.json()) as { data: KeyRotated }).data;
     },
     async follow(nodeId, token, onVersion, signal) {
       const res = await fetch(`${baseUrl}/api/v1/nodes/${nodeId}/config/stream`, {

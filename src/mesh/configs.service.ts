@@ -11,6 +11,7 @@ import {
   UUID_PATTERN,
 } from "./mesh.core.js";
 import * as repo from "./mesh.repo.js";
+import { rotatingKeys } from "./rekey.repo.js";
 import { desiredHubPeers } from "./render.js";
 import { toNetworkView } from "./views.js";
 
@@ -125,15 +126,23 @@ export function createConfigService(core: MeshCore) {
       });
     },
 
-    /** What a network's hub interface must hold. Throws NETWORK_NOT_FOUND. */
+    /**
+     * What a network's hub interface must hold: its nodes' peers, and the previous key of each node
+     * whose re-key the hub has not yet seen a handshake of, without addresses (see rekey.service.ts).
+     * Throws NETWORK_NOT_FOUND.
+     */
     async hubState(networkId: string): Promise<HubState> {
-      const [network, all, retired] = await Promise.all([
+      const [network, all, retired, rotating] = await Promise.all([
         repo.getNetwork(db, networkId),
         repo.hubPeers(db, networkId),
         repo.retiredKeys(db, networkId),
+        rotatingKeys(db, networkId),
       ]);
       if (!network) networkNotFound(networkId);
-      const peers = desiredHubPeers(all);
+      const peers = [
+        ...desiredHubPeers(all),
+        ...rotating.map((r) => ({ publicKey: r.previousPublicKey, allowedIps: [], endpoint: r.endpoint })),
+      ];
       const desiredKeys = new Set(peers.map((p) => p.publicKey));
       return {
         network: toNetworkView(network),

@@ -41,6 +41,7 @@ export * from "./node-protocol.schema.js";
 export * from "./node-status.js";
 export * from "./nodes.service.js";
 export * from "./reachability.js";
+export * from "./rekey.service.js";
 export * from "./render.js";
 export * from "./stream-slots.js";
 export * from "./views.js";
@@ -55,19 +56,22 @@ import { createLivenessService } from "./liveness.service.js";
 import { createMeshCore, type MeshServiceDeps } from "./mesh.core.js";
 import { createNetworkService } from "./networks.service.js";
 import { createNodeService } from "./nodes.service.js";
+import { createRekeyService } from "./rekey.service.js";
 
 /** The mesh's services, one per concept, sharing one `MeshCore`. */
 export function createMeshServices(deps: MeshServiceDeps) {
   const core = createMeshCore(deps);
+  const configLinks = createConfigLinkService(core);
   return {
     networks: createNetworkService(core),
     nodes: createNodeService(core),
     enrollment: createEnrollmentService(core),
     enrollmentKeys: createEnrollmentKeyService(core),
     configs: createConfigService(core),
-    configLinks: createConfigLinkService(core),
+    configLinks,
     liveness: createLivenessService(core),
     adopt: createAdoptService(core),
+    rekey: createRekeyService(core, configLinks, { hubApplyWaitMs: deps.hubApplyWaitMs }),
   };
 }
 

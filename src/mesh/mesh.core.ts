@@ -40,6 +40,8 @@ export interface MeshServiceDeps {
   db: Db;
   queue: JobQueue;
   secrets: SecretBox;
+  /** How long a node's key rotation waits for its hub's interface to hold the new key (default 15 s). */
+  hubApplyWaitMs?: number | undefined;
   /** Called when a trigger could not be queued after commit (the reconcile repairs it). */
   reportDispatchError?: DispatchErrorReporter;
 }

@@ -359,3 +359,18 @@ export const HeartbeatInput = z
     return agentVersion === undefined ? beat : { ...beat, agentVersion };
   });
 export type HeartbeatInput = z.infer<typeof HeartbeatInput>;
+
+/** An agent's rotation of its own key (see rekey.service.ts for the proof). */
+export const RotateNodeKeyInput = z
+  .object({
+    publicKey: WgKey.meta({ description: "The node's new public key, made on the node" }),
+    proof: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{43}=$/, "must be 44 characters of base64 (an HMAC-SHA256)")
+      .meta({
+        description:
+          'base64(HMAC-SHA256(X25519(current private key, hub public key), "wiresync-key-rotation-v1\\n" + nodeId + "\\n" + current public key + "\\n" + new public key))',
+      }),
+  })
+  .strict();
+export type RotateNodeKeyInput = z.infer<typeof RotateNodeKeyInput>;

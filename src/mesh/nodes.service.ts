@@ -2,7 +2,6 @@
 import { recordAudit } from "../audit/index.js";
 import type { DisabledReason, Tx } from "../db/index.js";
 import { DomainError } from "../errors.js";
-import { generateKeyPair } from "../wireguard/index.js";
 import { addressOnly, contains, ipToBigInt, parseCidr } from "./cidr.js";
 import type { MeshEffects } from "./effects.js";
 import { changedFields } from "./events.js";
@@ -96,10 +95,9 @@ export function createNodeService(core: MeshCore) {
     refreshConfigs,
     commitAndDispatch,
     assertRoutesFree,
-    sealNodeKey,
     db,
   } = core;
-  const service = {
+  return {
     async listNodes(q: NodeListQuery): Promise<{ items: NodeView[]; total: number }> {
       const { items, total } = await repo.listNodes(db, q);
       return { items: items.map(toNodeView), total };
@@ -120,14 +118,8 @@ export function createNodeService(core: MeshCore) {
      * exclusive lock, which enrollments wait for): every config that names it gets a new version, and
      * the network's sync moves its peer on the hub. Throws NODE_NOT_FOUND, PUBLIC_KEY_TAKEN,
      * NODE_NAME_TAKEN, ADDRESS_TAKEN, ADDRESS_OUTSIDE_NETWORK.
-     * `sealedPrivateKey` is `rekeyNode`'s alone: the new key pair's private half, sealed.
      */
-    async updateNode(
-      id: string,
-      patch: UpdateNodeInput,
-      ctx: MeshContext,
-      sealedPrivateKey: string | null = null,
-    ): Promise<NodeView> {
+    async updateNode(id: string, patch: UpdateNodeInput, ctx: MeshContext): Promise<NodeView> {
       try {
         return await commitAndDispatch(`node ${id} updated`, async (tx, effects) => {
           const before = await requireNode(tx, id);
@@ -138,7 +130,7 @@ export function createNodeService(core: MeshCore) {
           const rekeyed = patch.publicKey !== undefined && patch.publicKey !== before.publicKey;
           const row = (await repo.updateNode(tx, id, {
             ...patch,
-            ...(rekeyed ? { privateKeyEnc: sealedPrivateKey } : {}),
+            ...(rekeyed ? { privateKeyEnc: null } : {}),
             // An operator's enable also lifts a quota's disable (for the rest of the month).
             ...(patch.status !== undefined
               ? { disabledReason: patch.status === "disabled" ? ("operator" as const) : null }
@@ -169,31 +161,6 @@ export function createNodeService(core: MeshCore) {
       } catch (err) {
         translateConstraint(err, { name: patch.name, publicKey: patch.publicKey });
       }
-    },
-
-    /**
-     * Gives a node whose private key the server holds a fresh key pair: the old public key is retired
-     * as with any new key, and the new private key is sealed in place of the old. Returns the node;
-     * rendering its config (with the new private key) is the caller's. Throws NODE_NOT_FOUND, or
-     * CONFLICT for a node that holds its own key (its owner makes the new pair and sends the public
-     * half with `updateNode`).
-     */
-    async rekeyNode(id: string, ctx: MeshContext): Promise<NodeView> {
-      const node = await requireNode(db, id);
-      if (!node.privateKeyEnc) {
-        throw new DomainError(
-          "CONFLICT",
-          `node ${node.name} holds its own private key: make a new key pair on the node and send its public key with PATCH /api/v1/nodes/${id}`,
-          { context: { id } },
-        );
-      }
-      const generated = generateKeyPair();
-      return service.updateNode(
-        id,
-        { publicKey: generated.publicKey },
-        ctx,
-        sealNodeKey(id, generated.privateKey),
-      );
     },
 
     /**
@@ -254,5 +221,4 @@ export function createNodeService(core: MeshCore) {
       });
     },
   };
-  return service;
 }

@@ -77,6 +77,11 @@ export interface NodeView {
   tags: string[];
   /** True when the server holds this node's private key (it generated the pair). */
   hasServerKey: boolean;
+  /** When an operator asked the node's agent to rotate its key; null when no rotation is pending. */
+  keyRotationRequestedAt: Date | null;
+  /** When the node's key last changed by a rotation, and the key it replaced. */
+  keyRotatedAt: Date | null;
+  previousPublicKey: string | null;
   lastSeenAt: Date | null;
   lastHandshakeAt: Date | null;
   configVersion: number;
@@ -118,6 +123,9 @@ export function toNodeView(n: NodeRow): NodeView {
     agentVersion: n.agentVersion,
     tags: n.tags,
     hasServerKey: n.privateKeyEnc !== null,
+    keyRotationRequestedAt: n.keyRotationRequestedAt,
+    keyRotatedAt: n.keyRotatedAt,
+    previousPublicKey: n.previousPublicKey,
     lastSeenAt: n.lastSeenAt,
     lastHandshakeAt: n.lastHandshakeAt,
     configVersion: n.configVersion,

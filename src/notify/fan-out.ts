@@ -56,6 +56,8 @@ export function webhookMatches(webhook: Subscriber, event: RoutedEvent): boolean
 /**
  * The emails an event causes:
  * - `node.enrolled` with `node.email` and `node.hasServerKey: true` → `node-config` to that address;
+ * - `node.updated` that reissues a server-held node's config (`newConfig: true`: its key or its hub's
+ *   key rotated), with `node.email` → the new `node-config` to that address;
  * - `node.offline` → `node-offline` to `node.email` and to every alert recipient;
  * - `node.quota-warning`, `node.quota-exceeded` → `node-quota` to `node.email` and every alert recipient;
  * - `sync.failed` → `sync-failed` to every alert recipient.
@@ -71,6 +73,11 @@ export function emailsForEvent(
   switch (event.type) {
     case "node.enrolled":
       if (nodeEmail && node.hasServerKey === true && str(node.id)) {
+        out.push({ to: nodeEmail, template: "node-config", data: { nodeId: node.id } });
+      }
+      break;
+    case "node.updated":
+      if (event.data.newConfig === true && nodeEmail && node.hasServerKey === true && str(node.id)) {
         out.push({ to: nodeEmail, template: "node-config", data: { nodeId: node.id } });
       }
       break;

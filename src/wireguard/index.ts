@@ -39,6 +39,7 @@ export {
   startWireguardGo,
   stopWireguardGo,
 } from "./interface.js";
+export { type KeyRotationClaim, signKeyRotation, verifyKeyRotation } from "./key-proof.js";
 export {
   assertWgKey,
   generateKeyPair,

@@ -67,6 +67,14 @@ export const nodes = pgTable(
     name: text().notNull(),
     email: text(),
     publicKey: text().notNull(),
+    /**
+     * The key this node had before its last rotation: kept on the hub (without addresses) until the
+     * hub has seen a handshake of the new key after `keyRotatedAt`, then removed (src/mesh/rekey.service.ts).
+     */
+    previousPublicKey: text(),
+    keyRotatedAt: timestamp({ withTimezone: true }),
+    /** Set by an operator's re-key of an agent node; the agent rotates at its next heartbeat. */
+    keyRotationRequestedAt: timestamp({ withTimezone: true }),
     /** Set only when the server generated the key pair; AES-256-GCM envelope. */
     privateKeyEnc: text(),
     presharedKeyEnc: text(),

@@ -104,6 +104,22 @@ describe("emailsForEvent", () => {
     ).toEqual([]);
   });
 
+  it("sends the new node-config when a server-held node's config is reissued (its key or its hub's rotated)", () => {
+    const node = { id: "n1", name: "laptop", email: "me@example.com", hasServerKey: true };
+    expect(
+      emailsForEvent({ type: "node.updated", data: { node, keyRotated: "server", newConfig: true } }, alerts),
+    ).toEqual([{ to: "me@example.com", template: "node-config", data: { nodeId: "n1" } }]);
+    // An agent's own rotation, an edit without a rotation, or a node without an email: no email.
+    expect(
+      emailsForEvent({ type: "node.updated", data: { node, keyRotated: "agent", newConfig: false } }, alerts),
+    ).toEqual([]);
+    expect(emailsForEvent({ type: "node.updated", data: { node, changed: ["name"] } }, alerts)).toEqual([]);
+    const { email: _none, ...withoutEmail } = node;
+    expect(
+      emailsForEvent({ type: "node.updated", data: { node: withoutEmail, newConfig: true } }, alerts),
+    ).toEqual([]);
+  });
+
   it("sends node-offline to the owner and the alert recipients, once each", () => {
     const data = { node: { id: "n1", name: "laptop", email: "OPS@example.com" } };
     expect(emailsForEvent({ type: "node.offline", data }, alerts).map((e) => e.to)).toEqual([

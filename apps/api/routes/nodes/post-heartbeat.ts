@@ -22,7 +22,17 @@ export const route = createRoute({
   request: { params: IdParam, ...jsonBody(HeartbeatInput) },
   responses: {
     200: jsonResponse(
-      envelope(z.object({ configVersion: z.number().int(), status: z.string(), serverTime: z.string() })),
+      envelope(
+        z.object({
+          configVersion: z.number().int(),
+          status: z.string(),
+          serverTime: z.string(),
+          rotateKey: z.boolean().openapi({
+            description:
+              "An operator asked for a key rotation: make a new key pair and send it to POST /api/v1/nodes/{id}/key",
+          }),
+        }),
+      ),
       "Recorded",
     ),
     ...problemResponses,
@@ -39,7 +49,12 @@ export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
     if (beat.metrics.latencyMs !== undefined)
       c.var.metrics.nodeLatency.observe(beat.metrics.latencyMs / 1_000);
     return c.json(
-      ok({ configVersion: node.configVersion, status: node.status, serverTime: new Date().toISOString() }),
+      ok({
+        configVersion: node.configVersion,
+        status: node.status,
+        serverTime: new Date().toISOString(),
+        rotateKey: node.keyRotationRequestedAt !== null,
+      }),
       200,
     );
   });

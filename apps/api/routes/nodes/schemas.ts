@@ -48,6 +48,14 @@ export const NodeSchema = z
     hasServerKey: z
       .boolean()
       .openapi({ description: "The server generated and holds this node's private key" }),
+    keyRotationRequestedAt: z.string().nullable().openapi({
+      description: "When an operator asked the node's agent to rotate its key; null when none is pending",
+    }),
+    keyRotatedAt: z.string().nullable().openapi({ description: "When the node's key last rotated" }),
+    previousPublicKey: z.string().nullable().openapi({
+      description:
+        "The key the last rotation replaced; the hub keeps it (without addresses) until the new key has shaken hands",
+    }),
     lastSeenAt: z.string().nullable(),
     lastHandshakeAt: z.string().nullable(),
     configVersion: z.number().int().openapi({ description: "The node's current (desired) config version" }),

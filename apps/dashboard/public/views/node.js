@@ -7,6 +7,7 @@ import { api } from "../api.js";
 import {
   badge,
   confirmDialog,
+  copyText,
   errorBox,
   field,
   flash,
@@ -103,31 +104,34 @@ function facts(node) {
   );
 }
 
-/** The config a server-made re-key answered, shown once: download or copy it, then Done drops it. */
-function configPanel({ node, config, filename }) {
+/**
+ * What a re-key answered, shown once: an agent node rotates at its next heartbeat; a node whose key
+ * the server made has its new config emailed, or a one-time link to it (which holds the new private
+ * key, so only this answer shows it). Done drops the panel.
+ */
+function rekeyPanel({ node, mode, emailQueuedTo, configLink }) {
+  const says =
+    mode === "agent"
+      ? "Its agent makes a new key pair at its next heartbeat and moves to it without a gap; the old key leaves the hub once the new one has shaken hands."
+      : emailQueuedTo
+        ? `The new config is on its way by email to ${emailQueuedTo}. The old key leaves the hub once the new one has shaken hands.`
+        : "Open this one-time link on the node (or hand it over) to fetch the new config: it works once and holds the new private key.";
   const panel = h(
     "section",
     { class: "panel once", "aria-labelledby": "rekeyed-title", tabIndex: -1 },
-    h("h2", { id: "rekeyed-title" }, `New config of ${node.name}`),
-    h(
-      "p",
-      { class: "notice" },
-      "It holds the new private key: install it on the node now. The old config stops working at the next sync.",
-    ),
-    h("pre", { class: "config", "aria-label": "Config" }, config),
+    h("h2", { id: "rekeyed-title" }, `New key of ${node.name}`),
+    h("p", { class: "notice" }, says),
+    configLink ? h("pre", { class: "config", "aria-label": "One-time link" }, configLink.url) : null,
     h(
       "div",
       { class: "actions" },
-      h(
-        "button",
-        { type: "button", class: "button-primary", onclick: () => download(config, filename) },
-        "Download config",
-      ),
-      h(
-        "button",
-        { type: "button", class: "button-quiet", onclick: () => copyText(config, "Config") },
-        "Copy config",
-      ),
+      configLink
+        ? h(
+            "button",
+            { type: "button", class: "button-quiet", onclick: () => copyText(configLink.url, "Link") },
+            "Copy link",
+          )
+        : null,
       h("button", { type: "button", onclick: () => panel.remove() }, "Done"),
     ),
   );
@@ -179,8 +183,9 @@ export async function renderNode({ main, params, session, signal }) {
       onclick: async () => {
         const sure = await confirmDialog({
           title: `Make a new key pair for ${node.name}?`,
-          message:
-            "The server makes a new key pair and shows the new config once. The node's current config stops working at the next sync.",
+          message: node.hasServerKey
+            ? "The server makes a new key pair and issues the new config by email or a one-time link. The old key keeps working until the new one has shaken hands."
+            : "The node's agent makes a new key pair at its next heartbeat and moves to it without a gap.",
           confirmLabel: "Make new key pair",
           danger: true,
         });
@@ -194,7 +199,7 @@ export async function renderNode({ main, params, session, signal }) {
         }
         Object.assign(node, rekeyed.node);
         render(rekeyed.node);
-        const panel = configPanel(rekeyed);
+        const panel = rekeyPanel(rekeyed);
         replace(once, panel);
         panel.focus();
         flash(`Node ${node.name} has a new key pair.`);
@@ -233,7 +238,7 @@ export async function renderNode({ main, params, session, signal }) {
     once,
     factsSlot,
     form,
-    session.isAdmin && node.hasServerKey
+    session.isAdmin && (node.hasServerKey || node.agentVersion)
       ? h(
           "section",
           { class: "panel", "aria-labelledby": "node-rekey-title" },
@@ -241,7 +246,9 @@ export async function renderNode({ main, params, session, signal }) {
           h(
             "p",
             null,
-            "The server holds this node's private key: it can make a new pair and hand out the new config.",
+            node.hasServerKey
+              ? "The server holds this node's private key: it can make a new pair and issue the new config."
+              : "This node runs an agent: it can make a new pair and move to it without a gap.",
           ),
           h("div", { class: "actions" }, rekeyButton),
         )

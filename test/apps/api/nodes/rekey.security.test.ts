@@ -1,0 +1,80 @@
+/**
+ * Who may re-key: only an admin asks for a rotation; only the node's own token (with the proof of its
+ * current key) moves it to a new key. Nobody else, and no answer, log or audit row holds a private key.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditLog, nodes } from "../../../../src/db/index.js";
+import { generateKeyPair } from "../../../../src/wireguard/index.js";
+import type { WorkerRuntime } from "../../../../workers/runtime.js";
+import { createApiKey } from "../../../support/auth.js";
+import { json } from "../../../support/http.js";
+import { asToken, createNetwork, createNode } from "../../../support/mesh.js";
+import type { TestPlatform } from "../../../support/platform.js";
+import { createTestPlatform } from "../../../support/platform.js";
+import { startTestWorkers } from "../../../support/workers.js";
+import { agentNode, rotation } from "./rekey-support.js";
+
+describe("node re-key access", () => {
+  let t: TestPlatform;
+  let workers: WorkerRuntime;
+  let networkId: string;
+  let hubPublicKey: string;
+  let readKey: string;
+
+  beforeAll(async () => {
+    t = await createTestPlatform();
+    workers = await startTestWorkers(t.platform, { queues: ["peer-sync"] });
+    const net = await createNetwork(t);
+    networkId = net.id;
+    hubPublicKey = net.hubPublicKey;
+    readKey = (await createApiKey(t, ["read"])).key;
+  });
+  afterAll(async () => {
+    await workers.close();
+    await t.close();
+  });
+
+  const publicKeyOf = async (id: string) =>
+    (await json(await t.request(`/api/v1/nodes/${id}`))).data.publicKey;
+
+  it("lets only an admin ask for a re-key: 401 anonymous, 403 for a read key and for the node's own token", async () => {
+    const node = await agentNode(t, networkId);
+    const path = `/api/v1/nodes/${node.id}/rekey`;
+    expect((await t.request(path, { method: "POST", key: null })).status).toBe(401);
+    expect((await t.request(path, { method: "POST", key: readKey })).status).toBe(403);
+    expect((await t.request(path, { method: "POST", ...asToken(node.token) })).status).toBe(403);
+    const view = (await json(await t.request(`/api/v1/nodes/${node.id}`))).data;
+    expect(view.keyRotationRequestedAt).toBeNull();
+  });
+
+  it("lets only the node's own token rotate its key, even with a valid proof: anonymous 401, read key, admin key and another node 403 or 404", async () => {
+    const node = await agentNode(t, networkId);
+    const other = await agentNode(t, networkId);
+    const body = rotation(node, hubPublicKey, generateKeyPair());
+    const path = `/api/v1/nodes/${node.id}/key`;
+    expect((await t.request(path, { method: "POST", key: null, body })).status).toBe(401);
+    expect((await t.request(path, { method: "POST", key: readKey, body })).status).toBe(403);
+    // An admin cannot move an agent's key for it: the new private key would not be on the node.
+    expect((await t.request(path, { method: "POST", body })).status).toBe(403);
+    expect([403, 404]).toContain(
+      (await t.request(path, { method: "POST", ...asToken(other.token), body })).status,
+    );
+    expect(await publicKeyOf(node.id)).toBe(node.keys.publicKey);
+    expect((await t.request(path, { method: "POST", ...asToken(node.token), body })).status).toBe(200);
+    expect(await publicKeyOf(node.id)).toBe(body.publicKey);
+  });
+
+  it("never puts a server-held node's new private key in an answer, a log line, the audit log or the events", async () => {
+    const { node } = await createNode(t, networkId);
+    const res = await t.request(`/api/v1/nodes/${node.id}/rekey`, { method: "POST" });
+    expect(res.status).toBe(200);
+    const answer = await res.text();
+    const url = new URL(JSON.parse(answer).data.configLink.url);
+    const config = await (await t.request(`${url.pathname}${url.search}`, { key: null })).text();
+    const privateKey = /^PrivateKey = (\S+)$/m.exec(config)![1]!;
+    const audits = JSON.stringify(await t.db.database.db.select().from(auditLog));
+    const rows = JSON.stringify(await t.db.database.db.select().from(nodes));
+    const view = await (await t.request(`/api/v1/nodes/${node.id}`)).text();
+    for (const text of [answer, t.logs.text, audits, rows, view]) expect(text).not.toContain(privateKey);
+  });
+});
