@@ -16,6 +16,16 @@ export const NetworkSyncPayload = z
   })
   .strict();
 export const DriftCheckPayload = z.object({ networkId: id }).strict();
+/** One task of a sync run, run on the hub host that holds the network (see src/hubs). */
+export const HubTaskPayload = z
+  .object({
+    networkId: id,
+    networkName: z.string().min(1).max(200),
+    kind: z.enum(["peers", "usage"]),
+    syncRunId: id,
+    removeUnknown: z.boolean(),
+  })
+  .strict();
 export const ConfigPushPayload = z.object({ nodeId: id, version: z.number().int().min(1) }).strict();
 export const EmailPayload = z.object({ outboxId: id }).strict();
 export const WebhookPayload = z.object({ deliveryId: id }).strict();
@@ -25,6 +35,7 @@ export const JOBS = {
   "sync-run": { queue: "peer-sync", payload: SyncRunPayload },
   "network-sync": { queue: "peer-sync", payload: NetworkSyncPayload },
   "drift-check": { queue: "peer-sync", payload: DriftCheckPayload },
+  "hub-task": { queue: "peer-sync", payload: HubTaskPayload },
   "config-push": { queue: "config-push", payload: ConfigPushPayload },
   "send-email": { queue: "email", payload: EmailPayload },
   "deliver-webhook": { queue: "webhook", payload: WebhookPayload },

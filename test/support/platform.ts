@@ -72,6 +72,8 @@ export interface TestPlatformOptions {
   databaseTimeouts?: DatabaseTimeouts;
   /** `METRICS_PER_PEER` (off unless given). */
   metrics?: PlatformOptions["metrics"];
+  /** `HUB_ID` and `HUB_LEASE_SECONDS`: with `wireguard` interfaces, the platform is a hub host. */
+  hubs?: PlatformOptions["hubs"];
 }
 
 /** Notify settings for tests: local receivers allowed, short timeouts and backoffs, no email provider. */
@@ -129,6 +131,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
     ...(options.interfaceOps ? { interfaceOps: options.interfaceOps } : {}),
     ...(options.turn ? { turn: options.turn } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.hubs ? { hubs: options.hubs } : {}),
   });
   const app = createPlatformApp(platform, 3600, options.http);
   return {

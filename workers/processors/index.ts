@@ -9,13 +9,22 @@ import type { Processor } from "../runtime.js";
 import { processConfigPush } from "./config-push.js";
 import { processDriftCheck } from "./drift-check.js";
 import { processEmail } from "./email.js";
+import { processHubTask } from "./hub-task.js";
 import { processNetworkSync } from "./network-sync.js";
 import { processSyncRun } from "./sync-run.js";
 import { processWebhook } from "./webhook.js";
 
 export function buildProcessors(platform: Platform): Partial<Record<QueueName, Processor>> {
   const { sync, peerSync, configs, webhooks, emails, quota } = platform.services;
-  const handlers = syncTaskHandlers({ peerSync, configs, quota, logger: platform.logger });
+  // Tasks of networks another hub host holds run there; `here` runs the ones sent to this host.
+  const here = syncTaskHandlers({ peerSync, configs, quota, logger: platform.logger });
+  const handlers = syncTaskHandlers({
+    peerSync,
+    configs,
+    quota,
+    logger: platform.logger,
+    delegate: platform.hub.delegate,
+  });
   const pusher = createConfigPusher(platform.database.db, platform.configNotifier);
 
   return {
@@ -27,6 +36,8 @@ export function buildProcessors(platform: Platform): Partial<Record<QueueName, P
           return processNetworkSync(job, { peerSync });
         case "drift-check":
           return processDriftCheck(job, { peerSync });
+        case "hub-task":
+          return processHubTask(job, { handlers: here });
         default:
           throw new UnrecoverableError(`unknown job ${job.name} on peer-sync`);
       }
