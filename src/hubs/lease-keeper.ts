@@ -80,6 +80,20 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
   let fenceTimer: NodeJS.Timeout | undefined;
   let running = false;
   let ticking: Promise<void> | undefined;
+  /**
+   * Data-plane work in flight, one chain per network so a network's serve and clear keep their
+   * order. IMPORTANT: never awaited by a round: bringing an interface up can take seconds, and a
+   * round that waited for it would renew late and lose the lease it just took.
+   */
+  const work = new Map<string, Promise<void>>();
+  function enqueueWork(networkId: string, fn: () => Promise<void>): Promise<void> {
+    const next = (work.get(networkId) ?? Promise.resolve()).then(fn).catch(() => {});
+    work.set(networkId, next);
+    void next.finally(() => {
+      if (work.get(networkId) === next) work.delete(networkId);
+    });
+    return next;
+  }
 
   async function resolve(): Promise<HubNetwork[]> {
     const rows = await repo.networksNamed(db, options.refs);
@@ -94,18 +108,29 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
     return h !== undefined && now() < h.deadline;
   }
 
-  async function lose(network: HubNetwork, why: string): Promise<void> {
+  /**
+   * Stops applying to the network and clears its interface. With `keepPeers` (the deadline passed
+   * unrenewed and no standby is named, so nobody can take the network over) the peers stay: a
+   * Postgres outage then does not cut every tunnel, and the next renewal resumes applying.
+   */
+  async function lose(network: HubNetwork, why: string, keepPeers = false): Promise<void> {
     if (!held.delete(network.id)) return;
-    log.warn({ network: network.name, why }, "network lease lost; stopped serving it");
     standing.add(network.id);
-    await options.actions.clear(network, "lost");
+    if (keepPeers) {
+      log.warn({ network: network.name, why }, "network lease not renewed; applying nothing until it is");
+      standing.delete(network.id);
+      return;
+    }
+    log.warn({ network: network.name, why }, "network lease lost; stopped serving it");
+    void enqueueWork(network.id, () => options.actions.clear(network, "lost"));
   }
 
-  /** Clears networks whose deadline passed without a renewal. */
+  /** Fences networks whose deadline passed without a renewal. */
   async function fence(): Promise<void> {
     for (const network of networks) {
       const h = held.get(network.id);
-      if (h && now() >= h.deadline) await lose(network, "no renewal before the deadline");
+      if (h && now() >= h.deadline)
+        await lose(network, "no renewal before the deadline", network.standbyHubId === null);
     }
   }
 
@@ -143,7 +168,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
     if (!taken) {
       if (!standing.has(network.id)) {
         standing.add(network.id);
-        await options.actions.clear(network, "standby");
+        void enqueueWork(network.id, () => options.actions.clear(network, "standby"));
       }
       return;
     }
@@ -153,7 +178,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
       { network: network.name, epoch: taken.epoch, from: taken.previous?.hubId ?? null },
       "network lease acquired",
     );
-    await options.actions.serve(network, taken.epoch);
+    void enqueueWork(network.id, () => options.actions.serve(network, taken.epoch));
   }
 
   async function renew(network: HubNetwork, h: Held): Promise<void> {
@@ -173,9 +198,18 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
     if (held.get(network.id) === h) h.deadline = start + ttlMs - margin;
   }
 
-  /** One round: beat, then renew what is held and try to acquire the rest. */
+  /** One round: renew what is held first (the fence waits for nobody), then beat and acquire the rest. */
   async function tick(): Promise<void> {
     await fence();
+    for (const network of networks) {
+      const h = held.get(network.id);
+      if (!h) continue;
+      try {
+        await renew(network, h);
+      } catch (err) {
+        log.warn({ network: network.name, err }, "network lease round failed");
+      }
+    }
     networks = await resolve();
     await repo.heartbeat(db, {
       id: hubId,
@@ -185,10 +219,9 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
     });
     const live = (await repo.listHubHosts(db, ttlSeconds)).filter((h) => h.live);
     for (const network of networks) {
-      const h = held.get(network.id);
+      if (held.has(network.id)) continue;
       try {
-        if (h) await renew(network, h);
-        else await acquire(network, live);
+        await acquire(network, live);
       } catch (err) {
         log.warn({ network: network.name, err }, "network lease round failed");
       }
@@ -214,6 +247,10 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
     networks: () => networks,
     tick,
     fence,
+    /** Resolves when the data-plane work started so far (serve, clear) has finished. */
+    async settled(): Promise<void> {
+      while (work.size > 0) await Promise.all([...work.values()]);
+    },
 
     /**
      * Beats once and refuses to start when another live hub host, started earlier, serves one of this
@@ -263,11 +300,12 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
       clearTimeout(timer);
       clearInterval(fenceTimer);
       await ticking;
+      await Promise.all([...work.values()]);
       for (const network of networks) {
         const h = held.get(network.id);
         if (!h || !network.standbyHubId) continue;
         held.delete(network.id);
-        await options.actions.clear(network, "stopping");
+        await enqueueWork(network.id, () => options.actions.clear(network, "stopping"));
         await repo.releaseLease(db, network.id, hubId, h.epoch).catch(() => {});
       }
     },

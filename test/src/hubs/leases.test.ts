@@ -104,9 +104,11 @@ describe("network leases", () => {
 
   it("fences a host by its own clock: past its deadline it stops applying and clears the interface", async () => {
     const net = await createNetwork(t);
+    await t.request(`/api/v1/networks/${net.id}`, { method: "PATCH", body: { standbyHubId: "fence-b" } });
     const clock = { ms: 1_000_000 };
     const { keeper, calls } = keeperOf("fence-a", [net.name], clock);
     await keeper.tick();
+    await keeper.settled();
     expect(keeper.holds(net.id)).toBe(true);
     expect(keeper.epochOf(net.id)).toBe(1);
     expect(calls).toEqual([`serve ${net.name} 1`]);
@@ -117,13 +119,31 @@ describe("network leases", () => {
     clock.ms += 1;
     expect(keeper.holds(net.id)).toBe(false);
     await keeper.fence();
+    await keeper.settled();
     expect(calls).toEqual([`serve ${net.name} 1`, `clear ${net.name} lost`]);
     expect(keeper.epochOf(net.id)).toBeUndefined();
 
     // Its lease is still its own in Postgres: the next round takes it again under a new epoch.
     await keeper.tick();
+    await keeper.settled();
     expect(keeper.epochOf(net.id)).toBe(2);
     expect(calls.at(-1)).toBe(`serve ${net.name} 2`);
+  });
+
+  it("fences a network without a standby too, but leaves its peers: nobody could take it over", async () => {
+    const net = await createNetwork(t);
+    const clock = { ms: 2_000_000 };
+    const { keeper, calls } = keeperOf("alone-a", [net.name], clock);
+    await keeper.tick();
+    await keeper.settled();
+    clock.ms += TTL * 1_000;
+    await keeper.fence();
+    await keeper.settled();
+    expect(keeper.holds(net.id)).toBe(false);
+    expect(calls).toEqual([`serve ${net.name} 1`]);
+    await keeper.tick();
+    await keeper.settled();
+    expect(keeper.epochOf(net.id)).toBe(2);
   });
 
   it("hands a network over when its holder stops renewing: the old holder clears it, the takeover is an event and an audit row", async () => {
@@ -134,25 +154,31 @@ describe("network leases", () => {
     const a = keeperOf("take-a", [net.name], clockA);
     const b = keeperOf("take-b", [net.name], clockB);
     await a.keeper.tick();
+    await a.keeper.settled();
     await b.keeper.tick();
+    await b.keeper.settled();
     expect(a.keeper.holds(net.id)).toBe(true);
     expect(b.keeper.holds(net.id)).toBe(false);
     // The standby keeps the interface ready with no peers, once.
     expect(b.calls).toEqual([`clear ${net.name} standby`]);
     await b.keeper.tick();
+    await b.keeper.settled();
     expect(b.calls).toEqual([`clear ${net.name} standby`]);
 
     await expire(net.id);
     await b.keeper.tick();
+    await b.keeper.settled();
     expect(b.keeper.epochOf(net.id)).toBe(2);
     expect(b.calls.at(-1)).toBe(`serve ${net.name} 2`);
     // A's clock has not reached its deadline, but its renewal finds the lease taken.
     expect(a.keeper.holds(net.id)).toBe(true);
     await a.keeper.tick();
+    await a.keeper.settled();
     expect(a.keeper.holds(net.id)).toBe(false);
     expect(a.calls).toEqual([`serve ${net.name} 1`, `clear ${net.name} lost`]);
     // Back again, A stays standby: the lease is live and B's.
     await a.keeper.tick();
+    await a.keeper.settled();
     expect(a.keeper.holds(net.id)).toBe(false);
     expect(a.calls).toHaveLength(2);
 
@@ -287,6 +313,7 @@ describe("peer sync behind the lease fence", () => {
 
     const keeper = t.platform.hub.keeper!;
     await keeper.tick();
+    await keeper.settled();
     expect(keeper.holds(net.id)).toBe(false);
     // Ready as a standby: the interface exists with the hub's key and port, and carries no peers.
     const standby = await fakes.get("wsfenced")!.dump();
@@ -297,6 +324,7 @@ describe("peer sync behind the lease fence", () => {
       .set({ expiresAt: sql`now() - interval '1 second'` })
       .where(eq(networkLeases.networkId, net.id));
     await keeper.tick();
+    await keeper.settled();
     expect(keeper.epochOf(net.id)).toBe(2);
     expect((await fakes.get("wsfenced")!.dump()).peers).toHaveLength(2);
 
@@ -306,6 +334,7 @@ describe("peer sync behind the lease fence", () => {
       .set({ hubId: "other-host", epoch: 3 })
       .where(eq(networkLeases.networkId, net.id));
     await keeper.tick();
+    await keeper.settled();
     expect(keeper.holds(net.id)).toBe(false);
     expect((await fakes.get("wsfenced")!.dump()).peers).toHaveLength(0);
     expect(await sync()).toMatchObject({ managed: false, writes: 0 });
