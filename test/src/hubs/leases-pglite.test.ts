@@ -33,7 +33,7 @@ describe("network leases on PGlite", () => {
       .values({
         name: "embedded",
         cidr4: "10.99.0.0/24",
-        hubPublicKey: "k".repeat(43) + "=",
+        hubPublicKey: `${"k".repeat(43)}=`,
         hubPrivateKeyEnc: "x",
         hubIp4: "10.99.0.1",
         standbyHubId: "spare",
