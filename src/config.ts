@@ -8,6 +8,7 @@
  * this module: entry points pass slices of the config into factories.
  */
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import path from "node:path";
 import cron from "node-cron";
 import { z } from "zod";
@@ -144,6 +145,18 @@ export const EnvSchema = z
     WG_DRIVER: z.enum(["auto", "uapi", "wg"]).default("auto"),
     WG_MIN_APPLY_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
     WG_FORWARDING: z.enum(["on", "off"]).default("on"),
+    /** This hub host's id (its peer-sync queue is `peer-sync.<HUB_ID>`); the host name unless set. */
+    HUB_ID: optionalString.pipe(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+          "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit",
+        )
+        .optional(),
+    ),
+    /** How long a network's lease lasts without renewal: a standby takes over about this long after its host died. */
+    HUB_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(15),
     WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce
       .number()
       .int()
@@ -347,6 +360,8 @@ export interface Config {
     /** `on`: turn on forwarding (and network isolation) for owned hub interfaces; `off`: leave it alone. */
     readonly forwarding: "on" | "off";
   };
+  /** This process as a hub host: `HUB_ID` (the host name unless set) and `HUB_LEASE_SECONDS`. */
+  readonly hubs: { readonly id: string; readonly leaseSeconds: number };
   readonly workers: {
     readonly queues: readonly QueueName[];
     readonly concurrency: number;
@@ -403,6 +418,12 @@ export interface NotifyConfig {
     readonly backoffBaseMs: number;
     readonly backoffMaxMs: number;
   };
+}
+
+/** The host name as a hub id: characters a queue name may not hold become '-'. */
+function hubIdOf(host: string): string {
+  const id = host.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 63);
+  return /^[A-Za-z0-9]/.test(id) ? id : `hub-${id}`.slice(0, 63);
 }
 
 /** A network's hub interface on this host: `WG_INTERFACES=office=wsync0` or `office=wsync0@netns`. */
@@ -539,6 +560,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       minApplyIntervalMs: env.WG_MIN_APPLY_INTERVAL_MS,
       forwarding: env.WG_FORWARDING,
     },
+    hubs: { id: env.HUB_ID ?? hubIdOf(hostname()), leaseSeconds: env.HUB_LEASE_SECONDS },
     workers: {
       queues: env.WORKER_QUEUES.length > 0 ? env.WORKER_QUEUES : QUEUE_NAMES,
       concurrency: env.WORKER_CONCURRENCY,

@@ -18,6 +18,8 @@ import type { Database, DatabaseOptions } from "./db/index.js";
 import { openDatabase } from "./db/index.js";
 import type { HealthCheck, HealthService } from "./health/index.js";
 import { createHealthService, HealthCheckError } from "./health/index.js";
+import type { HubsReport, LeaseKeeper, TaskDelegate } from "./hubs/index.js";
+import { createLeaseKeeper, createRoutedQueue, createTaskDelegate, hubsReport } from "./hubs/index.js";
 import type { Logger } from "./logger.js";
 import type { ConfigFeed, ConfigNotifier, MeshServiceDeps, MeshServices } from "./mesh/index.js";
 import { createMeshCore, createMeshServices, redisConfigFeed, redisConfigNotifier } from "./mesh/index.js";
@@ -93,6 +95,12 @@ export interface PlatformOptions {
   metrics?: { perPeer: boolean };
   /** `RETENTION_DAYS`, which admin stats report (the scheduler prunes; default 90). */
   workers?: { retentionDays: number };
+  /**
+   * `HUB_ID` and `HUB_LEASE_SECONDS`. With owned interfaces, this process is a hub host: it applies
+   * to a network's interface only while it holds the network's lease (see src/hubs). Without, it
+   * applies to every interface it owns.
+   */
+  hubs?: { id: string; leaseSeconds: number };
 }
 
 export interface Platform {
@@ -130,7 +138,14 @@ export interface Platform {
     stats: StatsService;
     realtime: RealtimeService;
     reseal: ResealService;
+    /** Who serves each network, and which hub hosts are alive. */
+    hubs: { report(): Promise<HubsReport> };
   };
+  /**
+   * This process as a hub host: its id, its lease keeper (when it owns interfaces and `hubs` was
+   * given; the worker role starts it), and the delegate that sends sync-run tasks to other holders.
+   */
+  readonly hub: { id: string | undefined; keeper: LeaseKeeper | undefined; delegate: TaskDelegate };
   readonly secrets: SecretBox;
   /** Announces new config versions to node agents (config-push jobs). */
   readonly configNotifier: ConfigNotifier;
@@ -146,6 +161,8 @@ export interface Platform {
   close(): Promise<void>;
 }
 
+/** `HUB_LEASE_SECONDS` when an entry point passes none (the config schema's default). */
+const DEFAULT_LEASE_SECONDS = 15;
 /** `RETENTION_DAYS` when an entry point passes none (the config schema's default). */
 const DEFAULT_RETENTION_DAYS = 90;
 /** How often the event hub looks for new events when no notice came (a lost one costs at most this). */
@@ -201,16 +218,21 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
   const { email } = notify;
   // Built first: the email service reads node configs from them.
   // The quota service disables and restores nodes through a mesh core of its own (stateless).
+  // Network jobs go to the queue of the hub host that holds the network's lease.
+  const routed = createRoutedQueue(queue, database.db);
+  const leaseSeconds = options.hubs?.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const meshDeps: MeshServiceDeps = {
     db: database.db,
-    queue,
+    queue: routed,
     secrets,
     reportDispatchError: (err, what) =>
       options.logger.warn({ err, ...what }, "trigger not queued; the scheduled reconcile will catch up"),
   };
   const mesh = createMeshServices(meshDeps);
   registerConnectionGauge(metrics.registry, mesh.liveness);
-  const sync = createSyncService({ db: database.db, queue });
+  const sync = createSyncService({ db: database.db, queue: routed });
+  const bindings = options.wireguard?.interfaces ?? [];
+  let keeper: LeaseKeeper | undefined;
   const usage = createUsageService(database.db);
   const nodeConfigs: NodeConfigSource = options.nodeConfigs ?? mesh.configs.configSource();
   // The live event stream's hub starts with the first stream this process serves (never in workers).
@@ -268,8 +290,11 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       metrics,
       minApplyIntervalMs: options.wireguard?.minApplyIntervalMs ?? 0,
       forwardingBoard,
+      ...(options.hubs && bindings.length > 0
+        ? { fence: { holds: (networkId: string) => keeper?.holds(networkId) ?? false } }
+        : {}),
     }),
-    drift: createDriftService({ queue, sync, networks: mesh.networks }),
+    drift: createDriftService({ queue: routed, sync, networks: mesh.networks }),
     routing: createRoutingService({ db: database.db }),
     turn: createTurnService({ db: database.db, config: options.turn }),
     settings: createSettingsService({ db: database.db, secrets }),
@@ -313,7 +338,60 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       redis,
       retentionDays: options.workers?.retentionDays ?? DEFAULT_RETENTION_DAYS,
     }),
+    hubs: { report: () => hubsReport(database.db, leaseSeconds) },
   };
+  if (options.hubs && bindings.length > 0) {
+    const log = options.logger.child({ component: "peer-sync" });
+    keeper = createLeaseKeeper({
+      db: database.db,
+      hubId: options.hubs.id,
+      refs: bindings.map((b) => b.network),
+      ttlSeconds: leaseSeconds,
+      version: SERVER_VERSION,
+      logger: options.logger,
+      actions: {
+        async serve(network, epoch) {
+          try {
+            const outcome = await services.peerSync.syncNetwork(network.id, {
+              removeUnknown: false,
+              reportDrift: false,
+              checkSettings: true,
+            });
+            const binding = bindings.find((b) => b.network === network.ref);
+            log.info(
+              {
+                iface: binding?.iface,
+                netns: binding?.netns,
+                network: network.ref,
+                epoch,
+                peers: outcome.peers,
+                changed: outcome.changed,
+              },
+              "hub interface reconciled",
+            );
+            if (outcome.forwarding?.problem)
+              log.warn(
+                { network: network.ref, problem: outcome.forwarding.problem },
+                "nodes cannot reach each other",
+              );
+          } catch (err) {
+            log.error(
+              { network: network.name, err },
+              "bringing up a network after acquiring its lease failed",
+            );
+          }
+        },
+        async clear(network, why) {
+          try {
+            const removed = await services.peerSync.clearPeers(network, { prepare: why === "standby" });
+            log.info({ network: network.name, why, removed }, "network interface cleared");
+          } catch (err) {
+            log.error({ network: network.name, why, err }, "clearing a network's interface failed");
+          }
+        },
+      },
+    });
+  }
   // Read on scrape only: a process nobody scrapes (a worker) never runs these queries.
   const onCollectError = (metric: string) => metrics.collectErrors.inc({ metric });
   registerNodeMetrics(metrics.registry, services.stats.fleetSource(), {
@@ -324,6 +402,11 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
 
   let feed: ConfigFeed | undefined;
   return {
+    hub: {
+      id: options.hubs?.id,
+      keeper,
+      delegate: createTaskDelegate({ db: database.db, queue: routed, hubId: options.hubs?.id }),
+    },
     logger: options.logger,
     configNotifier: redisConfigNotifier(redis, options.redis.prefix),
     configFeed() {

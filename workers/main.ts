@@ -4,13 +4,23 @@
  * SIGTERM/SIGINT: stop taking jobs, let in-flight ones finish within 10 s, close connections, exit 0.
  */
 import { boot } from "../src/boot.js";
+import { HubConflictError } from "../src/hubs/index.js";
 import { openPlatform } from "../src/platform.js";
 import { serveWorkerHealth } from "./health-server.js";
 import { startWorkerRole } from "./start.js";
 
 const { config, logger } = await boot("worker");
 const platform = await openPlatform({ ...config, logger });
-const role = startWorkerRole(platform, config, logger);
+let role: Awaited<ReturnType<typeof startWorkerRole>>;
+try {
+  role = await startWorkerRole(platform, config, logger);
+} catch (err) {
+  if (!(err instanceof HubConflictError)) throw err;
+  logger.fatal({ hubId: config.hubs.id }, err.message);
+  process.stderr.write(`wiresync: ${err.message}\n`);
+  await platform.close();
+  process.exit(1);
+}
 logger.info(
   { queues: [...role.runtime.workers.keys()], scheduler: Boolean(role.scheduler) },
   "workers started",

@@ -39,10 +39,12 @@ export interface RuntimeOptions {
   lockDurationMs?: number;
   /** Hears of every job's start and end, so a job that never ends marks the worker unhealthy. */
   progress?: ProgressMonitor;
+  /** Further queues served by one of the queues' processors (a hub host's own peer-sync queue). */
+  extraQueues?: readonly { name: string; processorOf: QueueName }[];
 }
 
 export interface WorkerRuntime {
-  readonly workers: ReadonlyMap<QueueName, Worker>;
+  readonly workers: ReadonlyMap<string, Worker>;
   /** True when every worker runs and its connection is up. */
   isHealthy(): boolean;
   /**
@@ -59,9 +61,13 @@ export const CLOSE_TIMEOUT_MS = 10 * SECOND_MS;
 const HAND_BACK_MS = 2 * SECOND_MS;
 
 export function startWorkers(options: RuntimeOptions): WorkerRuntime {
-  const workers = new Map<QueueName, Worker>();
-  for (const queue of options.queues) {
-    const processor = options.processors[queue];
+  const workers = new Map<string, Worker>();
+  const served: { queue: string; processorOf: QueueName }[] = [
+    ...options.queues.map((queue) => ({ queue, processorOf: queue })),
+    ...(options.extraQueues ?? []).map((e) => ({ queue: e.name, processorOf: e.processorOf })),
+  ];
+  for (const { queue, processorOf } of served) {
+    const processor = options.processors[processorOf];
     if (!processor) {
       options.logger.warn({ [F.queue]: queue }, "no processor for queue; not serving it");
       continue;
@@ -94,7 +100,7 @@ export function startWorkers(options: RuntimeOptions): WorkerRuntime {
       {
         connection: options.connection,
         prefix: options.prefix,
-        concurrency: options.concurrency[queue] ?? options.concurrency.default,
+        concurrency: options.concurrency[processorOf] ?? options.concurrency.default,
         autorun: true,
         ...(options.lockDurationMs
           ? { lockDuration: options.lockDurationMs, stalledInterval: Math.ceil(options.lockDurationMs / 2) }

@@ -7,6 +7,7 @@ import { createProgressMonitor, HealthCheckError } from "../src/health/index.js"
 import type { Logger } from "../src/logger.js";
 import { F } from "../src/logger.js";
 import type { Platform } from "../src/platform.js";
+import { hubQueueName } from "../src/queue/index.js";
 import { createRetention } from "../src/retention/index.js";
 import { createTickClaims } from "../src/scheduler-claims/index.js";
 import { buildProcessors } from "./processors/index.js";
@@ -41,9 +42,24 @@ async function reconcileOwnedNow(platform: Platform, logger: Logger): Promise<vo
   }
 }
 
-export function startWorkerRole(platform: Platform, config: Config, logger: Logger): WorkerRole {
+/**
+ * Starts the worker role. A peer-sync worker owning interfaces is a hub host (`HUB_ID`): it also
+ * serves its own queue `peer-sync.<HUB_ID>`, and holds its networks through leases (src/hubs).
+ * Throws HubConflictError, starting nothing, when another live hub host already serves one of its
+ * networks as primary.
+ */
+export async function startWorkerRole(
+  platform: Platform,
+  config: Config,
+  logger: Logger,
+): Promise<WorkerRole> {
   const progress = createProgressMonitor(config.workers.stuckAfterMs);
+  const keeper = config.workers.queues.includes("peer-sync") ? platform.hub.keeper : undefined;
+  if (keeper) await keeper.checkConflicts();
   const runtime = startWorkers({
+    ...(keeper
+      ? { extraQueues: [{ name: hubQueueName(keeper.hubId), processorOf: "peer-sync" as const }] }
+      : {}),
     queues: config.workers.queues,
     processors: buildProcessors(platform),
     connection: platform.workerConnection(),
@@ -58,7 +74,10 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
     if (!runtime.isHealthy()) throw new HealthCheckError("a queue worker is not running");
     await progress.check();
   });
-  if (config.workers.queues.includes("peer-sync") && config.wireguard.interfaces.length > 0) {
+  if (keeper) {
+    // Each network is brought up (and reconciled) as its lease is acquired.
+    void keeper.start();
+  } else if (config.workers.queues.includes("peer-sync") && config.wireguard.interfaces.length > 0) {
     // A failure here (the database down at start) is logged; the scheduled reconcile repairs later.
     reconcileOwnedNow(platform, logger).catch((err: unknown) =>
       logger.child({ [F.component]: "peer-sync" }).error({ err }, "hub interface reconcile at start failed"),
@@ -92,6 +111,7 @@ export function startWorkerRole(platform: Platform, config: Config, logger: Logg
     scheduler,
     async stop() {
       await scheduler?.stop();
+      await keeper?.stop();
       return runtime.close(config.workers.shutdownTimeoutMs);
     },
   };

@@ -22,7 +22,12 @@ try {
 if (redis.child) logger.info({ url: redis.url, dir: config.dataDir }, "started a private redis-server");
 
 const platform = await openPlatform({ ...config, redis: { ...config.redis, url: redis.url }, logger });
-const role = startWorkerRole(platform, config, logger);
+const role = await startWorkerRole(platform, config, logger).catch(async (err: unknown) => {
+  process.stderr.write(`wiresync: ${(err as Error).message}\n`);
+  await platform.close();
+  await redis.stop();
+  process.exit(1);
+});
 
 const app = createPlatformApp(platform, config.auth.jwtTtlSeconds, {
   metricsToken: config.auth.metricsToken,

@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   "sync.completed",
   "sync.failed",
   "drift.detected",
+  "hub.takeover",
   "webhook.disabled",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -88,6 +89,7 @@ const OUTCOMES: Record<EventType, EventOutcome> = {
   "sync.completed": "success",
   "sync.failed": "failure",
   "drift.detected": "warning",
+  "hub.takeover": "warning",
   "webhook.disabled": "failure",
 };
 

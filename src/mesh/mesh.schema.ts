@@ -136,6 +136,14 @@ export const CreateNetworkInput = z
   .strict();
 export type CreateNetworkInput = z.infer<typeof CreateNetworkInput>;
 
+/** A hub host's `HUB_ID`. */
+export const HubId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+    "must be a HUB_ID: 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit",
+  );
+
 export const UpdateNetworkInput = z
   .object({
     name: Name,
@@ -147,6 +155,8 @@ export const UpdateNetworkInput = z
     persistentKeepalive: Keepalive.nullable(),
     /** Monthly byte quota of nodes that set none of their own; null removes it. */
     defaultMonthlyQuotaBytes: QuotaBytes.nullable(),
+    /** `HUB_ID` of the hub host that stands by for this network; null: none. */
+    standbyHubId: HubId.nullable(),
   })
   .partial()
   .strict();

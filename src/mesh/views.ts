@@ -23,6 +23,8 @@ export interface NetworkView {
   hubPublicKey: string;
   hubIp4: string;
   hubIp6: string | null;
+  /** `HUB_ID` of the hub host standing by for this network, if any. */
+  standbyHubId: string | null;
   nodeCount?: number;
   createdAt: Date;
   updatedAt: Date;
@@ -44,6 +46,7 @@ export function toNetworkView(n: NetworkRow & { nodeCount?: number }): NetworkVi
     hubPublicKey: n.hubPublicKey,
     hubIp4: addressOnly(n.hubIp4),
     hubIp6: n.hubIp6 ? addressOnly(n.hubIp6) : null,
+    standbyHubId: n.standbyHubId,
     ...(n.nodeCount === undefined ? {} : { nodeCount: n.nodeCount }),
     createdAt: n.createdAt,
     updatedAt: n.updatedAt,

@@ -166,6 +166,8 @@ export function titleOf(event: EventMessage): string {
       return `Sync failed (${runType})`;
     case "drift.detected":
       return `Drift detected${str(obj(d.network).name) ? `: ${str(obj(d.network).name)}` : ""}`;
+    case "hub.takeover":
+      return `Hub takeover: ${str(obj(d.network).name) ?? ""} now served by ${str(d.to) ?? ""} (was ${str(d.from) ?? ""})`;
     case "webhook.disabled":
       return `Webhook disabled: ${webhook}`;
     case "webhook.test":

@@ -60,7 +60,8 @@ export function webhookMatches(webhook: Subscriber, event: RoutedEvent): boolean
  *   key rotated), with `node.email` → the new `node-config` to that address;
  * - `node.offline` → `node-offline` to `node.email` and to every alert recipient;
  * - `node.quota-warning`, `node.quota-exceeded` → `node-quota` to `node.email` and every alert recipient;
- * - `sync.failed` → `sync-failed` to every alert recipient.
+ * - `sync.failed` → `sync-failed` to every alert recipient;
+ * - `hub.takeover` → `hub-takeover` to every alert recipient.
  * One email per recipient and template.
  */
 export function emailsForEvent(
@@ -99,6 +100,12 @@ export function emailsForEvent(
     case "sync.failed":
       if (str(obj(event.data.run).id)) {
         for (const to of options.alertRecipients) out.push({ to, template: "sync-failed", data: event.data });
+      }
+      break;
+    case "hub.takeover":
+      if (str(obj(event.data.network).name)) {
+        for (const to of options.alertRecipients)
+          out.push({ to, template: "hub-takeover", data: event.data });
       }
       break;
   }

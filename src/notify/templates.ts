@@ -55,6 +55,15 @@ export const TEMPLATE_DATA = {
       disabled: z.boolean().optional(),
     })
     .loose(),
+  "hub-takeover": z
+    .object({
+      network: z.object({ id: z.string().max(100), name: Name }).loose(),
+      from: Name,
+      to: Name,
+      epoch: z.number().int(),
+      expiredAt: z.string().max(64).optional(),
+    })
+    .loose(),
 } as const satisfies Record<EmailTemplate, z.ZodType>;
 
 export type TemplateData<T extends EmailTemplate> = z.infer<(typeof TEMPLATE_DATA)[T]>;
@@ -203,6 +212,21 @@ export function renderEmail(
           : quota.thresholdPercent >= 100
             ? "It was already disabled."
             : "At 100 % it will be disabled until the month turns.",
+      ];
+      return {
+        subject,
+        html: layout(subject, lines.map(p).join("\n")),
+        text: lines.join("\n\n"),
+        attachments: [],
+      };
+    }
+    case "hub-takeover": {
+      const d = TEMPLATE_DATA["hub-takeover"].parse(data);
+      const subject = pick(`wiresync: hub host ${d.to} took over network ${d.network.name}`);
+      const lines = [
+        `Hub host ${d.from} stopped renewing its lease on network ${d.network.name}${d.expiredAt ? ` (expired ${d.expiredAt})` : ""}.`,
+        `Hub host ${d.to} took the interface over with the same key, port and peers (lease epoch ${d.epoch}).`,
+        `When ${d.from} returns it stays standby; check why it stopped.`,
       ];
       return {
         subject,

@@ -23,7 +23,9 @@ export function createDriftService(deps: {
   return {
     /**
      * Compares the database with the live interface. Throws NETWORK_NOT_FOUND, INTERFACE_NOT_MANAGED
-     * (409: no worker owns an interface for it), DEPENDENCY_UNAVAILABLE (503: no worker answered).
+     * (409: no worker owns an interface for it), HUB_OWNER_ABSENT (503: the hub host that held it
+     * stopped renewing its lease and none took over), DEPENDENCY_UNAVAILABLE (503: no worker answered).
+     * The check runs on the hub host holding the network, whichever process asks.
      */
     async check(networkId: string): Promise<DriftCheck> {
       const network = await deps.networks.getNetwork(networkId);
@@ -35,6 +37,8 @@ export function createDriftService(deps: {
           { priority: "critical", timeoutMs },
         );
       } catch (err) {
+        // HUB_OWNER_ABSENT: the network's hub host is gone, so there is nobody to ask.
+        if (err instanceof DomainError) throw err;
         throw new DomainError(
           "DEPENDENCY_UNAVAILABLE",
           `no peer-sync worker completed the drift check of ${network.name} within ${timeoutMs / SECOND_MS} s (${(err as Error).message})`,

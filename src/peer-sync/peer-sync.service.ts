@@ -12,7 +12,14 @@ import type { ConfigService, HubState, LivenessService, NetworkService, NodeServ
 import type { Metrics } from "../metrics/index.js";
 import type { UsageService } from "../usage/index.js";
 import type { DesiredSet, DriftReport, ForwardingStatus, LinkDrift } from "../wireguard/index.js";
-import { desiredSet, diffInterface, driftReport, isEmptyPlan, PlanMemo } from "../wireguard/index.js";
+import {
+  checkPlan,
+  desiredSet,
+  diffInterface,
+  driftReport,
+  isEmptyPlan,
+  PlanMemo,
+} from "../wireguard/index.js";
 import type { ForwardingBoard } from "./forwarding-board.js";
 import { createHubInterfaces, hubSettings } from "./hub-interfaces.js";
 import type { InterfaceOps } from "./interface-ops.js";
@@ -98,6 +105,12 @@ export interface PeerSyncDeps {
   minApplyIntervalMs?: number;
   /** Where forwarding problems are posted for other processes (`/health/ready`). */
   forwardingBoard?: ForwardingBoard;
+  /**
+   * The lease fence of a hub host (src/hubs): peers are applied to a network's interface only while
+   * `holds` says this host holds its lease. Without one, this process applies to every interface it
+   * owns (a single hub host).
+   */
+  fence?: { holds(networkId: string): boolean };
 }
 
 export interface SyncOptions {
@@ -142,6 +155,20 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
 
   /** Where each network synced here was last found to be served; checked again under the lock. */
   const served = new Map<string, InterfaceBinding>();
+
+  const mayApply = (networkId: string) => deps.fence?.holds(networkId) ?? true;
+  const standby = (binding: InterfaceBinding): SyncOutcome => ({
+    managed: false,
+    iface: binding.iface,
+    note: `${binding.iface}: standby; this hub host does not hold the network's lease, so it applies nothing`,
+    peers: 0,
+    writes: 0,
+    coalesced: false,
+    drift: emptyDrift(),
+    settings: [],
+    changed: [],
+    forwarding: null,
+  });
 
   const gone = (note = "the network no longer exists"): SyncOutcome => ({
     managed: false,
@@ -199,6 +226,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         { removeUnknown: options.removeUnknown, retired: new Set(hub.retired) },
         desired.memo,
       );
+      // IMPORTANT: the lease may have been lost while the database and the interface were read.
+      if (!mayApply(networkId)) return standby(binding);
       const { writes } = isEmptyPlan(plan) ? { writes: 0 } : await port(binding).apply(plan);
       if (writes > 0) {
         hubs.wrote(binding.iface, coalesced);
@@ -269,6 +298,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
      */
     async syncNetwork(networkId: string, options: SyncOptions): Promise<SyncOutcome> {
       const cached = served.get(networkId);
+      if (cached && !mayApply(networkId)) return standby(cached);
       if (cached) {
         const outcome = await syncBound(networkId, cached, options);
         if (outcome !== RESOLVE_AGAIN) return outcome;
@@ -294,6 +324,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
           forwarding: null,
         };
       }
+      if (!mayApply(network.id)) return standby(binding);
       served.set(networkId, binding);
       const outcome = await syncBound(networkId, binding, options);
       if (outcome !== RESOLVE_AGAIN) return outcome;
@@ -306,7 +337,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     /** Compares the database with the live interface without changing anything. */
     async checkDrift(networkId: string): Promise<DriftCheck> {
       const network = await deps.networks.getNetwork(networkId);
-      const binding = bindingFor(network);
+      const found = bindingFor(network);
+      const binding = found && mayApply(network.id) ? found : undefined;
       const checkedAt = new Date().toISOString();
       if (!binding)
         return {
@@ -382,6 +414,48 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
      */
     reconcileOwned(): Promise<OwnedOutcome[]> {
       return reconcileOwned(deps, (networkId, options) => this.syncNetwork(networkId, options));
+    },
+
+    /**
+     * Removes every peer from the network's interface, reading only the interface (never the
+     * database, which may be what failed): for a hub host that lost the network's lease. With
+     * `prepare`, first creates or repairs the interface with the database's key and port, so that a
+     * standby takes over with one write. Resolves with the number of peers removed; 0 when this
+     * host has no interface for the network or it does not exist.
+     */
+    async clearPeers(
+      network: { id: string; name: string },
+      options: { prepare?: boolean } = {},
+    ): Promise<number> {
+      const networkId = network.id;
+      const bound = bindingFor(network);
+      if (!bound) return 0;
+      prepared.delete(networkId);
+      served.delete(networkId);
+      return exclusive(bound.iface, async () => {
+        let actual: Awaited<ReturnType<ReturnType<typeof port>["dump"]>>;
+        if (options.prepare) {
+          const { state: hub, reading } = await loadHub(bound, networkId);
+          actual = await readInterface(bound, hub, reading);
+        } else {
+          try {
+            actual = await port(bound).dump();
+          } catch {
+            return 0; // no interface: nothing to carry
+          }
+        }
+        if (actual.peers.length === 0) return 0;
+        const plan = checkPlan({
+          add: [],
+          remove: actual.peers.map((p) => p.publicKey),
+          update: [],
+          unexpected: [],
+          reason: `removePeers(${actual.peers.length})`,
+        });
+        await port(bound).apply(plan);
+        deps.metrics?.interfacePeers.set({ interface: bound.iface }, 0);
+        return actual.peers.length;
+      });
     },
 
     /** Releases driver connections (interfaces stay up). */

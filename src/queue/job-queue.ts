@@ -23,6 +23,11 @@ export interface EnqueueOptions {
   /** Coalesce with a waiting job of the same key; while one is active, keep the newest for afterwards. */
   coalesceKey?: string;
   attempts?: number;
+  /**
+   * The queue to add to instead of the job's own: a hub host's peer-sync queue (`hubQueueName`), so
+   * that only that host takes the job.
+   */
+  queue?: string;
 }
 
 export type JobState = "waiting" | "active" | "delayed" | "prioritized" | "completed" | "failed" | "unknown";
@@ -42,9 +47,12 @@ export interface JobQueue {
   runAndWait<N extends JobName>(
     name: N,
     payload: JobPayload<N>,
-    options: { priority: Priority; timeoutMs: number },
+    options: { priority: Priority; timeoutMs: number; queue?: string },
   ): Promise<unknown>;
 }
+
+/** The peer-sync queue of one hub host: only the worker of that host (`HUB_ID`) takes its jobs. */
+export const hubQueueName = (hubId: string) => `peer-sync.${hubId}`;
 
 /** Default retry policy: exponential backoff, bounded history so Redis does not grow forever. */
 const DEFAULT_JOB_OPTIONS: JobsOptions = {
@@ -63,7 +71,9 @@ export class BullJobQueue implements JobQueue {
   readonly queues: Readonly<Record<QueueName, Queue>>;
   private readonly connection: Redis;
   private readonly prefix: string;
-  private readonly events = new Map<QueueName, QueueEvents>();
+  private readonly events = new Map<string, QueueEvents>();
+  /** Hub hosts' peer-sync queues, opened on first use. */
+  private readonly hubQueues = new Map<string, Queue>();
   private readonly eventsConnection: (() => Redis) | undefined;
 
   /** `eventsConnection` opens the blocking connection `runAndWait` listens on (created on first use). */
@@ -88,8 +98,9 @@ export class BullJobQueue implements JobQueue {
   ): Promise<string> {
     const spec = JOBS[name];
     const data = spec.payload.parse(payload);
+    const target = this.target(options.queue ?? spec.queue);
     const job = await this.bounded(`adding ${name}`, () =>
-      this.queues[spec.queue].add(name, data, {
+      target.add(name, data, {
         priority: toBullPriority(options.priority),
         ...(options.jobId ? { jobId: options.jobId } : {}),
         ...(options.delayMs ? { delay: options.delayMs } : {}),
@@ -125,20 +136,22 @@ export class BullJobQueue implements JobQueue {
   async runAndWait<N extends JobName>(
     name: N,
     payload: JobPayload<N>,
-    options: { priority: Priority; timeoutMs: number },
+    options: { priority: Priority; timeoutMs: number; queue?: string },
   ): Promise<unknown> {
     const spec = JOBS[name];
     if (!this.eventsConnection) throw new Error("this queue was built without an events connection");
-    let events = this.events.get(spec.queue);
+    const queueName = options.queue ?? spec.queue;
+    let events = this.events.get(queueName);
     if (!events) {
-      events = new QueueEvents(spec.queue, { connection: this.eventsConnection(), prefix: this.prefix });
+      events = new QueueEvents(queueName, { connection: this.eventsConnection(), prefix: this.prefix });
       events.on("error", () => {});
-      this.events.set(spec.queue, events);
+      this.events.set(queueName, events);
       await this.bounded("listening for job events", () => events!.waitUntilReady());
     }
     const data = spec.payload.parse(payload);
+    const target = this.target(queueName);
     const job = await this.bounded(`adding ${name}`, () =>
-      this.queues[spec.queue].add(name, data, {
+      target.add(name, data, {
         priority: toBullPriority(options.priority),
         attempts: 1,
         // Kept a minute, so a result that lands before we listen can still be read from the job.
@@ -152,6 +165,22 @@ export class BullJobQueue implements JobQueue {
       await job.remove().catch(() => {});
       throw err;
     }
+  }
+
+  /** One of the four queues, or a hub host's peer-sync queue (opened on first use). */
+  private target(name: string): Queue {
+    if ((QUEUE_NAMES as readonly string[]).includes(name)) return this.queues[name as QueueName];
+    let queue = this.hubQueues.get(name);
+    if (!queue) {
+      queue = new Queue(name, {
+        connection: this.connection,
+        prefix: this.prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      });
+      queue.on("error", () => {});
+      this.hubQueues.set(name, queue);
+    }
+    return queue;
   }
 
   /** Runs a queue operation, failing at once while Redis is known down and after a timeout otherwise. */
@@ -181,6 +210,6 @@ export class BullJobQueue implements JobQueue {
   /** Closes the queues (not the shared connection, which its owner closes). */
   async close(): Promise<void> {
     await Promise.all([...this.events.values()].map((e) => e.close()));
-    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+    await Promise.all([...Object.values(this.queues), ...this.hubQueues.values()].map((q) => q.close()));
   }
 }

@@ -17,6 +17,16 @@ export const NetworkSyncPayload = z
   .strict();
 export const DriftCheckPayload = z.object({ networkId: id }).strict();
 export const InterfacePeersPayload = z.object({ networkId: id }).strict();
+/** One task of a sync run, run on the hub host that holds the network (see src/hubs). */
+export const HubTaskPayload = z
+  .object({
+    networkId: id,
+    networkName: z.string().min(1).max(200),
+    kind: z.enum(["peers", "usage"]),
+    syncRunId: id,
+    removeUnknown: z.boolean(),
+  })
+  .strict();
 export const ConfigPushPayload = z.object({ nodeId: id, version: z.number().int().min(1) }).strict();
 export const EmailPayload = z.object({ outboxId: id }).strict();
 export const WebhookPayload = z.object({ deliveryId: id }).strict();
@@ -30,6 +40,7 @@ export const JOBS = {
   "drift-check": { queue: "peer-sync", payload: DriftCheckPayload },
   /** Reads the peers on a network's hub interface for an adoption, changing nothing. */
   "interface-peers": { queue: "peer-sync", payload: InterfacePeersPayload },
+  "hub-task": { queue: "peer-sync", payload: HubTaskPayload },
   "config-push": { queue: "config-push", payload: ConfigPushPayload },
   // Any worker may run it (it needs only the database and the keys), so it rides a queue every
   // installation serves rather than one of its own.

@@ -4,7 +4,7 @@ import type { ConfigService } from "../mesh/index.js";
 import type { PeerSyncService } from "../peer-sync/index.js";
 import { driftCount } from "../peer-sync/index.js";
 import type { QuotaService } from "../quota/index.js";
-import type { TaskHandlers } from "./tasks.js";
+import type { SyncTask, TaskHandlers, TaskResult } from "./tasks.js";
 
 /**
  * What each task of a sync run does, on this worker's interfaces: peers through the peer sync (drift
@@ -15,11 +15,18 @@ export function syncTaskHandlers(deps: {
   configs: Pick<ConfigService, "pushConfigs">;
   quota: Pick<QuotaService, "checkNetwork">;
   logger: Logger;
+  /**
+   * Runs a task on another hub host when the network is served there (src/hubs); undefined from it
+   * means the task runs here.
+   */
+  delegate?: (task: SyncTask, run: { id: string; removeUnknown: boolean }) => Promise<TaskResult | undefined>;
 }): TaskHandlers {
   const { peerSync, configs } = deps;
   const log = deps.logger.child({ [F.component]: "peer-sync" });
   return {
     async peers(task, run) {
+      const elsewhere = await deps.delegate?.(task, run);
+      if (elsewhere) return elsewhere;
       const outcome = await peerSync.syncNetwork(task.networkId, {
         removeUnknown: run.removeUnknown,
         reportDrift: true,
@@ -43,7 +50,9 @@ export function syncTaskHandlers(deps: {
       const announced = await configs.pushConfigs(task.networkId);
       return { ok: true, note: `${announced} node config versions announced to agents` };
     },
-    async usage(task) {
+    async usage(task, run) {
+      const elsewhere = await deps.delegate?.(task, run);
+      if (elsewhere) return elsewhere;
       const { managed, note } = await peerSync.collectUsage(task.networkId);
       if (!managed) return { ok: true, note };
       const crossings = await deps.quota.checkNetwork(task.networkId);

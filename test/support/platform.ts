@@ -76,6 +76,8 @@ export interface TestPlatformOptions {
   encryptionKeys?: { current: Buffer; previous?: Buffer[] };
   /** Run migrations and the start-up checks as an entry point does (skipped unless given). */
   migrate?: boolean;
+  /** `HUB_ID` and `HUB_LEASE_SECONDS`: with `wireguard` interfaces, the platform is a hub host. */
+  hubs?: PlatformOptions["hubs"];
 }
 
 /** Notify settings for tests: local receivers allowed, short timeouts and backoffs, no email provider. */
@@ -138,6 +140,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
     ...(options.interfaceOps ? { interfaceOps: options.interfaceOps } : {}),
     ...(options.turn ? { turn: options.turn } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.hubs ? { hubs: options.hubs } : {}),
   });
   const app = createPlatformApp(platform, 3600, options.http);
   return {

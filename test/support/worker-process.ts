@@ -11,14 +11,17 @@ import { childEnv, TEST_REDIS_URL } from "./env.js";
 
 const CACHE_DIR = path.resolve("node_modules/.cache/wiresync-test");
 
-/** Bundles `workers/main.ts` into node_modules/.cache (found by `findMigrationsFolder` from there). */
-export function bundleWorkerEntry(): string {
+/**
+ * Bundles `entry` (`workers/main.ts` unless given) into node_modules/.cache (found by
+ * `findMigrationsFolder` from there); returns the bundle's path.
+ */
+export function bundleWorkerEntry(entry = "workers/main.ts"): string {
   mkdirSync(CACHE_DIR, { recursive: true });
-  const out = path.join(CACHE_DIR, `worker-${process.pid}.mjs`);
+  const out = path.join(CACHE_DIR, `${path.basename(path.dirname(entry))}-${process.pid}.mjs`);
   const result = spawnSync(
     path.resolve("node_modules/.bin/esbuild"),
     [
-      "workers/main.ts",
+      entry,
       "--bundle",
       "--platform=node",
       "--format=esm",
@@ -29,7 +32,7 @@ export function bundleWorkerEntry(): string {
     ],
     { encoding: "utf8" },
   );
-  if (result.status !== 0) throw new Error(`bundling workers/main.ts failed: ${result.stderr}`);
+  if (result.status !== 0) throw new Error(`bundling ${entry} failed: ${result.stderr}`);
   return out;
 }
 

@@ -65,7 +65,7 @@ describe("a stalled database", () => {
       OUTBOX_RELAY_INTERVAL_MS: "200",
       LOG_LEVEL: "silent",
     });
-    role = startWorkerRole(t.platform, config, t.platform.logger);
+    role = await startWorkerRole(t.platform, config, t.platform.logger);
   });
 
   afterAll(async () => {

@@ -9,6 +9,7 @@ import type { Processor } from "../runtime.js";
 import { processConfigPush } from "./config-push.js";
 import { processDriftCheck } from "./drift-check.js";
 import { processEmail } from "./email.js";
+import { processHubTask } from "./hub-task.js";
 import { processInterfacePeers } from "./interface-peers.js";
 import { processNetworkSync } from "./network-sync.js";
 import { processReseal } from "./reseal.js";
@@ -17,7 +18,15 @@ import { processWebhook } from "./webhook.js";
 
 export function buildProcessors(platform: Platform): Partial<Record<QueueName, Processor>> {
   const { sync, peerSync, configs, webhooks, emails, quota, reseal } = platform.services;
-  const handlers = syncTaskHandlers({ peerSync, configs, quota, logger: platform.logger });
+  // Tasks of networks another hub host holds run there; `here` runs the ones sent to this host.
+  const here = syncTaskHandlers({ peerSync, configs, quota, logger: platform.logger });
+  const handlers = syncTaskHandlers({
+    peerSync,
+    configs,
+    quota,
+    logger: platform.logger,
+    delegate: platform.hub.delegate,
+  });
   const pusher = createConfigPusher(platform.database.db, platform.configNotifier);
 
   return {
@@ -31,6 +40,8 @@ export function buildProcessors(platform: Platform): Partial<Record<QueueName, P
           return processDriftCheck(job, { peerSync });
         case "interface-peers":
           return processInterfacePeers(job, { peerSync });
+        case "hub-task":
+          return processHubTask(job, { handlers: here });
         default:
           throw new UnrecoverableError(`unknown job ${job.name} on peer-sync`);
       }

@@ -8,6 +8,7 @@ export const EMAIL_TEMPLATES = [
   "sync-failed",
   "node-offline",
   "node-quota",
+  "hub-takeover",
 ] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 

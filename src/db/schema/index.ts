@@ -7,6 +7,7 @@ export * from "./audit-log.js";
 export * from "./emails.js";
 export * from "./enrollment-keys.js";
 export * from "./events.js";
+export * from "./hubs.js";
 export * from "./networks.js";
 export * from "./node-config-links.js";
 export * from "./node-reachability.js";

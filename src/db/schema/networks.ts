@@ -27,6 +27,8 @@ export const networks = pgTable("networks", {
   hubPrivateKeyEnc: text().notNull(),
   hubIp4: inet().notNull(),
   hubIp6: inet(),
+  /** `HUB_ID` of the hub host that stands by for this network (takes over when the lease expires). */
+  standbyHubId: text(),
   createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 });

@@ -10,6 +10,34 @@ const Readiness = z.object({
   checks: z.record(z.string(), Check),
   failed: z.array(z.string()),
   detail: z.string().optional(),
+  hubs: z
+    .object({
+      hosts: z.array(
+        z.object({
+          id: z.string(),
+          live: z.boolean(),
+          networks: z.array(z.string()),
+          heartbeatAt: z.string(),
+          version: z.string(),
+        }),
+      ),
+      networks: z.array(
+        z.object({
+          networkId: z.string(),
+          name: z.string(),
+          state: z.enum(["serving", "owner-absent", "unassigned"]),
+          hubId: z.string().nullable(),
+          epoch: z.number().nullable(),
+          standbyHubId: z.string().nullable(),
+        }),
+      ),
+      absent: z.array(z.string()),
+    })
+    .optional()
+    .openapi({
+      description:
+        "Which hub host serves each network; `absent` names the networks whose hub host stopped renewing its lease with nobody taking over (the API itself stays ready)",
+    }),
 });
 
 export const route = createRoute({
@@ -25,9 +53,31 @@ export const route = createRoute({
   },
 });
 
+const HUBS_TIMEOUT_MS = 2_000;
+
+/** `promise`'s value, or undefined when it fails or takes longer than `ms`. */
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise.catch(() => undefined),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function registerGetReady(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const readiness = await c.var.services.health.ready();
+    const [ready, hubs] = await Promise.all([
+      c.var.services.health.ready(),
+      // Left out when Postgres does not answer in time; its own check reports that.
+      withinMs(c.var.services.hubs.report(), HUBS_TIMEOUT_MS),
+    ]);
+    const readiness = hubs ? { ...ready, hubs } : ready;
     if (readiness.status === "ok") return c.json(readiness, 200);
     const detail = readiness.failed
       .map((name) => `${name}: ${readiness.checks[name]?.error ?? "failed"}`)

@@ -20,6 +20,10 @@ export const NetworkSchema = z
     hubPublicKey: z.string(),
     hubIp4: z.string(),
     hubIp6: z.string().nullable(),
+    standbyHubId: z
+      .string()
+      .nullable()
+      .openapi({ description: "HUB_ID of the hub host that takes the network over when its lease expires" }),
     nodeCount: z.number().int().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -37,7 +37,9 @@ export function driftPanel({ network, session, signal, nameOf }) {
         result,
         err.code === "INTERFACE_NOT_MANAGED"
           ? h("p", null, badge("not managed"), " ", err.detail)
-          : errorBox(err),
+          : err.code === "HUB_OWNER_ABSENT"
+            ? h("p", null, badge("owner absent"), " ", err.detail)
+            : errorBox(err),
       );
     } finally {
       checkButton.disabled = false;

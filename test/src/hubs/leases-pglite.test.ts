@@ -1,0 +1,89 @@
+/**
+ * The lease statements on the embedded database (`npm start` runs a hub host on PGlite): acquire,
+ * renew, expiry, heartbeats and the takeover's event, with exact epochs.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../../src/db/index.js";
+import { events, networkLeases, networks, openDatabase } from "../../../src/db/index.js";
+import type { HubNetwork } from "../../../src/hubs/index.js";
+import {
+  acquireLease,
+  createLeaseKeeper,
+  listHubHosts,
+  readLeases,
+  renewLease,
+} from "../../../src/hubs/index.js";
+import { captureLogger } from "../../support/logs.js";
+
+describe("network leases on PGlite", () => {
+  let dir: string;
+  let database: Database;
+  let networkId: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "wiresync-leases-"));
+    database = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
+    await database.migrate();
+    const [row] = await database.db
+      .insert(networks)
+      .values({
+        name: "embedded",
+        cidr4: "10.99.0.0/24",
+        hubPublicKey: `${"k".repeat(43)}=`,
+        hubPrivateKeyEnc: "x",
+        hubIp4: "10.99.0.1",
+        standbyHubId: "spare",
+      })
+      .returning({ id: networks.id });
+    networkId = row!.id;
+  }, 120_000);
+  afterAll(async () => {
+    await database?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("acquires, renews, expires and takes over with the same epochs as on Postgres", async () => {
+    const db = database.db;
+    expect(await acquireLease(db, networkId, "main", 15)).toBe(1);
+    expect(await acquireLease(db, networkId, "spare", 15)).toBeUndefined();
+    expect(await renewLease(db, networkId, "main", 1, 15)).toBe(true);
+    expect(await renewLease(db, networkId, "spare", 1, 15)).toBe(false);
+    await db
+      .update(networkLeases)
+      .set({ expiresAt: sql`now() - interval '1 second'` })
+      .where(eq(networkLeases.networkId, networkId));
+    expect(await readLeases(db, [networkId])).toMatchObject([{ hubId: "main", epoch: 1, live: false }]);
+
+    const served: string[] = [];
+    const keeper = createLeaseKeeper({
+      db,
+      hubId: "spare",
+      refs: ["embedded"],
+      ttlSeconds: 15,
+      version: "test",
+      logger: captureLogger().logger,
+      actions: {
+        async serve(n: HubNetwork, epoch: number) {
+          served.push(`${n.name} ${epoch}`);
+        },
+        async clear() {},
+      },
+    });
+    await keeper.tick();
+    await keeper.settled();
+    expect(served).toEqual(["embedded 2"]);
+    expect(keeper.holds(networkId)).toBe(true);
+    expect(
+      (await listHubHosts(db, 15)).map((h) => ({ id: h.id, live: h.live, networks: h.networks })),
+    ).toEqual([{ id: "spare", live: true, networks: [networkId] }]);
+    const takeovers = await db.select().from(events).where(eq(events.type, "hub.takeover"));
+    expect(takeovers.map((e) => e.data)).toEqual([
+      expect.objectContaining({ from: "main", to: "spare", epoch: 2 }),
+    ]);
+    expect(await renewLease(db, networkId, "main", 1, 15)).toBe(false);
+  });
+});
