@@ -14,7 +14,7 @@ import { listen } from "../../apps/api/server.js";
 import type { TaskHandler } from "../../src/sync/index.js";
 import { generateKeyPair } from "../../src/wireguard/index.js";
 import { PASSWORD } from "../support/auth.js";
-import { hasChromium, launchChromium } from "../support/browser.js";
+import { hasChromium, launchChromium, openDashboard } from "../support/browser.js";
 import { json } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
@@ -57,18 +57,9 @@ describe.skipIf(!hasChromium())("the console's settings pages in Chromium", () =
   const dialog = (page: Page) => page.getByRole("dialog");
 
   async function openSignedIn(key: string, width = 1280): Promise<Page> {
-    const context = await browser.newContext({
-      baseURL: `http://127.0.0.1:${server.port}`,
-      viewport: { width, height: 800 },
-    });
+    const baseURL = `http://127.0.0.1:${server.port}`;
+    const { context, page } = await openDashboard(browser, { baseURL, key, width, pageErrors });
     contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.goto("/");
-    await page.getByLabel("Admin API key").fill(key);
-    await page.getByLabel("Admin API key").press("Enter");
-    await heading(page, "Overview").waitFor();
     return page;
   }
 

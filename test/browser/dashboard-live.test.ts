@@ -15,7 +15,7 @@ import { listen } from "../../apps/api/server.js";
 import { webhookDeliveries } from "../../src/db/index.js";
 import { generateKeyPair } from "../../src/mesh/index.js";
 import type { TaskHandler } from "../../src/sync/index.js";
-import { hasChromium, launchChromium } from "../support/browser.js";
+import { hasChromium, launchChromium, openDashboard } from "../support/browser.js";
 import { fakeInterfaceOps } from "../support/fake-interfaces.js";
 import { json } from "../support/http.js";
 import { heartbeat } from "../support/mesh.js";
@@ -115,18 +115,9 @@ describe.skipIf(!hasChromium())("the dashboard, live, in Chromium", () => {
     page.evaluate(() => (globalThis as unknown as PageGlobals).__sameDocument === true);
 
   async function openSignedIn(key = t.adminKey): Promise<Page> {
-    const context = await browser.newContext({
-      baseURL: `http://127.0.0.1:${server.port}`,
-      viewport: { width: 1280, height: 800 },
-    });
+    const baseURL = `http://127.0.0.1:${server.port}`;
+    const { context, page } = await openDashboard(browser, { baseURL, key, pageErrors });
     contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.goto("/");
-    await page.getByLabel("Admin API key").fill(key);
-    await page.getByLabel("Admin API key").press("Enter");
-    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
     return page;
   }
 

@@ -14,7 +14,7 @@ import { listen } from "../../apps/api/server.js";
 import { applyWgQuickConfig, parseWgQuickConfig } from "../../src/agent/index.js";
 import { usageMonthly } from "../../src/db/index.js";
 import type { WorkerRuntime } from "../../workers/runtime.js";
-import { hasChromium, launchChromium } from "../support/browser.js";
+import { hasChromium, launchChromium, openDashboard } from "../support/browser.js";
 import { json } from "../support/http.js";
 import { createNetwork, createNode } from "../support/mesh.js";
 import type { HubAndClients, Lab } from "../support/netns.js";
@@ -98,17 +98,8 @@ describeNetns("the usage chart, from a real tunnel's counters, in Chromium", () 
       expect(stored.rx).toBeGreaterThanOrEqual(10_000);
       expect(stored.tx).toBeGreaterThanOrEqual(10_000);
 
-      const context = await browser.newContext({
-        baseURL: `http://127.0.0.1:${server.port}`,
-        viewport: { width: 1280, height: 800 },
-      });
-      const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
-      page.on("pageerror", (err) => pageErrors.push(err.message));
-      await page.goto("/");
-      await page.getByLabel("Admin API key").fill(t.adminKey);
-      await page.getByLabel("Admin API key").press("Enter");
-      await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+      const baseURL = `http://127.0.0.1:${server.port}`;
+      const { context, page } = await openDashboard(browser, { baseURL, key: t.adminKey, pageErrors });
       await page.goto(`/#/networks/${net.id}`);
       await page.getByRole("heading", { level: 1, name: "Nodes of usage" }).waitFor();
 

@@ -7,7 +7,7 @@
  */
 import { listen } from "../../apps/api/server.js";
 import type { TaskHandler } from "../../src/sync/index.js";
-import { launchChromium } from "../support/browser.js";
+import { launchChromium, openDashboard } from "../support/browser.js";
 import { setup } from "../support/global-setup.js";
 import { json } from "../support/http.js";
 import { heartbeat } from "../support/mesh.js";
@@ -49,15 +49,8 @@ try {
   const run = await post("/api/v1/sync/full", {});
   await t.platform.services.sync.executeRun(run.sync_log_id, { peers: ok, configs: ok, usage: ok });
 
-  const context = await browser.newContext({
-    baseURL: `http://127.0.0.1:${server.port}`,
-    viewport: { width: 1280, height: 900 },
-  });
-  const page = await context.newPage();
-  await page.goto("/");
-  await page.getByLabel("Admin API key").fill(t.adminKey);
-  await page.getByLabel("Admin API key").press("Enter");
-  await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+  const baseURL = `http://127.0.0.1:${server.port}`;
+  const { context, page } = await openDashboard(browser, { baseURL, key: t.adminKey, height: 900 });
   await page.goto(`/#/networks/${office.id}`);
   await page.locator("main tbody tr", { hasText: "ana-laptop" }).waitFor();
   await page.locator("#live-state[data-state=open]").waitFor();

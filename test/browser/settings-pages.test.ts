@@ -15,7 +15,7 @@ import { listen } from "../../apps/api/server.js";
 import { webhookDeliveries } from "../../src/db/index.js";
 import { agentCommand } from "../../src/mesh/index.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../src/notify/index.js";
-import { hasChromium, launchChromium } from "../support/browser.js";
+import { hasChromium, launchChromium, openDashboard } from "../support/browser.js";
 import { json } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
@@ -53,18 +53,9 @@ describe.skipIf(!hasChromium())("the settings pages in Chromium", () => {
   const heading = (page: Page, name: string) => page.getByRole("heading", { level: 1, name });
 
   async function openSignedIn(key: string, width = 1280): Promise<Page> {
-    const context = await browser.newContext({
-      baseURL: `http://127.0.0.1:${server.port}`,
-      viewport: { width, height: 800 },
-    });
+    const baseURL = `http://127.0.0.1:${server.port}`;
+    const { context, page } = await openDashboard(browser, { baseURL, key, width, pageErrors });
     contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.goto("/");
-    await page.getByLabel("Admin API key").fill(key);
-    await page.getByLabel("Admin API key").press("Enter");
-    await heading(page, "Overview").waitFor();
     return page;
   }
 
