@@ -60,9 +60,9 @@ export function createConfigService(core: MeshCore) {
      * node's own token (each such download with a key is audited). Throws NODE_NOT_FOUND, FORBIDDEN.
      */
     async renderConfig(nodeId: string, ctx: MeshContext): Promise<RenderedConfig> {
-      const node = await requireConfigReader(nodeId, ctx);
-      const config = await renderFor(db, node, true);
-      await auditKeyRead(node, "conf", ctx);
+      const subject = await requireConfigReader(nodeId, ctx);
+      const config = await renderFor(db, subject.node, true, subject);
+      await auditKeyRead(subject.node, "conf", ctx);
       return config;
     },
 
@@ -71,10 +71,10 @@ export function createConfigService(core: MeshCore) {
       nodeId: string,
       ctx: MeshContext,
     ): Promise<{ png: Buffer; version: number; filename: string }> {
-      const node = await requireConfigReader(nodeId, ctx);
-      const config = await renderFor(db, node, true);
+      const subject = await requireConfigReader(nodeId, ctx);
+      const config = await renderFor(db, subject.node, true, subject);
       const png = await configQr(config.text);
-      await auditKeyRead(node, "qr", ctx);
+      await auditKeyRead(subject.node, "qr", ctx);
       return { png, version: config.version, filename: config.filename.replace(/\.conf$/, ".png") };
     },
 

@@ -62,6 +62,14 @@ export interface RenderedConfig {
 }
 
 /** A node's config as its owner's node-config email carries it (see `NodeConfigSource` in src/notify). */
+/** A node whose config is downloaded, with what its render reads besides the other nodes. */
+export interface ConfigSubject {
+  node: NodeRow;
+  network: NetworkRow;
+  /** The routes behind other nodes of `network`, when already being read. */
+  routed: Promise<repo.ConfigRow[]> | undefined;
+}
+
 export interface NodeConfigBundle {
   nodeName: string;
   networkName: string;
@@ -334,7 +342,7 @@ export function createMeshCore(deps: MeshServiceDeps) {
    * The node whose config (private key included) `ctx` may download: an admin's, or the node's own
    * token's. Throws NODE_NOT_FOUND (also to another node's token) or FORBIDDEN (readers, users).
    */
-  async function requireConfigReader(nodeId: string, ctx: MeshContext): Promise<NodeRow> {
+  async function requireConfigReader(nodeId: string, ctx: MeshContext): Promise<ConfigSubject> {
     const principal = ctx.principal;
     // IMPORTANT: another node's token learns nothing, not even that the node exists.
     if (principal?.kind === "node" && principal.id !== nodeId)
@@ -345,7 +353,16 @@ export function createMeshCore(deps: MeshServiceDeps) {
         "a node's config carries its private key: only an admin or the node's own token may download it",
       );
     }
-    return requireNode(db, nodeId);
+    // A node's own token names its network: the routes behind other nodes are read alongside the
+    // node and its network (one round trip) and used when the node is still in that network.
+    const routed = principal?.kind === "node" ? repo.routeRows(db, principal.networkId) : undefined;
+    // Awaited by the render; left unawaited (and its failure unreported) when the node read fails.
+    routed?.catch(() => {});
+    const found = await repo.nodeWithNetwork(db, nodeId);
+    if (!found)
+      throw new DomainError("NODE_NOT_FOUND", `node ${nodeId} does not exist`, { context: { id: nodeId } });
+    const sameNetwork = principal?.kind === "node" && principal.networkId === found.network.id;
+    return { ...found, routed: sameNetwork ? routed : undefined };
   }
 
   /** Every download of a config that holds a private key is audited: who and which node, never the key. */
@@ -367,11 +384,16 @@ export function createMeshCore(deps: MeshServiceDeps) {
    * connection while the transaction holds one waits forever where there is only one (the embedded
    * database). No default, so that every caller chooses.
    */
-  async function renderFor(exec: Db | Tx, node: NodeRow, withPrivateKey: boolean): Promise<RenderedConfig> {
+  async function renderFor(
+    exec: Db | Tx,
+    node: NodeRow,
+    withPrivateKey: boolean,
+    read?: Pick<ConfigSubject, "network" | "routed">,
+  ): Promise<RenderedConfig> {
     // A hub-topology config needs only the nodes with routes behind them; a mesh one, every node.
     const [network, routed] = await Promise.all([
-      requireNetwork(exec, node.networkId),
-      repo.routeRows(exec, node.networkId),
+      read?.network ?? requireNetwork(exec, node.networkId),
+      read?.routed ?? repo.routeRows(exec, node.networkId),
     ]);
     const others = network.topology === "hub" ? routed : await repo.configRows(exec, node.networkId);
     const text = renderNodeConfig({

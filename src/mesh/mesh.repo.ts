@@ -209,6 +209,23 @@ export async function getNode(
   return nodeById(exec, id, opts.forUpdate);
 }
 
+// Read by every config download: the node with its network, one statement built once on the pool.
+const nodeWithNetworkRow = placeholderQuery<{ id: string }, { node: NodeRow; network: NetworkRow }>((exec) =>
+  exec
+    .select({ node: nodes, network: networks })
+    .from(nodes)
+    .innerJoin(networks, eq(networks.id, nodes.networkId))
+    .where(eq(nodes.id, sql.placeholder("id"))),
+);
+
+/** A node and its network in one read (a config download's), or undefined when the node is gone. */
+export async function nodeWithNetwork(
+  exec: Executor,
+  id: string,
+): Promise<{ node: NodeRow; network: NetworkRow } | undefined> {
+  return (await nodeWithNetworkRow(exec, { id }))[0];
+}
+
 export async function nodesOfNetwork(exec: Executor, networkId: string): Promise<NodeRow[]> {
   return exec.select().from(nodes).where(eq(nodes.networkId, networkId)).orderBy(asc(nodes.ip4));
 }
