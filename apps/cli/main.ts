@@ -213,6 +213,10 @@ async function main() {
       const counts = result.counts as Json;
       const verb = values["dry-run"] ? "would adopt" : "adopted";
       process.stdout.write(`${verb} ${counts.adopted} of ${counts.seen} peers; ${counts.refused} refused\n`);
+      if (result.hubKey)
+        process.stdout.write(
+          `hub key: ${result.hubKey} (${result.hubPublicKey}, port ${result.listenPort})\n`,
+        );
       if ((result.adopted as Json[]).length > 0)
         print(result.adopted, ["name", "ip4", "ip6", "publicKey", "extraAllowedIps"]);
       if ((result.refused as Json[]).length > 0) {

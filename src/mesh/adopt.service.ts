@@ -13,8 +13,14 @@ import { DomainError } from "../errors.js";
 import { MAX_WG_CONF_BYTES, parseWgConf, publicKeyOf } from "../wireguard/index.js";
 import type { AdoptCandidate, AdoptedPeer, RefusedPeer } from "./adopt.js";
 import { planAdoption } from "./adopt.js";
-import { addressOnly } from "./cidr.js";
-import { actorOf, type MeshContext, type MeshCore, translateConstraint } from "./mesh.core.js";
+import { addressOnly, contains, parseCidr } from "./cidr.js";
+import {
+  actorOf,
+  type MeshContext,
+  type MeshCore,
+  pickListenPort,
+  translateConstraint,
+} from "./mesh.core.js";
 import type { NetworkRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 
@@ -39,6 +45,19 @@ const InterfacePeersResult = z.object({
 /** Where the peers come from: the live interface, or a wg0.conf's text. */
 export type AdoptSource = { kind: "interface" } | { kind: "conf"; text: string };
 
+/**
+ * The hub's own identity named by a wg0.conf's `[Interface]`: its private key (a secret: never in an
+ * answer, log, event or audit row) and listen port, imported when they differ from the network's.
+ */
+interface HubIdentity {
+  privateKey: string;
+  publicKey: string;
+  listenPort: number | null;
+}
+
+/** What adoption does with the hub's key: null when the source names none. */
+export type HubKeyOutcome = "matches" | "would be imported" | "imported" | null;
+
 /** Said in every adoption result, so a client knows what an adopted node is. */
 export const ADOPT_NOTES = [
   "adopted nodes hold no private key (each device keeps its own): their configs download as templates without one, and their devices keep the configs they run",
@@ -54,8 +73,16 @@ export interface AdoptResult {
   /** Peers that are (or, in a dry run, would be) nodes now, with their node ids once adopted. */
   adopted: (AdoptedPeer & { id: string | null })[];
   refused: RefusedPeer[];
-  /** A wg0.conf's `PrivateKey` against the network's hub key: null when the file names none. */
+  /** A wg0.conf's `PrivateKey` against the network's hub key before adoption: null when the file names none. */
   hubKeyMatches: boolean | null;
+  /**
+   * A wg0.conf's `PrivateKey` (and `ListenPort`) other than the network's become the network's hub key
+   * and port: "would be imported" in a dry run, "imported" after; "matches" when they are the network's.
+   */
+  hubKey: HubKeyOutcome;
+  /** The network's hub public key and listen port after adoption (in a dry run: as they would be). */
+  hubPublicKey: string;
+  listenPort: number;
   configDownloadable: false;
   notes: string[];
 }
@@ -96,7 +123,7 @@ export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: nu
       // configured with the interface's key would lose its tunnel.
       throw new DomainError(
         "CONFLICT",
-        `interface ${read.iface} runs with another key than network ${network.name}'s hub key ${network.hubPublicKey}; adopting it would change its key at the next sync and drop every session`,
+        `interface ${read.iface} runs with another key than network ${network.name}'s hub key ${network.hubPublicKey}; adopting it would change its key at the next sync and drop every session; send the interface's wg0.conf (with its [Interface] PrivateKey) as the body instead, which imports its key as the hub's`,
         { context: { iface: read.iface } },
       );
     }
@@ -109,7 +136,7 @@ export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: nu
       hasPresharedKey: p.hasPresharedKey,
       comment: null,
     }));
-    return { candidates, iface: read.iface, hubKeyMatches: true };
+    return { candidates, iface: read.iface, hubKeyMatches: true, hub: null };
   }
 
   function confCandidates(network: NetworkRow, text: string) {
@@ -124,11 +151,54 @@ export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: nu
       comment: p.comment,
       line: p.line,
     }));
-    const hubKeyMatches =
-      conf.interface.privateKey === null
-        ? null
-        : publicKeyOf(conf.interface.privateKey) === network.hubPublicKey;
-    return { candidates, iface: null, hubKeyMatches };
+    const { privateKey, listenPort, addresses } = conf.interface;
+    if (privateKey === null) return { candidates, iface: null, hubKeyMatches: null, hub: null };
+    const publicKey = publicKeyOf(privateKey);
+    const hubKeyMatches = publicKey === network.hubPublicKey;
+    if (hubKeyMatches && (listenPort === null || listenPort === network.listenPort))
+      return { candidates, iface: null, hubKeyMatches, hub: null };
+    checkHubAddress(network, addresses);
+    const hub: HubIdentity = { privateKey, publicKey, listenPort };
+    return { candidates, iface: null, hubKeyMatches, hub };
+  }
+
+  /** A wg0.conf's `Address` lines must hold the network's hub address: the hub keeps its address. */
+  function checkHubAddress(network: NetworkRow, addresses: readonly string[]) {
+    const hubIp4 = addressOnly(network.hubIp4);
+    const v4 = addresses.filter((a) => !a.includes(":"));
+    if (v4.length === 0 || v4.some((a) => a.split("/")[0] === hubIp4)) return;
+    const inside = v4.find((a) => contains(parseCidr(network.cidr4), a.split("/")[0]!));
+    throw new DomainError(
+      "CONFLICT",
+      inside
+        ? `the wg0.conf's Address ${v4.join(", ")} is not network ${network.name}'s hub address ${hubIp4}; set the interface's Address to ${hubIp4} (or adopt into a network whose hub address is ${inside.split("/")[0]})`
+        : `the wg0.conf's Address ${v4.join(", ")} lies outside network ${network.name} (${network.cidr4}, hub ${hubIp4}); adopt it into a network whose range holds it`,
+      { context: { addresses: v4, hubIp4 } },
+    );
+  }
+
+  /**
+   * Makes the wg0.conf's key and port the network's hub key and port, under the network's lock.
+   * Only while the network has no nodes: a node's device already runs with the network's hub key,
+   * and a new one would cut its tunnel. Throws CONFLICT (nodes exist) or LISTEN_PORT_TAKEN.
+   */
+  async function importHub(tx: Tx, network: NetworkRow, nodeCount: number, hub: HubIdentity, write: boolean) {
+    if (nodeCount > 0)
+      throw new DomainError(
+        "CONFLICT",
+        `network ${network.name} has ${nodeCount} nodes running with its hub key ${network.hubPublicKey}; the wg0.conf's PrivateKey can become the hub key only while a network has no nodes: adopt into a new network, or remove the PrivateKey line to adopt the peers alone`,
+        { context: { nodeCount } },
+      );
+    const listenPort =
+      hub.listenPort === null || hub.listenPort === network.listenPort
+        ? network.listenPort
+        : pickListenPort(await repo.lockListenPorts(tx, network.id), hub.listenPort);
+    if (!write) return { ...network, hubPublicKey: hub.publicKey, listenPort };
+    return (await repo.updateNetwork(tx, network.id, {
+      hubPublicKey: hub.publicKey,
+      hubPrivateKeyEnc: core.sealHubKey(network.id, hub.privateKey),
+      listenPort,
+    }))!;
   }
 
   return {
@@ -139,7 +209,12 @@ export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: nu
      * which finds the interface already right. Peers that cannot be adopted are returned with their
      * reason and left alone. With `dryRun` nothing is written. Throws NETWORK_NOT_FOUND,
      * VALIDATION_FAILED (a wg0.conf that does not parse), PAYLOAD_TOO_LARGE, INTERFACE_NOT_MANAGED,
-     * CONFLICT (the interface runs another key), DEPENDENCY_UNAVAILABLE (no worker answered).
+     * CONFLICT (the interface runs another key; a wg0.conf's hub key for a network with nodes, or its
+     * `Address` not the hub's), LISTEN_PORT_TAKEN, DEPENDENCY_UNAVAILABLE (no worker answered).
+     *
+     * A wg0.conf whose `[Interface]` holds a `PrivateKey` (and `ListenPort`) other than the network's
+     * brings the hub's identity too: the key is sealed as the network's hub key and the port becomes
+     * its listen port, so the worker bound to that interface finds both right and changes nothing.
      */
     async adopt(
       networkId: string,
@@ -151,9 +226,13 @@ export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: nu
       const read =
         source.kind === "conf" ? confCandidates(network, source.text) : await interfaceCandidates(network);
       const run = async (tx: Tx) => {
-        const locked = await requireNetwork(tx, networkId, opts.dryRun ? "none" : "update");
+        const current = await requireNetwork(tx, networkId, opts.dryRun ? "none" : "update");
         const nodes = await repo.nodesOfNetwork(tx, networkId);
+        const locked = read.hub
+          ? await importHub(tx, current, nodes.length, read.hub, !opts.dryRun)
+          : current;
         return {
+          previousHubPublicKey: current.hubPublicKey,
           locked,
           plan: planAdoption(
             {
@@ -174,7 +253,11 @@ export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: nu
           ),
         };
       };
-      const result = (adopted: AdoptResult["adopted"], refused: RefusedPeer[]): AdoptResult => ({
+      const result = (
+        adopted: AdoptResult["adopted"],
+        refused: RefusedPeer[],
+        network: NetworkRow,
+      ): AdoptResult => ({
         dryRun: opts.dryRun,
         source: source.kind,
         iface: read.iface,
@@ -182,21 +265,45 @@ export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: nu
         adopted,
         refused,
         hubKeyMatches: read.hubKeyMatches,
+        hubKey: read.hub
+          ? opts.dryRun
+            ? "would be imported"
+            : "imported"
+          : read.hubKeyMatches
+            ? "matches"
+            : null,
+        hubPublicKey: network.hubPublicKey,
+        listenPort: network.listenPort,
         configDownloadable: false,
         notes: [...ADOPT_NOTES],
       });
 
       if (opts.dryRun) {
-        const { plan } = await core.inTx(run);
+        const { plan, locked } = await core.inTx(run);
         return result(
           plan.adopt.map((p) => ({ ...p, id: null })),
           plan.refuse,
+          locked,
         );
       }
       try {
         return await commitAndDispatch(`network ${networkId} adopted`, async (tx, effects) => {
-          const { locked, plan } = await run(tx);
+          const { locked, plan, previousHubPublicKey } = await run(tx);
           const actor = actorOf(ctx);
+          if (read.hub)
+            await recordAudit(tx, {
+              actor,
+              action: "network.hub-key-imported",
+              entityType: "network",
+              entityId: networkId,
+              // The public halves only: the private key is sealed on the network and nowhere else.
+              details: {
+                previousHubPublicKey,
+                hubPublicKey: locked.hubPublicKey,
+                listenPort: locked.listenPort,
+              },
+              requestId: ctx.requestId ?? null,
+            });
           const adopted: AdoptResult["adopted"] = [];
           for (const peer of plan.adopt) {
             const id = randomUUID();
@@ -257,11 +364,9 @@ export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: nu
             },
             requestId: ctx.requestId ?? null,
           });
-          if (adopted.length > 0) {
-            await refreshConfigs(tx, locked, effects);
-            effects.syncNetworks.add(networkId);
-          }
-          return result(adopted, plan.refuse);
+          if (adopted.length > 0) await refreshConfigs(tx, locked, effects);
+          if (adopted.length > 0 || read.hub) effects.syncNetworks.add(networkId);
+          return result(adopted, plan.refuse, locked);
         });
       } catch (err) {
         translateConstraint(err, {});

@@ -7,7 +7,7 @@
  * belongs to the host. The `# comment` line right before a `[Peer]` header names that peer.
  */
 import { DomainError } from "../errors.js";
-import { normaliseCidr, parseEndpoint } from "./address.js";
+import { normaliseCidr, normaliseInterfaceAddress, parseEndpoint } from "./address.js";
 import { isWgKey } from "./keys.js";
 
 /** One `[Peer]` of a wg0.conf, its values checked and canonical. */
@@ -30,6 +30,7 @@ export interface WgConf {
     /** IMPORTANT: a secret; never log it. */
     privateKey: string | null;
     listenPort: number | null;
+    /** The interface's own addresses with their prefix length, host bits kept (`10.0.0.1/24`). */
     addresses: string[];
   };
   peers: WgConfPeer[];
@@ -67,14 +68,14 @@ function key(line: number, name: string, value: string): string {
   return value;
 }
 
-function cidrs(line: number, value: string): string[] {
+function cidrs(line: number, value: string, normalise: (s: string) => string = normaliseCidr): string[] {
   return value
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean)
     .map((s) => {
       try {
-        return normaliseCidr(s);
+        return normalise(s);
       } catch {
         return refuse(line, `${JSON.stringify(s.slice(0, 60))} is not an address or CIDR`);
       }
@@ -156,7 +157,7 @@ export function parseWgConf(text: string): WgConf {
     const name = kv[1]!.toLowerCase();
     const value = kv[2]!.trim();
     if (section === "interface") {
-      if (name === "address") conf.interface.addresses.push(...cidrs(n, value));
+      if (name === "address") conf.interface.addresses.push(...cidrs(n, value, normaliseInterfaceAddress));
       else if (name === "privatekey") {
         once(n, "PrivateKey");
         conf.interface.privateKey = key(n, "PrivateKey", value);

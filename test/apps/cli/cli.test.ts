@@ -228,20 +228,24 @@ describe("wiresync CLI", { timeout: 120_000 }, () => {
   it("adopts a wg0.conf's peers, first as a dry run, listing refused peers with their reason", async () => {
     const net = await createNetwork(t, { name: "cli-adopt", cidr4: "10.76.0.0/24" });
     const keys = [generateKeyPair().publicKey, generateKeyPair().publicKey];
+    const hub = generateKeyPair();
     const dir = mkdtempSync(path.join(tmpdir(), "wiresync-cli-"));
     try {
       const file = path.join(dir, "wg0.conf");
       writeFileSync(
         file,
-        `[Interface]\nListenPort = 51820\n\n# kitchen tablet\n[Peer]\nPublicKey = ${keys[0]}\nAllowedIPs = 10.76.0.9/32\n\n# far away\n[Peer]\nPublicKey = ${keys[1]}\nAllowedIPs = 10.1.2.3/32\n`,
+        `[Interface]\nPrivateKey = ${hub.privateKey}\nListenPort = ${net.listenPort}\nAddress = 10.76.0.1/24\n\n# kitchen tablet\n[Peer]\nPublicKey = ${keys[0]}\nAllowedIPs = 10.76.0.9/32\n\n# far away\n[Peer]\nPublicKey = ${keys[1]}\nAllowedIPs = 10.1.2.3/32\n`,
       );
       const dry = (await cli(["adopt", "cli-adopt", "--file", file, "--dry-run"], api())).stdout;
       expect(dry).toMatch(/^would adopt 1 of 2 peers; 1 refused$/m);
       expect(dry).toMatch(/kitchen tablet +10\.76\.0\.9/);
       expect(dry).toMatch(/OUTSIDE_NETWORK/);
+      expect(dry).toContain(`hub key: would be imported (${hub.publicKey}, port ${net.listenPort})`);
+      expect(dry).not.toContain(hub.privateKey);
       expect(await nodeNamed("kitchen tablet")).toEqual([]);
       const done = JSON.parse((await cli(["adopt", net.id, "--file", file, "--json"], api())).stdout);
       expect(done.counts).toEqual({ seen: 2, adopted: 1, refused: 1 });
+      expect(done).toMatchObject({ hubKey: "imported", hubPublicKey: hub.publicKey });
       expect((await nodeNamed("kitchen tablet"))[0]).toMatchObject({ ip4: "10.76.0.9", publicKey: keys[0] });
     } finally {
       rmSync(dir, { recursive: true, force: true });

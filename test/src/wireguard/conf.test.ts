@@ -42,7 +42,7 @@ describe("parseWgConf", () => {
     expect(conf.interface).toEqual({
       privateKey: key(50),
       listenPort: 51820,
-      addresses: ["10.8.0.0/24", "fd08::/64"],
+      addresses: ["10.8.0.1/24", "fd08::1/64"],
     });
     expect(conf.peers).toEqual([
       {

@@ -44,6 +44,12 @@ export const AdoptResult = z.object({
   hubKeyMatches: z.boolean().nullable().openapi({
     description: "Whether the wg0.conf's PrivateKey is the network's hub key; null when it names none",
   }),
+  hubKey: z.enum(["matches", "would be imported", "imported"]).nullable().openapi({
+    description:
+      "What happens to the wg0.conf's [Interface] PrivateKey (and ListenPort): imported as the network's hub key and port when they differ (only while the network has no nodes), or they match; null when it names none. The key itself is never returned",
+  }),
+  hubPublicKey: z.string().openapi({ description: "The network's hub public key after adoption" }),
+  listenPort: z.number().int().openapi({ description: "The network's listen port after adoption" }),
   configDownloadable: z.literal(false).openapi({
     description: "Adopted nodes hold no private key: wiresync serves their configs only as templates",
   }),
@@ -56,7 +62,7 @@ export const route = createRoute({
   tags: ["networks"],
   summary: "Adopt the peers of an existing interface as nodes, without touching the interface",
   description:
-    "With an empty body, the peer-sync worker that owns the network's interface reads its peers; with a `text/plain` body, the peers of that wg0.conf are taken. Each peer's one address inside the network becomes the node's address and its other allowed IPs the routes behind it; the `# comment` line before a `[Peer]` names it. Peers outside the network, without an address, or colliding with the hub, a node or another peer are refused with their reason. The interface is not written: afterwards drift is 0.",
+    "With an empty body, the peer-sync worker that owns the network's interface reads its peers; with a `text/plain` body, the peers of that wg0.conf are taken. Each peer's one address inside the network becomes the node's address and its other allowed IPs the routes behind it; the `# comment` line before a `[Peer]` names it. Peers outside the network, without an address, or colliding with the hub, a node or another peer are refused with their reason. A wg0.conf whose [Interface] has a PrivateKey other than the network's hub key imports it (and its ListenPort) as the network's, while the network has no nodes; its Address must be the network's hub address. The interface is not written: afterwards drift is 0.",
   ...access.admin,
   request: {
     params: IdParam,
