@@ -17,6 +17,7 @@ import { createTestPlatform } from "../support/platform.js";
 const suffix = randomBytes(4).toString("hex");
 const HOLDER = `site-a-${suffix}`;
 const GONE = `site-b-${suffix}`;
+const STANDBY = `site-c-${suffix}`;
 
 describe.skipIf(!hasChromium())("the network page's hub host in Chromium", () => {
   let t: TestPlatform;
@@ -41,6 +42,11 @@ describe.skipIf(!hasChromium())("the network page's hub host in Chromium", () =>
     expect(epoch).toBe(1);
     // GONE's lease ends now and nobody takes the network over.
     await releaseLease(db, absent.id, GONE, epoch!);
+    const named = await t.request(`/api/v1/networks/${held.id}`, {
+      method: "PATCH",
+      body: { standbyHubId: STANDBY },
+    });
+    expect(named.status).toBe(200);
 
     server = await listen(t.app, 0, "127.0.0.1");
     browser = await launchChromium();
@@ -60,10 +66,10 @@ describe.skipIf(!hasChromium())("the network page's hub host in Chromium", () =>
     await t?.close();
   });
 
-  it("shows the holder's id for a network whose lease is live", async () => {
+  it("shows the holder's id for a network whose lease is live, and its standby", async () => {
     await page.goto(`/#/networks/${held.id}`);
     const hub = page.locator(".hub-host");
-    await expect.poll(() => hub.textContent(), { timeout: 20_000 }).toBe(`${HOLDER} (serving)`);
+    await expect.poll(() => hub.textContent(), { timeout: 20_000 }).toBe(`${HOLDER} (serving); standby ${STANDBY}`);
     expect(await hub.locator(".badge-warn").count()).toBe(0);
   });
 
