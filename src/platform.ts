@@ -335,6 +335,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
     stats: createStatsService({
       db: database.db,
       queues: queue.queues,
+      hubQueue: (hubId) => queue.hubQueue(hubId),
       redis,
       retentionDays: options.workers?.retentionDays ?? DEFAULT_RETENTION_DAYS,
     }),

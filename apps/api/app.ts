@@ -5,7 +5,6 @@
  * It starts nothing and opens no connection.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Queue } from "bullmq";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -19,6 +18,7 @@ import { redisStreamSlots } from "../../src/mesh/index.js";
 import type { Metrics } from "../../src/metrics/index.js";
 import type { Platform } from "../../src/platform.js";
 import { mountDashboard } from "../dashboard/mount.js";
+import type { BoardQueues } from "./board.js";
 import { BOARD_PATH, mountBoard } from "./board.js";
 import { mountDocs } from "./docs.js";
 import type { AppEnv, Services } from "./env.js";
@@ -38,8 +38,8 @@ export interface AppDeps {
   configFeed: () => ConfigFeed;
   logger: Logger;
   metrics: Metrics;
-  /** Queues shown in Bull Board; omit to leave the board out. */
-  queues?: readonly Queue[];
+  /** Queues shown in Bull Board (a list, or a reading made again now and then); omit to leave the board out. */
+  queues?: BoardQueues;
   /** Lifetime of the browser session cookie. */
   sessionTtlSeconds: number;
   /** When set, `/metrics` answers only to `Authorization: Bearer <metricsToken>`. */
@@ -71,7 +71,7 @@ export function createPlatformApp(
     configFeed: () => platform.configFeed(),
     logger: platform.logger,
     metrics: platform.metrics,
-    queues: Object.values(platform.queue.queues),
+    queues: async () => Object.values(await platform.services.stats.observedQueues()),
     sessionTtlSeconds,
     streamSlots: redisStreamSlots(platform.redis, platform.redisPrefix),
     ...options,

@@ -167,6 +167,11 @@ export class BullJobQueue implements JobQueue {
     }
   }
 
+  /** The peer-sync queue of hub host `hubId` (opened on first use), for reading its jobs. */
+  hubQueue(hubId: string): Queue {
+    return this.target(hubQueueName(hubId));
+  }
+
   /** One of the four queues, or a hub host's peer-sync queue (opened on first use). */
   private target(name: string): Queue {
     if ((QUEUE_NAMES as readonly string[]).includes(name)) return this.queues[name as QueueName];

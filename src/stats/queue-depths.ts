@@ -18,8 +18,8 @@ export const QUEUE_JOB_STATES = [
 ] as const;
 export type QueueJobState = (typeof QUEUE_JOB_STATES)[number];
 
-export interface QueueDepth {
-  queue: QueueName;
+export interface QueueDepth<N extends string = QueueName> {
+  queue: N;
   counts: Record<QueueJobState, number>;
   /** When the oldest job waiting to start (waiting or prioritized) was added; null when none waits. */
   oldestWaitingAt: Date | null;
@@ -55,7 +55,11 @@ async function oldestWaiting(queue: Queue, redis: Redis): Promise<Date | null> {
 }
 
 /** Reads one queue's depth. Throws when Redis fails. */
-export async function readQueueDepth(name: QueueName, queue: Queue, redis: Redis): Promise<QueueDepth> {
+export async function readQueueDepth<N extends string>(
+  name: N,
+  queue: Queue,
+  redis: Redis,
+): Promise<QueueDepth<N>> {
   const [raw, oldestWaitingAt, workers] = await Promise.all([
     queue.getJobCounts(...QUEUE_JOB_STATES),
     oldestWaiting(queue, redis),
@@ -79,16 +83,14 @@ const DOWN_STATES = new Set(["reconnecting", "close", "end"]);
  * limit, so without the timeout a stats request or a scrape made while Redis was never reachable
  * would hang forever.
  */
-export async function readQueueDepths(
-  queues: Readonly<Record<QueueName, Queue>>,
+export async function readQueueDepths<N extends string = QueueName>(
+  queues: Readonly<Record<N, Queue>>,
   redis: Redis,
   timeoutMs = QUEUE_READ_TIMEOUT_MS,
-): Promise<QueueDepth[]> {
+): Promise<QueueDepth<N>[]> {
   if (DOWN_STATES.has(redis.status)) throw new Error(`redis is unavailable (${redis.status})`);
   const reading = Promise.all(
-    (Object.entries(queues) as [QueueName, Queue][]).map(([name, queue]) =>
-      readQueueDepth(name, queue, redis),
-    ),
+    (Object.entries(queues) as [N, Queue][]).map(([name, queue]) => readQueueDepth(name, queue, redis)),
   );
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -5,20 +5,29 @@
 import type { Queue } from "bullmq";
 import type { Db, NodeStatus, SyncStatus } from "../db/index.js";
 import { NODE_STATUSES, SYNC_STATUSES } from "../db/index.js";
+import { listHubHosts } from "../hubs/index.js";
 import type { FleetSource, QueueSource } from "../metrics/index.js";
 import type { QueueName, Redis } from "../queue/index.js";
+import { hubQueueName } from "../queue/index.js";
 import { monthOf } from "../usage/index.js";
 import type { QueueDepth, QueueJobState } from "./queue-depths.js";
 import { readQueueDepths } from "./queue-depths.js";
 import * as repo from "./stats.repo.js";
 
 const DAY_MS = 24 * 60 * 60 * 1_000;
+/**
+ * How long a hub host's peer-sync queue stays observed (queue gauges, Bull Board) after its last
+ * heartbeat: jobs left in a dead host's queue stay visible a week, then the queue drops out.
+ */
+export const HUB_QUEUE_SHOWN_SECONDS = 7 * 24 * 60 * 60;
 
 export interface StatsServiceDeps {
   db: Db;
   /** The BullMQ queues and the connection they use; admin stats and queue metrics read them. */
   queues: Readonly<Record<QueueName, Queue>>;
   redis: Redis;
+  /** Opens hub host `hubId`'s peer-sync queue; without it only the four shared queues are observed. */
+  hubQueue?: (hubId: string) => Queue;
   /** `RETENTION_DAYS`, reported with the history held. */
   retentionDays: number;
   now?: () => Date;
@@ -88,6 +97,16 @@ export type StatsService = ReturnType<typeof createStatsService>;
 export function createStatsService(deps: StatsServiceDeps) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
+
+  async function observedQueues(): Promise<Record<string, Queue>> {
+    const queues: Record<string, Queue> = { ...deps.queues };
+    const open = deps.hubQueue;
+    if (!open) return queues;
+    for (const host of await listHubHosts(db, HUB_QUEUE_SHOWN_SECONDS)) {
+      if (host.live) queues[hubQueueName(host.id)] = open(host.id);
+    }
+    return queues;
+  }
 
   async function overview(): Promise<OverviewStats> {
     const at = now();
@@ -190,9 +209,15 @@ export function createStatsService(deps: StatsServiceDeps) {
       };
     },
 
-    /** What the queue gauges read on scrape (BullMQ's counts). */
+    /**
+     * Every queue worth observing, by name: the four shared queues, then the peer-sync queue of each
+     * hub host that beat within `HUB_QUEUE_SHOWN_SECONDS` (read from `hub_hosts` on every call).
+     */
+    observedQueues,
+
+    /** What the queue gauges read on scrape (BullMQ's counts), hub hosts' queues included. */
     queueSource(): QueueSource {
-      return { depths: () => readQueueDepths(deps.queues, deps.redis) };
+      return { depths: async () => readQueueDepths(await observedQueues(), deps.redis) };
     },
   };
 }
