@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../apps/api/server.js";
 import { listen } from "../../apps/api/server.js";
 import { acquireLease, heartbeat, releaseLease } from "../../src/hubs/index.js";
-import { hasChromium, launchChromium } from "../support/browser.js";
+import { hasChromium, launchChromium, openDashboard } from "../support/browser.js";
 import { createNetwork } from "../support/mesh.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
@@ -50,14 +50,9 @@ describe.skipIf(!hasChromium())("the network page's hub host in Chromium", () =>
 
     server = await listen(t.app, 0, "127.0.0.1");
     browser = await launchChromium();
-    context = await browser.newContext({ baseURL: `http://127.0.0.1:${server.port}` });
-    page = await context.newPage();
+    const baseURL = `http://127.0.0.1:${server.port}`;
+    ({ context, page } = await openDashboard(browser, { baseURL, key: t.adminKey, pageErrors }));
     page.setDefaultTimeout(20_000);
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.goto("/");
-    await page.getByLabel("Admin API key").fill(t.adminKey);
-    await page.getByLabel("Admin API key").press("Enter");
-    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
   });
   afterAll(async () => {
     await context?.close();
@@ -69,7 +64,9 @@ describe.skipIf(!hasChromium())("the network page's hub host in Chromium", () =>
   it("shows the holder's id for a network whose lease is live, and its standby", async () => {
     await page.goto(`/#/networks/${held.id}`);
     const hub = page.locator(".hub-host");
-    await expect.poll(() => hub.textContent(), { timeout: 20_000 }).toBe(`${HOLDER} (serving); standby ${STANDBY}`);
+    await expect
+      .poll(() => hub.textContent(), { timeout: 20_000 })
+      .toBe(`${HOLDER} (serving); standby ${STANDBY}`);
     expect(await hub.locator(".badge-warn").count()).toBe(0);
   });
 
