@@ -124,6 +124,7 @@ export interface Platform {
     liveness: MeshServices["liveness"];
     adopt: MeshServices["adopt"];
     rekey: MeshServices["rekey"];
+    presharedKeys: MeshServices["presharedKeys"];
     audit: AuditService;
     usage: UsageService;
     settings: SettingsService;

@@ -58,7 +58,8 @@ export async function applyWgQuickConfig(config: WgQuickConfig, target: ApplyTar
       allowedIps: p.allowedIps,
       endpoint: target.endpointOverrides?.get(p.publicKey) ?? p.endpoint ?? null,
       persistentKeepalive: p.persistentKeepalive ?? null,
-      ...(p.presharedKey ? { presharedKey: p.presharedKey } : {}),
+      // The config is the whole truth of the interface: no preshared key in it means none.
+      presharedKey: p.presharedKey ?? null,
     }));
     const plan = planInterface(desired, actual, { removeUnknown: true, retired: new Set() });
     const { writes } = isEmptyPlan(plan) ? { writes: 0 } : await driver.apply(plan);

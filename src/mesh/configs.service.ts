@@ -22,6 +22,7 @@ export function createConfigService(core: MeshCore) {
   const {
     report,
     openHubKey,
+    openPresharedKey,
     requireNetwork,
     staleConfigs,
     refreshConfigs,
@@ -140,7 +141,10 @@ export function createConfigService(core: MeshCore) {
       ]);
       if (!network) networkNotFound(networkId);
       const peers = [
-        ...desiredHubPeers(all),
+        // A node whose preshared key wiresync manages has exactly its own (or none) on the hub.
+        ...desiredHubPeers(all, (n) =>
+          n.presharedKeyManaged ? (openPresharedKey(n.id, n.presharedKeyEnc) ?? null) : undefined,
+        ),
         ...rotating.map((r) => ({ publicKey: r.previousPublicKey, allowedIps: [], endpoint: r.endpoint })),
       ];
       const desiredKeys = new Set(peers.map((p) => p.publicKey));

@@ -40,6 +40,7 @@ export * from "./networks.service.js";
 export * from "./node-protocol.schema.js";
 export * from "./node-status.js";
 export * from "./nodes.service.js";
+export * from "./psk.service.js";
 export * from "./reachability.js";
 export * from "./rekey.service.js";
 export * from "./render.js";
@@ -56,6 +57,7 @@ import { createLivenessService } from "./liveness.service.js";
 import { createMeshCore, type MeshServiceDeps } from "./mesh.core.js";
 import { createNetworkService } from "./networks.service.js";
 import { createNodeService } from "./nodes.service.js";
+import { createPresharedKeyService } from "./psk.service.js";
 import { createRekeyService } from "./rekey.service.js";
 
 /** The mesh's services, one per concept, sharing one `MeshCore`. */
@@ -72,6 +74,7 @@ export function createMeshServices(deps: MeshServiceDeps) {
     liveness: createLivenessService(core),
     adopt: createAdoptService(core),
     rekey: createRekeyService(core, configLinks, { hubApplyWaitMs: deps.hubApplyWaitMs }),
+    presharedKeys: createPresharedKeyService(core, configLinks),
   };
 }
 

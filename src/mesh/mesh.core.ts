@@ -192,6 +192,10 @@ export function createMeshCore(deps: MeshServiceDeps) {
 
   const sealNodeKey = (nodeId: string, key: string) => secrets.seal(key, `node:${nodeId}`);
   const openNodeKey = (nodeId: string, enc: string) => secrets.open(enc, `node:${nodeId}`);
+  // A node's preshared key with its hub: sealed with the associated data re-seal expects (src/backup).
+  const sealPresharedKey = (nodeId: string, key: string) => secrets.seal(key, `node:${nodeId}:psk`);
+  const openPresharedKey = (nodeId: string, enc: string | null) =>
+    enc === null ? undefined : secrets.open(enc, `node:${nodeId}:psk`);
   const sealHubKey = (networkId: string, key: string) => secrets.seal(key, `network:${networkId}`);
   const openHubKey = (networkId: string, enc: string) => secrets.open(enc, `network:${networkId}`);
 
@@ -254,9 +258,10 @@ export function createMeshCore(deps: MeshServiceDeps) {
     const routesBehind = independent ? undefined : routesBehindNodes(specs);
     for (const [i, row] of rows.entries()) {
       if (scope && !affectsAll && !scope.has(row.id)) continue;
+      const presharedKey = openPresharedKey(row.id, row.presharedKeyEnc);
       const hash = independent
-        ? configHash({ network: spec, node: specs[i]!, nodes: [specs[i]!] })
-        : configHash({ network: spec, node: specs[i]!, nodes: specs, routesBehind });
+        ? configHash({ network: spec, node: specs[i]!, nodes: [specs[i]!], presharedKey })
+        : configHash({ network: spec, node: specs[i]!, nodes: specs, routesBehind, presharedKey });
       if (hash !== row.configHash) changed.push({ id: row.id, hash, bump: row.configHash !== null });
     }
     return changed;
@@ -401,6 +406,7 @@ export function createMeshCore(deps: MeshServiceDeps) {
       node: toNodeSpec(node),
       nodes: others.map(toNodeSpec),
       privateKey: withPrivateKey && node.privateKeyEnc ? openNodeKey(node.id, node.privateKeyEnc) : undefined,
+      presharedKey: openPresharedKey(node.id, node.presharedKeyEnc),
     });
     const filename = `${network.name}-${node.name}`.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 60);
     return { text, version: node.configVersion, filename: `${filename}.conf`, networkName: network.name };
@@ -412,6 +418,8 @@ export function createMeshCore(deps: MeshServiceDeps) {
     openNodeKey,
     sealHubKey,
     openHubKey,
+    sealPresharedKey,
+    openPresharedKey,
     retryIf,
     inTx,
     requireNetwork,

@@ -241,6 +241,7 @@ const CONFIG_COLUMNS = {
   endpointCandidates: nodes.endpointCandidates,
   extraAllowedIps: nodes.extraAllowedIps,
   status: nodes.status,
+  presharedKeyEnc: nodes.presharedKeyEnc,
   configHash: nodes.configHash,
 };
 
@@ -546,12 +547,16 @@ export async function unretirePeer(exec: Executor, networkId: string, publicKey:
 
 /** A node's peer columns as the hub's interface needs them: addresses without their prefixes. */
 export interface HubPeerRow {
+  id: string;
   publicKey: string;
   ip4: string;
   ip6: string | null;
   endpoint: string | null;
   extraAllowedIps: string[];
   status: NodeStatus;
+  /** Sealed (`node:<id>:psk`); opened only for the hub's interface. */
+  presharedKeyEnc: string | null;
+  presharedKeyManaged: boolean;
 }
 
 // Addresses come without their prefixes from Postgres (`host()`): at thousands of nodes, copying rows
@@ -559,12 +564,15 @@ export interface HubPeerRow {
 const hubPeerRows = placeholderQuery<{ networkId: string }, HubPeerRow>((exec) =>
   exec
     .select({
+      id: sql`${nodes.id}`.as("id"),
       publicKey: sql`${nodes.publicKey}`.as("publicKey"),
       ip4: sql`host(${nodes.ip4})`.as("ip4"),
       ip6: sql`host(${nodes.ip6})`.as("ip6"),
       endpoint: sql`${nodes.endpoint}`.as("endpoint"),
       extraAllowedIps: sql`${nodes.extraAllowedIps}`.as("extraAllowedIps"),
       status: sql`${nodes.status}`.as("status"),
+      presharedKeyEnc: sql`${nodes.presharedKeyEnc}`.as("presharedKeyEnc"),
+      presharedKeyManaged: sql`${nodes.presharedKeyManaged}`.as("presharedKeyManaged"),
     })
     .from(nodes)
     .where(eq(nodes.networkId, sql.placeholder("networkId")))

@@ -1,6 +1,6 @@
 /**
  * wg-quick configs and the hub's desired peers, from the mesh's desired state. Pure: no I/O, no
- * secrets but the one private key a caller hands in for the node's own config.
+ * secrets but the private and preshared keys a caller hands in for the node's own config.
  */
 import { createHash } from "node:crypto";
 import type { Topology } from "../db/index.js";
@@ -44,6 +44,8 @@ export interface RenderedPeer {
   allowedIps: string[];
   endpoint: string | null;
   persistentKeepalive: number | null;
+  /** The preshared key with this peer (the hub only). IMPORTANT: a secret. */
+  presharedKey?: string | undefined;
 }
 
 const isActive = (n: Pick<NodeSpec, "status">) => n.status !== "disabled";
@@ -62,12 +64,19 @@ export function nodeAllowedIps(node: Pick<NodeSpec, "ip4" | "ip6" | "extraAllowe
 /**
  * The peers of the hub's interface: every node that is not disabled, in the data plane's one peer
  * shape, built from the rows once. The peer sync hands them to `desiredSet` as they are, where each
- * is checked once on its way to the interface.
+ * is checked once on its way to the interface. `presharedKeyOf` gives a node's preshared key (a
+ * string), that it must have none (null), or that the interface's is left alone (undefined).
  */
-export function desiredHubPeers(nodes: readonly HubPeerSource[]): DesiredPeer[] {
-  return nodes
-    .filter(isActive)
-    .map((n) => ({ publicKey: n.publicKey, allowedIps: nodeAllowedIps(n), endpoint: n.endpoint }));
+export function desiredHubPeers<T extends HubPeerSource>(
+  nodes: readonly T[],
+  presharedKeyOf: (node: T) => string | null | undefined = () => undefined,
+): DesiredPeer[] {
+  return nodes.filter(isActive).map((n) => {
+    const peer: DesiredPeer = { publicKey: n.publicKey, allowedIps: nodeAllowedIps(n), endpoint: n.endpoint };
+    const psk = presharedKeyOf(n);
+    if (psk !== undefined) peer.presharedKey = psk;
+    return peer;
+  });
 }
 
 /** A route behind an active node, with the node it is behind. */
@@ -125,6 +134,7 @@ export function configPeers(
   node: NodeSpec,
   all: readonly NodeSpec[],
   routesBehind: readonly RouteBehind[] = routesBehindNodes(all),
+  presharedKey?: string,
 ): RenderedPeer[] {
   const keepalive = keepaliveFor(network.persistentKeepalive ?? null, node, {
     configOnly: isConfigOnlyInMesh(network, node),
@@ -141,6 +151,7 @@ export function configPeers(
         allowedIps: [...routes, ...new Set(extras)],
         endpoint: network.endpoint,
         persistentKeepalive: keepalive,
+        presharedKey,
       },
     ];
   }
@@ -153,6 +164,7 @@ export function configPeers(
       allowedIps: [hostPrefix(network.hubIp4), ...(network.hubIp6 ? [hostPrefix(network.hubIp6)] : [])],
       endpoint: network.endpoint,
       persistentKeepalive: keepalive,
+      presharedKey,
     },
     ...others.map((n, i) => ({
       comment: n.name,
@@ -170,6 +182,11 @@ export interface RenderInput {
   nodes: readonly NodeSpec[];
   /** The node's private key when the server holds it; otherwise the node supplies its own. */
   privateKey?: string | undefined;
+  /**
+   * The preshared key between the node and its hub, when it has one: in the hub's `[Peer]` only (a
+   * mesh's node-to-node peers have none). IMPORTANT: a secret.
+   */
+  presharedKey?: string | undefined;
   /**
    * `routesBehindNodes(nodes)`, when the caller renders many configs from one list (kept: hashing every
    * config of a 5,000-node hub network with 50 routes took 1.7 s finding them per config, 34 ms, 98 % less).
@@ -197,6 +214,7 @@ export function renderNodeConfig(input: RenderInput): string {
     node,
     input.nodes,
     input.routesBehind ?? routesBehindNodes(input.nodes),
+    input.presharedKey,
   )) {
     lines.push(
       "",
@@ -205,6 +223,7 @@ export function renderNodeConfig(input: RenderInput): string {
       `PublicKey = ${peer.publicKey}`,
       `AllowedIPs = ${peer.allowedIps.join(", ")}`,
     );
+    if (peer.presharedKey) lines.push(`PresharedKey = ${peer.presharedKey}`);
     if (peer.endpoint) lines.push(`Endpoint = ${peer.endpoint}`);
     if (peer.persistentKeepalive) lines.push(`PersistentKeepalive = ${peer.persistentKeepalive}`);
   }
@@ -226,7 +245,10 @@ function configOnlyNotes(network: NetworkSpec, node: NodeSpec, all: readonly Nod
   ];
 }
 
-/** Hash of a node's config without its private key: equal hashes mean the node needs no new config. */
+/**
+ * Hash of a node's config without its private key (its preshared key included, so a new one makes a
+ * new version): equal hashes mean the node needs no new config.
+ */
 export function configHash(input: Omit<RenderInput, "privateKey">): string {
   return createHash("sha256").update(renderNodeConfig(input)).digest("hex");
 }

@@ -80,6 +80,8 @@ export interface NodeView {
   tags: string[];
   /** True when the server holds this node's private key (it generated the pair). */
   hasServerKey: boolean;
+  /** True when the node has a preshared key with its hub (the key itself is only in its config). */
+  hasPresharedKey: boolean;
   /** When an operator asked the node's agent to rotate its key; null when no rotation is pending. */
   keyRotationRequestedAt: Date | null;
   /** When the node's key last changed by a rotation, and the key it replaced. */
@@ -126,6 +128,7 @@ export function toNodeView(n: NodeRow): NodeView {
     agentVersion: n.agentVersion,
     tags: n.tags,
     hasServerKey: n.privateKeyEnc !== null,
+    hasPresharedKey: n.presharedKeyEnc !== null,
     keyRotationRequestedAt: n.keyRotationRequestedAt,
     keyRotatedAt: n.keyRotatedAt,
     previousPublicKey: n.previousPublicKey,

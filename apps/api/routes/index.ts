@@ -44,6 +44,7 @@ import { registerGetNodeConfig } from "./nodes/get-node-config.js";
 import { registerGetPublicConfig } from "./nodes/get-public-config.js";
 import { registerListNodes } from "./nodes/list-nodes.js";
 import { registerPostHeartbeat } from "./nodes/post-heartbeat.js";
+import { registerPresharedKey } from "./nodes/preshared-key.js";
 import { registerRegisterNode } from "./nodes/register-node.js";
 import { registerRekeyNode } from "./nodes/rekey-node.js";
 import { registerRevokeConfigLink } from "./nodes/revoke-config-link.js";
@@ -123,6 +124,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerGetNode(app);
   registerUpdateNode(app);
   registerRekeyNode(app);
+  registerPresharedKey(app);
   registerDeleteNode(app);
   registerGetNodeConfig(app);
   registerCreateConfigLink(app);

@@ -1,5 +1,6 @@
 import {
   bigint,
+  boolean,
   index,
   inet,
   integer,
@@ -77,7 +78,17 @@ export const nodes = pgTable(
     keyRotationRequestedAt: timestamp({ withTimezone: true }),
     /** Set only when the server generated the key pair; AES-256-GCM envelope. */
     privateKeyEnc: text(),
+    /**
+     * The preshared key between this node and its hub (32 bytes, base64), sealed with associated data
+     * `node:<id>:psk`; null: none (src/mesh/psk.service.ts).
+     */
     presharedKeyEnc: text(),
+    /**
+     * True once an operator turned this node's preshared key on or off: the hub's peer then carries
+     * exactly `presharedKeyEnc` (or none). False: the peer's preshared key on the hub is left as it is
+     * (an adopted peer keeps its own).
+     */
+    presharedKeyManaged: boolean().notNull().default(false),
     ip4: inet().notNull(),
     ip6: inet(),
     /** Set by an operator; the mesh's first choice of where peers reach this node. */

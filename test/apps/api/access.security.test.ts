@@ -56,6 +56,8 @@ const EXPECTED = {
   "GET /api/v1/nodes/{id}/config": "node-self-or-admin",
   "POST /api/v1/nodes/{id}/config/link": "admin",
   "POST /api/v1/nodes/{id}/rekey": "admin",
+  "POST /api/v1/nodes/{id}/psk": "admin",
+  "DELETE /api/v1/nodes/{id}/psk": "admin",
   "GET /api/v1/nodes/{id}/config/link": "public",
   "DELETE /api/v1/nodes/{id}/config/link": "admin",
   "GET /api/v1/nodes/{id}/config/stream": "node-self",

@@ -36,6 +36,7 @@ describeNetns("node agents", () => {
   let stateDir: string;
   let networkId: string;
   let enrollmentKey: string;
+  let hubPublicKey: string;
 
   const peersOf = async (name: string) => {
     const driver = openDriver(name, { driver: "uapi" });
@@ -88,6 +89,7 @@ describeNetns("node agents", () => {
       persistentKeepalive: 1,
     });
     networkId = net.id;
+    hubPublicKey = net.hubPublicKey;
     enrollmentKey = await createEnrollmentKey(t, networkId, { reusable: true, maxUses: 2 });
   }, 60_000);
 
@@ -141,6 +143,29 @@ describeNetns("node agents", () => {
     const nodeB = (await nodes()).find((n: { name: string }) => n.name === "agent-b");
     expect((await t.request(`/api/v1/nodes/${nodeB.id}`, { method: "DELETE" })).status).toBe(200);
     await vi.waitFor(async () => expect(await peersOf(iface.a)).not.toContain(nodeB.publicKey), WAIT);
+  });
+
+  it("applies a preshared key with the hub when it is turned on, and drops it when it is turned off", async () => {
+    const hubPskOn = async (name: string) => {
+      const driver = openDriver(name, { driver: "uapi" });
+      try {
+        return (await driver.dump()).peers.find((p) => p.publicKey === hubPublicKey)?.presharedKey;
+      } finally {
+        driver.close();
+      }
+    };
+    const nodeA = (await nodes()).find((n: { name: string }) => n.name === "agent-a");
+    const on = await t.request(`/api/v1/nodes/${nodeA.id}/psk`, { method: "POST" });
+    expect(on.status).toBe(200);
+    const config = await (await t.request(`/api/v1/nodes/${nodeA.id}/config`)).text();
+    const psk = /^PresharedKey = (\S+)$/m.exec(config)![1];
+    await vi.waitFor(async () => expect(await hubPskOn(iface.a)).toBe(psk), WAIT);
+    await vi.waitFor(async () => expect(await lab.ping(ns.a, HUB_TUNNEL_IP)).toBe(true), WAIT);
+    const off = await t.request(`/api/v1/nodes/${nodeA.id}/psk`, { method: "DELETE" });
+    expect(off.status).toBe(200);
+    await vi.waitFor(async () => expect(await hubPskOn(iface.a)).toBeNull(), WAIT);
+    await vi.waitFor(async () => expect(await lab.ping(ns.a, HUB_TUNNEL_IP)).toBe(true), WAIT);
+    expect(agents.a!.stdout + agents.a!.stderr).not.toContain(psk);
   });
 
   it("stops on SIGTERM with exit 0", async () => {

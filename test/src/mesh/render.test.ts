@@ -203,3 +203,37 @@ describe("configPeers and renderNodeConfig in mesh topology", () => {
     expect(renderNodeConfig({ network, node: node(2), nodes: [node(2)] })).not.toContain("# No agent");
   });
 });
+
+describe("preshared keys in configs and hub peers", () => {
+  const psk = Buffer.alloc(32, 7).toString("base64");
+
+  it("puts the node's preshared key in its hub [Peer] only, in a mesh too, and changes the config's hash", () => {
+    const all = [node(1), node(2), node(3)];
+    const mesh = { ...network, topology: "mesh" as const };
+    const text = renderNodeConfig({ network: mesh, node: all[0]!, nodes: all, presharedKey: psk });
+    const sections = text.split("[Peer]");
+    expect(sections).toHaveLength(4);
+    expect(sections[1]).toContain(`PublicKey = ${network.hubPublicKey}`);
+    expect(sections[1]).toContain(`PresharedKey = ${psk}`);
+    expect(text.split("PresharedKey").length).toBe(2);
+    const without = renderNodeConfig({ network: mesh, node: all[0]!, nodes: all });
+    expect(without).not.toContain("PresharedKey");
+    const hashOf = (presharedKey?: string) =>
+      configHash({ network, node: all[0]!, nodes: all, presharedKey });
+    expect(hashOf(psk)).not.toBe(hashOf());
+    expect(hashOf(psk)).not.toBe(hashOf(Buffer.alloc(32, 8).toString("base64")));
+    expect(hashOf(psk)).toBe(hashOf(psk));
+  });
+
+  it("gives each hub peer its key, none, or leaves the interface's (a node wiresync does not manage it for)", () => {
+    const all = [node(1), node(2), node(3)];
+    const keys = new Map<string, string | null>([
+      [all[0]!.id, psk],
+      [all[1]!.id, null],
+    ]);
+    const peers = desiredHubPeers(all, (n) => keys.get(n.id));
+    expect(peers.map((p) => p.presharedKey)).toEqual([psk, null, undefined]);
+    expect("presharedKey" in peers[2]!).toBe(false);
+    expect(desiredSet(peers).peers.map((p) => p.presharedKey)).toEqual([psk, null, undefined]);
+  });
+});

@@ -48,6 +48,9 @@ export const NodeSchema = z
     hasServerKey: z
       .boolean()
       .openapi({ description: "The server generated and holds this node's private key" }),
+    hasPresharedKey: z.boolean().openapi({
+      description: "The node has a preshared key with its hub; the key itself is only in the node's config",
+    }),
     keyRotationRequestedAt: z.string().nullable().openapi({
       description: "When an operator asked the node's agent to rotate its key; null when none is pending",
     }),

@@ -1,0 +1,1 @@
+ALTER TABLE "nodes" ADD COLUMN "preshared_key_managed" boolean DEFAULT false NOT NULL;
