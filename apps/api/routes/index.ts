@@ -123,7 +123,6 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerDeleteNodesByEmail(app);
   registerGetNode(app);
   registerUpdateNode(app);
-  registerRekeyNode(app);
   registerPresharedKey(app);
   registerDeleteNode(app);
   registerGetNodeConfig(app);
