@@ -76,6 +76,7 @@ const TITLES: Partial<Record<number, string>> = {
   413: "Payload Too Large",
   415: "Unsupported Media Type",
   426: "Upgrade Required",
+  422: "Unprocessable Entity",
   429: "Too Many Requests",
   500: "Internal Server Error",
   502: "Bad Gateway",
