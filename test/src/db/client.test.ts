@@ -100,7 +100,8 @@ async function meshReads(db: Db) {
   const none = await usedAddresses(db, "00000000-0000-0000-0000-000000000000");
   await db.delete(nodes).where(eq(nodes.networkId, net!.id));
   await db.delete(networks).where(eq(networks.id, net!.id));
-  return { used: { ...used, ip4: [...used.ip4].sort() }, peers, none };
+  // Node ids are random per database; everything else must match.
+  return { used: { ...used, ip4: [...used.ip4].sort() }, peers: peers.map(({ id: _id, ...p }) => p), none };
 }
 
 /** The exclusion constraint refuses an overlapping range and accepts a disjoint one. */
