@@ -55,7 +55,8 @@ export function createEnrollmentService(core: MeshCore) {
 
   /**
    * Runs an enrollment's transaction with a claim session for its addresses, released once the
-   * transaction is over (committed or rolled back).
+   * transaction is over: at the commit (pass `session.release` to `commitAndDispatch`), or when it
+   * fails.
    */
   async function withClaims<T>(fn: (session: ClaimSession) => Promise<T>): Promise<T> {
     const session = claims.session();
@@ -210,23 +211,26 @@ export function createEnrollmentService(core: MeshCore) {
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
       const made = prepareNode(input.publicKey, sealNodeKey);
       const created = await withClaims((session) =>
-        commitAndDispatch(`node ${input.name} enrolled`, (tx, effects) =>
-          insertNodeInNetwork(tx, input.networkId, effects, session, made, input, (node, network) => [
-            recordAudit(tx, {
-              actor: actorOf(ctx),
-              action: "node.created",
-              entityType: "node",
-              entityId: node.id,
-              details: {
-                name: node.name,
-                networkId: network.id,
-                ip4: node.ip4,
-                serverKey: node.privateKeyEnc !== null,
-              },
-              requestId: ctx.requestId ?? null,
-            }),
-            emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
-          ]),
+        commitAndDispatch(
+          `node ${input.name} enrolled`,
+          (tx, effects) =>
+            insertNodeInNetwork(tx, input.networkId, effects, session, made, input, (node, network) => [
+              recordAudit(tx, {
+                actor: actorOf(ctx),
+                action: "node.created",
+                entityType: "node",
+                entityId: node.id,
+                details: {
+                  name: node.name,
+                  networkId: network.id,
+                  ip4: node.ip4,
+                  serverKey: node.privateKeyEnc !== null,
+                },
+                requestId: ctx.requestId ?? null,
+              }),
+              emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
+            ]),
+          session.release,
         ),
       );
       const result: CreatedNode = { node: toNodeView(created.row), token: created.token };
@@ -277,93 +281,104 @@ export function createEnrollmentService(core: MeshCore) {
       try {
         const prepared = prepareNode(input.publicKey, sealNodeKey, input.nodeId);
         return await withClaims((session) =>
-          commitAndDispatch("node registered", async (tx, effects) => {
-            if (input.nodeId) {
-              const network = await requireNetwork(tx, key.networkId, true);
-              const existing = await repo.getNode(tx, input.nodeId);
-              if (existing && existing.networkId === network.id && existing.publicKey === input.publicKey) {
-                // Re-registration takes no use, but the key must still be valid: unrevoked, unexpired, and
-                // either not used up or the very key this node enrolled with.
-                const view = toEnrollmentKeyView(key);
-                const expired = key.expiresAt !== null && key.expiresAt.getTime() <= Date.now();
-                if (key.revokedAt || expired || (!view.usable && existing.enrollmentKeyId !== key.id))
-                  throw invalid();
-                // IMPORTANT: the node id and public key are public; only the node's current token proves
-                // the caller is this node (else anyone with an enrollment key could take it over).
-                if (ctx.principal?.kind !== "node" || ctx.principal.id !== existing.id) {
-                  throw new DomainError(
-                    "NODE_IDENTITY_UNPROVEN",
-                    `re-registering node ${existing.id} needs its current token: send it as X-Node-Token along with the enrollment key`,
-                    { context: { nodeId: existing.id } },
+          commitAndDispatch(
+            "node registered",
+            async (tx, effects) => {
+              if (input.nodeId) {
+                const network = await requireNetwork(tx, key.networkId, true);
+                const existing = await repo.getNode(tx, input.nodeId);
+                if (existing && existing.networkId === network.id && existing.publicKey === input.publicKey) {
+                  // Re-registration takes no use, but the key must still be valid: unrevoked, unexpired, and
+                  // either not used up or the very key this node enrolled with.
+                  const view = toEnrollmentKeyView(key);
+                  const expired = key.expiresAt !== null && key.expiresAt.getTime() <= Date.now();
+                  if (key.revokedAt || expired || (!view.usable && existing.enrollmentKeyId !== key.id))
+                    throw invalid();
+                  // IMPORTANT: the node id and public key are public; only the node's current token proves
+                  // the caller is this node (else anyone with an enrollment key could take it over).
+                  if (ctx.principal?.kind !== "node" || ctx.principal.id !== existing.id) {
+                    throw new DomainError(
+                      "NODE_IDENTITY_UNPROVEN",
+                      `re-registering node ${existing.id} needs its current token: send it as X-Node-Token along with the enrollment key`,
+                      { context: { nodeId: existing.id } },
+                    );
+                  }
+                  const token = generateNodeToken();
+                  const row = (await repo.updateNode(tx, existing.id, {
+                    ...info,
+                    tokenHash: sha256Hex(token),
+                    lastSeenAt: new Date(),
+                  }))!;
+                  await recordAudit(tx, {
+                    actor: `enrollment-key:${key.prefix}`,
+                    action: "node.reregistered",
+                    entityType: "node",
+                    entityId: row.id,
+                    details: { networkId: network.id },
+                    requestId: ctx.requestId ?? null,
+                  });
+                  // Always news, even with the same info: the node's token was rotated.
+                  const extra = { changed: changedFields(existing, info), reregistered: true };
+                  await emitNodeEvent(
+                    tx,
+                    "node.updated",
+                    row,
+                    network,
+                    extra,
+                    `enrollment-key:${key.prefix}`,
                   );
+                  return { node: toNodeView(row), token };
                 }
-                const token = generateNodeToken();
-                const row = (await repo.updateNode(tx, existing.id, {
-                  ...info,
-                  tokenHash: sha256Hex(token),
-                  lastSeenAt: new Date(),
-                }))!;
-                await recordAudit(tx, {
-                  actor: `enrollment-key:${key.prefix}`,
-                  action: "node.reregistered",
-                  entityType: "node",
-                  entityId: row.id,
-                  details: { networkId: network.id },
-                  requestId: ctx.requestId ?? null,
-                });
-                // Always news, even with the same info: the node's token was rotated.
-                const extra = { changed: changedFields(existing, info), reregistered: true };
-                await emitNodeEvent(tx, "node.updated", row, network, extra, `enrollment-key:${key.prefix}`);
-                return { node: toNodeView(row), token };
               }
-            }
-            if (input.nodeId && (await repo.getNode(tx, input.nodeId))) {
-              // Another network's node, or this id with another key: the id is someone else's.
-              throw new DomainError(
-                "NODE_ID_TAKEN",
-                `node id ${input.nodeId} belongs to another node: choose another id, or register with that node's network and public key`,
-                { context: { nodeId: input.nodeId } },
+              if (input.nodeId && (await repo.getNode(tx, input.nodeId))) {
+                // Another network's node, or this id with another key: the id is someone else's.
+                throw new DomainError(
+                  "NODE_ID_TAKEN",
+                  `node id ${input.nodeId} belongs to another node: choose another id, or register with that node's network and public key`,
+                  { context: { nodeId: input.nodeId } },
+                );
+              }
+              const name =
+                input.name ??
+                `node-${input.publicKey
+                  .replace(/[^A-Za-z0-9]/g, "")
+                  .slice(0, 8)
+                  .toLowerCase()}`;
+              const source = `enrollment-key:${key.prefix}`;
+              const made = await insertNodeInNetwork(
+                tx,
+                key.networkId,
+                effects,
+                session,
+                prepared,
+                {
+                  name,
+                  email: input.email,
+                  role: key.role,
+                  tags: key.tags,
+                  enrollmentKeyId: key.id,
+                  ...info,
+                },
+                (node, network) => [
+                  recordAudit(tx, {
+                    actor: source,
+                    action: "node.registered",
+                    entityType: "node",
+                    entityId: node.id,
+                    details: { name, networkId: network.id, ip4: node.ip4 },
+                    requestId: ctx.requestId ?? null,
+                  }),
+                  emitNodeEvent(tx, "node.enrolled", node, network, { via: "enrollment-key" }, source),
+                ],
+                async () => {
+                  if (!(await repo.consumeEnrollmentKey(tx, key.id))) throw invalid();
+                },
               );
-            }
-            const name =
-              input.name ??
-              `node-${input.publicKey
-                .replace(/[^A-Za-z0-9]/g, "")
-                .slice(0, 8)
-                .toLowerCase()}`;
-            const source = `enrollment-key:${key.prefix}`;
-            const made = await insertNodeInNetwork(
-              tx,
-              key.networkId,
-              effects,
-              session,
-              prepared,
-              {
-                name,
-                email: input.email,
-                role: key.role,
-                tags: key.tags,
-                enrollmentKeyId: key.id,
-                ...info,
-              },
-              (node, network) => [
-                recordAudit(tx, {
-                  actor: source,
-                  action: "node.registered",
-                  entityType: "node",
-                  entityId: node.id,
-                  details: { name, networkId: network.id, ip4: node.ip4 },
-                  requestId: ctx.requestId ?? null,
-                }),
-                emitNodeEvent(tx, "node.enrolled", node, network, { via: "enrollment-key" }, source),
-              ],
-              async () => {
-                if (!(await repo.consumeEnrollmentKey(tx, key.id))) throw invalid();
-              },
-            );
-            const row = made.row;
-            return { node: toNodeView(row), token: made.token };
-          }),
+              const row = made.row;
+              return { node: toNodeView(row), token: made.token };
+            },
+            session.release,
+          ),
         );
       } catch (err) {
         // A refused takeover leaves a trace: its transaction rolled back, so the audit row goes alone.

@@ -293,15 +293,22 @@ export function createMeshCore(deps: MeshServiceDeps) {
         effects.pushConfigs.set(id, version);
   }
 
-  /** `fn` in the unit of work; its effects are dispatched once it has committed (never on a rollback). */
+  /**
+   * `fn` in the unit of work; its effects are dispatched once it has committed (never on a rollback).
+   * `committed` runs right at the commit, before the dispatch: an enrollment releases its address
+   * claims there, since others may wait for them while holding a pool connection, and the dispatch
+   * may need one (to route a job to its hub host).
+   */
   function commitAndDispatch<T>(
     reason: string,
     fn: (tx: Tx, effects: MeshEffects) => Promise<T>,
+    committed?: () => void,
   ): Promise<T> {
     return transaction(
       db,
       (tx, afterCommit) => {
         const effects = newEffects(reason);
+        if (committed) afterCommit(committed);
         afterCommit(() => dispatchEffects(deps.queue, effects, report));
         return fn(tx, effects);
       },
