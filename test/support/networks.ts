@@ -1,5 +1,6 @@
 /** Network rows for tests that need something for a sync run to walk. Inserted in bulk, straight into the table. */
 
+import type { SecretBox } from "../../src/crypto/index.js";
 import type { Db } from "../../src/db/index.js";
 import { networks } from "../../src/db/index.js";
 
@@ -12,9 +13,17 @@ function fakeKey(seed: number): string {
 
 /**
  * Inserts `count` networks named `<namePrefix>-<n>` with distinct /24 ranges under `10.0.0.0/8` (up to
- * 65,536 of them). Returns their ids in insertion order.
+ * 65,536 of them). Returns their ids in insertion order. Their hub keys cannot be opened; with
+ * `secrets` they are at least sealed under its key, as a process starting on this database demands
+ * of every sealed value.
  */
-export async function insertNetworks(db: Db, count: number, namePrefix = "net"): Promise<string[]> {
+export async function insertNetworks(
+  db: Db,
+  count: number,
+  namePrefix = "net",
+  secrets?: SecretBox,
+): Promise<string[]> {
+  const unopenable = secrets ? secrets.seal("not a hub key", "no network") : "v1.test.not-a-real-envelope";
   const ids: string[] = [];
   const BATCH = 1_000;
   for (let start = 0; start < count; start += BATCH) {
@@ -26,7 +35,7 @@ export async function insertNetworks(db: Db, count: number, namePrefix = "net"):
         cidr4: `10.${a}.${b}.0/24`,
         hubIp4: `10.${a}.${b}.1`,
         hubPublicKey: fakeKey(i),
-        hubPrivateKeyEnc: "v1.test.not-a-real-envelope",
+        hubPrivateKeyEnc: unopenable,
       });
     }
     const inserted = await db.insert(networks).values(rows).returning({ id: networks.id });

@@ -21,7 +21,7 @@ describe("workers/main.ts", () => {
 
   beforeAll(async () => {
     t = await createTestPlatform();
-    await insertNetworks(t.platform.database.db, MANY_NETWORKS);
+    await insertNetworks(t.platform.database.db, MANY_NETWORKS, "net", t.platform.secrets);
     dataDir = await mkdtemp(path.join(tmpdir(), "wiresync-worker-"));
   });
   afterAll(async () => {

@@ -67,7 +67,7 @@ describeNetns("a peer-sync worker killed in the middle of a large sync", () => {
   it("ends COMPLETED after a retry, with the interface exactly as the database says", async () => {
     const net = await createNetwork(t, { name: "killtest", cidr4: "172.20.0.0/20", listenPort: 51831 });
     const keys = await insertNodes(t.db.database.db, net.id, PEERS, "172.20.0.2");
-    await insertNetworks(t.db.database.db, OTHER_NETWORKS, "aaa-other");
+    await insertNetworks(t.db.database.db, OTHER_NETWORKS, "aaa-other", t.platform.secrets);
 
     const first = startWorker();
     const started = await json(await t.request("/api/v1/sync/peers", { method: "POST", body: {} }));
