@@ -18,6 +18,7 @@ import { applyWgQuickConfig, parseWgQuickConfig } from "../../../src/agent/index
 import { keyIdOf } from "../../../src/crypto/index.js";
 import type { Database, Db } from "../../../src/db/index.js";
 import { openDatabase, schema } from "../../../src/db/index.js";
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../../src/notify/index.js";
 import { openDriver } from "../../../src/wireguard/index.js";
 import { createUser } from "../../support/auth.js";
 import type { TestDatabase } from "../../support/db.js";
@@ -29,6 +30,8 @@ import type { HubAndClients, Lab } from "../../support/netns.js";
 import { createLab, describeNetns, hubAndClients } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
+import type { StandIn } from "../../support/stand-ins.js";
+import { startStandIn } from "../../support/stand-ins.js";
 import type { WorkerChild } from "../../support/worker-process.js";
 import { bundleWorkerEntry, startWorkerChild, workerChildEnv } from "../../support/worker-process.js";
 
@@ -82,6 +85,7 @@ describeNetns("backup and restore", () => {
   let dir: string;
   let source: TestPlatform;
   let restored: TestPlatform | undefined;
+  let receiver: StandIn | undefined;
   const databases: string[] = [];
   const children: WorkerChild[] = [];
   const opened: Database[] = [];
@@ -100,6 +104,7 @@ describeNetns("backup and restore", () => {
       await c.exited;
     }
     await restored?.close();
+    await receiver?.close();
     for (const d of opened) await d.close().catch(() => {});
     await source?.close();
     for (const name of databases) await adminSql(`drop database if exists "${name}" with (force)`);
@@ -118,11 +123,14 @@ describeNetns("backup and restore", () => {
     });
     const nodes = { c1: await createNode(source, net.id), c2: await createNode(source, net.id) };
     await createUser(source, "owner@example.com", { role: "admin" });
+    receiver = await startStandIn();
     const hook = await source.request("/api/admin/settings/webhooks", {
       method: "POST",
-      body: { name: "ops", type: "GENERIC", webhookUrl: "http://127.0.0.1:9/ops-hook", events: ["*"] },
+      body: { name: "ops", type: "GENERIC", webhookUrl: `${receiver.url}/ops-hook`, events: ["*"] },
     });
     expect(hook.status).toBe(201);
+    const created = (await json(hook)).data as { id: string; secret: string };
+    expect(created.secret).toMatch(/^whsec_/);
     const setting = await source.request("/api/admin/settings", {
       method: "POST",
       body: { key: "resend.apiKey", value: "re_backup_secret_value", encrypted: true },
@@ -165,6 +173,7 @@ describeNetns("backup and restore", () => {
     }
     expect(text).not.toContain("re_backup_secret_value");
     expect(text).not.toContain("ops-hook");
+    expect(text).not.toContain(created.secret);
     expect(text).not.toContain(source.encryptionKey.toString("hex"));
 
     // A fresh database: restore runs the migrations, then loads the rows.
@@ -185,9 +194,30 @@ describeNetns("backup and restore", () => {
     expect(await snapshot(restored.platform.database.db)).toEqual(before);
     expect(await configOf(restored, nodes.c1.node.id)).toBe(configs.c1);
     expect(await configOf(restored, nodes.c2.node.id)).toBe(configs.c2);
-    // The restored webhook still opens (its sealed URL and secret travelled as they were).
-    const webhooks = (await json(await restored.request("/api/admin/settings/webhooks"))).data;
-    expect(JSON.stringify(webhooks)).toContain("ops");
+    // The restored webhook still works: its sealed URL and secret travelled as they were, so a test
+    // send reaches the receiver, signed with the secret the webhook was created with.
+    expect(receiver.received).toHaveLength(0);
+    const sent = await restored.request("/api/admin/settings/webhooks", {
+      method: "PATCH",
+      body: { id: created.id },
+    });
+    expect(sent.status).toBe(200);
+    expect((await json(sent)).data).toMatchObject({ ok: true, statusCode: 204, error: null });
+    expect(receiver.received).toHaveLength(1);
+    const arrived = receiver.received[0]!;
+    expect(arrived).toMatchObject({ method: "POST", path: "/ops-hook" });
+    const signature = arrived.headers[SIGNATURE_HEADER.toLowerCase()];
+    const timestamp = arrived.headers[TIMESTAMP_HEADER.toLowerCase()];
+    expect(typeof signature).toBe("string");
+    expect(typeof timestamp).toBe("string");
+    expect(
+      verifySignature(
+        created.secret,
+        { signature: signature as string, timestamp: timestamp as string, body: arrived.body },
+        Math.floor(Date.now() / 1000),
+      ),
+    ).toBe(true);
+    expect(JSON.parse(arrived.body)).toMatchObject({ type: "webhook.test" });
     // Serial counters moved past the restored rows: new audit rows insert without a clash.
     const extra = await createNode(restored, net.id);
     expect(extra.node.id).toBeTruthy();

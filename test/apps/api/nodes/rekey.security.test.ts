@@ -2,8 +2,10 @@
  * Who may re-key: only an admin asks for a rotation; only the node's own token (with the proof of its
  * current key) moves it to a new key. Nobody else, and no answer, log or audit row holds a private key.
  */
+
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLog, nodes } from "../../../../src/db/index.js";
+import { auditLog, events, nodes } from "../../../../src/db/index.js";
 import { generateKeyPair } from "../../../../src/wireguard/index.js";
 import type { WorkerRuntime } from "../../../../workers/runtime.js";
 import { createApiKey } from "../../../support/auth.js";
@@ -64,17 +66,42 @@ describe("node re-key access", () => {
     expect(await publicKeyOf(node.id)).toBe(body.publicKey);
   });
 
-  it("never puts a server-held node's new private key in an answer, a log line, the audit log or the events", async () => {
+  it("never puts a server-held node's old or new private key, or its config link, in an answer, a log line, the audit log or the events", async () => {
     const { node } = await createNode(t, networkId);
+    const privateKeyOf = (config: string) => /^PrivateKey = (\S+)$/m.exec(config)![1]!;
+    const before = await t.request(`/api/v1/nodes/${node.id}/config`);
+    expect(before.status).toBe(200);
+    const oldPrivateKey = privateKeyOf(await before.text());
     const res = await t.request(`/api/v1/nodes/${node.id}/rekey`, { method: "POST" });
     expect(res.status).toBe(200);
     const answer = await res.text();
-    const url = new URL(JSON.parse(answer).data.configLink.url);
+    const link = JSON.parse(answer).data.configLink.url as string;
+    const url = new URL(link);
+    const linkToken = url.searchParams.get("token")!;
+    expect(linkToken.length).toBeGreaterThan(16);
     const config = await (await t.request(`${url.pathname}${url.search}`, { key: null })).text();
-    const privateKey = /^PrivateKey = (\S+)$/m.exec(config)![1]!;
-    const audits = JSON.stringify(await t.db.database.db.select().from(auditLog));
-    const rows = JSON.stringify(await t.db.database.db.select().from(nodes));
+    const privateKey = privateKeyOf(config);
+    expect(privateKey).not.toBe(oldPrivateKey);
+    const db = t.db.database.db;
+    const auditRows = await db.select().from(auditLog).where(eq(auditLog.entityId, node.id));
+    expect(auditRows.map((r) => r.action)).toContain("node.key-rotated");
+    const eventRows = await db.select().from(events);
+    // The re-key is in the events read here: one update of this node, its key rotated by the server.
+    const rekeyed = eventRows.filter(
+      (e) => e.type === "node.updated" && (e.data.node as { id: string }).id === node.id,
+    );
+    expect(rekeyed).toHaveLength(1);
+    expect(rekeyed[0]!.data).toMatchObject({ changed: ["publicKey"], rekeyed: true, keyRotated: "server" });
+    const audits = JSON.stringify(await db.select().from(auditLog));
+    const eventText = JSON.stringify(eventRows);
+    const rows = JSON.stringify(await db.select().from(nodes));
     const view = await (await t.request(`/api/v1/nodes/${node.id}`)).text();
-    for (const text of [answer, t.logs.text, audits, rows, view]) expect(text).not.toContain(privateKey);
+    for (const text of [audits, eventText, t.logs.text, rows, view]) {
+      expect(text).not.toContain(privateKey);
+      expect(text).not.toContain(oldPrivateKey);
+      expect(text).not.toContain(linkToken);
+    }
+    expect(answer).not.toContain(privateKey);
+    expect(answer).not.toContain(oldPrivateKey);
   });
 });
