@@ -141,6 +141,14 @@ describeNetns("adopting a hub interface that runs with its own key", () => {
     const rows = await t.platform.database.db.select().from(nodes).where(eq(nodes.networkId, networkId));
     expect(rows).toHaveLength(PEERS);
     expect(rows.filter((r) => r.name.startsWith("device "))).toHaveLength(17);
+    // Each peer became a node with exactly the key and address it had on the interface.
+    const byKey = ([a]: [string, string | null], [b]: [string, string | null]) => a.localeCompare(b);
+    expect(rows.map((r): [string, string | null] => [r.publicKey, r.ip4]).sort(byKey)).toEqual(
+      before.peers
+        .map((p): [string, string | null] => [p.publicKey, p.allowedIps[0]!.replace(/\/32$/, "")])
+        .sort(byKey),
+    );
+    expect(before.peers.every((p) => p.allowedIps.length === 1)).toBe(true);
 
     // The worker bound to the interface starts now, and reconciles the network.
     workers = await startTestWorkers(t.platform, { queues: ["peer-sync"] });

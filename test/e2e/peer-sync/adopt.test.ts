@@ -106,6 +106,21 @@ describeNetns("adopting existing interfaces, then moving a node", () => {
     });
   }
 
+  /** Every peer of a conf as `[publicKey, address]`, sorted by key. */
+  const peersOf = (conf: string): [string, string][] =>
+    [...conf.matchAll(/^PublicKey = (\S+)\nAllowedIPs = ([\d.]+)\/32$/gm)]
+      .map((m): [string, string] => [m[1]!, m[2]!])
+      .sort(([a], [b]) => a.localeCompare(b));
+  /** The nodes of a site as `[publicKey, ip4]`, sorted by key. */
+  const addressesOf = async (site: Site) =>
+    (await nodesOf(site))
+      .map((r): [string, string | null] => [r.publicKey, r.ip4])
+      .sort(([a], [b]) => a.localeCompare(b));
+  /** The hub interface's peers as `[publicKey, allowedIps]`, sorted by key. */
+  const hubPeers = async (site: Site) =>
+    (await site.driver.dump()).peers
+      .map((p): [string, string[]] => [p.publicKey, [...p.allowedIps].sort()])
+      .sort(([a], [b]) => a.localeCompare(b));
   const drift = async (site: Site) =>
     (await json(await t.request(`/api/v1/networks/${site.networkId}/drift`))).data;
   const handshakeOf = async (site: Site, publicKey: string) =>
@@ -213,6 +228,9 @@ describeNetns("adopting existing interfaces, then moving a node", () => {
     expect(rows).toHaveLength(PEERS);
     // An interface carries no comments: every name comes from the key.
     expect(rows.every((r) => /^peer-[a-z0-9]{8}/.test(r.name))).toBe(true);
+    // Each peer became a node with exactly the key and address it had on the interface.
+    expect(peersOf(site.conf)).toHaveLength(PEERS);
+    expect(await addressesOf(site)).toEqual(peersOf(site.conf));
     expect(rows.find((r) => r.publicKey === site.clients[0]!.keys.publicKey)?.ip4).toBe("10.131.0.2");
 
     await peerSyncIdle();
@@ -283,6 +301,8 @@ describeNetns("adopting existing interfaces, then moving a node", () => {
     expect(device1.message).toContain("10.132.0.101");
     const rows = await nodesOf(site);
     expect(rows).toHaveLength(PEERS - 1);
+    // Every peer of the file but device 1 (at 10.132.0.101) became a node with its key and address.
+    expect(await addressesOf(site)).toEqual(peersOf(site.conf).filter(([, ip]) => ip !== "10.132.0.101"));
     const named = rows.filter((r) => r.name.startsWith("file device ")).map((r) => r.name);
     expect(named).toHaveLength(17); // every third of the 50 has a comment
     await peerSyncIdle();
@@ -302,17 +322,22 @@ describeNetns("adopting existing interfaces, then moving a node", () => {
       .select()
       .from(nodes)
       .where(eq(nodes.publicKey, c1.keys.publicKey));
+    const before = await addressesOf(site);
+    expect(before).toContainEqual([c1.keys.publicKey, "10.131.0.2"]);
+    // After the move: the same nodes, c1 at its new address and every other one where it was.
+    const expected = before.map(([key, ip]): [string, string | null] =>
+      key === c1.keys.publicKey ? [key, "10.131.0.250"] : [key, ip],
+    );
     const res = await t.request(`/api/v1/nodes/${row!.id}`, {
       method: "PATCH",
       body: { ip4: "10.131.0.250" },
     });
     expect(res.status, await res.clone().text()).toBe(200);
-    await vi.waitFor(async () => {
-      const peer = (await site.driver.dump()).peers.find((p) => p.publicKey === c1.keys.publicKey);
-      expect(peer?.allowedIps).toEqual(["10.131.0.250/32"]);
-    }, WAIT);
-    const onHub = (await site.driver.dump()).peers.flatMap((p) => p.allowedIps);
-    expect(onHub).not.toContain("10.131.0.2/32");
+    expect(await addressesOf(site)).toEqual(expected);
+    await vi.waitFor(
+      async () => expect(await hubPeers(site)).toEqual(expected.map(([key, ip]) => [key, [`${ip}/32`]])),
+      WAIT,
+    );
     // The device keeps its own config: its operator moves it by hand.
     // (Old address first: deleting a subnet's primary address takes its secondaries with it.)
     await lab.exec(c1.ns, "ip", ["address", "del", "10.131.0.2/24", "dev", c1.iface]);
@@ -320,8 +345,15 @@ describeNetns("adopting existing interfaces, then moving a node", () => {
     await vi.waitFor(async () => expect(await lab.ping(c1.ns, `${site.prefix}.1`)).toBe(true), WAIT);
     await vi.waitFor(async () => expect(await lab.ping(c2.ns, "10.131.0.250")).toBe(true), WAIT);
     expect(await lab.ping(c2.ns, "10.131.0.2")).toBe(false);
-    for (const r of await nodesOf(site)) {
-      const text = await (await t.request(`/api/v1/nodes/${r.id}/config`)).text();
+    const configs = await Promise.all(
+      (await nodesOf(site)).map(async (r) => ({
+        ip4: r.ip4,
+        text: await (await t.request(`/api/v1/nodes/${r.id}/config`)).text(),
+      })),
+    );
+    expect(configs).toHaveLength(PEERS);
+    for (const { ip4, text } of configs) {
+      expect([...text.matchAll(/^Address = (.+)$/gm)].map((m) => m[1])).toEqual([`${ip4}/24`]);
       expect(text).not.toMatch(/10\.131\.0\.2\//);
     }
     expect(await drift(site)).toMatchObject({ missing: [], unexpected: [], mismatched: [] });

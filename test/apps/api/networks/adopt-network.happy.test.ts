@@ -120,6 +120,18 @@ describe("adopting a wg0.conf's peers as nodes", () => {
 
     const rows = await t.platform.database.db.select().from(nodes).where(eq(nodes.networkId, net.id));
     expect(rows).toHaveLength(6);
+    // Exactly the existing node and the five adopted peers, each with its own key and addresses.
+    const byName = (a: (string | null)[], b: (string | null)[]) => a[0]!.localeCompare(b[0]!);
+    expect(rows.map((r) => [r.name, r.publicKey, r.ip4, r.ip6]).sort(byName)).toEqual(
+      [
+        ["existing", existing.node.publicKey, "10.77.0.2", existing.node.ip6],
+        ["alice laptop", keys[0], "10.77.0.10", "fd77::10"],
+        ["office router", keys[1], "10.77.0.11", null],
+        [data.adopted[2].name, keys[2], "10.77.0.12", null],
+        ["bob-s phone -old-", keys[3], "10.77.0.13", null],
+        ["existing-2", keys[11], "10.77.0.23", null],
+      ].sort(byName),
+    );
     const alice = rows.find((r) => r.name === "alice laptop")!;
     expect(alice).toMatchObject({
       publicKey: keys[0],
