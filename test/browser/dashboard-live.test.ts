@@ -14,9 +14,9 @@ import type { RunningServer } from "../../apps/api/server.js";
 import { listen } from "../../apps/api/server.js";
 import { webhookDeliveries } from "../../src/db/index.js";
 import { generateKeyPair } from "../../src/mesh/index.js";
-import type { TaskHandler } from "../../src/sync/index.js";
 import { hasChromium, launchChromium, openDashboard } from "../support/browser.js";
 import { fakeInterfaceOps } from "../support/fake-interfaces.js";
+import { gatedTasks } from "../support/gated-tasks.js";
 import { json } from "../support/http.js";
 import { heartbeat } from "../support/mesh.js";
 import type { TestPlatform } from "../support/platform.js";
@@ -237,20 +237,7 @@ describe.skipIf(!hasChromium())("the dashboard, live, in Chromium", () => {
     // No worker runs here: the test executes the run itself, with tasks it lets through one at a
     // time. Each is 300 ms of work, longer than the 250 ms between checkpoints, so each finished
     // task is one checkpoint and one sync.progress event.
-    let allowed = 0;
-    let started = 0;
-    const waiters: (() => void)[] = [];
-    const allow = (n: number) => {
-      allowed += n;
-      for (const wake of waiters.splice(0)) wake();
-    };
-    const task: TaskHandler = async () => {
-      const mine = ++started;
-      const work = new Promise((resolve) => setTimeout(resolve, 300));
-      while (mine > allowed) await new Promise<void>((resolve) => waiters.push(resolve));
-      await work;
-      return { ok: true, note: "done" };
-    };
+    const { task, allow } = gatedTasks();
 
     const accepted = await post("/api/v1/sync/full", {});
     const runId: string = accepted.sync_log_id;

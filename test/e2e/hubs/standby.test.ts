@@ -26,8 +26,8 @@ import { createLab, describeNetns } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import type { SpawnedProcess } from "../../support/spawn.js";
-import { spawnEntry } from "../../support/spawn.js";
-import { bundleWorkerEntry, workerChildEnv } from "../../support/worker-process.js";
+import type { HubHost } from "../../support/worker-process.js";
+import { bundleWorkerEntry, startHubHost } from "../../support/worker-process.js";
 
 const LEASE_SECONDS = 15;
 /**
@@ -90,17 +90,8 @@ describeNetns("a standby hub host takes a network over", () => {
     if (entry) await rm(entry, { force: true });
   });
 
-  function startHost(host: (typeof hosts)["a"], network: string): SpawnedProcess {
-    const worker = spawnEntry(
-      entry,
-      workerChildEnv(t, dataDir, {
-        WORKER_QUEUES: "peer-sync",
-        WG_INTERFACES: `${network}=${host.iface}@${host.ns}`,
-        HUB_ID: host.id,
-        HUB_LEASE_SECONDS: String(LEASE_SECONDS),
-        SCHEDULER_ENABLED: "false",
-      }),
-    );
+  function startHost(host: HubHost, network: string): SpawnedProcess {
+    const worker = startHubHost(t, { entry, dataDir, host, network, leaseSeconds: LEASE_SECONDS });
     processes.push(worker);
     return worker;
   }

@@ -18,8 +18,13 @@ import { createLab, describeNetns } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import type { SpawnedProcess } from "../../support/spawn.js";
-import { spawnEntry } from "../../support/spawn.js";
-import { bundleWorkerEntry, workerChildEnv } from "../../support/worker-process.js";
+import type { HubHost } from "../../support/worker-process.js";
+import {
+  bundleWorkerEntry,
+  spawnBundle,
+  startHubHost,
+  workerChildEnv,
+} from "../../support/worker-process.js";
 
 const WAIT = { timeout: 60_000, interval: 200 };
 
@@ -31,7 +36,7 @@ describeNetns("two hub hosts and two API processes", () => {
   let entries: { worker: string; api: string };
   const processes: SpawnedProcess[] = [];
   const suffix = randomBytes(3).toString("hex");
-  const hubs = {
+  const hubs: Record<"a" | "b", HubHost> = {
     a: { id: `hub-a-${suffix}`, ns: "", iface: "" },
     b: { id: `hub-b-${suffix}`, ns: "", iface: "" },
   };
@@ -55,23 +60,14 @@ describeNetns("two hub hosts and two API processes", () => {
     for (const entry of Object.values(entries ?? {})) await rm(entry, { force: true });
   });
 
-  function startHub(hub: (typeof hubs)["a"], network: string): SpawnedProcess {
-    const worker = spawnEntry(
-      entries.worker,
-      workerChildEnv(t, dataDir, {
-        WORKER_QUEUES: "peer-sync",
-        WG_INTERFACES: `${network}=${hub.iface}@${hub.ns}`,
-        HUB_ID: hub.id,
-        HUB_LEASE_SECONDS: "15",
-        SCHEDULER_ENABLED: "false",
-      }),
-    );
+  function startHub(host: HubHost, network: string): SpawnedProcess {
+    const worker = startHubHost(t, { entry: entries.worker, dataDir, host, network, leaseSeconds: 15 });
     processes.push(worker);
     return worker;
   }
 
   async function startApi(): Promise<{ api: SpawnedProcess; url: string }> {
-    const api = spawnEntry(entries.api, workerChildEnv(t, dataDir, { PORT: "0", HOST: "127.0.0.1" }));
+    const api = spawnBundle(entries.api, workerChildEnv(t, dataDir, { PORT: "0", HOST: "127.0.0.1" }));
     processes.push(api);
     const [, url] = await api.waitForOutput(/"url":"(http:\/\/[^"]+)"/, 120_000);
     return { api, url: url! };

@@ -5,22 +5,21 @@
  * over the hub's key and port; the peer-sync worker bound to the interface starts only afterwards and
  * reconciles it: drift 0, the interface's key and port unchanged, the session the same one.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { applyWgQuickConfig, parseWgQuickConfig } from "../../../src/agent/index.js";
 import { nodes } from "../../../src/db/index.js";
 import type { WgDriver } from "../../../src/wireguard/index.js";
-import { ensureInterface, generateKeyPair, openDriver } from "../../../src/wireguard/index.js";
+import { generateKeyPair } from "../../../src/wireguard/index.js";
 import type { WorkerRuntime } from "../../../workers/runtime.js";
+import { handBuiltHub } from "../../support/hand-built-hub.js";
 import { json } from "../../support/http.js";
 import { createNetwork } from "../../support/mesh.js";
 import type { HubAndClients, Lab } from "../../support/netns.js";
 import { createLab, describeNetns, hubAndClients } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
+import { requestSync, waitForRun } from "../../support/sync.js";
 import { startTestWorkers } from "../../support/workers.js";
 
 const WAIT = { timeout: 45_000, interval: 250 };
@@ -56,24 +55,18 @@ describeNetns("adopting a hub interface that runs with its own key", () => {
     ).join("\n");
     conf = `[Interface]\nPrivateKey = ${hub.privateKey}\nListenPort = ${PORT}\nAddress = 10.151.0.1/24\n\n${peers}`;
 
-    await ensureInterface({
-      name: net.hubIface,
-      privateKey: hub.privateKey,
-      listenPort: PORT,
-      addresses: ["10.151.0.1/24"],
-      netns: net.hubNs,
-    });
-    // `wg addconf` takes no wg-quick keys (Address): only the peers go in.
-    const dir = await mkdtemp(path.join(tmpdir(), "wst-adopt-hubkey-"));
-    try {
-      await writeFile(path.join(dir, "peers.conf"), peers, { mode: 0o600 });
-      const added = await lab.exec(net.hubNs, "wg", ["addconf", net.hubIface, path.join(dir, "peers.conf")]);
-      expect(added.exitCode, added.stderr).toBe(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-    driver = openDriver(net.hubIface, { driver: "auto", netns: net.hubNs });
-    expect((await driver.dump()).peers).toHaveLength(PEERS);
+    driver = await handBuiltHub(
+      lab,
+      {
+        ns: net.hubNs,
+        iface: net.hubIface,
+        privateKey: hub.privateKey,
+        listenPort: PORT,
+        address: "10.151.0.1/24",
+      },
+      peers,
+      PEERS,
+    );
 
     await applyWgQuickConfig(
       parseWgQuickConfig(
@@ -152,12 +145,8 @@ describeNetns("adopting a hub interface that runs with its own key", () => {
 
     // The worker bound to the interface starts now, and reconciles the network.
     workers = await startTestWorkers(t.platform, { queues: ["peer-sync"] });
-    const started = await json(await t.request("/api/v1/sync/peers", { method: "POST", body: {} }));
-    const runId = started.data.sync_log_id as string;
-    await vi.waitFor(async () => {
-      const run = (await json(await t.request(`/api/v1/sync/status/${runId}`))).data;
-      expect(run.status).toBe("COMPLETED");
-    }, WAIT);
+    const started = await requestSync(t, "peers", {});
+    await waitForRun(t, started.sync_log_id, "COMPLETED", { timeoutMs: WAIT.timeout });
 
     const drift = (await json(await t.request(`/api/v1/networks/${networkId}/drift`))).data;
     expect(drift).toMatchObject({ managed: true, missing: [], unexpected: [], mismatched: [] });

@@ -6,16 +6,14 @@
  * time unchanged) and still carries pings. Then a node moves: its new address pings through the hub
  * and the old one is gone from the hub and from every config.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { applyWgQuickConfig, parseWgQuickConfig } from "../../../src/agent/index.js";
 import { networks, nodes } from "../../../src/db/index.js";
 import type { WgDriver } from "../../../src/wireguard/index.js";
-import { ensureInterface, generateKeyPair, openDriver } from "../../../src/wireguard/index.js";
+import { generateKeyPair } from "../../../src/wireguard/index.js";
 import type { WorkerRuntime } from "../../../workers/runtime.js";
+import { handBuiltHub } from "../../support/hand-built-hub.js";
 import type { Json } from "../../support/http.js";
 import { json } from "../../support/http.js";
 import { createNetwork } from "../../support/mesh.js";
@@ -70,24 +68,18 @@ describeNetns("adopting existing interfaces, then moving a node", () => {
   /** The hub interface by hand: key and port of the network, then the peers with `wg addconf`. */
   async function buildHub(site: Site, hubNs: string) {
     const [row] = await t.platform.database.db.select().from(networks).where(eq(networks.id, site.networkId));
-    await ensureInterface({
-      name: site.hubIface,
-      privateKey: t.platform.secrets.open(row!.hubPrivateKeyEnc, `network:${site.networkId}`),
-      listenPort: site.port,
-      addresses: [`${site.prefix}.1/24`],
-      netns: hubNs,
-    });
-    // A file, as an operator's wg0.conf is (`/dev/stdin` is a socket under Node, which `wg` cannot open).
-    const dir = await mkdtemp(path.join(tmpdir(), "wst-adopt-"));
-    try {
-      await writeFile(path.join(dir, "wg0.conf"), site.conf, { mode: 0o600 });
-      const added = await lab.exec(hubNs, "wg", ["addconf", site.hubIface, path.join(dir, "wg0.conf")]);
-      expect(added.exitCode, added.stderr).toBe(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-    site.driver = openDriver(site.hubIface, { driver: "auto", netns: hubNs });
-    expect((await site.driver.dump()).peers).toHaveLength(PEERS);
+    site.driver = await handBuiltHub(
+      lab,
+      {
+        ns: hubNs,
+        iface: site.hubIface,
+        privateKey: t.platform.secrets.open(row!.hubPrivateKeyEnc, `network:${site.networkId}`),
+        listenPort: site.port,
+        address: `${site.prefix}.1/24`,
+      },
+      site.conf,
+      PEERS,
+    );
   }
 
   async function bringUpClient(site: Site, client: Site["clients"][number], hubAddress: string) {

@@ -11,15 +11,14 @@ import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { auditLog, events, nodes, syncRuns, transaction } from "../../../src/db/index.js";
 import { emitEvent } from "../../../src/events/index.js";
-import { TEST_REDIS_URL } from "../../support/env.js";
 import { createNetwork, createNode, heartbeat } from "../../support/mesh.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import type { SpawnedProcess } from "../../support/spawn.js";
-import { spawnEntry } from "../../support/spawn.js";
 import type { StandIn } from "../../support/stand-ins.js";
 import { startStandIn } from "../../support/stand-ins.js";
 import { requestSync } from "../../support/sync.js";
+import { bundleWorkerEntry, spawnBundle, workerChildEnv } from "../../support/worker-process.js";
 
 const PROCESSES = 3;
 const WAIT = { timeout: 150_000, interval: 250 };
@@ -51,6 +50,7 @@ describe("the scheduler in three worker processes", () => {
   let t: TestPlatform;
   let receiver: StandIn;
   let dataDir: string;
+  let entry: string;
   const children: SpawnedProcess[] = [];
   const silent: string[] = [];
   const disabled: string[] = [];
@@ -61,6 +61,7 @@ describe("the scheduler in three worker processes", () => {
     t = await createTestPlatform();
     receiver = await startStandIn();
     dataDir = await mkdtemp(path.join(tmpdir(), "wiresync-ticks-"));
+    entry = bundleWorkerEntry();
     const db = t.platform.database.db;
 
     const hook = await t.request("/api/admin/settings/webhooks", {
@@ -118,27 +119,22 @@ describe("the scheduler in three worker processes", () => {
 
     for (let i = 0; i < PROCESSES; i++) {
       children.push(
-        spawnEntry("workers/main.ts", {
-          DATABASE_URL: t.db.url,
-          REDIS_URL: TEST_REDIS_URL,
-          REDIS_PREFIX: t.prefix,
-          API_KEY: t.adminKey,
-          JWT_SECRET: t.jwtSecret,
-          ENCRYPTION_KEY: t.encryptionKey.toString("hex"),
-          DATA_DIR: dataDir,
-          LOG_LEVEL: "debug",
-          // Workers without WireGuard: the runs the scheduler requests wait in the peer-sync queue.
-          WORKER_QUEUES: "config-push,email,webhook",
-          WEBHOOK_ALLOW_PRIVATE: "true",
-          SCHEDULER_ENABLED: "true",
-          STALE_RUN_CHECK_CRON: "* * * * * *",
-          NODE_LIVENESS_CRON: "* * * * * *",
-          QUOTA_RESTORE_CRON: "* * * * * *",
-          RETENTION_CRON: "*/2 * * * * *",
-          RETENTION_DAYS: "1",
-          NODE_OFFLINE_AFTER_SECONDS: "30",
-          OUTBOX_RELAY_INTERVAL_MS: "300",
-        }),
+        spawnBundle(
+          entry,
+          workerChildEnv(t, dataDir, {
+            LOG_LEVEL: "debug",
+            // Workers without WireGuard: the runs the scheduler requests wait in the peer-sync queue.
+            WORKER_QUEUES: "config-push,email,webhook",
+            SCHEDULER_ENABLED: "true",
+            STALE_RUN_CHECK_CRON: "* * * * * *",
+            NODE_LIVENESS_CRON: "* * * * * *",
+            QUOTA_RESTORE_CRON: "* * * * * *",
+            RETENTION_CRON: "*/2 * * * * *",
+            RETENTION_DAYS: "1",
+            NODE_OFFLINE_AFTER_SECONDS: "30",
+            OUTBOX_RELAY_INTERVAL_MS: "300",
+          }),
+        ),
       );
     }
     await Promise.all(children.map((c) => c.waitForOutput(/"msg":"workers started"/, 60_000)));
@@ -148,6 +144,7 @@ describe("the scheduler in three worker processes", () => {
     await receiver?.close();
     await t?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (entry) await rm(entry, { force: true });
   });
 
   /** Every JSON log line of every process, each with the process's index. */

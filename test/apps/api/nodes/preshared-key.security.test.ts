@@ -10,7 +10,7 @@ import { json } from "../../../support/http.js";
 import { asToken, createNetwork, createNode } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
 import { createTestPlatform } from "../../../support/platform.js";
-import { type AgentNode, agentNode } from "./rekey-support.js";
+import { type AgentNode, agentNode } from "../../../support/rekey-support.js";
 
 const pskOf = (config: string) => /^PresharedKey = (\S+)$/m.exec(config)?.[1];
 

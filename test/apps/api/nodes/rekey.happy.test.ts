@@ -5,65 +5,45 @@
  * with a one-time link or an email to the node's owner.
  */
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { auditLog, retiredPeers } from "../../../../src/db/index.js";
 import { generateKeyPair } from "../../../../src/wireguard/index.js";
-import type { WorkerRuntime } from "../../../../workers/runtime.js";
 import { json } from "../../../support/http.js";
-import { asToken, createNetwork, createNode, eventsOfNode, heartbeat } from "../../../support/mesh.js";
-import type { TestPlatform } from "../../../support/platform.js";
-import { createTestPlatform } from "../../../support/platform.js";
-import { startTestWorkers } from "../../../support/workers.js";
-import { agentNode, rotation } from "./rekey-support.js";
+import { asToken, createNode, eventsOfNode, heartbeat } from "../../../support/mesh.js";
+import { agentNode, rotation, useRekeySetup } from "../../../support/rekey-support.js";
 
 describe("node re-key", () => {
-  let t: TestPlatform;
-  let workers: WorkerRuntime;
-  let networkId: string;
-  let hubPublicKey: string;
-
-  beforeAll(async () => {
-    t = await createTestPlatform();
-    // Peer sync answers at once here (no interface of this network is managed): `hubApplied` false.
-    workers = await startTestWorkers(t.platform, { queues: ["peer-sync"] });
-    const net = await createNetwork(t);
-    networkId = net.id;
-    hubPublicKey = net.hubPublicKey;
-  });
-  afterAll(async () => {
-    await workers.close();
-    await t.close();
-  });
+  const s = useRekeySetup();
 
   it("asks an agent node to rotate: 202, and its heartbeats say so until it has", async () => {
-    const node = await agentNode(t, networkId);
-    expect((await heartbeat(t, node.id, node.token)).rotateKey).toBe(false);
-    const res = await t.request(`/api/v1/nodes/${node.id}/rekey`, { method: "POST" });
+    const node = await agentNode(s.t, s.networkId);
+    expect((await heartbeat(s.t, node.id, node.token)).rotateKey).toBe(false);
+    const res = await s.t.request(`/api/v1/nodes/${node.id}/rekey`, { method: "POST" });
     expect(res.status).toBe(202);
     const body = (await json(res)).data;
     expect(body).toMatchObject({ mode: "agent", node: { id: node.id, publicKey: node.keys.publicKey } });
     expect(body.node.keyRotationRequestedAt).toEqual(expect.any(String));
-    expect((await heartbeat(t, node.id, node.token)).rotateKey).toBe(true);
+    expect((await heartbeat(s.t, node.id, node.token)).rotateKey).toBe(true);
 
     const next = generateKeyPair();
-    const rotated = await t.request(`/api/v1/nodes/${node.id}/key`, {
+    const rotated = await s.t.request(`/api/v1/nodes/${node.id}/key`, {
       method: "POST",
       ...asToken(node.token),
-      body: rotation(node, hubPublicKey, next),
+      body: rotation(node, s.hubPublicKey, next),
     });
     expect(rotated.status).toBe(200);
     expect((await json(rotated)).data).toMatchObject({ publicKey: next.publicKey, hubApplied: false });
-    expect((await heartbeat(t, node.id, node.token)).rotateKey).toBe(false);
+    expect((await heartbeat(s.t, node.id, node.token)).rotateKey).toBe(false);
   });
 
   it("moves an agent node to its new key: the old key is retired, the config names the new one, one audit row and one event", async () => {
-    const node = await agentNode(t, networkId);
-    const before = (await json(await t.request(`/api/v1/nodes/${node.id}`))).data;
+    const node = await agentNode(s.t, s.networkId);
+    const before = (await json(await s.t.request(`/api/v1/nodes/${node.id}`))).data;
     const next = generateKeyPair();
-    const res = await t.request(`/api/v1/nodes/${node.id}/key`, {
+    const res = await s.t.request(`/api/v1/nodes/${node.id}/key`, {
       method: "POST",
       ...asToken(node.token),
-      body: rotation(node, hubPublicKey, next),
+      body: rotation(node, s.hubPublicKey, next),
     });
     expect(res.status).toBe(200);
     expect((await json(res)).data).toEqual({
@@ -71,7 +51,7 @@ describe("node re-key", () => {
       configVersion: before.configVersion + 1,
       hubApplied: false,
     });
-    const after = (await json(await t.request(`/api/v1/nodes/${node.id}`))).data;
+    const after = (await json(await s.t.request(`/api/v1/nodes/${node.id}`))).data;
     expect(after).toMatchObject({
       publicKey: next.publicKey,
       previousPublicKey: node.keys.publicKey,
@@ -79,14 +59,14 @@ describe("node re-key", () => {
       keyRotationRequestedAt: null,
     });
     expect(after.keyRotatedAt).toEqual(expect.any(String));
-    const retired = await t.db.database.db
+    const retired = await s.t.db.database.db
       .select()
       .from(retiredPeers)
-      .where(and(eq(retiredPeers.networkId, networkId), eq(retiredPeers.publicKey, node.keys.publicKey)));
+      .where(and(eq(retiredPeers.networkId, s.networkId), eq(retiredPeers.publicKey, node.keys.publicKey)));
     expect(retired).toHaveLength(1);
-    const config = await (await t.request(`/api/v1/nodes/${node.id}/config`, asToken(node.token))).text();
+    const config = await (await s.t.request(`/api/v1/nodes/${node.id}/config`, asToken(node.token))).text();
     expect(config).toContain(`its public key is ${next.publicKey}`);
-    const audits = await t.db.database.db
+    const audits = await s.t.db.database.db
       .select()
       .from(auditLog)
       .where(and(eq(auditLog.entityId, node.id), eq(auditLog.action, "node.key-rotated")));
@@ -96,27 +76,27 @@ describe("node re-key", () => {
       publicKey: next.publicKey,
       by: "agent",
     });
-    const updates = (await eventsOfNode(t, node.id)).filter((e) => e.type === "node.updated");
+    const updates = (await eventsOfNode(s.t, node.id)).filter((e) => e.type === "node.updated");
     expect(updates).toHaveLength(1);
     expect(updates[0]!.data).toMatchObject({ keyRotated: "agent", changed: ["publicKey"] });
   });
 
   it("answers a repeated rotation (a lost answer) the same, and changes nothing more", async () => {
-    const node = await agentNode(t, networkId);
-    const body = rotation(node, hubPublicKey, generateKeyPair());
+    const node = await agentNode(s.t, s.networkId);
+    const body = rotation(node, s.hubPublicKey, generateKeyPair());
     const send = () =>
-      t.request(`/api/v1/nodes/${node.id}/key`, { method: "POST", ...asToken(node.token), body });
+      s.t.request(`/api/v1/nodes/${node.id}/key`, { method: "POST", ...asToken(node.token), body });
     const first = await json(await send());
     const again = await send();
     expect(again.status).toBe(200);
     expect((await json(again)).data).toEqual(first.data);
-    const updates = (await eventsOfNode(t, node.id)).filter((e) => e.type === "node.updated");
+    const updates = (await eventsOfNode(s.t, node.id)).filter((e) => e.type === "node.updated");
     expect(updates).toHaveLength(1);
   });
 
   it("re-keys a server-held node without an email: a new key and a one-time link to its new config, never the key itself", async () => {
-    const { node } = await createNode(t, networkId);
-    const res = await t.request(`/api/v1/nodes/${node.id}/rekey`, { method: "POST" });
+    const { node } = await createNode(s.t, s.networkId);
+    const res = await s.t.request(`/api/v1/nodes/${node.id}/rekey`, { method: "POST" });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).not.toContain("PrivateKey");
@@ -126,21 +106,21 @@ describe("node re-key", () => {
     expect(body.node.previousPublicKey).toBe(node.publicKey);
     expect(body.emailQueuedTo).toBeUndefined();
     const url = new URL(body.configLink.url);
-    const config = await (await t.request(`${url.pathname}${url.search}`, { key: null })).text();
+    const config = await (await s.t.request(`${url.pathname}${url.search}`, { key: null })).text();
     expect(config).toMatch(/^PrivateKey = /m);
     expect(config).not.toContain(`its public key is`);
-    const updates = (await eventsOfNode(t, node.id)).filter((e) => e.type === "node.updated");
+    const updates = (await eventsOfNode(s.t, node.id)).filter((e) => e.type === "node.updated");
     expect(updates.map((e) => e.data.keyRotated)).toEqual(["server"]);
   });
 
   it("re-keys a server-held node with an email: the new config goes by email (the event that queues it), no link", async () => {
-    const { node } = await createNode(t, networkId, { email: "owner@example.com" });
-    const res = await t.request(`/api/v1/nodes/${node.id}/rekey`, { method: "POST" });
+    const { node } = await createNode(s.t, s.networkId, { email: "owner@example.com" });
+    const res = await s.t.request(`/api/v1/nodes/${node.id}/rekey`, { method: "POST" });
     expect(res.status).toBe(200);
     const body = (await json(res)).data;
     expect(body).toMatchObject({ mode: "server", emailQueuedTo: "owner@example.com" });
     expect(body.configLink).toBeUndefined();
-    const updates = (await eventsOfNode(t, node.id)).filter((e) => e.type === "node.updated");
+    const updates = (await eventsOfNode(s.t, node.id)).filter((e) => e.type === "node.updated");
     expect(updates).toHaveLength(1);
     expect(updates[0]!.data).toMatchObject({
       keyRotated: "server",
