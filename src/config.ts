@@ -15,6 +15,7 @@ import { z } from "zod";
 import type { NatType } from "./nat/index.js";
 import { canonicalNatType, NAT_TYPE_SPELLINGS } from "./nat/index.js";
 import { QUEUE_NAMES, type QueueName } from "./queue/names.js";
+import { DEFAULT_TICK_CRONS } from "./scheduler-claims/default-crons.js";
 
 const SECOND = 1;
 const MINUTE = 60 * SECOND;
@@ -186,10 +187,10 @@ export const EnvSchema = z
       z.coerce.number<string | undefined>().int().min(1).max(65_535).optional(),
     ),
     STALE_RUN_CHECK_CRON: cronExpression.default("* * * * *"),
-    NODE_LIVENESS_CRON: cronExpression.default("* * * * *"),
+    NODE_LIVENESS_CRON: cronExpression.default(DEFAULT_TICK_CRONS.nodeLiveness),
     RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
-    RETENTION_CRON: cronExpression.default("17 * * * *"),
-    QUOTA_RESTORE_CRON: cronExpression.default("* * * * *"),
+    RETENTION_CRON: cronExpression.default(DEFAULT_TICK_CRONS.retention),
+    QUOTA_RESTORE_CRON: cronExpression.default(DEFAULT_TICK_CRONS.quotaRestore),
     OUTBOX_RELAY_INTERVAL_MS: z.coerce
       .number()
       .int()

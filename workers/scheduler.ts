@@ -15,17 +15,11 @@ import type { Relay } from "../src/notify/index.js";
 import type { QuotaService } from "../src/quota/index.js";
 import type { Retention } from "../src/retention/index.js";
 import type { TickClaims, TickName } from "../src/scheduler-claims/index.js";
+import { DEFAULT_TICK_CRONS } from "../src/scheduler-claims/index.js";
 import type { SettingsService } from "../src/settings/index.js";
 import type { SyncService } from "../src/sync/index.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** When the cron ticks fire unless told otherwise. */
-export const DEFAULT_TICK_CRONS = {
-  nodeLiveness: "* * * * *",
-  retention: "17 * * * *",
-  quotaRestore: "* * * * *",
-} as const;
 
 export interface SchedulerDeps {
   sync: SyncService;
@@ -78,11 +72,6 @@ export interface Scheduler {
    * run when one is under way in this process.
    */
   kickRelay(): Promise<void>;
-  /**
-   * The relay's interval tick: kicks the relay when this process claims the interval slot of `now`.
-   * Returns true when it claimed it.
-   */
-  relayTick(now?: Date): Promise<boolean>;
   /** Prunes finished history older than the retention period now (what each claimed tick does). */
   pruneHistory(now?: Date): Promise<void>;
   /** Enables nodes disabled for their quota whose month has turned (what each claimed tick does). */
@@ -293,7 +282,10 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     });
     return relaying;
   }
-  /** The interval slot is `intervalMs` long: each process's timer fires once in it, one claims it. */
+  /**
+   * The relay's interval tick: kicks the relay when this process claims the interval slot of `now`
+   * (`intervalMs` long: each process's timer fires once in it, one claims it). True when it claimed it.
+   */
   async function relayTick(now = new Date()): Promise<boolean> {
     const intervalMs = deps.relay?.intervalMs;
     if (!intervalMs || stopped) return false;
@@ -321,7 +313,6 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     checkNodeLiveness,
     reconcileTick,
     kickRelay,
-    relayTick,
     pruneHistory,
     restoreQuotas,
     async stop() {

@@ -38,7 +38,7 @@ export interface AppDeps {
   configFeed: () => ConfigFeed;
   logger: Logger;
   metrics: Metrics;
-  /** Queues shown in Bull Board (a list, or a reading made again now and then); omit to leave the board out. */
+  /** Queues shown in Bull Board (a reading made again now and then); omit to leave the board out. */
   queues?: BoardQueues;
   /** Lifetime of the browser session cookie. */
   sessionTtlSeconds: number;

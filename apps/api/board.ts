@@ -16,8 +16,8 @@ export const BOARD_PATH = "/admin/queues";
 /** How long the board keeps one reading of which queues exist. */
 export const BOARD_REFRESH_MS = 10_000;
 
-/** The queues to show: a fixed list, or a reading made again every `BOARD_REFRESH_MS`. */
-export type BoardQueues = readonly Queue[] | (() => Promise<readonly Queue[]>);
+/** The queues to show: a reading made again every `BOARD_REFRESH_MS` (hub hosts come and go). */
+export type BoardQueues = () => Promise<readonly Queue[]>;
 
 export function mountBoard(app: Hono<AppEnv>, queues: BoardQueues) {
   const serverAdapter = new HonoAdapter(serveStatic);
@@ -33,36 +33,34 @@ export function mountBoard(app: Hono<AppEnv>, queues: BoardQueues) {
       return known.adapter;
     });
   const board = createBullBoard({
-    queues: typeof queues === "function" ? [] : adapt(queues),
+    queues: [],
     serverAdapter,
     options: { uiConfig: { boardTitle: "wiresync queues" } },
   });
 
-  if (typeof queues === "function") {
-    let readAt = Number.NEGATIVE_INFINITY;
-    let reading: Promise<void> | undefined;
-    const refresh = () => {
-      reading ??= queues()
-        .then((list) => {
-          const shown = adapt(list);
-          const names = new Set(list.map((q) => q.name));
-          for (const name of [...adapters.keys()]) if (!names.has(name)) adapters.delete(name);
-          board.replaceQueues(shown);
-          readAt = Date.now();
-        })
-        // A failed reading keeps the queues shown before; the next request tries again.
-        .catch(() => {})
-        .finally(() => {
-          reading = undefined;
-        });
-      return reading;
-    };
-    const fresh = async (_c: unknown, next: () => Promise<void>) => {
-      if (Date.now() - readAt >= BOARD_REFRESH_MS) await refresh();
-      await next();
-    };
-    app.use(BOARD_PATH, fresh);
-    app.use(`${BOARD_PATH}/*`, fresh);
-  }
+  let readAt = Number.NEGATIVE_INFINITY;
+  let reading: Promise<void> | undefined;
+  const refresh = () => {
+    reading ??= queues()
+      .then((list) => {
+        const shown = adapt(list);
+        const names = new Set(list.map((q) => q.name));
+        for (const name of [...adapters.keys()]) if (!names.has(name)) adapters.delete(name);
+        board.replaceQueues(shown);
+        readAt = Date.now();
+      })
+      // A failed reading keeps the queues shown before; the next request tries again.
+      .catch(() => {})
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
+  };
+  const fresh = async (_c: unknown, next: () => Promise<void>) => {
+    if (Date.now() - readAt >= BOARD_REFRESH_MS) await refresh();
+    await next();
+  };
+  app.use(BOARD_PATH, fresh);
+  app.use(`${BOARD_PATH}/*`, fresh);
   app.route(BOARD_PATH, serverAdapter.registerPlugin());
 }

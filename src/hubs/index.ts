@@ -5,7 +5,11 @@
  * an interface itself (the peer-sync service does, through `LeaseActions`), and never applies without
  * a live lease.
  */
-export * from "./hubs.repo.js";
-export * from "./lease-keeper.js";
-export * from "./report.js";
-export * from "./routing.js";
+export type { HubHostRow, LeaseRow } from "./hubs.repo.js";
+export { acquireLease, heartbeat, listHubHosts, readLeases, releaseLease, renewLease } from "./hubs.repo.js";
+export type { HubNetwork, LeaseActions, LeaseKeeper, LeaseKeeperOptions } from "./lease-keeper.js";
+export { createLeaseKeeper, fenceMarginMs, HubConflictError } from "./lease-keeper.js";
+export type { HubsReport, NetworkHub, NetworkHubState } from "./report.js";
+export { hubsReport } from "./report.js";
+export type { NetworkRoute, TaskDelegate } from "./routing.js";
+export { createRoutedQueue, createTaskDelegate, routeOf } from "./routing.js";

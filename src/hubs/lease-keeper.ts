@@ -95,11 +95,36 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
     return next;
   }
 
+  /** `WG_INTERFACES` refs already reported as naming no network (each is warned about once). */
+  const unresolved = new Set<string>();
+
   async function resolve(): Promise<HubNetwork[]> {
     const rows = await repo.networksNamed(db, options.refs);
     return options.refs.flatMap((ref) => {
       const row = rows.find((r) => r.id === ref || r.name === ref);
-      return row ? [{ ...row, ref }] : [];
+      if (row) {
+        unresolved.delete(ref);
+        return [{ ...row, ref }];
+      }
+      if (!unresolved.has(ref)) {
+        unresolved.add(ref);
+        log.warn(
+          { ref, setting: "WG_INTERFACES" },
+          "declared network not found; serving nothing for it until it exists",
+        );
+      }
+      return [];
+    });
+  }
+
+  /** Resolves the declared networks again and records this host's heartbeat with them. */
+  async function beat(): Promise<void> {
+    networks = await resolve();
+    await repo.heartbeat(db, {
+      id: hubId,
+      networks: networks.map((n) => n.id),
+      version: options.version,
+      startedAt,
     });
   }
 
@@ -113,14 +138,13 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
    * unrenewed and no standby is named, so nobody can take the network over) the peers stay: a
    * Postgres outage then does not cut every tunnel, and the next renewal resumes applying.
    */
-  async function lose(network: HubNetwork, why: string, keepPeers = false): Promise<void> {
+  function lose(network: HubNetwork, why: string, keepPeers = false): void {
     if (!held.delete(network.id)) return;
-    standing.add(network.id);
     if (keepPeers) {
       log.warn({ network: network.name, why }, "network lease not renewed; applying nothing until it is");
-      standing.delete(network.id);
       return;
     }
+    standing.add(network.id);
     log.warn({ network: network.name, why }, "network lease lost; stopped serving it");
     void enqueueWork(network.id, () => options.actions.clear(network, "lost"));
   }
@@ -130,7 +154,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
     for (const network of networks) {
       const h = held.get(network.id);
       if (h && now() >= h.deadline)
-        await lose(network, "no renewal before the deadline", network.standbyHubId === null);
+        lose(network, "no renewal before the deadline", network.standbyHubId === null);
     }
   }
 
@@ -192,7 +216,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
       return;
     }
     if (!renewed) {
-      await lose(network, "another hub host took the lease over");
+      lose(network, "another hub host took the lease over");
       return;
     }
     if (held.get(network.id) === h) h.deadline = start + ttlMs - margin;
@@ -210,13 +234,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
         log.warn({ network: network.name, err }, "network lease round failed");
       }
     }
-    networks = await resolve();
-    await repo.heartbeat(db, {
-      id: hubId,
-      networks: networks.map((n) => n.id),
-      version: options.version,
-      startedAt,
-    });
+    await beat();
     const live = (await repo.listHubHosts(db, ttlSeconds)).filter((h) => h.live);
     for (const network of networks) {
       if (held.has(network.id)) continue;
@@ -257,13 +275,7 @@ export function createLeaseKeeper(options: LeaseKeeperOptions) {
      * host's networks as primary and neither is that network's standby. Throws HubConflictError.
      */
     async checkConflicts(): Promise<void> {
-      networks = await resolve();
-      await repo.heartbeat(db, {
-        id: hubId,
-        networks: networks.map((n) => n.id),
-        version: options.version,
-        startedAt,
-      });
+      await beat();
       const others = (await repo.listHubHosts(db, ttlSeconds)).filter((h) => h.live && h.id !== hubId);
       for (const network of networks) {
         if (network.standbyHubId === hubId) continue;

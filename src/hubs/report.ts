@@ -1,7 +1,7 @@
 import type { Db } from "../db/index.js";
 import { allNetworks, listHubHosts, readLeases } from "./hubs.repo.js";
 
-export type HubState =
+export type NetworkHubState =
   /** A live lease: `hubId` serves it. */
   | "serving"
   /** Its holder stopped renewing, or hosts declare it and none is alive: nobody serves it. */
@@ -12,7 +12,7 @@ export type HubState =
 export interface NetworkHub {
   networkId: string;
   name: string;
-  state: HubState;
+  state: NetworkHubState;
   /** The lease holder (also when it expired), else null. */
   hubId: string | null;
   epoch: number | null;
@@ -37,7 +37,11 @@ export async function hubsReport(db: Db, ttlSeconds: number): Promise<HubsReport
   const networks = nets.map((n): NetworkHub => {
     const lease = leaseOf.get(n.id);
     const declared = hosts.some((h) => h.networks.includes(n.id));
-    const state: HubState = lease?.live ? "serving" : lease || declared ? "owner-absent" : "unassigned";
+    const state: NetworkHubState = lease?.live
+      ? "serving"
+      : lease || declared
+        ? "owner-absent"
+        : "unassigned";
     return {
       networkId: n.id,
       name: n.name,

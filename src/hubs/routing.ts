@@ -26,13 +26,19 @@ export async function routeOf(db: Db, networkId: string): Promise<NetworkRoute> 
   return routeFrom(lease);
 }
 
+/**
+ * The one "owner absent" sentence, for the 503 of a routed job and the failed task of a sync run:
+ * who held network `networkId`, until when, and what to do about it.
+ */
+function ownerAbsentMessage(networkId: string, route: { hubId: string; expiresAt: Date }): string {
+  return `owner absent: hub host ${route.hubId} served network ${networkId} until its lease expired at ${route.expiresAt.toISOString()}, and no other hub host took it over; start ${route.hubId} again or name a standby host for the network`;
+}
+
 /** HUB_OWNER_ABSENT (503) for a network whose hub host stopped renewing its lease. */
 export function ownerAbsent(networkId: string, route: { hubId: string; expiresAt: Date }): DomainError {
-  return new DomainError(
-    "HUB_OWNER_ABSENT",
-    `owner absent: hub host ${route.hubId} served network ${networkId} until its lease expired at ${route.expiresAt.toISOString()}, and no other hub host took it over; start ${route.hubId} again or name a standby host for the network`,
-    { context: { networkId, hubId: route.hubId, expiredAt: route.expiresAt.toISOString() } },
-  );
+  return new DomainError("HUB_OWNER_ABSENT", ownerAbsentMessage(networkId, route), {
+    context: { networkId, hubId: route.hubId, expiredAt: route.expiresAt.toISOString() },
+  });
 }
 
 /** Jobs that act on one network's interface, and so must reach its holder. */
@@ -113,10 +119,7 @@ export function createTaskDelegate(deps: { db: Db; queue: JobQueue; hubId: strin
     const route = routeFrom((await leases()).get(task.networkId));
     if (route.kind === "any" || (route.kind === "hub" && route.hubId === deps.hubId)) return undefined;
     if (route.kind === "absent") {
-      return {
-        ok: false,
-        note: `owner absent: hub host ${route.hubId} stopped renewing its lease (expired ${route.expiresAt.toISOString()}); nothing applied`,
-      };
+      return { ok: false, note: `${ownerAbsentMessage(task.networkName, route)} (nothing applied)` };
     }
     const result = await deps.queue.runAndWait(
       "hub-task",

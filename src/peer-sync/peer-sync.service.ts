@@ -157,23 +157,12 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   const served = new Map<string, InterfaceBinding>();
 
   const mayApply = (networkId: string) => deps.fence?.holds(networkId) ?? true;
-  const standby = (binding: InterfaceBinding): SyncOutcome => ({
+  /** The outcome of a sync that applied nothing here: `note` says why. */
+  const unmanaged = (note: string, extra: { iface?: string; peers?: number } = {}): SyncOutcome => ({
     managed: false,
-    iface: binding.iface,
-    note: `${binding.iface}: standby; this hub host does not hold the network's lease, so it applies nothing`,
-    peers: 0,
-    writes: 0,
-    coalesced: false,
-    drift: emptyDrift(),
-    settings: [],
-    changed: [],
-    forwarding: null,
-  });
-
-  const gone = (note = "the network no longer exists"): SyncOutcome => ({
-    managed: false,
+    ...(extra.iface === undefined ? {} : { iface: extra.iface }),
     note,
-    peers: 0,
+    peers: extra.peers ?? 0,
     writes: 0,
     coalesced: false,
     drift: emptyDrift(),
@@ -181,6 +170,14 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     changed: [],
     forwarding: null,
   });
+  const standby = (binding: InterfaceBinding): SyncOutcome =>
+    unmanaged(
+      `${binding.iface}: standby; this hub host does not hold the network's lease, so it applies nothing`,
+      {
+        iface: binding.iface,
+      },
+    );
+  const gone = (note = "the network no longer exists"): SyncOutcome => unmanaged(note);
 
   const links = createLinkSync({
     ops: deps.ops,
@@ -312,17 +309,9 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const binding = bindingFor(network);
       if (!binding) {
         const { total } = await deps.nodes.listNodes({ networkId, limit: 1, offset: 0 });
-        return {
-          managed: false,
-          note: `no WireGuard interface is managed for this network here; ${total} desired peers`,
+        return unmanaged(`no WireGuard interface is managed for this network here; ${total} desired peers`, {
           peers: total,
-          writes: 0,
-          coalesced: false,
-          drift: emptyDrift(),
-          settings: [],
-          changed: [],
-          forwarding: null,
-        };
+        });
       }
       if (!mayApply(network.id)) return standby(binding);
       served.set(networkId, binding);

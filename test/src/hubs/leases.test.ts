@@ -15,6 +15,7 @@ import {
   createRoutedQueue,
   fenceMarginMs,
   HubConflictError,
+  listHubHosts,
   readLeases,
   releaseLease,
   renewLease,
@@ -128,6 +129,27 @@ describe("network leases", () => {
     await keeper.settled();
     expect(keeper.epochOf(net.id)).toBe(2);
     expect(calls.at(-1)).toBe(`serve ${net.name} 2`);
+  });
+
+  it("warns once, naming it, about a WG_INTERFACES entry that names no network, and serves the others", async () => {
+    const net = await createNetwork(t);
+    const ref = `no-such-network-${net.id.slice(0, 8)}`;
+    const clock = { ms: 3_000_000 };
+    const { keeper, calls } = keeperOf("typo-a", [ref, net.name], clock);
+    await keeper.tick();
+    await keeper.tick();
+    await keeper.settled();
+    expect(keeper.networks().map((n) => n.id)).toEqual([net.id]);
+    expect(calls).toEqual([`serve ${net.name} 1`]);
+    const [host] = (await listHubHosts(db(), TTL)).filter((h) => h.id === "typo-a");
+    expect(host!.networks).toEqual([net.id]);
+    const warnings = t.logs.text
+      .split("\n")
+      .filter((l) => l.includes("declared network not found"))
+      .map((l) => JSON.parse(l) as { ref: string; setting: string; hubId: string });
+    expect(warnings.filter((w) => w.hubId === "typo-a")).toEqual([
+      expect.objectContaining({ ref, setting: "WG_INTERFACES", hubId: "typo-a" }),
+    ]);
   });
 
   it("fences a network without a standby too, but leaves its peers: nobody could take it over", async () => {
