@@ -15,6 +15,7 @@ import type { TaskHandler } from "../../src/sync/index.js";
 import { generateKeyPair } from "../../src/wireguard/index.js";
 import { PASSWORD } from "../support/auth.js";
 import { hasChromium, launchChromium, openDashboard } from "../support/browser.js";
+import { gatedTasks } from "../support/gated-tasks.js";
 import { json } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
@@ -189,6 +190,13 @@ describe.skipIf(!hasChromium())("the console's settings pages in Chromium", () =
         expect(await rows.nth(i).locator("td").nth(1).textContent()).toBe(email.to);
         expect(await rows.nth(i).locator("td").nth(4).textContent()).toBe(email.status);
       }
+      // Each cell is labelled once, after its column (for the narrow-screen cards).
+      expect(
+        await rows
+          .first()
+          .locator("td")
+          .evaluateAll((tds) => tds.map((td) => td.getAttribute("data-label"))),
+      ).toEqual(["Created", "To", "Template", "Subject", "Status", "Attempts", null]);
 
       await page.getByRole("button", { name: "Open email to ann@example.test: Welcome, Ann" }).click();
       const details = page.locator(`#email-${listed[1]!.id} dl`);
@@ -294,8 +302,19 @@ describe.skipIf(!hasChromium())("the console's settings pages in Chromium", () =
       await netForm().getByLabel("MTU").fill("1380");
       await netForm().getByLabel("Keepalive (seconds)").fill("25");
       await netForm().getByLabel("Default monthly quota (GiB)").fill("2");
+      const patched = page.waitForRequest(
+        (r) => r.method() === "PATCH" && r.url().endsWith(`/api/v1/networks/${network.id}`),
+      );
       await netForm().getByRole("button", { name: "Save network" }).click();
       await heading(page, "Settings of lab2").waitFor();
+      // Only the changed fields are sent: not the listen port or the endpoint, left as they were.
+      expect((await patched).postDataJSON()).toEqual({
+        name: "lab2",
+        dns: ["10.71.0.1", "lab.example"],
+        mtu: 1380,
+        persistentKeepalive: 25,
+        defaultMonthlyQuotaBytes: 2 * GIB,
+      });
       expect(await get(`/api/v1/networks/${network.id}`)).toMatchObject({
         name: "lab2",
         dns: ["10.71.0.1", "lab.example"],
@@ -324,6 +343,9 @@ describe.skipIf(!hasChromium())("the console's settings pages in Chromium", () =
       await nodeForm("laptop").getByLabel("Routes").fill("192.168.77.0/24, 192.168.78.0/24");
       await nodeForm("laptop").getByRole("button", { name: "Save node" }).click();
       await heading(page, "laptop-2").waitFor();
+      // The form's heading and the crumbs follow the new name.
+      expect(await page.locator("#node-edit-title").textContent()).toBe("Edit laptop-2");
+      expect(await page.locator(".crumbs").textContent()).toBe("Networks / lab2 / laptop-2");
       expect(await get(`/api/v1/nodes/${nodeId}`)).toMatchObject({
         name: "laptop-2",
         email: "ann@example.test",
@@ -410,20 +432,7 @@ describe.skipIf(!hasChromium())("the console's settings pages in Chromium", () =
 
     // No worker runs here: the test executes the run itself, letting its tasks through one at a time
     // (each longer than the time between checkpoints, so each is one sync.progress event).
-    let allowed = 0;
-    let started = 0;
-    const waiters: (() => void)[] = [];
-    const allow = (n: number) => {
-      allowed += n;
-      for (const wake of waiters.splice(0)) wake();
-    };
-    const task: TaskHandler = async () => {
-      const mine = ++started;
-      const work = new Promise((resolve) => setTimeout(resolve, 300));
-      while (mine > allowed) await new Promise<void>((resolve) => waiters.push(resolve));
-      await work;
-      return { ok: true, note: "done" };
-    };
+    const { task, allow } = gatedTasks();
     const runId: string = (await post("/api/v1/sync/full", {})).sync_log_id;
     const execution = t.platform.services.sync.executeRun(runId, { peers: task, configs: task, usage: task });
     const cells = page.locator(`tr[data-run-id="${runId}"] td`);
@@ -438,6 +447,35 @@ describe.skipIf(!hasChromium())("the console's settings pages in Chromium", () =
     expect(await execution).toMatchObject({ status: "COMPLETED", itemsSynced: total });
     await expect.poll(() => cells.nth(2).textContent()).toBe("COMPLETED");
     expect(await cells.nth(3).textContent()).toBe(`${total} / 0 / ${total}`);
+
+    // A refresh that fails shows its error; the next one that succeeds clears it.
+    const done: TaskHandler = async () => ({ ok: true, note: "done" });
+    const runOnce = async () => {
+      const id: string = (await post("/api/v1/sync/full", {})).sync_log_id;
+      await t.platform.services.sync.executeRun(id, { peers: done, configs: done, usage: done });
+      return id;
+    };
+    const problem = page.locator("main .error-box");
+    await page.route("**/api/v1/sync/logs**", (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: "application/problem+json",
+        body: JSON.stringify({
+          success: false,
+          code: "UNAVAILABLE",
+          title: "Unavailable",
+          status: 503,
+          detail: "the list is down for a test",
+        }),
+      }),
+    );
+    await runOnce();
+    await expect.poll(() => problem.count()).toBe(1);
+    expect(await problem.textContent()).toContain("the list is down for a test");
+    await page.unroute("**/api/v1/sync/logs**");
+    const later = await runOnce();
+    await page.locator(`tr[data-run-id="${later}"]`).waitFor();
+    await expect.poll(() => problem.count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__sameDocument === true)).toBe(
       true,
     );

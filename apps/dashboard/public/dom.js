@@ -385,6 +385,14 @@ export function onSubmit(form, action) {
   return form;
 }
 
+/**
+ * The items of a list typed in one text box (DNS servers, search domains): split at commas and
+ * whitespace, empty items dropped.
+ */
+export function splitList(text) {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
 /** A view's heading, focused after navigation so keyboard and screen-reader users land on it. */
 export function heading(text, ...extra) {
   return h("div", { class: "view-head" }, h("h1", { tabIndex: -1 }, text), extra);

@@ -3,19 +3,7 @@
  * full (recipient, attempts, provider id, error). Email bodies and provider keys are never shown.
  */
 import { api, query as toQuery } from "../api.js";
-import {
-  badge,
-  errorBox,
-  h,
-  labelRow,
-  listPage,
-  pager,
-  replace,
-  rowButton,
-  table,
-  timeAgo,
-  timeAt,
-} from "../dom.js";
+import { badge, errorBox, h, listPage, pager, replace, rowButton, table, timeAgo, timeAt } from "../dom.js";
 
 const PAGE_SIZE = 50;
 const STATUSES = ["queued", "sent", "skipped", "failed"];
@@ -77,14 +65,12 @@ export async function renderEmails({ main, query, signal, setQuery }) {
       String(email.attempts),
       toggle,
     ];
+    // table() names each cell after its column (labelRow): the row is labelled there, once.
     return [
-      labelRow(
-        h(
-          "tr",
-          null,
-          cells.map((cell) => h("td", null, cell)),
-        ),
-        COLUMNS,
+      h(
+        "tr",
+        null,
+        cells.map((cell) => h("td", null, cell)),
       ),
       detail,
     ];

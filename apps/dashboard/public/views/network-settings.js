@@ -4,7 +4,7 @@
  * API refuses while it has nodes).
  */
 import { api } from "../api.js";
-import { confirmDialog, errorBox, field, flash, h, heading, onSubmit, replace } from "../dom.js";
+import { confirmDialog, errorBox, field, flash, h, heading, onSubmit, replace, splitList } from "../dom.js";
 
 const GIB = 1024 ** 3;
 
@@ -15,7 +15,17 @@ function numberOrNull(text) {
   return Number.isNaN(Number(raw)) ? raw : Number(raw);
 }
 
+/** The fields of `edited` whose value differs from `network`'s (lists compared item by item). */
+function changedFields(network, edited) {
+  const same = (a, b) => (Array.isArray(a) ? JSON.stringify(a) === JSON.stringify(b) : a === b);
+  return Object.fromEntries(
+    Object.entries(edited).filter(([key, value]) => !same(value, network[key] ?? null)),
+  );
+}
+
+/** The form; a save sends only the fields changed since the network was read (or last saved). */
 function networkForm(network, onSaved) {
+  let current = network;
   const quotaGib =
     network.defaultMonthlyQuotaBytes === null ? "" : String(network.defaultMonthlyQuotaBytes / GIB);
   const form = h(
@@ -76,14 +86,21 @@ function networkForm(network, onSaved) {
       name: el("name").trim(),
       listenPort: numberOrNull(el("listenPort")),
       endpoint: el("endpoint").trim() || null,
-      dns: el("dns")
-        .split(/[\s,]+/)
-        .filter(Boolean),
+      dns: splitList(el("dns")),
       mtu: numberOrNull(el("mtu")),
       persistentKeepalive: numberOrNull(el("persistentKeepalive")),
       defaultMonthlyQuotaBytes: typeof quota === "number" ? Math.round(quota * GIB) : quota,
     };
-    const saved = await api(`/api/v1/networks/${encodeURIComponent(network.id)}`, { method: "PATCH", body });
+    const changed = changedFields(current, body);
+    if (Object.keys(changed).length === 0) {
+      flash("Nothing changed: nothing to save.");
+      return;
+    }
+    const saved = await api(`/api/v1/networks/${encodeURIComponent(network.id)}`, {
+      method: "PATCH",
+      body: changed,
+    });
+    current = saved;
     flash(`Network ${saved.name} saved.`);
     onSaved(saved);
   });

@@ -9,6 +9,7 @@ import {
   heading,
   onSubmit,
   replace,
+  splitList,
   table,
   timeAgo,
 } from "../dom.js";
@@ -67,10 +68,7 @@ function networkForm(onCreated) {
       if (value("cidr6")) body.cidr6 = value("cidr6");
       if (value("endpoint")) body.endpoint = value("endpoint");
       if (value("listenPort")) body.listenPort = Number(value("listenPort"));
-      const dns = value("dns")
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const dns = splitList(value("dns"));
       if (dns.length > 0) body.dns = dns;
       const network = await api("/api/v1/networks", { method: "POST", body });
       form.reset();

@@ -15,14 +15,9 @@ import {
   heading,
   onSubmit,
   replace,
+  splitList,
   timeAgo,
 } from "../dom.js";
-
-const splitList = (text) =>
-  text
-    .split(/[\s,]+/)
-    .map((item) => item.trim())
-    .filter(Boolean);
 
 function nodeForm(node, { onSaved }) {
   const form = h(
@@ -208,9 +203,12 @@ export async function renderNode({ main, params, session, signal }) {
     "Make new key pair",
   );
 
+  const crumbName = h("span", null, node.name);
   const render = (current) => {
     replace(factsSlot, facts(current));
     title.querySelector("h1").textContent = current.name;
+    crumbName.textContent = current.name;
+    if (form) form.querySelector("#node-edit-title").textContent = `Edit ${current.name}`;
   };
   const form = session.isAdmin
     ? nodeForm(node, {
@@ -231,7 +229,7 @@ export async function renderNode({ main, params, session, signal }) {
       " / ",
       h("a", { href: networkHash }, network.name),
       " / ",
-      node.name,
+      crumbName,
     ),
     title,
     problem,

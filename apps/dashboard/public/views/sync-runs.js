@@ -6,7 +6,7 @@ import {
   flash,
   formatDuration,
   h,
-  heading,
+  listPage,
   pager,
   replace,
   table,
@@ -82,22 +82,11 @@ export async function renderSyncRuns({ main, query, session, signal, setQuery })
   const type = TYPES.includes(query.get("type")) ? query.get("type") : "";
   const offset = Number(query.get("offset") ?? 0) || 0;
   const pagePath = `/api/v1/sync/logs${toQuery({ type, limit: PAGE_SIZE, offset })}`;
-  const page = await api(pagePath, { signal });
-  if (signal.aborted) return;
 
   /** Ids of the runs whose details are open. */
   const opened = new Set();
-  const listSlot = h("div");
-  const problem = h("div");
-
-  const refresh = async () => {
-    try {
-      const latest = await api(pagePath, { signal });
-      if (!signal.aborted) renderList(latest);
-    } catch (err) {
-      if (err?.name !== "AbortError" && !err?.endedSession) replace(problem, errorBox(err));
-    }
-  };
+  let page;
+  const refresh = () => page?.refresh();
 
   function rowsOf(run) {
     const detailId = `run-${run.id}`;
@@ -142,10 +131,12 @@ export async function renderSyncRuns({ main, query, session, signal, setQuery })
     ];
   }
 
-  function renderList(current) {
+  function render(current) {
+    // Keep the keyboard where it was when the rows are redrawn under it (once they are in place).
     const focusedRun = document.activeElement?.closest?.("tr[data-run-id]")?.dataset.runId;
-    replace(
-      listSlot,
+    if (focusedRun)
+      queueMicrotask(() => main.querySelector(`tr[data-run-id="${CSS.escape(focusedRun)}"] button`)?.focus());
+    return [
       table({
         caption: "Sync runs",
         columns: ["Requested", "Type", "Status", "Synced / failed / total", "Requested by", "Took", ""],
@@ -159,16 +150,8 @@ export async function renderSyncRuns({ main, query, session, signal, setQuery })
         onPage: (next) => setQuery({ type, offset: next }),
         label: "Sync run pages",
       }),
-    );
-    // Keep the keyboard where it was when the rows were redrawn under it.
-    if (focusedRun) listSlot.querySelector(`tr[data-run-id="${CSS.escape(focusedRun)}"] button`)?.focus();
+    ];
   }
-  renderList(page);
-
-  const refreshSoon = coalesce(refresh, LIVE_REFRESH_MS, signal);
-  onLive((event) => {
-    if (event.type === "live.resync" || event.type.startsWith("sync.")) refreshSoon();
-  }, signal);
 
   const filter = h(
     "div",
@@ -182,5 +165,19 @@ export async function renderSyncRuns({ main, query, session, signal, setQuery })
     ),
   );
 
-  replace(main, heading("Sync runs", filter), problem, listSlot);
+  // A failed refresh shows its error above the list; the next one that succeeds clears it.
+  page = await listPage({
+    main,
+    title: "Sync runs",
+    headExtra: filter,
+    load: () => api(pagePath, { signal }),
+    render,
+    signal,
+  });
+  if (signal.aborted) return;
+
+  const refreshSoon = coalesce(refresh, LIVE_REFRESH_MS, signal);
+  onLive((event) => {
+    if (event.type === "live.resync" || event.type.startsWith("sync.")) refreshSoon();
+  }, signal);
 }
