@@ -20,20 +20,20 @@ import { build } from "esbuild";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Each bundle's file name (without `.mjs`) and its entry point. */
-export const BUNDLES = {
+const BUNDLES = {
   wiresync: "apps/cli/main.ts",
   "wiresync-migrate": "apps/cli/migrate.ts",
   "wiresync-agent": "apps/agent/main.ts",
 } as const;
 
-export type BundleName = keyof typeof BUNDLES;
+type BundleName = keyof typeof BUNDLES;
 
 /**
  * Imports kept out of the bundles. The pglite ones are reached only through dynamic `import()` in
  * src/db/client.ts, so they stay dynamic in the output and are resolved at run time, by the one
  * command that needs them.
  */
-export const EXTERNAL = [
+const EXTERNAL = [
   "bufferutil",
   "utf-8-validate",
   "@electric-sql/pglite",

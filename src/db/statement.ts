@@ -25,8 +25,14 @@ export function placeholderQuery<Params extends Record<string, unknown>, Row = n
       query = build(exec).prepare("");
       built.set(exec, query);
     }
-    const result = (await query.execute(params)) as Row[] | { rows: Row[] };
-    // postgres.js answers an array of rows, PGlite an object holding them.
-    return Array.isArray(result) ? result : result.rows;
+    return rowsOf<Row>(await query.execute(params));
   };
+}
+
+/**
+ * The rows of a raw query or prepared statement, from either driver: postgres.js answers an array of
+ * rows, PGlite an object holding them (`{ rows }`).
+ */
+export function rowsOf<T>(result: unknown): T[] {
+  return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
 }

@@ -5,7 +5,7 @@
  */
 import { asc, gt, sql } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.js";
-import { events, transaction } from "../db/index.js";
+import { events, rowsOf, transaction } from "../db/index.js";
 
 /** Serialises sequencers across processes (any value unused by other advisory locks). */
 const SEQUENCER_LOCK_ID = 0x65767371;
@@ -41,11 +41,6 @@ export async function sequencePending(db: Db, limit: number): Promise<number> {
       returning ${events.id}`);
     return rowsOf(numbered).length;
   });
-}
-
-/** postgres.js answers rows, PGlite `{ rows }`. */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /** Up to `limit` sequenced events after `seq`, in stream order. */

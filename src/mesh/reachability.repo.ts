@@ -4,7 +4,7 @@
  */
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Executor, NodeStatus } from "../db/index.js";
-import { nodeReachability, nodes } from "../db/index.js";
+import { nodeReachability, nodes, rowsOf } from "../db/index.js";
 import { pgErrorCode } from "../errors.js";
 import type { PeerHandshakeReport, ReachNode } from "./reachability.js";
 
@@ -134,11 +134,7 @@ export async function markSeenThroughHub(
       update ${nodes} set last_seen_at = target.at, status = 'online', updated_at = now()
       from target where ${nodes.id} = target.id
       returning target.id, target.previous_status`);
-    // postgres.js answers rows, PGlite `{ rows }`.
-    const rows = (Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows) as {
-      id: string;
-      previous_status: NodeStatus;
-    }[];
+    const rows = rowsOf<{ id: string; previous_status: NodeStatus }>(result);
     for (const r of rows)
       if (r.previous_status !== "online") wentOnline.push({ id: r.id, previousStatus: r.previous_status });
   }
