@@ -318,16 +318,21 @@ async function insertRows(exec: Executor, table: string, columns: string[], line
       json_populate_record(null::${sql.identifier(table)}, l->'row') as r`);
 }
 
-/** Moves every serial counter of the schema past the highest id restored. */
+/**
+ * Moves every sequence a column owns (serial and identity columns, and sequences attached with
+ * `ALTER SEQUENCE … OWNED BY`, such as the event stream's `events_seq`) past the highest value
+ * restored into that column, so new rows never reuse a restored number.
+ */
 async function resetSerials(exec: Executor) {
   const serials = rowsOf<{ t: string; c: string; s: string }>(
     await exec.execute(sql`
-      select table_name as t, column_name as c, pg_get_serial_sequence(quote_ident(table_name), column_name) as s
-      from information_schema.columns
-      where table_schema = current_schema() and (column_default like 'nextval(%' or is_identity = 'YES')`),
+      select t, c, s from (
+        select table_name as t, column_name as c,
+          pg_get_serial_sequence(format('%I.%I', table_schema, table_name), column_name) as s
+        from information_schema.columns where table_schema = current_schema()
+      ) owned where s is not null`),
   );
   for (const { t, c, s } of serials) {
-    if (!s) continue;
     await exec.execute(sql`
       select setval(${s}, coalesce(max(${sql.identifier(c)}), 1), max(${sql.identifier(c)}) is not null)
       from ${sql.identifier(t)}`);
