@@ -101,6 +101,8 @@ export interface PlatformOptions {
    * applies to every interface it owns.
    */
   hubs?: { id: string; leaseSeconds: number };
+  /** Live event streams: how often a stream sends a keepalive and checks its caller still stands. */
+  realtime?: { keepaliveMs?: number };
 }
 
 export interface Platform {
@@ -170,6 +172,11 @@ const DEFAULT_RETENTION_DAYS = 90;
 const EVENT_POLL_INTERVAL_MS = 1_000;
 /** Lifetime of a stream token: long enough to open (and re-open) a stream, short enough to leak little. */
 export const STREAM_TOKEN_TTL_SECONDS = 120;
+/**
+ * How often an event stream sends a keepalive and checks its caller (a disabled user, a revoked key)
+ * when an entry point passes none: under the idle timeout of common proxies.
+ */
+export const STREAM_KEEPALIVE_MS = 25_000;
 
 /** Notify settings when an entry point passes none: the config schema's defaults. */
 export { DEFAULT_NOTIFY };
@@ -325,6 +332,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       hub: eventHub,
       tokens: redisStreamTokens(redis, options.redis.prefix, STREAM_TOKEN_TTL_SECONDS),
       version: SERVER_VERSION,
+      keepaliveMs: options.realtime?.keepaliveMs ?? STREAM_KEEPALIVE_MS,
     }),
     relay: createRelay({
       db: database.db,
