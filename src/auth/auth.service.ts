@@ -29,7 +29,7 @@ const REGISTER_LOCK_ID = 0x75736572;
 const TOUCH_INTERVAL_MS = 1 * MINUTE_MS;
 /** Hex characters of a key's SHA-256 a session token carries to name the key that made it. */
 const KEY_FINGERPRINT_CHARS = 16;
-/** Random bytes of a generated one-time password (24 base64url characters). */
+/** Random bytes of a generated password (24 base64url characters). */
 const ONE_TIME_PASSWORD_BYTES = 18;
 
 export interface AuthServiceDeps {
@@ -412,7 +412,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     /**
-     * Sets a user's password to `input.password`, or to a generated one-time password when none is
+     * Sets a user's password to `input.password`, or to a generated password when none is
      * given, and ends every session of the user. The generated password is in the result (for the
      * admin who asked, once) and is stored only as a hash. Throws USER_NOT_FOUND.
      */
