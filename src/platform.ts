@@ -18,7 +18,7 @@ import type { Database, DatabaseOptions } from "./db/index.js";
 import { openDatabase } from "./db/index.js";
 import type { HealthCheck, HealthService } from "./health/index.js";
 import { createHealthService, HealthCheckError } from "./health/index.js";
-import type { HubsReport, LeaseKeeper, TaskDelegate } from "./hubs/index.js";
+import type { HubsReport, LeaseKeeper, NetworkHub, TaskDelegate } from "./hubs/index.js";
 import { createLeaseKeeper, createRoutedQueue, createTaskDelegate, hubsReport } from "./hubs/index.js";
 import type { Logger } from "./logger.js";
 import type { ConfigFeed, ConfigNotifier, MeshServiceDeps, MeshServices } from "./mesh/index.js";
@@ -142,7 +142,11 @@ export interface Platform {
     realtime: RealtimeService;
     reseal: ResealService;
     /** Who serves each network, and which hub hosts are alive. */
-    hubs: { report(): Promise<HubsReport> };
+    hubs: {
+      report(): Promise<HubsReport>;
+      /** Who serves one network (as in `report`); undefined for a network that does not exist. */
+      networkHub(networkId: string): Promise<NetworkHub | undefined>;
+    };
   };
   /**
    * This process as a hub host: its id, its lease keeper (when it owns interfaces and `hubs` was
@@ -348,7 +352,11 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       redis,
       retentionDays: options.workers?.retentionDays ?? DEFAULT_RETENTION_DAYS,
     }),
-    hubs: { report: () => hubsReport(database.db, leaseSeconds) },
+    hubs: {
+      report: () => hubsReport(database.db, leaseSeconds),
+      networkHub: async (networkId: string) =>
+        (await hubsReport(database.db, leaseSeconds)).networks.find((n) => n.networkId === networkId),
+    },
   };
   if (options.hubs && bindings.length > 0) {
     const log = options.logger.child({ component: "peer-sync" });
