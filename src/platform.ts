@@ -18,7 +18,7 @@ import type { Database, DatabaseOptions } from "./db/index.js";
 import { openDatabase } from "./db/index.js";
 import type { HealthCheck, HealthService } from "./health/index.js";
 import { createHealthService, HealthCheckError } from "./health/index.js";
-import type { HubsReport, LeaseKeeper, TaskDelegate } from "./hubs/index.js";
+import type { HubsReport, LeaseKeeper, NetworkHub, TaskDelegate } from "./hubs/index.js";
 import { createLeaseKeeper, createRoutedQueue, createTaskDelegate, hubsReport } from "./hubs/index.js";
 import type { Logger } from "./logger.js";
 import type { ConfigFeed, ConfigNotifier, MeshServiceDeps, MeshServices } from "./mesh/index.js";
@@ -101,6 +101,8 @@ export interface PlatformOptions {
    * applies to every interface it owns.
    */
   hubs?: { id: string; leaseSeconds: number };
+  /** Live event streams: how often a stream sends a keepalive and checks its caller still stands. */
+  realtime?: { keepaliveMs?: number };
 }
 
 export interface Platform {
@@ -140,7 +142,11 @@ export interface Platform {
     realtime: RealtimeService;
     reseal: ResealService;
     /** Who serves each network, and which hub hosts are alive. */
-    hubs: { report(): Promise<HubsReport> };
+    hubs: {
+      report(): Promise<HubsReport>;
+      /** Who serves one network (as in `report`); undefined for a network that does not exist. */
+      networkHub(networkId: string): Promise<NetworkHub | undefined>;
+    };
   };
   /**
    * This process as a hub host: its id, its lease keeper (when it owns interfaces and `hubs` was
@@ -170,6 +176,11 @@ const DEFAULT_RETENTION_DAYS = 90;
 const EVENT_POLL_INTERVAL_MS = 1_000;
 /** Lifetime of a stream token: long enough to open (and re-open) a stream, short enough to leak little. */
 export const STREAM_TOKEN_TTL_SECONDS = 120;
+/**
+ * How often an event stream sends a keepalive and checks its caller (a disabled user, a revoked key)
+ * when an entry point passes none: under the idle timeout of common proxies.
+ */
+export const STREAM_KEEPALIVE_MS = 25_000;
 
 /** Notify settings when an entry point passes none: the config schema's defaults. */
 export { DEFAULT_NOTIFY };
@@ -325,6 +336,7 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       hub: eventHub,
       tokens: redisStreamTokens(redis, options.redis.prefix, STREAM_TOKEN_TTL_SECONDS),
       version: SERVER_VERSION,
+      keepaliveMs: options.realtime?.keepaliveMs ?? STREAM_KEEPALIVE_MS,
     }),
     relay: createRelay({
       db: database.db,
@@ -340,7 +352,11 @@ export async function openPlatform(options: PlatformOptions): Promise<Platform> 
       redis,
       retentionDays: options.workers?.retentionDays ?? DEFAULT_RETENTION_DAYS,
     }),
-    hubs: { report: () => hubsReport(database.db, leaseSeconds) },
+    hubs: {
+      report: () => hubsReport(database.db, leaseSeconds),
+      networkHub: async (networkId: string) =>
+        (await hubsReport(database.db, leaseSeconds)).networks.find((n) => n.networkId === networkId),
+    },
   };
   if (options.hubs && bindings.length > 0) {
     const log = options.logger.child({ component: "peer-sync" });

@@ -66,6 +66,26 @@ export async function resolveSecrets(config: Config): Promise<ResolvedSecrets> {
   return { config: Object.freeze(merged), generatedApiKey, secretsPath };
 }
 
+/**
+ * The encryption keys of an installation, for commands that open its sealed data without starting it
+ * (`wiresync restore`): `ENCRYPTION_KEY` from the environment, else the key in an existing
+ * `DATA_DIR/secrets.json`. Only reads: never creates the file or any directory. Throws, naming both
+ * places and never a key, when neither holds one, or when the file is unreadable or malformed.
+ */
+export async function readEncryptionKeys(
+  config: Config,
+): Promise<{ encryptionKey: Buffer; previousEncryptionKeys: readonly Buffer[] }> {
+  const { encryptionKey, previousEncryptionKeys } = config.secrets;
+  if (encryptionKey) return { encryptionKey, previousEncryptionKeys };
+  const secretsPath = path.join(config.dataDir, "secrets.json");
+  const stored = await readSecretsFile(secretsPath);
+  if (!stored)
+    throw new Error(
+      `no encryption key: ENCRYPTION_KEY is unset and ${secretsPath} does not exist; set ENCRYPTION_KEY to the key of the installation the data comes from`,
+    );
+  return { encryptionKey: decodeKey(stored.encryptionKey) as Buffer, previousEncryptionKeys };
+}
+
 async function readSecretsFile(file: string): Promise<SecretsFile | undefined> {
   let text: string;
   try {
@@ -74,8 +94,15 @@ async function readSecretsFile(file: string): Promise<SecretsFile | undefined> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new Error(`reading ${file}: ${(err as Error).message}`, { cause: err });
   }
-  const parsed = JSON.parse(text) as Partial<SecretsFile>;
+  let parsed: Partial<SecretsFile> | undefined;
+  try {
+    parsed = JSON.parse(text) as Partial<SecretsFile>;
+  } catch {
+    // Not the parser's message: it quotes the text around the fault, which is a secret here.
+    parsed = undefined;
+  }
   if (
+    !parsed ||
     typeof parsed.apiKey !== "string" ||
     typeof parsed.jwtSecret !== "string" ||
     typeof parsed.encryptionKey !== "string" ||

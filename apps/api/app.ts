@@ -111,6 +111,8 @@ export function createApp(deps: AppDeps): App {
   app.use("/api/*", authenticate());
   app.use("/admin/*", authenticate());
   app.use("/ws", inputGuard(), authenticate());
+  // Public, but an admin caller sees which hub host serves each network.
+  app.use("/health/ready", authenticate({ isOptional: true }));
   // Who may call each API route is declared with the route (`...access.<level>` in its createRoute).
   // The guard comes first: only a caller who may see the page gets a session cookie for it.
   app.use(`${BOARD_PATH}/*`, requireAccess("admin"), browserSession(deps));

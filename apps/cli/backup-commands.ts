@@ -7,11 +7,11 @@ import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { chmod, rename, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { BackupRefusedError, restoreBackup, writeBackup } from "../../src/backup/index.js";
+import { BackupRefusedError, checkBackup, restoreBackup, writeBackup } from "../../src/backup/index.js";
 import { loadConfig } from "../../src/config.js";
 import { createSecretBox } from "../../src/crypto/index.js";
 import { openDatabase } from "../../src/db/index.js";
-import { resolveSecrets } from "../../src/secrets.js";
+import { readEncryptionKeys } from "../../src/secrets.js";
 import { fail } from "./client.js";
 
 /** Writes a backup of the configured database to `file` (mode 0600, written whole or not at all). */
@@ -44,38 +44,57 @@ export async function backupCommand(file: string | undefined): Promise<void> {
   }
 }
 
-/** Restores a backup into the configured database (migrated first); refuses a non-empty one unless `force`. */
+/** A stream of `file`, or exit 1 naming it when it cannot be opened. */
+async function openFile(file: string) {
+  const input = createReadStream(file, { encoding: "utf8" });
+  await once(input, "open").catch((err: Error) => fail(`cannot read ${file}: ${err.message}`));
+  return input;
+}
+
+/** The lines of `input`. Foot-gun: call it only when about to read them; lines emitted before are lost. */
+function linesOf(input: NodeJS.ReadableStream) {
+  return createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+}
+
+/**
+ * Restores a backup into the configured database (migrated first); refuses a non-empty one unless
+ * `force`. Reads the encryption key without creating anything (no `secrets.json`), and reads the whole
+ * file once before opening the database: a file that cannot be restored leaves the database untouched.
+ */
 export async function restoreCommand(file: string | undefined, force: boolean): Promise<void> {
   if (!file) fail("restore needs the backup file to read");
-  const { config } = await resolveSecrets(loadConfig());
-  const box = createSecretBox(config.secrets.encryptionKey, config.secrets.previousEncryptionKeys);
-  const input = createReadStream(file, { encoding: "utf8" });
-  const opened = once(input, "open").catch((err: Error) => fail(`cannot read ${file}: ${err.message}`));
-  await opened;
-  const db = await openDatabase(config.database);
+  const config = loadConfig();
+  const keys = await readEncryptionKeys(config).catch((err: Error) => fail(`restore: ${err.message}`));
+  const box = createSecretBox(keys.encryptionKey, keys.previousEncryptionKeys);
+
+  const check = await openFile(file);
   try {
-    await db.migrate();
-    const rows = await restoreBackup(
-      db.db,
-      box,
-      createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }),
-      {
-        force,
-      },
-    );
-    const total = Object.values(rows).reduce((a, b) => a + b, 0);
-    process.stdout.write(
-      `restored ${total} rows in ${Object.keys(rows).length} tables from ${file}\n` +
-        "hub interfaces come back when a peer-sync worker that owns them starts (or at its next reconcile)\n",
-    );
+    await checkBackup(box, linesOf(check));
   } catch (err) {
-    if (err instanceof BackupRefusedError) {
-      await db.close();
-      fail(`restore refused: ${err.message}`);
-    }
+    if (err instanceof BackupRefusedError) fail(`restore refused: ${err.message}`);
     throw err;
   } finally {
-    input.destroy();
-    await db.close().catch(() => {});
+    check.destroy();
   }
+
+  const input = await openFile(file);
+  const db = await openDatabase(config.database);
+  let refused: BackupRefusedError | undefined;
+  let rows: Record<string, number> = {};
+  try {
+    await db.migrate();
+    rows = await restoreBackup(db.db, box, linesOf(input), { force });
+  } catch (err) {
+    if (!(err instanceof BackupRefusedError)) throw err;
+    refused = err;
+  } finally {
+    input.destroy();
+    await db.close();
+  }
+  if (refused) fail(`restore refused: ${refused.message}`);
+  const total = Object.values(rows).reduce((a, b) => a + b, 0);
+  process.stdout.write(
+    `restored ${total} rows in ${Object.keys(rows).length} tables from ${file}\n` +
+      "hub interfaces come back when a peer-sync worker that owns them starts (or at its next reconcile)\n",
+  );
 }

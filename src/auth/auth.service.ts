@@ -29,7 +29,7 @@ const REGISTER_LOCK_ID = 0x75736572;
 const TOUCH_INTERVAL_MS = 1 * MINUTE_MS;
 /** Hex characters of a key's SHA-256 a session token carries to name the key that made it. */
 const KEY_FINGERPRINT_CHARS = 16;
-/** Random bytes of a generated one-time password (24 base64url characters). */
+/** Random bytes of a generated password (24 base64url characters). */
 const ONE_TIME_PASSWORD_BYTES = 18;
 
 export interface AuthServiceDeps {
@@ -110,6 +110,9 @@ const userNotFound = (id: string) =>
 export type AuthService = ReturnType<typeof createAuthService>;
 
 /** Users, sessions (JWT, HS256 only) and API keys. */
+const sameScopes = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((s) => b.includes(s));
+
 export function createAuthService(deps: AuthServiceDeps) {
   const { db } = deps;
   const bootstrapHash = deps.bootstrapApiKey ? sha256Hex(deps.bootstrapApiKey) : undefined;
@@ -280,7 +283,14 @@ export function createAuthService(deps: AuthServiceDeps) {
         // A token from before the user's last "sign out everywhere" carries an older version.
         if (!user || user.disabledAt || (payload.sv ?? 0) !== user.sessionVersion) return undefined;
         const scopes: ApiKeyScope[] = user.role === "admin" ? ["admin", "read"] : ["read"];
-        return { kind: "user", id: user.id, email: user.email, role: user.role, scopes };
+        return {
+          kind: "user",
+          id: user.id,
+          email: user.email,
+          role: user.role,
+          scopes,
+          sessionVersion: user.sessionVersion,
+        };
       }
       if (kind === "bootstrap" && bootstrapFingerprint && payload.kf === bootstrapFingerprint)
         return { kind: "bootstrap", id: "bootstrap", scopes: ["admin", "read"] };
@@ -289,6 +299,35 @@ export function createAuthService(deps: AuthServiceDeps) {
         return row && isUsable(row) ? principalOfKey(row) : undefined;
       }
       return undefined;
+    },
+
+    /**
+     * Whether `principal`, resolved earlier, still stands as it was: its user exists, is not disabled,
+     * has the same role and (for a session) the same session version; its API key is not revoked,
+     * expired or deleted and has the same scopes. The bootstrap key always stands (it changes only
+     * with a restart); node principals are `NodeAuthService.isCurrentNode`'s to judge (false here).
+     * For long-lived streams, which authenticate once. Reads one row; throws what the database throws.
+     */
+    async isCurrent(principal: Principal): Promise<boolean> {
+      switch (principal.kind) {
+        case "bootstrap":
+          return true;
+        case "node":
+          return false;
+        case "user": {
+          const user = await repo.findUserById(db, principal.id);
+          return (
+            !!user &&
+            !user.disabledAt &&
+            user.role === principal.role &&
+            (principal.sessionVersion === undefined || principal.sessionVersion === user.sessionVersion)
+          );
+        }
+        case "api-key": {
+          const row = await repo.findApiKeyById(db, principal.id);
+          return !!row && isUsable(row) && sameScopes(row.scopes, principal.scopes);
+        }
+      }
     },
 
     /** Resolves an API key (bootstrap or stored); undefined when unknown, revoked or expired. */
@@ -373,7 +412,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     /**
-     * Sets a user's password to `input.password`, or to a generated one-time password when none is
+     * Sets a user's password to `input.password`, or to a generated password when none is
      * given, and ends every session of the user. The generated password is in the result (for the
      * admin who asked, once) and is stored only as a hash. Throws USER_NOT_FOUND.
      */

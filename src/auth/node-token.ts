@@ -41,5 +41,17 @@ export function createNodeAuthService(db: Db) {
       if (!node?.tokenHash || !safeEqual(hash, node.tokenHash)) return undefined;
       return { kind: "node", id: node.id, networkId: node.networkId, scopes: [] };
     },
+
+    /**
+     * Whether the node of a node principal, resolved earlier, still exists in the same network with a
+     * token. For long-lived streams, which authenticate once. Throws what the database throws.
+     */
+    async isCurrentNode(principal: Principal & { kind: "node" }): Promise<boolean> {
+      const [node] = await db
+        .select({ networkId: nodes.networkId, tokenHash: nodes.tokenHash })
+        .from(nodes)
+        .where(eq(nodes.id, principal.id));
+      return !!node?.tokenHash && node.networkId === principal.networkId;
+    },
   };
 }

@@ -156,19 +156,8 @@ export async function restoreBackup(
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();
   const header = parseHeader(first.done ? "" : first.value);
-  const missing = header.sealedWith.filter((k) => !box.keyIds.includes(k));
-  if (missing.length > 0)
-    throw new BackupRefusedError(
-      `the backup's secrets are sealed with key ${missing.join(", ")}, which this installation does not ` +
-        "have: set ENCRYPTION_KEY (or ENCRYPTION_KEYS_PREVIOUS) to the key of the installation the " +
-        "backup was taken from",
-    );
+  checkHeader(header, box);
   const tables = ownedTables();
-  const unknown = header.tables.filter((t) => !tables.includes(t));
-  if (unknown.length > 0)
-    throw new BackupRefusedError(
-      `the backup holds tables this version of wiresync does not know (${unknown.join(", ")}): restore it with the version that wrote it or a newer one`,
-    );
 
   return db.transaction(async (tx) => {
     const migrations = await migrationCount(tx);
@@ -223,14 +212,76 @@ export async function restoreBackup(
     await flush();
     if (!trailer)
       throw new BackupRefusedError("the backup is truncated (no end marker): nothing was restored");
-    for (const t of header.tables)
-      if ((trailer.rows[t] ?? 0) !== loaded[t])
-        throw new BackupRefusedError(
-          `the backup is damaged: table ${t} should have ${trailer.rows[t] ?? 0} rows, it has ${loaded[t]}`,
-        );
+    checkCounts(header, trailer, loaded);
     await resetSerials(tx);
     return loaded;
   });
+}
+
+/** Refuses a header whose secrets `box` cannot open, or that lists tables this version does not know. */
+function checkHeader(header: BackupHeader, box: SecretBox) {
+  const missing = header.sealedWith.filter((k) => !box.keyIds.includes(k));
+  if (missing.length > 0)
+    throw new BackupRefusedError(
+      `the backup's secrets are sealed with key ${missing.join(", ")}, which this installation does not ` +
+        "have: set ENCRYPTION_KEY (or ENCRYPTION_KEYS_PREVIOUS) to the key of the installation the " +
+        "backup was taken from",
+    );
+  const tables = ownedTables();
+  const unknown = header.tables.filter((t) => !tables.includes(t));
+  if (unknown.length > 0)
+    throw new BackupRefusedError(
+      `the backup holds tables this version of wiresync does not know (${unknown.join(", ")}): restore it with the version that wrote it or a newer one`,
+    );
+}
+
+/**
+ * Reads a whole backup without touching any database: the header (format, version, tables, and keys
+ * `box` must have), every line, and the row counts against the end marker. Throws the
+ * `BackupRefusedError` `restoreBackup` would for the same file; the checks that need the target
+ * database (its schema version, its being empty) are left to `restoreBackup`. Returns the header
+ * and the row counts.
+ */
+export async function checkBackup(
+  box: SecretBox,
+  lines: AsyncIterable<string>,
+): Promise<{ header: BackupHeader; rows: Record<string, number> }> {
+  let header: BackupHeader | undefined;
+  let trailer: BackupTrailer | undefined;
+  const rows: Record<string, number> = {};
+  for await (const raw of lines) {
+    const line = raw.trim();
+    if (!header) {
+      header = parseHeader(line);
+      checkHeader(header, box);
+      for (const t of header.tables) rows[t] = 0;
+      continue;
+    }
+    if (!line) continue;
+    if (trailer) throw new BackupRefusedError("the backup has lines after its end marker");
+    const parsed = parseLine(line);
+    if ("end" in parsed) {
+      trailer = parsed;
+      continue;
+    }
+    if (!header.tables.includes(parsed.table))
+      throw new BackupRefusedError(
+        `the backup has a row of table ${parsed.table}, which its header does not list`,
+      );
+    rows[parsed.table]! += 1;
+  }
+  if (!header) throw new BackupRefusedError("not a wiresync backup (the file is empty)");
+  if (!trailer) throw new BackupRefusedError("the backup is truncated (no end marker): nothing was restored");
+  checkCounts(header, trailer, rows);
+  return { header, rows };
+}
+
+function checkCounts(header: BackupHeader, trailer: BackupTrailer, loaded: Record<string, number>) {
+  for (const t of header.tables)
+    if ((trailer.rows[t] ?? 0) !== loaded[t])
+      throw new BackupRefusedError(
+        `the backup is damaged: table ${t} should have ${trailer.rows[t] ?? 0} rows, it has ${loaded[t]}`,
+      );
 }
 
 function parseHeader(line: string): BackupHeader {
@@ -318,16 +369,21 @@ async function insertRows(exec: Executor, table: string, columns: string[], line
       json_populate_record(null::${sql.identifier(table)}, l->'row') as r`);
 }
 
-/** Moves every serial counter of the schema past the highest id restored. */
+/**
+ * Moves every sequence a column owns (serial and identity columns, and sequences attached with
+ * `ALTER SEQUENCE … OWNED BY`, such as the event stream's `events_seq`) past the highest value
+ * restored into that column, so new rows never reuse a restored number.
+ */
 async function resetSerials(exec: Executor) {
   const serials = rowsOf<{ t: string; c: string; s: string }>(
     await exec.execute(sql`
-      select table_name as t, column_name as c, pg_get_serial_sequence(quote_ident(table_name), column_name) as s
-      from information_schema.columns
-      where table_schema = current_schema() and (column_default like 'nextval(%' or is_identity = 'YES')`),
+      select t, c, s from (
+        select table_name as t, column_name as c,
+          pg_get_serial_sequence(format('%I.%I', table_schema, table_name), column_name) as s
+        from information_schema.columns where table_schema = current_schema()
+      ) owned where s is not null`),
   );
   for (const { t, c, s } of serials) {
-    if (!s) continue;
     await exec.execute(sql`
       select setval(${s}, coalesce(max(${sql.identifier(c)}), 1), max(${sql.identifier(c)}) is not null)
       from ${sql.identifier(t)}`);

@@ -63,3 +63,16 @@ export async function hubsReport(db: Db, ttlSeconds: number): Promise<HubsReport
     absent: networks.filter((n) => n.state === "owner-absent").map((n) => n.name),
   };
 }
+
+/** How many networks are in each state: what `/health/ready` tells a caller who is not an admin. */
+export interface HubCounts {
+  serving: number;
+  absent: number;
+  unassigned: number;
+}
+
+/** The counts of `report`, naming no network and no host. */
+export function hubCounts(report: HubsReport): HubCounts {
+  const count = (state: HubState) => report.networks.filter((n) => n.state === state).length;
+  return { serving: count("serving"), absent: count("owner-absent"), unassigned: count("unassigned") };
+}

@@ -25,6 +25,8 @@ export interface RealtimeDeps {
   hub(): Promise<EventHub>;
   tokens: StreamTokens;
   version: string;
+  /** How often a stream sends a keepalive and checks that its caller still stands. */
+  keepaliveMs: number;
 }
 
 export interface OpenStream {
@@ -69,6 +71,7 @@ export function createRealtimeService(deps: RealtimeDeps) {
 
   return {
     authorizeRooms,
+    keepaliveMs: deps.keepaliveMs,
 
     /**
      * A stream token joining `room` as `principal` (see stream-tokens.ts). Throws what

@@ -148,19 +148,19 @@ describe.skipIf(!hasChromium())("the console's settings pages in Chromium", () =
       expect((await signIn("viewer@example.test")).status).toBe(200);
     });
 
-    it("resets a password to a one-time password shown once, which signs the user in", async () => {
+    it("resets a password to a generated password shown once, which signs the user in", async () => {
       await row("viewer@example.test")
         .getByRole("button", { name: "Reset password of viewer@example.test" })
         .click();
       await dialog(page).getByRole("button", { name: "Reset password" }).click();
-      const password = await page.getByRole("textbox", { name: "One-time password" }).inputValue();
+      const password = await page.getByRole("textbox", { name: "Generated password" }).inputValue();
       expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
       expect((await signIn("viewer@example.test")).status).toBe(401);
       expect((await signIn("viewer@example.test", password)).status).toBe(200);
 
       await page.reload();
       await row("viewer@example.test").waitFor();
-      expect(await page.getByRole("textbox", { name: "One-time password" }).count()).toBe(0);
+      expect(await page.getByRole("textbox", { name: "Generated password" }).count()).toBe(0);
       expect(await html(page)).not.toContain(password);
       expect(JSON.stringify((await api("/api/admin/audit")).body)).not.toContain(password);
     });

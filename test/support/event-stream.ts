@@ -41,9 +41,13 @@ function clientOf(messages: StreamMessage[], close: () => void): StreamClient {
 
 /**
  * Opens `url` as server-sent events. Resolves once the response is 200 (rejects with the status and
- * body otherwise); the reader keeps filling `messages` until `close()` or the server ends it.
+ * body otherwise); the reader keeps filling `messages` until `close()` or the server ends it, when
+ * `ended` resolves.
  */
-export async function openSse(url: string, headers: Record<string, string> = {}): Promise<StreamClient> {
+export async function openSse(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<StreamClient & { ended: Promise<void> }> {
   const abort = new AbortController();
   const res = await fetch(url, {
     headers: { Accept: "text/event-stream", ...headers },
@@ -52,7 +56,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   if (res.status !== 200)
     throw Object.assign(new Error(`SSE ${res.status}: ${await res.text()}`), { status: res.status });
   const messages: StreamMessage[] = [];
-  void (async () => {
+  const ended = (async () => {
     const decoder = new TextDecoder();
     let text = "";
     try {
@@ -81,7 +85,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       // Aborted by close() or cut by the server: the test sees what arrived.
     }
   })();
-  return clientOf(messages, () => abort.abort());
+  return { ...clientOf(messages, () => abort.abort()), ended };
 }
 
 /** A WebSocket client of `/ws`; resolves once open (rejects with the HTTP status of a refusal). */

@@ -78,6 +78,8 @@ export interface TestPlatformOptions {
   migrate?: boolean;
   /** `HUB_ID` and `HUB_LEASE_SECONDS`: with `wireguard` interfaces, the platform is a hub host. */
   hubs?: PlatformOptions["hubs"];
+  /** Event stream keepalive (and caller re-check) interval; the production default unless given. */
+  streamKeepaliveMs?: number;
 }
 
 /** Notify settings for tests: local receivers allowed, short timeouts and backoffs, no email provider. */
@@ -141,6 +143,7 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
     ...(options.turn ? { turn: options.turn } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.hubs ? { hubs: options.hubs } : {}),
+    ...(options.streamKeepaliveMs ? { realtime: { keepaliveMs: options.streamKeepaliveMs } } : {}),
   });
   const app = createPlatformApp(platform, 3600, options.http);
   return {

@@ -53,13 +53,16 @@ function presentedCredential(c: Context<AppEnv>): Credential | undefined {
   return undefined;
 }
 
-/** Resolves the caller; 401 for credentials that are presented but not valid. */
-export function authenticate(): MiddlewareHandler<AppEnv> {
+/**
+ * Resolves the caller; 401 for credentials that are presented but not valid, unless `isOptional`
+ * (a public route that only shows an admin more, such as readiness): then they count as none.
+ */
+export function authenticate(options: { isOptional?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const credential = presentedCredential(c);
     if (credential) {
       const { auth, nodeAuth } = c.var.services;
-      const principal =
+      const resolve = async () =>
         credential.value === ""
           ? undefined
           : credential.kind === "api-key"
@@ -69,7 +72,10 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
               : ((await auth.authenticateToken(credential.value)) ??
                 // A configured API_KEY may have any form, and `Bearer <API_KEY>` must work as documented.
                 (credential.isAmbient ? undefined : await auth.authenticateApiKey(credential.value)));
-      if (!principal && credential.isAmbient) {
+      // An optional caller the database cannot identify right now is anonymous (readiness says why).
+      const principal = options.isOptional ? await resolve().catch(() => undefined) : await resolve();
+      if (!principal && (credential.isAmbient || options.isOptional)) {
+        if (!credential.isAmbient) return next();
         clearSessionCookie(c);
         return next();
       }

@@ -22,6 +22,7 @@ import {
   routeOf,
 } from "../../../src/hubs/index.js";
 import { hubQueueName } from "../../../src/queue/index.js";
+import { createApiKey } from "../../support/auth.js";
 import { TEST_REDIS_URL } from "../../support/env.js";
 import { fakeInterfaceOps } from "../../support/fake-interfaces.js";
 import { json } from "../../support/http.js";
@@ -285,10 +286,10 @@ describe("network leases", () => {
     const net = await createNetwork(t);
     await acquireLease(db(), net.id, "gone-a", TTL);
     await expire(net.id);
-    const ready = await t.request("/health/ready", { key: null });
+    const ready = await t.request("/health/ready");
     const body = await json(ready);
     expect(ready.status).toBe(200);
-    expect(body.hubs.absent).toContain(net.name);
+    expect(body.hubs.absent, JSON.stringify(body.hubs)).toContain(net.name);
     expect(body.hubs.networks.find((n: { networkId: string }) => n.networkId === net.id)).toEqual({
       networkId: net.id,
       name: net.name,
@@ -297,6 +298,28 @@ describe("network leases", () => {
       epoch: 1,
       standbyHubId: null,
     });
+    // Anyone else (anonymous, a read key) gets counts only: no network, name or host.
+    const tally = (state: string) =>
+      body.hubs.networks.filter((n: { state: string }) => n.state === state).length;
+    const readKey = (await createApiKey(t, ["read"], "ready-reader")).key;
+    for (const key of [null, readKey]) {
+      const counted = await t.request("/health/ready", { key });
+      expect(counted.status).toBe(200);
+      const text = await counted.text();
+      expect(JSON.parse(text).hubs).toEqual({
+        serving: tally("serving"),
+        absent: tally("owner-absent"),
+        unassigned: tally("unassigned"),
+      });
+      expect(JSON.parse(text).hubs.absent).toBeGreaterThanOrEqual(1);
+      for (const secret of [net.id, net.name, "gone-a"]) expect(text).not.toContain(secret);
+    }
+    // The admin's network read says who holds it; a read key's does not.
+    const adminRead = (await json(await t.request(`/api/v1/networks/${net.id}`))).data;
+    expect(adminRead.hub).toEqual({ state: "owner-absent", holder: "gone-a" });
+    const readerRead = (await json(await t.request(`/api/v1/networks/${net.id}`, { key: readKey }))).data;
+    expect(readerRead.id).toBe(net.id);
+    expect(readerRead).not.toHaveProperty("hub");
 
     const drift = await t.request(`/api/v1/networks/${net.id}/drift`);
     const problem = await json(drift);

@@ -44,8 +44,24 @@ describe("hourly buckets and CSV", () => {
       { who: "\tx", bytes: 2 },
       { who: "a=b", bytes: 3 },
     ];
-    expect(toCsv(["who", "bytes"], rows)).toBe(
+    expect(toCsv(["who", "bytes"], rows, ["who"])).toBe(
       'who,bytes\r\n"\'=HYPERLINK(""http://x"")@example.com",5\r\n\'+1,-1\r\n\'-2,0\r\n\'@sum,1\r\n\'\tx,2\r\na=b,3\r\n',
+    );
+  });
+
+  it("guards only the free-text columns: a key starting with + and numbers stay exactly as they are", () => {
+    const rows = [
+      {
+        publicKey: "+Zq3x0qP6tVd1vWn9Jk2Yc4bH8sLmN7oRfT5uE0aGw8=",
+        nodeName: "=cmd|' /C calc'!A0",
+        email: "-x@example.com",
+        rxBytes: -1,
+        month: "2026-12",
+      },
+    ];
+    expect(toCsv(["publicKey", "nodeName", "email", "rxBytes", "month"], rows, ["nodeName", "email"])).toBe(
+      "publicKey,nodeName,email,rxBytes,month\r\n" +
+        "+Zq3x0qP6tVd1vWn9Jk2Yc4bH8sLmN7oRfT5uE0aGw8=,'=cmd|' /C calc'!A0,'-x@example.com,-1,2026-12\r\n",
     );
   });
 

@@ -46,3 +46,18 @@ export async function streamAccess(
     tokenRoom: grant.room,
   };
 }
+
+/**
+ * Whether the caller of an open stream still stands (checked at each keepalive): its user not
+ * disabled or signed out everywhere, its API key not revoked, its node not deleted. A check the
+ * database could not answer counts as standing; the next keepalive checks again.
+ */
+export async function callerStands(services: AppEnv["Variables"]["services"], principal: Principal) {
+  try {
+    return principal.kind === "node"
+      ? await services.nodeAuth.isCurrentNode(principal)
+      : await services.auth.isCurrent(principal);
+  } catch {
+    return true;
+  }
+}

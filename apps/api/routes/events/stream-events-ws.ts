@@ -10,7 +10,7 @@ import { problemResponses, STATUS_BY_CODE } from "../../http/problem.js";
 import { access } from "../../middleware/access.js";
 import { StreamQuery } from "./schemas.js";
 import type { StreamAccess } from "./stream-access.js";
-import { roomList, streamAccess } from "./stream-access.js";
+import { callerStands, roomList, streamAccess } from "./stream-access.js";
 
 /** Bytes a client may leave unread before its socket is closed. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -27,7 +27,7 @@ export const route = createRoute({
   tags: ["events"],
   summary: "Live events over a WebSocket: the same events, rooms and resume (`?since=`) as /api/v1/events",
   description:
-    'Frames are JSON: `{"type":"system.hello",data}`, then StreamEvents. Send `{"type":"subscribe","rooms":[…]}` to join more rooms (answered `{"type":"subscribed",rooms}`); a room the caller may not read is answered `{"type":"error",error:{status:403,code,message,room}}`.',
+    'Frames are JSON: `{"type":"system.hello",data}`, then StreamEvents. Send `{"type":"subscribe","rooms":[…]}` to join more rooms (answered `{"type":"subscribed",rooms}`); a room the caller may not read is answered `{"type":"error",error:{status:403,code,message,room}}`. The socket is closed (1008) when its caller no longer stands (user disabled, API key revoked).',
   ...access.stream,
   request: { query: StreamQuery },
   responses: {
@@ -40,7 +40,12 @@ export function registerStreamEventsWs(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const query = c.req.valid("query");
     const granted = await streamAccess(c, query.rooms, query.token);
-    const upgrade = upgradeWebSocket(() => streamHandlers(c.var.services.realtime, granted, query.since));
+    const { services } = c.var;
+    const upgrade = upgradeWebSocket(() =>
+      streamHandlers(services.realtime, granted, query.since, () =>
+        callerStands(services, granted.principal),
+      ),
+    );
     // Foot-gun: the helper is typed for a plain Hono context; this route's is the same object.
     const answer = await upgrade(c as unknown as Parameters<typeof upgrade>[0], async () => {});
     if (answer) return answer;
@@ -53,9 +58,15 @@ export function registerStreamEventsWs(app: OpenAPIHono<AppEnv>) {
 
 type Realtime = AppEnv["Variables"]["services"]["realtime"];
 
-function streamHandlers(realtime: Realtime, granted: StreamAccess, since: number | undefined) {
+function streamHandlers(
+  realtime: Realtime,
+  granted: StreamAccess,
+  since: number | undefined,
+  stands: () => Promise<boolean>,
+) {
   const { principal } = granted;
   let opened: Promise<OpenStream | undefined> = Promise.resolve(undefined);
+  let recheck: ReturnType<typeof setInterval> | undefined;
   const sendJson = (ws: WSContext, message: unknown) => {
     // A client this far behind reconnects with ?since= and reads the rest from the outbox.
     const buffered = (ws.raw as { bufferedAmount?: number } | undefined)?.bufferedAmount ?? 0;
@@ -81,6 +92,12 @@ function streamHandlers(realtime: Realtime, granted: StreamAccess, since: number
           ws.close(1011, "the event stream is unavailable; reconnect with ?since=");
           return undefined;
         });
+      // A disabled user or a revoked key loses the socket within one interval.
+      recheck = setInterval(() => {
+        void stands().then((ok) => {
+          if (!ok) ws.close(1008, "the credentials of this stream are no longer valid");
+        });
+      }, realtime.keepaliveMs);
     },
     async onMessage(event: MessageEvent, ws: WSContext) {
       try {
@@ -96,6 +113,7 @@ function streamHandlers(realtime: Realtime, granted: StreamAccess, since: number
       }
     },
     onClose() {
+      clearInterval(recheck);
       void opened.then((stream) => stream?.close());
     },
   };

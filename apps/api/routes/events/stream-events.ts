@@ -6,9 +6,8 @@ import type { AppEnv } from "../../env.js";
 import { problemResponses } from "../../http/problem.js";
 import { access } from "../../middleware/access.js";
 import { StreamHeaders, StreamQuery } from "./schemas.js";
-import { streamAccess } from "./stream-access.js";
+import { callerStands, streamAccess } from "./stream-access.js";
 
-const KEEPALIVE_MS = 25_000;
 /**
  * Writes a client may leave unread before its stream is cut: it reconnects with Last-Event-ID and
  * reads the rest from the outbox, instead of this process holding them in memory.
@@ -21,7 +20,7 @@ export const route = createRoute({
   tags: ["events"],
   summary: "Live events as server-sent events: `system.hello`, then each event of the rooms joined",
   description:
-    "Each event's SSE `id` is its stream position; reconnecting with `Last-Event-ID` (or `?since=`) replays what was missed, each event once. `data` is a StreamEvent. A room the caller may not read is refused with 403.",
+    "Each event's SSE `id` is its stream position; the stream ends when its caller no longer stands (user disabled or signed out everywhere, API key revoked), checked at each keepalive; reconnecting with `Last-Event-ID` (or `?since=`) replays what was missed, each event once. `data` is a StreamEvent. A room the caller may not read is refused with 403.",
   ...access.stream,
   request: { query: StreamQuery, headers: StreamHeaders },
   responses: {
@@ -61,8 +60,10 @@ export function registerStreamEvents(app: OpenAPIHono<AppEnv>) {
       stream.onAbort(open.close);
       try {
         while (!stream.aborted) {
-          await stream.sleep(KEEPALIVE_MS);
-          if (!stream.aborted) write(": keepalive\n\n");
+          await stream.sleep(realtime.keepaliveMs);
+          // A disabled user or a revoked key loses the stream here, within one keepalive.
+          if (stream.aborted || !(await callerStands(c.var.services, principal))) break;
+          write(": keepalive\n\n");
         }
       } finally {
         open.close();

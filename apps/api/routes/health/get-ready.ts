@@ -1,5 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
+import { isAdmin } from "../../../../src/auth/index.js";
+import { hubCounts } from "../../../../src/hubs/index.js";
 import type { AppEnv } from "../../env.js";
 import { jsonResponse } from "../../http/envelope.js";
 import { access } from "../../middleware/access.js";
@@ -11,32 +13,39 @@ const Readiness = z.object({
   failed: z.array(z.string()),
   detail: z.string().optional(),
   hubs: z
-    .object({
-      hosts: z.array(
-        z.object({
-          id: z.string(),
-          live: z.boolean(),
-          networks: z.array(z.string()),
-          heartbeatAt: z.string(),
-          version: z.string(),
-        }),
-      ),
-      networks: z.array(
-        z.object({
-          networkId: z.string(),
-          name: z.string(),
-          state: z.enum(["serving", "owner-absent", "unassigned"]),
-          hubId: z.string().nullable(),
-          epoch: z.number().nullable(),
-          standbyHubId: z.string().nullable(),
-        }),
-      ),
-      absent: z.array(z.string()),
-    })
+    .union([
+      z.object({
+        serving: z.number(),
+        absent: z.number(),
+        unassigned: z.number(),
+      }),
+      z.object({
+        hosts: z.array(
+          z.object({
+            id: z.string(),
+            live: z.boolean(),
+            networks: z.array(z.string()),
+            heartbeatAt: z.string(),
+            version: z.string(),
+          }),
+        ),
+        networks: z.array(
+          z.object({
+            networkId: z.string(),
+            name: z.string(),
+            state: z.enum(["serving", "owner-absent", "unassigned"]),
+            hubId: z.string().nullable(),
+            epoch: z.number().nullable(),
+            standbyHubId: z.string().nullable(),
+          }),
+        ),
+        absent: z.array(z.string()),
+      }),
+    ])
     .optional()
     .openapi({
       description:
-        "Which hub host serves each network; `absent` names the networks whose hub host stopped renewing its lease with nobody taking over (the API itself stays ready)",
+        "How many networks a live hub host serves, how many have an absent owner (its hub host stopped renewing its lease with nobody taking over; the API itself stays ready) and how many no host declares. Only an admin caller gets the details: which host serves each network, and the hosts",
     }),
 });
 
@@ -77,7 +86,9 @@ export function registerGetReady(app: OpenAPIHono<AppEnv>) {
       // Left out when Postgres does not answer in time; its own check reports that.
       withinMs(c.var.services.hubs.report(), HUBS_TIMEOUT_MS),
     ]);
-    const readiness = hubs ? { ...ready, hubs } : ready;
+    // IMPORTANT: the route is public; network and host ids are for admins only.
+    const shown = hubs && (isAdmin(c.get("principal")) ? hubs : hubCounts(hubs));
+    const readiness = shown ? { ...ready, hubs: shown } : ready;
     if (readiness.status === "ok") return c.json(readiness, 200);
     const detail = readiness.failed
       .map((name) => `${name}: ${readiness.checks[name]?.error ?? "failed"}`)

@@ -29,3 +29,17 @@ export const NetworkSchema = z
     updatedAt: z.string(),
   })
   .openapi("Network");
+
+/** Who serves a network (admins only): the lease holder, also after its lease expired. */
+export const NetworkHubSchema = z
+  .object({
+    state: z.enum(["serving", "owner-absent", "unassigned"]),
+    holder: z
+      .string()
+      .nullable()
+      .openapi({ description: "The hub host id (HUB_ID) holding the lease, if any" }),
+  })
+  .openapi("NetworkHub", {
+    description:
+      "`serving`: a live hub host holds the lease; `owner-absent`: its holder stopped renewing (or declared hosts are all gone); `unassigned`: no host declares it in WG_INTERFACES",
+  });

@@ -31,7 +31,7 @@ export function registerGetTopTalkers(app: OpenAPIHono<AppEnv>) {
     const top = await c.var.services.usage.topTalkers({ networkId: id, month: q.month, limit: q.limit });
     if (wantsCsv(c, q.format)) {
       const columns = ["nodeId", "publicKey", "nodeName", "rxBytes", "txBytes", "totalBytes"] as const;
-      return c.body(toCsv(columns, top.items), 200, csvHeaders(`usage-top-${top.month}.csv`));
+      return c.body(toCsv(columns, top.items, ["nodeName"]), 200, csvHeaders(`usage-top-${top.month}.csv`));
     }
     return c.json(ok(top), 200);
   });

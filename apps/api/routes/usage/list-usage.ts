@@ -55,7 +55,11 @@ export function registerListUsage(app: OpenAPIHono<AppEnv>) {
         allTimeTxBytes: r.allTime?.txBytes,
       }));
       const columns = withAllTime ? ([...COLUMNS, "allTimeRxBytes", "allTimeTxBytes"] as const) : COLUMNS;
-      return c.body(toCsv([...columns, "updatedAt"], rows), 200, csvHeaders("usage.csv"));
+      return c.body(
+        toCsv([...columns, "updatedAt"], rows, ["nodeName", "email"]),
+        200,
+        csvHeaders("usage.csv"),
+      );
     }
     return c.json(ok({ items, total, limit: q.limit, offset: q.offset }), 200);
   });

@@ -12,7 +12,7 @@ export const route = createRoute({
   path: "/api/admin/users/{id}/password",
   tags: ["admin"],
   summary:
-    "Reset a user's password and end their sessions: to `password` when given, else to a generated one-time password returned in this response only",
+    "Reset a user's password and end their sessions: to `password` when given, else to a generated password returned in this response only",
   ...access.admin,
   request: { params: IdParam, ...jsonBody(ResetPasswordInput) },
   responses: {

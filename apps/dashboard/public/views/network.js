@@ -201,27 +201,16 @@ function replaceRow(row, next) {
   if (focused >= 0) next.querySelectorAll("button")[focused]?.focus();
 }
 
-/** Who serves the network, from `/health/ready`'s `hubs` section; null when it cannot be read. */
-async function hubOf(networkId, signal) {
-  try {
-    const res = await fetch("/health/ready", { signal, cache: "no-store" });
-    const body = await res.json();
-    return body.hubs?.networks.find((n) => n.networkId === networkId) ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** "wg-a (serving)", "owner absent (was wg-a)", or "none declared", with the standby when named. */
 function describeHub(hub, network) {
   const standby = network.standbyHubId ? `; standby ${network.standbyHubId}` : "";
   if (!hub) return `unknown${standby}`;
-  if (hub.state === "serving") return `${hub.hubId} (serving)${standby}`;
+  if (hub.state === "serving") return `${hub.holder} (serving)${standby}`;
   if (hub.state === "owner-absent")
     return h(
       "span",
       { class: "badge badge-warn" },
-      `owner absent${hub.hubId ? ` (was ${hub.hubId})` : ""}${standby}`,
+      `owner absent${hub.holder ? ` (was ${hub.holder})` : ""}${standby}`,
     );
   return `none declares it in WG_INTERFACES${standby}`;
 }
@@ -231,11 +220,12 @@ export async function renderNetwork({ main, params, query, session, signal, setQ
   const offset = Number(query.get("offset") ?? 0) || 0;
   const search = query.get("q") ?? "";
   const pagePath = `/api/v1/nodes${toQuery({ networkId, limit: PAGE_SIZE, offset, q: search })}`;
-  const [network, page, hub] = await Promise.all([
+  const [network, page] = await Promise.all([
     api(`/api/v1/networks/${encodeURIComponent(networkId)}`, { signal }),
     api(pagePath, { signal }),
-    hubOf(networkId, signal),
   ]);
+  // Who serves it: in the network's admin read (null for others, shown as unknown).
+  const hub = network.hub ?? null;
   if (signal.aborted) return;
 
   const problem = h("div");

@@ -1,6 +1,6 @@
 /**
  * Users (admins only): the list, add a user, make admin or user, disable or enable, and reset a
- * password (to a generated one-time password shown once to the admin who reset it). The server keeps
+ * password (to a generated password shown once to the admin who reset it). The server keeps
  * the last enabled admin: its refusal is shown as it comes.
  */
 import { api } from "../api.js";
@@ -96,7 +96,7 @@ export async function renderUsers({ main, signal }) {
     const sure = await confirmDialog({
       title: `Reset the password of ${user.email}?`,
       message:
-        "Their password is replaced by a one-time password shown to you once, and every session of theirs ends.",
+        "Their password is replaced by a generated password shown to you once, and every session of theirs ends.",
       confirmLabel: "Reset password",
       danger: true,
     });
@@ -107,7 +107,7 @@ export async function renderUsers({ main, signal }) {
         id: "reset-password",
         title: `New password of ${user.email}`,
         note: "Hand this password to the user now: it is shown only once.",
-        label: "One-time password",
+        label: "Generated password",
         value: password,
         copyLabel: "Copy password",
         what: "Password",

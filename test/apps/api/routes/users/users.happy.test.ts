@@ -110,7 +110,7 @@ describe("user management", () => {
     expect((await auditOf(user.id)).slice(3).map((a) => a.action)).toEqual(["user.disabled", "user.enabled"]);
   });
 
-  it("resets a password to a generated one-time password, shown once and stored only as a hash", async () => {
+  it("resets a password to a generated password, shown once and stored only as a hash", async () => {
     const token = (await json(await signIn(user.email))).data.token;
     const res = await t.request(`/api/admin/users/${user.id}/password`, { method: "POST", body: {} });
     expect(res.status).toBe(200);
@@ -120,6 +120,12 @@ describe("user management", () => {
     expect((await t.request("/api/auth/me", { key: null, headers: bearer(token) })).status).toBe(401);
     expect((await signIn(user.email)).status).toBe(401);
     expect((await signIn(user.email, data.password)).status).toBe(200);
+    // Not a one-time password: it stays the user's until changed, and the API says so.
+    expect((await signIn(user.email, data.password)).status).toBe(200);
+    const spec = await json(await t.request("/openapi.json", { key: null }));
+    const described = JSON.stringify(spec.paths["/api/admin/users/{id}/password"]);
+    expect(described).toContain("generated password");
+    expect(described).not.toMatch(/one-time/i);
 
     const [row] = await t.platform.database.db.select().from(users).where(eq(users.id, user.id));
     expect(JSON.stringify(row)).not.toContain(data.password);
