@@ -100,6 +100,14 @@ describe("a mesh config with a pair secret", () => {
     expect(hub).not.toContain("PresharedKey");
   });
 
+  it("changes the config hash when a peer's id changes under the same public key (its pair key does)", () => {
+    const input = { network: mesh, node: a, pairSecret: secret };
+    const before = configHash({ ...input, nodes: all });
+    const reborn = { ...b, id: "00000000-0000-4000-8000-000000000009" };
+    expect(configHash({ ...input, nodes: [a, reborn, c] })).not.toBe(before);
+    expect(configHash({ ...input, nodes: all })).not.toBe(configHash({ network: mesh, node: a, nodes: all }));
+  });
+
   it("leaves a disabled node out, key and all", () => {
     const off = node(4, "disabled");
     const text = renderNodeConfig({ network: mesh, node: a, nodes: [...all, off], pairSecret: secret });
