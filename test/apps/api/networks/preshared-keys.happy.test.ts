@@ -113,6 +113,12 @@ describe("network preshared keys", () => {
     // A node with its own key pair that is not an agent gets it too (its owner downloads the config).
     const own = await createNode(t, net.id, { publicKey: generateKeyPair().publicKey });
     expect(own.node.hasPresharedKey).toBe(true);
+    // The hash taken at enrollment is the one a refresh computes: no needless new version.
+    const versions = async () =>
+      Promise.all([created.node.id, agent.id, own.node.id].map(async (id) => (await view(id)).configVersion));
+    const before = await versions();
+    await t.platform.services.configs.pushConfigs(net.id);
+    expect(await versions()).toEqual(before);
   });
 
   it("in a mesh with `all`: each pair has one key, the same at both ends, and a rotation changes every key", async () => {
