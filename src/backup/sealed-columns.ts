@@ -32,6 +32,13 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     keyType: "uuid",
     aad: (id) => `network:${id}`,
   },
+  {
+    table: "networks",
+    column: "preshared_key_secret_enc",
+    key: "id",
+    keyType: "uuid",
+    aad: (id) => `network:${id}:psk`,
+  },
   { table: "nodes", column: "private_key_enc", key: "id", keyType: "uuid", aad: (id) => `node:${id}` },
   { table: "nodes", column: "preshared_key_enc", key: "id", keyType: "uuid", aad: (id) => `node:${id}:psk` },
   { table: "webhooks", column: "url_enc", key: "id", keyType: "uuid", aad: (id) => `webhook:${id}:url` },

@@ -73,6 +73,6 @@ export interface HubCounts {
 
 /** The counts of `report`, naming no network and no host. */
 export function hubCounts(report: HubsReport): HubCounts {
-  const count = (state: HubState) => report.networks.filter((n) => n.state === state).length;
+  const count = (state: NetworkHubState) => report.networks.filter((n) => n.state === state).length;
   return { serving: count("serving"), absent: count("owner-absent"), unassigned: count("unassigned") };
 }

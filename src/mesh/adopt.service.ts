@@ -323,6 +323,9 @@ export function createAdoptService(core: MeshCore, options: { readTimeoutMs?: nu
                 email: null,
                 publicKey: peer.publicKey,
                 privateKeyEnc: null,
+                // An adopted peer keeps the preshared key it has on the interface, unmanaged.
+                presharedKeyEnc: null,
+                presharedKeyManaged: false,
                 ip4: peer.ip4,
                 ip6: peer.ip6,
                 endpoint: peer.endpoint,

@@ -63,7 +63,7 @@ export function createConfigService(core: MeshCore) {
     async renderConfig(nodeId: string, ctx: MeshContext): Promise<RenderedConfig> {
       const subject = await requireConfigReader(nodeId, ctx);
       const config = await renderFor(db, subject.node, true, subject);
-      await auditKeyRead(subject.node, "conf", ctx);
+      await auditKeyRead(subject.node, subject.network, "conf", ctx);
       return config;
     },
 
@@ -75,7 +75,7 @@ export function createConfigService(core: MeshCore) {
       const subject = await requireConfigReader(nodeId, ctx);
       const config = await renderFor(db, subject.node, true, subject);
       const png = await configQr(config.text);
-      await auditKeyRead(subject.node, "qr", ctx);
+      await auditKeyRead(subject.node, subject.network, "qr", ctx);
       return { png, version: config.version, filename: config.filename.replace(/\.conf$/, ".png") };
     },
 

@@ -8,6 +8,7 @@ import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
 import { pipelined } from "../db/index.js";
 import { DomainError } from "../errors.js";
+import { generatePresharedKey } from "../wireguard/index.js";
 import type { MeshEffects } from "./effects.js";
 import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
 import { allocatePair, createAddressClaims, prepareNode } from "./enrollment-addresses.js";
@@ -36,6 +37,8 @@ export type EnrollmentService = ReturnType<typeof createEnrollmentService>;
 export function createEnrollmentService(core: MeshCore) {
   const {
     sealNodeKey,
+    sealPresharedKey,
+    openPresharedKey,
     requireNetwork,
     emitNodeEvent,
     refreshConfigs,
@@ -129,6 +132,9 @@ export function createEnrollmentService(core: MeshCore) {
     if (made.publicKey === network.hubPublicKey) throw hubKeyTaken();
     const { ip4, ip6 } = await allocatePair(claims, tx, network, used, session);
     const { id, publicKey, privateKeyEnc } = made;
+    // A network with preshared keys on gives every node its key with the hub from the start.
+    const presharedKeyEnc =
+      network.presharedKeys === "off" ? null : sealPresharedKey(id, generatePresharedKey());
     // In a hub network, a node without routes of its own changes no other node's config, and its own
     // depends on it and the routes behind others alone: hash it now, sparing the refresh that reads
     // and hashes the whole network back.
@@ -146,7 +152,12 @@ export function createEnrollmentService(core: MeshCore) {
     const routed =
       independent && used.hasRoutes ? (await repo.routeRows(tx, network.id)).map(toNodeSpec) : [];
     const hash = independent
-      ? configHash({ network: toNetworkSpec(network), node: spec, nodes: [spec, ...routed] })
+      ? configHash({
+          network: toNetworkSpec(network),
+          node: spec,
+          nodes: [spec, ...routed],
+          presharedKey: openPresharedKey(id, presharedKeyEnc),
+        })
       : null;
     const facts: NodeFacts = {
       id,
@@ -170,6 +181,8 @@ export function createEnrollmentService(core: MeshCore) {
           email: input.email ?? null,
           publicKey,
           privateKeyEnc,
+          presharedKeyEnc,
+          presharedKeyManaged: presharedKeyEnc !== null,
           ip4,
           ip6,
           endpoint: input.endpoint ?? null,
@@ -244,6 +257,7 @@ export function createEnrollmentService(core: MeshCore) {
               node: toNodeSpec(created.row),
               nodes: from.others,
               privateKey: created.privateKey,
+              presharedKey: openPresharedKey(created.row.id, created.row.presharedKeyEnc),
             })
           : (await renderFor(db, created.row, true)).text;
       }

@@ -65,7 +65,7 @@ export function createMeshServices(deps: MeshServiceDeps) {
   const core = createMeshCore(deps);
   const configLinks = createConfigLinkService(core);
   return {
-    networks: createNetworkService(core),
+    networks: createNetworkService(core, configLinks),
     nodes: createNodeService(core),
     enrollment: createEnrollmentService(core),
     enrollmentKeys: createEnrollmentKeyService(core),

@@ -196,6 +196,14 @@ export function createMeshCore(deps: MeshServiceDeps) {
   const sealPresharedKey = (nodeId: string, key: string) => secrets.seal(key, `node:${nodeId}:psk`);
   const openPresharedKey = (nodeId: string, enc: string | null) =>
     enc === null ? undefined : secrets.open(enc, `node:${nodeId}:psk`);
+  // A network's pair secret (mesh node-to-node preshared keys): associated data `network:<id>:psk`.
+  const sealPairSecret = (networkId: string, secret: string) =>
+    secrets.seal(secret, `network:${networkId}:psk`);
+  /** The pair secret `network`'s mesh configs derive their node-to-node preshared keys from, if any. */
+  const openPairSecret = (network: Pick<NetworkRow, "id" | "topology" | "presharedKeySecretEnc">) =>
+    network.topology === "mesh" && network.presharedKeySecretEnc !== null
+      ? secrets.open(network.presharedKeySecretEnc, `network:${network.id}:psk`)
+      : undefined;
   const sealHubKey = (networkId: string, key: string) => secrets.seal(key, `network:${networkId}`);
   const openHubKey = (networkId: string, enc: string) => secrets.open(enc, `network:${networkId}`);
 
@@ -256,12 +264,20 @@ export function createMeshCore(deps: MeshServiceDeps) {
     const affectsAll = network.topology === "mesh" || specs.some((n) => n.extraAllowedIps.length > 0);
     const changed: repo.ConfigState[] = [];
     const routesBehind = independent ? undefined : routesBehindNodes(specs);
+    const pairSecret = openPairSecret(network);
     for (const [i, row] of rows.entries()) {
       if (scope && !affectsAll && !scope.has(row.id)) continue;
       const presharedKey = openPresharedKey(row.id, row.presharedKeyEnc);
       const hash = independent
         ? configHash({ network: spec, node: specs[i]!, nodes: [specs[i]!], presharedKey })
-        : configHash({ network: spec, node: specs[i]!, nodes: specs, routesBehind, presharedKey });
+        : configHash({
+            network: spec,
+            node: specs[i]!,
+            nodes: specs,
+            routesBehind,
+            presharedKey,
+            pairSecret,
+          });
       if (hash !== row.configHash) changed.push({ id: row.id, hash, bump: row.configHash !== null });
     }
     return changed;
@@ -377,12 +393,31 @@ export function createMeshCore(deps: MeshServiceDeps) {
     return { ...found, routed: sameNetwork ? routed : undefined };
   }
 
-  /** Every download of a config that holds a private key is audited: who and which node, never the key. */
-  async function auditKeyRead(node: NodeRow, format: "conf" | "qr", ctx: MeshContext): Promise<void> {
-    if (!node.privateKeyEnc) return;
+  /**
+   * Audits a config download that carries a secret: who and which node, never the secret. Every
+   * download with the node's private key (`node.private-key-read`), and an admin's download of one
+   * that carries preshared keys only (`node.preshared-key-read`: the hub's, or a mesh's pair keys).
+   * A node reading its own config without a private key is not audited: its agent does so at every
+   * new version.
+   */
+  async function auditKeyRead(
+    node: NodeRow,
+    network: Pick<NetworkRow, "topology" | "presharedKeySecretEnc">,
+    format: "conf" | "qr",
+    ctx: MeshContext,
+  ): Promise<void> {
+    const hasPresharedKeys =
+      node.presharedKeyEnc !== null ||
+      (network.topology === "mesh" && network.presharedKeySecretEnc !== null);
+    const action = node.privateKeyEnc
+      ? "node.private-key-read"
+      : hasPresharedKeys && ctx.principal?.kind !== "node"
+        ? "node.preshared-key-read"
+        : null;
+    if (action === null) return;
     await recordAudit(db, {
       actor: actorOf(ctx),
-      action: "node.private-key-read",
+      action,
       entityType: "node",
       entityId: node.id,
       details: { networkId: node.networkId, format },
@@ -414,6 +449,7 @@ export function createMeshCore(deps: MeshServiceDeps) {
       nodes: others.map(toNodeSpec),
       privateKey: withPrivateKey && node.privateKeyEnc ? openNodeKey(node.id, node.privateKeyEnc) : undefined,
       presharedKey: openPresharedKey(node.id, node.presharedKeyEnc),
+      pairSecret: openPairSecret(network),
     });
     const filename = `${network.name}-${node.name}`.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 60);
     return { text, version: node.configVersion, filename: `${filename}.conf`, networkName: network.name };
@@ -427,6 +463,8 @@ export function createMeshCore(deps: MeshServiceDeps) {
     openHubKey,
     sealPresharedKey,
     openPresharedKey,
+    sealPairSecret,
+    openPairSecret,
     retryIf,
     inTx,
     requireNetwork,

@@ -171,6 +171,8 @@ const NEW_NODE_COLUMNS = [
   "email",
   "publicKey",
   "privateKeyEnc",
+  "presharedKeyEnc",
+  "presharedKeyManaged",
   "ip4",
   "ip6",
   "endpoint",
@@ -516,6 +518,24 @@ export async function setConfigStates(
     for (const row of rows) versions.set(row.id, row.version);
   }
   return versions;
+}
+
+/** Sets each listed node's sealed preshared key with its hub, managed by wiresync from now on. */
+export async function setPresharedKeys(
+  exec: Executor,
+  keys: readonly { id: string; presharedKeyEnc: string }[],
+): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1_000) {
+    const values = sql.join(
+      keys.slice(i, i + 1_000).map((k) => sql`(${k.id}::uuid, ${k.presharedKeyEnc}::text)`),
+      sql`, `,
+    );
+    await exec
+      .update(nodes)
+      .set({ presharedKeyEnc: sql`v.enc`, presharedKeyManaged: true, updatedAt: new Date() })
+      .from(sql`(values ${values}) as v(id, enc)`)
+      .where(sql`${nodes.id} = v.id`);
+  }
 }
 
 export async function retirePeers(exec: Executor, networkId: string, publicKeys: string[]): Promise<void> {

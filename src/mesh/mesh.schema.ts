@@ -3,7 +3,7 @@
  * pattern here: no newline, no `[`/`]` section header, no `=` — a config can never gain a `PostUp`.
  */
 import { z } from "zod";
-import { NODE_ROLES, NODE_STATUSES, TOPOLOGIES } from "../db/index.js";
+import { NODE_ROLES, NODE_STATUSES, PRESHARED_KEY_MODES, TOPOLOGIES } from "../db/index.js";
 import { FutureDate, oneLine } from "../validation.js";
 import { isHostname, isWgKey, parseEndpoint, parseIp } from "../wireguard/index.js";
 import type { Cidr } from "./cidr.js";
@@ -132,6 +132,8 @@ export const CreateNetworkInput = z
     dns: z.array(DnsEntry).max(8).default([]),
     mtu: Mtu.optional(),
     persistentKeepalive: Keepalive.optional(),
+    /** Which tunnels carry preshared keys (see `PRESHARED_KEY_MODES`); unset: `off`. */
+    presharedKeys: z.enum(PRESHARED_KEY_MODES).optional(),
   })
   .strict();
 export type CreateNetworkInput = z.infer<typeof CreateNetworkInput>;
@@ -157,6 +159,8 @@ export const UpdateNetworkInput = z
     defaultMonthlyQuotaBytes: QuotaBytes.nullable(),
     /** `HUB_ID` of the hub host that stands by for this network; null: none. */
     standbyHubId: HubId.nullable(),
+    /** Which tunnels carry preshared keys; turning them on gives every node without one its key. */
+    presharedKeys: z.enum(PRESHARED_KEY_MODES),
   })
   .partial()
   .strict();

@@ -2,8 +2,9 @@
 import { randomUUID } from "node:crypto";
 import { recordAudit } from "../audit/index.js";
 import { DomainError, pgConstraint } from "../errors.js";
-import { generateKeyPair } from "../wireguard/index.js";
+import { generateKeyPair, generatePresharedKey } from "../wireguard/index.js";
 import { parseCidr } from "./cidr.js";
+import type { ConfigLinkService } from "./config-links.service.js";
 import { hubAddress } from "./ipam.js";
 import {
   actorOf,
@@ -14,14 +15,28 @@ import {
 } from "./mesh.core.js";
 import * as repo from "./mesh.repo.js";
 import type { CreateNetworkInput, UpdateNetworkInput } from "./mesh.schema.js";
+import { applyPresharedKeyMode, reissue, serverHeldChanged } from "./psk.service.js";
+import type { ReissuedConfig } from "./rekey.service.js";
 import type { NetworkView } from "./views.js";
 import { toNetworkView } from "./views.js";
 
 export type NetworkService = ReturnType<typeof createNetworkService>;
 
+/** A changed network; `reissued` when its preshared keys changed (see `NetworkPresharedKeyChange`). */
+export type UpdatedNetwork = NetworkView & { reissued?: ReissuedConfig[] };
+
 /** Networks: create, list, read, change and delete them (a network's hub key pair and listen port included). */
-export function createNetworkService(core: MeshCore) {
-  const { sealHubKey, inTx, requireNetwork, emitNodeEvent, refreshConfigs, commitAndDispatch, db } = core;
+export function createNetworkService(core: MeshCore, links: ConfigLinkService) {
+  const {
+    sealHubKey,
+    sealPairSecret,
+    inTx,
+    requireNetwork,
+    emitNodeEvent,
+    refreshConfigs,
+    commitAndDispatch,
+    db,
+  } = core;
   return {
     /** Creates a network with a fresh hub key pair. Throws NETWORK_NAME_TAKEN / NETWORK_OVERLAP (409). */
     async createNetwork(input: CreateNetworkInput, ctx: MeshContext): Promise<NetworkView> {
@@ -43,6 +58,9 @@ export function createNetworkService(core: MeshCore) {
             dns: input.dns,
             mtu: input.mtu ?? null,
             persistentKeepalive: input.persistentKeepalive ?? null,
+            presharedKeys: input.presharedKeys ?? "off",
+            presharedKeySecretEnc:
+              input.presharedKeys === "all" ? sealPairSecret(id, generatePresharedKey()) : null,
             hubPublicKey: hub.publicKey,
             hubPrivateKeyEnc: sealHubKey(id, hub.privateKey),
             hubIp4: hubAddress(cidr4),
@@ -53,7 +71,13 @@ export function createNetworkService(core: MeshCore) {
             action: "network.created",
             entityType: "network",
             entityId: row.id,
-            details: { name: row.name, cidr4: row.cidr4, cidr6: row.cidr6, topology: row.topology },
+            details: {
+              name: row.name,
+              cidr4: row.cidr4,
+              cidr6: row.cidr6,
+              topology: row.topology,
+              presharedKeys: row.presharedKeys,
+            },
             requestId: ctx.requestId ?? null,
           });
           return toNetworkView({ ...row, nodeCount: 0 });
@@ -83,14 +107,21 @@ export function createNetworkService(core: MeshCore) {
       return row ? toNetworkView(row) : undefined;
     },
 
-    /** Changes a network; every node whose config changes gets a new version. Throws NETWORK_NOT_FOUND. */
-    async updateNetwork(id: string, patch: UpdateNetworkInput, ctx: MeshContext): Promise<NetworkView> {
+    /**
+     * Changes a network; every node whose config changes gets a new version. Turning preshared keys
+     * on (`presharedKeys`, see psk.service.ts) gives every node without one its key in the same
+     * transaction; when the setting is in the patch, `reissued` says how each server-held node whose
+     * config changed gets it. Throws NETWORK_NOT_FOUND.
+     */
+    async updateNetwork(id: string, patch: UpdateNetworkInput, ctx: MeshContext): Promise<UpdatedNetwork> {
       try {
-        return await commitAndDispatch(`network ${id} updated`, async (tx, effects) => {
-          await requireNetwork(tx, id, true);
+        const result = await commitAndDispatch(`network ${id} updated`, async (tx, effects) => {
+          const before = await requireNetwork(tx, id, true);
           if (patch.listenPort !== undefined)
             pickListenPort(await repo.lockListenPorts(tx, id), patch.listenPort);
-          const row = (await repo.updateNetwork(tx, id, patch))!;
+          const { presharedKeys: mode, ...rest } = patch;
+          const psk = mode === undefined ? undefined : await applyPresharedKeyMode(core, tx, before, mode);
+          const row = (await repo.updateNetwork(tx, id, { ...rest, ...psk?.columns }))!;
           await refreshConfigs(tx, row, effects);
           effects.syncNetworks.add(id);
           await recordAudit(tx, {
@@ -98,11 +129,15 @@ export function createNetworkService(core: MeshCore) {
             action: "network.updated",
             entityType: "network",
             entityId: id,
-            details: { changes: patch },
+            details: { changes: patch, ...(psk ? { nodesKeyed: psk.nodesKeyed } : {}) },
             requestId: ctx.requestId ?? null,
           });
-          return toNetworkView({ ...row, nodeCount: await repo.countNodes(tx, id) });
+          const serverHeld = psk ? await serverHeldChanged(core, tx, row, effects, ctx) : undefined;
+          return { view: toNetworkView({ ...row, nodeCount: await repo.countNodes(tx, id) }), serverHeld };
         });
+        if (!result.serverHeld) return result.view;
+        // Links are made after the commit: a link's own unit of work must not wait on the change's.
+        return { ...result.view, reissued: await reissue(links, result.serverHeld, ctx) };
       } catch (err) {
         translateConstraint(err, { name: patch.name });
       }

@@ -25,6 +25,8 @@ export interface NetworkView {
   hubIp6: string | null;
   /** `HUB_ID` of the hub host standing by for this network, if any. */
   standbyHubId: string | null;
+  /** Which tunnels carry preshared keys: the mode only, never a key or the pair secret. */
+  presharedKeys: NetworkRow["presharedKeys"];
   nodeCount?: number;
   createdAt: Date;
   updatedAt: Date;
@@ -47,6 +49,7 @@ export function toNetworkView(n: NetworkRow & { nodeCount?: number }): NetworkVi
     hubIp4: addressOnly(n.hubIp4),
     hubIp6: n.hubIp6 ? addressOnly(n.hubIp6) : null,
     standbyHubId: n.standbyHubId,
+    presharedKeys: n.presharedKeys,
     ...(n.nodeCount === undefined ? {} : { nodeCount: n.nodeCount }),
     createdAt: n.createdAt,
     updatedAt: n.updatedAt,
@@ -185,11 +188,13 @@ export function toEnrollmentKeyView(k: EnrollmentKeyRow): EnrollmentKeyView {
 /** What rendering needs of a network: its public view without counts and timestamps. */
 export function toNetworkSpec(n: NetworkRow): NetworkSpec {
   // The quota is no part of any config: leaving it out keeps config hashes (and versions) as they were.
+  // Nor is the preshared-key mode: the keys themselves are handed to the render.
   const {
     nodeCount: _count,
     createdAt: _created,
     updatedAt: _updated,
     defaultMonthlyQuotaBytes: _quota,
+    presharedKeys: _psk,
     ...spec
   } = toNetworkView(n);
   return spec;

@@ -33,6 +33,7 @@ import { registerGetNetwork } from "./networks/get-network.js";
 import { registerGetReachability } from "./networks/get-reachability.js";
 import { registerListNetworks } from "./networks/list-networks.js";
 import { registerRotateHubKey } from "./networks/rotate-hub-key.js";
+import { registerRotatePresharedKeys } from "./networks/rotate-preshared-keys.js";
 import { registerUpdateNetwork } from "./networks/update-network.js";
 import { registerCreateConfigLink } from "./nodes/create-config-link.js";
 import { registerCreateNode } from "./nodes/create-node.js";
@@ -112,6 +113,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerGetNetwork(app);
   registerUpdateNetwork(app);
   registerRotateHubKey(app);
+  registerRotatePresharedKeys(app);
   registerDeleteNetwork(app);
   registerGetDrift(app);
   registerFixDrift(app);

@@ -4,6 +4,13 @@ export const TOPOLOGIES = ["hub", "mesh"] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
 
 /**
+ * A network's preshared keys: `off` (per node only, `POST /nodes/:id/psk`), `hub` (every node has one
+ * with its hub), `all` (and, in a mesh, every pair of nodes has one, derived from the network's secret).
+ */
+export const PRESHARED_KEY_MODES = ["off", "hub", "all"] as const;
+export type PresharedKeyMode = (typeof PRESHARED_KEY_MODES)[number];
+
+/**
  * A mesh: its address ranges and its hub. Overlapping ranges are refused by exclusion constraints
  * (`networks_cidr4_excl`, `networks_cidr6_excl`), added in a custom migration because drizzle cannot
  * declare them.
@@ -25,6 +32,14 @@ export const networks = pgTable("networks", {
   hubPublicKey: text().notNull(),
   /** AES-256-GCM envelope (see src/crypto); never leaves the server except to the hub's own worker. */
   hubPrivateKeyEnc: text().notNull(),
+  /** Which tunnels of the network carry a preshared key (see `PRESHARED_KEY_MODES`). */
+  presharedKeys: text({ enum: PRESHARED_KEY_MODES }).notNull().default("off"),
+  /**
+   * The secret node-to-node preshared keys of a mesh are derived from (32 bytes, base64; see
+   * `pairPresharedKey` in src/mesh/render.ts), sealed with associated data `network:<id>:psk`; null
+   * unless `presharedKeys` is `all`. Never leaves the server but inside a node's own config.
+   */
+  presharedKeySecretEnc: text(),
   hubIp4: inet().notNull(),
   hubIp6: inet(),
   /** `HUB_ID` of the hub host that stands by for this network (takes over when the lease expires). */

@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import type { ReissuedConfig } from "../../../../src/mesh/index.js";
+import { ConfigLinkSchema } from "../nodes/schemas.js";
 
 export const NetworkSchema = z
   .object({
@@ -24,6 +26,12 @@ export const NetworkSchema = z
       .string()
       .nullable()
       .openapi({ description: "HUB_ID of the hub host that takes the network over when its lease expires" }),
+    presharedKeys: z.enum(["off", "hub", "all"]).openapi({
+      description:
+        "Which tunnels carry preshared keys: `off` (only nodes given one with POST /nodes/{id}/psk), " +
+        "`hub` (every node with its hub), `all` (also, in a mesh, every pair of nodes). The keys are only " +
+        "ever in the configs of the nodes they protect",
+    }),
     nodeCount: z.number().int().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -43,3 +51,35 @@ export const NetworkHubSchema = z
     description:
       "`serving`: a live hub host holds the lease; `owner-absent`: its holder stopped renewing (or declared hosts are all gone); `unassigned`: no host declares it in WG_INTERFACES",
   });
+
+/** Server-held nodes whose config changed: how each gets its new one. */
+export const ReissuedConfigsSchema = z
+  .array(
+    z.object({
+      nodeId: z.uuid(),
+      name: z.string(),
+      emailQueuedTo: z.string().optional(),
+      configLink: ConfigLinkSchema.optional(),
+    }),
+  )
+  .openapi({
+    description:
+      "Every enabled node whose key the server holds and whose config changed: its new config was queued by email, or here is a one-time link to it (shown once)",
+  });
+
+/** `ReissuedConfigsSchema` of `reissued`, links as URLs under `base`. */
+export function reissuedAnswer(base: string, reissued: readonly ReissuedConfig[]) {
+  return reissued.map(({ nodeId, name, delivery }) =>
+    "email" in delivery
+      ? { nodeId, name, emailQueuedTo: delivery.email }
+      : {
+          nodeId,
+          name,
+          configLink: {
+            id: delivery.link.id,
+            url: `${base}/api/v1/nodes/${nodeId}/config/link?token=${delivery.link.token}`,
+            expiresAt: delivery.link.expiresAt.toISOString(),
+          },
+        },
+  );
+}
