@@ -8,6 +8,7 @@ import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
 import { pipelined } from "../db/index.js";
 import { DomainError } from "../errors.js";
+import { hubQueueName, JOBS } from "../queue/index.js";
 import type { MeshEffects } from "./effects.js";
 import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
 import { allocatePair, createAddressClaims, prepareNode } from "./enrollment-addresses.js";
@@ -195,6 +196,11 @@ export function createEnrollmentService(core: MeshCore) {
       row = (await repo.getNode(tx, row.id))!;
     }
     effects.syncNetworks.add(network.id);
+    // Routed as src/hubs routes it (`routeOf`), from the lease read with the addresses: the holder's
+    // queue, the shared one when no host ever held the network. An expired lease is left to the
+    // routed queue, which reads it again and reports the owner absent.
+    if (used.lease === null) effects.syncQueues.set(network.id, JOBS["network-sync"].queue);
+    else if (used.lease.live) effects.syncQueues.set(network.id, hubQueueName(used.lease.hubId));
     return {
       row,
       token: made.token,
