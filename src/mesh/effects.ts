@@ -11,10 +11,16 @@ export interface MeshEffects {
   syncNetworks: Set<string>;
   pushConfigs: Map<string, number>;
   reason: string;
+  /**
+   * The queue of a network's peer sync when the change read its hub lease already (an enrollment
+   * reads it with the network's addresses): the routed queue (src/hubs) then reads no lease again,
+   * sparing a round trip after the commit. Networks left out are routed as usual.
+   */
+  syncQueues: Map<string, string>;
 }
 
 export function newEffects(reason: string): MeshEffects {
-  return { syncNetworks: new Set(), pushConfigs: new Map(), reason };
+  return { syncNetworks: new Set(), pushConfigs: new Map(), reason, syncQueues: new Map() };
 }
 
 /** The coalescing key of a network's peer sync: one waiting job per network at most. */
@@ -35,7 +41,11 @@ export async function dispatchEffects(
         .enqueue(
           "network-sync",
           { networkId, reason: effects.reason.slice(0, 200) },
-          { priority: "critical", coalesceKey: networkSyncKey(networkId) },
+          {
+            priority: "critical",
+            coalesceKey: networkSyncKey(networkId),
+            ...(effects.syncQueues.has(networkId) ? { queue: effects.syncQueues.get(networkId)! } : {}),
+          },
         )
         .catch((err) => report(err, { networkId })),
     );

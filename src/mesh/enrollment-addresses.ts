@@ -13,7 +13,7 @@ import { generateNodeToken } from "../auth/index.js";
 import { sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
 import { DomainError } from "../errors.js";
-import { generateKeyPair } from "../wireguard/index.js";
+import { generateKeyPairAsync } from "../wireguard/index.js";
 import { parseCidr } from "./cidr.js";
 import { allocateAddress } from "./ipam.js";
 import type { NetworkRow, UsedAddresses } from "./mesh.repo.js";
@@ -124,15 +124,16 @@ export interface PreparedNode {
 
 /**
  * What an enrollment computes before any transaction, so none of it runs while the network is
- * locked: the node's id, its key pair when the server makes it (sealed), and its token.
+ * locked: the node's id, its key pair when the server makes it (sealed; made on the thread pool), and
+ * its token.
  */
-export function prepareNode(
+export async function prepareNode(
   publicKey: string | undefined,
   sealNodeKey: (nodeId: string, privateKey: string) => string,
   /** A client-chosen id (agent registration); a fresh one otherwise. */
   id: string = randomUUID(),
-): PreparedNode {
-  const generated = publicKey ? undefined : generateKeyPair();
+): Promise<PreparedNode> {
+  const generated = publicKey ? undefined : await generateKeyPairAsync();
   const token = generateNodeToken();
   return {
     id,

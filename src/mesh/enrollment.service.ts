@@ -8,6 +8,7 @@ import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
 import { pipelined } from "../db/index.js";
 import { DomainError } from "../errors.js";
+import { hubQueueName, JOBS } from "../queue/index.js";
 import { generatePresharedKey } from "../wireguard/index.js";
 import type { MeshEffects } from "./effects.js";
 import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
@@ -83,6 +84,22 @@ export function createEnrollmentService(core: MeshCore) {
    * Into a mesh, or with routes, the lock is exclusive.
    */
   async function insertNodeInNetwork(
+    ...args: Parameters<typeof insertNodeInNetworkOnce>
+  ): ReturnType<typeof insertNodeInNetworkOnce> {
+    try {
+      return await insertNodeInNetworkOnce(...args);
+    } catch (err) {
+      // IMPORTANT: a failed attempt drops its claim at once. Its transaction may be retried (an
+      // address taken by a commit its read missed), and the retry waits for a pool connection; held
+      // meanwhile, the claim would keep enrollments that wait for it (`allocatePair`) on theirs, and
+      // with the pool full of them, neither side moves until the pool's wait gives up (503). The
+      // address's unique constraint still keeps it from two nodes.
+      args[3].release();
+      throw err;
+    }
+  }
+
+  async function insertNodeInNetworkOnce(
     tx: Tx,
     networkId: string,
     effects: MeshEffects,
@@ -202,12 +219,21 @@ export function createEnrollmentService(core: MeshCore) {
     } catch (err) {
       translateConstraint(err, { name: input.name, publicKey });
     }
-    if (independent) effects.pushConfigs.set(row.id, row.configVersion);
-    else {
+    // No config push for the new node itself: a push only tells the agent's open config stream of a
+    // new version, and no stream can be open yet (it needs the node's token, which only the response
+    // to this enrollment carries); the agent reads the current version when it connects. Others
+    // whose configs changed (in a mesh, or with routes) are pushed as usual.
+    if (!independent) {
       await refreshConfigs(tx, network, effects, new Set([row.id]));
+      effects.pushConfigs.delete(row.id);
       row = (await repo.getNode(tx, row.id))!;
     }
     effects.syncNetworks.add(network.id);
+    // Routed as src/hubs routes it (`routeOf`), from the lease read with the addresses: the holder's
+    // queue, the shared one when no host ever held the network. An expired lease is left to the
+    // routed queue, which reads it again and reports the owner absent.
+    if (used.lease === null) effects.syncQueues.set(network.id, JOBS["network-sync"].queue);
+    else if (used.lease.live) effects.syncQueues.set(network.id, hubQueueName(used.lease.hubId));
     return {
       row,
       token: made.token,
@@ -222,7 +248,7 @@ export function createEnrollmentService(core: MeshCore) {
      * PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
      */
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
-      const made = prepareNode(input.publicKey, sealNodeKey);
+      const made = await prepareNode(input.publicKey, sealNodeKey);
       const created = await withClaims((session) =>
         commitAndDispatch(
           `node ${input.name} enrolled`,
@@ -293,7 +319,7 @@ export function createEnrollmentService(core: MeshCore) {
         location: input.location,
       };
       try {
-        const prepared = prepareNode(input.publicKey, sealNodeKey, input.nodeId);
+        const prepared = await prepareNode(input.publicKey, sealNodeKey, input.nodeId);
         return await withClaims((session) =>
           commitAndDispatch(
             "node registered",

@@ -7,6 +7,7 @@ import { and, asc, count, desc, eq, ilike, inArray, lt, or, type SQL, sql } from
 import type { Executor, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
   enrollmentKeys,
+  networkLeases,
   networks,
   nodes,
   placeholderQuery,
@@ -129,6 +130,11 @@ export interface UsedAddresses {
   ip6: string[];
   /** Some node carries routes for others. */
   hasRoutes: boolean;
+  /**
+   * The network's hub lease as read alongside (src/hubs routes its peer syncs by it): null when no
+   * hub host ever held it. Read here so that an enrollment's dispatch needs no read of its own.
+   */
+  lease: { hubId: string; live: boolean } | null;
 }
 
 /** A node that carries routes for others: other nodes' configs then depend on it. */
@@ -138,10 +144,13 @@ const USED_ADDRESS_COLUMNS = {
   ip4: sql<string | null>`string_agg(host(${nodes.ip4}), ',')`,
   ip6: sql<string | null>`string_agg(host(${nodes.ip6}), ',')`,
   hasRoutes: sql<boolean | null>`bool_or(${CARRIES_ROUTES})`,
+  // '' when no host ever held the network; else whether the lease is live, then the holder.
+  lease: sql<string>`coalesce((select case when ${networkLeases.expiresAt} > now() then 'live:' else 'gone:' end || ${networkLeases.hubId}
+    from ${networkLeases} where ${networkLeases.networkId} = ${sql.placeholder("networkId")}), '')`,
 };
 const usedAddressRow = placeholderQuery<
   { networkId: string },
-  { ip4: string | null; ip6: string | null; hasRoutes: boolean | null }
+  { ip4: string | null; ip6: string | null; hasRoutes: boolean | null; lease: string }
 >((exec) =>
   exec
     .select(USED_ADDRESS_COLUMNS)
@@ -160,6 +169,7 @@ export async function usedAddresses(exec: Executor, networkId: string): Promise<
     ip4: row?.ip4 ? row.ip4.split(",") : [],
     ip6: row?.ip6 ? row.ip6.split(",") : [],
     hasRoutes: row?.hasRoutes === true,
+    lease: row?.lease ? { hubId: row.lease.slice(5), live: row.lease.startsWith("live:") } : null,
   };
 }
 

@@ -43,6 +43,7 @@ export { type KeyRotationClaim, signKeyRotation, verifyKeyRotation } from "./key
 export {
   assertWgKey,
   generateKeyPair,
+  generateKeyPairAsync,
   generatePresharedKey,
   hexToKey,
   isWgKey,

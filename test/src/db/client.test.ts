@@ -430,8 +430,9 @@ describe("migrations on PGlite", () => {
       ip4: ["10.9.0.2", "10.9.0.3", "10.9.0.5"],
       ip6: ["fd00:9::2"],
       hasRoutes: true,
+      lease: null,
     });
-    expect(onPglite.none).toEqual({ ip4: [], ip6: [], hasRoutes: false });
+    expect(onPglite.none).toEqual({ ip4: [], ip6: [], hasRoutes: false, lease: null });
     expect(onPglite.peers.map((p) => [p.ip4, p.ip6, p.extraAllowedIps, p.endpoint, p.status])).toEqual([
       ["10.9.0.2", "fd00:9::2", ["192.168.9.0/24"], "198.51.100.7:51820", "pending"],
       ["10.9.0.3", null, [], null, "disabled"],

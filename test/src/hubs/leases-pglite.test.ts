@@ -17,6 +17,7 @@ import {
   readLeases,
   renewLease,
 } from "../../../src/hubs/index.js";
+import { usedAddresses } from "../../../src/mesh/mesh.repo.js";
 import { captureLogger } from "../../support/logs.js";
 
 describe("network leases on PGlite", () => {
@@ -48,7 +49,10 @@ describe("network leases on PGlite", () => {
 
   it("acquires, renews, expires and takes over with the same epochs as on Postgres", async () => {
     const db = database.db;
+    // An enrollment reads the lease with the network's addresses, to route its peer sync.
+    expect((await usedAddresses(db, networkId)).lease).toBeNull();
     expect(await acquireLease(db, networkId, "main", 15)).toBe(1);
+    expect((await usedAddresses(db, networkId)).lease).toEqual({ hubId: "main", live: true });
     expect(await acquireLease(db, networkId, "spare", 15)).toBeUndefined();
     expect(await renewLease(db, networkId, "main", 1, 15)).toBe(true);
     expect(await renewLease(db, networkId, "spare", 1, 15)).toBe(false);
@@ -57,6 +61,7 @@ describe("network leases on PGlite", () => {
       .set({ expiresAt: sql`now() - interval '1 second'` })
       .where(eq(networkLeases.networkId, networkId));
     expect(await readLeases(db, [networkId])).toMatchObject([{ hubId: "main", epoch: 1, live: false }]);
+    expect((await usedAddresses(db, networkId)).lease).toEqual({ hubId: "main", live: false });
 
     const served: string[] = [];
     const keeper = createLeaseKeeper({

@@ -282,6 +282,42 @@ describe("network leases", () => {
     }
   });
 
+  it("routes an enrollment's peer sync by the lease it read with the addresses: holder's queue, shared queue, none when absent", async () => {
+    const held = await createNetwork(t);
+    const never = await createNetwork(t);
+    const gone = await createNetwork(t);
+    await acquireLease(db(), held.id, "enroll-a", TTL);
+    await acquireLease(db(), gone.id, "enroll-b", TTL);
+    await expire(gone.id);
+    const queues = {
+      a: new Queue(hubQueueName("enroll-a"), { connection: { url: TEST_REDIS_URL }, prefix: t.prefix }),
+      b: new Queue(hubQueueName("enroll-b"), { connection: { url: TEST_REDIS_URL }, prefix: t.prefix }),
+    };
+    try {
+      const enrolled = [
+        await createNode(t, held.id, { name: "routed-held" }),
+        await createNode(t, never.id, { name: "routed-never" }),
+        await createNode(t, gone.id, { name: "routed-gone" }),
+      ];
+      expect(enrolled.map((e) => e.node.status)).toEqual(["pending", "pending", "pending"]);
+      const syncs = async (queue: Queue, networkId: string) =>
+        (await queue.getJobs(["waiting", "prioritized", "active", "completed", "failed"])).filter(
+          (j) =>
+            j.name === "network-sync" && j.data.networkId === networkId && /enrolled/.test(j.data.reason),
+        ).length;
+      const shared = t.platform.queue.queues["peer-sync"];
+      expect(await syncs(queues.a, held.id)).toBe(1);
+      expect(await syncs(shared, held.id)).toBe(0);
+      expect(await syncs(shared, never.id)).toBe(1);
+      // The holder is gone: no queue gets the job (the routed queue reports the owner absent).
+      expect(await syncs(queues.b, gone.id)).toBe(0);
+      expect(await syncs(shared, gone.id)).toBe(0);
+    } finally {
+      await queues.a.close();
+      await queues.b.close();
+    }
+  });
+
   it("says 'owner absent' in /health/ready and the drift report, and stays ready", async () => {
     const net = await createNetwork(t);
     await acquireLease(db(), net.id, "gone-a", TTL);

@@ -4,6 +4,7 @@ import { DomainError } from "../../../src/errors.js";
 import {
   assertWgKey,
   generateKeyPair,
+  generateKeyPairAsync,
   generatePresharedKey,
   hexToKey,
   isWgKey,
@@ -81,9 +82,21 @@ describe("WireGuard keys", () => {
     expect(isWgKey(generatePresharedKey())).toBe(true);
   });
 
-  it.skipIf(!hasWg())("agrees with wg pubkey", () => {
-    const { privateKey, publicKey } = generateKeyPair();
-    expect(execFileSync("wg", ["pubkey"], { input: privateKey }).toString().trim()).toBe(publicKey);
+  it("generates clamped, matching, distinct key pairs on the thread pool too", async () => {
+    const pairs = await Promise.all(Array.from({ length: 20 }, () => generateKeyPairAsync()));
+    for (const { privateKey, publicKey } of pairs) {
+      expect(isWgKey(privateKey) && isWgKey(publicKey)).toBe(true);
+      const raw = Buffer.from(privateKey, "base64");
+      expect(raw[0]! & 7).toBe(0);
+      expect(raw[31]! & 0xc0).toBe(0x40);
+      expect(publicKeyOf(privateKey)).toBe(publicKey);
+    }
+    expect(new Set(pairs.map((p) => p.privateKey)).size).toBe(20);
+  });
+
+  it.skipIf(!hasWg())("agrees with wg pubkey", async () => {
+    for (const { privateKey, publicKey } of [generateKeyPair(), await generateKeyPairAsync()])
+      expect(execFileSync("wg", ["pubkey"], { input: privateKey }).toString().trim()).toBe(publicKey);
   });
 });
 
