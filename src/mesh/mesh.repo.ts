@@ -4,7 +4,7 @@
  * tables (networks, nodes, enrollment keys, retired peers); split it by table when one grows.
  */
 import { and, asc, count, desc, eq, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
-import type { Executor, NodeMetrics, NodeStatus } from "../db/index.js";
+import type { Executor, NodeEndpointCandidates, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
   enrollmentKeys,
   networks,
@@ -349,29 +349,33 @@ export async function updateNode(
   return row;
 }
 
+/**
+ * What every heartbeat writes, in both statements below: metrics, time, and the applied config
+ * version and agent version (each kept when the heartbeat names none).
+ */
+const heartbeatSet = () => ({
+  // drizzle's types take no placeholder in `set`; it encodes one with its column all the same.
+  metrics: sql.placeholder("metrics") as never,
+  lastSeenAt: sql.placeholder("seenAt") as never,
+  updatedAt: sql.placeholder("seenAt") as never,
+  appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
+  agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
+});
+
+type HeartbeatValues = {
+  id: string;
+  metrics: NodeMetrics;
+  seenAt: Date;
+  status: NodeStatus;
+  appliedConfigVersion: number | null;
+  agentVersion: string | null;
+};
+
 // Agents report every few seconds: the common heartbeat (no new endpoint) is one statement.
-const heartbeatRow = placeholderQuery<
-  {
-    id: string;
-    metrics: NodeMetrics;
-    seenAt: Date;
-    status: NodeStatus;
-    appliedConfigVersion: number | null;
-    agentVersion: string | null;
-  },
-  NodeRow
->((exec) =>
+const heartbeatRow = placeholderQuery<HeartbeatValues, NodeRow>((exec) =>
   exec
     .update(nodes)
-    .set({
-      // drizzle's types take no placeholder in `set`; it encodes one with its column all the same.
-      metrics: sql.placeholder("metrics") as never,
-      lastSeenAt: sql.placeholder("seenAt") as never,
-      updatedAt: sql.placeholder("seenAt") as never,
-      status: sql.placeholder("status") as never,
-      appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
-      agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
-    })
+    .set({ ...heartbeatSet(), status: sql.placeholder("status") as never })
     .where(eq(nodes.id, sql.placeholder("id")))
     .returning(),
 );
@@ -396,42 +400,39 @@ export async function recordHeartbeat(
 }
 
 const steadyHeartbeatRow = placeholderQuery<
-  {
-    id: string;
-    metrics: NodeMetrics;
-    seenAt: Date;
-    status: NodeStatus;
+  HeartbeatValues & {
     /** ISO text: a placeholder outside a column's own comparison gets no Date mapping from drizzle. */
     lastHandshakeAt: string | null;
-    appliedConfigVersion: number | null;
-    agentVersion: string | null;
+    /** JSON text of the candidates the row must hold, or null when the heartbeat reports none. */
+    candidates: string | null;
+    ip4: string;
+    ip6: string | null;
   },
   NodeRow
 >((exec) =>
   exec
     .update(nodes)
-    .set({
-      metrics: sql.placeholder("metrics") as never,
-      lastSeenAt: sql.placeholder("seenAt") as never,
-      updatedAt: sql.placeholder("seenAt") as never,
-      appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
-      agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
-    })
+    .set(heartbeatSet())
     .where(
       and(
         eq(nodes.id, sql.placeholder("id")),
         eq(nodes.status, sql.placeholder("status")),
         sql`${nodes.lastHandshakeAt} is not distinct from ${sql.placeholder("lastHandshakeAt")}::timestamptz`,
+        // The candidates were normalised against these addresses (a node's own are left out).
+        sql`${nodes.ip4} = ${sql.placeholder("ip4")}::inet`,
+        sql`${nodes.ip6} is not distinct from ${sql.placeholder("ip6")}::inet`,
+        sql`(${sql.placeholder("candidates")}::jsonb is null or ${nodes.endpointCandidates} = ${sql.placeholder("candidates")}::jsonb)`,
       ),
     )
     .returning(),
 );
 
 /**
- * `recordHeartbeat` for a heartbeat that keeps the node's status, in one statement outside any
- * transaction: stores it only while the row still has the `status` and `lastHandshakeAt` the caller
- * decided from (the row's lock, taken by the update, makes the check and the write one step).
- * Returns undefined, changing nothing, when the node is gone or either has changed.
+ * `recordHeartbeat` for a heartbeat that keeps the node's status and endpoint candidates, in one
+ * statement outside any transaction: stores it only while the row still has the `status`,
+ * `lastHandshakeAt` and addresses the caller decided from and, when `candidates` is given, holds
+ * exactly those candidates (the row's lock, taken by the update, makes the check and the write one
+ * step). Returns undefined, changing nothing, when the node is gone or any of them has changed.
  */
 export async function recordSteadyHeartbeat(
   exec: Executor,
@@ -442,13 +443,22 @@ export async function recordSteadyHeartbeat(
     appliedConfigVersion: number | null;
     agentVersion?: string | undefined;
   },
-  expected: { status: NodeStatus; lastHandshakeAt: Date | null },
+  expected: {
+    status: NodeStatus;
+    lastHandshakeAt: Date | null;
+    ip4: string;
+    ip6: string | null;
+    candidates?: NodeEndpointCandidates | undefined;
+  },
 ): Promise<NodeRow | undefined> {
   const [row] = await steadyHeartbeatRow(exec, {
     id,
     ...heartbeat,
     status: expected.status,
     lastHandshakeAt: expected.lastHandshakeAt?.toISOString() ?? null,
+    ip4: expected.ip4,
+    ip6: expected.ip6,
+    candidates: expected.candidates ? JSON.stringify(expected.candidates) : null,
     agentVersion: heartbeat.agentVersion ?? null,
   });
   return row;
