@@ -7,7 +7,6 @@
  * enrollment-keys, configs, liveness. Node tokens are made and checked by `src/auth`.
  */
 import QRCode from "qrcode";
-import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
 import { describePrincipal, isAdmin } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
@@ -352,9 +351,16 @@ export function createMeshCore(deps: MeshServiceDeps) {
 
   /**
    * The node whose config (private key included) `ctx` may download: an admin's, or the node's own
-   * token's. Throws NODE_NOT_FOUND (also to another node's token) or FORBIDDEN (readers, users).
+   * token's. The download is audited (`node.private-key-read`, when the server holds the node's
+   * private key) by a write running alongside the node's read, once the caller is known to be
+   * allowed: a download whose rendering then fails is audited all the same. Throws NODE_NOT_FOUND
+   * (also to another node's token) or FORBIDDEN (readers, users).
    */
-  async function requireConfigReader(nodeId: string, ctx: MeshContext): Promise<ConfigSubject> {
+  async function requireConfigReader(
+    nodeId: string,
+    ctx: MeshContext,
+    format: "conf" | "qr",
+  ): Promise<ConfigSubject> {
     const principal = ctx.principal;
     // IMPORTANT: another node's token learns nothing, not even that the node exists.
     if (principal?.kind === "node" && principal.id !== nodeId)
@@ -370,24 +376,16 @@ export function createMeshCore(deps: MeshServiceDeps) {
     const routed = principal?.kind === "node" ? repo.routeRows(db, principal.networkId) : undefined;
     // Awaited by the render; left unawaited (and its failure unreported) when the node read fails.
     routed?.catch(() => {});
-    const found = await repo.nodeWithNetwork(db, nodeId);
+    const audited = repo.auditNodeKeyRead(db, nodeId, {
+      actor: actorOf(ctx),
+      format,
+      requestId: ctx.requestId ?? null,
+    });
+    const [found] = await Promise.all([repo.nodeWithNetwork(db, nodeId), audited]);
     if (!found)
       throw new DomainError("NODE_NOT_FOUND", `node ${nodeId} does not exist`, { context: { id: nodeId } });
     const sameNetwork = principal?.kind === "node" && principal.networkId === found.network.id;
     return { ...found, routed: sameNetwork ? routed : undefined };
-  }
-
-  /** Every download of a config that holds a private key is audited: who and which node, never the key. */
-  async function auditKeyRead(node: NodeRow, format: "conf" | "qr", ctx: MeshContext): Promise<void> {
-    if (!node.privateKeyEnc) return;
-    await recordAudit(db, {
-      actor: actorOf(ctx),
-      action: "node.private-key-read",
-      entityType: "node",
-      entityId: node.id,
-      details: { networkId: node.networkId, format },
-      requestId: ctx.requestId ?? null,
-    });
   }
 
   /**
@@ -437,7 +435,6 @@ export function createMeshCore(deps: MeshServiceDeps) {
     commitAndDispatch,
     assertRoutesFree,
     requireConfigReader,
-    auditKeyRead,
     renderFor,
     db,
     secrets,

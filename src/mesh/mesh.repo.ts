@@ -3,9 +3,10 @@
  * Over 400 lines on purpose: the mesh's services share these queries and row types across their
  * tables (networks, nodes, enrollment keys, retired peers); split it by table when one grows.
  */
-import { and, asc, count, desc, eq, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, ilike, inArray, isNotNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Executor, NodeEndpointCandidates, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
+  auditLog,
   enrollmentKeys,
   networks,
   nodes,
@@ -224,6 +225,48 @@ export async function nodeWithNetwork(
   id: string,
 ): Promise<{ node: NodeRow; network: NetworkRow } | undefined> {
   return (await nodeWithNetworkRow(exec, { id }))[0];
+}
+
+// A config download's audit row, written from the node's row itself: it can run alongside the read.
+const keyReadAuditRow = placeholderQuery<{
+  id: string;
+  actor: string;
+  format: string;
+  requestId: string | null;
+}>((exec) =>
+  exec.insert(auditLog).select(
+    exec
+      // drizzle takes every column of the table here, in its order: the defaults are spelt out.
+      .select({
+        id: sql<number>`nextval(pg_get_serial_sequence('audit_log', 'id'))`.as("id"),
+        at: sql<Date>`now()`.as("at"),
+        actor: sql<string>`${sql.placeholder("actor")}::text`.as("actor"),
+        action: sql<string>`'node.private-key-read'`.as("action"),
+        entityType: sql<string>`'node'`.as("entity_type"),
+        entityId: sql<string>`${nodes.id}::text`.as("entity_id"),
+        details: sql<
+          Record<string, unknown>
+        >`jsonb_build_object('networkId', ${nodes.networkId}, 'format', ${sql.placeholder("format")}::text)`.as(
+          "details",
+        ),
+        requestId: sql<string | null>`${sql.placeholder("requestId")}::text`.as("request_id"),
+      })
+      .from(nodes)
+      .where(and(eq(nodes.id, sql.placeholder("id")), isNotNull(nodes.privateKeyEnc))),
+  ),
+);
+
+/**
+ * Audits a download of node `id`'s config with its private key (`node.private-key-read`: who, which
+ * node, its network and the format, never the key). Writes nothing when the node is gone or the
+ * server holds no private key of it.
+ */
+export async function auditNodeKeyRead(
+  exec: Executor,
+  id: string,
+  entry: { actor: string; format: "conf" | "qr"; requestId: string | null },
+): Promise<void> {
+  await keyReadAuditRow(exec, { id, ...entry });
 }
 
 export async function nodesOfNetwork(exec: Executor, networkId: string): Promise<NodeRow[]> {
