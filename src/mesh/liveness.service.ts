@@ -148,7 +148,7 @@ export function createLivenessService(core: MeshCore) {
     input: HeartbeatInput,
     now: Date,
     remoteAddress: string | undefined,
-  ): Promise<NodeRow | undefined> {
+  ): Promise<(NodeRow & { hubPublicKey: string }) | undefined> {
     const known = lastBeats.get(nodeId);
     if (!known || heartbeatStatus(known, input, now).status !== known.status) return undefined;
     const candidates = heartbeatCandidates(known, input, remoteAddress);
@@ -238,10 +238,14 @@ export function createLivenessService(core: MeshCore) {
             return { node: toNodeView(row), wentOnline, row };
           });
       remember(result.row);
+      // A handshake with the hub is no peer report: a hub-topology agent's only one costs no read.
+      const handshakes = steady
+        ? input.handshakes?.filter((h) => h.publicKey !== steady.hubPublicKey)
+        : input.handshakes;
       // Foot-gun: not in the transaction above. Its rows reference the peers' node rows, and a
       // reference waits for a peer's heartbeat holding its own row locked: two agents reporting each
       // other at once would deadlock. Reports are hints; a lost one is replaced by the next heartbeat.
-      if (input.handshakes?.length) await recordPeerHandshakes(db, result.node, input.handshakes, now);
+      if (handshakes?.length) await recordPeerHandshakes(db, result.node, handshakes, now);
       return { node: result.node, wentOnline: result.wentOnline, path: steady ? "steady" : "full" };
     },
 

@@ -3,7 +3,21 @@
  * Over 400 lines on purpose: the mesh's services share these queries and row types across their
  * tables (networks, nodes, enrollment keys, retired peers); split it by table when one grows.
  */
-import { and, asc, count, desc, eq, ilike, inArray, isNotNull, lt, or, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  getTableColumns,
+  ilike,
+  inArray,
+  isNotNull,
+  lt,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import type { Executor, NodeEndpointCandidates, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
   auditLog,
@@ -451,13 +465,15 @@ const steadyHeartbeatRow = placeholderQuery<
     ip4: string;
     ip6: string | null;
   },
-  NodeRow
+  NodeRow & { hubPublicKey: string }
 >((exec) =>
   exec
     .update(nodes)
     .set(heartbeatSet())
+    .from(networks)
     .where(
       and(
+        eq(networks.id, nodes.networkId),
         eq(nodes.id, sql.placeholder("id")),
         eq(nodes.status, sql.placeholder("status")),
         sql`${nodes.lastHandshakeAt} is not distinct from ${sql.placeholder("lastHandshakeAt")}::timestamptz`,
@@ -467,7 +483,7 @@ const steadyHeartbeatRow = placeholderQuery<
         sql`(${sql.placeholder("candidates")}::jsonb is null or ${nodes.endpointCandidates} = ${sql.placeholder("candidates")}::jsonb)`,
       ),
     )
-    .returning(),
+    .returning({ ...getTableColumns(nodes), hubPublicKey: networks.hubPublicKey }),
 );
 
 /**
@@ -475,7 +491,8 @@ const steadyHeartbeatRow = placeholderQuery<
  * statement outside any transaction: stores it only while the row still has the `status`,
  * `lastHandshakeAt` and addresses the caller decided from and, when `candidates` is given, holds
  * exactly those candidates (the row's lock, taken by the update, makes the check and the write one
- * step). Returns undefined, changing nothing, when the node is gone or any of them has changed.
+ * step). Returns the row with its network's hub key (its agent's handshakes with the hub are no peer
+ * reports), or undefined, changing nothing, when the node is gone or any of them has changed.
  */
 export async function recordSteadyHeartbeat(
   exec: Executor,
@@ -493,7 +510,7 @@ export async function recordSteadyHeartbeat(
     ip6: string | null;
     candidates?: NodeEndpointCandidates | undefined;
   },
-): Promise<NodeRow | undefined> {
+): Promise<(NodeRow & { hubPublicKey: string }) | undefined> {
   const [row] = await steadyHeartbeatRow(exec, {
     id,
     ...heartbeat,

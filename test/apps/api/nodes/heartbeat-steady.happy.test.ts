@@ -6,7 +6,7 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodes } from "../../../../src/db/index.js";
+import { nodeReachability, nodes } from "../../../../src/db/index.js";
 import { bearer } from "../../../support/auth.js";
 import type { Json } from "../../../support/http.js";
 import { json } from "../../../support/http.js";
@@ -145,6 +145,27 @@ describe("steady heartbeats", () => {
       await pathsOf(() => beatFrom(a, "198.51.100.31", agentBeat(hubKey, 7, ["192.168.9.2/24"]))),
     ).toEqual({ steady: 0, full: 1 });
     expect((await rowOf(a.node.id)).status).toBe("disabled");
+  });
+
+  it("still stores the handshakes a steady heartbeat reports with mesh peers, and none with the hub", async () => {
+    const net = await createNetwork(t, { topology: "mesh", cidr4: "10.93.0.0/24" });
+    const a = await createNode(t, net.id, { name: "a" });
+    const b = await createNode(t, net.id, { name: "b" });
+    const hubKey = net.hubPublicKey as string;
+    await beatFrom(a, "198.51.100.50", agentBeat(hubKey, 1, ["192.168.11.2/24"]));
+    const withPeer = {
+      ...agentBeat(hubKey, 2, ["192.168.11.2/24"]),
+      handshakes: [
+        { publicKey: hubKey, ageSeconds: 1 },
+        { publicKey: b.node.publicKey, ageSeconds: 2 },
+      ],
+    };
+    expect(await pathsOf(() => beatFrom(a, "198.51.100.50", withPeer))).toEqual({ steady: 1, full: 0 });
+    const pairs = await t.platform.database.db
+      .select()
+      .from(nodeReachability)
+      .where(eq(nodeReachability.nodeId, a.node.id));
+    expect(pairs.map((p) => p.peerId)).toEqual([b.node.id]);
   });
 
   it("takes the full way when the node's own address changed (its candidates leave it out)", async () => {
