@@ -352,8 +352,8 @@ export function createMeshCore(deps: MeshServiceDeps) {
   /**
    * The node whose config (private key included) `ctx` may download: an admin's, or the node's own
    * token's. The download is audited (`node.private-key-read`, when the server holds the node's
-   * private key) by a write running alongside the node's read, once the caller is known to be
-   * allowed: a download whose rendering then fails is audited all the same. Throws NODE_NOT_FOUND
+   * private key) in the statement that reads the node, once the caller is known to be allowed: a
+   * download whose rendering then fails is audited all the same. Throws NODE_NOT_FOUND
    * (also to another node's token) or FORBIDDEN (readers, users).
    */
   async function requireConfigReader(
@@ -376,12 +376,11 @@ export function createMeshCore(deps: MeshServiceDeps) {
     const routed = principal?.kind === "node" ? repo.routeRows(db, principal.networkId) : undefined;
     // Awaited by the render; left unawaited (and its failure unreported) when the node read fails.
     routed?.catch(() => {});
-    const audited = repo.auditNodeKeyRead(db, nodeId, {
+    const found = await repo.auditedNodeWithNetwork(db, nodeId, {
       actor: actorOf(ctx),
       format,
       requestId: ctx.requestId ?? null,
     });
-    const [found] = await Promise.all([repo.nodeWithNetwork(db, nodeId), audited]);
     if (!found)
       throw new DomainError("NODE_NOT_FOUND", `node ${nodeId} does not exist`, { context: { id: nodeId } });
     const sameNetwork = principal?.kind === "node" && principal.networkId === found.network.id;

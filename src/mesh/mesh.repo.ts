@@ -241,13 +241,11 @@ export async function nodeWithNetwork(
   return (await nodeWithNetworkRow(exec, { id }))[0];
 }
 
-// A config download's audit row, written from the node's row itself: it can run alongside the read.
-const keyReadAuditRow = placeholderQuery<{
-  id: string;
-  actor: string;
-  format: string;
-  requestId: string | null;
-}>((exec) =>
+/**
+ * A config download's audit row, written from the node's row itself (when the server holds its
+ * private key), as a statement to put in front of the node's read.
+ */
+const keyReadAudit = (exec: Executor) =>
   exec.insert(auditLog).select(
     exec
       // drizzle takes every column of the table here, in its order: the defaults are spelt out.
@@ -267,20 +265,33 @@ const keyReadAuditRow = placeholderQuery<{
       })
       .from(nodes)
       .where(and(eq(nodes.id, sql.placeholder("id")), isNotNull(nodes.privateKeyEnc))),
-  ),
-);
+  );
+
+// Postgres runs a data-modifying WITH once, whether or not the query reads it: one round trip.
+const auditedNodeWithNetworkRow = placeholderQuery<
+  { id: string; actor: string; format: string; requestId: string | null },
+  { node: NodeRow; network: NetworkRow }
+>((exec) => {
+  const audited = exec.$with("key_read", {}).as(keyReadAudit(exec).getSQL());
+  return exec
+    .with(audited)
+    .select({ node: nodes, network: networks })
+    .from(nodes)
+    .innerJoin(networks, eq(networks.id, nodes.networkId))
+    .where(eq(nodes.id, sql.placeholder("id")));
+});
 
 /**
- * Audits a download of node `id`'s config with its private key (`node.private-key-read`: who, which
- * node, its network and the format, never the key). Writes nothing when the node is gone or the
- * server holds no private key of it.
+ * `nodeWithNetwork` for a download of the node's config with its private key, audited in the same
+ * statement (`node.private-key-read`: who, which node, its network and the format, never the key).
+ * Audits nothing when the node is gone or the server holds no private key of it.
  */
-export async function auditNodeKeyRead(
+export async function auditedNodeWithNetwork(
   exec: Executor,
   id: string,
   entry: { actor: string; format: "conf" | "qr"; requestId: string | null },
-): Promise<void> {
-  await keyReadAuditRow(exec, { id, ...entry });
+): Promise<{ node: NodeRow; network: NetworkRow } | undefined> {
+  return (await auditedNodeWithNetworkRow(exec, { id, ...entry }))[0];
 }
 
 export async function nodesOfNetwork(exec: Executor, networkId: string): Promise<NodeRow[]> {
