@@ -1,6 +1,6 @@
 /**
  * `createApp(deps)`: the one place the HTTP app is assembled, used by every entry point and by tests.
- * It wires middleware (request id, logs and metrics, authentication), routes (each declaring its own
+ * It wires middleware (request id and security headers, logs and metrics, authentication), routes (each declaring its own
  * guard, see `middleware/access.ts`), the OpenAPI document, `/docs`, Bull Board and the dashboard.
  * It starts nothing and opens no connection.
  */
@@ -8,8 +8,6 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import type { TrustProxy } from "../../src/config.js";
 import { sha256Hex } from "../../src/crypto/index.js";
 import type { Logger } from "../../src/logger.js";
@@ -28,6 +26,7 @@ import { setSessionCookie } from "./http/session-cookie.js";
 import { authenticate, requireAccess } from "./middleware/auth.js";
 import { inputGuard } from "./middleware/input-guard.js";
 import { observe } from "./middleware/observe.js";
+import { responseHeaders } from "./middleware/response-headers.js";
 import { registerRoutes } from "./routes/index.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -82,7 +81,7 @@ export function createApp(deps: AppDeps): App {
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
   const metricsTokenHash = deps.metricsToken ? sha256Hex(deps.metricsToken) : undefined;
 
-  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(responseHeaders());
   app.use(identifyClient(proxyTrust(deps.trustProxy ?? { kind: "none" }), deps.publicUrl));
   app.use(observe(deps.logger, deps.metrics));
   app.use(async (c, next) => {
@@ -93,7 +92,6 @@ export function createApp(deps: AppDeps): App {
     c.set("publicUrl", deps.publicUrl?.replace(/\/+$/, ""));
     await next();
   });
-  app.use(secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));
   app.use(
     "/api/*",
     bodyLimit({

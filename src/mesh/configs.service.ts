@@ -28,7 +28,6 @@ export function createConfigService(core: MeshCore) {
     refreshConfigs,
     commitAndDispatch,
     requireConfigReader,
-    auditKeyRead,
     renderFor,
     requireNode,
     db,
@@ -61,10 +60,8 @@ export function createConfigService(core: MeshCore) {
      * node's own token (each such download with a key is audited). Throws NODE_NOT_FOUND, FORBIDDEN.
      */
     async renderConfig(nodeId: string, ctx: MeshContext): Promise<RenderedConfig> {
-      const subject = await requireConfigReader(nodeId, ctx);
-      const config = await renderFor(db, subject.node, true, subject);
-      await auditKeyRead(subject.node, subject.network, "conf", ctx);
-      return config;
+      const subject = await requireConfigReader(nodeId, ctx, "conf");
+      return renderFor(db, subject.node, true, subject);
     },
 
     /** A PNG QR code of the node's config, for the WireGuard mobile apps; same rules as `renderConfig`. */
@@ -72,10 +69,9 @@ export function createConfigService(core: MeshCore) {
       nodeId: string,
       ctx: MeshContext,
     ): Promise<{ png: Buffer; version: number; filename: string }> {
-      const subject = await requireConfigReader(nodeId, ctx);
+      const subject = await requireConfigReader(nodeId, ctx, "qr");
       const config = await renderFor(db, subject.node, true, subject);
       const png = await configQr(config.text);
-      await auditKeyRead(subject.node, subject.network, "qr", ctx);
       return { png, version: config.version, filename: config.filename.replace(/\.conf$/, ".png") };
     },
 

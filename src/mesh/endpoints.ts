@@ -133,12 +133,21 @@ export function normaliseCandidates(input: {
   };
 }
 
+/**
+ * A candidate set as text that is equal exactly when the sets say the same: its fields in a fixed
+ * order. Foot-gun: not `JSON.stringify` of the object, whose key order is the writer's — Postgres
+ * returns jsonb keys shortest first, so a stored set never equalled a freshly normalised one.
+ */
+export function candidatesKey(c: NodeEndpointCandidates | null | undefined): string {
+  return c ? JSON.stringify([c.listenPort, c.addresses, c.reported, c.reflexive]) : "null";
+}
+
 /** True when two stored candidate sets say the same (their normalised forms are equal). */
 export function sameCandidates(
   a: NodeEndpointCandidates | null | undefined,
   b: NodeEndpointCandidates | null | undefined,
 ): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return candidatesKey(a) === candidatesKey(b);
 }
 
 const hostOf = (address: string) => address.slice(0, address.indexOf("/"));

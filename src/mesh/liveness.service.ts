@@ -1,6 +1,6 @@
 /** Liveness: heartbeats, hub handshakes, which pairs reach each other, and marking silent nodes offline. */
 import type { NodeStatus, Tx } from "../db/index.js";
-import { heartbeatCandidates, sameCandidates } from "./endpoints.js";
+import { candidatesKey, heartbeatCandidates, sameCandidates } from "./endpoints.js";
 import type { MeshCore } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
@@ -28,6 +28,16 @@ export interface LaggingNode {
   name: string;
   configVersion: number;
   appliedConfigVersion: number;
+}
+
+/**
+ * Which way a heartbeat was stored: `steady` (one conditional statement: nothing but metrics and
+ * time changed) or `full` (a transaction holding the node's row, deciding status, reach and events).
+ */
+export type HeartbeatPath = "steady" | "full";
+
+interface RememberedBeat extends Pick<NodeRow, "status" | "lastHandshakeAt" | "ip4" | "ip6"> {
+  candidatesKey: string;
 }
 
 /** A node reporting more latency than this (ms) is `degraded`. */
@@ -106,33 +116,43 @@ export function createLivenessService(core: MeshCore) {
   }
 
   /**
-   * Per node, the status and hub handshake its last heartbeat here left (most recent last; at most
-   * `REMEMBERED_NODES`): what the next heartbeat's status is decided from when nothing else changed.
+   * Per node, what its last heartbeat here left (most recent last; at most `REMEMBERED_NODES`): the
+   * status and hub handshake the next heartbeat's status is decided from, the addresses its
+   * candidates are normalised against, and the stored candidates (as `candidatesKey`) they are
+   * compared with, when nothing else changed.
    */
-  const lastBeats = new Map<string, Pick<NodeRow, "status" | "lastHandshakeAt">>();
+  const lastBeats = new Map<string, RememberedBeat>();
   function remember(row: NodeRow): void {
     lastBeats.delete(row.id);
     if (lastBeats.size >= REMEMBERED_NODES) lastBeats.delete(lastBeats.keys().next().value!);
-    lastBeats.set(row.id, { status: row.status, lastHandshakeAt: row.lastHandshakeAt });
+    lastBeats.set(row.id, {
+      status: row.status,
+      lastHandshakeAt: row.lastHandshakeAt,
+      ip4: row.ip4,
+      ip6: row.ip6,
+      candidatesKey: candidatesKey(row.endpointCandidates),
+    });
   }
 
   /**
-   * Most heartbeats change nothing but the metrics and the time: the same status, no reach report
-   * (no candidates or endpoint, so `heartbeatCandidates` has nothing to compare), hence no event and
-   * no config change. Such a heartbeat is stored in one statement, without a transaction, which
-   * applies only while the row still has the status and hub handshake remembered from the node's
-   * last heartbeat (those the status was decided from). Returns the stored row, or undefined when the
-   * heartbeat must take the full way (first seen here, a reach report, a status change, or the row
+   * Most heartbeats change nothing but the metrics and the time: the same status, and the same
+   * endpoint candidates as stored (or none reported), hence no event and no config change. Such a
+   * heartbeat is stored in one statement, without a transaction, which applies only while the row
+   * still has the status, hub handshake, addresses and candidates remembered from the node's last
+   * heartbeat (those the decision was made from). Returns the stored row, or undefined when the
+   * heartbeat must take the full way (first seen here, new candidates, a status change, or the row
    * changed meanwhile).
    */
   async function steadyHeartbeat(
     nodeId: string,
     input: HeartbeatInput,
     now: Date,
-  ): Promise<NodeRow | undefined> {
-    if (input.candidates || input.endpoint !== undefined) return undefined;
+    remoteAddress: string | undefined,
+  ): Promise<(NodeRow & { hubPublicKey: string }) | undefined> {
     const known = lastBeats.get(nodeId);
     if (!known || heartbeatStatus(known, input, now).status !== known.status) return undefined;
+    const candidates = heartbeatCandidates(known, input, remoteAddress);
+    if (candidates && candidatesKey(candidates) !== known.candidatesKey) return undefined;
     return repo.recordSteadyHeartbeat(
       db,
       nodeId,
@@ -142,7 +162,7 @@ export function createLivenessService(core: MeshCore) {
         appliedConfigVersion: input.configVersion ?? null,
         agentVersion: input.agentVersion,
       },
-      known,
+      { ...known, candidates },
     );
   }
 
@@ -152,15 +172,16 @@ export function createLivenessService(core: MeshCore) {
      * `observed.remoteAddress`, see endpoints.ts) and the handshakes it reports with its peers. When
      * its candidates changed, refreshes the configs that name it (a mesh: every node's). When this
      * brings it online (from pending or offline), emits `node.online` in the same transaction. Returns
-     * the node (whose config version it should run). Throws NODE_NOT_FOUND.
+     * the node (whose config version it should run) and the way it was stored (`path`). Throws
+     * NODE_NOT_FOUND.
      */
     async heartbeat(
       nodeId: string,
       input: HeartbeatInput,
       observed: { remoteAddress?: string | undefined } = {},
-    ): Promise<{ node: NodeView; wentOnline: boolean }> {
+    ): Promise<{ node: NodeView; wentOnline: boolean; path: HeartbeatPath }> {
       const now = new Date();
-      const steady = await steadyHeartbeat(nodeId, input, now);
+      const steady = await steadyHeartbeat(nodeId, input, now, observed.remoteAddress);
       const result = steady
         ? { node: toNodeView(steady), wentOnline: false, row: steady }
         : await commitAndDispatch(`node ${nodeId} heartbeat`, async (tx, effects) => {
@@ -217,11 +238,15 @@ export function createLivenessService(core: MeshCore) {
             return { node: toNodeView(row), wentOnline, row };
           });
       remember(result.row);
+      // A handshake with the hub is no peer report: a hub-topology agent's only one costs no read.
+      const handshakes = steady
+        ? input.handshakes?.filter((h) => h.publicKey !== steady.hubPublicKey)
+        : input.handshakes;
       // Foot-gun: not in the transaction above. Its rows reference the peers' node rows, and a
       // reference waits for a peer's heartbeat holding its own row locked: two agents reporting each
       // other at once would deadlock. Reports are hints; a lost one is replaced by the next heartbeat.
-      if (input.handshakes?.length) await recordPeerHandshakes(db, result.node, input.handshakes, now);
-      return { node: result.node, wentOnline: result.wentOnline };
+      if (handshakes?.length) await recordPeerHandshakes(db, result.node, handshakes, now);
+      return { node: result.node, wentOnline: result.wentOnline, path: steady ? "steady" : "full" };
     },
 
     /** Nodes by network name and status, with the connections online ones reported (for gauges). */

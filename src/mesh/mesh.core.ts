@@ -7,7 +7,6 @@
  * enrollment-keys, configs, liveness. Node tokens are made and checked by `src/auth`.
  */
 import QRCode from "qrcode";
-import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
 import { describePrincipal, isAdmin } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
@@ -368,9 +367,16 @@ export function createMeshCore(deps: MeshServiceDeps) {
 
   /**
    * The node whose config (private key included) `ctx` may download: an admin's, or the node's own
-   * token's. Throws NODE_NOT_FOUND (also to another node's token) or FORBIDDEN (readers, users).
+   * token's. The download is audited (`auditedNodeWithNetwork`: a private key, or an admin's read of
+   * preshared keys) in the statement that reads the node, once the caller is known to be allowed: a
+   * download whose rendering then fails is audited all the same. Throws NODE_NOT_FOUND
+   * (also to another node's token) or FORBIDDEN (readers, users).
    */
-  async function requireConfigReader(nodeId: string, ctx: MeshContext): Promise<ConfigSubject> {
+  async function requireConfigReader(
+    nodeId: string,
+    ctx: MeshContext,
+    format: "conf" | "qr",
+  ): Promise<ConfigSubject> {
     const principal = ctx.principal;
     // IMPORTANT: another node's token learns nothing, not even that the node exists.
     if (principal?.kind === "node" && principal.id !== nodeId)
@@ -386,43 +392,18 @@ export function createMeshCore(deps: MeshServiceDeps) {
     const routed = principal?.kind === "node" ? repo.routeRows(db, principal.networkId) : undefined;
     // Awaited by the render; left unawaited (and its failure unreported) when the node read fails.
     routed?.catch(() => {});
-    const found = await repo.nodeWithNetwork(db, nodeId);
+    const found = await repo.auditedNodeWithNetwork(db, nodeId, {
+      actor: actorOf(ctx),
+      format,
+      requestId: ctx.requestId ?? null,
+      // A node reading its own config is not audited for preshared keys: its agent does so at every
+      // new version.
+      auditPresharedKeys: principal?.kind !== "node",
+    });
     if (!found)
       throw new DomainError("NODE_NOT_FOUND", `node ${nodeId} does not exist`, { context: { id: nodeId } });
     const sameNetwork = principal?.kind === "node" && principal.networkId === found.network.id;
     return { ...found, routed: sameNetwork ? routed : undefined };
-  }
-
-  /**
-   * Audits a config download that carries a secret: who and which node, never the secret. Every
-   * download with the node's private key (`node.private-key-read`), and an admin's download of one
-   * that carries preshared keys only (`node.preshared-key-read`: the hub's, or a mesh's pair keys).
-   * A node reading its own config without a private key is not audited: its agent does so at every
-   * new version.
-   */
-  async function auditKeyRead(
-    node: NodeRow,
-    network: Pick<NetworkRow, "topology" | "presharedKeySecretEnc">,
-    format: "conf" | "qr",
-    ctx: MeshContext,
-  ): Promise<void> {
-    const hasPresharedKeys =
-      node.presharedKeyEnc !== null ||
-      (network.topology === "mesh" && network.presharedKeySecretEnc !== null);
-    const action = node.privateKeyEnc
-      ? "node.private-key-read"
-      : hasPresharedKeys && ctx.principal?.kind !== "node"
-        ? "node.preshared-key-read"
-        : null;
-    if (action === null) return;
-    await recordAudit(db, {
-      actor: actorOf(ctx),
-      action,
-      entityType: "node",
-      entityId: node.id,
-      details: { networkId: node.networkId, format },
-      requestId: ctx.requestId ?? null,
-    });
   }
 
   /**
@@ -475,7 +456,6 @@ export function createMeshCore(deps: MeshServiceDeps) {
     commitAndDispatch,
     assertRoutesFree,
     requireConfigReader,
-    auditKeyRead,
     renderFor,
     db,
     secrets,

@@ -3,9 +3,24 @@
  * Over 400 lines on purpose: the mesh's services share these queries and row types across their
  * tables (networks, nodes, enrollment keys, retired peers); split it by table when one grows.
  */
-import { and, asc, count, desc, eq, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
-import type { Executor, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  getTableColumns,
+  ilike,
+  inArray,
+  isNotNull,
+  lt,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
+import type { Executor, NodeEndpointCandidates, NodeMetrics, NodeStatus } from "../db/index.js";
+import {
+  auditLog,
   enrollmentKeys,
   networkLeases,
   networks,
@@ -238,6 +253,78 @@ export async function nodeWithNetwork(
   return (await nodeWithNetworkRow(exec, { id }))[0];
 }
 
+/**
+ * A config download's audit row, written from the node's row itself (when the server holds its
+ * private key), as a statement to put in front of the node's read.
+ */
+const keyReadAudit = (exec: Executor) =>
+  exec.insert(auditLog).select(
+    exec
+      // drizzle takes every column of the table here, in its order: the defaults are spelt out.
+      .select({
+        id: sql<number>`nextval(pg_get_serial_sequence('audit_log', 'id'))`.as("id"),
+        at: sql<Date>`now()`.as("at"),
+        actor: sql<string>`${sql.placeholder("actor")}::text`.as("actor"),
+        action:
+          sql<string>`case when ${nodes.privateKeyEnc} is not null then 'node.private-key-read' else 'node.preshared-key-read' end`.as(
+            "action",
+          ),
+        entityType: sql<string>`'node'`.as("entity_type"),
+        entityId: sql<string>`${nodes.id}::text`.as("entity_id"),
+        details: sql<
+          Record<string, unknown>
+        >`jsonb_build_object('networkId', ${nodes.networkId}, 'format', ${sql.placeholder("format")}::text)`.as(
+          "details",
+        ),
+        requestId: sql<string | null>`${sql.placeholder("requestId")}::text`.as("request_id"),
+      })
+      .from(nodes)
+      .where(
+        and(
+          eq(nodes.id, sql.placeholder("id")),
+          or(
+            isNotNull(nodes.privateKeyEnc),
+            and(
+              sql`${sql.placeholder("auditPresharedKeys")}::boolean`,
+              or(
+                isNotNull(nodes.presharedKeyEnc),
+                sql`exists (select 1 from ${networks} where ${networks.id} = ${nodes.networkId} and ${networks.topology} = 'mesh' and ${networks.presharedKeySecretEnc} is not null)`,
+              ),
+            ),
+          ),
+        ),
+      ),
+  );
+
+// Postgres runs a data-modifying WITH once, whether or not the query reads it: one round trip.
+const auditedNodeWithNetworkRow = placeholderQuery<
+  { id: string; actor: string; format: string; requestId: string | null; auditPresharedKeys: boolean },
+  { node: NodeRow; network: NetworkRow }
+>((exec) => {
+  const audited = exec.$with("key_read", {}).as(keyReadAudit(exec).getSQL());
+  return exec
+    .with(audited)
+    .select({ node: nodes, network: networks })
+    .from(nodes)
+    .innerJoin(networks, eq(networks.id, nodes.networkId))
+    .where(eq(nodes.id, sql.placeholder("id")));
+});
+
+/**
+ * `nodeWithNetwork` for a download of the node's config, audited in the same statement when it
+ * carries a secret (who, which node, its network and the format, never the secret): every download
+ * with the node's private key (`node.private-key-read`), and, when `auditPresharedKeys` (an admin's
+ * download), one that carries preshared keys only (`node.preshared-key-read`: the hub's, or a mesh's
+ * pair keys). Audits nothing when the node is gone or its config carries no secret to audit.
+ */
+export async function auditedNodeWithNetwork(
+  exec: Executor,
+  id: string,
+  entry: { actor: string; format: "conf" | "qr"; requestId: string | null; auditPresharedKeys: boolean },
+): Promise<{ node: NodeRow; network: NetworkRow } | undefined> {
+  return (await auditedNodeWithNetworkRow(exec, { id, ...entry }))[0];
+}
+
 export async function nodesOfNetwork(exec: Executor, networkId: string): Promise<NodeRow[]> {
   return exec.select().from(nodes).where(eq(nodes.networkId, networkId)).orderBy(asc(nodes.ip4));
 }
@@ -361,29 +448,33 @@ export async function updateNode(
   return row;
 }
 
+/**
+ * What every heartbeat writes, in both statements below: metrics, time, and the applied config
+ * version and agent version (each kept when the heartbeat names none).
+ */
+const heartbeatSet = () => ({
+  // drizzle's types take no placeholder in `set`; it encodes one with its column all the same.
+  metrics: sql.placeholder("metrics") as never,
+  lastSeenAt: sql.placeholder("seenAt") as never,
+  updatedAt: sql.placeholder("seenAt") as never,
+  appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
+  agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
+});
+
+type HeartbeatValues = {
+  id: string;
+  metrics: NodeMetrics;
+  seenAt: Date;
+  status: NodeStatus;
+  appliedConfigVersion: number | null;
+  agentVersion: string | null;
+};
+
 // Agents report every few seconds: the common heartbeat (no new endpoint) is one statement.
-const heartbeatRow = placeholderQuery<
-  {
-    id: string;
-    metrics: NodeMetrics;
-    seenAt: Date;
-    status: NodeStatus;
-    appliedConfigVersion: number | null;
-    agentVersion: string | null;
-  },
-  NodeRow
->((exec) =>
+const heartbeatRow = placeholderQuery<HeartbeatValues, NodeRow>((exec) =>
   exec
     .update(nodes)
-    .set({
-      // drizzle's types take no placeholder in `set`; it encodes one with its column all the same.
-      metrics: sql.placeholder("metrics") as never,
-      lastSeenAt: sql.placeholder("seenAt") as never,
-      updatedAt: sql.placeholder("seenAt") as never,
-      status: sql.placeholder("status") as never,
-      appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
-      agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
-    })
+    .set({ ...heartbeatSet(), status: sql.placeholder("status") as never })
     .where(eq(nodes.id, sql.placeholder("id")))
     .returning(),
 );
@@ -408,42 +499,42 @@ export async function recordHeartbeat(
 }
 
 const steadyHeartbeatRow = placeholderQuery<
-  {
-    id: string;
-    metrics: NodeMetrics;
-    seenAt: Date;
-    status: NodeStatus;
+  HeartbeatValues & {
     /** ISO text: a placeholder outside a column's own comparison gets no Date mapping from drizzle. */
     lastHandshakeAt: string | null;
-    appliedConfigVersion: number | null;
-    agentVersion: string | null;
+    /** JSON text of the candidates the row must hold, or null when the heartbeat reports none. */
+    candidates: string | null;
+    ip4: string;
+    ip6: string | null;
   },
-  NodeRow
+  NodeRow & { hubPublicKey: string }
 >((exec) =>
   exec
     .update(nodes)
-    .set({
-      metrics: sql.placeholder("metrics") as never,
-      lastSeenAt: sql.placeholder("seenAt") as never,
-      updatedAt: sql.placeholder("seenAt") as never,
-      appliedConfigVersion: sql`coalesce(${sql.placeholder("appliedConfigVersion")}::integer, ${nodes.appliedConfigVersion})`,
-      agentVersion: sql`coalesce(${sql.placeholder("agentVersion")}::text, ${nodes.agentVersion})`,
-    })
+    .set(heartbeatSet())
+    .from(networks)
     .where(
       and(
+        eq(networks.id, nodes.networkId),
         eq(nodes.id, sql.placeholder("id")),
         eq(nodes.status, sql.placeholder("status")),
         sql`${nodes.lastHandshakeAt} is not distinct from ${sql.placeholder("lastHandshakeAt")}::timestamptz`,
+        // The candidates were normalised against these addresses (a node's own are left out).
+        sql`${nodes.ip4} = ${sql.placeholder("ip4")}::inet`,
+        sql`${nodes.ip6} is not distinct from ${sql.placeholder("ip6")}::inet`,
+        sql`(${sql.placeholder("candidates")}::jsonb is null or ${nodes.endpointCandidates} = ${sql.placeholder("candidates")}::jsonb)`,
       ),
     )
-    .returning(),
+    .returning({ ...getTableColumns(nodes), hubPublicKey: networks.hubPublicKey }),
 );
 
 /**
- * `recordHeartbeat` for a heartbeat that keeps the node's status, in one statement outside any
- * transaction: stores it only while the row still has the `status` and `lastHandshakeAt` the caller
- * decided from (the row's lock, taken by the update, makes the check and the write one step).
- * Returns undefined, changing nothing, when the node is gone or either has changed.
+ * `recordHeartbeat` for a heartbeat that keeps the node's status and endpoint candidates, in one
+ * statement outside any transaction: stores it only while the row still has the `status`,
+ * `lastHandshakeAt` and addresses the caller decided from and, when `candidates` is given, holds
+ * exactly those candidates (the row's lock, taken by the update, makes the check and the write one
+ * step). Returns the row with its network's hub key (its agent's handshakes with the hub are no peer
+ * reports), or undefined, changing nothing, when the node is gone or any of them has changed.
  */
 export async function recordSteadyHeartbeat(
   exec: Executor,
@@ -454,13 +545,22 @@ export async function recordSteadyHeartbeat(
     appliedConfigVersion: number | null;
     agentVersion?: string | undefined;
   },
-  expected: { status: NodeStatus; lastHandshakeAt: Date | null },
-): Promise<NodeRow | undefined> {
+  expected: {
+    status: NodeStatus;
+    lastHandshakeAt: Date | null;
+    ip4: string;
+    ip6: string | null;
+    candidates?: NodeEndpointCandidates | undefined;
+  },
+): Promise<(NodeRow & { hubPublicKey: string }) | undefined> {
   const [row] = await steadyHeartbeatRow(exec, {
     id,
     ...heartbeat,
     status: expected.status,
     lastHandshakeAt: expected.lastHandshakeAt?.toISOString() ?? null,
+    ip4: expected.ip4,
+    ip6: expected.ip6,
+    candidates: expected.candidates ? JSON.stringify(expected.candidates) : null,
     agentVersion: heartbeat.agentVersion ?? null,
   });
   return row;

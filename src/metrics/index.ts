@@ -69,6 +69,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    heartbeats: new Counter({
+      name: "wiresync_heartbeats_total",
+      help: "Heartbeats stored by this process, by path: steady (one statement, nothing but metrics and time changed) or full (a transaction)",
+      labelNames: ["path"] as const,
+      registers: [registry],
+    }),
     collectErrors: new Counter({
       name: "wiresync_metrics_collect_errors_total",
       help: "Scrapes in which a metric could not be read (its series are missing from that scrape), by metric",

@@ -93,6 +93,11 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
       if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${res.body}`);
       return (JSON.parse(res.body) as Json).data;
     };
+    const get = async (path: string) => {
+      const res = await oursClients[0]!.send(encodeRequest({ method: "GET", path, headers: admin }));
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.body}`);
+      return (JSON.parse(res.body) as Json).data;
+    };
     const networkId = (await post("/api/v1/networks", { name: "bench", cidr4: "10.40.0.0/16" })).id as string;
     // One node per client, with its token, for the agent endpoints.
     const agents: { id: string; token: string }[] = [];
@@ -143,13 +148,22 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
       () => ({ method: "GET", path: "/health/live" }),
       () => ({ method: "GET", path: "/health/live" }),
     );
-    const heartbeat = { metrics: { cpu: 12.5, memory: 40 } };
+    // What the agent (src/agent/agent.ts `beat`) sends every beat: its metrics, the config and agent
+    // versions, the interface's listen port with the host's addresses, and its handshake with the hub.
+    const hubKey = (await get(`/api/v1/networks/${networkId}`)).hubPublicKey as string;
+    const heartbeat = {
+      metrics: { cpu: 12.5, memory: 40 },
+      configVersion: 1,
+      agentVersion: "0.1.0",
+      candidates: { listenPort: 51820, addresses: ["192.168.1.23/24", "10.40.0.2/16"] },
+      handshakes: [{ publicKey: hubKey, ageSeconds: 4 }],
+    };
     await compare(
       {
         name: `POST /api/v1/nodes/:id/heartbeat (node token), ${CLIENTS} clients`,
         baselineName: "bare Hono + one UPDATE by id and token hash",
         target: 0.35,
-        note: "each client is one node sending its own heartbeats",
+        note: "each client is one node sending a real agent's heartbeats (same candidates, hub handshake); the floor stores the metrics only",
       },
       AGENT,
       200,

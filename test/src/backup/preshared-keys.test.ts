@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { restoreBackup, writeBackup } from "../../../src/backup/index.js";
 import { envelopeKeyId, keyIdOf } from "../../../src/crypto/index.js";
 import { networks } from "../../../src/db/index.js";
-import { agentNode } from "../../support/rekey-support.js";
 import type { TestDatabase } from "../../support/db.js";
 import { createTestDatabase } from "../../support/db.js";
 import { json } from "../../support/http.js";
@@ -18,6 +17,7 @@ import { createNetwork, createNode } from "../../support/mesh.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import { testPrefix } from "../../support/redis.js";
+import { agentNode } from "../../support/rekey-support.js";
 
 const A = randomBytes(32);
 const B = randomBytes(32);

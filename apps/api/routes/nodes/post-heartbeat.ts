@@ -45,7 +45,8 @@ export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
     // The server-reflexive candidate: the socket's peer, or a trusted proxy's forwarded address.
     const observed = { remoteAddress: c.var.client.address };
     const beat = c.req.valid("json");
-    const { node } = await c.var.services.liveness.heartbeat(id, beat, observed);
+    const { node, path } = await c.var.services.liveness.heartbeat(id, beat, observed);
+    c.var.metrics.heartbeats.inc({ path });
     if (beat.metrics.latencyMs !== undefined)
       c.var.metrics.nodeLatency.observe(beat.metrics.latencyMs / 1_000);
     return c.json(

@@ -1,0 +1,95 @@
+/**
+ * The agent's hot statements on the embedded database (`npm start` runs on PGlite): the steady
+ * heartbeat (an UPDATE … FROM returning the hub key, guarded by status, addresses and jsonb
+ * candidates) and the audited config read (a data-modifying WITH in front of the node's read).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../../src/db/index.js";
+import { auditLog, networks, nodes, openDatabase } from "../../../src/db/index.js";
+import { auditedNodeWithNetwork, recordSteadyHeartbeat } from "../../../src/mesh/mesh.repo.js";
+
+describe("agent statements on PGlite", () => {
+  let dir: string;
+  let database: Database;
+  let nodeId: string;
+  const candidates = {
+    listenPort: 51820,
+    addresses: ["192.168.1.2/24"],
+    reported: null,
+    reflexive: "198.51.100.1",
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "wiresync-agent-"));
+    database = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
+    await database.migrate();
+    const [network] = await database.db
+      .insert(networks)
+      .values({
+        name: "embedded",
+        cidr4: "10.98.0.0/24",
+        hubPublicKey: `${"h".repeat(43)}=`,
+        hubPrivateKeyEnc: "x",
+        hubIp4: "10.98.0.1",
+      })
+      .returning({ id: networks.id });
+    const [node] = await database.db
+      .insert(nodes)
+      .values({
+        networkId: network!.id,
+        name: "a",
+        publicKey: `${"a".repeat(43)}=`,
+        ip4: "10.98.0.2",
+        privateKeyEnc: "sealed",
+        status: "online",
+        endpointCandidates: candidates,
+      })
+      .returning({ id: nodes.id });
+    nodeId = node!.id;
+  }, 120_000);
+  afterAll(async () => {
+    await database?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("stores a steady heartbeat only while the row holds what it was decided from", async () => {
+    const db = database.db;
+    const beat = { metrics: { cpu: 3 }, seenAt: new Date(), appliedConfigVersion: 2 };
+    const expected = { status: "online" as const, lastHandshakeAt: null, ip4: "10.98.0.2", ip6: null };
+    const stored = await recordSteadyHeartbeat(db, nodeId, beat, { ...expected, candidates });
+    expect(stored).toMatchObject({ id: nodeId, metrics: { cpu: 3 }, appliedConfigVersion: 2 });
+    expect(stored?.hubPublicKey).toBe(`${"h".repeat(43)}=`);
+    const moved = { ...candidates, addresses: ["192.168.1.3/24"] };
+    expect(await recordSteadyHeartbeat(db, nodeId, beat, { ...expected, candidates: moved })).toBeUndefined();
+    expect(await recordSteadyHeartbeat(db, nodeId, beat, { ...expected, ip4: "10.98.0.3" })).toBeUndefined();
+    expect(
+      await recordSteadyHeartbeat(db, nodeId, beat, { ...expected, status: "degraded" }),
+    ).toBeUndefined();
+  });
+
+  it("reads the node with its network and audits the read in one statement", async () => {
+    const db = database.db;
+    const found = await auditedNodeWithNetwork(db, nodeId, {
+      actor: `node:${nodeId}`,
+      format: "qr",
+      requestId: "r1",
+      auditPresharedKeys: false,
+    });
+    expect(found?.node.id).toBe(nodeId);
+    expect(found?.network.name).toBe("embedded");
+    const rows = await db.select().from(auditLog).where(eq(auditLog.entityId, nodeId));
+    expect(rows).toMatchObject([
+      {
+        actor: `node:${nodeId}`,
+        action: "node.private-key-read",
+        entityType: "node",
+        details: { networkId: found!.network.id, format: "qr" },
+        requestId: "r1",
+      },
+    ]);
+  });
+});
