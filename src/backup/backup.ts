@@ -2,8 +2,8 @@ import { sql } from "drizzle-orm";
 import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
 import type { SecretBox } from "../crypto/index.js";
 import type { Db, Executor } from "../db/index.js";
-import { schema } from "../db/index.js";
-import { holdsEnvelope, keyIdSql, rowsOf, SEALED_COLUMNS } from "./sealed-columns.js";
+import { rowsOf, schema } from "../db/index.js";
+import { countSealedByKey } from "./sealed-columns.js";
 
 /** What the first line of a backup says it is. */
 export const BACKUP_FORMAT = "wiresync-backup";
@@ -74,16 +74,7 @@ async function migrationCount(exec: Executor): Promise<number> {
 }
 
 async function sealedKeyIds(exec: Executor): Promise<string[]> {
-  const ids = new Set<string>();
-  for (const c of SEALED_COLUMNS) {
-    const rows = rowsOf<{ k: string }>(
-      await exec.execute(
-        sql`select distinct ${keyIdSql(c)} as k from ${sql.identifier(c.table)} where ${holdsEnvelope(c)}`,
-      ),
-    );
-    for (const r of rows) ids.add(r.k);
-  }
-  return [...ids].sort();
+  return [...new Set((await countSealedByKey(exec)).map((c) => c.keyId))].sort();
 }
 
 /**

@@ -3,11 +3,12 @@ import { sql } from "drizzle-orm";
 import type { SecretBox } from "../crypto/index.js";
 import { envelopeKeyId } from "../crypto/index.js";
 import type { Db, Executor } from "../db/index.js";
-import { transaction } from "../db/index.js";
+import { rowsOf, transaction } from "../db/index.js";
 import { emitEvent } from "../events/index.js";
 import type { JobQueue, JobState } from "../queue/index.js";
+import { JOBS } from "../queue/index.js";
 import type { SealedColumn } from "./sealed-columns.js";
-import { columnName, holdsEnvelope, keyIdSql, rowsOf, SEALED_COLUMNS } from "./sealed-columns.js";
+import { columnName, countSealedByKey, holdsEnvelope, keyIdSql, SEALED_COLUMNS } from "./sealed-columns.js";
 
 /** Envelopes re-sealed per transaction unless the caller says otherwise. */
 export const DEFAULT_RESEAL_BATCH = 100;
@@ -152,27 +153,13 @@ export async function applyResealPlan(
   return { resealed, skipped: plan.rewrites.length - resealed };
 }
 
-/** Counts envelopes per key id in every sealed column. */
-async function countByKey(db: Db): Promise<{ column: SealedColumn; keyId: string; n: number }[]> {
-  const out: { column: SealedColumn; keyId: string; n: number }[] = [];
-  for (const column of SEALED_COLUMNS) {
-    const rows = rowsOf<{ key_id: string; n: number }>(
-      await db.execute(sql`
-        select ${keyIdSql(column)} as key_id, count(*)::int as n from ${tableOf(column)}
-        where ${holdsEnvelope(column)} group by 1`),
-    );
-    for (const r of rows) out.push({ column, keyId: r.key_id, n: Number(r.n) });
-  }
-  return out;
-}
-
 /**
  * Throws when an envelope names a key `box` does not have, naming each such key id and the columns
  * that use it (never a secret). Reads key ids only.
  */
 export async function checkSealedKeys(db: Db, box: SecretBox): Promise<void> {
   const missing = new Map<string, string[]>();
-  for (const { column, keyId, n } of await countByKey(db)) {
+  for (const { column, keyId, n } of await countSealedByKey(db)) {
     if (box.keyIds.includes(keyId)) continue;
     missing.set(keyId, [...(missing.get(keyId) ?? []), `${columnName(column)}: ${n}`]);
   }
@@ -195,7 +182,7 @@ export function createResealService(deps: { db: Db; secrets: SecretBox; queue: J
     const tables = Object.fromEntries(SEALED_TABLES.map((t) => [t, { sealed: 0, remaining: 0 }]));
     const keys: Record<string, number> = {};
     let remaining = 0;
-    for (const { column, keyId, n } of await countByKey(db)) {
+    for (const { column, keyId, n } of await countSealedByKey(db)) {
       const t = tables[column.table]!;
       t.sealed += n;
       keys[keyId] = (keys[keyId] ?? 0) + n;
@@ -263,7 +250,7 @@ export function createResealService(deps: { db: Db; secrets: SecretBox; queue: J
     },
 
     jobState(jobId) {
-      return queue.state("config-push", jobId);
+      return queue.state(JOBS.reseal.queue, jobId);
     },
   };
 }

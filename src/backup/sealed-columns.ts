@@ -1,5 +1,7 @@
 import type { SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";
+import type { Executor } from "../db/index.js";
+import { rowsOf } from "../db/index.js";
 
 /**
  * A column that holds secret envelopes (src/crypto): where it is, how its rows are told apart, and the
@@ -73,7 +75,18 @@ export function keyIdSql(c: SealedColumn): SQL {
   return sql`split_part(${sql.identifier(c.column)}, '.', 2)`;
 }
 
-/** Rows of a raw query, from either driver (postgres.js answers an array, PGlite an object). */
-export function rowsOf<T>(result: unknown): T[] {
-  return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
+/** How many envelopes each key id sealed, per sealed column (columns and keys without any left out). */
+export async function countSealedByKey(
+  exec: Executor,
+): Promise<{ column: SealedColumn; keyId: string; n: number }[]> {
+  const out: { column: SealedColumn; keyId: string; n: number }[] = [];
+  for (const column of SEALED_COLUMNS) {
+    const rows = rowsOf<{ key_id: string; n: number }>(
+      await exec.execute(sql`
+        select ${keyIdSql(column)} as key_id, count(*)::int as n from ${sql.identifier(column.table)}
+        where ${holdsEnvelope(column)} group by 1`),
+    );
+    for (const r of rows) out.push({ column, keyId: r.key_id, n: Number(r.n) });
+  }
+  return out;
 }
