@@ -38,7 +38,16 @@ export const FLAP_WINDOW_SECONDS = 10 * 60;
 const REMEMBERED_NODES = 100_000;
 
 /** Liveness: heartbeats, hub handshakes, reachability, and marking silent nodes offline. */
-export function createLivenessService(core: MeshCore) {
+export function createLivenessService(
+  core: MeshCore,
+  hooks: {
+    /**
+     * A node reported a config version it applied that this process had not heard from it: a hub
+     * key rotation may be waiting for it (`rekey.hubKeyConfirmed`).
+     */
+    configApplied?: (networkId: string) => Promise<unknown>;
+  } = {},
+) {
   const { inTx, requireNetwork, requireNode, emitNodeEvent, refreshConfigs, commitAndDispatch, db } = core;
 
   /**
@@ -110,8 +119,12 @@ export function createLivenessService(core: MeshCore) {
    * `REMEMBERED_NODES`): what the next heartbeat's status is decided from when nothing else changed.
    */
   const lastBeats = new Map<string, Pick<NodeRow, "status" | "lastHandshakeAt">>();
+  /** Per node, the applied config version its last heartbeat here reported (same bound as `lastBeats`). */
+  const lastApplied = new Map<string, number>();
   function remember(row: NodeRow): void {
     lastBeats.delete(row.id);
+    if (lastApplied.size >= REMEMBERED_NODES && !lastApplied.has(row.id))
+      lastApplied.delete(lastApplied.keys().next().value!);
     if (lastBeats.size >= REMEMBERED_NODES) lastBeats.delete(lastBeats.keys().next().value!);
     lastBeats.set(row.id, { status: row.status, lastHandshakeAt: row.lastHandshakeAt });
   }
@@ -217,6 +230,16 @@ export function createLivenessService(core: MeshCore) {
             return { node: toNodeView(row), wentOnline, row };
           });
       remember(result.row);
+      const applied = input.configVersion;
+      if (applied !== undefined && lastApplied.get(nodeId) !== applied) {
+        lastApplied.set(nodeId, applied);
+        if (hooks.configApplied) {
+          // A hint: a lost one is caught by the scheduler's tick.
+          await hooks
+            .configApplied(result.row.networkId)
+            .catch((err: unknown) => core.report(err, { networkId: result.row.networkId }));
+        }
+      }
       // Foot-gun: not in the transaction above. Its rows reference the peers' node rows, and a
       // reference waits for a peer's heartbeat holding its own row locked: two agents reporting each
       // other at once would deadlock. Reports are hints; a lost one is replaced by the next heartbeat.

@@ -3,7 +3,7 @@
  * Over 400 lines on purpose: the mesh's services share these queries and row types across their
  * tables (networks, nodes, enrollment keys, retired peers); split it by table when one grows.
  */
-import { and, asc, count, desc, eq, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, ilike, inArray, isNotNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Executor, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
   enrollmentKeys,
@@ -655,4 +655,13 @@ export async function consumeEnrollmentKey(
     )
     .returning();
   return row;
+}
+
+/** Ids of the networks whose hub key rotation is under way. */
+export async function networksRotatingHubKey(exec: Executor): Promise<string[]> {
+  const rows = await exec
+    .select({ id: networks.id })
+    .from(networks)
+    .where(isNotNull(networks.hubNextPublicKey));
+  return rows.map((r) => r.id);
 }

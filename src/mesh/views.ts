@@ -25,6 +25,8 @@ export interface NetworkView {
   hubIp6: string | null;
   /** `HUB_ID` of the hub host standing by for this network, if any. */
   standbyHubId: string | null;
+  /** The hub's next public key while a hub key rotation is under way (agents add it as a second peer). */
+  nextHubPublicKey: string | null;
   nodeCount?: number;
   createdAt: Date;
   updatedAt: Date;
@@ -47,6 +49,7 @@ export function toNetworkView(n: NetworkRow & { nodeCount?: number }): NetworkVi
     hubIp4: addressOnly(n.hubIp4),
     hubIp6: n.hubIp6 ? addressOnly(n.hubIp6) : null,
     standbyHubId: n.standbyHubId,
+    nextHubPublicKey: n.hubNextPublicKey ?? null,
     ...(n.nodeCount === undefined ? {} : { nodeCount: n.nodeCount }),
     createdAt: n.createdAt,
     updatedAt: n.updatedAt,
