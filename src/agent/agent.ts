@@ -16,7 +16,7 @@ import type { AgentApi } from "./api-client.js";
 import { AgentApiError } from "./api-client.js";
 import { applyWgQuickConfig } from "./apply.js";
 import { applyDns } from "./dns.js";
-import { hubKeyStep, nextHubKeyOf, withNextHubPeer } from "./hub-rotation.js";
+import { hubKeyPlan, hubKeyStep, nextHubKeyOf } from "./hub-rotation.js";
 import type { ReachReport } from "./reach.js";
 import { readReach } from "./reach.js";
 import type { RelayLink } from "./relay-link.js";
@@ -161,15 +161,24 @@ export function createAgent(options: AgentOptions): Agent {
     return fresh;
   }
 
-  /** Fetches and applies the current config, one application at a time. */
-  function applyCurrent(reason: string): Promise<void> {
+  /**
+   * Fetches and applies the current config, one application at a time. The fetch comes first, so a
+   * slow answer does not hold back other work on the interface (the hub key poll); a config older
+   * than the one applied meanwhile is dropped.
+   */
+  async function applyCurrent(reason: string): Promise<void> {
+    const { text, version } = await options.api.fetchConfig(state!.nodeId, state!.token);
     return exclusive(async () => {
+      if (version < applied) return;
       const s = state!;
-      const { text, version } = await options.api.fetchConfig(s.nodeId, s.token);
-      const next = nextHubKeyOf(text);
       const config = parseWgQuickConfig(text);
-      // While the hub's key rotates, its next key is a second hub peer without addresses.
-      const result = await applyWgQuickConfig(withNextHubPeer(config, next), {
+      const plan = hubKeyPlan({
+        config,
+        named: nextHubKeyOf(text),
+        hubPublicKey,
+        nextHubPublicKey,
+      });
+      const result = await applyWgQuickConfig(plan.config, {
         iface: options.iface,
         netns: options.netns,
         driver: options.driver,
@@ -177,7 +186,7 @@ export function createAgent(options: AgentOptions): Agent {
         ...(relayMode ? { endpointOverrides: relayMode.relayEndpoints() } : {}),
       });
       relayMode?.useConfig(config);
-      hubPublicKey = config.peers[0]?.publicKey;
+      hubPublicKey = plan.hubPublicKey;
       const dns = await applyDns(config.interface.dns, { iface: options.iface, netns: options.netns });
       if (dns.method === "none" && config.interface.dns.length > 0 && !warnedNoResolver) {
         warnedNoResolver = true;
@@ -187,7 +196,7 @@ export function createAgent(options: AgentOptions): Agent {
         );
       }
       applied = version;
-      followHubKey(next !== hubPublicKey ? next : undefined);
+      followHubKey(plan.nextHubPublicKey);
       log.info(
         {
           version,

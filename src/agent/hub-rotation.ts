@@ -44,6 +44,45 @@ export function withNextHubPeer(config: WgQuickConfig, nextHubPublicKey: string 
   return { ...config, peers: [...config.peers, next] };
 }
 
+/**
+ * How to apply a config during a hub key rotation, from the config (its hub is its first peer, and
+ * `named` the next key its text names) and what the agent followed so far (`hubPublicKey`, and
+ * `nextHubPublicKey` while a rotation is under way). Three cases:
+ * - the config names a next key: its hub stays, the next key is a second hub peer without addresses;
+ * - the config's hub is the next key the agent is waiting for (the server switched, but this node
+ *   has not seen the new key shake hands yet): the previous hub key keeps the addresses, the new one
+ *   none, and the agent keeps waiting, so nothing goes to a hub that may not hold the key yet;
+ * - otherwise the config as it is.
+ * Returns the config to apply and the keys to follow afterwards.
+ */
+export function hubKeyPlan(input: {
+  config: WgQuickConfig;
+  named: string | undefined;
+  hubPublicKey: string | undefined;
+  nextHubPublicKey: string | undefined;
+}): { config: WgQuickConfig; hubPublicKey: string | undefined; nextHubPublicKey: string | undefined } {
+  const { config } = input;
+  const hub = config.peers[0];
+  if (!hub) return { config, hubPublicKey: undefined, nextHubPublicKey: undefined };
+  if (
+    input.hubPublicKey !== undefined &&
+    input.nextHubPublicKey === hub.publicKey &&
+    input.hubPublicKey !== hub.publicKey
+  ) {
+    const held: WgQuickConfig = {
+      ...config,
+      peers: [{ ...hub, publicKey: input.hubPublicKey }, ...config.peers.slice(1)],
+    };
+    return {
+      config: withNextHubPeer(held, hub.publicKey),
+      hubPublicKey: input.hubPublicKey,
+      nextHubPublicKey: hub.publicKey,
+    };
+  }
+  const next = input.named !== hub.publicKey ? input.named : undefined;
+  return { config: withNextHubPeer(config, next), hubPublicKey: hub.publicKey, nextHubPublicKey: next };
+}
+
 export type HubKeyStep =
   /** The next key has not shaken hands yet (the hub has not switched), or is not on the interface. */
   | { kind: "wait" }
