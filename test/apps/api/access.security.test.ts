@@ -45,6 +45,7 @@ const EXPECTED = {
   "POST /api/v1/networks/{id}/drift/fix": "admin",
   "POST /api/v1/networks/{id}/adopt": "admin",
   "POST /api/v1/networks/{id}/rotate-hub-key": "admin",
+  "GET /api/v1/networks/{id}/hub-key-rotation": "admin",
   "GET /api/v1/networks/{id}/reachability": "read",
   "POST /api/v1/nodes/register": "enrollment",
   "POST /api/v1/nodes": "admin",
