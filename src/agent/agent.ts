@@ -178,6 +178,13 @@ export function createAgent(options: AgentOptions): Agent {
         hubPublicKey,
         nextHubPublicKey,
       });
+      if (plan.held) {
+        // The hub switched keys but has not shaken hands with this node under the new one yet: the
+        // interface stays as it is (the poll moves it), and the whole config is applied after that.
+        applied = version;
+        log.info({ version, reason }, "config held until the new hub key has shaken hands");
+        return;
+      }
       const result = await applyWgQuickConfig(plan.config, {
         iface: options.iface,
         netns: options.netns,

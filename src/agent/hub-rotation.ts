@@ -53,17 +53,23 @@ export function withNextHubPeer(config: WgQuickConfig, nextHubPublicKey: string 
  *   has not seen the new key shake hands yet): the previous hub key keeps the addresses, the new one
  *   none, and the agent keeps waiting, so nothing goes to a hub that may not hold the key yet;
  * - otherwise the config as it is.
- * Returns the config to apply and the keys to follow afterwards.
+ * Returns the config to apply, the keys to follow afterwards, and whether the config was held back
+ * (the second case: the interface already is as it must stay until the new key has shaken hands).
  */
 export function hubKeyPlan(input: {
   config: WgQuickConfig;
   named: string | undefined;
   hubPublicKey: string | undefined;
   nextHubPublicKey: string | undefined;
-}): { config: WgQuickConfig; hubPublicKey: string | undefined; nextHubPublicKey: string | undefined } {
+}): {
+  config: WgQuickConfig;
+  hubPublicKey: string | undefined;
+  nextHubPublicKey: string | undefined;
+  held: boolean;
+} {
   const { config } = input;
   const hub = config.peers[0];
-  if (!hub) return { config, hubPublicKey: undefined, nextHubPublicKey: undefined };
+  if (!hub) return { config, hubPublicKey: undefined, nextHubPublicKey: undefined, held: false };
   if (
     input.hubPublicKey !== undefined &&
     input.nextHubPublicKey === hub.publicKey &&
@@ -77,10 +83,16 @@ export function hubKeyPlan(input: {
       config: withNextHubPeer(held, hub.publicKey),
       hubPublicKey: input.hubPublicKey,
       nextHubPublicKey: hub.publicKey,
+      held: true,
     };
   }
   const next = input.named !== hub.publicKey ? input.named : undefined;
-  return { config: withNextHubPeer(config, next), hubPublicKey: hub.publicKey, nextHubPublicKey: next };
+  return {
+    config: withNextHubPeer(config, next),
+    hubPublicKey: hub.publicKey,
+    nextHubPublicKey: next,
+    held: false,
+  };
 }
 
 export type HubKeyStep =

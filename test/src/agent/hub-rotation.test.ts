@@ -78,6 +78,7 @@ describe("hubKeyPlan", () => {
     const out = hubKeyPlan({ config: pending, named: NEXT, hubPublicKey: OLD, nextHubPublicKey: undefined });
     expect(out.hubPublicKey).toBe(OLD);
     expect(out.nextHubPublicKey).toBe(NEXT);
+    expect(out.held).toBe(false);
     expect(out.config.peers.map((p) => [p.publicKey, p.allowedIps])).toEqual([
       [OLD, ["10.9.0.0/24"]],
       [NEXT, []],
@@ -88,6 +89,7 @@ describe("hubKeyPlan", () => {
     const out = hubKeyPlan({ config: switched, named: undefined, hubPublicKey: OLD, nextHubPublicKey: NEXT });
     expect(out.hubPublicKey).toBe(OLD);
     expect(out.nextHubPublicKey).toBe(NEXT);
+    expect(out.held).toBe(true);
     expect(out.config.peers.map((p) => [p.publicKey, p.allowedIps, p.persistentKeepalive])).toEqual([
       [OLD, ["10.9.0.0/24"], 25],
       [NEXT, [], undefined],
@@ -97,7 +99,7 @@ describe("hubKeyPlan", () => {
   it("applies a config as it is once the move is done, or without a rotation", () => {
     expect(
       hubKeyPlan({ config: switched, named: undefined, hubPublicKey: NEXT, nextHubPublicKey: undefined }),
-    ).toEqual({ config: switched, hubPublicKey: NEXT, nextHubPublicKey: undefined });
+    ).toEqual({ config: switched, hubPublicKey: NEXT, nextHubPublicKey: undefined, held: false });
     // A fresh agent (nothing followed yet) takes the config's hub.
     expect(
       hubKeyPlan({
@@ -106,7 +108,7 @@ describe("hubKeyPlan", () => {
         hubPublicKey: undefined,
         nextHubPublicKey: undefined,
       }),
-    ).toEqual({ config: switched, hubPublicKey: NEXT, nextHubPublicKey: undefined });
+    ).toEqual({ config: switched, hubPublicKey: NEXT, nextHubPublicKey: undefined, held: false });
   });
 });
 
