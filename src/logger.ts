@@ -16,6 +16,7 @@ const SECRET_FIELDS = [
   "privateKey",
   "privateKeyEnc",
   "hubPrivateKeyEnc",
+  "hubNextPrivateKeyEnc",
   "presharedKey",
   "tokenHash",
   "keyHash",

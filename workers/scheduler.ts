@@ -10,7 +10,7 @@ import cron from "node-cron";
 import { OUTBOX_CHANNEL } from "../src/events/index.js";
 import type { ProgressMonitor } from "../src/health/index.js";
 import type { Logger } from "../src/logger.js";
-import type { LivenessService } from "../src/mesh/index.js";
+import type { LivenessService, RekeyService } from "../src/mesh/index.js";
 import type { Relay } from "../src/notify/index.js";
 import type { QuotaService } from "../src/quota/index.js";
 import type { Retention } from "../src/retention/index.js";
@@ -49,6 +49,11 @@ export interface SchedulerDeps {
   progress?: ProgressMonitor;
   /** Restores nodes disabled for their quota once their month has turned (every minute by default). */
   quota?: Pick<QuotaService, "restoreForNewMonth">;
+  /**
+   * Switches hub key rotations whose agents all confirmed or whose deadline passed (every 10 s by
+   * default). Not claimed: a switch locks its network's row, so a second process finds nothing to do.
+   */
+  hubKeys?: Pick<RekeyService, "switchDueHubKeys">;
 }
 
 /**
@@ -76,6 +81,8 @@ export interface Scheduler {
   pruneHistory(now?: Date): Promise<void>;
   /** Enables nodes disabled for their quota whose month has turned (what each claimed tick does). */
   restoreQuotas(now?: Date): Promise<void>;
+  /** Switches the hub key rotations that are due (what each tick does). */
+  switchHubKeys(now?: Date): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -165,6 +172,12 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
+  async function switchHubKeys(now = new Date()) {
+    if (!deps.hubKeys) return;
+    const switched = await deps.hubKeys.switchDueHubKeys(now);
+    if (switched.length > 0) log.info({ networks: switched }, "hub keys switched");
+  }
+
   async function restoreQuotas(now = new Date()) {
     if (!deps.quota) return;
     try {
@@ -220,6 +233,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   every(crons.nodeLiveness, "node-liveness", checkNodeLiveness);
   if (deps.retention && deps.retention.days > 0) every(crons.retention, "retention", pruneHistory);
   if (deps.quota) every(crons.quotaRestore, "quota-restore", restoreQuotas);
+  if (deps.hubKeys) schedule(crons.hubKeyRotation, "hub-key-rotation", () => switchHubKeys());
 
   /**
    * The relay runs one at a time per process, and under the claims' lock one at a time across
@@ -315,6 +329,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     kickRelay,
     pruneHistory,
     restoreQuotas,
+    switchHubKeys,
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -104,6 +104,7 @@ export async function startWorkerRole(
         },
         progress,
         quota: platform.services.quota,
+        hubKeys: platform.services.rekey,
       })
     : undefined;
   return {

@@ -10,11 +10,13 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../logger.js";
 import type { NatType } from "../nat/index.js";
-import { generateKeyPair, openDriver, publicKeyOf, signKeyRotation } from "../wireguard/index.js";
+import type { WgDriver } from "../wireguard/index.js";
+import { checkPlan, generateKeyPair, openDriver, publicKeyOf, signKeyRotation } from "../wireguard/index.js";
 import type { AgentApi } from "./api-client.js";
 import { AgentApiError } from "./api-client.js";
 import { applyWgQuickConfig } from "./apply.js";
 import { applyDns } from "./dns.js";
+import { hubKeyPlan, hubKeyStep, nextHubKeyOf } from "./hub-rotation.js";
 import type { ReachReport } from "./reach.js";
 import { readReach } from "./reach.js";
 import type { RelayLink } from "./relay-link.js";
@@ -27,6 +29,8 @@ import { parseWgQuickConfig } from "./wg-quick.js";
 const SECOND_MS = 1_000;
 const MAX_BACKOFF_MS = 30 * SECOND_MS;
 const DAY_MS = 24 * 60 * 60 * SECOND_MS;
+/** How often the interface is read while a hub key rotation is under way (see hub-rotation.ts). */
+export const HUB_KEY_POLL_MS = 100;
 
 export interface AgentState {
   nodeId: string;
@@ -123,6 +127,11 @@ export function createAgent(options: AgentOptions): Agent {
   let relayTimer: NodeJS.Timeout | undefined;
   /** The hub's public key, from the last config applied (its first peer is always the hub). */
   let hubPublicKey: string | undefined;
+  /** The hub's next key while a rotation is under way (from the last config applied). */
+  let nextHubPublicKey: string | undefined;
+  let hubKeyTimer: NodeJS.Timeout | undefined;
+  let hubKeyDriver: WgDriver | undefined;
+  let hubKeyPolling = false;
 
   /** Runs `work` after every config application or relay step before it, never alongside one. */
   function exclusive(work: () => Promise<void>): Promise<void> {
@@ -152,13 +161,31 @@ export function createAgent(options: AgentOptions): Agent {
     return fresh;
   }
 
-  /** Fetches and applies the current config, one application at a time. */
-  function applyCurrent(reason: string): Promise<void> {
+  /**
+   * Fetches and applies the current config, one application at a time. The fetch comes first, so a
+   * slow answer does not hold back other work on the interface (the hub key poll); a config older
+   * than the one applied meanwhile is dropped.
+   */
+  async function applyCurrent(reason: string): Promise<void> {
+    const { text, version } = await options.api.fetchConfig(state!.nodeId, state!.token);
     return exclusive(async () => {
+      if (version < applied) return;
       const s = state!;
-      const { text, version } = await options.api.fetchConfig(s.nodeId, s.token);
       const config = parseWgQuickConfig(text);
-      const result = await applyWgQuickConfig(config, {
+      const plan = hubKeyPlan({
+        config,
+        named: nextHubKeyOf(text),
+        hubPublicKey,
+        nextHubPublicKey,
+      });
+      if (plan.held) {
+        // The hub switched keys but has not shaken hands with this node under the new one yet: the
+        // interface stays as it is (the poll moves it), and the whole config is applied after that.
+        applied = version;
+        log.info({ version, reason }, "config held until the new hub key has shaken hands");
+        return;
+      }
+      const result = await applyWgQuickConfig(plan.config, {
         iface: options.iface,
         netns: options.netns,
         driver: options.driver,
@@ -166,7 +193,7 @@ export function createAgent(options: AgentOptions): Agent {
         ...(relayMode ? { endpointOverrides: relayMode.relayEndpoints() } : {}),
       });
       relayMode?.useConfig(config);
-      hubPublicKey = config.peers[0]?.publicKey;
+      hubPublicKey = plan.hubPublicKey;
       const dns = await applyDns(config.interface.dns, { iface: options.iface, netns: options.netns });
       if (dns.method === "none" && config.interface.dns.length > 0 && !warnedNoResolver) {
         warnedNoResolver = true;
@@ -176,6 +203,7 @@ export function createAgent(options: AgentOptions): Agent {
         );
       }
       applied = version;
+      followHubKey(plan.nextHubPublicKey);
       log.info(
         {
           version,
@@ -188,6 +216,61 @@ export function createAgent(options: AgentOptions): Agent {
         "config applied",
       );
     });
+  }
+
+  /**
+   * Reads the interface every HUB_KEY_POLL_MS while a hub key rotation is under way, and moves the
+   * hub's addresses to its next key as soon as that key has shaken hands (`hubKeyStep`).
+   */
+  function followHubKey(next: string | undefined): void {
+    nextHubPublicKey = next;
+    if (next && !hubKeyTimer) {
+      hubKeyTimer = setInterval(() => void pollHubKey(), HUB_KEY_POLL_MS);
+      log.info({ hubPublicKey, nextHubPublicKey: next }, "hub key rotation under way");
+      // Tell the server at once that this node holds the next key: the hub switches once all have.
+      setTimeout(() => void beat(), 0);
+    } else if (!next && hubKeyTimer) {
+      clearInterval(hubKeyTimer);
+      hubKeyTimer = undefined;
+      hubKeyDriver?.close();
+      hubKeyDriver = undefined;
+    }
+  }
+
+  async function pollHubKey(): Promise<void> {
+    if (hubKeyPolling) return;
+    hubKeyPolling = true;
+    try {
+      let switched = false;
+      await exclusive(async () => {
+        const next = nextHubPublicKey;
+        const hub = hubPublicKey;
+        if (!next || !hub) return;
+        hubKeyDriver ??= openDriver(options.iface, { driver: options.driver, netns: options.netns });
+        const step = hubKeyStep({
+          hubPublicKey: hub,
+          nextHubPublicKey: next,
+          peers: (await hubKeyDriver.dump()).peers,
+        });
+        if (step.kind === "wait") return;
+        if (step.kind === "move") await hubKeyDriver.apply(checkPlan(step.plan));
+        log.info(
+          { previousHubPublicKey: hub, hubPublicKey: next, moved: step.kind === "move" },
+          "hub key switched",
+        );
+        hubPublicKey = next;
+        followHubKey(undefined);
+        switched = true;
+      });
+      // The config that names the new hub key is current by now (the hub switched after it was made).
+      if (switched) await applyCurrent("hub key switched");
+    } catch (err) {
+      log.warn({ err }, "following the hub key rotation failed");
+      hubKeyDriver?.close();
+      hubKeyDriver = undefined;
+    } finally {
+      hubKeyPolling = false;
+    }
   }
 
   /** Opens the relay and steps every mesh peer's path each `tickMs`. */
@@ -375,10 +458,12 @@ export function createAgent(options: AgentOptions): Agent {
       abort.abort();
       clearInterval(heartbeatTimer);
       clearInterval(relayTimer);
+      clearInterval(hubKeyTimer);
       await following;
       await applying.catch(() => {});
       relayLink?.stop();
       relayMode?.stop();
+      hubKeyDriver?.close();
     },
   };
 }

@@ -41,6 +41,14 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     keyType: "uuid",
     aad: (id) => `network:${id}:psk`,
   },
+  // The next hub key of a rotation under way: sealed like the hub key (it moves there unchanged).
+  {
+    table: "networks",
+    column: "hub_next_private_key_enc",
+    key: "id",
+    keyType: "uuid",
+    aad: (id) => `network:${id}`,
+  },
   { table: "nodes", column: "private_key_enc", key: "id", keyType: "uuid", aad: (id) => `node:${id}` },
   { table: "nodes", column: "preshared_key_enc", key: "id", keyType: "uuid", aad: (id) => `node:${id}:psk` },
   { table: "webhooks", column: "url_enc", key: "id", keyType: "uuid", aad: (id) => `webhook:${id}:url` },

@@ -16,6 +16,7 @@ export const EVENT_TYPES = [
   "sync.failed",
   "drift.detected",
   "hub.takeover",
+  "network.hub-key-rotated",
   "webhook.disabled",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -90,6 +91,7 @@ const OUTCOMES: Record<EventType, EventOutcome> = {
   "sync.failed": "failure",
   "drift.detected": "warning",
   "hub.takeover": "warning",
+  "network.hub-key-rotated": "info",
   "webhook.disabled": "failure",
 };
 

@@ -64,6 +64,7 @@ import { createRekeyService } from "./rekey.service.js";
 export function createMeshServices(deps: MeshServiceDeps) {
   const core = createMeshCore(deps);
   const configLinks = createConfigLinkService(core);
+  const rekey = createRekeyService(core, configLinks, { hubApplyWaitMs: deps.hubApplyWaitMs });
   return {
     networks: createNetworkService(core, configLinks),
     nodes: createNodeService(core),
@@ -71,9 +72,9 @@ export function createMeshServices(deps: MeshServiceDeps) {
     enrollmentKeys: createEnrollmentKeyService(core),
     configs: createConfigService(core),
     configLinks,
-    liveness: createLivenessService(core),
+    liveness: createLivenessService(core, { configApplied: (networkId) => rekey.hubKeyConfirmed(networkId) }),
     adopt: createAdoptService(core),
-    rekey: createRekeyService(core, configLinks, { hubApplyWaitMs: deps.hubApplyWaitMs }),
+    rekey,
     presharedKeys: createPresharedKeyService(core, configLinks),
   };
 }

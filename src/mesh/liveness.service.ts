@@ -48,7 +48,16 @@ export const FLAP_WINDOW_SECONDS = 10 * 60;
 const REMEMBERED_NODES = 100_000;
 
 /** Liveness: heartbeats, hub handshakes, reachability, and marking silent nodes offline. */
-export function createLivenessService(core: MeshCore) {
+export function createLivenessService(
+  core: MeshCore,
+  hooks: {
+    /**
+     * A node reported a config version it applied that this process had not heard from it: a hub
+     * key rotation may be waiting for it (`rekey.hubKeyConfirmed`).
+     */
+    configApplied?: (networkId: string) => Promise<unknown>;
+  } = {},
+) {
   const { inTx, requireNetwork, requireNode, emitNodeEvent, refreshConfigs, commitAndDispatch, db } = core;
 
   /**
@@ -122,8 +131,12 @@ export function createLivenessService(core: MeshCore) {
    * compared with, when nothing else changed.
    */
   const lastBeats = new Map<string, RememberedBeat>();
+  /** Per node, the applied config version its last heartbeat here reported (same bound as `lastBeats`). */
+  const lastApplied = new Map<string, number>();
   function remember(row: NodeRow): void {
     lastBeats.delete(row.id);
+    if (lastApplied.size >= REMEMBERED_NODES && !lastApplied.has(row.id))
+      lastApplied.delete(lastApplied.keys().next().value!);
     if (lastBeats.size >= REMEMBERED_NODES) lastBeats.delete(lastBeats.keys().next().value!);
     lastBeats.set(row.id, {
       status: row.status,
@@ -242,6 +255,16 @@ export function createLivenessService(core: MeshCore) {
       const handshakes = steady
         ? input.handshakes?.filter((h) => h.publicKey !== steady.hubPublicKey)
         : input.handshakes;
+      const applied = input.configVersion;
+      if (applied !== undefined && lastApplied.get(nodeId) !== applied) {
+        lastApplied.set(nodeId, applied);
+        if (hooks.configApplied) {
+          // A hint: a lost one is caught by the scheduler's tick.
+          await hooks
+            .configApplied(result.row.networkId)
+            .catch((err: unknown) => core.report(err, { networkId: result.row.networkId }));
+        }
+      }
       // Foot-gun: not in the transaction above. Its rows reference the peers' node rows, and a
       // reference waits for a peer's heartbeat holding its own row locked: two agents reporting each
       // other at once would deadlock. Reports are hints; a lost one is replaced by the next heartbeat.

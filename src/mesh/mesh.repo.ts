@@ -786,3 +786,12 @@ export async function consumeEnrollmentKey(
     .returning();
   return row;
 }
+
+/** Ids of the networks whose hub key rotation is under way. */
+export async function networksRotatingHubKey(exec: Executor): Promise<string[]> {
+  const rows = await exec
+    .select({ id: networks.id })
+    .from(networks)
+    .where(isNotNull(networks.hubNextPublicKey));
+  return rows.map((r) => r.id);
+}

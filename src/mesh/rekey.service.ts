@@ -17,10 +17,13 @@
 import { recordAudit } from "../audit/index.js";
 import type { Tx } from "../db/index.js";
 import { DomainError } from "../errors.js";
+import { emitEvent } from "../events/index.js";
 import { generateKeyPair, verifyKeyRotation } from "../wireguard/index.js";
 import type { ConfigLinkService, CreatedConfigLink } from "./config-links.service.js";
 import type { MeshEffects } from "./effects.js";
 import { dispatchEffects, newEffects } from "./effects.js";
+import type { NodeRef, RotationAudience, WaitingAgent } from "./hub-key-rotation.js";
+import { rotationAudience, rotationKind, switchReason } from "./hub-key-rotation.js";
 import { actorOf, hubKeyTaken, type MeshContext, type MeshCore, translateConstraint } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
@@ -58,12 +61,41 @@ export interface ReissuedConfig {
   delivery: { email: string } | { link: CreatedConfigLink };
 }
 
-/** What a hub key rotation did. */
-export interface HubKeyRotation {
+/** How long a hub key rotation waits for agents to confirm the next key, unless told otherwise. */
+export const HUB_KEY_ROTATION_DEADLINE_SECONDS = 10 * 60;
+
+/** A network's hub key rotation: under way (`pending`) or not. Never a private key. */
+export interface HubKeyRotationState {
+  networkId: string;
+  pending: boolean;
+  hubPublicKey: string;
+  nextHubPublicKey: string | null;
+  startedAt: Date | null;
+  /** When the hub switches to the next key even if some agents have not confirmed it. */
+  deadline: Date | null;
+  /** Agent nodes still to confirm the next key (empty when none is pending). */
+  waiting: WaitingAgent[];
+  confirmed: number;
+  /** Enabled nodes whose key the server holds: their config is reissued after the switch. */
+  serverHeld: NodeRef[];
+  /** Enabled nodes with neither an agent nor a server-held key: they need the new hub key by hand. */
+  manual: NodeRef[];
+}
+
+/** What switching a hub key did. */
+export interface HubKeySwitch {
   network: NetworkView;
   previousHubPublicKey: string;
   /** Every enabled node whose key the server holds: its new config goes by email or a one-time link. */
   reissued: ReissuedConfig[];
+  /** Enabled nodes that must be given the new hub key by hand. */
+  manual: NodeRef[];
+}
+
+/** What a rotate call did: started a rotation (`switched` absent) or switched the hub key at once. */
+export interface HubKeyRotation {
+  state: HubKeyRotationState;
+  switched?: HubKeySwitch;
 }
 
 export type RekeyService = ReturnType<typeof createRekeyService>;
@@ -173,47 +205,221 @@ export function createRekeyService(
     return out;
   }
 
+  /** The state of `network`'s rotation, from its nodes as `exec` reads them. */
+  async function readState(exec: Tx | typeof core.db, network: NetworkRow): Promise<HubKeyRotationState> {
+    const audience =
+      network.hubNextPublicKey === null
+        ? { waiting: [], confirmed: 0, serverHeld: [], manual: [] }
+        : rotationAudience(await repo.nodesOfNetwork(exec, network.id), network.hubKeyRotationVersions ?? {});
+    return stateOf(network, audience);
+  }
+
+  function stateOf(network: NetworkRow, audience: RotationAudience): HubKeyRotationState {
+    return {
+      networkId: network.id,
+      pending: network.hubNextPublicKey !== null,
+      hubPublicKey: network.hubPublicKey,
+      nextHubPublicKey: network.hubNextPublicKey,
+      startedAt: network.hubKeyRotationStartedAt,
+      deadline: network.hubKeyRotationDeadline,
+      ...audience,
+    };
+  }
+
+  /**
+   * Makes the network's next key its hub key in `tx` (the row locked): configs name the new key, the
+   * hub's interface is synced, the owners of server-held nodes with an address are emailed their new
+   * config, and the switch is audited and announced (`network.hub-key-rotated`).
+   */
+  async function switchInTx(
+    tx: Tx,
+    effects: MeshEffects,
+    before: NetworkRow,
+    reason: "confirmed" | "deadline" | "forced",
+    ctx: MeshContext,
+  ): Promise<{
+    network: NetworkRow;
+    previousHubPublicKey: string;
+    serverHeld: NodeRow[];
+    manual: NodeRef[];
+  }> {
+    const network = (await repo.updateNetwork(tx, before.id, {
+      hubPublicKey: before.hubNextPublicKey!,
+      hubPrivateKeyEnc: before.hubNextPrivateKeyEnc!,
+      hubNextPublicKey: null,
+      hubNextPrivateKeyEnc: null,
+      hubKeyRotationStartedAt: null,
+      hubKeyRotationDeadline: null,
+      hubKeyRotationVersions: null,
+    }))!;
+    await refreshConfigs(tx, network, effects);
+    effects.syncNetworks.add(network.id);
+    const rows = await repo.nodesOfNetwork(tx, network.id);
+    const audience = rotationAudience(rows, before.hubKeyRotationVersions ?? {});
+    const serverHeldIds = new Set(audience.serverHeld.map((n) => n.nodeId));
+    const serverHeld = rows.filter((n) => serverHeldIds.has(n.id));
+    const details = {
+      previousHubPublicKey: before.hubPublicKey,
+      hubPublicKey: network.hubPublicKey,
+      reason,
+      unconfirmed: audience.waiting.map((n) => n.nodeId),
+      manual: audience.manual.map((n) => n.nodeId),
+    };
+    await recordAudit(tx, {
+      actor: actorOf(ctx),
+      action: "network.hub-key-rotated",
+      entityType: "network",
+      entityId: network.id,
+      details,
+      requestId: ctx.requestId ?? null,
+    });
+    await emitEvent(
+      tx,
+      {
+        type: "network.hub-key-rotated",
+        data: { network: { id: network.id, name: network.name }, ...details, manual: audience.manual },
+      },
+      { source: actorOf(ctx) },
+    );
+    for (const n of serverHeld.filter((m) => m.email)) {
+      const extra = { changed: ["hubPublicKey"], newConfig: true };
+      await emitNodeEvent(tx, "node.updated", n, network, extra, actorOf(ctx));
+    }
+    return { network, previousHubPublicKey: before.hubPublicKey, serverHeld, manual: audience.manual };
+  }
+
+  /** Made after the commit: a link's own unit of work must not wait on the switch's. */
+  async function delivered(
+    switched: Awaited<ReturnType<typeof switchInTx>>,
+    ctx: MeshContext,
+  ): Promise<HubKeySwitch> {
+    return {
+      network: toNetworkView(switched.network),
+      previousHubPublicKey: switched.previousHubPublicKey,
+      reissued: await deliver(switched.serverHeld, ctx),
+      manual: switched.manual,
+    };
+  }
+
+  /**
+   * Switches the network's pending rotation when `switchReason` says so (the deadline only when
+   * `deadlines`). No one-time links are made (nobody would see them): server-held nodes without an
+   * address get theirs from an admin (POST /api/v1/nodes/{id}/config-link).
+   */
+  async function switchIfDue(networkId: string, now: Date, deadlines: boolean): Promise<boolean> {
+    return commitAndDispatch(`network ${networkId} hub key switch`, async (tx, effects) => {
+      const network = await repo.getNetwork(tx, networkId, { forUpdate: true });
+      if (!network || network.hubNextPublicKey === null) return false;
+      const audience = rotationAudience(
+        await repo.nodesOfNetwork(tx, networkId),
+        network.hubKeyRotationVersions ?? {},
+      );
+      const reason = switchReason(audience, deadlines ? network.hubKeyRotationDeadline : null, now);
+      if (!reason) return false;
+      await switchInTx(tx, effects, network, reason, {});
+      return true;
+    });
+  }
+
   return {
     /**
-     * Gives a network's hub a new key pair. Every node's config names the new hub key (a new version,
-     * announced to agents, which apply it at once), the hub's interface switches to it at its sync,
-     * and every enabled node whose key the server holds has its new config reissued: by email to its
-     * address, or by a one-time link in this answer. The hub's private key is never in an answer.
-     * Throws NETWORK_NOT_FOUND.
+     * Starts rotating a network's hub key (see the module doc): the next key pair is sealed beside
+     * the current one and every config names it; the switch follows once every agent node applied
+     * it, or at the deadline (`deadlineSeconds` from now). With `now`, or when no agent node has to
+     * confirm, it switches at once (a pending rotation too). Throws NETWORK_NOT_FOUND,
+     * HUB_KEY_ROTATION_PENDING (one is under way and `now` is not set).
      */
-    async rotateHubKey(networkId: string, ctx: MeshContext): Promise<HubKeyRotation> {
-      const result = await commitAndDispatch(`network ${networkId} hub key rotated`, async (tx, effects) => {
-        const before = await requireNetwork(tx, networkId, true);
-        const hub = generateKeyPair();
-        const network = (await repo.updateNetwork(tx, networkId, {
-          hubPublicKey: hub.publicKey,
-          hubPrivateKeyEnc: sealHubKey(networkId, hub.privateKey),
-        }))!;
-        await refreshConfigs(tx, network, effects);
-        effects.syncNetworks.add(networkId);
-        await recordAudit(tx, {
-          actor: actorOf(ctx),
-          action: "network.hub-key-rotated",
-          entityType: "network",
-          entityId: networkId,
-          details: { previousHubPublicKey: before.hubPublicKey, hubPublicKey: hub.publicKey },
-          requestId: ctx.requestId ?? null,
-        });
-        const serverHeld = (await repo.nodesOfNetwork(tx, networkId)).filter(
-          (n) => n.privateKeyEnc !== null && n.status !== "disabled",
-        );
-        for (const n of serverHeld.filter((m) => m.email)) {
-          const extra = { changed: ["hubPublicKey"], newConfig: true };
-          await emitNodeEvent(tx, "node.updated", n, network, extra, actorOf(ctx));
+    async rotateHubKey(
+      networkId: string,
+      options: { deadlineSeconds?: number | undefined; now?: boolean | undefined },
+      ctx: MeshContext,
+    ): Promise<HubKeyRotation> {
+      const deadlineSeconds = options.deadlineSeconds ?? HUB_KEY_ROTATION_DEADLINE_SECONDS;
+      const result = await commitAndDispatch(`network ${networkId} hub key rotation`, async (tx, effects) => {
+        let network = await requireNetwork(tx, networkId, true);
+        if (network.hubNextPublicKey !== null && !options.now) {
+          throw new DomainError(
+            "HUB_KEY_ROTATION_PENDING",
+            `a hub key rotation of network ${network.name} is under way (next key ${network.hubNextPublicKey}, deadline ${network.hubKeyRotationDeadline?.toISOString()}): follow it at GET /api/v1/networks/${networkId}/hub-key-rotation, or switch it at once with ?now=true`,
+          );
         }
-        return { network, previousHubPublicKey: before.hubPublicKey, serverHeld };
+        if (network.hubNextPublicKey === null) {
+          const next = generateKeyPair();
+          const startedAt = new Date();
+          network = (await repo.updateNetwork(tx, networkId, {
+            hubNextPublicKey: next.publicKey,
+            hubNextPrivateKeyEnc: sealHubKey(networkId, next.privateKey),
+            hubKeyRotationStartedAt: startedAt,
+            hubKeyRotationDeadline: new Date(startedAt.getTime() + deadlineSeconds * SECOND_MS),
+          }))!;
+          const agents = (await repo.nodesOfNetwork(tx, networkId)).some((n) => rotationKind(n) === "agent");
+          // Nobody to wait for (or told not to): the next key becomes the hub key in this transaction.
+          if (options.now || !agents) {
+            const switched = await switchInTx(
+              tx,
+              effects,
+              network,
+              options.now ? "forced" : "confirmed",
+              ctx,
+            );
+            return { state: await readState(tx, switched.network), switched };
+          }
+          await refreshConfigs(tx, network, effects);
+          const rows = await repo.nodesOfNetwork(tx, networkId);
+          const versions: Record<string, number> = {};
+          for (const n of rotationAudience(rows, {}).waiting) versions[n.nodeId] = n.configVersion;
+          network = (await repo.updateNetwork(tx, networkId, { hubKeyRotationVersions: versions }))!;
+          await recordAudit(tx, {
+            actor: actorOf(ctx),
+            action: "network.hub-key-rotation-started",
+            entityType: "network",
+            entityId: networkId,
+            details: {
+              hubPublicKey: network.hubPublicKey,
+              nextHubPublicKey: next.publicKey,
+              deadline: network.hubKeyRotationDeadline?.toISOString(),
+            },
+            requestId: ctx.requestId ?? null,
+          });
+          return { state: stateOf(network, rotationAudience(rows, versions)), switched: undefined };
+        }
+        const switched = await switchInTx(tx, effects, network, options.now ? "forced" : "confirmed", ctx);
+        return { state: await readState(tx, switched.network), switched };
       });
-      return {
-        network: toNetworkView(result.network),
-        previousHubPublicKey: result.previousHubPublicKey,
-        // Made after the commit: a link's own unit of work must not wait on the rotation's.
-        reissued: await deliver(result.serverHeld, ctx),
-      };
+      if (!result.switched) return { state: result.state };
+      return { state: result.state, switched: await delivered(result.switched, ctx) };
+    },
+
+    /** The network's hub key rotation, under way or not. Throws NETWORK_NOT_FOUND. */
+    async hubKeyRotation(networkId: string): Promise<HubKeyRotationState> {
+      return readState(core.db, await requireNetwork(core.db, networkId));
+    },
+
+    /**
+     * A node of `networkId` reported a config version it applied: switches the network's hub key
+     * when a rotation is under way and every agent node has now confirmed the next key. Returns true
+     * when it switched. One row read when no rotation is under way.
+     */
+    async hubKeyConfirmed(networkId: string): Promise<boolean> {
+      const network = await repo.getNetwork(core.db, networkId);
+      if (!network || network.hubNextPublicKey === null) return false;
+      return switchIfDue(networkId, new Date(), false);
+    },
+
+    /**
+     * The scheduler's tick: switches every pending hub key rotation whose agents all confirmed or
+     * whose deadline passed. Returns the ids of the networks switched.
+     */
+    async switchDueHubKeys(now = new Date()): Promise<string[]> {
+      const switched: string[] = [];
+      for (const id of await repo.networksRotatingHubKey(core.db)) {
+        try {
+          if (await switchIfDue(id, now, true)) switched.push(id);
+        } catch (err) {
+          core.report(err, { networkId: id });
+        }
+      }
+      return switched;
     },
 
     /**

@@ -22,6 +22,8 @@ export interface NetworkSpec {
   mtu: number | null;
   persistentKeepalive: number | null;
   hubPublicKey: string;
+  /** The hub's next key while its rotation is under way: named in every config for agents to add. */
+  nextHubPublicKey?: string | null;
   hubIp4: string;
   hubIp6: string | null;
 }
@@ -214,6 +216,13 @@ export interface RenderInput {
   routesBehind?: readonly RouteBehind[] | undefined;
 }
 
+/**
+ * The comment line that tells a node's agent the hub's next key while a hub key rotation is under
+ * way (a comment: wg-quick and the apps ignore it; src/agent/hub-rotation.ts reads it). The agent adds the key as a second hub peer
+ * without allowed IPs and moves the hub's allowed IPs to it once it has shaken hands.
+ */
+export const NEXT_HUB_KEY_PREFIX = "# NextHubPublicKey = ";
+
 /** Renders the node's wg-quick config. Every value was validated on the way in (see mesh.schema.ts). */
 export function renderNodeConfig(input: RenderInput): string {
   const { network, node } = input;
@@ -247,6 +256,8 @@ export function renderNodeConfig(input: RenderInput): string {
     if (peer.presharedKey) lines.push(`PresharedKey = ${peer.presharedKey}`);
     if (peer.endpoint) lines.push(`Endpoint = ${peer.endpoint}`);
     if (peer.persistentKeepalive) lines.push(`PersistentKeepalive = ${peer.persistentKeepalive}`);
+    if (peer.publicKey === network.hubPublicKey && network.nextHubPublicKey)
+      lines.push(`${NEXT_HUB_KEY_PREFIX}${network.nextHubPublicKey}`);
   }
   return `${lines.join("\n")}\n`;
 }

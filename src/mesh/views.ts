@@ -27,6 +27,8 @@ export interface NetworkView {
   standbyHubId: string | null;
   /** Which tunnels carry preshared keys: the mode only, never a key or the pair secret. */
   presharedKeys: NetworkRow["presharedKeys"];
+  /** The hub's next public key while a hub key rotation is under way (agents add it as a second peer). */
+  nextHubPublicKey: string | null;
   nodeCount?: number;
   createdAt: Date;
   updatedAt: Date;
@@ -50,6 +52,7 @@ export function toNetworkView(n: NetworkRow & { nodeCount?: number }): NetworkVi
     hubIp6: n.hubIp6 ? addressOnly(n.hubIp6) : null,
     standbyHubId: n.standbyHubId,
     presharedKeys: n.presharedKeys,
+    nextHubPublicKey: n.hubNextPublicKey ?? null,
     ...(n.nodeCount === undefined ? {} : { nodeCount: n.nodeCount }),
     createdAt: n.createdAt,
     updatedAt: n.updatedAt,

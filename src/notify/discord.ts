@@ -168,6 +168,8 @@ export function titleOf(event: EventMessage): string {
       return `Drift detected${str(obj(d.network).name) ? `: ${str(obj(d.network).name)}` : ""}`;
     case "hub.takeover":
       return `Hub takeover: ${str(obj(d.network).name) ?? ""} now served by ${str(d.to) ?? ""} (was ${str(d.from) ?? ""})`;
+    case "network.hub-key-rotated":
+      return `Hub key rotated: ${str(obj(d.network).name) ?? ""}`;
     case "webhook.disabled":
       return `Webhook disabled: ${webhook}`;
     case "webhook.test":

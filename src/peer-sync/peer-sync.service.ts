@@ -17,6 +17,7 @@ import {
   desiredSet,
   diffInterface,
   driftReport,
+  handshakeKickPlans,
   isEmptyPlan,
   PlanMemo,
 } from "../wireguard/index.js";
@@ -231,6 +232,14 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
       }
       if (writes > 0) changed.push(plan.reason);
+      if (changed.includes("privateKey") && !changed.includes("created")) {
+        // The hub key changed (a rotation's switch): every session is gone. Shake hands with every
+        // peer now rather than when each next has a packet for it; an agent moves the hub's
+        // addresses to the new key as soon as its handshake completes.
+        const kicks = handshakeKickPlans((await port(binding).dump()).peers);
+        for (const kick of kicks) await port(binding).apply(kick);
+        changed.push(`handshakes kicked (${kicks.length} writes)`);
+      }
       const link = await reconcileLink(binding, hub, {
         all: options.reportDrift || options.checkSettings === true,
         apply: true,

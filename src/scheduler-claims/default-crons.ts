@@ -7,4 +7,5 @@ export const DEFAULT_TICK_CRONS = {
   nodeLiveness: "* * * * *",
   retention: "17 * * * *",
   quotaRestore: "* * * * *",
+  hubKeyRotation: "*/10 * * * * *",
 } as const;

@@ -28,6 +28,7 @@ export {
   NFT_TABLE,
   readForwarding,
 } from "./forwarding.js";
+export { handshakeKickPlans, KICK_KEEPALIVE_SECONDS } from "./handshake-kick.js";
 export {
   assertInterfaceName,
   assertNetnsName,

@@ -29,6 +29,7 @@ import { registerGetReady } from "./health/get-ready.js";
 import { registerAdoptNetwork } from "./networks/adopt-network.js";
 import { registerCreateNetwork } from "./networks/create-network.js";
 import { registerDeleteNetwork } from "./networks/delete-network.js";
+import { registerGetHubKeyRotation } from "./networks/get-hub-key-rotation.js";
 import { registerGetNetwork } from "./networks/get-network.js";
 import { registerGetReachability } from "./networks/get-reachability.js";
 import { registerListNetworks } from "./networks/list-networks.js";
@@ -114,6 +115,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>) {
   registerUpdateNetwork(app);
   registerRotateHubKey(app);
   registerRotatePresharedKeys(app);
+  registerGetHubKeyRotation(app);
   registerDeleteNetwork(app);
   registerGetDrift(app);
   registerFixDrift(app);

@@ -1,4 +1,4 @@
-import { bigint, cidr, inet, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, cidr, inet, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const TOPOLOGIES = ["hub", "mesh"] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
@@ -40,6 +40,17 @@ export const networks = pgTable("networks", {
    * unless `presharedKeys` is `all`. Never leaves the server but inside a node's own config.
    */
   presharedKeySecretEnc: text(),
+  /**
+   * A hub key rotation under way (see src/mesh/rekey.service.ts): the hub's next key pair, told to
+   * agents in their configs; it becomes the hub key once every agent node confirmed it (or at the
+   * deadline). The private half is sealed like `hubPrivateKeyEnc` and, like it, never in an answer.
+   */
+  hubNextPublicKey: text(),
+  hubNextPrivateKeyEnc: text(),
+  hubKeyRotationStartedAt: timestamp({ withTimezone: true }),
+  hubKeyRotationDeadline: timestamp({ withTimezone: true }),
+  /** Per agent node waited for: the config version (naming the next key) it must report applied. */
+  hubKeyRotationVersions: jsonb().$type<Record<string, number>>(),
   hubIp4: inet().notNull(),
   hubIp6: inet(),
   /** `HUB_ID` of the hub host that stands by for this network (takes over when the lease expires). */

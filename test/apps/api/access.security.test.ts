@@ -46,6 +46,7 @@ const EXPECTED = {
   "POST /api/v1/networks/{id}/adopt": "admin",
   "POST /api/v1/networks/{id}/rotate-hub-key": "admin",
   "POST /api/v1/networks/{id}/psk/rotate": "admin",
+  "GET /api/v1/networks/{id}/hub-key-rotation": "admin",
   "GET /api/v1/networks/{id}/reachability": "read",
   "POST /api/v1/nodes/register": "enrollment",
   "POST /api/v1/nodes": "admin",

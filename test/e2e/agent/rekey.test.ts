@@ -5,8 +5,6 @@
  * hands, and then drops it. A node whose key the server holds gets a new config that works, and a
  * new hub key reaches the agent by itself and the server-held node through its reissued config.
  */
-import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -19,6 +17,8 @@ import { json } from "../../support/http.js";
 import { createEnrollmentKey, createNetwork, createNode } from "../../support/mesh.js";
 import type { Lab } from "../../support/netns.js";
 import { createLab, describeNetns } from "../../support/netns.js";
+import type { PingRun } from "../../support/ping.js";
+import { pingLosses, startPing } from "../../support/ping.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import type { SpawnedProcess } from "../../support/spawn.js";
@@ -28,46 +28,6 @@ import { startTestWorkers } from "../../support/workers.js";
 
 const HUB_TUNNEL_IP = "10.126.0.1";
 const WAIT = { timeout: 60_000, interval: 250 };
-/** Seconds between the pings that run through the rotation. */
-const PING_INTERVAL = "0.2";
-
-interface PingRun {
-  child: ChildProcess;
-  output: () => string;
-}
-
-/** A ping from `netns` every PING_INTERVAL seconds that runs until stopped (`-O`: every answered seq is printed). */
-function startPing(netns: string, address: string): PingRun {
-  const child = spawn("ip", ["netns", "exec", netns, "ping", "-n", "-O", "-i", PING_INTERVAL, address], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    out += c.toString("utf8");
-  });
-  return { child, output: () => out };
-}
-
-/** Longest a reply may take and still count: a reply held back while the tunnel had no session is a gap too. */
-const LATE_MS = 1_000;
-
-/**
- * Answered sequence numbers, and the ones sent before the last answer that went unanswered or were
- * answered later than LATE_MS (WireGuard holds packets back while it shakes hands, so a gap shows as
- * late replies as much as lost ones).
- */
-function pingLosses(output: string): { answered: number; lost: number[] } {
-  const replies = [...output.matchAll(/bytes from .* icmp_seq=(\d+) .*time=([\d.]+) ms/g)].map((m) => ({
-    seq: Number(m[1]),
-    ms: Number(m[2]),
-  }));
-  const onTime = new Set(replies.filter((r) => r.ms <= LATE_MS).map((r) => r.seq));
-  const seqs = replies.map((r) => r.seq);
-  const lost: number[] = [];
-  for (let s = Math.min(...seqs); s <= Math.max(...seqs); s++) if (!onTime.has(s)) lost.push(s);
-  return { answered: replies.length, lost };
-}
-
 describeNetns("node re-key", () => {
   let lab: Lab;
   let hubNs: string;
@@ -240,7 +200,7 @@ describeNetns("node re-key", () => {
     await vi.waitFor(async () => expect(await lab.ping(clientNs, HUB_TUNNEL_IP)).toBe(true), WAIT);
   });
 
-  it("rotates the hub's key: the agent follows at once, and the server-held node's reissued config reaches the new hub", async () => {
+  it("switches the hub's key at once (?now=true): the agent follows, and the server-held node's reissued config reaches the new hub", async () => {
     const hubKeyOf = async () => {
       const driver = openDriver(hubIface, { driver: "uapi" });
       try {
@@ -250,9 +210,9 @@ describeNetns("node re-key", () => {
       }
     };
     const oldHubKey = await hubKeyOf();
-    const res = await t.request(`/api/v1/networks/${networkId}/rotate-hub-key`, { method: "POST" });
+    const res = await t.request(`/api/v1/networks/${networkId}/rotate-hub-key?now=true`, { method: "POST" });
     expect(res.status).toBe(200);
-    const body = (await json(res)).data;
+    const body = (await json(res)).data.switched;
     expect(body.previousHubPublicKey).toBe(oldHubKey);
     expect(body.network.hubPublicKey).not.toBe(oldHubKey);
     expect(body.reissued).toHaveLength(1);

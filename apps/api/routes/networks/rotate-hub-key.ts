@@ -5,25 +5,51 @@ import { envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
 import { access } from "../../middleware/access.js";
 import { ConfigLinkSchema } from "../nodes/schemas.js";
-import { NetworkSchema } from "./schemas.js";
+import { HubKeyRotationStateSchema, NetworkSchema, NodeRefSchema } from "./schemas.js";
+
+const RotateQuery = z.object({
+  deadlineSeconds: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 24 * 60 * 60)
+    .optional()
+    .openapi({
+      description:
+        "How long to wait for every agent node to confirm the next key before the hub switches anyway (default 600)",
+    }),
+  now: z
+    .enum(["true", "false"])
+    .default("false")
+    .openapi({ description: "Switch at once (a rotation under way too), without waiting for agents" }),
+});
 
 export const HubKeyRotationSchema = z
   .object({
-    network: NetworkSchema,
-    previousHubPublicKey: z.string(),
-    reissued: z
-      .array(
-        z.object({
-          nodeId: z.uuid(),
-          name: z.string(),
-          emailQueuedTo: z.string().optional(),
-          configLink: ConfigLinkSchema.optional(),
+    state: HubKeyRotationStateSchema,
+    switched: z
+      .object({
+        network: NetworkSchema,
+        previousHubPublicKey: z.string(),
+        reissued: z
+          .array(
+            z.object({
+              nodeId: z.uuid(),
+              name: z.string(),
+              emailQueuedTo: z.string().optional(),
+              configLink: ConfigLinkSchema.optional(),
+            }),
+          )
+          .openapi({
+            description:
+              "Every enabled node whose key the server holds: its new config was queued by email, or here is a one-time link to it (shown once)",
+          }),
+        manual: z.array(NodeRefSchema).openapi({
+          description: "Nodes with neither an agent nor a server-held key: give them the new hub key by hand",
         }),
-      )
-      .openapi({
-        description:
-          "Every enabled node whose key the server holds: its new config was queued by email, or here is a one-time link to it (shown once)",
-      }),
+      })
+      .optional()
+      .openapi({ description: "Present when the hub key switched in this call" }),
   })
   .openapi("HubKeyRotation");
 
@@ -31,26 +57,34 @@ export const route = createRoute({
   method: "post",
   path: "/api/v1/networks/{id}/rotate-hub-key",
   tags: ["networks"],
-  summary: "Give a network's hub a new key pair",
+  summary: "Rotate a network's hub key without a gap",
   description:
-    "Every node's config names the new hub key at a new version: agents apply it as soon as it is " +
-    "announced, and the hub's interface switches to the new key at its sync. Nodes configured by hand " +
-    "need their new config: those whose key the server holds get it by email, or through the one-time " +
-    "links in this answer. The hub's private key is never in an answer.",
+    "Prepares the hub's next key pair: every config names it, and each agent adds it as a second hub " +
+    "peer. Once every enabled agent node reported that config applied (or at the deadline) the hub " +
+    "switches to it, and agents move to it as soon as it shook hands with them. Answers 202 with the " +
+    "rotation's state (follow it at GET …/hub-key-rotation), or 200 when it switched at once (`now=true`, " +
+    "or no agent node to wait for). Nodes whose key the server holds get their new config after the " +
+    "switch (email, or the one-time links of a 200 answer); `manual` nodes need the new key by hand. " +
+    "409 HUB_KEY_ROTATION_PENDING while one is under way. The hub's private keys are never in an answer.",
   ...access.admin,
-  request: { params: IdParam },
-  responses: { 200: jsonResponse(envelope(HubKeyRotationSchema), "Rotated"), ...problemResponses },
+  request: { params: IdParam, query: RotateQuery },
+  responses: {
+    200: jsonResponse(envelope(HubKeyRotationSchema), "Switched at once"),
+    202: jsonResponse(envelope(HubKeyRotationSchema), "Rotation under way"),
+    ...problemResponses,
+  },
 });
 
 export function registerRotateHubKey(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const rotated = await c.var.services.rekey.rotateHubKey(id, {
-      principal: c.get("principal"),
-      requestId: c.get("requestId"),
-    });
+    const query = c.req.valid("query");
+    const ctx = { principal: c.get("principal"), requestId: c.get("requestId") };
+    const options = { deadlineSeconds: query.deadlineSeconds, now: query.now === "true" };
+    const { state, switched } = await c.var.services.rekey.rotateHubKey(id, options, ctx);
+    if (!switched) return c.json(ok({ state }), 202);
     const base = c.get("publicUrl") ?? new URL(c.req.url).origin;
-    const reissued = rotated.reissued.map(({ nodeId, name, delivery }) =>
+    const reissued = switched.reissued.map(({ nodeId, name, delivery }) =>
       "email" in delivery
         ? { nodeId, name, emailQueuedTo: delivery.email }
         : {
@@ -63,6 +97,6 @@ export function registerRotateHubKey(app: OpenAPIHono<AppEnv>) {
             },
           },
     );
-    return c.json(ok({ ...rotated, reissued }), 200);
+    return c.json(ok({ state, switched: { ...switched, reissued } }), 200);
   });
 }

@@ -32,6 +32,10 @@ export const NetworkSchema = z
         "`hub` (every node with its hub), `all` (also, in a mesh, every pair of nodes). The keys are only " +
         "ever in the configs of the nodes they protect",
     }),
+    nextHubPublicKey: z
+      .string()
+      .nullable()
+      .openapi({ description: "The hub's next public key while a hub key rotation is under way" }),
     nodeCount: z.number().int().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -83,3 +87,35 @@ export function reissuedAnswer(base: string, reissued: readonly ReissuedConfig[]
         },
   );
 }
+
+export const NodeRefSchema = z.object({ nodeId: z.uuid(), name: z.string() }).openapi("NodeRef");
+
+export const HubKeyRotationStateSchema = z
+  .object({
+    networkId: z.uuid(),
+    pending: z.boolean(),
+    hubPublicKey: z.string(),
+    nextHubPublicKey: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    deadline: z
+      .string()
+      .nullable()
+      .openapi({ description: "When the hub switches even if some agents have not confirmed" }),
+    waiting: z
+      .array(
+        NodeRefSchema.extend({
+          configVersion: z.number().int(),
+          appliedConfigVersion: z.number().int().nullable(),
+        }),
+      )
+      .openapi({ description: "Agent nodes still to apply the config that names the next hub key" }),
+    confirmed: z.number().int(),
+    serverHeld: z.array(NodeRefSchema).openapi({
+      description: "Nodes whose key the server holds: their config is reissued after the switch",
+    }),
+    manual: z.array(NodeRefSchema).openapi({
+      description:
+        "Nodes with neither an agent nor a server-held key: they lose the hub at the switch until given the new hub key by hand",
+    }),
+  })
+  .openapi("HubKeyRotationState");
