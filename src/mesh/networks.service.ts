@@ -15,8 +15,8 @@ import {
 } from "./mesh.core.js";
 import * as repo from "./mesh.repo.js";
 import type { CreateNetworkInput, UpdateNetworkInput } from "./mesh.schema.js";
-import { applyPresharedKeyMode, reissue, serverHeldChanged } from "./psk.service.js";
-import type { ReissuedConfig } from "./rekey.service.js";
+import { applyPresharedKeyMode, serverHeldChanged } from "./psk.service.js";
+import { type ReissuedConfig, reissue } from "./rekey.service.js";
 import type { NetworkView } from "./views.js";
 import { toNetworkView } from "./views.js";
 

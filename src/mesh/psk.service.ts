@@ -28,7 +28,7 @@ import type { MeshEffects } from "./effects.js";
 import { actorOf, type MeshContext, type MeshCore } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
-import { REKEY_LINK_TTL_SECONDS, type ReissuedConfig } from "./rekey.service.js";
+import { type ReissuedConfig, reissue } from "./rekey.service.js";
 import type { NetworkView, NodeView } from "./views.js";
 import { toNetworkView, toNodeView } from "./views.js";
 
@@ -124,22 +124,6 @@ const emitNodeEvent = (
   ctx: MeshContext,
 ) => core.emitNodeEvent(tx, "node.updated", n, network, extra, actorOf(ctx));
 
-/** How each of `nodes` (see `serverHeldChanged`) gets its new config: its email, or a one-time link. */
-export async function reissue(
-  links: ConfigLinkService,
-  nodes: readonly NodeRow[],
-  ctx: MeshContext,
-): Promise<ReissuedConfig[]> {
-  const out: ReissuedConfig[] = [];
-  for (const n of nodes) {
-    const delivery = n.email
-      ? { email: n.email }
-      : { link: await links.create(n.id, REKEY_LINK_TTL_SECONDS, ctx) };
-    out.push({ nodeId: n.id, name: n.name, delivery });
-  }
-  return out;
-}
-
 /** Preshared keys per node (see the module doc). */
 export function createPresharedKeyService(core: MeshCore, links: ConfigLinkService) {
   const { commitAndDispatch, requireNode, requireNetwork, refreshConfigs, emitNodeEvent, sealPresharedKey } =
@@ -181,8 +165,8 @@ export function createPresharedKeyService(core: MeshCore, links: ConfigLinkServi
   /** A server-held node's new config: by email to its address, or a one-time link (made after the commit). */
   async function deliver(node: NodeRow, ctx: MeshContext): Promise<PresharedKeyChange["delivery"]> {
     if (node.privateKeyEnc === null || node.status === "disabled") return null;
-    if (node.email) return { email: node.email };
-    return { link: await links.create(node.id, REKEY_LINK_TTL_SECONDS, ctx) };
+    const [reissued] = await reissue(links, [node], ctx);
+    return reissued!.delivery;
   }
 
   return {

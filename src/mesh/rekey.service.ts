@@ -98,6 +98,22 @@ export interface HubKeyRotation {
   switched?: HubKeySwitch;
 }
 
+/** How each of `nodes` (server-held nodes whose config changed) gets its new config: its email, or a one-time link. */
+export async function reissue(
+  links: ConfigLinkService,
+  nodes: readonly NodeRow[],
+  ctx: MeshContext,
+): Promise<ReissuedConfig[]> {
+  const out: ReissuedConfig[] = [];
+  for (const n of nodes) {
+    const delivery = n.email
+      ? { email: n.email }
+      : { link: await links.create(n.id, REKEY_LINK_TTL_SECONDS, ctx) };
+    out.push({ nodeId: n.id, name: n.name, delivery });
+  }
+  return out;
+}
+
 export type RekeyService = ReturnType<typeof createRekeyService>;
 
 const unproven = () =>
@@ -193,18 +209,6 @@ export function createRekeyService(
     return false;
   }
 
-  /** A one-time link to each node's config that has no email address to send it to. */
-  async function deliver(nodes: readonly NodeRow[], ctx: MeshContext): Promise<ReissuedConfig[]> {
-    const out: ReissuedConfig[] = [];
-    for (const n of nodes) {
-      const delivery = n.email
-        ? { email: n.email }
-        : { link: await links.create(n.id, REKEY_LINK_TTL_SECONDS, ctx) };
-      out.push({ nodeId: n.id, name: n.name, delivery });
-    }
-    return out;
-  }
-
   /** The state of `network`'s rotation, from its nodes as `exec` reads them. */
   async function readState(exec: Tx | typeof core.db, network: NetworkRow): Promise<HubKeyRotationState> {
     const audience =
@@ -296,7 +300,7 @@ export function createRekeyService(
     return {
       network: toNetworkView(switched.network),
       previousHubPublicKey: switched.previousHubPublicKey,
-      reissued: await deliver(switched.serverHeld, ctx),
+      reissued: await reissue(links, switched.serverHeld, ctx),
       manual: switched.manual,
     };
   }
@@ -513,7 +517,7 @@ export function createRekeyService(
       if (result.mode === "agent") return { mode: "agent", node };
       // The node.updated event of the switch queues the email to the node's address (src/notify);
       // a link is made after the commit: its own unit of work must not wait on the re-key's.
-      const [reissued] = await deliver([result.row], ctx);
+      const [reissued] = await reissue(links, [result.row], ctx);
       return { mode: "server", node, delivery: reissued!.delivery };
     },
   };

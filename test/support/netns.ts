@@ -258,6 +258,31 @@ process.once("exit", () => {
   for (const lab of live) lab.closeSync();
 });
 
+/**
+ * Joins `netns` to the bridge `br0` in `bridgeNs` with `address`: a veth whose far end is a port of
+ * the bridge. Both ends go when their namespaces do.
+ */
+export async function joinBridge(bridgeNs: string, netns: string, address: string): Promise<void> {
+  const [inside, port] = [randomName("wsv"), randomName("wsv")];
+  await execFileAsync("ip", [
+    "link",
+    "add",
+    inside,
+    "netns",
+    netns,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    port,
+    "netns",
+    bridgeNs,
+  ]);
+  await execFileAsync("ip", ["-n", netns, "address", "add", address, "dev", inside]);
+  await execFileAsync("ip", ["-n", netns, "link", "set", inside, "up"]);
+  await execFileAsync("ip", ["-n", bridgeNs, "link", "set", port, "master", "br0", "up"]);
+}
+
 /** A new lab; pair it with `afterAll(() => lab.close())`. */
 export function createLab(): Lab {
   return new Lab();

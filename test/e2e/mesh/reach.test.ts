@@ -20,7 +20,7 @@ import type { Json } from "../../support/http.js";
 import { json } from "../../support/http.js";
 import { createEnrollmentKey, createNetwork, createNode } from "../../support/mesh.js";
 import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns, randomName } from "../../support/netns.js";
+import { createLab, describeNetns, joinBridge as joinBridgeNs, randomName } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import type { SpawnedProcess } from "../../support/spawn.js";
@@ -57,27 +57,7 @@ describeNetns("mesh endpoints and reachability on a LAN", () => {
   let stateDir: string;
   let networkId: string;
 
-  /** Joins `netns` to the bridge with `address` (a veth whose far end is a port of the bridge). */
-  async function joinBridge(netns: string, address: string): Promise<void> {
-    const [inside, port] = [randomName("wsv"), randomName("wsv")];
-    await execFileAsync("ip", [
-      "link",
-      "add",
-      inside,
-      "netns",
-      netns,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      port,
-      "netns",
-      bridgeNs,
-    ]);
-    await execFileAsync("ip", ["-n", netns, "address", "add", address, "dev", inside]);
-    await execFileAsync("ip", ["-n", netns, "link", "set", inside, "up"]);
-    await execFileAsync("ip", ["-n", bridgeNs, "link", "set", port, "master", "br0", "up"]);
-  }
+  const joinBridge = (netns: string, address: string) => joinBridgeNs(bridgeNs, netns, address);
 
   const dump = async (name: string) => {
     const driver = openDriver(name, { driver: "uapi" });

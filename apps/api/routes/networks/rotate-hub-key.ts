@@ -4,8 +4,13 @@ import type { AppEnv } from "../../env.js";
 import { envelope, IdParam, jsonResponse, ok } from "../../http/envelope.js";
 import { problemResponses } from "../../http/problem.js";
 import { access } from "../../middleware/access.js";
-import { ConfigLinkSchema } from "../nodes/schemas.js";
-import { HubKeyRotationStateSchema, NetworkSchema, NodeRefSchema } from "./schemas.js";
+import {
+  HubKeyRotationStateSchema,
+  NetworkSchema,
+  NodeRefSchema,
+  ReissuedConfigsSchema,
+  reissuedAnswer,
+} from "./schemas.js";
 
 const RotateQuery = z.object({
   deadlineSeconds: z.coerce
@@ -31,19 +36,7 @@ export const HubKeyRotationSchema = z
       .object({
         network: NetworkSchema,
         previousHubPublicKey: z.string(),
-        reissued: z
-          .array(
-            z.object({
-              nodeId: z.uuid(),
-              name: z.string(),
-              emailQueuedTo: z.string().optional(),
-              configLink: ConfigLinkSchema.optional(),
-            }),
-          )
-          .openapi({
-            description:
-              "Every enabled node whose key the server holds: its new config was queued by email, or here is a one-time link to it (shown once)",
-          }),
+        reissued: ReissuedConfigsSchema,
         manual: z.array(NodeRefSchema).openapi({
           description: "Nodes with neither an agent nor a server-held key: give them the new hub key by hand",
         }),
@@ -84,19 +77,7 @@ export function registerRotateHubKey(app: OpenAPIHono<AppEnv>) {
     const { state, switched } = await c.var.services.rekey.rotateHubKey(id, options, ctx);
     if (!switched) return c.json(ok({ state }), 202);
     const base = c.get("publicUrl") ?? new URL(c.req.url).origin;
-    const reissued = switched.reissued.map(({ nodeId, name, delivery }) =>
-      "email" in delivery
-        ? { nodeId, name, emailQueuedTo: delivery.email }
-        : {
-            nodeId,
-            name,
-            configLink: {
-              id: delivery.link.id,
-              url: `${base}/api/v1/nodes/${nodeId}/config/link?token=${delivery.link.token}`,
-              expiresAt: delivery.link.expiresAt.toISOString(),
-            },
-          },
-    );
+    const reissued = reissuedAnswer(base, switched.reissued);
     return c.json(ok({ state, switched: { ...switched, reissued } }), 200);
   });
 }
