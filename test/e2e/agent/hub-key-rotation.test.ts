@@ -3,8 +3,9 @@
  * ping each other through the hub (real wireguard-go) while its key rotates. The agents add the next
  * hub key as a second peer and confirm it in their heartbeats; the hub then switches and shakes hands
  * with every peer at once, and each agent moves the hub's addresses to the new key as soon as that
- * handshake completes. At most one ping is lost; afterwards the hub runs the new key and no agent
- * has the old one.
+ * handshake completes. Each ping crosses both agents' tunnels, and each agent moves on its own, so
+ * at most one ping per agent may be lost (two here, a gap under 0.4 s at 5 pings/s; it is usually 0
+ * or 1); afterwards the hub runs the new key and no agent has the old one.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -86,7 +87,7 @@ describeNetns("hub key rotation", () => {
     for (const dir of stateDirs) await rm(dir, { recursive: true, force: true });
   });
 
-  it("rotates the hub key while two agent nodes ping each other through the hub: at most one lost packet", async () => {
+  it("rotates the hub key while two agent nodes ping each other through the hub: at most one lost packet per agent", async () => {
     const enrollmentKey = await createEnrollmentKey(t, networkId, { reusable: true });
     const nodeIds: string[] = [];
     for (const c of ["c1", "c2"] as const) {
@@ -177,7 +178,8 @@ describeNetns("hub key rotation", () => {
       );
     }
     expect(answered).toBeGreaterThanOrEqual(30);
-    expect(lost.length, `lost pings: ${lost.join(", ")}`).toBeLessThanOrEqual(1);
+    // One per agent: the two tunnels a ping crosses switch independently.
+    expect(lost.length, `lost pings: ${lost.join(", ")}`).toBeLessThanOrEqual(agents.length);
 
     const after = (await json(await t.request(`/api/v1/networks/${networkId}/hub-key-rotation`))).data;
     expect(after).toMatchObject({ pending: false, hubPublicKey: nextHubKey, nextHubPublicKey: null });
