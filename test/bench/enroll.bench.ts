@@ -167,7 +167,7 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
           unit: "ms",
           baselineName: "floor: keygen + INSERT + one UAPI set",
           target: { of: "ratio", compare: "<=", value: 4 },
-          note: "server-made key; no pause between rounds (the apply throttle is the product's 250 ms); both end with one dump showing the peer",
+          note: `server-made key; no pause between rounds (apply throttle ${MIN_APPLY_INTERVAL_MS} ms); both end with one dump showing the peer`,
         },
         d,
       ),
