@@ -37,6 +37,7 @@ export function requireNetns(bench: string): void {
 export class UapiCounter {
   readonly dir: string;
   #writes = new Map<string, number>();
+  #times = new Map<string, number[]>();
   #servers: Server[] = [];
 
   private constructor(dir: string) {
@@ -52,8 +53,14 @@ export class UapiCounter {
     return this.#writes.get(iface) ?? 0;
   }
 
+  /** When each of `iface`'s `set=1` requests was forwarded (performance.now() ms), in order. */
+  writeTimes(iface: string): readonly number[] {
+    return this.#times.get(iface) ?? [];
+  }
+
   async serve(iface: string): Promise<void> {
     this.#writes.set(iface, 0);
+    this.#times.set(iface, []);
     const server = createServer((client) => {
       const daemon = createConnection(join(UAPI_SOCKET_DIR, `${iface}.sock`));
       let head = "";
@@ -62,7 +69,10 @@ export class UapiCounter {
         if (!awaitingRequest) return;
         head += chunk.toString("latin1", 0, Math.min(chunk.length, 6 - head.length));
         if (head.length < 6) return;
-        if (head === "set=1\n") this.#writes.set(iface, this.writes(iface) + 1);
+        if (head === "set=1\n") {
+          this.#writes.set(iface, this.writes(iface) + 1);
+          this.#times.get(iface)?.push(performance.now());
+        }
         head = "";
         awaitingRequest = false;
       });
