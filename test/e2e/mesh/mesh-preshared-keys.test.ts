@@ -19,7 +19,7 @@ import type { Json } from "../../support/http.js";
 import { json } from "../../support/http.js";
 import { createEnrollmentKey, createNetwork } from "../../support/mesh.js";
 import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns, joinBridge as joinBridgeNs, randomName } from "../../support/netns.js";
+import { createLab, describeNetns, joinBridge as joinBridgeNs } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import type { SpawnedProcess } from "../../support/spawn.js";
