@@ -308,7 +308,7 @@ export function createRekeyService(
   /**
    * Switches the network's pending rotation when `switchReason` says so (the deadline only when
    * `deadlines`). No one-time links are made (nobody would see them): server-held nodes without an
-   * address get theirs from an admin (POST /api/v1/nodes/{id}/config-link).
+   * address get theirs from an admin (POST /api/v1/nodes/{id}/config/link).
    */
   async function switchIfDue(networkId: string, now: Date, deadlines: boolean): Promise<boolean> {
     return commitAndDispatch(`network ${networkId} hub key switch`, async (tx, effects) => {
