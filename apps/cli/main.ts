@@ -28,6 +28,7 @@ in several networks needs --network NET.
   networks                          list networks
   network NET                       show a network
   create-network NAME --cidr4 CIDR [--cidr6 CIDR] [--endpoint HOST:PORT] [--topology hub|mesh]
+                 [--preshared-keys off|hub|all]
   delete-network NET [--force] [--yes]
                                     delete a network (--force: with its nodes)
   nodes [--network NET] [--email E] list nodes
@@ -73,6 +74,7 @@ const { positionals, values } = parseArgs({
     cidr6: { type: "string" },
     endpoint: { type: "string" },
     topology: { type: "string" },
+    "preshared-keys": { type: "string" },
     "public-key": { type: "string" },
     out: { type: "string" },
     qr: { type: "boolean", default: false },

@@ -16,6 +16,7 @@ export interface MeshOptions {
   cidr6?: string | undefined;
   endpoint?: string | undefined;
   topology?: string | undefined;
+  "preshared-keys"?: string | undefined;
   "public-key"?: string | undefined;
   out?: string | undefined;
   qr: boolean;
@@ -82,6 +83,7 @@ export const meshCommands: Record<string, (args: string[], o: MeshOptions) => Pr
       ...(o.cidr6 ? { cidr6: o.cidr6 } : {}),
       ...(o.endpoint ? { endpoint: o.endpoint } : {}),
       ...(o.topology ? { topology: o.topology } : {}),
+      ...(o["preshared-keys"] ? { presharedKeys: o["preshared-keys"] } : {}),
     };
     const network = await data("POST", "/api/v1/networks", body);
     show(o, network, () =>

@@ -137,6 +137,13 @@ export function createPresharedKeyService(core: MeshCore, links: ConfigLinkServi
       if (!on && node.presharedKeyEnc === null) {
         throw new DomainError("CONFLICT", "this node has no preshared key");
       }
+      // The network's setting promises every node a key: one node without would break it silently.
+      if (!on && network.presharedKeys !== "off") {
+        throw new DomainError(
+          "CONFLICT",
+          `network ${network.name} gives every node a preshared key (presharedKeys "${network.presharedKeys}"): set it to "off" with PATCH /api/v1/networks/${network.id} first`,
+        );
+      }
       const presharedKeyEnc = on ? sealPresharedKey(nodeId, generatePresharedKey()) : null;
       await repo.updateNode(tx, nodeId, { presharedKeyEnc, presharedKeyManaged: true });
       await refreshConfigs(tx, network, effects, new Set([nodeId]));
@@ -227,7 +234,10 @@ export function createPresharedKeyService(core: MeshCore, links: ConfigLinkServi
       return change(nodeId, true, ctx);
     },
 
-    /** Removes the node's preshared key, on the hub and in its config. Throws NODE_NOT_FOUND, CONFLICT (none). */
+    /**
+     * Removes the node's preshared key, on the hub and in its config. Throws NODE_NOT_FOUND, CONFLICT
+     * (none, or the network's `presharedKeys` setting gives every node one).
+     */
     remove(nodeId: string, ctx: MeshContext): Promise<PresharedKeyChange> {
       return change(nodeId, false, ctx);
     },

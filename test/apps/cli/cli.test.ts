@@ -87,6 +87,15 @@ describe("wiresync CLI", { timeout: 120_000 }, () => {
     ).stdout;
     expect(shown).toMatch(/^name +cli-mesh$/m);
     expect(shown).toMatch(/^topology +mesh$/m);
+    const keyed = JSON.parse(
+      (
+        await cli(
+          ["create-network", "cli-keyed", "--cidr4", "10.79.0.0/24", "--preshared-keys", "hub", "--json"],
+          api(),
+        )
+      ).stdout,
+    );
+    expect(keyed).toMatchObject({ name: "cli-keyed", presharedKeys: "hub" });
 
     const byName = await cli(["add-node", "cli-office", "laptop", "--email", "ada@example.com"], api());
     expect(byName.stdout).toMatch(/^\[Interface\]\nPrivateKey = \S+/m);

@@ -33,6 +33,24 @@ describe("network preshared keys errors", () => {
     expect(await state(net.id)).toEqual(before);
   });
 
+  it("refuses to remove one node's key while the network gives every node one: 409, nothing changes", async () => {
+    const net = await createNetwork(t, { topology: "hub" });
+    const node = await agentNode(t, net.id);
+    const on = await t.request(`/api/v1/networks/${net.id}`, {
+      method: "PATCH",
+      body: { presharedKeys: "hub" },
+    });
+    expect(on.status).toBe(200);
+    const before = await state(net.id);
+    expect(before.nodes.find((n) => n.id === node.id)?.presharedKeyEnc).not.toBeNull();
+    const res = await t.request(`/api/v1/nodes/${node.id}/psk`, { method: "DELETE" });
+    expect(res.status).toBe(409);
+    const problem = (await json(res)).error;
+    expect(problem.code).toBe("CONFLICT");
+    expect(problem.message).toContain('presharedKeys "hub"');
+    expect(await state(net.id)).toEqual(before);
+  });
+
   it("answers 404 for an unknown network and 400 for a malformed id", async () => {
     const unknown = await t.request("/api/v1/networks/00000000-0000-4000-8000-000000000000/psk/rotate", {
       method: "POST",
