@@ -179,31 +179,15 @@ export async function restoreBackup(
       loaded[batch.table]! += batch.lines.length;
       batch.lines = [];
     };
-    let trailer: BackupTrailer | undefined;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const line = next.value.trim();
-      if (!line) continue;
-      if (trailer) throw new BackupRefusedError("the backup has lines after its end marker");
-      const parsed = parseLine(line);
-      if ("end" in parsed) {
-        trailer = parsed;
-        continue;
-      }
-      if (!header.tables.includes(parsed.table))
-        throw new BackupRefusedError(
-          `the backup has a row of table ${parsed.table}, which its header does not list`,
-        );
-      if (batch?.table !== parsed.table) {
+    for await (const { table, line } of backupRows(header, iterator)) {
+      if (batch?.table !== table) {
         await flush();
-        batch = { table: parsed.table, lines: [] };
+        batch = { table, lines: [] };
       }
       batch.lines.push(line);
       if (batch.lines.length >= PAGE_ROWS) await flush();
     }
     await flush();
-    if (!trailer)
-      throw new BackupRefusedError("the backup is truncated (no end marker): nothing was restored");
-    checkCounts(header, trailer, loaded);
     await resetSerials(tx);
     return loaded;
   });
@@ -237,17 +221,29 @@ export async function checkBackup(
   box: SecretBox,
   lines: AsyncIterable<string>,
 ): Promise<{ header: BackupHeader; rows: Record<string, number> }> {
-  let header: BackupHeader | undefined;
+  const iterator = lines[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) throw new BackupRefusedError("not a wiresync backup (the file is empty)");
+  const header = parseHeader(first.value.trim());
+  checkHeader(header, box);
+  const rows: Record<string, number> = Object.fromEntries(header.tables.map((t) => [t, 0]));
+  for await (const { table } of backupRows(header, iterator)) rows[table]! += 1;
+  return { header, rows };
+}
+
+/**
+ * The rows of a backup after its header line, as `{ table, line }`, each checked: no line after the
+ * end marker, and a table the header lists. Once the lines run out, throws when there was no end
+ * marker (truncated) or when its row counts differ from the rows seen (damaged).
+ */
+async function* backupRows(
+  header: BackupHeader,
+  rest: AsyncIterator<string>,
+): AsyncGenerator<{ table: string; line: string }> {
+  const seen: Record<string, number> = Object.fromEntries(header.tables.map((t) => [t, 0]));
   let trailer: BackupTrailer | undefined;
-  const rows: Record<string, number> = {};
-  for await (const raw of lines) {
-    const line = raw.trim();
-    if (!header) {
-      header = parseHeader(line);
-      checkHeader(header, box);
-      for (const t of header.tables) rows[t] = 0;
-      continue;
-    }
+  for (let next = await rest.next(); !next.done; next = await rest.next()) {
+    const line = next.value.trim();
     if (!line) continue;
     if (trailer) throw new BackupRefusedError("the backup has lines after its end marker");
     const parsed = parseLine(line);
@@ -259,12 +255,11 @@ export async function checkBackup(
       throw new BackupRefusedError(
         `the backup has a row of table ${parsed.table}, which its header does not list`,
       );
-    rows[parsed.table]! += 1;
+    seen[parsed.table]! += 1;
+    yield { table: parsed.table, line };
   }
-  if (!header) throw new BackupRefusedError("not a wiresync backup (the file is empty)");
   if (!trailer) throw new BackupRefusedError("the backup is truncated (no end marker): nothing was restored");
-  checkCounts(header, trailer, rows);
-  return { header, rows };
+  checkCounts(header, trailer, seen);
 }
 
 function checkCounts(header: BackupHeader, trailer: BackupTrailer, loaded: Record<string, number>) {
