@@ -190,6 +190,14 @@ export const EnvSchema = z
     NODE_LIVENESS_CRON: cronExpression.default(DEFAULT_TICK_CRONS.nodeLiveness),
     RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
     RETENTION_CRON: cronExpression.default(DEFAULT_TICK_CRONS.retention),
+    // The usage series serves up to 31 days of hourly points: a shorter retention would blank them.
+    USAGE_HOURLY_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(36_500)
+      .refine((days) => days === 0 || days >= 32, "0 (keep forever) or at least 32 days")
+      .default(90),
     QUOTA_RESTORE_CRON: cronExpression.default(DEFAULT_TICK_CRONS.quotaRestore),
     OUTBOX_RELAY_INTERVAL_MS: z.coerce
       .number()
@@ -385,6 +393,8 @@ export interface Config {
     readonly webhookConcurrency: number;
     /** Finished history older than this many days is pruned every hour; 0 keeps it forever. */
     readonly retentionDays: number;
+    /** Hourly usage older than this many days is pruned with the history (monthly totals stay); 0 keeps it. */
+    readonly usageHourlyRetentionDays: number;
   };
   readonly notify: NotifyConfig;
   /** STUN/TURN servers handed to nodes (`GET /api/v1/turn/ice`). IMPORTANT: `secret` is a secret. */
@@ -579,6 +589,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       healthPort: env.WORKER_HEALTH_PORT,
       webhookConcurrency: env.WEBHOOK_CONCURRENCY,
       retentionDays: env.RETENTION_DAYS,
+      usageHourlyRetentionDays: env.USAGE_HOURLY_RETENTION_DAYS,
     },
     notify: {
       relayIntervalMs: env.OUTBOX_RELAY_INTERVAL_MS,

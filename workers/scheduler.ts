@@ -37,8 +37,11 @@ export interface SchedulerDeps {
   crons?: Partial<Record<keyof typeof DEFAULT_TICK_CRONS, string>>;
   /** False to build the scheduler without cron timers (tests call its ticks directly). */
   timers?: boolean;
-  /** Prunes finished history older than `days` on its tick, hourly by default (0: never). */
-  retention?: { days: number; service: Retention };
+  /**
+   * Prunes finished history older than `days`, and hourly usage older than `usageHourDays`, on its
+   * tick, hourly by default (0: never).
+   */
+  retention?: { days: number; usageHourDays?: number; service: Retention };
   /** The outbox relay, run every `intervalMs` and on every outbox NOTIFY from `listen`. */
   relay?: {
     relay: Relay;
@@ -77,7 +80,7 @@ export interface Scheduler {
    * run when one is under way in this process.
    */
   kickRelay(): Promise<void>;
-  /** Prunes finished history older than the retention period now (what each claimed tick does). */
+  /** Prunes finished history and hourly usage older than their retention now (what each claimed tick does). */
   pruneHistory(now?: Date): Promise<void>;
   /** Enables nodes disabled for their quota whose month has turned (what each claimed tick does). */
   restoreQuotas(now?: Date): Promise<void>;
@@ -161,12 +164,19 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
 
   async function pruneHistory(now = new Date()) {
     const retention = deps.retention;
-    if (!retention || retention.days === 0) return;
+    if (!retention) return;
     try {
-      const before = new Date(now.getTime() - retention.days * DAY_MS);
-      const gone = await retention.service.prune(before);
-      if (gone.events + gone.syncRuns + gone.emails > 0)
-        log.info({ ...gone, before: before.toISOString() }, "pruned finished history");
+      if (retention.days > 0) {
+        const before = new Date(now.getTime() - retention.days * DAY_MS);
+        const gone = await retention.service.prune(before);
+        if (gone.events + gone.syncRuns + gone.emails > 0)
+          log.info({ ...gone, before: before.toISOString() }, "pruned finished history");
+      }
+      if (retention.usageHourDays) {
+        const before = new Date(now.getTime() - retention.usageHourDays * DAY_MS);
+        const usageHours = await retention.service.pruneUsageHours(before);
+        if (usageHours > 0) log.info({ usageHours, before: before.toISOString() }, "pruned hourly usage");
+      }
     } catch (err) {
       log.error({ err }, "pruning finished history failed");
     }
@@ -231,7 +241,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   schedule("*/5 * * * * *", "reconcile", () => reconcileTick());
   every(deps.staleRunCheckCron, "stale-run-check", checkStaleRuns);
   every(crons.nodeLiveness, "node-liveness", checkNodeLiveness);
-  if (deps.retention && deps.retention.days > 0) every(crons.retention, "retention", pruneHistory);
+  if (deps.retention && (deps.retention.days > 0 || deps.retention.usageHourDays))
+    every(crons.retention, "retention", pruneHistory);
   if (deps.quota) every(crons.quotaRestore, "quota-restore", restoreQuotas);
   if (deps.hubKeys) schedule(crons.hubKeyRotation, "hub-key-rotation", () => switchHubKeys());
 

@@ -95,6 +95,7 @@ export async function startWorkerRole(
         crons: config.workers.crons,
         retention: {
           days: config.workers.retentionDays,
+          usageHourDays: config.workers.usageHourlyRetentionDays,
           service: createRetention({ db: platform.database.db }),
         },
         relay: {

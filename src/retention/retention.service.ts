@@ -1,7 +1,7 @@
 import type { SQL } from "drizzle-orm";
-import { and, eq, exists, inArray, isNotNull, isNull, lt, not } from "drizzle-orm";
+import { and, eq, exists, inArray, isNotNull, isNull, lt, not, sql } from "drizzle-orm";
 import type { Db } from "../db/index.js";
-import { emails, events, syncRuns, webhookDeliveries } from "../db/index.js";
+import { emails, events, networks, syncRuns, usageHourly, webhookDeliveries } from "../db/index.js";
 
 /** How many rows each kind of history lost to one `prune`. */
 export interface PruneResult {
@@ -18,8 +18,9 @@ const BATCH = 5_000;
  * Retention: history older than a cutoff leaves the database, so the outbox, the delivery log and the
  * sync log do not grow forever. Only finished history goes: an event not yet relayed, or with a
  * webhook delivery still pending or an email still queued, stays; so do sync runs still PENDING or
- * RUNNING and queued emails. Nodes, networks, usage and the audit log are never touched. Safe to run in
- * several processes at once (each batch deletes what it finds; a row two of them find goes once).
+ * RUNNING and queued emails. Hourly usage has a retention of its own (`pruneUsageHours`); monthly
+ * totals, nodes, networks and the audit log are never touched. Safe to run in several processes at once
+ * (each batch deletes what it finds; a row two of them find goes once).
  */
 export function createRetention(deps: { db: Db; batchSize?: number }) {
   const { db } = deps;
@@ -75,6 +76,31 @@ export function createRetention(deps: { db: Db; batchSize?: number }) {
         ),
       );
       return { events: eventsGone, syncRuns: syncRunsGone, emails: emailsGone };
+    },
+
+    /**
+     * Deletes hourly usage of hours before `before`; returns how many rows went. The monthly totals
+     * (quotas, the series' months) are kept apart and stay. Network by network, in batches along the
+     * (network, hour) index, so no batch scans the whole table.
+     */
+    async pruneUsageHours(before: Date): Promise<number> {
+      let total = 0;
+      for (const { id } of await db.select({ id: networks.id }).from(networks)) {
+        for (;;) {
+          const batch = db
+            .select({ row: sql`ctid` })
+            .from(usageHourly)
+            .where(and(eq(usageHourly.networkId, id), lt(usageHourly.hour, before)))
+            .limit(batchSize);
+          const gone = await db
+            .delete(usageHourly)
+            .where(sql`ctid = any(array(${batch}))`)
+            .returning({ hour: usageHourly.hour });
+          total += gone.length;
+          if (gone.length < batchSize) break;
+        }
+      }
+      return total;
     },
   };
 }

@@ -51,6 +51,9 @@ describe("parseConfig", () => {
     expect(config.workers.queues).toEqual(["peer-sync", "config-push", "email", "webhook"]);
     expect(config.log.level).toBe("info");
     expect(config.workers.shutdownTimeoutMs).toBe(10_000);
+    expect(config.workers.retentionDays).toBe(90);
+    expect(config.workers.usageHourlyRetentionDays).toBe(90);
+    expect(parseConfig({ USAGE_HOURLY_RETENTION_DAYS: "0" }).workers.usageHourlyRetentionDays).toBe(0);
   });
 
   it("uses postgres when DATABASE_URL is set", () => {
@@ -125,6 +128,11 @@ describe("parseConfig", () => {
     ["a short JWT secret", { JWT_SECRET: "short" }, "JWT_SECRET: must be at least 32 characters"],
     ["a short metrics token", { METRICS_TOKEN: "short" }, "METRICS_TOKEN: must be at least 16 characters"],
     ["a negative retention", { RETENTION_DAYS: "-1" }, "RETENTION_DAYS:"],
+    [
+      "an hourly usage retention shorter than the series it serves",
+      { USAGE_HOURLY_RETENTION_DAYS: "31" },
+      "USAGE_HOURLY_RETENTION_DAYS: 0 (keep forever) or at least 32 days",
+    ],
     [
       "an encryption key of 31 bytes",
       { ENCRYPTION_KEY: "ab".repeat(31) },

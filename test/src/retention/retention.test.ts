@@ -4,7 +4,10 @@ import type { Db } from "../../../src/db/index.js";
 import {
   emails,
   events,
+  networks,
   syncRuns,
+  usageHourly,
+  usageMonthly,
   webhookAttempts,
   webhookDeliveries,
   webhooks,
@@ -14,6 +17,7 @@ import { createRetention } from "../../../src/retention/index.js";
 import { startScheduler } from "../../../workers/scheduler.js";
 import type { TestDatabase } from "../../support/db.js";
 import { createTestDatabase } from "../../support/db.js";
+import { insertFleetNodes } from "../../support/fleet.js";
 import { captureLogger } from "../../support/logs.js";
 
 const NOW = new Date("2026-12-01T12:00:00Z");
@@ -219,5 +223,94 @@ describe("retention through node-cron", () => {
     } finally {
       await scheduler.stop();
     }
+  });
+});
+
+describe("hourly usage retention", () => {
+  let t: TestDatabase;
+  let db: Db;
+  const HOUR = 3_600_000;
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  /** Two networks of two nodes, each node with an hourly row at each of `ages` (days before NOW) and one monthly row. */
+  async function seed(ages: readonly number[]) {
+    const nodeIds: string[] = [];
+    for (const [n, cidr4] of ["10.61.0.0/24", "10.62.0.0/24"].entries()) {
+      const [net] = await db
+        .insert(networks)
+        .values({
+          name: `usage-${n}`,
+          cidr4,
+          hubIp4: cidr4.replace(/0\/24$/, "1"),
+          hubPublicKey: `${"k".repeat(43)}=`,
+          hubPrivateKeyEnc: "v1.test.x.y.z",
+        })
+        .returning();
+      const ids = await insertFleetNodes(db, net!.id, [{ name: "a" }, { name: "b" }], {
+        firstAddress: (i) => cidr4.replace(/0\/24$/, String(10 + i)),
+        seed: 100 * n,
+      });
+      for (const nodeId of ids) {
+        nodeIds.push(nodeId);
+        await db.insert(usageHourly).values(
+          ages.map((days) => ({
+            nodeId,
+            networkId: net!.id,
+            hour: new Date(daysAgo(days).getTime() - (daysAgo(days).getTime() % HOUR)),
+            rxBytes: 1,
+            txBytes: 2,
+          })),
+        );
+        await db.insert(usageMonthly).values({
+          nodeId,
+          networkId: net!.id,
+          publicKey: nodeId,
+          month: "2026-08",
+          rxBytes: 5,
+          txBytes: 6,
+        });
+      }
+    }
+    return nodeIds;
+  }
+  const hourlyAges = async () =>
+    (await db.select({ hour: usageHourly.hour }).from(usageHourly))
+      .map((r) => Math.round((NOW.getTime() - r.hour.getTime()) / 86_400_000))
+      .sort((a, b) => a - b);
+
+  it("deletes the hours before the cutoff in every network, in batches, and keeps monthly totals", async () => {
+    t = await createTestDatabase(2);
+    db = t.database.db;
+    await seed([100, 95, 91, 89, 1]);
+    // Batches of two: each network's six old rows take three statements (and a fourth finds none).
+    expect(await createRetention({ db, batchSize: 2 }).pruneUsageHours(CUTOFF)).toBe(12);
+    // 4 nodes x the 2 hours younger than 90 days.
+    expect(await hourlyAges()).toEqual([1, 1, 1, 1, 89, 89, 89, 89]);
+    const monthly = await db.select({ rx: usageMonthly.rxBytes }).from(usageMonthly);
+    expect(monthly.map((m) => m.rx)).toEqual([5, 5, 5, 5]);
+    expect(await createRetention({ db }).pruneUsageHours(CUTOFF)).toBe(0);
+  });
+
+  it("runs on the retention tick with its own days, also when history is kept forever; 0 keeps hours", async () => {
+    const scheduler = (days: number, usageHourDays: number) =>
+      startScheduler({
+        sync: undefined as never,
+        liveness: undefined as never,
+        settings: undefined as never,
+        logger: createLogger({ level: "silent", pretty: false }),
+        staleRunCheckCron: "* * * * *",
+        nodeOfflineAfterSeconds: 180,
+        timers: false,
+        retention: { days, usageHourDays, service: createRetention({ db }) },
+      });
+    const keep = scheduler(90, 0);
+    await keep.pruneHistory(NOW);
+    expect(await hourlyAges()).toEqual([1, 1, 1, 1, 89, 89, 89, 89]);
+    const month = scheduler(0, 32);
+    await month.pruneHistory(NOW);
+    expect(await hourlyAges()).toEqual([1, 1, 1, 1]);
+    await Promise.all([keep.stop(), month.stop()]);
   });
 });
