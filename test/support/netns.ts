@@ -288,6 +288,25 @@ export function createLab(): Lab {
   return new Lab();
 }
 
+/** A hub host and a client host on one link. */
+export interface HubAndClient {
+  hubNs: string;
+  hubIface: string;
+  clientNs: string;
+  clientIface: string;
+}
+
+/**
+ * Two namespaces joined by a veth: the hub at `<subnet>.1/24` (e.g. "192.168.76"), the client at
+ * `.2`. Interface names are chosen, not created.
+ */
+export async function hubAndClient(lab: Lab, subnet: string): Promise<HubAndClient> {
+  const hubNs = await lab.namespace();
+  const clientNs = await lab.namespace();
+  await lab.veth({ netns: hubNs, address: `${subnet}.1/24` }, { netns: clientNs, address: `${subnet}.2/24` });
+  return { hubNs, hubIface: lab.interfaceName(hubNs), clientNs, clientIface: lab.interfaceName(clientNs) };
+}
+
 /** A hub host and two client hosts, each client on a link of its own to the hub. */
 export interface HubAndClients {
   hubNs: string;

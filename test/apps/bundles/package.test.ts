@@ -4,9 +4,10 @@
  * node, against a real API and a real PostgreSQL.
  */
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -114,6 +115,34 @@ describe("the npm package (npm pack), unpacked without node_modules", { timeout:
     expect(added.stderr).toMatch(/added phone to packed-net: 10\.79\.0\.2 /);
     const help = await run(cli, ["--help"], {});
     expect(help.stdout).toMatch(/^usage: wiresync <command>/);
+  });
+
+  it("answers a command without loading fetch's undici, http2, tls or zlib (most of a call's start-up)", async () => {
+    await createNetwork(t, { name: "lean-net", cidr4: "10.78.0.0/24" });
+    // Loaded before the CLI: prints the built-in modules the process loaded, as it exits.
+    const probe = path.join(scratch, "loaded-modules.mjs");
+    await writeFile(
+      probe,
+      "process.on('exit', () => process.stderr.write(JSON.stringify(process.moduleLoadList)));\n",
+    );
+    const { stdout, stderr } = await exec(
+      process.execPath,
+      [
+        "--import",
+        pathToFileURL(probe).href,
+        path.join(pkg, "dist/wiresync.mjs"),
+        ...["nodes", "--network", "lean-net", "--json"],
+      ],
+      {
+        cwd: scratch,
+        env: childEnv({ NODE_OPTIONS: undefined, NODE_PATH: undefined, ...api() }),
+        timeout: 60_000,
+      },
+    );
+    expect(JSON.parse(stdout)).toEqual([]);
+    const loaded = JSON.parse(stderr) as string[];
+    expect(loaded).toContain("NativeModule http");
+    expect(loaded.filter((m) => /undici|http2|tls|zlib/.test(m))).toEqual([]);
   });
 
   it("migrates a fresh PostgreSQL database with the migrations it ships", async () => {

@@ -1,8 +1,11 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo, Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { createAdaptorServer } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../../apps/api/server.js";
 import { listen } from "../../../apps/api/server.js";
@@ -210,6 +213,71 @@ describe("wiresync CLI", { timeout: 120_000 }, () => {
     );
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stderr: string }).stderr).toMatch(/401/);
+  });
+
+  it("calls an https API (its CA from NODE_EXTRA_CA_CERTS), and names an API it cannot reach", async () => {
+    const net = await createNetwork(t, { name: "cli-https", cidr4: "10.75.0.0/24" });
+    const dir = mkdtempSync(path.join(tmpdir(), "wiresync-cli-tls-"));
+    const tls = await new Promise<Server>((resolve, reject) => {
+      // A self-signed certificate for 127.0.0.1 (its own CA), in front of the same app.
+      execFile(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          path.join(dir, "key.pem"),
+          "-out",
+          path.join(dir, "cert.pem"),
+          "-days",
+          "1",
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1",
+        ],
+        (err) => {
+          if (err) return reject(err);
+          const server = createAdaptorServer({
+            fetch: t.app.fetch,
+            createServer: createHttpsServer,
+            serverOptions: {
+              key: readFileSync(path.join(dir, "key.pem")),
+              cert: readFileSync(path.join(dir, "cert.pem")),
+            },
+          });
+          server.listen(0, "127.0.0.1", () => resolve(server as Server));
+        },
+      );
+    });
+    const { port } = tls.address() as AddressInfo;
+    try {
+      const env = {
+        WIRESYNC_URL: `https://127.0.0.1:${port}`,
+        WIRESYNC_API_KEY: t.adminKey,
+        NODE_EXTRA_CA_CERTS: path.join(dir, "cert.pem"),
+      };
+      const nodes = JSON.parse((await cli(["nodes", "--network", "cli-https", "--json"], env)).stdout);
+      expect(nodes).toEqual([]);
+      const shown = JSON.parse((await cli(["network", net.id, "--json"], env)).stdout);
+      expect(shown).toMatchObject({ id: net.id, name: "cli-https", cidr4: "10.75.0.0/24" });
+    } finally {
+      await new Promise((r) => tls.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Nothing listens on that port now.
+    const gone = await cli(["networks"], { ...api(), WIRESYNC_URL: `http://127.0.0.1:${port}` }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(gone).toMatchObject({
+      code: 1,
+      stderr: `wiresync: cannot reach http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    });
   });
 
   it("creates the first user, an admin, with the bootstrap key and a password from stdin", async () => {

@@ -17,7 +17,7 @@ import type { WorkerRuntime } from "../../../workers/runtime.js";
 import { json } from "../../support/http.js";
 import { createEnrollmentKey, createNetwork } from "../../support/mesh.js";
 import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns } from "../../support/netns.js";
+import { createLab, describeNetns, hubAndClient } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import type { SpawnedProcess } from "../../support/spawn.js";
@@ -61,14 +61,7 @@ describeNetns("the installed agent (single-file build, outside the checkout)", (
     await rm(path.join(scratch, "build"), { recursive: true, force: true });
 
     lab = createLab();
-    hubNs = await lab.namespace();
-    clientNs = await lab.namespace();
-    await lab.veth(
-      { netns: hubNs, address: "192.168.76.1/24" },
-      { netns: clientNs, address: "192.168.76.2/24" },
-    );
-    hubIface = lab.interfaceName(hubNs);
-    clientIface = lab.interfaceName(clientNs);
+    ({ hubNs, hubIface, clientNs, clientIface } = await hubAndClient(lab, "192.168.76"));
     t = await createTestPlatform({
       wireguard: { interfaces: [{ network: "installed", iface: hubIface, netns: hubNs }], driver: "auto" },
     });

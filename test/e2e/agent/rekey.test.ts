@@ -16,7 +16,7 @@ import type { WorkerRuntime } from "../../../workers/runtime.js";
 import { json } from "../../support/http.js";
 import { createEnrollmentKey, createNetwork, createNode } from "../../support/mesh.js";
 import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns } from "../../support/netns.js";
+import { createLab, describeNetns, hubAndClient } from "../../support/netns.js";
 import type { PingRun } from "../../support/ping.js";
 import { pingLosses, startPing } from "../../support/ping.js";
 import type { TestPlatform } from "../../support/platform.js";
@@ -57,14 +57,7 @@ describeNetns("node re-key", () => {
 
   beforeAll(async () => {
     lab = createLab();
-    hubNs = await lab.namespace();
-    nodeNs = await lab.namespace();
-    await lab.veth(
-      { netns: hubNs, address: "192.168.76.1/24" },
-      { netns: nodeNs, address: "192.168.76.2/24" },
-    );
-    hubIface = lab.interfaceName(hubNs);
-    nodeIface = lab.interfaceName(nodeNs);
+    ({ hubNs, hubIface, clientNs: nodeNs, clientIface: nodeIface } = await hubAndClient(lab, "192.168.76"));
     stateDir = await mkdtemp(path.join(tmpdir(), "wiresync-rekey-"));
     t = await createTestPlatform({
       wireguard: { interfaces: [{ network: "rekey", iface: hubIface, netns: hubNs }], driver: "auto" },

@@ -5,55 +5,33 @@
  * other directly. After `POST /networks/:id/psk/rotate` both sides move to a new, equal pair key and
  * still ping.
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import type { RunningServer } from "../../../apps/api/server.js";
-import { listen } from "../../../apps/api/server.js";
 import { openDriver } from "../../../src/wireguard/index.js";
-import type { WorkerRuntime } from "../../../workers/runtime.js";
 import type { Json } from "../../support/http.js";
 import { json } from "../../support/http.js";
-import { createEnrollmentKey, createNetwork } from "../../support/mesh.js";
+import type { MeshLan } from "../../support/mesh-lan.js";
+import { startMeshLan } from "../../support/mesh-lan.js";
 import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns, joinBridge as joinBridgeNs } from "../../support/netns.js";
+import { describeNetns } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
-import { createTestPlatform } from "../../support/platform.js";
-import type { SpawnedProcess } from "../../support/spawn.js";
-import { spawnEntry } from "../../support/spawn.js";
-import { startTestWorkers } from "../../support/workers.js";
-
-const execFileAsync = promisify(execFile);
 
 const LAN = "192.168.94";
-const HUB_LAN_IP = `${LAN}.1`;
 const HUB_PORT = 51894;
 const AGENTS = ["a", "b"] as const;
 type AgentName = (typeof AGENTS)[number];
-const LAN_IP: Record<AgentName, string> = { a: `${LAN}.11`, b: `${LAN}.12` };
 const WAIT = { timeout: 90_000, interval: 500 };
 const ZERO_KEY = Buffer.alloc(32).toString("base64");
 
 describeNetns(
   "mesh preshared keys",
   () => {
+    let lan: MeshLan<AgentName>;
     let lab: Lab;
-    let bridgeNs: string;
-    let hubNs: string;
     let hubIface: string;
-    const ns = {} as Record<AgentName, string>;
-    const iface = {} as Record<AgentName, string>;
-    const agents: Partial<Record<AgentName, SpawnedProcess>> = {};
+    let ns: Record<AgentName, string>;
+    let iface: Record<AgentName, string>;
     let t: TestPlatform;
-    let server: RunningServer;
-    let workers: WorkerRuntime;
-    let stateDir: string;
     let networkId: string;
-
-    const joinBridge = (netns: string, address: string) => joinBridgeNs(bridgeNs, netns, address);
 
     const nodes = async (): Promise<Json[]> =>
       (await json(await t.request(`/api/v1/nodes?networkId=${networkId}&limit=50`))).data.items;
@@ -100,59 +78,17 @@ describeNetns(
     }
 
     beforeAll(async () => {
-      lab = createLab();
-      bridgeNs = await lab.namespace();
-      await execFileAsync("ip", ["-n", bridgeNs, "link", "add", "br0", "type", "bridge"]);
-      await execFileAsync("ip", ["-n", bridgeNs, "link", "set", "br0", "up"]);
-      hubNs = await lab.namespace();
-      await joinBridge(hubNs, `${HUB_LAN_IP}/24`);
-      for (const who of AGENTS) {
-        ns[who] = await lab.namespace();
-        await joinBridge(ns[who], `${LAN_IP[who]}/24`);
-        iface[who] = lab.interfaceName(ns[who]);
-      }
-      hubIface = lab.interfaceName(hubNs);
-      stateDir = await mkdtemp(path.join(tmpdir(), "wiresync-mesh-psk-"));
-      t = await createTestPlatform({
-        wireguard: { interfaces: [{ network: "psk-mesh", iface: hubIface, netns: hubNs }], driver: "auto" },
+      lan = await startMeshLan({
+        lan: LAN,
+        hubPort: HUB_PORT,
+        agents: AGENTS,
+        network: { name: "psk-mesh", presharedKeys: "all", cidr4: "10.124.0.0/24" },
       });
-      server = await listen(t.app, 0, "127.0.0.1");
-      workers = await startTestWorkers(t.platform, { queues: ["peer-sync", "config-push"] });
-      const net = await createNetwork(t, {
-        name: "psk-mesh",
-        topology: "mesh",
-        presharedKeys: "all",
-        cidr4: "10.124.0.0/24",
-        endpoint: `${HUB_LAN_IP}:${HUB_PORT}`,
-        listenPort: HUB_PORT,
-      });
-      networkId = net.id;
-      const enrollmentKey = await createEnrollmentKey(t, networkId, {
-        reusable: true,
-        maxUses: AGENTS.length,
-      });
-      for (const who of AGENTS) {
-        agents[who] = spawnEntry("apps/agent/main.ts", {
-          WIRESYNC_URL: `http://127.0.0.1:${server.port}`,
-          AGENT_ENROLLMENT_KEY: enrollmentKey,
-          AGENT_STATE_DIR: path.join(stateDir, who),
-          AGENT_INTERFACE: iface[who],
-          AGENT_NETNS: ns[who],
-          AGENT_NAME: `agent-${who}`,
-          AGENT_HEARTBEAT_SECONDS: "5",
-          LOG_LEVEL: "info",
-        });
-      }
-      for (const who of AGENTS) await agents[who]!.waitForOutput(/"msg":"agent running"/, 90_000);
+      ({ lab, hubIface, ns, iface, t, networkId } = lan);
     }, 180_000);
 
     afterAll(async () => {
-      for (const a of Object.values(agents)) await a?.stop(2_000);
-      await workers?.close();
-      await server?.close();
-      await t?.close();
-      await lab?.close();
-      if (stateDir) await rm(stateDir, { recursive: true, force: true });
+      await lan?.close();
     });
 
     it("both ends of the pair hold the same key and ping directly; after a rotation, a new equal key, and they still ping", async () => {

@@ -9,7 +9,7 @@ import type { WorkerRuntime } from "../../../workers/runtime.js";
 import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
 import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns } from "../../support/netns.js";
+import { createLab, describeNetns, hubAndClient } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
 import { WgQuick } from "../../support/wg-quick.js";
@@ -46,14 +46,7 @@ describeNetns("preshared keys", () => {
 
   beforeAll(async () => {
     lab = createLab();
-    hubNs = await lab.namespace();
-    nodeNs = await lab.namespace();
-    await lab.veth(
-      { netns: hubNs, address: "192.168.78.1/24" },
-      { netns: nodeNs, address: "192.168.78.2/24" },
-    );
-    hubIface = lab.interfaceName(hubNs);
-    nodeIface = lab.interfaceName(nodeNs);
+    ({ hubNs, hubIface, clientNs: nodeNs, clientIface: nodeIface } = await hubAndClient(lab, "192.168.78"));
     t = await createTestPlatform({
       wireguard: { interfaces: [{ network: "psk", iface: hubIface, netns: hubNs }], driver: "auto" },
     });

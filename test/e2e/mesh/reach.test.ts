@@ -5,59 +5,38 @@
  * ping traffic. The reachability endpoint then reports every pair as recently handshaken. A fifth node
  * without an agent shakes hands with the hub and is shown online after usage collection.
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import type { RunningServer } from "../../../apps/api/server.js";
-import { listen } from "../../../apps/api/server.js";
 import { applyWgQuickConfig, parseWgQuickConfig } from "../../../src/agent/index.js";
 import { openDriver } from "../../../src/wireguard/index.js";
-import type { WorkerRuntime } from "../../../workers/runtime.js";
 import type { Json } from "../../support/http.js";
 import { json } from "../../support/http.js";
-import { createEnrollmentKey, createNetwork, createNode } from "../../support/mesh.js";
+import { createNode } from "../../support/mesh.js";
+import type { MeshLan } from "../../support/mesh-lan.js";
+import { startMeshLan } from "../../support/mesh-lan.js";
 import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns, joinBridge as joinBridgeNs } from "../../support/netns.js";
+import { describeNetns } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
-import { createTestPlatform } from "../../support/platform.js";
-import type { SpawnedProcess } from "../../support/spawn.js";
-import { spawnEntry } from "../../support/spawn.js";
-import { startTestWorkers } from "../../support/workers.js";
 
-const execFileAsync = promisify(execFile);
-
+/** The LAN: the hub is `.1`, the agents `.11` to `.14` (startMeshLan), the config-only node `.20`. */
 const LAN = "192.168.93";
-const HUB_LAN_IP = `${LAN}.1`;
 const HUB_TUNNEL_IP = "10.125.0.1";
 const HUB_PORT = 51893;
 const AGENTS = ["a", "b", "c", "d"] as const;
 type AgentName = (typeof AGENTS)[number];
-/** LAN address of each agent's namespace; the config-only node is `.20`. */
-const LAN_IP: Record<AgentName, string> = { a: `${LAN}.11`, b: `${LAN}.12`, c: `${LAN}.13`, d: `${LAN}.14` };
 const WAIT = { timeout: 90_000, interval: 500 };
 /** Pings per direction of each pair, and their payload: far more than handshakes and keepalives. */
 const PINGS = 3;
 const PING_BYTES = 1_200;
 
 describeNetns("mesh endpoints and reachability on a LAN", () => {
+  let lan: MeshLan<AgentName>;
   let lab: Lab;
-  let bridgeNs: string;
-  let hubNs: string;
   let hubIface: string;
   let configOnlyNs: string;
-  const ns = {} as Record<AgentName, string>;
-  const iface = {} as Record<AgentName, string>;
-  const agents: Partial<Record<AgentName, SpawnedProcess>> = {};
+  let ns: Record<AgentName, string>;
+  let iface: Record<AgentName, string>;
   let t: TestPlatform;
-  let server: RunningServer;
-  let workers: WorkerRuntime;
-  let stateDir: string;
   let networkId: string;
-
-  const joinBridge = (netns: string, address: string) => joinBridgeNs(bridgeNs, netns, address);
 
   const dump = async (name: string) => {
     const driver = openDriver(name, { driver: "uapi" });
@@ -77,60 +56,19 @@ describeNetns("mesh endpoints and reachability on a LAN", () => {
       .reduce((sum, p) => sum + p.rxBytes + p.txBytes, 0);
 
   beforeAll(async () => {
-    lab = createLab();
-    bridgeNs = await lab.namespace();
-    await execFileAsync("ip", ["-n", bridgeNs, "link", "add", "br0", "type", "bridge"]);
-    await execFileAsync("ip", ["-n", bridgeNs, "link", "set", "br0", "up"]);
-    hubNs = await lab.namespace();
-    await joinBridge(hubNs, `${HUB_LAN_IP}/24`);
-    for (const who of AGENTS) {
-      ns[who] = await lab.namespace();
-      await joinBridge(ns[who], `${LAN_IP[who]}/24`);
-      iface[who] = lab.interfaceName(ns[who]);
-    }
+    lan = await startMeshLan({
+      lan: LAN,
+      hubPort: HUB_PORT,
+      agents: AGENTS,
+      network: { name: "lan-mesh", cidr4: "10.125.0.0/24" },
+    });
+    ({ lab, hubIface, ns, iface, t, networkId } = lan);
     configOnlyNs = await lab.namespace();
-    await joinBridge(configOnlyNs, `${LAN}.20/24`);
-    hubIface = lab.interfaceName(hubNs);
-    stateDir = await mkdtemp(path.join(tmpdir(), "wiresync-mesh-reach-"));
-
-    t = await createTestPlatform({
-      wireguard: { interfaces: [{ network: "lan-mesh", iface: hubIface, netns: hubNs }], driver: "auto" },
-    });
-    server = await listen(t.app, 0, "127.0.0.1");
-    workers = await startTestWorkers(t.platform, { queues: ["peer-sync", "config-push"] });
-    const net = await createNetwork(t, {
-      name: "lan-mesh",
-      topology: "mesh",
-      cidr4: "10.125.0.0/24",
-      endpoint: `${HUB_LAN_IP}:${HUB_PORT}`,
-      listenPort: HUB_PORT,
-    });
-    networkId = net.id;
-    const enrollmentKey = await createEnrollmentKey(t, networkId, { reusable: true, maxUses: AGENTS.length });
-    for (const who of AGENTS) {
-      // The agents run here and reach the API on loopback: the server sees 127.0.0.1, no reflexive
-      // candidate; what they report from their namespaces decides.
-      agents[who] = spawnEntry("apps/agent/main.ts", {
-        WIRESYNC_URL: `http://127.0.0.1:${server.port}`,
-        AGENT_ENROLLMENT_KEY: enrollmentKey,
-        AGENT_STATE_DIR: path.join(stateDir, who),
-        AGENT_INTERFACE: iface[who],
-        AGENT_NETNS: ns[who],
-        AGENT_NAME: `agent-${who}`,
-        AGENT_HEARTBEAT_SECONDS: "5",
-        LOG_LEVEL: "info",
-      });
-    }
-    for (const who of AGENTS) await agents[who]!.waitForOutput(/"msg":"agent running"/, 90_000);
+    await lan.joinLan(configOnlyNs, `${LAN}.20/24`);
   }, 180_000);
 
   afterAll(async () => {
-    for (const a of Object.values(agents)) await a?.stop(2_000);
-    await workers?.close();
-    await server?.close();
-    await t?.close();
-    await lab?.close();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+    await lan?.close();
   });
 
   it("gives every agent the other agents' LAN addresses as endpoints, from their reported candidates", async () => {
@@ -138,7 +76,7 @@ describeNetns("mesh endpoints and reachability on a LAN", () => {
     for (const who of AGENTS) {
       await vi.waitFor(async () => {
         const me = await nodeNamed(`agent-${who}`);
-        expect(me.endpointCandidates).toMatchObject({ addresses: [`${LAN_IP[who]}/24`], reflexive: null });
+        expect(me.endpointCandidates).toMatchObject({ addresses: [`${lan.lanIp[who]}/24`], reflexive: null });
       }, WAIT);
     }
     for (const who of AGENTS) {
@@ -146,7 +84,7 @@ describeNetns("mesh endpoints and reachability on a LAN", () => {
         const peers = new Map((await dump(iface[who])).peers.map((p) => [p.publicKey, p.endpoint]));
         for (const other of AGENTS.filter((o) => o !== who)) {
           const { publicKey, endpointCandidates } = await nodeNamed(`agent-${other}`);
-          expect(peers.get(publicKey)).toBe(`${LAN_IP[other]}:${endpointCandidates.listenPort}`);
+          expect(peers.get(publicKey)).toBe(`${lan.lanIp[other]}:${endpointCandidates.listenPort}`);
         }
       }, WAIT);
     }

@@ -14,7 +14,7 @@ import {
   openDriver,
 } from "../../../src/wireguard/index.js";
 import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns } from "../../support/netns.js";
+import { createLab, describeNetns, hubAndClient } from "../../support/netns.js";
 
 describeNetns("handshake kick", () => {
   let lab: Lab;
@@ -28,14 +28,9 @@ describeNetns("handshake kick", () => {
 
   beforeAll(async () => {
     lab = createLab();
-    hubNs = await lab.namespace();
-    nodeNs = await lab.namespace();
-    await lab.veth(
-      { netns: hubNs, address: "192.168.141.1/24" },
-      { netns: nodeNs, address: "192.168.141.2/24" },
-    );
-    const hubIface = lab.interfaceName(hubNs);
-    const nodeIface = lab.interfaceName(nodeNs);
+    const made = await hubAndClient(lab, "192.168.141");
+    ({ hubNs, clientNs: nodeNs } = made);
+    const { hubIface, clientIface: nodeIface } = made;
     await ensureInterface({
       name: hubIface,
       privateKey: oldHub.privateKey,

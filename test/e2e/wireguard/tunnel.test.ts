@@ -13,12 +13,13 @@ import {
   WgCliDriver,
 } from "../../../src/wireguard/index.js";
 import type { Lab } from "../../support/netns.js";
-import { createLab, describeNetns } from "../../support/netns.js";
+import { createLab, describeNetns, hubAndClient } from "../../support/netns.js";
 
 const keep = { removeUnknown: false, retired: new Set<string>() };
 const HUB_TUNNEL_IP = "10.66.0.1";
 const CLIENT_TUNNEL_IP = "10.66.0.2";
-const HUB_UNDERLAY_IP = "192.168.77.1";
+const UNDERLAY = "192.168.77";
+const HUB_UNDERLAY_IP = `${UNDERLAY}.1`;
 
 describeNetns("a tunnel between two namespaces configured by wiresync", () => {
   let lab: Lab;
@@ -63,14 +64,7 @@ describeNetns("a tunnel between two namespaces configured by wiresync", () => {
 
   beforeAll(async () => {
     lab = createLab();
-    hubNs = await lab.namespace();
-    clientNs = await lab.namespace();
-    await lab.veth(
-      { netns: hubNs, address: `${HUB_UNDERLAY_IP}/24` },
-      { netns: clientNs, address: "192.168.77.2/24" },
-    );
-    hubIf = lab.interfaceName(hubNs);
-    clientIf = lab.interfaceName(clientNs);
+    ({ hubNs, hubIface: hubIf, clientNs, clientIface: clientIf } = await hubAndClient(lab, UNDERLAY));
 
     const made = await ensureInterface(hubOptions());
     expect(made).toMatchObject({ created: true, implementation: "userspace", publicKey: hubKeys.publicKey });
