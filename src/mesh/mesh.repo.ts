@@ -689,29 +689,30 @@ export interface HubPeerRow {
   presharedKeyManaged: boolean;
 }
 
-// Addresses come without their prefixes from Postgres (`host()`): at thousands of nodes, copying rows
-// to strip them was a part of every peer sync's read.
-const hubPeerRows = placeholderQuery<{ networkId: string }, HubPeerRow>((exec) =>
+/**
+ * The peer columns of every node of a network, by address, as one text made by Postgres: a line per
+ * node (`parseHubPeerLine` in hub-peers.ts reads it), "" for none. One row instead of thousands:
+ * at 10,000 nodes, decoding and mapping a row per node was most of every peer sync's read, and equal
+ * text tells the reader nothing changed (`HubPeerMemo`). Addresses come without their prefixes
+ * (`host()`); text columns are JSON-escaped, so no value holds a separator.
+ */
+const hubPeerTextRows = placeholderQuery<{ networkId: string }, { t: string | null }>((exec) =>
   exec
     .select({
-      id: sql`${nodes.id}`.as("id"),
-      publicKey: sql`${nodes.publicKey}`.as("publicKey"),
-      ip4: sql`host(${nodes.ip4})`.as("ip4"),
-      ip6: sql`host(${nodes.ip6})`.as("ip6"),
-      endpoint: sql`${nodes.endpoint}`.as("endpoint"),
-      extraAllowedIps: sql`${nodes.extraAllowedIps}`.as("extraAllowedIps"),
-      status: sql`${nodes.status}`.as("status"),
-      presharedKeyEnc: sql`${nodes.presharedKeyEnc}`.as("presharedKeyEnc"),
-      presharedKeyManaged: sql`${nodes.presharedKeyManaged}`.as("presharedKeyManaged"),
+      t: sql`string_agg(concat_ws(chr(31),
+            ${nodes.id}, to_json(${nodes.publicKey}), host(${nodes.ip4}), coalesce(host(${nodes.ip6}), ''),
+            coalesce(to_json(${nodes.endpoint})::text, ''), array_to_json(${nodes.extraAllowedIps}),
+            ${nodes.status}, coalesce(to_json(${nodes.presharedKeyEnc})::text, ''),
+            ${nodes.presharedKeyManaged}), chr(10) order by ${nodes.ip4})`.as("t"),
     })
     .from(nodes)
-    .where(eq(nodes.networkId, sql.placeholder("networkId")))
-    .orderBy(asc(nodes.ip4)),
+    .where(eq(nodes.networkId, sql.placeholder("networkId"))),
 );
 
-/** The peer columns of every node of a network (every peer sync reads them), by address. */
-export function hubPeers(exec: Executor, networkId: string): Promise<HubPeerRow[]> {
-  return hubPeerRows(exec, { networkId });
+/** Every node's peer columns in a network, as `hubPeerTextRows` spells them ("" for no nodes). */
+export async function hubPeerText(exec: Executor, networkId: string): Promise<string> {
+  const [row] = await hubPeerTextRows(exec, { networkId });
+  return row?.t ?? "";
 }
 
 const retiredKeyRows = placeholderQuery<{ networkId: string }, { k: string }>((exec) =>
