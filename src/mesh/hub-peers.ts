@@ -37,7 +37,7 @@ function jsonTextArray(field: string): string[] {
 }
 
 /**
- * One line of `hubPeerText`: `id, public_key, host(ip4), host(ip6), endpoint, extra_allowed_ips,
+ * One line of `hubPeerText`: `id` (of a node whose preshared key is managed, else empty), `public_key, host(ip4), host(ip6), endpoint, extra_allowed_ips,
  * status, preshared_key_enc, preshared_key_managed`, separated by `HUB_PEER_FIELD_SEPARATOR`; text
  * columns as JSON strings, the array as a JSON array, an empty field for null, the boolean `t`/`f`. Throws when it is not.
  */

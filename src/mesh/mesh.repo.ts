@@ -677,6 +677,7 @@ export async function unretirePeer(exec: Executor, networkId: string, publicKey:
 
 /** A node's peer columns as the hub's interface needs them: addresses without their prefixes. */
 export interface HubPeerRow {
+  /** Only where the preshared key is managed (it is sealed to the id, `node:<id>:psk`), else "". */
   id: string;
   publicKey: string;
   ip4: string;
@@ -689,30 +690,45 @@ export interface HubPeerRow {
   presharedKeyManaged: boolean;
 }
 
+/** Nodes per row of `hubPeerTextRows`. */
+const HUB_PEER_LINES_PER_ROW = 500;
+
 /**
- * The peer columns of every node of a network, by address, as one text made by Postgres: a line per
- * node (`parseHubPeerLine` in hub-peers.ts reads it), "" for none. One row instead of thousands:
- * at 10,000 nodes, decoding and mapping a row per node was most of every peer sync's read, and equal
- * text tells the reader nothing changed (`HubPeerMemo`). Addresses come without their prefixes
- * (`host()`); text columns are JSON-escaped, so no value holds a separator.
+ * The peer columns of every node of a network, by address, as text made by Postgres: a line per node
+ * (`parseHubPeerLine` in hub-peers.ts reads it), in rows of up to `HUB_PEER_LINES_PER_ROW` lines.
+ * At 10,000 nodes, decoding and mapping a row per node was most of every peer sync's read, and equal
+ * text tells the reader nothing changed (`HubPeerMemo`). Rows, not one: postgres.js joins the chunks
+ * of a message as they arrive, which for one 1 MB row cost more CPU than the parse of the answer from
+ * the interface. Addresses come without their prefixes (`host()`); text columns are JSON-escaped, so
+ * no value holds a separator; the id only where the node's preshared key is managed (it is sealed to it).
  */
-const hubPeerTextRows = placeholderQuery<{ networkId: string }, { t: string | null }>((exec) =>
-  exec
+const hubPeerTextRows = placeholderQuery<{ networkId: string }, { t: string }>((exec) => {
+  const lines = exec
     .select({
-      t: sql`string_agg(concat_ws(chr(31),
-            ${nodes.id}, to_json(${nodes.publicKey}), host(${nodes.ip4}), coalesce(host(${nodes.ip6}), ''),
+      ip4: nodes.ip4,
+      line: sql`concat_ws(chr(31),
+            case when ${nodes.presharedKeyManaged} then ${nodes.id}::text else '' end,
+            to_json(${nodes.publicKey}), host(${nodes.ip4}), coalesce(host(${nodes.ip6}), ''),
             coalesce(to_json(${nodes.endpoint})::text, ''), array_to_json(${nodes.extraAllowedIps}),
             ${nodes.status}, coalesce(to_json(${nodes.presharedKeyEnc})::text, ''),
-            ${nodes.presharedKeyManaged}), chr(10) order by ${nodes.ip4})`.as("t"),
+            ${nodes.presharedKeyManaged})`.as("line"),
+      part: sql`(row_number() over (order by ${nodes.ip4}) - 1) / ${sql.raw(String(HUB_PEER_LINES_PER_ROW))}`.as(
+        "part",
+      ),
     })
     .from(nodes)
-    .where(eq(nodes.networkId, sql.placeholder("networkId"))),
-);
+    .where(eq(nodes.networkId, sql.placeholder("networkId")))
+    .as("lines");
+  return exec
+    .select({ t: sql`string_agg(${lines.line}, chr(10) order by ${lines.ip4})`.as("t") })
+    .from(lines)
+    .groupBy(lines.part)
+    .orderBy(lines.part);
+});
 
 /** Every node's peer columns in a network, as `hubPeerTextRows` spells them ("" for no nodes). */
 export async function hubPeerText(exec: Executor, networkId: string): Promise<string> {
-  const [row] = await hubPeerTextRows(exec, { networkId });
-  return row?.t ?? "";
+  return (await hubPeerTextRows(exec, { networkId })).map((r) => r.t).join("\n");
 }
 
 const retiredKeyRows = placeholderQuery<{ networkId: string }, { k: string }>((exec) =>

@@ -1,6 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { networks } from "../../../src/db/index.js";
 import { HubPeerMemo, parseHubPeerLine } from "../../../src/mesh/hub-peers.js";
 import type { HubPeerRow } from "../../../src/mesh/mesh.repo.js";
+import { hubPeerText } from "../../../src/mesh/mesh.repo.js";
+import { createTestDatabase, type TestDatabase } from "../../support/db.js";
 
 const US = "\x1f";
 const KEY_A = `${"A".repeat(43)}=`;
@@ -126,5 +130,54 @@ describe("HubPeerMemo", () => {
     const first = memo.read(text, () => undefined);
     expect(() => memo.read(`${text}\nbroken`, () => undefined)).toThrow(/malformed/);
     expect(memo.read(text, () => undefined)).toBe(first);
+  });
+});
+
+describe("hubPeerText on Postgres", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(2);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  it("spells every node of a network as one line, by address, across its rows of 500", async () => {
+    const db = t.database.db;
+    const [net] = await db
+      .insert(networks)
+      .values({
+        name: "text",
+        cidr4: "10.7.0.0/16",
+        hubIp4: "10.7.0.1",
+        hubPublicKey: `${"k".repeat(43)}=`,
+        hubPrivateKeyEnc: "v1.test.x.y.z",
+      })
+      .returning();
+    const id = net!.id;
+    // 1,201 nodes inserted out of address order; node 7 is disabled, node 9 has a managed preshared
+    // key, node 11 an endpoint that needs escaping.
+    await db.execute(sql`
+      insert into nodes (network_id, name, public_key, ip4, status, preshared_key_enc, preshared_key_managed, endpoint)
+      select ${id}::uuid, 'n' || i, encode(decode(md5('k' || i) || md5('x' || i), 'hex'), 'base64'),
+             ('10.7.0.2'::inet + i),
+             case when i = 7 then 'disabled' else 'online' end,
+             case when i = 9 then 'sealed' end, i = 9,
+             case when i = 11 then e'odd\x1f"host\n:1' end
+      from generate_series(1200, 0, -1) as i`);
+    const text = await hubPeerText(db, id);
+    const rows = text.split("\n").map(parseHubPeerLine);
+    expect(rows).toHaveLength(1201);
+    expect(rows.map((r) => r.ip4)).toEqual(
+      Array.from({ length: 1201 }, (_, i) => `10.7.${(i + 2) >> 8}.${(i + 2) & 255}`),
+    );
+    expect(
+      rows.filter((r) => r.id !== "").map((r) => [r.ip4, r.presharedKeyEnc, r.presharedKeyManaged]),
+    ).toEqual([["10.7.0.11", "sealed", true]]);
+    expect(rows[11]!.endpoint).toBe('odd\x1f"host\n:1');
+    expect(rows[7]!.status).toBe("disabled");
+    const peers = new HubPeerMemo().read(text, () => undefined);
+    expect(peers).toHaveLength(1200);
+    expect(await hubPeerText(db, "00000000-0000-0000-0000-000000000000")).toBe("");
   });
 });
