@@ -1,5 +1,6 @@
 /** Configs: a node's wg-quick text and QR, the hub side of a network, config pushes to agents. */
 import { dispatchEffects, newEffects } from "./effects.js";
+import { HubPeerMemo } from "./hub-peers.js";
 import {
   configQr,
   type HubState,
@@ -12,7 +13,6 @@ import {
 } from "./mesh.core.js";
 import * as repo from "./mesh.repo.js";
 import { rotatingKeys } from "./rekey.repo.js";
-import { desiredHubPeers } from "./render.js";
 import { toNetworkView } from "./views.js";
 
 export type ConfigService = ReturnType<typeof createConfigService>;
@@ -33,6 +33,8 @@ export function createConfigService(core: MeshCore) {
     db,
     deps,
   } = core;
+  /** Each network's hub peers from its last `hubState`: an unchanged node's line is not parsed again. */
+  const hubPeerMemos = new Map<string, HubPeerMemo>();
   return {
     /**
      * The node's current config version: one row read, for an agent's stream to start from (the
@@ -129,16 +131,24 @@ export function createConfigService(core: MeshCore) {
      * Throws NETWORK_NOT_FOUND.
      */
     async hubState(networkId: string): Promise<HubState> {
-      const [network, all, retired, rotating] = await Promise.all([
+      const [network, text, retired, rotating] = await Promise.all([
         repo.getNetwork(db, networkId),
-        repo.hubPeers(db, networkId),
+        repo.hubPeerText(db, networkId),
         repo.retiredKeys(db, networkId),
         rotatingKeys(db, networkId),
       ]);
-      if (!network) networkNotFound(networkId);
+      if (!network) {
+        hubPeerMemos.delete(networkId);
+        networkNotFound(networkId);
+      }
+      let memo = hubPeerMemos.get(networkId);
+      if (!memo) {
+        memo = new HubPeerMemo();
+        hubPeerMemos.set(networkId, memo);
+      }
       const peers = [
         // A node whose preshared key wiresync manages has exactly its own (or none) on the hub.
-        ...desiredHubPeers(all, (n) =>
+        ...memo.read(text, (n) =>
           n.presharedKeyManaged ? (openPresharedKey(n.id, n.presharedKeyEnc) ?? null) : undefined,
         ),
         ...rotating.map((r) => ({ publicKey: r.previousPublicKey, allowedIps: [], endpoint: r.endpoint })),

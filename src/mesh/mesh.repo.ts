@@ -677,6 +677,7 @@ export async function unretirePeer(exec: Executor, networkId: string, publicKey:
 
 /** A node's peer columns as the hub's interface needs them: addresses without their prefixes. */
 export interface HubPeerRow {
+  /** Only where the preshared key is managed (it is sealed to the id, `node:<id>:psk`), else "". */
   id: string;
   publicKey: string;
   ip4: string;
@@ -689,29 +690,45 @@ export interface HubPeerRow {
   presharedKeyManaged: boolean;
 }
 
-// Addresses come without their prefixes from Postgres (`host()`): at thousands of nodes, copying rows
-// to strip them was a part of every peer sync's read.
-const hubPeerRows = placeholderQuery<{ networkId: string }, HubPeerRow>((exec) =>
-  exec
+/** Nodes per row of `hubPeerTextRows`. */
+const HUB_PEER_LINES_PER_ROW = 500;
+
+/**
+ * The peer columns of every node of a network, by address, as text made by Postgres: a line per node
+ * (`parseHubPeerLine` in hub-peers.ts reads it), in rows of up to `HUB_PEER_LINES_PER_ROW` lines.
+ * At 10,000 nodes, decoding and mapping a row per node was most of every peer sync's read, and equal
+ * text tells the reader nothing changed (`HubPeerMemo`). Rows, not one: postgres.js joins the chunks
+ * of a message as they arrive, which for one 1 MB row cost more CPU than the parse of the answer from
+ * the interface. Addresses come without their prefixes (`host()`); text columns are JSON-escaped, so
+ * no value holds a separator; the id only where the node's preshared key is managed (it is sealed to it).
+ */
+const hubPeerTextRows = placeholderQuery<{ networkId: string }, { t: string }>((exec) => {
+  const lines = exec
     .select({
-      id: sql`${nodes.id}`.as("id"),
-      publicKey: sql`${nodes.publicKey}`.as("publicKey"),
-      ip4: sql`host(${nodes.ip4})`.as("ip4"),
-      ip6: sql`host(${nodes.ip6})`.as("ip6"),
-      endpoint: sql`${nodes.endpoint}`.as("endpoint"),
-      extraAllowedIps: sql`${nodes.extraAllowedIps}`.as("extraAllowedIps"),
-      status: sql`${nodes.status}`.as("status"),
-      presharedKeyEnc: sql`${nodes.presharedKeyEnc}`.as("presharedKeyEnc"),
-      presharedKeyManaged: sql`${nodes.presharedKeyManaged}`.as("presharedKeyManaged"),
+      ip4: nodes.ip4,
+      line: sql`concat_ws(chr(31),
+            case when ${nodes.presharedKeyManaged} then ${nodes.id}::text else '' end,
+            to_json(${nodes.publicKey}), host(${nodes.ip4}), coalesce(host(${nodes.ip6}), ''),
+            coalesce(to_json(${nodes.endpoint})::text, ''), array_to_json(${nodes.extraAllowedIps}),
+            ${nodes.status}, coalesce(to_json(${nodes.presharedKeyEnc})::text, ''),
+            ${nodes.presharedKeyManaged})`.as("line"),
+      part: sql`(row_number() over (order by ${nodes.ip4}) - 1) / ${sql.raw(String(HUB_PEER_LINES_PER_ROW))}`.as(
+        "part",
+      ),
     })
     .from(nodes)
     .where(eq(nodes.networkId, sql.placeholder("networkId")))
-    .orderBy(asc(nodes.ip4)),
-);
+    .as("lines");
+  return exec
+    .select({ t: sql`string_agg(${lines.line}, chr(10) order by ${lines.ip4})`.as("t") })
+    .from(lines)
+    .groupBy(lines.part)
+    .orderBy(lines.part);
+});
 
-/** The peer columns of every node of a network (every peer sync reads them), by address. */
-export function hubPeers(exec: Executor, networkId: string): Promise<HubPeerRow[]> {
-  return hubPeerRows(exec, { networkId });
+/** Every node's peer columns in a network, as `hubPeerTextRows` spells them ("" for no nodes). */
+export async function hubPeerText(exec: Executor, networkId: string): Promise<string> {
+  return (await hubPeerTextRows(exec, { networkId })).map((r) => r.t).join("\n");
 }
 
 const retiredKeyRows = placeholderQuery<{ networkId: string }, { k: string }>((exec) =>
