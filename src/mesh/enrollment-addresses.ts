@@ -24,11 +24,6 @@ export interface ClaimSession {
   /** Claims `addresses` in `networkId`, dropping what this session claimed before (a retried attempt). */
   claim(networkId: string, addresses: readonly string[]): void;
   release(): void;
-  /**
-   * `release` for a transaction that committed: its addresses stay known to reads begun before the
-   * commit (`committedSince`), which may not have seen it.
-   */
-  committed(): void;
 }
 
 export type AddressClaims = ReturnType<typeof createAddressClaims>;
@@ -36,48 +31,8 @@ export type AddressClaims = ReturnType<typeof createAddressClaims>;
 export function createAddressClaims() {
   /** Network → address → the release of the claim holding it. */
   const held = new Map<string, Map<string, Promise<void>>>();
-  /** Commits of claims counted so far; a read's mark is the count when it began. */
-  let commits = 0;
-  /** Marks of reads in flight → how many reads hold each. */
-  const reads = new Map<number, number>();
-  /** Network → addresses committed while some read was in flight, with their commit's count. */
-  const recent = new Map<string, { address: string; at: number }[]>();
-
-  /** Forgets commits every read in flight has seen (all of them, with none in flight). */
-  const prune = () => {
-    const oldest = reads.size === 0 ? Number.POSITIVE_INFINITY : Math.min(...reads.keys());
-    for (const [networkId, list] of recent) {
-      const kept = list.filter((c) => c.at > oldest);
-      if (kept.length === 0) recent.delete(networkId);
-      else recent.set(networkId, kept);
-    }
-  };
 
   return {
-    /**
-     * Marks the start of a read of addresses in use, made outside the network's lock: until
-     * `endRead(mark)`, addresses whose claims commit are kept for `committedSince(…, mark)`.
-     */
-    beginRead(): number {
-      reads.set(commits, (reads.get(commits) ?? 0) + 1);
-      return commits;
-    },
-
-    endRead(mark: number): void {
-      const n = reads.get(mark) ?? 0;
-      if (n <= 1) reads.delete(mark);
-      else reads.set(mark, n - 1);
-      prune();
-    },
-
-    /**
-     * The addresses of `networkId` whose claims committed after the read marked `mark` began: the
-     * read may have missed them (its snapshot can predate their commit), and their claims are gone.
-     */
-    committedSince(networkId: string, mark: number): string[] {
-      return (recent.get(networkId) ?? []).filter((c) => c.at > mark).map((c) => c.address);
-    },
-
     /** The addresses claimed in `networkId` by enrollments in flight here. */
     claimedIn(networkId: string): string[] {
       return [...(held.get(networkId)?.keys() ?? [])];
@@ -101,15 +56,6 @@ export function createAddressClaims() {
         mine = undefined;
       };
       return {
-        committed() {
-          if (mine && reads.size > 0) {
-            const at = ++commits;
-            const list = recent.get(mine.networkId) ?? [];
-            for (const address of mine.addresses) list.push({ address, at });
-            recent.set(mine.networkId, list);
-          }
-          release();
-        },
         claim(networkId, addresses) {
           release();
           let done!: () => void;
@@ -162,37 +108,6 @@ export async function allocatePair(
     }
     await claims.settled(network.id);
     used = await repo.usedAddresses(tx, network.id);
-  }
-}
-
-/**
- * `allocatePair` from addresses read before the enrollment's transaction, outside the network's
- * lock: besides the claims in flight, skips what committed after that read began (`mark`), which
- * the read may have missed. Undefined when that leaves no address (the pool may be full, or only
- * claimed addresses are left): the caller allocates under the lock, which waits for the claims.
- */
-export function allocatePairAhead(
-  claims: AddressClaims,
-  network: NetworkRow,
-  used: UsedAddresses,
-  mark: number,
-  session: ClaimSession,
-): { ip4: string; ip6: string | null } | undefined {
-  session.release();
-  const skipped = [...claims.claimedIn(network.id), ...claims.committedSince(network.id, mark)];
-  try {
-    const ip4 = allocateAddress(parseCidr(network.cidr4), [...used.ip4, network.hubIp4, ...skipped]);
-    const ip6 = network.cidr6
-      ? allocateAddress(
-          parseCidr(network.cidr6),
-          [...used.ip6, network.hubIp6 ?? "", ...skipped].filter(Boolean),
-        )
-      : null;
-    session.claim(network.id, ip6 ? [ip4, ip6] : [ip4]);
-    return { ip4, ip6 };
-  } catch (err) {
-    if (err instanceof DomainError && err.code === "ADDRESS_POOL_EXHAUSTED") return undefined;
-    throw err;
   }
 }
 

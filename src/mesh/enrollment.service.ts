@@ -12,7 +12,7 @@ import { hubQueueName, JOBS } from "../queue/index.js";
 import { generatePresharedKey } from "../wireguard/index.js";
 import type { MeshEffects } from "./effects.js";
 import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
-import { allocatePair, allocatePairAhead, createAddressClaims, prepareNode } from "./enrollment-addresses.js";
+import { allocatePair, createAddressClaims, prepareNode } from "./enrollment-addresses.js";
 import { changedFields, type NodeFacts } from "./events.js";
 import {
   actorOf,
@@ -24,7 +24,7 @@ import {
   type MeshCore,
   translateConstraint,
 } from "./mesh.core.js";
-import type { NetworkRow, NodeRow, UsedAddresses } from "./mesh.repo.js";
+import type { NetworkRow, NodeRow } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 import type { CreateNodeInput, RegisterNodeInput } from "./mesh.schema.js";
 import type { NodeSpec } from "./render.js";
@@ -33,17 +33,6 @@ import type { NodeView } from "./views.js";
 import { toEnrollmentKeyView, toNetworkSpec, toNodeSpec, toNodeView } from "./views.js";
 
 export type EnrollmentService = ReturnType<typeof createEnrollmentService>;
-
-/**
- * What an enrollment read of its network on the pool before its transaction, instead of under the
- * network's lock: the network row and its addresses in use, and the claims' mark of when the read
- * began (`AddressClaims.beginRead`).
- */
-interface ReadAhead {
-  network: NetworkRow;
-  used: UsedAddresses;
-  mark: number;
-}
 
 /** Enrollment: a node joins a network, created through the API (`createNode`) or registered by its agent with an enrollment key (`registerNode`). */
 export function createEnrollmentService(core: MeshCore) {
@@ -83,22 +72,6 @@ export function createEnrollmentService(core: MeshCore) {
   }
 
   /**
-   * Reads `networkId` and its addresses in use on the pool, outside any lock, for an enrollment
-   * about to begin its transaction (`insertNodeInNetworkOnce`'s `ahead`); undefined for a
-   * known mesh, or when the read fails (the enrollment then reads under the lock, as without it).
-   * `done` ends the read's mark; call it once the enrollment is over.
-   */
-  function readAhead(networkId: string): { read: Promise<ReadAhead | undefined>; done: () => void } {
-    if (meshes.has(networkId)) return { read: Promise.resolve(undefined), done: () => {} };
-    const mark = claims.beginRead();
-    const read = Promise.all([repo.getNetwork(db, networkId), repo.usedAddresses(db, networkId)]).then(
-      ([network, used]) => (network ? { network, used, mark } : undefined),
-      () => undefined,
-    );
-    return { read, done: () => claims.endRead(mark) };
-  }
-
-  /**
    * The one enrollment path, of API creation and agent registration alike: locks the network, reads
    * its addresses in use, runs `admit` (e.g. take an enrollment key's use), allocates addresses,
    * inserts the node, and brings configs up to date; records the peer sync and config pushes in
@@ -109,11 +82,6 @@ export function createEnrollmentService(core: MeshCore) {
    * exclusively and waits) and run side by side; the unique constraints on (network, address) keep
    * addresses apart, and `claims` keeps enrollments of this process from even trying the same one.
    * Into a mesh, or with routes, the lock is exclusive.
-   *
-   * Given `ahead` (the network read on the pool before the transaction), an enrollment into a
-   * hub network without routes allocates and builds from that read, and takes the lock in the same
-   * round trip as its writes, checking there that the read still holds: one round trip under the
-   * lock instead of two.
    */
   async function insertNodeInNetwork(
     ...args: Parameters<typeof insertNodeInNetworkOnce>
@@ -154,8 +122,6 @@ export function createEnrollmentService(core: MeshCore) {
     announce: (node: NodeFacts, network: NetworkRow) => Promise<unknown>[],
     /** Runs once the network is locked, before anything is written; throws to refuse. */
     admit?: (network: NetworkRow) => Promise<void>,
-    /** The network as read before the transaction (`readAhead`), for its first attempt only. */
-    ahead?: ReadAhead,
   ): Promise<{
     row: NodeRow;
     token: string;
@@ -164,57 +130,24 @@ export function createEnrollmentService(core: MeshCore) {
     renderedFrom?: { network: NetworkRow; others: NodeSpec[] };
   }> {
     const extraAllowedIps = input.extraAllowedIps ?? [];
-    if (ahead?.network.topology === "mesh") meshes.add(networkId);
     const exclusive = extraAllowedIps.length > 0 || meshes.has(networkId);
-    // Into a hub network without routes, read ahead: the node is allocated and built from the read
-    // made before the transaction, and the lock is taken in the same round trip as the writes.
-    const early =
-      !exclusive &&
-      !admit &&
-      ahead !== undefined &&
-      !ahead.used.hasRoutes &&
-      made.publicKey !== ahead.network.hubPublicKey
-        ? allocatePairAhead(claims, ahead.network, ahead.used, ahead.mark, session)
-        : undefined;
-    let network: NetworkRow;
-    let used: UsedAddresses;
-    let verified: Promise<void> = Promise.resolve();
-    if (early) {
-      ({ network, used } = ahead!);
-      // IMPORTANT: what the node was built from must still hold once the network is locked, until
-      // the commit: the locked row (the latest version, waited for) must be the row read ahead, and
-      // the route check runs after the lock is granted (pipelined behind it: its snapshot sees every
-      // change committed before). A network or route change in between fails the attempt here, and
-      // the unit of work runs it again under the lock. Sent ahead of the writes, so its failure is
-      // the one that surfaces. Addresses are kept apart by the claims, `committedSince` for commits
-      // the read missed, and in the end the unique constraints, as under the lock.
-      const read = network;
-      verified = pipelined([requireNetwork(tx, networkId, "share"), repo.hasRoutes(tx, networkId)]).then(
-        ([locked, routed]) => {
-          if (routed || JSON.stringify(locked) !== JSON.stringify(read))
-            throw new LockAgain(`network ${networkId} changed since it was read: enroll under its lock`);
-        },
-      );
-      verified.catch(() => {}); // surfaces through the writes' pipeline below
-    } else {
-      // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
-      // then, so it sees every enrollment committed before ours. An enrollment committed after the read
-      // (or one of another process) ends at the address's unique constraint, and the unit of work
-      // allocates again.
-      [network, used] = await pipelined([
-        requireNetwork(tx, networkId, exclusive ? "update" : "share"),
-        repo.usedAddresses(tx, networkId),
-      ]);
-      if (!exclusive && network.topology === "mesh") {
-        // A mesh under a shared lock: start again with the exclusive one.
-        meshes.add(networkId);
-        throw new LockAgain(`network ${networkId} is a mesh: enroll under its exclusive lock`);
-      }
-      await admit?.(network);
-      if (extraAllowedIps.length > 0) await assertRoutesFree(tx, network, extraAllowedIps);
-      if (made.publicKey === network.hubPublicKey) throw hubKeyTaken();
+    // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
+    // then, so it sees every enrollment committed before ours. An enrollment committed after the read
+    // (or one of another process) ends at the address's unique constraint, and the unit of work
+    // allocates again.
+    const [network, used] = await pipelined([
+      requireNetwork(tx, networkId, exclusive ? "update" : "share"),
+      repo.usedAddresses(tx, networkId),
+    ]);
+    if (!exclusive && network.topology === "mesh") {
+      // A mesh under a shared lock: start again with the exclusive one.
+      meshes.add(networkId);
+      throw new LockAgain(`network ${networkId} is a mesh: enroll under its exclusive lock`);
     }
-    const { ip4, ip6 } = early ?? (await allocatePair(claims, tx, network, used, session));
+    await admit?.(network);
+    if (extraAllowedIps.length > 0) await assertRoutesFree(tx, network, extraAllowedIps);
+    if (made.publicKey === network.hubPublicKey) throw hubKeyTaken();
+    const { ip4, ip6 } = await allocatePair(claims, tx, network, used, session);
     const { id, publicKey, privateKeyEnc } = made;
     // A network with preshared keys on gives every node its key with the hub from the start.
     const presharedKeyEnc =
@@ -256,8 +189,7 @@ export function createEnrollmentService(core: MeshCore) {
       // The insert, the retired-key cleanup, the audit row and the event are pipelined on the
       // transaction's connection: one round trip. A failed insert aborts the transaction, and its
       // error is the one that surfaces (it comes first; the others fail after it).
-      [, row] = await pipelined([
-        verified,
+      [row] = await pipelined([
         repo.insertNode(tx, {
           configHash: hash,
           id,
@@ -316,53 +248,30 @@ export function createEnrollmentService(core: MeshCore) {
      * PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
      */
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
-      // The key pair is made (on the thread pool) while the network is read and the transaction begins.
-      const making = prepareNode(input.publicKey, sealNodeKey);
-      making.catch(() => {}); // awaited in the transaction; one that fails to begin never does
-      const ahead = readAhead(input.networkId);
-      // IMPORTANT: the read is awaited before the transaction asks for a connection, never inside it:
-      // a transaction holding a connection while its read waits for one deadlocks a full pool (with
-      // one connection, at once).
-      const early = await ahead.read;
-      let first = true;
+      const made = await prepareNode(input.publicKey, sealNodeKey);
       const created = await withClaims((session) =>
         commitAndDispatch(
           `node ${input.name} enrolled`,
-          async (tx, effects) => {
-            const made = await making;
-            // A retried attempt reads under the lock: what was read ahead is what it failed on.
-            const read = first ? early : undefined;
-            first = false;
-            return insertNodeInNetwork(
-              tx,
-              input.networkId,
-              effects,
-              session,
-              made,
-              input,
-              (node, network) => [
-                recordAudit(tx, {
-                  actor: actorOf(ctx),
-                  action: "node.created",
-                  entityType: "node",
-                  entityId: node.id,
-                  details: {
-                    name: node.name,
-                    networkId: network.id,
-                    ip4: node.ip4,
-                    serverKey: node.privateKeyEnc !== null,
-                  },
-                  requestId: ctx.requestId ?? null,
-                }),
-                emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
-              ],
-              undefined,
-              read,
-            );
-          },
-          session.committed,
+          (tx, effects) =>
+            insertNodeInNetwork(tx, input.networkId, effects, session, made, input, (node, network) => [
+              recordAudit(tx, {
+                actor: actorOf(ctx),
+                action: "node.created",
+                entityType: "node",
+                entityId: node.id,
+                details: {
+                  name: node.name,
+                  networkId: network.id,
+                  ip4: node.ip4,
+                  serverKey: node.privateKeyEnc !== null,
+                },
+                requestId: ctx.requestId ?? null,
+              }),
+              emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
+            ]),
+          session.release,
         ),
-      ).finally(ahead.done);
+      );
       const result: CreatedNode = { node: toNodeView(created.row), token: created.token };
       if (created.privateKey) {
         // Rendered from what the transaction read when that is all the config depends on: no reads

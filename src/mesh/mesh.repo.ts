@@ -385,18 +385,12 @@ const routeRowsOf = placeholderQuery<{ networkId: string }, ConfigRow>((exec) =>
     .orderBy(asc(nodes.ip4)),
 );
 
-// One statement built once per executor: sent at the call, so it keeps its place among statements
-// pipelined with it (an enrollment's check behind the network's lock, in front of its writes).
-const routeCarriers = placeholderQuery<{ networkId: string }, { n: number }>((exec) =>
-  exec
-    .select({ n: count() })
-    .from(nodes)
-    .where(and(eq(nodes.networkId, sql.placeholder("networkId")), CARRIES_ROUTES)),
-);
-
 /** True when some node of the network carries routes for others (their configs then depend on each other). */
 export async function hasRoutes(exec: Executor, networkId: string): Promise<boolean> {
-  const [row] = await routeCarriers(exec, { networkId });
+  const [row] = await exec
+    .select({ n: count() })
+    .from(nodes)
+    .where(and(eq(nodes.networkId, networkId), CARRIES_ROUTES));
   return (row?.n ?? 0) > 0;
 }
 

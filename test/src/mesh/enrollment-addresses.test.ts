@@ -37,31 +37,4 @@ describe("address claims of enrollments in flight", () => {
     expect(settled).toBe(true);
     await claims.settled("net-without-claims"); // resolves at once
   });
-
-  it("keeps a committed claim's addresses for the reads begun before its commit, and forgets them once those end", () => {
-    const claims = createAddressClaims();
-    const before = claims.beginRead();
-    const a = claims.session();
-    a.claim("net1", ["10.0.0.2", "fd00::2"]);
-    a.committed();
-    expect(claims.claimedIn("net1")).toEqual([]);
-    // A read begun before the commit may have missed it; one begun after it has not.
-    expect(claims.committedSince("net1", before)).toEqual(["10.0.0.2", "fd00::2"]);
-    expect(claims.committedSince("net2", before)).toEqual([]);
-    const after = claims.beginRead();
-    expect(claims.committedSince("net1", after)).toEqual([]);
-    // A rolled-back claim (plain release) is never kept.
-    const b = claims.session();
-    b.claim("net1", ["10.0.0.3"]);
-    b.release();
-    expect(claims.committedSince("net1", before)).toEqual(["10.0.0.2", "fd00::2"]);
-    claims.endRead(before);
-    expect(claims.committedSince("net1", before)).toEqual([]);
-    claims.endRead(after);
-    // With no read in flight, a commit keeps nothing.
-    const c = claims.session();
-    c.claim("net1", ["10.0.0.4"]);
-    c.committed();
-    expect(claims.committedSince("net1", -1)).toEqual([]);
-  });
 });

@@ -92,7 +92,7 @@ describe("concurrent enrollment into one network", () => {
     expect(new Set(nodeRows.map((n) => n.ip4)).size).toBe(180);
   });
 
-  it("builds a node from the network as locked, not as read before its transaction: a change committed in between is seen", async () => {
+  it("builds a node from the network as locked: a network change committed while the enrollment waits for the lock is in its config", async () => {
     const net = await createNetwork(t, { cidr4: "10.66.0.0/24" });
     const { db } = t.platform.database;
     let release!: () => void;
@@ -103,8 +103,8 @@ describe("concurrent enrollment into one network", () => {
     const isLocked = new Promise<void>((r) => {
       locked = r;
     });
-    // Another change holds the network's lock, uncommitted, while the enrollment reads ahead and then
-    // waits for the lock.
+    // Another change holds the network's lock, uncommitted, while the enrollment starts (a read of the
+    // network outside the lock would see the old row) and waits for the lock.
     const change = db.transaction(async (tx) => {
       await tx.update(networks).set({ mtu: 1280 }).where(eq(networks.id, net.id));
       locked();
@@ -174,8 +174,9 @@ describe("concurrent enrollment into one network", () => {
 });
 
 /**
- * One connection, as the embedded database gives: an enrollment's read ahead goes out before its
- * transaction's BEGIN, so the transaction never waits on a read stuck behind it for the connection.
+ * One connection, as the embedded database gives: an enrollment must never hold the connection
+ * while it waits for another statement of its own on the pool (a read made outside its
+ * transaction), or the two wait for each other until the pool's bound gives up (503).
  */
 describe("concurrent enrollment on a single database connection", () => {
   let t: TestPlatform;
