@@ -2,7 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../../../apps/api/server.js";
 import { listen } from "../../../../apps/api/server.js";
-import { auditLog, events, nodes } from "../../../../src/db/index.js";
+import { auditLog, events, networks, nodes } from "../../../../src/db/index.js";
 import type { Json } from "../../../support/http.js";
 import { createNetwork } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
@@ -68,6 +68,61 @@ describe("concurrent enrollment into one network", () => {
     expect(enrolled).toHaveLength(100);
   });
 
+  it("reuses freed addresses under concurrency: 100 enrollments after 20 deletions take the 20 freed, lowest first, then the next 80", async () => {
+    const net = await createNetwork(t, { cidr4: "10.65.0.0/24" });
+    const first = await enrollMany(net.id, 100);
+    expect(first.map((r) => r.status)).toEqual(Array(100).fill(201));
+    // Free every fifth address: .2, .7, … .97.
+    const freed = first.filter((r) => Number(String(r.body.data.node.ip4).split(".")[3]) % 5 === 2);
+    expect(freed).toHaveLength(20);
+    for (const r of freed) {
+      const res = await t.request(`/api/v1/nodes/${r.body.data.node.id}`, { method: "DELETE" });
+      expect(res.status).toBe(200);
+    }
+    const again = await Promise.all(Array.from({ length: 100 }, (_, i) => enroll(net.id, `d${i}`)));
+    expect(again.filter((r) => r.status >= 500)).toEqual([]);
+    expect(again.map((r) => r.status)).toEqual(Array(100).fill(201));
+    const octets = again.map((r) => Number(String(r.body.data.node.ip4).split(".")[3])).sort((x, y) => x - y);
+    expect(octets).toEqual([
+      ...freed.map((r) => Number(String(r.body.data.node.ip4).split(".")[3])).sort((x, y) => x - y),
+      ...Array.from({ length: 80 }, (_, i) => i + 102),
+    ]);
+    const { nodeRows } = await rowsOf(net.id);
+    expect(nodeRows).toHaveLength(180);
+    expect(new Set(nodeRows.map((n) => n.ip4)).size).toBe(180);
+  });
+
+  it("builds a node from the network as locked: a network change committed while the enrollment waits for the lock is in its config", async () => {
+    const net = await createNetwork(t, { cidr4: "10.66.0.0/24" });
+    const { db } = t.platform.database;
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    // Another change holds the network's lock, uncommitted, while the enrollment starts (a read of the
+    // network outside the lock would see the old row) and waits for the lock.
+    const change = db.transaction(async (tx) => {
+      await tx.update(networks).set({ mtu: 1280 }).where(eq(networks.id, net.id));
+      locked();
+      await held;
+    });
+    await isLocked;
+    const enrolling = enroll(net.id, "late");
+    await new Promise((r) => setTimeout(r, 500));
+    release();
+    await change;
+    const created = await enrolling;
+    expect(created.status).toBe(201);
+    const config = created.body.data.config as string;
+    expect(config).toContain("MTU = 1280");
+    const served = await t.request(`/api/v1/nodes/${created.body.data.node.id}/config`);
+    expect(await served.text()).toBe(config);
+  });
+
   it("fills a /28 with exactly its 13 nodes and refuses the other 37 with 409 ADDRESS_POOL_EXHAUSTED", async () => {
     const net = await createNetwork(t, { cidr4: "10.62.0.0/28" });
     const results = await enrollMany(net.id, 50);
@@ -115,5 +170,36 @@ describe("concurrent enrollment into one network", () => {
     const served = await t.request(`/api/v1/nodes/${created.body.data.node.id}/config`);
     expect(served.status).toBe(200);
     expect(await served.text()).toBe(config);
+  });
+});
+
+/**
+ * One connection, as the embedded database gives: an enrollment must never hold the connection
+ * while it waits for another statement of its own on the pool (a read made outside its
+ * transaction), or the two wait for each other until the pool's bound gives up (503).
+ */
+describe("concurrent enrollment on a single database connection", () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform({ poolSize: 1 });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it("enrolls 20 at once, each with its own address, none waiting out the pool's bound", async () => {
+    const net = await createNetwork(t, { cidr4: "10.67.0.0/24" });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t.request("/api/v1/nodes", { method: "POST", body: { networkId: net.id, name: `s${i}` } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(201));
+    const ip4s = await Promise.all(
+      results.map(async (r) => ((await r.json()) as Json).data.node.ip4 as string),
+    );
+    expect(ip4s.map((ip) => Number(ip.split(".")[3])).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 2),
+    );
   });
 });
