@@ -714,6 +714,33 @@ export function hubPeers(exec: Executor, networkId: string): Promise<HubPeerRow[
   return hubPeerRows(exec, { networkId });
 }
 
+/**
+ * The peer columns of the nodes `ids` that belong to `networkId` (a targeted apply of nodes that
+ * joined it), each with its network's name; ids of deleted nodes or of other networks are absent.
+ */
+export function hubPeersOf(
+  exec: Executor,
+  networkId: string,
+  ids: readonly string[],
+): Promise<(HubPeerRow & { networkName: string })[]> {
+  return exec
+    .select({
+      id: nodes.id,
+      publicKey: nodes.publicKey,
+      ip4: sql<string>`host(${nodes.ip4})`,
+      ip6: sql<string | null>`host(${nodes.ip6})`,
+      endpoint: nodes.endpoint,
+      extraAllowedIps: nodes.extraAllowedIps,
+      status: nodes.status,
+      presharedKeyEnc: nodes.presharedKeyEnc,
+      presharedKeyManaged: nodes.presharedKeyManaged,
+      networkName: networks.name,
+    })
+    .from(nodes)
+    .innerJoin(networks, eq(networks.id, nodes.networkId))
+    .where(and(eq(nodes.networkId, networkId), inArray(nodes.id, [...ids])));
+}
+
 const retiredKeyRows = placeholderQuery<{ networkId: string }, { k: string }>((exec) =>
   exec
     .select({ k: sql`${retiredPeers.publicKey}`.as("k") })
