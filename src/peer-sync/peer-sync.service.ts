@@ -157,6 +157,36 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     return next;
   };
 
+  /**
+   * Per network, the joined nodes whose targeted apply has not begun yet: the next apply of the
+   * network takes them all, so the callers of a coalesced trailing apply share one write. A full
+   * sync takes them too (`takingJoined`): it reads every node.
+   */
+  const joinedPending = new Map<string, Set<string>>();
+  const addPending = (networkId: string, ids: Iterable<string>) => {
+    const pending = joinedPending.get(networkId) ?? new Set<string>();
+    for (const id of ids) pending.add(id);
+    joinedPending.set(networkId, pending);
+  };
+  /**
+   * `sync`, taking the network's pending joined nodes first. IMPORTANT: taken before its read: a
+   * pending joined node was committed before its apply was asked for, so the read finds it (or finds
+   * it gone); one added later stays pending. Given back if the sync fails, for the targeted apply
+   * waiting behind it.
+   */
+  const takingJoined =
+    <T>(networkId: string, sync: (coalesced: boolean) => Promise<T>) =>
+    async (coalesced: boolean): Promise<T> => {
+      const taken = joinedPending.get(networkId);
+      joinedPending.delete(networkId);
+      try {
+        return await sync(coalesced);
+      } catch (err) {
+        if (taken) addPending(networkId, taken);
+        throw err;
+      }
+    };
+
   /** Where each network synced here was last found to be served; checked again under the lock. */
   const served = new Map<string, InterfaceBinding>();
 
@@ -208,7 +238,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     options: SyncOptions,
   ): Promise<SyncOutcome | typeof RESOLVE_AGAIN> {
     const key = `${networkId} ${options.removeUnknown} ${options.reportDrift} ${options.checkSettings === true}`;
-    return hubs.throttled(binding.iface, key, async (coalesced) => {
+    const locked = async (coalesced: boolean): Promise<SyncOutcome | typeof RESOLVE_AGAIN> => {
       const loaded = await loadHub(binding, networkId).catch((err: unknown): typeof RESOLVE_AGAIN => {
         if (err instanceof DomainError && err.code === "NETWORK_NOT_FOUND") return RESOLVE_AGAIN;
         throw err;
@@ -293,14 +323,9 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         changed,
         forwarding: link.forwarding,
       };
-    });
+    };
+    return hubs.throttled(binding.iface, key, takingJoined(networkId, locked));
   }
-
-  /**
-   * Per network, the joined nodes whose targeted apply has not begun yet: the next apply of the
-   * network takes them all, so the callers of a coalesced trailing apply share one write.
-   */
-  const joinedPending = new Map<string, Set<string>>();
 
   /**
    * Applies the peers of the network's pending joined nodes under the interface's lock: one read of
@@ -359,9 +384,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       // A missing or refusing interface is the full sync's to repair (it creates or re-keys it).
       if (err instanceof WireGuardError) return FULL_SYNC;
       // Left for the next apply of the network (this job's retry, or another's), as if not taken.
-      const pending = joinedPending.get(networkId) ?? new Set<string>();
-      for (const id of ids) pending.add(id);
-      joinedPending.set(networkId, pending);
+      addPending(networkId, ids);
       throw err;
     }
   }
@@ -421,9 +444,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const binding = served.get(networkId);
       if (!binding || !prepared.has(networkId)) return full();
       if (!mayApply(networkId)) return standby(binding);
-      const pending = joinedPending.get(networkId) ?? new Set<string>();
-      for (const id of nodeIds) pending.add(id);
-      joinedPending.set(networkId, pending);
+      addPending(networkId, nodeIds);
       const outcome = await hubs.throttled(binding.iface, `joined ${networkId}`, (coalesced) =>
         applyPendingJoined(networkId, binding, coalesced),
       );

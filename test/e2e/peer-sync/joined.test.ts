@@ -198,7 +198,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
   });
 
   it("through the queue and the worker: enrollments one by one are targeted writes, a burst converges", async () => {
-    workers = await startTestWorkers(t.platform, { queues: ["peer-sync"], concurrency: 4 });
+    workers ??= await startTestWorkers(t.platform, { queues: ["peer-sync"], concurrency: 4 });
     const before = { ...seen };
     const lone: Awaited<ReturnType<typeof enroll>>[] = [];
     for (let i = 0; i < 3; i++) {
@@ -225,5 +225,47 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
       const peers = await hubPeers();
       for (const n of burst) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
     }, WAIT);
+  });
+
+  it("through the queue, with its per-network coalescing: enrollments while a write is in flight land in the leading write and one trailing write a window later", async () => {
+    workers ??= await startTestWorkers(t.platform, { queues: ["peer-sync"], concurrency: 4 });
+    await vi.waitFor(
+      async () =>
+        expect(await peerSyncJobs().getJobCounts("active", "waiting", "prioritized")).toEqual({
+          active: 0,
+          waiting: 0,
+          prioritized: 0,
+        }),
+      WAIT,
+    );
+    await new Promise((r) => setTimeout(r, WINDOW_MS));
+    const before = { writes: seen.writes, times: seen.writeTimes.length };
+    let release!: () => void;
+    gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const entered = inFlight;
+    const lead = await enroll();
+    await vi.waitFor(() => expect(inFlight).toBe(entered + 1), WAIT);
+    // Each of these is coalesced into the lead's running targeted job, so each queues a full sync;
+    // those are coalesced per network too, and the one that runs waits for the write in flight.
+    const rest: Awaited<ReturnType<typeof enroll>>[] = [];
+    for (let i = 0; i < 8; i++) rest.push(await enroll());
+    gate = null;
+    release();
+    await vi.waitFor(async () => {
+      const peers = await hubPeers();
+      for (const n of [lead, ...rest]) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
+      expect(await peerSyncJobs().getJobCounts("active", "waiting", "prioritized")).toEqual({
+        active: 0,
+        waiting: 0,
+        prioritized: 0,
+      });
+    }, WAIT);
+    // A throttle writing each job at once (or with a shorter window) writes the trailing batch
+    // right after the leading write.
+    expect(seen.writes - before.writes).toBe(2);
+    const [t1, t2] = seen.writeTimes.slice(before.times);
+    expect(t2! - t1!).toBeGreaterThanOrEqual(WINDOW_MS);
   });
 });
