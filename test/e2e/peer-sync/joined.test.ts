@@ -10,6 +10,7 @@ import { realInterfaceOps } from "../../../src/peer-sync/index.js";
 import type { WgDriver, WgPort } from "../../../src/wireguard/index.js";
 import { openDriver } from "../../../src/wireguard/index.js";
 import type { WorkerRuntime } from "../../../workers/runtime.js";
+import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
 import type { Lab } from "../../support/netns.js";
 import { createLab, describeNetns } from "../../support/netns.js";
@@ -195,6 +196,29 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     ]);
     const routes = await lab.exec(hubNs, "ip", ["route", "show", "dev", hubIface]);
     expect(routes.stdout).toMatch(/192\.168\.77\.0\/24/);
+  });
+
+  it("a targeted apply between a hub key switch and its full sync adds the peer and leaves the key to the full sync", async () => {
+    const node = await enroll();
+    const oldKey = (await hub.dump()).publicKey;
+    const switched = await t.request(`/api/v1/networks/${networkId}/rotate-hub-key?now=true`, {
+      method: "POST",
+      body: {},
+    });
+    expect(switched.status).toBe(200);
+    const newKey = (await json(await t.request(`/api/v1/networks/${networkId}`))).data.hubPublicKey as string;
+    expect(newKey).not.toBe(oldKey);
+    const outcome = await joined([node.id]);
+    expect(outcome).toMatchObject({ writes: 1, peers: 1 });
+    let state = await hub.dump();
+    expect(state.publicKey).toBe(oldKey);
+    expect(state.peers.find((p) => p.publicKey === node.key)?.allowedIps).toEqual([`${node.ip4}/32`]);
+    // The switch's own trigger is a full sync: it re-keys the interface and keeps the joined peer.
+    const full = await fullSync();
+    expect(full.changed).toContain("privateKey");
+    state = await hub.dump();
+    expect(state.publicKey).toBe(newKey);
+    expect(state.peers.find((p) => p.publicKey === node.key)?.allowedIps).toEqual([`${node.ip4}/32`]);
   });
 
   it("through the queue and the worker: enrollments one by one are targeted writes, a burst converges", async () => {
