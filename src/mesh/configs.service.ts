@@ -1,4 +1,5 @@
 /** Configs: a node's wg-quick text and QR, the hub side of a network, config pushes to agents. */
+import type { DesiredPeer } from "../wireguard/index.js";
 import { dispatchEffects, newEffects } from "./effects.js";
 import { HubPeerMemo } from "./hub-peers.js";
 import {
@@ -123,6 +124,26 @@ export function createConfigService(core: MeshCore) {
           if (!effects.pushConfigs.has(n.id)) effects.pushConfigs.set(n.id, n.version);
         return effects.pushConfigs.size;
       });
+    },
+
+    /**
+     * The hub peers of nodes that joined a network, for a targeted apply: read from the database now,
+     * so a node deleted or disabled meanwhile is left out (`peers` holds only active nodes).
+     * `networkName` is null when none of the nodes is left; `routes` is true when one of them carries
+     * routes behind it (the interface's routes must change too: a full sync's work).
+     */
+    async joinedHubPeers(
+      networkId: string,
+      nodeIds: readonly string[],
+    ): Promise<{ networkName: string | null; peers: DesiredPeer[]; routes: boolean }> {
+      const rows = await repo.hubPeersOf(db, networkId, nodeIds);
+      return {
+        networkName: rows[0]?.networkName ?? null,
+        peers: desiredHubPeers(rows, (n) =>
+          n.presharedKeyManaged ? (openPresharedKey(n.id, n.presharedKeyEnc) ?? null) : undefined,
+        ),
+        routes: rows.some((r) => r.extraAllowedIps.length > 0 && r.status !== "disabled"),
+      };
     },
 
     /**

@@ -11,6 +11,7 @@ import { DomainError } from "../errors.js";
 import { hubQueueName, JOBS } from "../queue/index.js";
 import { generatePresharedKey } from "../wireguard/index.js";
 import type { MeshEffects } from "./effects.js";
+import { addJoined } from "./effects.js";
 import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
 import { allocatePair, createAddressClaims, prepareNode } from "./enrollment-addresses.js";
 import { changedFields, type NodeFacts } from "./events.js";
@@ -228,7 +229,7 @@ export function createEnrollmentService(core: MeshCore) {
       effects.pushConfigs.delete(row.id);
       row = (await repo.getNode(tx, row.id))!;
     }
-    effects.syncNetworks.add(network.id);
+    addJoined(effects, network.id, row.id);
     // Routed as src/hubs routes it (`routeOf`), from the lease read with the addresses: the holder's
     // queue, the shared one when no host ever held the network. An expired lease is left to the
     // routed queue, which reads it again and reports the owner absent.

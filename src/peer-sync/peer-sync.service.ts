@@ -20,6 +20,7 @@ import {
   handshakeKickPlans,
   isEmptyPlan,
   PlanMemo,
+  WireGuardError,
 } from "../wireguard/index.js";
 import type { ForwardingBoard } from "./forwarding-board.js";
 import { createHubInterfaces, hubSettings } from "./hub-interfaces.js";
@@ -125,6 +126,8 @@ export interface SyncOptions {
 
 /** A cached binding turned out stale (the network was renamed or deleted): resolve it again. */
 const RESOLVE_AGAIN = Symbol("resolve again");
+/** A targeted apply cannot do the change justice (routes, a renamed network, a refusing interface). */
+const FULL_SYNC = Symbol("full sync");
 
 const emptyDrift = (): DriftReport => ({ missing: [], unexpected: [], mismatched: [] });
 
@@ -153,6 +156,36 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     prepared.set(networkId, next);
     return next;
   };
+
+  /**
+   * Per network, the joined nodes whose targeted apply has not begun yet: the next apply of the
+   * network takes them all, so the callers of a coalesced trailing apply share one write. A full
+   * sync takes them too (`takingJoined`): it reads every node.
+   */
+  const joinedPending = new Map<string, Set<string>>();
+  const addPending = (networkId: string, ids: Iterable<string>) => {
+    const pending = joinedPending.get(networkId) ?? new Set<string>();
+    for (const id of ids) pending.add(id);
+    joinedPending.set(networkId, pending);
+  };
+  /**
+   * `sync`, taking the network's pending joined nodes first. IMPORTANT: taken before its read: a
+   * pending joined node was committed before its apply was asked for, so the read finds it (or finds
+   * it gone); one added later stays pending. Given back if the sync fails, for the targeted apply
+   * waiting behind it.
+   */
+  const takingJoined =
+    <T>(networkId: string, sync: (coalesced: boolean) => Promise<T>) =>
+    async (coalesced: boolean): Promise<T> => {
+      const taken = joinedPending.get(networkId);
+      joinedPending.delete(networkId);
+      try {
+        return await sync(coalesced);
+      } catch (err) {
+        if (taken) addPending(networkId, taken);
+        throw err;
+      }
+    };
 
   /** Where each network synced here was last found to be served; checked again under the lock. */
   const served = new Map<string, InterfaceBinding>();
@@ -205,7 +238,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     options: SyncOptions,
   ): Promise<SyncOutcome | typeof RESOLVE_AGAIN> {
     const key = `${networkId} ${options.removeUnknown} ${options.reportDrift} ${options.checkSettings === true}`;
-    return hubs.throttled(binding.iface, key, async (coalesced) => {
+    const locked = async (coalesced: boolean): Promise<SyncOutcome | typeof RESOLVE_AGAIN> => {
       const loaded = await loadHub(binding, networkId).catch((err: unknown): typeof RESOLVE_AGAIN => {
         if (err instanceof DomainError && err.code === "NETWORK_NOT_FOUND") return RESOLVE_AGAIN;
         throw err;
@@ -290,7 +323,70 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         changed,
         forwarding: link.forwarding,
       };
+    };
+    return hubs.throttled(binding.iface, key, takingJoined(networkId, locked));
+  }
+
+  /**
+   * Applies the peers of the network's pending joined nodes under the interface's lock: one read of
+   * those nodes' rows, one write, nothing else read. Returns FULL_SYNC, having written nothing, when
+   * only a full sync can apply them.
+   */
+  async function applyPendingJoined(
+    networkId: string,
+    binding: InterfaceBinding,
+    coalesced: boolean,
+  ): Promise<SyncOutcome | typeof FULL_SYNC> {
+    const ids = [...(joinedPending.get(networkId) ?? [])];
+    joinedPending.delete(networkId);
+    const outcome = (writes: number, peers: number, note: string): SyncOutcome => ({
+      managed: true,
+      iface: binding.iface,
+      note: `${binding.iface}: ${note}`,
+      peers,
+      writes,
+      coalesced,
+      drift: emptyDrift(),
+      settings: [],
+      changed: writes > 0 ? [`${peers} joined peers applied`] : [],
+      forwarding: null,
     });
+    // An earlier apply took them (and finished before this one began): nothing is left to do.
+    if (ids.length === 0) return outcome(0, 0, "joined peers applied by an earlier write");
+    try {
+      // IMPORTANT: read under the lock, after the enrollment committed: a node deleted or disabled
+      // since is not added, and its removal's full sync runs after this write (same lock).
+      const found = await deps.configs.joinedHubPeers(networkId, ids);
+      if (found.routes) return FULL_SYNC;
+      if (found.networkName !== null && bindingFor({ id: networkId, name: found.networkName }) !== binding)
+        return FULL_SYNC;
+      if (found.peers.length === 0) return outcome(0, 0, `none of ${ids.length} joined nodes is left to add`);
+      const plan = checkPlan({
+        add: found.peers,
+        remove: [],
+        update: [],
+        unexpected: [],
+        reason: `addPeers(${found.peers.length})`,
+      });
+      // IMPORTANT: the lease may have been lost while the nodes were read.
+      if (!mayApply(networkId)) return standby(binding);
+      const { writes } = await port(binding).apply(plan);
+      if (writes > 0) {
+        hubs.wrote(binding.iface, coalesced);
+        deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
+      }
+      return outcome(
+        writes,
+        found.peers.length,
+        `${plan.reason} in ${writes} write(s) (targeted: joined nodes)`,
+      );
+    } catch (err) {
+      // A missing or refusing interface is the full sync's to repair (it creates or re-keys it).
+      if (err instanceof WireGuardError) return FULL_SYNC;
+      // Left for the next apply of the network (this job's retry, or another's), as if not taken.
+      addPending(networkId, ids);
+      throw err;
+    }
   }
 
   return {
@@ -330,6 +426,29 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       served.delete(networkId);
       prepared.delete(networkId);
       return gone("the network was renamed or deleted while it was being synced");
+    },
+
+    /**
+     * Adds the peers of nodes that just joined the network to its interface (an enrollment's
+     * trigger): reads those nodes' rows and writes their peers (allowed IPs replaced) in one write,
+     * without reading the rest of the network or the interface. Under the interface's lock and the
+     * apply throttle like `syncNetwork`: applies arriving during a write or a burst share the
+     * trailing write, which carries all their nodes. Deleted or disabled nodes are skipped. Falls
+     * back to `syncNetwork` (no removals) where only it can apply the change: a network not yet
+     * synced by this worker (the interface may need creating, its settings and forwarding checking),
+     * nodes with routes behind them, a renamed network, an interface that is missing or refuses.
+     * In the outcome, `peers` counts the joined peers written, not the interface's.
+     */
+    async applyJoined(networkId: string, nodeIds: readonly string[]): Promise<SyncOutcome> {
+      const full = () => this.syncNetwork(networkId, { removeUnknown: false, reportDrift: false });
+      const binding = served.get(networkId);
+      if (!binding || !prepared.has(networkId)) return full();
+      if (!mayApply(networkId)) return standby(binding);
+      addPending(networkId, nodeIds);
+      const outcome = await hubs.throttled(binding.iface, `joined ${networkId}`, (coalesced) =>
+        applyPendingJoined(networkId, binding, coalesced),
+      );
+      return outcome === FULL_SYNC ? full() : outcome;
     },
 
     /** Compares the database with the live interface without changing anything. */
