@@ -14,6 +14,7 @@ import {
 } from "./mesh.core.js";
 import * as repo from "./mesh.repo.js";
 import { rotatingKeys } from "./rekey.repo.js";
+import { desiredHubPeers } from "./render.js";
 import { toNetworkView } from "./views.js";
 
 export type ConfigService = ReturnType<typeof createConfigService>;
