@@ -47,6 +47,7 @@ describe("agent statements on PGlite", () => {
         privateKeyEnc: "sealed",
         status: "online",
         endpointCandidates: candidates,
+        tokenHash: "a".repeat(64),
       })
       .returning({ id: nodes.id });
     nodeId = node!.id;
@@ -69,15 +70,37 @@ describe("agent statements on PGlite", () => {
     expect(
       await recordSteadyHeartbeat(db, nodeId, beat, { ...expected, status: "degraded" }),
     ).toBeUndefined();
+    // The heartbeat's own authentication: only with the node's token.
+    const other = { ...beat, metrics: { cpu: 4 } };
+    expect(
+      await recordSteadyHeartbeat(db, nodeId, other, { ...expected, tokenHash: "b".repeat(64) }),
+    ).toBeUndefined();
+    expect((await db.select().from(nodes).where(eq(nodes.id, nodeId)))[0]?.metrics).toEqual({ cpu: 3 });
+    expect(
+      await recordSteadyHeartbeat(db, nodeId, other, { ...expected, tokenHash: "a".repeat(64) }),
+    ).toMatchObject({
+      metrics: { cpu: 4 },
+    });
   });
 
   it("reads the node with its network and audits the read in one statement", async () => {
     const db = database.db;
+    // With a token hash that is not the node's: nothing read, nothing audited.
+    const refused = await auditedNodeWithNetwork(db, nodeId, {
+      actor: `node:${nodeId}`,
+      format: "conf",
+      requestId: "r0",
+      auditPresharedKeys: false,
+      tokenHash: "b".repeat(64),
+    });
+    expect(refused).toBeUndefined();
+    expect(await db.select().from(auditLog).where(eq(auditLog.entityId, nodeId))).toEqual([]);
     const found = await auditedNodeWithNetwork(db, nodeId, {
       actor: `node:${nodeId}`,
       format: "qr",
       requestId: "r1",
       auditPresharedKeys: false,
+      tokenHash: "a".repeat(64),
     });
     expect(found?.node.id).toBe(nodeId);
     expect(found?.network.name).toBe("embedded");
