@@ -28,8 +28,6 @@ import type { NetworkView, NodeView } from "./views.js";
 import { toNetworkSpec, toNodeSpec } from "./views.js";
 
 export const ENROLLMENT_KEY_PATTERN = /^(wse_[A-Za-z0-9_-]{12})_[A-Za-z0-9_-]{43}$/;
-/** Nodes whose network each API process remembers for their config reads: ~100 bytes each. */
-const NETWORK_HINTS = 100_000;
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface MeshContext {
@@ -73,8 +71,8 @@ export interface RenderedConfig {
 export interface ConfigSubject {
   node: NodeRow;
   network: NetworkRow;
-  /** The routes behind other nodes of `network`, when already being read. */
-  routed: Promise<repo.ConfigRow[]> | undefined;
+  /** The routes behind other nodes of `network`, read with the node. */
+  routed: repo.ConfigRow[];
 }
 
 export interface NodeConfigBundle {
@@ -374,26 +372,13 @@ export function createMeshCore(deps: MeshServiceDeps) {
   }
 
   /**
-   * Per node, the network its last config read with its own token named (most recent last; at most
-   * `NETWORK_HINTS`): under it the routes behind other nodes are read alongside a claimed read, and
-   * used only when the read shows the node still in that network. No credential: the read itself
-   * checks the token.
-   */
-  const networkHints = new Map<string, string>();
-  function hintNetwork(nodeId: string, networkId: string): void {
-    networkHints.delete(nodeId);
-    if (networkHints.size >= NETWORK_HINTS) networkHints.delete(networkHints.keys().next().value!);
-    networkHints.set(nodeId, networkId);
-  }
-
-  /**
    * The node whose config (private key included) `ctx` may download: an admin's, or the node's own
-   * token's, resolved (`principal`) or claimed (`nodeClaim`, checked by the read itself). The
-   * download is audited (`auditedNodeWithNetwork`: a private key, or an admin's read of preshared
-   * keys) in the statement that reads the node, once the caller is known to be allowed: a download
-   * whose rendering then fails is audited all the same. Throws NODE_NOT_FOUND (also to another
-   * node's token), FORBIDDEN (readers, users) or UNAUTHENTICATED (a claim that is not the node's
-   * token: nothing read, nothing audited).
+   * token's, resolved (`principal`) or claimed (`nodeClaim`, checked by the read itself), read with
+   * its network and the routes behind other nodes in one statement. The download is audited
+   * (`auditedNodeWithNetwork`: a private key, or an admin's read of preshared keys) in that
+   * statement, once the caller is known to be allowed: a download whose rendering then fails is
+   * audited all the same. Throws NODE_NOT_FOUND (also to another node's token), FORBIDDEN (readers,
+   * users) or UNAUTHENTICATED (a claim that is not the node's token: nothing read, nothing audited).
    */
   async function requireConfigReader(
     nodeId: string,
@@ -411,13 +396,6 @@ export function createMeshCore(deps: MeshServiceDeps) {
         "a node's config carries its private key: only an admin or the node's own token may download it",
       );
     }
-    // A node's own token names its network (a claim's last read did): the routes behind other nodes
-    // are read alongside the node and its network (one round trip) and used when the node is still
-    // in that network.
-    const networkId = principal?.kind === "node" ? principal.networkId : claim && networkHints.get(nodeId);
-    const routed = networkId ? repo.routeRows(db, networkId) : undefined;
-    // Awaited by the render; left unawaited (and its failure unreported) when the node read fails.
-    routed?.catch(() => {});
     const found = await repo.auditedNodeWithNetwork(db, nodeId, {
       // A claim is the node's own token once the statement matches: audited as its principal is.
       actor: claim ? `node:${nodeId}` : actorOf(ctx),
@@ -432,8 +410,7 @@ export function createMeshCore(deps: MeshServiceDeps) {
       throw new DomainError("UNAUTHENTICATED", "the node token is not valid (unknown, revoked or expired)");
     if (!found)
       throw new DomainError("NODE_NOT_FOUND", `node ${nodeId} does not exist`, { context: { id: nodeId } });
-    if (claim) hintNetwork(nodeId, found.network.id);
-    return { ...found, routed: networkId === found.network.id ? routed : undefined };
+    return found;
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   type SQL,
   sql,
 } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { Executor, NodeEndpointCandidates, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
   auditLog,
@@ -318,6 +319,20 @@ const keyReadAudit = (exec: Executor) =>
       ),
   );
 
+/**
+ * `routeRows` of the node's own network as one JSON value, for a read of the node to carry (keys and
+ * values as drizzle maps `CONFIG_COLUMNS`: inet and text as strings, jsonb and arrays as JSON).
+ */
+const routeNode = alias(nodes, "route_node");
+const routedOfNetwork = sql<ConfigRow[]>`(select coalesce(json_agg(json_build_object(
+  'id', ${routeNode.id}, 'name', ${routeNode.name}, 'publicKey', ${routeNode.publicKey},
+  'ip4', ${routeNode.ip4}, 'ip6', ${routeNode.ip6}, 'endpoint', ${routeNode.endpoint},
+  'endpointCandidates', ${routeNode.endpointCandidates}, 'extraAllowedIps', ${routeNode.extraAllowedIps},
+  'status', ${routeNode.status}, 'presharedKeyEnc', ${routeNode.presharedKeyEnc},
+  'configHash', ${routeNode.configHash}) order by ${routeNode.ip4}), '[]'::json)
+  from ${nodes} ${routeNode}
+  where ${routeNode.networkId} = ${nodes.networkId} and cardinality(${routeNode.extraAllowedIps}) > 0)`;
+
 // Postgres runs a data-modifying WITH once, whether or not the query reads it: one round trip.
 const auditedNodeWithNetworkRow = placeholderQuery<
   {
@@ -328,19 +343,20 @@ const auditedNodeWithNetworkRow = placeholderQuery<
     auditPresharedKeys: boolean;
     tokenHash: string | null;
   },
-  { node: NodeRow; network: NetworkRow }
+  { node: NodeRow; network: NetworkRow; routed: ConfigRow[] }
 >((exec) => {
   const audited = exec.$with("key_read", {}).as(keyReadAudit(exec).getSQL());
   return exec
     .with(audited)
-    .select({ node: nodes, network: networks })
+    .select({ node: nodes, network: networks, routed: routedOfNetwork })
     .from(nodes)
     .innerJoin(networks, eq(networks.id, nodes.networkId))
     .where(and(eq(nodes.id, sql.placeholder("id")), tokenMatches()));
 });
 
 /**
- * `nodeWithNetwork` for a download of the node's config, audited in the same statement when it
+ * `nodeWithNetwork` for a download of the node's config, with the `routeRows` of its network (all a
+ * hub-topology config needs of the other nodes), audited in the same statement when it
  * carries a secret (who, which node, its network and the format, never the secret): every download
  * with the node's private key (`node.private-key-read`), and, when `auditPresharedKeys` (an admin's
  * download), one that carries preshared keys only (`node.preshared-key-read`: the hub's, or a mesh's
@@ -358,7 +374,7 @@ export async function auditedNodeWithNetwork(
     auditPresharedKeys: boolean;
     tokenHash?: string | undefined;
   },
-): Promise<{ node: NodeRow; network: NetworkRow } | undefined> {
+): Promise<{ node: NodeRow; network: NetworkRow; routed: ConfigRow[] } | undefined> {
   return (await auditedNodeWithNetworkRow(exec, { id, ...entry, tokenHash: entry.tokenHash ?? null }))[0];
 }
 

@@ -10,7 +10,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
 import { auditLog, networks, nodes, openDatabase } from "../../../src/db/index.js";
-import { auditedNodeWithNetwork, recordSteadyHeartbeat } from "../../../src/mesh/mesh.repo.js";
+import { auditedNodeWithNetwork, recordSteadyHeartbeat, routeRows } from "../../../src/mesh/mesh.repo.js";
 
 describe("agent statements on PGlite", () => {
   let dir: string;
@@ -51,6 +51,16 @@ describe("agent statements on PGlite", () => {
       })
       .returning({ id: nodes.id });
     nodeId = node!.id;
+    await database.db.insert(nodes).values({
+      networkId: network!.id,
+      name: "router",
+      publicKey: `${"r".repeat(43)}=`,
+      ip4: "10.98.0.3",
+      ip6: "fd00::3",
+      extraAllowedIps: ["192.168.7.0/24"],
+      endpointCandidates: candidates,
+      configHash: "c",
+    });
   }, 120_000);
   afterAll(async () => {
     await database?.close();
@@ -104,6 +114,11 @@ describe("agent statements on PGlite", () => {
     });
     expect(found?.node.id).toBe(nodeId);
     expect(found?.network.name).toBe("embedded");
+    // The routes behind other nodes come with it, as `routeRows` reads them.
+    expect(found?.routed).toEqual(await routeRows(db, found!.network.id));
+    expect(found?.routed).toMatchObject([
+      { name: "router", ip4: "10.98.0.3", extraAllowedIps: ["192.168.7.0/24"] },
+    ]);
     const rows = await db.select().from(auditLog).where(eq(auditLog.entityId, nodeId));
     expect(rows).toMatchObject([
       {
