@@ -1,4 +1,4 @@
-import type { Principal } from "../../src/auth/index.js";
+import type { NodeClaim, Principal } from "../../src/auth/index.js";
 import type { Logger } from "../../src/logger.js";
 import type { ConfigFeed, StreamSlots } from "../../src/mesh/index.js";
 import type { Metrics } from "../../src/metrics/index.js";
@@ -32,5 +32,10 @@ export interface AppEnv {
     publicUrl: string | undefined;
     /** Set by `authenticate` when the request proved who it is. */
     principal: Principal | undefined;
+    /**
+     * A node token `authenticate` left for the route to check in its own statement (see
+     * `checksNodeTokenItself`); `principal` is set once that statement matched.
+     */
+    nodeClaim: NodeClaim | undefined;
   };
 }

@@ -12,6 +12,20 @@ import type { Principal } from "./principal.js";
 
 export const NODE_TOKEN_PREFIX = "wsn_";
 
+/**
+ * A node token presented for a route that checks it itself, in the statement that reads or writes
+ * the node (`WHERE id = … AND token_hash = …`): no separate lookup. Unverified until that statement
+ * matched; the request then gets the node's principal.
+ */
+export interface NodeClaim {
+  tokenHash: string;
+}
+
+/** The claim of a presented node token; undefined when it is no node token at all. */
+export function nodeClaimOf(token: string): NodeClaim | undefined {
+  return token.startsWith(NODE_TOKEN_PREFIX) ? { tokenHash: sha256Hex(token) } : undefined;
+}
+
 /** A new node token: 32 random bytes after the prefix. Store only its `sha256Hex`. */
 export function generateNodeToken(): string {
   return `${NODE_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
@@ -32,15 +46,21 @@ export type NodeAuthService = ReturnType<typeof createNodeAuthService>;
 
 /** Resolves node tokens to their node's principal. */
 export function createNodeAuthService(db: Db) {
+  /** The node a claim's token belongs to; undefined for an unknown token. */
+  async function authenticateNodeClaim({ tokenHash: hash }: NodeClaim): Promise<Principal | undefined> {
+    const [node] = await nodeByTokenHash(db, { tokenHash: hash });
+    if (!node?.tokenHash || !safeEqual(hash, node.tokenHash)) return undefined;
+    return { kind: "node", id: node.id, networkId: node.networkId, scopes: [] };
+  }
+
   return {
     /** The node a node token belongs to; undefined for an unknown or malformed token. */
     async authenticateNodeToken(token: string): Promise<Principal | undefined> {
-      if (!token.startsWith(NODE_TOKEN_PREFIX)) return undefined;
-      const hash = sha256Hex(token);
-      const [node] = await nodeByTokenHash(db, { tokenHash: hash });
-      if (!node?.tokenHash || !safeEqual(hash, node.tokenHash)) return undefined;
-      return { kind: "node", id: node.id, networkId: node.networkId, scopes: [] };
+      const claim = nodeClaimOf(token);
+      return claim && authenticateNodeClaim(claim);
     },
+
+    authenticateNodeClaim,
 
     /**
      * Whether the node of a node principal, resolved earlier, still exists in the same network with a

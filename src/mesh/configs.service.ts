@@ -72,11 +72,16 @@ export function createConfigService(core: MeshCore) {
     async renderConfigQr(
       nodeId: string,
       ctx: MeshContext,
-    ): Promise<{ png: Buffer; version: number; filename: string }> {
+    ): Promise<{ png: Buffer; version: number; filename: string; networkId: string }> {
       const subject = await requireConfigReader(nodeId, ctx, "qr");
       const config = await renderFor(db, subject.node, true, subject);
       const png = await configQr(config.text);
-      return { png, version: config.version, filename: config.filename.replace(/\.conf$/, ".png") };
+      return {
+        png,
+        version: config.version,
+        filename: config.filename.replace(/\.conf$/, ".png"),
+        networkId: config.networkId,
+      };
     },
 
     /**

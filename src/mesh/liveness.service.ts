@@ -1,5 +1,7 @@
 /** Liveness: heartbeats, hub handshakes, which pairs reach each other, and marking silent nodes offline. */
+import type { NodeClaim } from "../auth/index.js";
 import type { NodeStatus, Tx } from "../db/index.js";
+import { DomainError } from "../errors.js";
 import { candidatesKey, heartbeatCandidates, sameCandidates } from "./endpoints.js";
 import type { MeshCore } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
@@ -147,6 +149,14 @@ export function createLivenessService(
     });
   }
 
+  /** The node's row locked, when `claim` is its token; UNAUTHENTICATED (no lock taken) otherwise. */
+  async function lockNodeOfClaim(tx: Tx, nodeId: string, claim: NodeClaim): Promise<NodeRow> {
+    const row = await repo.lockNodeByToken(tx, nodeId, claim.tokenHash);
+    if (!row)
+      throw new DomainError("UNAUTHENTICATED", "the node token is not valid (unknown, revoked or expired)");
+    return row;
+  }
+
   /**
    * Most heartbeats change nothing but the metrics and the time: the same status, and the same
    * endpoint candidates as stored (or none reported), hence no event and no config change. Such a
@@ -161,6 +171,7 @@ export function createLivenessService(
     input: HeartbeatInput,
     now: Date,
     remoteAddress: string | undefined,
+    claim: NodeClaim | undefined,
   ): Promise<(NodeRow & { hubPublicKey: string }) | undefined> {
     const known = lastBeats.get(nodeId);
     if (!known || heartbeatStatus(known, input, now).status !== known.status) return undefined;
@@ -175,7 +186,7 @@ export function createLivenessService(
         appliedConfigVersion: input.configVersion ?? null,
         agentVersion: input.agentVersion,
       },
-      { ...known, candidates },
+      { ...known, candidates, tokenHash: claim?.tokenHash },
     );
   }
 
@@ -185,21 +196,26 @@ export function createLivenessService(
      * `observed.remoteAddress`, see endpoints.ts) and the handshakes it reports with its peers. When
      * its candidates changed, refreshes the configs that name it (a mesh: every node's). When this
      * brings it online (from pending or offline), emits `node.online` in the same transaction. Returns
-     * the node (whose config version it should run) and the way it was stored (`path`). Throws
-     * NODE_NOT_FOUND.
+     * the node (whose config version it should run) and the way it was stored (`path`). With `claim`
+     * (a caller not yet authenticated), stores it only when the claim's token is the node's, checked
+     * in the statement that stores it or locks the row, and otherwise changes nothing and throws
+     * UNAUTHENTICATED. Throws NODE_NOT_FOUND.
      */
     async heartbeat(
       nodeId: string,
       input: HeartbeatInput,
       observed: { remoteAddress?: string | undefined } = {},
+      claim?: NodeClaim,
     ): Promise<{ node: NodeView; wentOnline: boolean; path: HeartbeatPath }> {
       const now = new Date();
-      const steady = await steadyHeartbeat(nodeId, input, now, observed.remoteAddress);
+      const steady = await steadyHeartbeat(nodeId, input, now, observed.remoteAddress, claim);
       const result = steady
         ? { node: toNodeView(steady), wentOnline: false, row: steady }
         : await commitAndDispatch(`node ${nodeId} heartbeat`, async (tx, effects) => {
             // IMPORTANT: locked, so of two racing heartbeats only one sees the old status and emits.
-            const before = await requireNode(tx, nodeId, true);
+            const before = claim
+              ? await lockNodeOfClaim(tx, nodeId, claim)
+              : await requireNode(tx, nodeId, true);
             const candidates = heartbeatCandidates(before, input, observed.remoteAddress);
             const reachChanged =
               candidates !== undefined && !sameCandidates(candidates, before.endpointCandidates);

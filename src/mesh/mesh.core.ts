@@ -7,7 +7,7 @@
  * enrollment-keys, configs, liveness. Node tokens are made and checked by `src/auth`.
  */
 import QRCode from "qrcode";
-import type { Principal } from "../auth/index.js";
+import type { NodeClaim, Principal } from "../auth/index.js";
 import { describePrincipal, isAdmin } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
 import type { Db, Tx } from "../db/index.js";
@@ -32,6 +32,11 @@ export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 
 export interface MeshContext {
   principal?: Principal | undefined;
+  /**
+   * A node token not yet authenticated (no `principal`): a service that takes one checks it in the
+   * statement that reads the node, for the node in question only.
+   */
+  nodeClaim?: NodeClaim | undefined;
   requestId?: string | undefined;
 }
 
@@ -57,6 +62,7 @@ export interface RenderedConfig {
   text: string;
   version: number;
   filename: string;
+  networkId: string;
   networkName: string;
 }
 
@@ -65,8 +71,8 @@ export interface RenderedConfig {
 export interface ConfigSubject {
   node: NodeRow;
   network: NetworkRow;
-  /** The routes behind other nodes of `network`, when already being read. */
-  routed: Promise<repo.ConfigRow[]> | undefined;
+  /** The routes behind other nodes of `network`, read with the node. */
+  routed: repo.ConfigRow[];
 }
 
 export interface NodeConfigBundle {
@@ -367,10 +373,12 @@ export function createMeshCore(deps: MeshServiceDeps) {
 
   /**
    * The node whose config (private key included) `ctx` may download: an admin's, or the node's own
-   * token's. The download is audited (`auditedNodeWithNetwork`: a private key, or an admin's read of
-   * preshared keys) in the statement that reads the node, once the caller is known to be allowed: a
-   * download whose rendering then fails is audited all the same. Throws NODE_NOT_FOUND
-   * (also to another node's token) or FORBIDDEN (readers, users).
+   * token's, resolved (`principal`) or claimed (`nodeClaim`, checked by the read itself), read with
+   * its network and the routes behind other nodes in one statement. The download is audited
+   * (`auditedNodeWithNetwork`: a private key, or an admin's read of preshared keys) in that
+   * statement, once the caller is known to be allowed: a download whose rendering then fails is
+   * audited all the same. Throws NODE_NOT_FOUND (also to another node's token), FORBIDDEN (readers,
+   * users) or UNAUTHENTICATED (a claim that is not the node's token: nothing read, nothing audited).
    */
   async function requireConfigReader(
     nodeId: string,
@@ -378,32 +386,31 @@ export function createMeshCore(deps: MeshServiceDeps) {
     format: "conf" | "qr",
   ): Promise<ConfigSubject> {
     const principal = ctx.principal;
+    const claim = principal ? undefined : ctx.nodeClaim;
     // IMPORTANT: another node's token learns nothing, not even that the node exists.
     if (principal?.kind === "node" && principal.id !== nodeId)
       throw new DomainError("NODE_NOT_FOUND", `node ${nodeId} does not exist`, { context: { id: nodeId } });
-    if (principal?.kind !== "node" && !isAdmin(principal)) {
+    if (!claim && principal?.kind !== "node" && !isAdmin(principal)) {
       throw new DomainError(
         "FORBIDDEN",
         "a node's config carries its private key: only an admin or the node's own token may download it",
       );
     }
-    // A node's own token names its network: the routes behind other nodes are read alongside the
-    // node and its network (one round trip) and used when the node is still in that network.
-    const routed = principal?.kind === "node" ? repo.routeRows(db, principal.networkId) : undefined;
-    // Awaited by the render; left unawaited (and its failure unreported) when the node read fails.
-    routed?.catch(() => {});
     const found = await repo.auditedNodeWithNetwork(db, nodeId, {
-      actor: actorOf(ctx),
+      // A claim is the node's own token once the statement matches: audited as its principal is.
+      actor: claim ? `node:${nodeId}` : actorOf(ctx),
       format,
       requestId: ctx.requestId ?? null,
       // A node reading its own config is not audited for preshared keys: its agent does so at every
       // new version.
-      auditPresharedKeys: principal?.kind !== "node",
+      auditPresharedKeys: !claim && principal?.kind !== "node",
+      tokenHash: claim?.tokenHash,
     });
+    if (!found && claim)
+      throw new DomainError("UNAUTHENTICATED", "the node token is not valid (unknown, revoked or expired)");
     if (!found)
       throw new DomainError("NODE_NOT_FOUND", `node ${nodeId} does not exist`, { context: { id: nodeId } });
-    const sameNetwork = principal?.kind === "node" && principal.networkId === found.network.id;
-    return { ...found, routed: sameNetwork ? routed : undefined };
+    return found;
   }
 
   /**
@@ -433,7 +440,13 @@ export function createMeshCore(deps: MeshServiceDeps) {
       pairSecret: openPairSecret(network),
     });
     const filename = `${network.name}-${node.name}`.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 60);
-    return { text, version: node.configVersion, filename: `${filename}.conf`, networkName: network.name };
+    return {
+      text,
+      version: node.configVersion,
+      filename: `${filename}.conf`,
+      networkId: network.id,
+      networkName: network.name,
+    };
   }
 
   return {

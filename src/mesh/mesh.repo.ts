@@ -18,6 +18,7 @@ import {
   type SQL,
   sql,
 } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { Executor, NodeEndpointCandidates, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
   auditLog,
@@ -236,6 +237,23 @@ export async function getNode(
   return nodeById(exec, id, opts.forUpdate);
 }
 
+/**
+ * The node of `id` locked for update, only while its token's hash is `tokenHash`: a caller whose
+ * token does not match gets undefined and takes no lock.
+ */
+export async function lockNodeByToken(
+  exec: Executor,
+  id: string,
+  tokenHash: string,
+): Promise<NodeRow | undefined> {
+  const [row] = await exec
+    .select()
+    .from(nodes)
+    .where(and(eq(nodes.id, id), eq(nodes.tokenHash, tokenHash)))
+    .for("update");
+  return row;
+}
+
 // Read by every config download: the node with its network, one statement built once on the pool.
 const nodeWithNetworkRow = placeholderQuery<{ id: string }, { node: NodeRow; network: NetworkRow }>((exec) =>
   exec
@@ -252,6 +270,10 @@ export async function nodeWithNetwork(
 ): Promise<{ node: NodeRow; network: NetworkRow } | undefined> {
   return (await nodeWithNetworkRow(exec, { id }))[0];
 }
+
+/** True when the `tokenHash` placeholder is null (the caller is authenticated) or the node's token's. */
+const tokenMatches = () =>
+  sql`(${sql.placeholder("tokenHash")}::text is null or ${nodes.tokenHash} = ${sql.placeholder("tokenHash")}::text)`;
 
 /**
  * A config download's audit row, written from the node's row itself (when the server holds its
@@ -282,6 +304,7 @@ const keyReadAudit = (exec: Executor) =>
       .where(
         and(
           eq(nodes.id, sql.placeholder("id")),
+          tokenMatches(),
           or(
             isNotNull(nodes.privateKeyEnc),
             and(
@@ -296,33 +319,63 @@ const keyReadAudit = (exec: Executor) =>
       ),
   );
 
+/**
+ * `routeRows` of the node's own network as one JSON value, for a read of the node to carry (keys and
+ * values as drizzle maps `CONFIG_COLUMNS`: inet and text as strings, jsonb and arrays as JSON).
+ */
+const routeNode = alias(nodes, "route_node");
+const routedOfNetwork = sql<ConfigRow[]>`(select coalesce(json_agg(json_build_object(
+  'id', ${routeNode.id}, 'name', ${routeNode.name}, 'publicKey', ${routeNode.publicKey},
+  'ip4', ${routeNode.ip4}, 'ip6', ${routeNode.ip6}, 'endpoint', ${routeNode.endpoint},
+  'endpointCandidates', ${routeNode.endpointCandidates}, 'extraAllowedIps', ${routeNode.extraAllowedIps},
+  'status', ${routeNode.status}, 'presharedKeyEnc', ${routeNode.presharedKeyEnc},
+  'configHash', ${routeNode.configHash}) order by ${routeNode.ip4}), '[]'::json)
+  from ${nodes} ${routeNode}
+  where ${routeNode.networkId} = ${nodes.networkId} and cardinality(${routeNode.extraAllowedIps}) > 0)`;
+
 // Postgres runs a data-modifying WITH once, whether or not the query reads it: one round trip.
 const auditedNodeWithNetworkRow = placeholderQuery<
-  { id: string; actor: string; format: string; requestId: string | null; auditPresharedKeys: boolean },
-  { node: NodeRow; network: NetworkRow }
+  {
+    id: string;
+    actor: string;
+    format: string;
+    requestId: string | null;
+    auditPresharedKeys: boolean;
+    tokenHash: string | null;
+  },
+  { node: NodeRow; network: NetworkRow; routed: ConfigRow[] }
 >((exec) => {
   const audited = exec.$with("key_read", {}).as(keyReadAudit(exec).getSQL());
   return exec
     .with(audited)
-    .select({ node: nodes, network: networks })
+    .select({ node: nodes, network: networks, routed: routedOfNetwork })
     .from(nodes)
     .innerJoin(networks, eq(networks.id, nodes.networkId))
-    .where(eq(nodes.id, sql.placeholder("id")));
+    .where(and(eq(nodes.id, sql.placeholder("id")), tokenMatches()));
 });
 
 /**
- * `nodeWithNetwork` for a download of the node's config, audited in the same statement when it
+ * `nodeWithNetwork` for a download of the node's config, with the `routeRows` of its network (all a
+ * hub-topology config needs of the other nodes), audited in the same statement when it
  * carries a secret (who, which node, its network and the format, never the secret): every download
  * with the node's private key (`node.private-key-read`), and, when `auditPresharedKeys` (an admin's
  * download), one that carries preshared keys only (`node.preshared-key-read`: the hub's, or a mesh's
- * pair keys). Audits nothing when the node is gone or its config carries no secret to audit.
+ * pair keys). Audits nothing when the node is gone or its config carries no secret to audit. With
+ * `tokenHash` (a node token not yet authenticated), reads and audits only while the node's token is
+ * that one: the download's own authentication, in the same statement.
  */
 export async function auditedNodeWithNetwork(
   exec: Executor,
   id: string,
-  entry: { actor: string; format: "conf" | "qr"; requestId: string | null; auditPresharedKeys: boolean },
-): Promise<{ node: NodeRow; network: NetworkRow } | undefined> {
-  return (await auditedNodeWithNetworkRow(exec, { id, ...entry }))[0];
+  entry: {
+    actor: string;
+    format: "conf" | "qr";
+    requestId: string | null;
+    auditPresharedKeys: boolean;
+    tokenHash?: string | undefined;
+  },
+): Promise<{ node: NodeRow; network: NetworkRow; routed: ConfigRow[] } | undefined> {
+  return (await auditedNodeWithNetworkRow(exec, { id, ...entry, tokenHash: entry.tokenHash ?? null }))[0];
 }
 
 export async function nodesOfNetwork(exec: Executor, networkId: string): Promise<NodeRow[]> {
@@ -506,6 +559,8 @@ const steadyHeartbeatRow = placeholderQuery<
     candidates: string | null;
     ip4: string;
     ip6: string | null;
+    /** The node token's hash the row must hold, or null when the caller is already authenticated. */
+    tokenHash: string | null;
   },
   NodeRow & { hubPublicKey: string }
 >((exec) =>
@@ -523,6 +578,7 @@ const steadyHeartbeatRow = placeholderQuery<
         sql`${nodes.ip4} = ${sql.placeholder("ip4")}::inet`,
         sql`${nodes.ip6} is not distinct from ${sql.placeholder("ip6")}::inet`,
         sql`(${sql.placeholder("candidates")}::jsonb is null or ${nodes.endpointCandidates} = ${sql.placeholder("candidates")}::jsonb)`,
+        sql`(${sql.placeholder("tokenHash")}::text is null or ${nodes.tokenHash} = ${sql.placeholder("tokenHash")}::text)`,
       ),
     )
     .returning({ ...getTableColumns(nodes), hubPublicKey: networks.hubPublicKey }),
@@ -533,8 +589,10 @@ const steadyHeartbeatRow = placeholderQuery<
  * statement outside any transaction: stores it only while the row still has the `status`,
  * `lastHandshakeAt` and addresses the caller decided from and, when `candidates` is given, holds
  * exactly those candidates (the row's lock, taken by the update, makes the check and the write one
- * step). Returns the row with its network's hub key (its agent's handshakes with the hub are no peer
- * reports), or undefined, changing nothing, when the node is gone or any of them has changed.
+ * step). With `tokenHash`, also only while the node's token is that one: the heartbeat's own
+ * authentication, in the same statement. Returns the row with its network's hub key (its agent's
+ * handshakes with the hub are no peer reports), or undefined, changing nothing, when the node is
+ * gone, the token is not its own, or any of them has changed.
  */
 export async function recordSteadyHeartbeat(
   exec: Executor,
@@ -551,6 +609,7 @@ export async function recordSteadyHeartbeat(
     ip4: string;
     ip6: string | null;
     candidates?: NodeEndpointCandidates | undefined;
+    tokenHash?: string | undefined;
   },
 ): Promise<(NodeRow & { hubPublicKey: string }) | undefined> {
   const [row] = await steadyHeartbeatRow(exec, {
@@ -561,6 +620,7 @@ export async function recordSteadyHeartbeat(
     ip4: expected.ip4,
     ip6: expected.ip6,
     candidates: expected.candidates ? JSON.stringify(expected.candidates) : null,
+    tokenHash: expected.tokenHash ?? null,
     agentVersion: heartbeat.agentVersion ?? null,
   });
   return row;

@@ -7,12 +7,13 @@
  * `authenticate()` (who is calling) stays global; these guards judge only whether that caller may.
  * Node tokens reach only the node levels: `admin`, `read` and `any` refuse them.
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
+import type { NodeClaim } from "../../../src/auth/index.js";
 import { safeEqual, sha256Hex } from "../../../src/crypto/index.js";
 import type { AppEnv } from "../env.js";
 import { authenticated } from "../http/envelope.js";
 import { problem } from "../http/problem.js";
-import { isAllowed } from "./auth.js";
+import { checksNodeTokenItself, INVALID_CREDENTIAL, isAllowed } from "./auth.js";
 
 export type AccessLevel =
   /** Anyone, with or without credentials (health, sign-in, sign-out). */
@@ -98,6 +99,8 @@ function scopeGuard(level: "any" | "read" | "admin", messages: AccessMessages): 
 function nodeSelfGuard(orAdmin: boolean, messages: AccessMessages): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = c.get("principal");
+    const claim = c.get("nodeClaim");
+    if (!principal && claim) return settleNodeClaim(c, next, claim);
     if (!principal) return unauthenticated(c, messages.unauthenticated);
     if (principal.kind === "node") {
       // Compared before the path is validated: a node's id is a UUID, so anything else is not it.
@@ -108,6 +111,28 @@ function nodeSelfGuard(orAdmin: boolean, messages: AccessMessages): MiddlewareHa
     if (orAdmin && isAllowed(principal, c.req.method, "admin")) return next();
     return problem(c, 403, "FORBIDDEN", messages.forbidden ?? "this is for the node's own token");
   };
+}
+
+/**
+ * A node token its route checks itself (`checksNodeTokenItself`): the route runs and sets the
+ * node's principal once its statement matched the path's node and the token's hash. Whatever it did
+ * not verify (a wrong, old or deleted node's token, another node's, a path or body that failed
+ * validation, a route that failed) is settled by the lookup `authenticate` would have made, and
+ * answered as it would have been: an unknown token 401, another node's 404.
+ * IMPORTANT: such a route changes nothing unless its statement matched the token: it may not act on
+ * the claim before.
+ */
+async function settleNodeClaim(c: Context<AppEnv>, next: Next, claim: NodeClaim): Promise<void> {
+  await next();
+  if (c.get("principal")) return;
+  const principal = await c.var.services.nodeAuth.authenticateNodeClaim(claim);
+  if (!principal) {
+    c.res = problem(c, 401, "UNAUTHENTICATED", INVALID_CREDENTIAL);
+    return;
+  }
+  c.set("principal", principal);
+  const id = c.req.param("id");
+  if (principal.id !== id) c.res = problem(c, 404, "NODE_NOT_FOUND", `node ${id} does not exist`);
 }
 
 /** Any node's token, or an admin; 401 without credentials, 403 for everyone else. */
@@ -169,10 +194,22 @@ const open = (): MiddlewareHandler<AppEnv> => async (_c, next) => {
   await next();
 };
 
-/** One access level with the route's own wording of its refusals. */
-export function guard(level: AccessLevel, messages: AccessMessages = {}): RouteAccess {
+/**
+ * One access level with the route's own wording of its refusals. `checksNodeToken` (the node-self
+ * levels): the route checks the node token in its own statement (see `settleNodeClaim`).
+ */
+export function guard(
+  level: AccessLevel,
+  messages: AccessMessages = {},
+  options: { checksNodeToken?: boolean } = {},
+): RouteAccess {
   const declared = declare(level, messages);
   levels.set(declared.middleware, level);
+  if (options.checksNodeToken) {
+    if (level !== "node-self" && level !== "node-self-or-admin")
+      throw new Error(`checksNodeToken is for the node-self levels, not ${level}`);
+    checksNodeTokenItself(declared.middleware);
+  }
   return declared;
 }
 

@@ -7,7 +7,9 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
+import { matchedRoutes } from "hono/route";
 import type { Principal } from "../../../src/auth/index.js";
+import { nodeClaimOf } from "../../../src/auth/index.js";
 import type { AppEnv } from "../env.js";
 import { problem } from "../http/problem.js";
 import { clearSessionCookie, SESSION_COOKIE } from "../http/session-cookie.js";
@@ -20,6 +22,25 @@ interface Credential {
 }
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The 401 detail for a credential that is presented but not valid. */
+export const INVALID_CREDENTIAL = "the API key or token is not valid (unknown, revoked or expired)";
+
+/** Route guards whose route checks a node token itself (see `checksNodeTokenItself`). */
+const checkingNodeTokens = new WeakSet<MiddlewareHandler<AppEnv>>();
+
+/**
+ * Marks a route's guard as one whose route checks a presented node token itself, in the statement
+ * that reads or writes the node (`WHERE id = … AND token_hash = …`): `authenticate` then leaves the
+ * token unresolved (`c.var.nodeClaim`), saving the lookup's round trip, and the guard settles what
+ * the route did not verify (`settleNodeClaim` in access.ts).
+ */
+export function checksNodeTokenItself(guard: MiddlewareHandler<AppEnv>): void {
+  checkingNodeTokens.add(guard);
+}
+
+const routeChecksNodeToken = (c: Context<AppEnv>): boolean =>
+  matchedRoutes(c).some((route) => checkingNodeTokens.has(route.handler as MiddlewareHandler<AppEnv>));
 
 /**
  * Bearer values by family: `wsk_` API keys, `wsn_` node tokens, `wse_` enrollment keys, else a JWT or
@@ -60,6 +81,13 @@ function presentedCredential(c: Context<AppEnv>): Credential | undefined {
 export function authenticate(options: { isOptional?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const credential = presentedCredential(c);
+    if (credential?.kind === "node-token" && !options.isOptional && routeChecksNodeToken(c)) {
+      const claim = nodeClaimOf(credential.value);
+      if (claim) {
+        c.set("nodeClaim", claim);
+        return next();
+      }
+    }
     if (credential) {
       const { auth, nodeAuth } = c.var.services;
       const resolve = async () =>
@@ -80,12 +108,7 @@ export function authenticate(options: { isOptional?: boolean } = {}): Middleware
         return next();
       }
       if (!principal) {
-        return problem(
-          c,
-          401,
-          "UNAUTHENTICATED",
-          "the API key or token is not valid (unknown, revoked or expired)",
-        );
+        return problem(c, 401, "UNAUTHENTICATED", INVALID_CREDENTIAL);
       }
       // IMPORTANT: SameSite=Strict keeps other sites' requests from carrying the cookie, but not
       // sibling subdomains' (same-site); browsers label both, so changes through the cookie must

@@ -10,7 +10,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
 import { auditLog, networks, nodes, openDatabase } from "../../../src/db/index.js";
-import { auditedNodeWithNetwork, recordSteadyHeartbeat } from "../../../src/mesh/mesh.repo.js";
+import { auditedNodeWithNetwork, recordSteadyHeartbeat, routeRows } from "../../../src/mesh/mesh.repo.js";
 
 describe("agent statements on PGlite", () => {
   let dir: string;
@@ -47,9 +47,20 @@ describe("agent statements on PGlite", () => {
         privateKeyEnc: "sealed",
         status: "online",
         endpointCandidates: candidates,
+        tokenHash: "a".repeat(64),
       })
       .returning({ id: nodes.id });
     nodeId = node!.id;
+    await database.db.insert(nodes).values({
+      networkId: network!.id,
+      name: "router",
+      publicKey: `${"r".repeat(43)}=`,
+      ip4: "10.98.0.3",
+      ip6: "fd00::3",
+      extraAllowedIps: ["192.168.7.0/24"],
+      endpointCandidates: candidates,
+      configHash: "c",
+    });
   }, 120_000);
   afterAll(async () => {
     await database?.close();
@@ -69,18 +80,45 @@ describe("agent statements on PGlite", () => {
     expect(
       await recordSteadyHeartbeat(db, nodeId, beat, { ...expected, status: "degraded" }),
     ).toBeUndefined();
+    // The heartbeat's own authentication: only with the node's token.
+    const other = { ...beat, metrics: { cpu: 4 } };
+    expect(
+      await recordSteadyHeartbeat(db, nodeId, other, { ...expected, tokenHash: "b".repeat(64) }),
+    ).toBeUndefined();
+    expect((await db.select().from(nodes).where(eq(nodes.id, nodeId)))[0]?.metrics).toEqual({ cpu: 3 });
+    expect(
+      await recordSteadyHeartbeat(db, nodeId, other, { ...expected, tokenHash: "a".repeat(64) }),
+    ).toMatchObject({
+      metrics: { cpu: 4 },
+    });
   });
 
   it("reads the node with its network and audits the read in one statement", async () => {
     const db = database.db;
+    // With a token hash that is not the node's: nothing read, nothing audited.
+    const refused = await auditedNodeWithNetwork(db, nodeId, {
+      actor: `node:${nodeId}`,
+      format: "conf",
+      requestId: "r0",
+      auditPresharedKeys: false,
+      tokenHash: "b".repeat(64),
+    });
+    expect(refused).toBeUndefined();
+    expect(await db.select().from(auditLog).where(eq(auditLog.entityId, nodeId))).toEqual([]);
     const found = await auditedNodeWithNetwork(db, nodeId, {
       actor: `node:${nodeId}`,
       format: "qr",
       requestId: "r1",
       auditPresharedKeys: false,
+      tokenHash: "a".repeat(64),
     });
     expect(found?.node.id).toBe(nodeId);
     expect(found?.network.name).toBe("embedded");
+    // The routes behind other nodes come with it, as `routeRows` reads them.
+    expect(found?.routed).toEqual(await routeRows(db, found!.network.id));
+    expect(found?.routed).toMatchObject([
+      { name: "router", ip4: "10.98.0.3", extraAllowedIps: ["192.168.7.0/24"] },
+    ]);
     const rows = await db.select().from(auditLog).where(eq(auditLog.entityId, nodeId));
     expect(rows).toMatchObject([
       {

@@ -11,10 +11,15 @@ export const route = createRoute({
   tags: ["nodes"],
   summary:
     "The node's wg-quick config (text), or ?format=qr for a PNG QR code; for admins or the node's own token (403 for others), each download with a private key audited",
-  ...guard("node-self-or-admin", {
-    forbidden:
-      "a node's config carries its private key: only an admin or the node's own token may download it",
-  }),
+  // An agent reads its config at every new version: the statement that reads it checks its token too.
+  ...guard(
+    "node-self-or-admin",
+    {
+      forbidden:
+        "a node's config carries its private key: only an admin or the node's own token may download it",
+    },
+    { checksNodeToken: true },
+  ),
   request: { params: IdParam, query: z.object({ format: z.enum(["conf", "qr"]).default("conf") }) },
   responses: {
     200: {
@@ -32,10 +37,16 @@ export function registerGetNodeConfig(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
     const { configs } = c.var.services;
-    const ctx = { principal: c.get("principal"), requestId: c.get("requestId") };
+    const claim = c.get("nodeClaim");
+    const ctx = { principal: c.get("principal"), nodeClaim: claim, requestId: c.get("requestId") };
+    // The read matched the claim's token: the caller is this node.
+    const proven = (networkId: string) => {
+      if (claim) c.set("principal", { kind: "node", id, networkId, scopes: [] });
+    };
     const noStore = { "Cache-Control": "no-store" };
     if (c.req.valid("query").format === "qr") {
       const qr = await configs.renderConfigQr(id, ctx);
+      proven(qr.networkId);
       return c.body(new Uint8Array(qr.png), 200, {
         ...noStore,
         "Content-Type": "image/png",
@@ -43,6 +54,7 @@ export function registerGetNodeConfig(app: OpenAPIHono<AppEnv>) {
       });
     }
     const config = await configs.renderConfig(id, ctx);
+    proven(config.networkId);
     return c.body(config.text, 200, {
       ...noStore,
       "Content-Type": "text/plain; charset=utf-8",

@@ -18,7 +18,12 @@ export const route = createRoute({
     "decentralised-VPN nodes send (`latency`, `cpuUsage`, `memoryUsage`, `activeConnections`; the " +
     "agent's version as `version`); they are stored under the canonical ones (`latencyMs`, `cpu`, " +
     "`memory`, `connections`, `agentVersion`).",
-  ...guard("node-self", { forbidden: "heartbeats come from the node's own token" }),
+  // Every agent beats every few seconds: the statement that stores a beat checks its token too.
+  ...guard(
+    "node-self",
+    { forbidden: "heartbeats come from the node's own token" },
+    { checksNodeToken: true },
+  ),
   request: { params: IdParam, ...jsonBody(HeartbeatInput) },
   responses: {
     200: jsonResponse(
@@ -45,7 +50,9 @@ export function registerPostHeartbeat(app: OpenAPIHono<AppEnv>) {
     // The server-reflexive candidate: the socket's peer, or a trusted proxy's forwarded address.
     const observed = { remoteAddress: c.var.client.address };
     const beat = c.req.valid("json");
-    const { node, path } = await c.var.services.liveness.heartbeat(id, beat, observed);
+    const claim = c.get("nodeClaim");
+    const { node, path } = await c.var.services.liveness.heartbeat(id, beat, observed, claim);
+    if (claim) c.set("principal", { kind: "node", id: node.id, networkId: node.networkId, scopes: [] });
     c.var.metrics.heartbeats.inc({ path });
     if (beat.metrics.latencyMs !== undefined)
       c.var.metrics.nodeLatency.observe(beat.metrics.latencyMs / 1_000);
