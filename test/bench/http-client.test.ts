@@ -1,5 +1,6 @@
+import { createServer, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { encodeRequest, frameAnswer } from "./http-client.js";
+import { encodeRequest, frameAnswer, RawHttpClient } from "./http-client.js";
 
 const bytes = (s: string) => Buffer.from(s, "latin1");
 
@@ -38,5 +39,32 @@ describe("bench HTTP client framing", () => {
     expect(request.toString()).toBe(
       'POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: k\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n{"n":"é"}',
     );
+  });
+
+  it("sends a request again on a new connection when the server resets the old one before answering", async () => {
+    // The server resets each connection's second request unanswered (as one closing an idle
+    // keep-alive connection while the request is on its way) and answers every other request.
+    const answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+    const connections: Socket[] = [];
+    const server = createServer((socket) => {
+      connections.push(socket);
+      let requests = 0;
+      socket.on("data", () => {
+        requests++;
+        if (requests === 2) socket.resetAndDestroy();
+        else socket.write(answer);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const client = new RawHttpClient((server.address() as { port: number }).port);
+    try {
+      const get = encodeRequest({ method: "GET", path: "/" });
+      expect(await client.send(get)).toEqual({ status: 200, body: "ok" });
+      expect(await client.send(get)).toEqual({ status: 200, body: "ok" });
+      expect(connections).toHaveLength(2);
+    } finally {
+      client.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -118,11 +118,22 @@ export class RawHttpClient {
       this.#settle();
     });
     const fail = (err: Error) => {
-      if (this.#socket === socket) this.#socket = null;
+      // IMPORTANT: a socket given up on (its error came first; its close follows) must not fail the
+      // request its successor carries now.
+      if (this.#socket !== socket) return;
+      this.#socket = null;
       this.#pending?.reject(err);
       this.#pending = null;
     };
-    socket.on("error", fail);
+    // A reset (or a write into a socket the server already closed) before any byte of the answer is
+    // the same keep-alive race as a close: the server closed the idle connection as the request went out.
+    socket.on("error", (err: NodeJS.ErrnoException) =>
+      fail(
+        (err.code === "ECONNRESET" || err.code === "EPIPE") && this.#buffer.length === 0
+          ? new ServerClosedError()
+          : err,
+      ),
+    );
     socket.on("close", () => fail(new ServerClosedError()));
     return socket;
   }
