@@ -2,6 +2,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Patches applied to dependencies after install (postinstall: patch-package).
+COPY .ci/patches .ci/patches
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY apps apps

@@ -11,6 +11,12 @@
  * - `silenceGuard`: postgres.js has no query timeout; a silent socket holds its queries for good.
  * - `boundWait`: a query waiting for a connection while the database stalls waits a connect timeout
  *   per query ahead of it. Uses postgres.js 3.4 query internals (`PgQuery`).
+ *
+ * One bug cannot be worked around from outside the driver, so postgres.js itself is patched on
+ * install (`.ci/patches/postgres+3.4.9.patch`, applied by patch-package in `postinstall`): a write
+ * to a connection whose socket is gone threw from a setImmediate and ended the process
+ * (porsager/postgres#1154, #1208); it now fails the connection's queries with CONNECTION_CLOSED.
+ * test/src/db/postgres-workarounds.test.ts checks the patch is in effect.
  */
 import { connect as connectTcp, type Socket } from "node:net";
 import type { Sql, TransactionSql } from "postgres";

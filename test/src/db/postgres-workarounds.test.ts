@@ -47,3 +47,40 @@ describe("postgres.js bugs still present (remove the workaround once one fails)"
     }
   }, 30_000);
 });
+
+describe("postgres.js as patched on install (.ci/patches, applied by patch-package)", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(1);
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it("porsager/postgres#1154, #1208: a query on a connection whose socket is gone fails with CONNECTION_CLOSED instead of the process", async () => {
+    // Unpatched, the write goes through a setImmediate to a null socket: an uncaught TypeError that
+    // ends the process (seen in test/workers/database-stall.test.ts, about 1 run in 6).
+    const sql = postgres(t.url, { max: 1, onnotice: () => {} });
+    try {
+      const held = await sql.reserve();
+      const [{ pid }] = (await held`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
+      await adminSql(`select pg_terminate_backend(${pid})`);
+      // The reserved connection cannot be rotated away: once its close has arrived, it has no socket.
+      await expect
+        .poll(
+          async () =>
+            held`select 1`.then(
+              () => "answered",
+              (err: { code?: string }) => err.code,
+            ),
+          {
+            timeout: 10_000,
+          },
+        )
+        .toBe("CONNECTION_CLOSED");
+      held.release();
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }, 30_000);
+});
