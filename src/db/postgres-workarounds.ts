@@ -12,11 +12,16 @@
  * - `boundWait`: a query waiting for a connection while the database stalls waits a connect timeout
  *   per query ahead of it. Uses postgres.js 3.4 query internals (`PgQuery`).
  *
- * One bug cannot be worked around from outside the driver, so postgres.js itself is patched on
- * install (`.ci/patches/postgres+3.4.9.patch`, applied by patch-package in `postinstall`): a write
- * to a connection whose socket is gone threw from a setImmediate and ended the process
- * (porsager/postgres#1154, #1208); it now fails the connection's queries with CONNECTION_CLOSED.
- * test/src/db/postgres-workarounds.test.ts checks the patch is in effect.
+ * Two bugs cannot be worked around from outside the driver, so postgres.js itself is patched on
+ * install (`.ci/patches/postgres+3.4.9.patch`, applied by patch-package in `postinstall`):
+ * - a write to a connection whose socket is gone threw from a setImmediate and ended the process
+ *   (porsager/postgres#1154, #1208); it now fails the connection's queries with CONNECTION_CLOSED
+ *   (test/src/db/postgres-workarounds.test.ts checks the patch is in effect);
+ * - a stale prepared statement (a schema change under a running process) was retried by the driver
+ *   also inside a failed transaction, where the retry can only fail, and, pipelined behind other
+ *   statements, it left the connection idle in an aborted transaction for good (an enrollment hung:
+ *   test/src/mesh/stale-plan.test.ts timed out in about 1 run of 3). Inside a failed transaction the
+ *   statement is now dropped and the error returned, and the unit of work retries the transaction.
  */
 import { connect as connectTcp, type Socket } from "node:net";
 import type { Sql, TransactionSql } from "postgres";
