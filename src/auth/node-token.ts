@@ -8,6 +8,7 @@ import { eq, sql } from "drizzle-orm";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Db } from "../db/index.js";
 import { nodes, placeholderQuery } from "../db/index.js";
+import { DomainError } from "../errors.js";
 import type { Principal } from "./principal.js";
 
 export const NODE_TOKEN_PREFIX = "wsn_";
@@ -19,6 +20,11 @@ export const NODE_TOKEN_PREFIX = "wsn_";
  */
 export interface NodeClaim {
   tokenHash: string;
+}
+
+/** What a service throws when the statement checking a claim did not match: nothing was read or changed. */
+export function invalidNodeClaim(): DomainError {
+  return new DomainError("UNAUTHENTICATED", "the node token is not valid (unknown, revoked or expired)");
 }
 
 /** The claim of a presented node token; undefined when it is no node token at all. */

@@ -1,7 +1,6 @@
 /** Liveness: heartbeats, hub handshakes, which pairs reach each other, and marking silent nodes offline. */
-import type { NodeClaim } from "../auth/index.js";
+import { invalidNodeClaim, type NodeClaim } from "../auth/index.js";
 import type { NodeStatus, Tx } from "../db/index.js";
-import { DomainError } from "../errors.js";
 import { candidatesKey, heartbeatCandidates, sameCandidates } from "./endpoints.js";
 import type { MeshCore } from "./mesh.core.js";
 import type { NetworkRow, NodeRow } from "./mesh.repo.js";
@@ -152,8 +151,7 @@ export function createLivenessService(
   /** The node's row locked, when `claim` is its token; UNAUTHENTICATED (no lock taken) otherwise. */
   async function lockNodeOfClaim(tx: Tx, nodeId: string, claim: NodeClaim): Promise<NodeRow> {
     const row = await repo.lockNodeByToken(tx, nodeId, claim.tokenHash);
-    if (!row)
-      throw new DomainError("UNAUTHENTICATED", "the node token is not valid (unknown, revoked or expired)");
+    if (!row) throw invalidNodeClaim();
     return row;
   }
 

@@ -8,7 +8,7 @@
  */
 import QRCode from "qrcode";
 import type { NodeClaim, Principal } from "../auth/index.js";
-import { describePrincipal, isAdmin } from "../auth/index.js";
+import { describePrincipal, invalidNodeClaim, isAdmin } from "../auth/index.js";
 import type { SecretBox } from "../crypto/index.js";
 import type { Db, Tx } from "../db/index.js";
 import { transaction } from "../db/index.js";
@@ -406,8 +406,7 @@ export function createMeshCore(deps: MeshServiceDeps) {
       auditPresharedKeys: !claim && principal?.kind !== "node",
       tokenHash: claim?.tokenHash,
     });
-    if (!found && claim)
-      throw new DomainError("UNAUTHENTICATED", "the node token is not valid (unknown, revoked or expired)");
+    if (!found && claim) throw invalidNodeClaim();
     if (!found)
       throw new DomainError("NODE_NOT_FOUND", `node ${nodeId} does not exist`, { context: { id: nodeId } });
     return found;

@@ -26,6 +26,19 @@ const OLD = daysAgo(100);
 const RECENT = daysAgo(10);
 const CUTOFF = daysAgo(90);
 
+/** A scheduler without timers whose retention tick the test runs (`pruneHistory`). */
+const retentionScheduler = (db: Db, retention: { days: number; usageHourDays?: number }) =>
+  startScheduler({
+    sync: undefined as never,
+    liveness: undefined as never,
+    settings: undefined as never,
+    logger: createLogger({ level: "silent", pretty: false }),
+    staleRunCheckCron: "* * * * *",
+    nodeOfflineAfterSeconds: 180,
+    timers: false,
+    retention: { ...retention, service: createRetention({ db }) },
+  });
+
 describe("retention", () => {
   let t: TestDatabase;
   let db: Db;
@@ -132,17 +145,7 @@ describe("retention", () => {
 
   it("is what the scheduler runs every hour, and keeps everything with 0 days", async () => {
     await run("olderStill", daysAgo(400), "COMPLETED");
-    const scheduler = (days: number) =>
-      startScheduler({
-        sync: undefined as never,
-        liveness: undefined as never,
-        settings: undefined as never,
-        logger: createLogger({ level: "silent", pretty: false }),
-        staleRunCheckCron: "* * * * *",
-        nodeOfflineAfterSeconds: 180,
-        timers: false,
-        retention: { days, service: createRetention({ db }) },
-      });
+    const scheduler = (days: number) => retentionScheduler(db, { days });
     const keepAll = scheduler(0);
     await keepAll.pruneHistory(NOW);
     expect((await left()).runs).toContain(ids.olderStill);
@@ -295,16 +298,7 @@ describe("hourly usage retention", () => {
 
   it("runs on the retention tick with its own days, also when history is kept forever; 0 keeps hours", async () => {
     const scheduler = (days: number, usageHourDays: number) =>
-      startScheduler({
-        sync: undefined as never,
-        liveness: undefined as never,
-        settings: undefined as never,
-        logger: createLogger({ level: "silent", pretty: false }),
-        staleRunCheckCron: "* * * * *",
-        nodeOfflineAfterSeconds: 180,
-        timers: false,
-        retention: { days, usageHourDays, service: createRetention({ db }) },
-      });
+      retentionScheduler(db, { days, usageHourDays });
     const keep = scheduler(90, 0);
     await keep.pruneHistory(NOW);
     expect(await hourlyAges()).toEqual([1, 1, 1, 1, 89, 89, 89, 89]);
