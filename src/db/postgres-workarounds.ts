@@ -192,13 +192,22 @@ export function silenceGuard(url: string, timeoutMs: number): { socket?: (o: Soc
       // connection closed during its handshake is reopened at once, again and again.
       let isReady = false;
       let tail = Buffer.alloc(0);
-      let isAwaiting = false;
+      // IMPORTANT: a timer of its own, not `socket.setTimeout`: that is an idle timeout, which every
+      // write restarts, so queries pipelined onto a silent connection (a scheduler's tick every
+      // 200 ms) kept putting the bound off, and a request waited 13 s for a 3 s bound.
+      let silence: NodeJS.Timeout | undefined;
+      const hush = () => {
+        clearTimeout(silence);
+        silence = undefined;
+      };
       const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
       socket.write = ((...args: unknown[]) => {
-        if (isReady && !isAwaiting) {
-          isAwaiting = true;
-          socket.setTimeout(timeoutMs);
-        }
+        // Foot-gun: destroyed without an error. With one, the socket emits 'error' and then, a tick
+        // later, 'close'; postgres.js fails the connection's queries on the first, and a query sent
+        // in between (by code retrying at once) waits forever on the dead connection (postgres.js
+        // 3.4.9 fails queries at a 'close' only when it had no error). Without one, 'close' fails
+        // them all with CONNECTION_CLOSED, then frees the connection for a reconnect, in one go.
+        if (isReady && silence === undefined) silence = setTimeout(() => socket.destroy(), timeoutMs);
         return write(...args);
       }) as Socket["write"];
       socket.on("data", (chunk: Buffer) => {
@@ -206,15 +215,9 @@ export function silenceGuard(url: string, timeoutMs: number): { socket?: (o: Soc
           tail = Buffer.concat([tail, chunk]).subarray(-READY_FOR_QUERY_BYTES);
           isReady = tail.length === READY_FOR_QUERY_BYTES && tail[0] === 0x5a && tail.readInt32BE(1) === 5;
         }
-        isAwaiting = false;
-        socket.setTimeout(0);
+        hush();
       });
-      // Foot-gun: destroyed without an error. With one, the socket emits 'error' and then, a tick
-      // later, 'close'; postgres.js fails the connection's queries on the first, and a query sent in
-      // between (by code retrying at once) waits forever on the dead connection (postgres.js 3.4.9
-      // fails queries at a 'close' only when it had no error). Without one, 'close' fails them all
-      // with CONNECTION_CLOSED, then frees the connection for a reconnect, in one go.
-      socket.on("timeout", () => socket.destroy());
+      socket.on("close", hush);
       return socket;
     },
   };
