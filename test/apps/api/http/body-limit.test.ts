@@ -72,6 +72,15 @@ describe("request body limit over a socket", () => {
     expect(JSON.parse(res.body)).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
   });
 
+  it("answers 413 for a chunked body that grows over the limit, and changes nothing", async () => {
+    const body = JSON.stringify({ name: "big", cidr4: "10.93.0.0/24", description: "x".repeat(LIMIT) });
+    const res = await send("/api/v1/networks", { "X-API-Key": t.adminKey }, body, { chunks: 16 });
+    expect(res.status, res.body).toBe(413);
+    expect(JSON.parse(res.body)).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE" });
+    const networks = await t.request("/api/v1/networks");
+    expect(((await networks.json()) as { data: { name: string }[] }).data.map((n) => n.name)).not.toContain("big");
+  });
+
   it.each([
     ["with a Content-Length", true],
     ["chunked", false],
