@@ -158,16 +158,16 @@ export function createConfigService(core: MeshCore) {
      * without one every node's line is parsed. Throws NETWORK_NOT_FOUND.
      */
     async hubState(networkId: string, hubPeers: HubPeerMemo = new HubPeerMemo()): Promise<HubState> {
-      const [network, text, retired, rotating] = await Promise.all([
+      const [network, rows, retired, rotating] = await Promise.all([
         repo.getNetwork(db, networkId),
-        repo.hubPeerText(db, networkId),
+        repo.hubPeerRows(db, networkId),
         repo.retiredKeys(db, networkId),
         rotatingKeys(db, networkId),
       ]);
       if (!network) networkNotFound(networkId);
       const peers = [
         // A node whose preshared key wiresync manages has exactly its own (or none) on the hub.
-        ...hubPeers.read(text, (n) =>
+        ...hubPeers.read(rows, (n) =>
           n.presharedKeyManaged ? (openPresharedKey(n.id, n.presharedKeyEnc) ?? null) : undefined,
         ),
         ...rotating.map((r) => ({ publicKey: r.previousPublicKey, allowedIps: [], endpoint: r.endpoint })),
