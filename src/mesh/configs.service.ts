@@ -35,8 +35,6 @@ export function createConfigService(core: MeshCore) {
     db,
     deps,
   } = core;
-  /** Each network's hub peers from its last `hubState`: an unchanged node's line is not parsed again. */
-  const hubPeerMemos = new Map<string, HubPeerMemo>();
   return {
     /**
      * The node's current config version: one row read, for an agent's stream to start from (the
@@ -155,27 +153,21 @@ export function createConfigService(core: MeshCore) {
     /**
      * What a network's hub interface must hold: its nodes' peers, and the previous key of each node
      * whose re-key the hub has not yet seen a handshake of, without addresses (see rekey.service.ts).
-     * Throws NETWORK_NOT_FOUND.
+     * `hubPeers`, the caller's memo of this network's last read, makes only the nodes that changed
+     * since cost a parse (the peer sync keeps one per interface, and drops it with the network);
+     * without one every node's line is parsed. Throws NETWORK_NOT_FOUND.
      */
-    async hubState(networkId: string): Promise<HubState> {
-      const [network, text, retired, rotating] = await Promise.all([
+    async hubState(networkId: string, hubPeers: HubPeerMemo = new HubPeerMemo()): Promise<HubState> {
+      const [network, rows, retired, rotating] = await Promise.all([
         repo.getNetwork(db, networkId),
-        repo.hubPeerText(db, networkId),
+        repo.hubPeerRows(db, networkId),
         repo.retiredKeys(db, networkId),
         rotatingKeys(db, networkId),
       ]);
-      if (!network) {
-        hubPeerMemos.delete(networkId);
-        networkNotFound(networkId);
-      }
-      let memo = hubPeerMemos.get(networkId);
-      if (!memo) {
-        memo = new HubPeerMemo();
-        hubPeerMemos.set(networkId, memo);
-      }
+      if (!network) networkNotFound(networkId);
       const peers = [
         // A node whose preshared key wiresync manages has exactly its own (or none) on the hub.
-        ...memo.read(text, (n) =>
+        ...hubPeers.read(rows, (n) =>
           n.presharedKeyManaged ? (openPresharedKey(n.id, n.presharedKeyEnc) ?? null) : undefined,
         ),
         ...rotating.map((r) => ({ publicKey: r.previousPublicKey, allowedIps: [], endpoint: r.endpoint })),

@@ -1,6 +1,7 @@
 /**
- * A network's hub peers read as one text Postgres makes (`hubPeerText` in mesh.repo.ts: a line per
- * node), and the memo that turns only the lines that changed since the last read into peers. Pure.
+ * A network's hub peers read as text Postgres makes (`hubPeerRows` in mesh.repo.ts: a line per
+ * node, in rows of lines), and the memo that turns only the lines that changed since the last read
+ * into peers. Pure.
  */
 import { NODE_STATUSES } from "../db/index.js";
 import type { DesiredPeer } from "../wireguard/index.js";
@@ -37,7 +38,7 @@ function jsonTextArray(field: string): string[] {
 }
 
 /**
- * One line of `hubPeerText`: `id` (of a node whose preshared key is managed, else empty), `public_key, host(ip4), host(ip6), endpoint, extra_allowed_ips,
+ * One line of `hubPeerRows`: `id` (of a node whose preshared key is managed, else empty), `public_key, host(ip4), host(ip6), endpoint, extra_allowed_ips,
  * status, preshared_key_enc, preshared_key_managed`, separated by `HUB_PEER_FIELD_SEPARATOR`; text
  * columns as JSON strings, the array as a JSON array, an empty field for null, the boolean `t`/`f`. Throws when it is not.
  */
@@ -72,42 +73,71 @@ export function parseHubPeerLine(line: string): HubPeerRow {
   };
 }
 
+/** The peer, frozen with its allowed IPs (`desiredSet` trusts a frozen peer it saw to be unchanged); null for none. */
+function frozen(peer: DesiredPeer | undefined): DesiredPeer | null {
+  if (peer === undefined) return null;
+  Object.freeze(peer.allowedIps);
+  return Object.freeze(peer);
+}
+
 /**
- * The hub peers of one network from its last read: the text, and per line the peer it made (null for
- * a disabled node). A read whose text is the last one's returns the very same peers; otherwise only
- * the lines not in the last text are parsed (an enrollment adds one line to 10,000). Equal lines make
+ * The hub peers of one network from its last read: its rows, and per line the peer it made (null
+ * for a disabled node). A read whose rows are the last one's returns the very same peers; otherwise
+ * only the rows that changed are split, and only their lines not in the last read are parsed (an
+ * enrollment at the highest address changes the last row of 500 lines, and adds one line). Equal lines make
  * equal peers: a line holds every column a peer is made of, and the preshared key it opens is
- * sealed in it. Measured at 10,000 nodes (load ~11 on 2 CPUs): `hubState` took 200–240 ms with a
+ * sealed in it. The peers are frozen, so a set made from them (`desiredSet`) can tell
+ * the ones it saw before by identity. Measured at 10,000 nodes (load ~11 on 2 CPUs): `hubState` took 200–240 ms with a
  * drizzle row per node, 65 ms with this text (test/bench/README.md). IMPORTANT: the peers are shared
  * between reads; callers must not change them. Holds the opened preshared keys, as the peers do.
  */
 export class HubPeerMemo {
-  #text: string | null = null;
+  /** The last read's rows. */
+  #rows: readonly string[] = [];
+  /** Per row of the last read, the peer each of its lines made (null for a disabled node). */
+  #made: readonly (readonly (DesiredPeer | null)[])[] = [];
   #peers: readonly DesiredPeer[] = [];
-  #byLine = new Map<string, DesiredPeer | null>();
 
   /**
-   * The peers of `text` (`hubPeerText`'s), in its order, disabled nodes left out. `presharedKeyOf`
+   * The peers of `rows` (`hubPeerRows`'), in their order, disabled nodes left out. A row equal to
+   * the last read's row in its place keeps its peers without being split; the lines of the other
+   * rows are looked up among the lines of the last read's rows that were not kept (a node joining
+   * in the middle moves a line into each following row), and parsed only when new. `presharedKeyOf`
    * is `desiredHubPeers`'s. Throws when a line is malformed; the memo then keeps what it had.
    */
   read(
-    text: string,
+    rows: readonly string[],
     presharedKeyOf: (node: HubPeerRow) => string | null | undefined,
   ): readonly DesiredPeer[] {
-    if (text === this.#text) return this.#peers;
-    const byLine = new Map<string, DesiredPeer | null>();
-    const peers: DesiredPeer[] = [];
-    if (text !== "") {
-      for (const line of text.split("\n")) {
-        let peer = this.#byLine.get(line);
-        if (peer === undefined) peer = desiredHubPeers([parseHubPeerLine(line)], presharedKeyOf)[0] ?? null;
-        byLine.set(line, peer);
-        if (peer !== null) peers.push(peer);
+    const was = this.#rows;
+    const wasMade = this.#made;
+    if (rows.length === was.length && rows.every((row, i) => row === was[i])) return this.#peers;
+    let known: Map<string, DesiredPeer | null> | null = null;
+    const knownLines = () => {
+      if (known) return known;
+      known = new Map();
+      for (let j = 0; j < was.length; j++) {
+        if (rows[j] === was[j]) continue;
+        const lines = was[j]!.split("\n");
+        for (let k = 0; k < lines.length; k++) known.set(lines[k]!, wasMade[j]![k]!);
       }
-    }
-    this.#text = text;
+      return known;
+    };
+    const made = rows.map((row, i) => {
+      if (row === was[i]) return wasMade[i]!;
+      const lookup = knownLines();
+      return row.split("\n").map((line) => {
+        const peer = lookup.get(line);
+        return peer !== undefined
+          ? peer
+          : frozen(desiredHubPeers([parseHubPeerLine(line)], presharedKeyOf)[0]);
+      });
+    });
+    const peers: DesiredPeer[] = [];
+    for (const row of made) for (const peer of row) if (peer !== null) peers.push(peer);
+    this.#rows = rows.slice();
+    this.#made = made;
     this.#peers = peers;
-    this.#byLine = byLine;
     return peers;
   }
 

@@ -31,6 +31,7 @@ export * from "./endpoints.js";
 export * from "./enrollment.service.js";
 export * from "./enrollment-keys.service.js";
 export * from "./events.js";
+export { HubPeerMemo } from "./hub-peers.js";
 export * from "./ipam.js";
 export * from "./liveness.service.js";
 export * from "./mesh.core.js";

@@ -757,7 +757,7 @@ const HUB_PEER_LINES_PER_ROW = 500;
  * The peer columns of every node of a network, by address, as text made by Postgres: a line per node
  * (`parseHubPeerLine` in hub-peers.ts reads it), in rows of up to `HUB_PEER_LINES_PER_ROW` lines.
  * At 10,000 nodes, decoding and mapping a row per node was most of every peer sync's read, and equal
- * text tells the reader nothing changed (`HubPeerMemo`). Rows, not one: postgres.js joins the chunks
+ * text tells the reader nothing changed, row by row (`HubPeerMemo`). Rows, not one: postgres.js joins the chunks
  * of a message as they arrive, which for one 1 MB row cost more CPU than the parse of the answer from
  * the interface. Addresses come without their prefixes (`host()`); text columns are JSON-escaped, so
  * no value holds a separator; the id only where the node's preshared key is managed (it is sealed to it).
@@ -786,9 +786,13 @@ const hubPeerTextRows = placeholderQuery<{ networkId: string }, { t: string }>((
     .orderBy(lines.part);
 });
 
-/** Every node's peer columns in a network, as `hubPeerTextRows` spells them ("" for no nodes). */
-export async function hubPeerText(exec: Executor, networkId: string): Promise<string> {
-  return (await hubPeerTextRows(exec, { networkId })).map((r) => r.t).join("\n");
+/**
+ * Every node's peer columns in a network, as `hubPeerTextRows` spells them: its rows of lines, in
+ * address order (none for no nodes). Not joined: a reader that kept the last read's rows compares
+ * them row by row (`HubPeerMemo`).
+ */
+export async function hubPeerRows(exec: Executor, networkId: string): Promise<string[]> {
+  return (await hubPeerTextRows(exec, { networkId })).map((r) => r.t);
 }
 
 const joinedPeerColumns = {

@@ -4,7 +4,7 @@
  * sync at once and coalesces a burst of syncs into few writes, and reading an interface (creating or repairing it first when its key or port is wrong).
  */
 import type { InterfaceBinding } from "../config.js";
-import type { ConfigService, HubState } from "../mesh/index.js";
+import type { ConfigService, HubPeerMemo, HubState } from "../mesh/index.js";
 import { parseCidr } from "../mesh/index.js";
 import type { LinkDrift, WgPort, WgState } from "../wireguard/index.js";
 import { WireGuardError } from "../wireguard/index.js";
@@ -111,8 +111,9 @@ export function createHubInterfaces(deps: {
   /**
    * Reads the network's desired state while its interface is read: neither waits for the other (for
    * 10,000 peers each takes tens of milliseconds). The dump is settled by `readInterface`.
+   * `hubPeers` is the network's memo of its last read (`ConfigService.hubState`).
    */
-  async function loadHub(binding: InterfaceBinding, networkId: string) {
+  async function loadHub(binding: InterfaceBinding, networkId: string, hubPeers?: HubPeerMemo) {
     let reading: Promise<WgState>;
     try {
       reading = port(binding).dump();
@@ -120,7 +121,7 @@ export function createHubInterfaces(deps: {
       reading = Promise.reject(err); // a driver that cannot even open: readInterface judges it
     }
     reading.catch(() => {}); // observed by readInterface; this only covers a failing hubState
-    return { state: await deps.configs.hubState(networkId), reading };
+    return { state: await deps.configs.hubState(networkId, hubPeers), reading };
   }
 
   return {

@@ -9,6 +9,7 @@ import type { Db } from "../db/index.js";
 import { DomainError } from "../errors.js";
 import { emitEvent } from "../events/index.js";
 import type { ConfigService, HubState, LivenessService, NetworkService, NodeService } from "../mesh/index.js";
+import { HubPeerMemo } from "../mesh/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { UsageService } from "../usage/index.js";
 import type { DesiredSet, DriftReport, ForwardingStatus, LinkDrift } from "../wireguard/index.js";
@@ -115,6 +116,24 @@ export interface PeerSyncDeps {
   fence?: { holds(networkId: string): boolean };
 }
 
+/** What the syncs of one interface keep for the next (`createPeerSyncService`'s `prepared`). */
+interface Prepared {
+  /** The network last synced through the interface; the record is for it alone. */
+  networkId: string;
+  /** Its hub peers' last read: only nodes that changed since cost a parse (`ConfigService.hubState`). */
+  hubPeers: HubPeerMemo;
+  /** Its last desired set: the next one is made from it, so unchanged peers are not checked again. */
+  set: DesiredSet | null;
+  /** Which interface peers agreed with a desired peer, so they are not compared again. */
+  memo: PlanMemo;
+  /**
+   * The last full sync's desired set and the peers it left on the interface, plus the keys targeted
+   * applies added since (for the `interface_peers` gauge). Null before the first full sync: a
+   * targeted apply then falls back to one.
+   */
+  synced: { set: DesiredSet; peers: number; joined: Set<string> } | null;
+}
+
 export interface SyncOptions {
   /** Remove peers the database does not know (drift fix). */
   removeUnknown: boolean;
@@ -145,16 +164,39 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   }
 
   /**
-   * Each network's desired set from its last sync: reused while its desired peers are unchanged, and
-   * the base of the next one when some change; with the plan memo that remembers which interface
-   * peers already agreed, so a reconcile need not compare them again.
+   * What the syncs of each interface keep for the next one, for the network last synced through it
+   * (`Prepared`). Per interface, not per network: a network deleted or moved to another interface
+   * leaves at most its interface's record behind, until the next sync there replaces it (a sync
+   * that finds the network gone drops it at once).
    */
-  const prepared = new Map<string, { set: DesiredSet; memo: PlanMemo }>();
-  const desiredFor = (networkId: string, hub: HubState): { set: DesiredSet; memo: PlanMemo } => {
-    const last = prepared.get(networkId);
-    const next = { set: desiredSet(hub.peers, last?.set), memo: last?.memo ?? new PlanMemo() };
-    prepared.set(networkId, next);
-    return next;
+  const prepared = new Map<string, Prepared>();
+  /** The interface's record for `networkId`: its last one, or a fresh one if that was another network's. */
+  const preparedFor = (binding: InterfaceBinding, networkId: string): Prepared => {
+    const last = prepared.get(binding.iface);
+    if (last?.networkId === networkId) return last;
+    const fresh: Prepared = {
+      networkId,
+      hubPeers: new HubPeerMemo(),
+      set: null,
+      memo: new PlanMemo(),
+      synced: null,
+    };
+    prepared.set(binding.iface, fresh);
+    return fresh;
+  };
+  /** The record's desired set for `hub`, made from its last one (and kept as the next one's base). */
+  const desiredFor = (record: Prepared, hub: HubState): DesiredSet => {
+    record.set = desiredSet(hub.peers, record.set ?? undefined);
+    return record.set;
+  };
+  /** What the last full sync of the network through `binding` left, if it was the last one there. */
+  const syncedThrough = (binding: InterfaceBinding, networkId: string) => {
+    const record = prepared.get(binding.iface);
+    return record?.networkId === networkId ? record.synced : null;
+  };
+  /** Drops what is kept of the network (it is gone, or no longer synced here). */
+  const forget = (networkId: string) => {
+    for (const [iface, record] of prepared) if (record.networkId === networkId) prepared.delete(iface);
   };
 
   /**
@@ -239,23 +281,26 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   ): Promise<SyncOutcome | typeof RESOLVE_AGAIN> {
     const key = `${networkId} ${options.removeUnknown} ${options.reportDrift} ${options.checkSettings === true}`;
     const locked = async (coalesced: boolean): Promise<SyncOutcome | typeof RESOLVE_AGAIN> => {
-      const loaded = await loadHub(binding, networkId).catch((err: unknown): typeof RESOLVE_AGAIN => {
-        if (err instanceof DomainError && err.code === "NETWORK_NOT_FOUND") return RESOLVE_AGAIN;
-        throw err;
-      });
+      const record = preparedFor(binding, networkId);
+      const loaded = await loadHub(binding, networkId, record.hubPeers).catch(
+        (err: unknown): typeof RESOLVE_AGAIN => {
+          if (err instanceof DomainError && err.code === "NETWORK_NOT_FOUND") return RESOLVE_AGAIN;
+          throw err;
+        },
+      );
       if (loaded === RESOLVE_AGAIN || bindingFor(loaded.state.network) !== binding) return RESOLVE_AGAIN;
       const { state: hub, reading } = loaded;
       const network = hub.network;
       // Checked and indexed while the interface may still be answering.
-      const desired = desiredFor(networkId, hub);
+      const desired = desiredFor(record, hub);
       const changed: string[] = [];
       const ensureDrift: LinkDrift[] = [];
       const actual = await readInterface(binding, hub, reading, changed, ensureDrift);
       const { plan, drift } = diffInterface(
-        desired.set,
+        desired,
         actual,
         { removeUnknown: options.removeUnknown, retired: new Set(hub.retired) },
-        desired.memo,
+        record.memo,
       );
       // IMPORTANT: the lease may have been lost while the database and the interface were read.
       if (!mayApply(networkId)) return standby(binding);
@@ -280,6 +325,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       changed.push(...link.changed);
       link.drift.unshift(...ensureDrift);
       const onInterface = actual.peers.length + plan.add.length - plan.remove.length;
+      record.synced = { set: desired, peers: onInterface, joined: new Set() };
       deps.metrics?.interfacePeers.set({ interface: binding.iface }, onInterface);
       if (options.reportDrift && driftCount(drift) + link.drift.length > 0) {
         for (const [kind, n] of [
@@ -314,8 +360,8 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       return {
         managed: true,
         iface: binding.iface,
-        note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.set.peers.length} peers${driftNote}${left}${settingsNote}${forwardingNote}`,
-        peers: desired.set.peers.length,
+        note: `${binding.iface}: ${plan.reason} in ${writes} write(s); ${desired.peers.length} peers${driftNote}${left}${settingsNote}${forwardingNote}`,
+        peers: desired.peers.length,
         writes,
         coalesced,
         drift,
@@ -325,6 +371,26 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       };
     };
     return hubs.throttled(binding.iface, key, takingJoined(networkId, locked));
+  }
+
+  /**
+   * Keeps the `interface_peers` gauge true after a targeted apply wrote `peers`, without reading
+   * the interface: a peer counts once unless the last full sync had it desired (so on the
+   * interface) or an earlier targeted apply since counted it. The next full sync counts afresh.
+   */
+  function countJoined(
+    binding: InterfaceBinding,
+    networkId: string,
+    peers: readonly { publicKey: string }[],
+  ) {
+    const synced = syncedThrough(binding, networkId);
+    if (!synced) return;
+    for (const { publicKey } of peers) {
+      if (synced.set.index.has(publicKey) || synced.joined.has(publicKey)) continue;
+      synced.joined.add(publicKey);
+      synced.peers++;
+    }
+    deps.metrics?.interfacePeers.set({ interface: binding.iface }, synced.peers);
   }
 
   /**
@@ -374,6 +440,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       if (writes > 0) {
         hubs.wrote(binding.iface, coalesced);
         deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
+        countJoined(binding, networkId, found.peers);
       }
       return outcome(
         writes,
@@ -408,11 +475,12 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       }
       const network = await deps.networks.findNetwork(networkId);
       if (!network) {
-        prepared.delete(networkId);
+        forget(networkId);
         return gone();
       }
       const binding = bindingFor(network);
       if (!binding) {
+        forget(networkId);
         const { total } = await deps.nodes.listNodes({ networkId, limit: 1, offset: 0 });
         return unmanaged(`no WireGuard interface is managed for this network here; ${total} desired peers`, {
           peers: total,
@@ -424,7 +492,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       if (outcome !== RESOLVE_AGAIN) return outcome;
       // Renamed or deleted between the two reads: the next sync resolves it afresh.
       served.delete(networkId);
-      prepared.delete(networkId);
+      forget(networkId);
       return gone("the network was renamed or deleted while it was being synced");
     },
 
@@ -442,7 +510,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     async applyJoined(networkId: string, nodeIds: readonly string[]): Promise<SyncOutcome> {
       const full = () => this.syncNetwork(networkId, { removeUnknown: false, reportDrift: false });
       const binding = served.get(networkId);
-      if (!binding || !prepared.has(networkId)) return full();
+      if (!binding || !syncedThrough(binding, networkId)) return full();
       if (!mayApply(networkId)) return standby(binding);
       addPending(networkId, nodeIds);
       const outcome = await hubs.throttled(binding.iface, `joined ${networkId}`, (coalesced) =>
@@ -468,13 +536,14 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
           checkedAt,
         };
       return exclusive(binding.iface, async () => {
-        const { state: hub, reading } = await loadHub(binding, networkId);
-        const desired = desiredFor(networkId, hub); // while the interface may still be answering
+        const record = preparedFor(binding, networkId);
+        const { state: hub, reading } = await loadHub(binding, networkId, record.hubPeers);
+        const desired = desiredFor(record, hub); // while the interface may still be answering
         const ensureDrift: LinkDrift[] = [];
         const report = driftReport(
-          desired.set,
+          desired,
           await readInterface(binding, hub, reading, undefined, ensureDrift),
-          desired.memo,
+          record.memo,
         );
         const link = await reconcileLink(binding, hub, { all: true, apply: false });
         link.drift.unshift(...ensureDrift);
@@ -547,7 +616,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const networkId = network.id;
       const bound = bindingFor(network);
       if (!bound) return 0;
-      prepared.delete(networkId);
+      forget(networkId);
       served.delete(networkId);
       return exclusive(bound.iface, async () => {
         let actual: Awaited<ReturnType<ReturnType<typeof port>["dump"]>>;
@@ -573,6 +642,18 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         deps.metrics?.interfacePeers.set({ interface: bound.iface }, 0);
         return actual.peers.length;
       });
+    },
+
+    /**
+     * What is kept between syncs, per interface: the network last synced through it and how many of
+     * its hub peers are memoised (no peer itself: they hold preshared keys). For diagnostics.
+     */
+    kept(): { iface: string; networkId: string; peers: number }[] {
+      return [...prepared].map(([iface, record]) => ({
+        iface,
+        networkId: record.networkId,
+        peers: record.hubPeers.toJSON().peers,
+      }));
     },
 
     /** Releases driver connections (interfaces stay up). */

@@ -113,6 +113,8 @@ export interface DesiredSet {
   readonly peers: readonly CheckedPeer[];
   /** Public key → position in `peers`. */
   readonly index: ReadonlyMap<string, number>;
+  /** The desired peers `peers` were checked from, position for position (the next set's base). */
+  readonly sources: readonly DesiredPeer[];
 }
 
 /**
@@ -136,18 +138,28 @@ export interface Agreement {
 /**
  * Checks (`checkPeer`) and indexes desired peers (a `DesiredSet` is returned as is): where peers
  * enter the data plane, so each is checked here once. With `previous`, the set made from the last
- * call: when every desired peer is equal to the previous set's (already checked) one, that set is
- * returned; otherwise the new set takes over the previous set's peers that did not change, so one
- * enrolled node costs one peer's checks, not all.
+ * call: when every desired peer is the previous set's source or equal to its (already checked)
+ * peer, that set is returned; otherwise the new set takes over the previous set's leading peers
+ * whose sources it is handed again (the very frozen objects, in the same positions: a memo's reads,
+ * `HubPeerMemo`'s) without looking at them, and the other peers that did not change after one
+ * comparison each, so one enrolled node costs one peer's checks, not all.
  * Pure; throws VALIDATION_FAILED for a malformed peer or a public key desired twice.
  */
 export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet, previous?: DesiredSet): DesiredSet {
   if (!Array.isArray(desired)) return desired as DesiredSet;
   const list = desired as readonly DesiredPeer[];
-  if (previous && sameDesiredPeers(list, previous.peers)) return previous;
+  const kept = previous ? sameSources(list, previous.sources) : 0;
+  if (previous && sameDesiredPeers(list, previous.peers, kept)) return previous;
   const peers: CheckedPeer[] = new Array(list.length);
-  const index = new Map<string, number>();
-  for (let i = 0; i < list.length; i++) {
+  let index: Map<string, number>;
+  if (kept === 0) index = new Map();
+  else {
+    // The kept peers are the previous set's first `kept` ones, already checked and distinct.
+    index = new Map(previous!.index);
+    for (let i = kept; i < previous!.peers.length; i++) index.delete(previous!.peers[i]!.publicKey);
+    for (let i = 0; i < kept; i++) peers[i] = previous!.peers[i]!;
+  }
+  for (let i = kept; i < list.length; i++) {
     const fresh = list[i]!;
     const j = previous?.index.get(fresh.publicKey);
     const known = j === undefined ? undefined : previous!.peers[j]!;
@@ -160,17 +172,37 @@ export function desiredSet(desired: readonly DesiredPeer[] | DesiredSet, previou
     index.set(peer.publicKey, i);
     peers[i] = peer;
   }
-  return Object.freeze({ peers, index });
+  return Object.freeze({ peers, index, sources: list.slice() });
 }
 
 /**
- * True when `fresh` holds exactly the peers `normal` does, field by field and in the same order.
- * `normal` is normalised and normalising is idempotent, so equal fields normalise alike; a peer in
- * another spelling only costs a fresh check.
+ * How many leading peers of `fresh` are the very objects `sources` holds in the same positions,
+ * frozen with their allowed IPs: those cannot have changed since they were checked.
  */
-function sameDesiredPeers(fresh: readonly DesiredPeer[], normal: readonly DesiredPeer[]): boolean {
+function sameSources(fresh: readonly DesiredPeer[], sources: readonly DesiredPeer[]): number {
+  const n = Math.min(fresh.length, sources.length);
+  let k = 0;
+  while (k < n) {
+    const peer = fresh[k]!;
+    if (peer !== sources[k] || !Object.isFrozen(peer) || !Object.isFrozen(peer.allowedIps)) break;
+    k++;
+  }
+  return k;
+}
+
+/**
+ * True when `fresh` holds exactly the peers `normal` does, field by field and in the same order,
+ * from position `from` on (the caller knows the ones before agree). `normal` is normalised and
+ * normalising is idempotent, so equal fields normalise alike; a peer in another spelling only costs
+ * a fresh check.
+ */
+function sameDesiredPeers(
+  fresh: readonly DesiredPeer[],
+  normal: readonly DesiredPeer[],
+  from: number,
+): boolean {
   if (fresh.length !== normal.length) return false;
-  for (let i = 0; i < fresh.length; i++) if (!samePeer(fresh[i]!, normal[i]!)) return false;
+  for (let i = from; i < fresh.length; i++) if (!samePeer(fresh[i]!, normal[i]!)) return false;
   return true;
 }
 
@@ -250,10 +282,16 @@ export function diffInterface(
       found[agreement.position] = null;
       continue;
     }
+    // Agreed under an earlier set: it holds if this set kept that very desired peer, most often
+    // where it was (a set made from the previous one keeps its unchanged leading peers in place).
+    if (agreement !== undefined && wanted.peers[agreement.position] === agreement.peer) {
+      agreement.set = wanted;
+      found[agreement.position] = null;
+      continue;
+    }
     const i = wanted.index.get(have.publicKey);
     if (i !== undefined) {
       const want = wanted.peers[i]!;
-      // Agreed under an earlier set: it holds if this set kept that very desired peer.
       if (agreement?.peer === want) {
         agreement.set = wanted;
         agreement.position = i;

@@ -13,6 +13,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { HubPeerMemo } from "../../src/mesh/index.js";
 import type { DesiredPeer } from "../../src/wireguard/index.js";
 import {
   checkPlan,
@@ -148,8 +149,12 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
       writesPerSync.push(counter.writes(iface) - before);
       return ms;
     };
-    /** The baseline's read: the same query the peer sync makes. */
-    const dbRead = () => configs.hubState(networkId);
+    /**
+     * The baseline's read: the same query the peer sync makes, with a memo of its own like the peer
+     * sync's (a shared one would parse a joined node's line for whichever side read first).
+     */
+    const baselinePeers = new HubPeerMemo();
+    const dbRead = () => configs.hubState(networkId, baselinePeers);
 
     // ── (a) no drift ───────────────────────────────────────────────────────────────────────────────
     options.log("(a) no drift");
@@ -346,6 +351,7 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
       mode: 0o600,
     });
     const empty = openDriver(emptyIf, { driver: "uapi" });
+    const createPeers = new HubPeerMemo();
     const c = await interleave(SLOW_ROUNDS, {
       prepare: async () => {
         await empty.apply(planInterface([], await empty.dump(), { removeUnknown: true, retired: new Set() }));
@@ -353,7 +359,7 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
       ours: timedSync(createId, emptyIf),
       base: () =>
         elapsedMs(async () => {
-          await configs.hubState(createId);
+          await configs.hubState(createId, createPeers);
           await wg("setconf", emptyIf, emptyConfig);
         }),
     });

@@ -11,7 +11,7 @@ import type { Database, Db, Executor } from "../../../src/db/index.js";
 import { networks, nodes, openDatabase, schema } from "../../../src/db/index.js";
 import { pgConstraint, pgErrorCode } from "../../../src/errors.js";
 import { parseHubPeerLine } from "../../../src/mesh/hub-peers.js";
-import { hubPeerText, usedAddresses } from "../../../src/mesh/mesh.repo.js";
+import { hubPeerRows, usedAddresses } from "../../../src/mesh/mesh.repo.js";
 import { adminSql, databaseUrl } from "../../support/db.js";
 
 /** Every table the schema declares, and every migration drizzle-kit made: what a fresh database must hold. */
@@ -97,7 +97,7 @@ async function meshReads(db: Db) {
       node("c", 3),
     ]);
   const used = await usedAddresses(db, net!.id);
-  const peers = (await hubPeerText(db, net!.id)).split("\n").map(parseHubPeerLine);
+  const peers = (await hubPeerRows(db, net!.id)).flatMap((row) => row.split("\n")).map(parseHubPeerLine);
   const none = await usedAddresses(db, "00000000-0000-0000-0000-000000000000");
   await db.delete(nodes).where(eq(nodes.networkId, net!.id));
   await db.delete(networks).where(eq(networks.id, net!.id));

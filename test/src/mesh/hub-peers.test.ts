@@ -3,14 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { networks } from "../../../src/db/index.js";
 import { HubPeerMemo, parseHubPeerLine } from "../../../src/mesh/hub-peers.js";
 import type { HubPeerRow } from "../../../src/mesh/mesh.repo.js";
-import { hubPeerText } from "../../../src/mesh/mesh.repo.js";
+import { hubPeerRows } from "../../../src/mesh/mesh.repo.js";
 import { createTestDatabase, type TestDatabase } from "../../support/db.js";
 
 const US = "\x1f";
 const KEY_A = `${"A".repeat(43)}=`;
 const KEY_B = `${"B".repeat(43)}=`;
 const KEY_C = `${"C".repeat(43)}=`;
-/** A line as Postgres spells it (`hubPeerText`): JSON text columns, "" for null, `t`/`f`. */
+/** A line as Postgres spells it (`hubPeerRows`): JSON text columns, "" for null, `t`/`f`. */
 const line = (fields: string[]) => fields.join(US);
 const plain = (id: string, key: string, ip4: string, status = "online") =>
   line([id, JSON.stringify(key), ip4, "", "", "[]", status, "", "f"]);
@@ -90,7 +90,7 @@ describe("HubPeerMemo", () => {
       "t",
     ]);
     const opened: string[] = [];
-    const peers = memo.read(`${text}\n${managed}`, (n) => {
+    const peers = memo.read([`${text}\n${managed}`], (n) => {
       opened.push(n.id);
       return n.presharedKeyManaged ? `psk-of-${n.presharedKeyEnc}` : undefined;
     });
@@ -99,7 +99,7 @@ describe("HubPeerMemo", () => {
       { publicKey: KEY_C, allowedIps: ["10.0.0.4/32"], endpoint: null, presharedKey: "psk-of-sealed" },
     ]);
     expect(opened).toEqual(["a", "c"]); // a disabled node is no peer
-    expect(memo.read("", () => undefined)).toEqual([]);
+    expect(memo.read([], () => undefined)).toEqual([]);
   });
 
   it("returns the same peers for the same text, and parses only the lines that changed", () => {
@@ -109,15 +109,17 @@ describe("HubPeerMemo", () => {
       opened++;
       return undefined;
     };
-    const first = memo.read(text, pskOf);
+    const first = memo.read([text], pskOf);
     expect(opened).toBe(1);
-    expect(memo.read(text, pskOf)).toBe(first);
+    expect(memo.read([text], pskOf)).toBe(first);
     expect(opened).toBe(1);
     // One node joined and one changed its address: only those two lines make new peers.
     const next = memo.read(
-      [plain("a", KEY_A, "10.0.0.2"), plain("b", KEY_B, "10.0.0.9"), plain("c", KEY_C, "10.0.0.4")].join(
-        "\n",
-      ),
+      [
+        [plain("a", KEY_A, "10.0.0.2"), plain("b", KEY_B, "10.0.0.9"), plain("c", KEY_C, "10.0.0.4")].join(
+          "\n",
+        ),
+      ],
       pskOf,
     );
     expect(opened).toBe(3);
@@ -127,13 +129,48 @@ describe("HubPeerMemo", () => {
 
   it("keeps what it had when a line is malformed", () => {
     const memo = new HubPeerMemo();
-    const first = memo.read(text, () => undefined);
-    expect(() => memo.read(`${text}\nbroken`, () => undefined)).toThrow(/malformed/);
-    expect(memo.read(text, () => undefined)).toBe(first);
+    const first = memo.read([text], () => undefined);
+    expect(() => memo.read([text, "broken"], () => undefined)).toThrow(/malformed/);
+    expect(memo.read([text], () => undefined)).toBe(first);
+  });
+
+  /** Rows of `perRow` lines of nodes `from`…`to - 1`, as `hubPeerRows` cuts them. */
+  const numbered = (n: number) =>
+    plain(`n${n}`, Buffer.alloc(32, n).toString("base64"), `10.1.${n >> 8}.${n & 255}`);
+  const rowsOf = (nodes: number[], perRow: number) =>
+    Array.from({ length: Math.ceil(nodes.length / perRow) }, (_, r) =>
+      nodes
+        .slice(r * perRow, (r + 1) * perRow)
+        .map(numbered)
+        .join("\n"),
+    );
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+  it.each([
+    ["a node joins at the highest address", range(1, 31), 1],
+    ["a node joins at the lowest address (every row moves by a line)", [0, ...range(1, 30)], 1],
+    ["a node leaves from the middle", [...range(1, 12), ...range(13, 30)], 0],
+    ["nothing changes", range(1, 30), 0],
+  ])("parses only new lines, and keeps unchanged rows' peers, when %s", (_, nodes, parsed) => {
+    const memo = new HubPeerMemo();
+    let opened = 0;
+    const pskOf = () => {
+      opened++;
+      return undefined;
+    };
+    const first = memo.read(rowsOf(range(1, 30), 10), pskOf);
+    expect(opened).toBe(29);
+    const next = memo.read(rowsOf(nodes, 10), pskOf);
+    expect(opened - 29).toBe(parsed);
+    expect(next.map((p) => p.publicKey)).toEqual(nodes.map((n) => Buffer.alloc(32, n).toString("base64")));
+    // Every node that was there is the very same (frozen) peer, wherever its line moved.
+    expect(next.filter((p) => first.includes(p))).toHaveLength(nodes.filter((n) => n >= 1 && n < 30).length);
+    expect(next.every((p) => Object.isFrozen(p) && Object.isFrozen(p.allowedIps))).toBe(true);
+    expect(memo.toJSON()).toEqual({ peers: nodes.length });
   });
 });
 
-describe("hubPeerText on Postgres", () => {
+describe("hubPeerRows on Postgres", () => {
   let t: TestDatabase;
   beforeAll(async () => {
     t = await createTestDatabase(2);
@@ -165,8 +202,9 @@ describe("hubPeerText on Postgres", () => {
              case when i = 9 then 'sealed' end, i = 9,
              case when i = 11 then e'odd\x1f"host\n:1' end
       from generate_series(1200, 0, -1) as i`);
-    const text = await hubPeerText(db, id);
-    const rows = text.split("\n").map(parseHubPeerLine);
+    const text = await hubPeerRows(db, id);
+    expect(text.map((row) => row.split("\n").length)).toEqual([500, 500, 201]);
+    const rows = text.flatMap((row) => row.split("\n")).map(parseHubPeerLine);
     expect(rows).toHaveLength(1201);
     expect(rows.map((r) => r.ip4)).toEqual(
       Array.from({ length: 1201 }, (_, i) => `10.7.${(i + 2) >> 8}.${(i + 2) & 255}`),
@@ -178,6 +216,6 @@ describe("hubPeerText on Postgres", () => {
     expect(rows[7]!.status).toBe("disabled");
     const peers = new HubPeerMemo().read(text, () => undefined);
     expect(peers).toHaveLength(1200);
-    expect(await hubPeerText(db, "00000000-0000-0000-0000-000000000000")).toBe("");
+    expect(await hubPeerRows(db, "00000000-0000-0000-0000-000000000000")).toEqual([]);
   });
 });

@@ -143,6 +143,36 @@ describe("peer sync against in-memory interfaces", () => {
     ).toMatchObject({ rxBytes: 4096, txBytes: 1024 });
   });
 
+  it("counts a targeted apply's joined peers on the interface at once, each once", async () => {
+    const net = (await json(await t.request("/api/v1/networks"))).data.find(
+      (n: { name: string }) => n.name === "office",
+    );
+    const gauge = async () => {
+      const text = await t.platform.metrics.registry.metrics();
+      return Number(/wiresync_interface_peers\{interface="wsoffice"[^}]*\} (\d+)/.exec(text)?.[1]);
+    };
+    await sync(net.id);
+    const fake = fakes.get("wsoffice")!;
+    const before = (await fake.dump()).peers.length;
+    expect(await gauge()).toBe(before);
+    const joined = [await createNode(t, net.id), await createNode(t, net.id)];
+    const ids = joined.map((j) => j.node.id as string);
+    expect(await t.platform.services.peerSync.applyJoined(net.id, ids)).toMatchObject({
+      writes: 1,
+      peers: 2,
+    });
+    expect((await fake.dump()).peers).toHaveLength(before + 2);
+    expect(await gauge()).toBe(before + 2);
+    // Applied again (a retried job): on the interface already, so not counted again.
+    expect(await t.platform.services.peerSync.applyJoined(net.id, ids.slice(0, 1))).toMatchObject({
+      writes: 1,
+    });
+    expect(await gauge()).toBe(before + 2);
+    // A full sync counts what it finds, and agrees.
+    expect(await sync(net.id)).toMatchObject({ writes: 0 });
+    expect(await gauge()).toBe(before + 2);
+  });
+
   it("follows a network renamed away from its interface, back to it, and deleted", async () => {
     const net = (await json(await t.request("/api/v1/networks"))).data.find(
       (n: { name: string }) => n.name === "office",
@@ -157,13 +187,20 @@ describe("peer sync against in-memory interfaces", () => {
     const away = await sync(net.id);
     expect(away).toMatchObject({ managed: false, writes: 0 });
     expect((await fake.dump()).peers).toHaveLength(before);
+    // Nothing is kept for a network no longer synced here.
+    expect(t.platform.services.peerSync.kept()).toEqual([]);
 
     expect((await rename("office")).status).toBe(200);
     const back = await sync(net.id);
     expect(back).toMatchObject({ managed: true, writes: 1 });
     expect((await fake.dump()).peers).toHaveLength(before + 1);
+    expect(t.platform.services.peerSync.kept()).toEqual([
+      { iface: "wsoffice", networkId: net.id, peers: before + 1 },
+    ]);
 
     expect((await t.request(`/api/v1/networks/${net.id}?force=true`, { method: "DELETE" })).status).toBe(200);
     expect(await sync(net.id)).toMatchObject({ managed: false, note: "the network no longer exists" });
+    // The deleted network's hub peers, desired set and plan memo are dropped with it.
+    expect(t.platform.services.peerSync.kept()).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import type {
   CheckedPeer,
   CheckedPlan,
   DesiredPeer,
+  DesiredSet,
   PlanOptions,
   WgPeer,
   WgPlan,
@@ -686,12 +687,123 @@ describe("a desired set reused between reconciles", () => {
     const agreeing = frozen(peer(A, { allowedIps: ["10.0.0.2/32"] }));
     const set = desiredSet(desired);
     expect(Object.isFrozen(set)).toBe(true);
-    expect(Object.keys(set).sort()).toEqual(["index", "peers"]);
+    expect(Object.keys(set).sort()).toEqual(["index", "peers", "sources"]);
     const memo = new PlanMemo();
     diffInterface(set, state(agreeing), options);
     diffInterface(desiredSet(desired, set), state(agreeing), options);
     expect(memo.agreed.has(agreeing)).toBe(false);
     diffInterface(set, state(agreeing), options, memo);
     expect(memo.agreed.has(agreeing)).toBe(true);
+  });
+});
+
+describe("a desired set made from the very peers the previous set was made from", () => {
+  const options: PlanOptions = { removeUnknown: true, retired: new Set() };
+  const KEYS = [A, B, C, D, HUB];
+  /** Frozen desired peers, as a memo of the database's peers hands them out (`HubPeerMemo`). */
+  const sources = KEYS.map((k, i) =>
+    Object.freeze({ publicKey: k, allowedIps: Object.freeze([`10.0.0.${i + 2}/32`]) }),
+  );
+  const joined = Object.freeze({ publicKey: key(5), allowedIps: Object.freeze(["10.0.0.9/32"]) });
+  const frozenPeer = (p: DesiredPeer): WgPeer => {
+    const made = peer(p.publicKey, { allowedIps: [...p.allowedIps] });
+    return Object.freeze({ ...made, allowedIps: Object.freeze(made.allowedIps) as string[] });
+  };
+  /** How many of `next`'s peers are the very checked peers of `previous` at the same position. */
+  const keptInPlace = (next: DesiredSet, previous: DesiredSet) =>
+    next.peers.filter((p, i) => p === previous.peers[i]).length;
+
+  it("is the previous set for the same peers handed again, in a new array", () => {
+    const first = desiredSet(sources);
+    expect(desiredSet([...sources], first)).toBe(first);
+  });
+
+  it.each([
+    ["one peer joined at the end", [...sources, joined], 5],
+    ["one peer joined in the middle", [...sources.slice(0, 2), joined, ...sources.slice(2)], 2],
+    ["one peer left at the end", sources.slice(0, 4), 4],
+    ["one peer left in the middle", [...sources.slice(0, 1), ...sources.slice(2)], 1],
+    ["the first peer changed", [{ ...sources[0]!, allowedIps: ["10.0.0.7/32"] }, ...sources.slice(1)], 4],
+  ])(
+    "keeps the unchanged checked peers when %s (%i in place), and equals a set made afresh",
+    (_, next, inPlace) => {
+      const first = desiredSet(sources);
+      const made = desiredSet(next, first);
+      expect(keptInPlace(made, first)).toBe(inPlace);
+      expect(made).toEqual(desiredSet(next));
+      // Unchanged peers further on are still the previous set's checked peers, wherever they moved.
+      expect(made.peers.filter((p) => first.peers.includes(p))).toHaveLength(
+        next.filter((p) => sources.includes(p as (typeof sources)[number])).length,
+      );
+      // The previous set is left as it was (its index is copied, not changed).
+      expect(first.index.size).toBe(5);
+      expect([...first.index]).toEqual(KEYS.map((k, i) => [k, i]));
+    },
+  );
+
+  it("compares a peer that is handed again but could have changed (not frozen)", () => {
+    const mutable: DesiredPeer[] = sources.map((p) => ({ ...p, allowedIps: [...p.allowedIps] }));
+    const first = desiredSet(mutable);
+    (mutable[3]!.allowedIps as string[]).push("10.9.9.9/32");
+    const next = desiredSet(mutable, first);
+    expect(next).not.toBe(first);
+    expect(next.peers[3]!.allowedIps).toEqual(["10.0.0.5/32", "10.9.9.9/32"]);
+    expect(keptInPlace(next, first)).toBe(4);
+    // A frozen peer whose allowed IPs are not frozen is compared too.
+    const halfFrozen = sources.map((p) => Object.freeze({ ...p, allowedIps: [...p.allowedIps] }));
+    const half = desiredSet(halfFrozen);
+    halfFrozen[0]!.allowedIps.push("10.8.8.8/32");
+    expect(desiredSet(halfFrozen, half).peers[0]!.allowedIps).toEqual(["10.0.0.2/32", "10.8.8.8/32"]);
+  });
+
+  it("repeats no public key: a joined peer with a kept peer's key is refused", () => {
+    const first = desiredSet(sources);
+    expect(() => desiredSet([...sources, { publicKey: A, allowedIps: [] }], first)).toThrow(
+      /repeats a public key/,
+    );
+  });
+
+  it("carries every agreement over in place after a join, and plans only the joined peer", () => {
+    const actual = state(...sources.map(frozenPeer));
+    const first = desiredSet(sources);
+    const memo = new PlanMemo();
+    expect(isEmptyPlan(diffInterface(first, actual, options, memo).plan)).toBe(true);
+    const next = desiredSet([...sources, joined], first);
+    const { plan, drift } = diffInterface(next, actual, options, memo);
+    expect(plan).toEqual(diffInterface([...sources, joined], actual, options).plan);
+    expect(plan.add.map((p) => p.publicKey)).toEqual([joined.publicKey]);
+    expect(plan.update).toEqual([]);
+    expect(plan.remove).toEqual([]);
+    expect(drift.missing).toEqual([joined.publicKey]);
+    const agreements = actual.peers.map((p) => memo.agreed.get(p));
+    expect(agreements.filter((a) => a?.set === next)).toHaveLength(5);
+    expect(agreements.map((a) => a?.position)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("still finds drift on the interface when the desired peers are handed again", () => {
+    const first = desiredSet(sources);
+    const memo = new PlanMemo();
+    diffInterface(first, state(...sources.map(frozenPeer)), options, memo);
+    // Behind our back: B's allowed IPs changed, D left, an unknown peer came.
+    const drifted = state(
+      ...sources
+        .map((p) =>
+          p.publicKey === B
+            ? frozenPeer({ ...p, allowedIps: ["10.7.7.7/32"] })
+            : p.publicKey === D
+              ? null
+              : frozenPeer(p),
+        )
+        .filter((p): p is WgPeer => p !== null),
+      frozenPeer({ publicKey: key(6), allowedIps: ["10.6.6.6/32"] }),
+    );
+    const next = desiredSet([...sources, joined], first);
+    const { plan, drift } = diffInterface(next, drifted, options, memo);
+    expect(plan).toEqual(diffInterface([...sources, joined], drifted, options).plan);
+    expect(drift).toEqual({
+      missing: [D, joined.publicKey],
+      unexpected: [key(6)],
+      mismatched: [{ publicKey: B, fields: ["allowedIps"] }],
+    });
   });
 });
