@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { generateNodeToken } from "../auth/index.js";
 import { sha256Hex } from "../crypto/index.js";
-import type { Tx } from "../db/index.js";
+import type { Executor } from "../db/index.js";
 import { DomainError } from "../errors.js";
 import { generateKeyPairAsync } from "../wireguard/index.js";
 import { parseCidr } from "./cidr.js";
@@ -83,7 +83,7 @@ export function createAddressClaims() {
  */
 export async function allocatePair(
   claims: AddressClaims,
-  tx: Tx,
+  tx: Executor,
   network: NetworkRow,
   first: UsedAddresses,
   session: ClaimSession,

@@ -1,8 +1,10 @@
 import { and, eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RunningServer } from "../../../../apps/api/server.js";
 import { listen } from "../../../../apps/api/server.js";
-import { auditLog, events, networks, nodes } from "../../../../src/db/index.js";
+import { auditLog, events, networks, nodes, rowsOf as resultRows } from "../../../../src/db/index.js";
+import { getNetwork } from "../../../../src/mesh/mesh.repo.js";
+import { generateKeyPair } from "../../../../src/wireguard/index.js";
 import type { Json } from "../../../support/http.js";
 import { createNetwork } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
@@ -121,6 +123,57 @@ describe("concurrent enrollment into one network", () => {
     expect(config).toContain("MTU = 1280");
     const served = await t.request(`/api/v1/nodes/${created.body.data.node.id}/config`);
     expect(await served.text()).toBe(config);
+  });
+
+  it("builds a node from the routes as locked: a node taking routes, committed while the enrollment waits for the lock, is in its config", async () => {
+    const net = await createNetwork(t, { cidr4: "10.68.0.0/24" });
+    const { db } = t.platform.database;
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    // The network's exclusive lock, as every change of routes takes it, held while a router joins and
+    // while the enrollment (which read the network before, without routes) waits for the lock.
+    const change = db.transaction(async (tx) => {
+      await getNetwork(tx, net.id, { lock: "update" });
+      await tx.insert(nodes).values({
+        networkId: net.id,
+        name: "router",
+        publicKey: generateKeyPair().publicKey,
+        ip4: "10.68.0.200",
+        extraAllowedIps: ["192.168.68.0/24"],
+      });
+      locked();
+      await held;
+    });
+    await isLocked;
+    const enrolling = enroll(net.id, "late");
+    // Released once the enrollment's statement waits for the network's row lock.
+    await vi.waitFor(
+      async () => {
+        const [row] = resultRows<{ n: number }>(
+          await db.execute(
+            sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          ),
+        );
+        expect(row?.n).toBe(1);
+      },
+      { timeout: 10_000, interval: 10 },
+    );
+    release();
+    await change;
+    const created = await enrolling;
+    expect(created.status).toBe(201);
+    const config = created.body.data.config as string;
+    expect(config).toContain("192.168.68.0/24");
+    const served = await t.request(`/api/v1/nodes/${created.body.data.node.id}/config`);
+    expect(await served.text()).toBe(config);
+    const read = await t.request(`/api/v1/nodes/${created.body.data.node.id}`);
+    expect(((await read.json()) as Json).data).toEqual(created.body.data.node);
   });
 
   it("fills a /28 with exactly its 13 nodes and refuses the other 37 with 409 ADDRESS_POOL_EXHAUSTED", async () => {
