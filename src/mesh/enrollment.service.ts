@@ -14,7 +14,12 @@ import { generatePresharedKey } from "../wireguard/index.js";
 import type { MeshEffects } from "./effects.js";
 import { addJoined, dispatchEffects, newEffects } from "./effects.js";
 import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
-import { allocatePair, createAddressClaims, prepareNode } from "./enrollment-addresses.js";
+import {
+  allocatePair,
+  createAddressClaims,
+  createKnownAddresses,
+  prepareNode,
+} from "./enrollment-addresses.js";
 import { changedFields, type NodeFacts, nodeEventData } from "./events.js";
 import {
   actorOf,
@@ -80,6 +85,8 @@ export function createEnrollmentService(core: MeshCore) {
   } = core;
   /** Enrollments in flight in this process, per network and address (see `enrollment-addresses.ts`). */
   const claims = createAddressClaims();
+  /** The addresses of networks as last read, by version (see `enrollment-addresses.ts`). */
+  const known = createKnownAddresses();
   /**
    * Networks found to be meshes: their enrollments lock the network row exclusively from the start
    * (every node's config changes). Only grows; a network turned back into a hub merely keeps the
@@ -284,7 +291,12 @@ export function createEnrollmentService(core: MeshCore) {
   ): Promise<Enrolled | undefined> {
     let read = first;
     for (let attempt = 0; read && attempt <= DEFAULT_TX_RETRIES; attempt++) {
-      const { network, used, version } = read;
+      const { network, lease, version } = read;
+      const used = known.resolve(read);
+      if (!used) {
+        read = await repo.readForEnrollment(db, network.id);
+        continue;
+      }
       if (network.topology === "mesh") meshes.add(network.id);
       if (network.topology !== "hub" || used.hasRoutes || made.publicKey === network.hubPublicKey)
         return undefined;
@@ -356,15 +368,19 @@ export function createEnrollmentService(core: MeshCore) {
         } catch (domain) {
           if (!(domain instanceof DomainError && domain.code === "ADDRESS_TAKEN")) throw domain;
         }
+        known.forget(network.id);
         read = await repo.readForEnrollment(db, network.id);
         continue;
       }
+      // IMPORTANT: known before the claim goes, so that no enrollment of this process sees the
+      // address free in between.
+      if (row) known.add(network.id, version, ip4, ip6);
       session.release();
       if (!row) return undefined;
       const effects = newEffects(`node ${input.name} enrolled`);
       addJoined(effects, network.id, row.id);
-      if (used.lease === null) effects.syncQueues.set(network.id, JOBS["network-sync"].queue);
-      else if (used.lease.live) effects.syncQueues.set(network.id, hubQueueName(used.lease.hubId));
+      if (lease === null) effects.syncQueues.set(network.id, JOBS["network-sync"].queue);
+      else if (lease.live) effects.syncQueues.set(network.id, hubQueueName(lease.hubId));
       // As the unit of work's after-commit tasks: the change is in, a lost trigger is repaired by the
       // scheduled reconcile.
       await dispatchEffects(deps.queue, effects, report).catch(() => {});
@@ -384,7 +400,7 @@ export function createEnrollmentService(core: MeshCore) {
       const atOnce = (input.extraAllowedIps ?? []).length === 0 && !meshes.has(input.networkId);
       const [made, read] = await Promise.all([
         prepareNode(input.publicKey, sealNodeKey),
-        atOnce ? repo.readForEnrollment(db, input.networkId) : undefined,
+        atOnce ? repo.readForEnrollment(db, input.networkId, known.versionOf(input.networkId)) : undefined,
       ]);
       const created = await withClaims(
         async (session) =>

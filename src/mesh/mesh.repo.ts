@@ -204,16 +204,31 @@ export async function usedAddresses(exec: Executor, networkId: string): Promise<
   };
 }
 
-/** A network as an enrollment reads it before its statement (`insertNodeAtOnce`), with its addresses in use. */
+/** A network as an enrollment reads it before its statement (`insertNodeAtOnce`). */
 export interface EnrollmentRead {
   network: NetworkRow;
   /** The network row's version (`xmin`): `insertNodeAtOnce` writes only while it is still this one. */
   version: string;
-  used: UsedAddresses;
+  /** As in `UsedAddresses`. */
+  lease: UsedAddresses["lease"];
+  /**
+   * The addresses in use and whether a node carries routes; left out (not read) when the version is
+   * the one the caller said it knows them for.
+   */
+  used?: Omit<UsedAddresses, "lease">;
 }
 
+/**
+ * `expr` over the network's nodes (`n`), unless the caller knows them for this version of the row
+ * (then null). Foot-gun: written out, since drizzle leaves the table off the columns of a one-table
+ * select, and an unqualified "id" in the subquery would be the node's.
+ */
+const unlessKnown = <T>(expr: string) =>
+  sql<T | null>`case when "networks".xmin::text = ${sql.placeholder("knownVersion")} then null
+    else (select ${sql.raw(expr)} from "nodes" n where n.network_id = "networks"."id") end`;
+
 const enrollmentReadRow = placeholderQuery<
-  { networkId: string },
+  { networkId: string; knownVersion: string },
   {
     network: NetworkRow;
     version: string;
@@ -224,33 +239,45 @@ const enrollmentReadRow = placeholderQuery<
   }
 >((exec) =>
   exec
-    .select({ network: networks, version: sql<string>`min(${networks}.xmin::text)`, ...USED_ADDRESS_COLUMNS })
+    .select({
+      network: networks,
+      version: sql<string>`"networks".xmin::text`,
+      ip4: unlessKnown<string>(`coalesce(string_agg(host(n.ip4), ','), '')`),
+      ip6: unlessKnown<string>(`coalesce(string_agg(host(n.ip6), ','), '')`),
+      hasRoutes: unlessKnown<boolean>("coalesce(bool_or(cardinality(n.extra_allowed_ips) > 0), false)"),
+      lease: USED_ADDRESS_COLUMNS.lease,
+    })
     .from(networks)
-    .leftJoin(nodes, eq(nodes.networkId, networks.id))
-    .where(eq(networks.id, sql.placeholder("networkId")))
-    .groupBy(networks.id),
+    .where(eq(networks.id, sql.placeholder("networkId"))),
 );
 
 /**
- * The network (undefined when there is none), its row's version and its addresses in use, in one
- * statement and so from one snapshot: the version then vouches for the addresses' routes too (every
- * change of them holds the network's exclusive lock, which makes a new version).
+ * The network (undefined when there is none), its row's version and hub lease, and unless
+ * `knownVersion` is the version, its addresses in use and whether a node carries routes: in one
+ * statement and so from one snapshot. The version vouches for the addresses' routes (every change of
+ * them holds the network's exclusive lock, which makes a new version), and for the addresses apart
+ * from those other enrollments took since (which do not change the row).
  */
 export async function readForEnrollment(
   exec: Executor,
   networkId: string,
+  knownVersion = "",
 ): Promise<EnrollmentRead | undefined> {
-  const [row] = await enrollmentReadRow(exec, { networkId });
+  const [row] = await enrollmentReadRow(exec, { networkId, knownVersion });
   if (!row) return undefined;
   return {
     network: row.network,
     version: row.version,
-    used: {
-      ip4: row.ip4 ? row.ip4.split(",") : [],
-      ip6: row.ip6 ? row.ip6.split(",") : [],
-      hasRoutes: row.hasRoutes === true,
-      lease: row.lease ? { hubId: row.lease.slice(5), live: row.lease.startsWith("live:") } : null,
-    },
+    lease: row.lease ? { hubId: row.lease.slice(5), live: row.lease.startsWith("live:") } : null,
+    ...(row.ip4 === null
+      ? {}
+      : {
+          used: {
+            ip4: row.ip4 ? row.ip4.split(",") : [],
+            ip6: row.ip6 ? row.ip6.split(",") : [],
+            hasRoutes: row.hasRoutes === true,
+          },
+        }),
   };
 }
 

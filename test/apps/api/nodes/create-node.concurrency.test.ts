@@ -227,6 +227,51 @@ describe("concurrent enrollment into one network", () => {
 });
 
 /**
+ * Two API processes on one database: an enrollment reads the network's addresses only when the
+ * network row changed since it last did, so what the other process did meanwhile must still count.
+ */
+describe("enrollment beside another API process", () => {
+  let t: TestPlatform;
+  let other: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform();
+    other = await createTestPlatform({
+      database: t.db,
+      prefix: t.prefix,
+      encryptionKeys: { current: t.encryptionKey, previous: [] },
+    });
+  });
+  afterAll(async () => {
+    await other.close();
+    await t.close();
+  });
+
+  const enroll = async (p: TestPlatform, networkId: string, name: string) => {
+    const res = await p.request("/api/v1/nodes", { method: "POST", body: { networkId, name } });
+    expect(res.status).toBe(201);
+    return Number(String(((await res.json()) as Json).data.node.ip4).split(".")[3]);
+  };
+
+  it("steps over addresses the other process took, and reuses the lowest one it freed", async () => {
+    const net = await createNetwork(t, { cidr4: "10.69.0.0/24" });
+    expect([await enroll(t, net.id, "a1"), await enroll(t, net.id, "a2")]).toEqual([2, 3]);
+    // The other process takes .4 and .5; this one still knows the network as it read it (.2, .3).
+    expect([await enroll(other, net.id, "b1"), await enroll(other, net.id, "b2")]).toEqual([4, 5]);
+    expect(await enroll(t, net.id, "a3")).toBe(6);
+    // Ten at once here while the other process enrolls ten: twenty distinct addresses, none skipped.
+    const both = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => enroll(i % 2 ? other : t, net.id, `c${i}`)),
+    );
+    expect(both.sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 7));
+    // The other process frees .3: the next enrollment here takes it, lowest first.
+    const [a2] = await other.platform.database.db.select().from(nodes).where(eq(nodes.name, "a2"));
+    expect((await other.request(`/api/v1/nodes/${a2!.id}`, { method: "DELETE" })).status).toBe(200);
+    expect(await enroll(t, net.id, "a4")).toBe(3);
+    expect(await enroll(t, net.id, "a5")).toBe(27);
+  });
+});
+
+/**
  * One connection, as the embedded database gives: an enrollment must never hold the connection
  * while it waits for another statement of its own on the pool (a read made outside its
  * transaction), or the two wait for each other until the pool's bound gives up (503).
