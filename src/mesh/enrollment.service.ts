@@ -6,7 +6,7 @@ import { type AuditEntry, auditRow, recordAudit } from "../audit/index.js";
 import { describePrincipal, generateNodeToken } from "../auth/index.js";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
-import { DEFAULT_TX_RETRIES, pipelined } from "../db/index.js";
+import { DEFAULT_TX_RETRIES, isRetryableTxError, pipelined } from "../db/index.js";
 import { DomainError } from "../errors.js";
 import { eventRow } from "../events/index.js";
 import { hubQueueName, JOBS } from "../queue/index.js";
@@ -363,11 +363,13 @@ export function createEnrollmentService(core: MeshCore) {
         });
       } catch (err) {
         session.release();
-        try {
-          translateConstraint(err, { name: input.name, publicKey });
-        } catch (domain) {
-          if (!(domain instanceof DomainError && domain.code === "ADDRESS_TAKEN")) throw domain;
-        }
+        // A deadlock or serialization failure is retried as the unit of work retries a transaction.
+        if (!isRetryableTxError(err))
+          try {
+            translateConstraint(err, { name: input.name, publicKey });
+          } catch (domain) {
+            if (!(domain instanceof DomainError && domain.code === "ADDRESS_TAKEN")) throw domain;
+          }
         known.forget(network.id);
         read = await repo.readForEnrollment(db, network.id);
         continue;
