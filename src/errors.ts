@@ -115,6 +115,15 @@ export function pgConstraint(err: unknown): string | undefined {
   return undefined;
 }
 
+/** Name of the column of a Postgres error (a NOT NULL violation's), if any. */
+export function pgColumn(err: unknown): string | undefined {
+  for (const e of causes(err)) {
+    const c = e.column_name ?? e.column;
+    if (typeof c === "string") return c;
+  }
+  return undefined;
+}
+
 /**
  * Codes of failures to reach the database rather than of the request: the socket's (refused, reset,
  * timed out, unresolvable host), postgres.js's (connection closed, ended or timed out) and Postgres's

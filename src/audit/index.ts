@@ -35,14 +35,19 @@ const insertAuditRow = placeholderQuery<{
 
 /** Inserts one audit row with the executor given (pass the change's transaction). */
 export async function recordAudit(exec: Executor, entry: AuditEntry): Promise<void> {
-  await insertAuditRow(exec, {
+  await insertAuditRow(exec, auditRow(entry));
+}
+
+/** The audit row of `entry` as `recordAudit` writes it, for a statement that writes it with its change. */
+export function auditRow(entry: AuditEntry) {
+  return {
     actor: entry.actor,
     action: entry.action,
     entityType: entry.entityType,
     entityId: entry.entityId ?? null,
     details: entry.details ?? {},
     requestId: entry.requestId ?? null,
-  });
+  };
 }
 
 export interface AuditQuery {

@@ -1,3 +1,5 @@
+import type { SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import type { Executor } from "./client.js";
 
 /** A drizzle query builder (select, insert, update, delete) that can be prepared: drizzle's public API. */
@@ -26,6 +28,31 @@ export function placeholderQuery<Params extends Record<string, unknown>, Row = n
       built.set(exec, query);
     }
     return rowsOf<Row>(await query.execute(params));
+  };
+}
+
+/** Renders statements as the database's drizzle does (src/db/client.ts: snake_case columns). */
+const dialect = new PgDialect({ casing: "snake_case" });
+
+/**
+ * `placeholderQuery` for a statement a query builder cannot express (e.g. data-modifying CTEs):
+ * `build` makes it on the executor it runs on, with `sql.placeholder(name)` for its values (query
+ * builders holding placeholders may be parts of it), once per executor. Rows come back raw, keyed by the names Postgres gives them.
+ */
+export function placeholderStatement<Params extends Record<string, unknown>, Row = never>(
+  build: (exec: Executor) => SQL,
+): (exec: Executor, params: Params) => Promise<Row[]> {
+  const prepared = new WeakMap<
+    Executor,
+    { execute(placeholders?: Record<string, unknown>): Promise<unknown> }
+  >();
+  return async (exec, params) => {
+    let statement = prepared.get(exec);
+    if (!statement) {
+      statement = exec._.session.prepareQuery(dialect.sqlToQuery(build(exec)), undefined, "", false);
+      prepared.set(exec, statement);
+    }
+    return rowsOf<Row>(await statement.execute(params));
   };
 }
 

@@ -59,6 +59,17 @@ const insertEventRow = placeholderQuery<
 );
 
 /**
+ * The outbox row of `event` as `emitEvent` writes it (secret-named keys dropped), for a statement that
+ * writes it together with the change it reports; the insert's trigger notifies the relay as usual.
+ */
+export function eventRow(
+  event: NewEvent,
+  options: EmitOptions = {},
+): { type: string; data: Record<string, unknown>; source: string } {
+  return { type: event.type, data: sanitizeEventData(event.data).data, source: options.source ?? "system" };
+}
+
+/**
  * `emitEvent` for names outside `EventType` (custom events from the dispatch API, internal ones).
  * Callers validate the name first.
  */

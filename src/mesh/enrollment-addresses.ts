@@ -11,12 +11,12 @@
 import { randomUUID } from "node:crypto";
 import { generateNodeToken } from "../auth/index.js";
 import { sha256Hex } from "../crypto/index.js";
-import type { Tx } from "../db/index.js";
+import type { Executor } from "../db/index.js";
 import { DomainError } from "../errors.js";
 import { generateKeyPairAsync } from "../wireguard/index.js";
 import { parseCidr } from "./cidr.js";
 import { allocateAddress } from "./ipam.js";
-import type { NetworkRow, UsedAddresses } from "./mesh.repo.js";
+import type { EnrollmentRead, NetworkRow, UsedAddresses } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 
 /** One enrollment's claims; `release` once its transaction is over (committed or rolled back). */
@@ -83,9 +83,9 @@ export function createAddressClaims() {
  */
 export async function allocatePair(
   claims: AddressClaims,
-  tx: Tx,
+  tx: Executor,
   network: NetworkRow,
-  first: UsedAddresses,
+  first: Pick<UsedAddresses, "ip4" | "ip6">,
   session: ClaimSession,
 ): Promise<{ ip4: string; ip6: string | null }> {
   session.release(); // a retried attempt's claim: its transaction is gone
@@ -109,6 +109,74 @@ export async function allocatePair(
     await claims.settled(network.id);
     used = await repo.usedAddresses(tx, network.id);
   }
+}
+
+/** How many networks `createKnownAddresses` keeps addresses for; the least recently read go first. */
+const KNOWN_NETWORKS = 256;
+
+export type KnownAddresses = ReturnType<typeof createKnownAddresses>;
+
+/**
+ * Per network, the addresses in use as of one version of its row (`xmin`), with those enrollments of
+ * this process inserted since: an enrollment then reads the network row alone instead of every
+ * address (`readForEnrollment` with the version known). Sound because whatever frees an address or
+ * changes routes (a deletion, a move, a new route) holds the network's exclusive lock, which makes a
+ * new version. What it can miss is an address another process (or this one's transactional path)
+ * took meanwhile: the insert ends at the unique constraint, and `forget` makes the next read whole.
+ */
+export function createKnownAddresses() {
+  const known = new Map<
+    string,
+    { version: string; ip4: Set<string>; ip6: Set<string>; hasRoutes: boolean }
+  >();
+  return {
+    /** The version the addresses of `networkId` are known for; "" when none. */
+    versionOf(networkId: string): string {
+      return known.get(networkId)?.version ?? "";
+    },
+
+    /**
+     * The addresses of `read`'s network: those read with it (kept from now on), or those known for its
+     * version; undefined when neither (the version moved on between read and now: read them).
+     */
+    resolve(read: EnrollmentRead): Omit<UsedAddresses, "lease"> | undefined {
+      const id = read.network.id;
+      const entry = known.get(id);
+      if (read.used) {
+        // Within one version addresses are only ever added: a read that began before others'
+        // inserts were known here must not drop them.
+        if (entry?.version === read.version) {
+          for (const a of read.used.ip4) entry.ip4.add(a);
+          for (const a of read.used.ip6) entry.ip6.add(a);
+        } else {
+          known.delete(id);
+          known.set(id, {
+            version: read.version,
+            ip4: new Set(read.used.ip4),
+            ip6: new Set(read.used.ip6),
+            hasRoutes: read.used.hasRoutes,
+          });
+          if (known.size > KNOWN_NETWORKS) known.delete(known.keys().next().value!);
+        }
+        return read.used;
+      }
+      if (entry?.version !== read.version) return undefined;
+      return { ip4: [...entry.ip4], ip6: [...entry.ip6], hasRoutes: entry.hasRoutes };
+    },
+
+    /** Records addresses inserted into `networkId` while its row was at `version`. */
+    add(networkId: string, version: string, ip4: string, ip6: string | null): void {
+      const entry = known.get(networkId);
+      if (entry?.version !== version) return;
+      entry.ip4.add(ip4);
+      if (ip6) entry.ip6.add(ip6);
+    },
+
+    /** Drops what is known of `networkId` (an address turned out taken): its next read is whole. */
+    forget(networkId: string): void {
+      known.delete(networkId);
+    },
+  };
 }
 
 /** A node's identity and credentials, made before its enrollment's transaction. */

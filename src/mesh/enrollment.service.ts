@@ -2,19 +2,25 @@
  * Enrollment: a node joins a network, created through the API (`createNode`) or registered by its
  * agent with an enrollment key (`registerNode`); both insert through `insertNodeInNetwork`.
  */
-import { recordAudit } from "../audit/index.js";
+import { type AuditEntry, auditRow, recordAudit } from "../audit/index.js";
 import { describePrincipal, generateNodeToken } from "../auth/index.js";
 import { safeEqual, sha256Hex } from "../crypto/index.js";
 import type { Tx } from "../db/index.js";
-import { pipelined } from "../db/index.js";
+import { DEFAULT_TX_RETRIES, isRetryableTxError, pipelined } from "../db/index.js";
 import { DomainError } from "../errors.js";
+import { eventRow } from "../events/index.js";
 import { hubQueueName, JOBS } from "../queue/index.js";
 import { generatePresharedKey } from "../wireguard/index.js";
 import type { MeshEffects } from "./effects.js";
-import { addJoined } from "./effects.js";
+import { addJoined, dispatchEffects, newEffects } from "./effects.js";
 import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
-import { allocatePair, createAddressClaims, prepareNode } from "./enrollment-addresses.js";
-import { changedFields, type NodeFacts } from "./events.js";
+import {
+  allocatePair,
+  createAddressClaims,
+  createKnownAddresses,
+  prepareNode,
+} from "./enrollment-addresses.js";
+import { changedFields, type NodeFacts, nodeEventData } from "./events.js";
 import {
   actorOf,
   type CreatedNode,
@@ -35,6 +41,32 @@ import { toEnrollmentKeyView, toNetworkSpec, toNodeSpec, toNodeView } from "./vi
 
 export type EnrollmentService = ReturnType<typeof createEnrollmentService>;
 
+/** An enrollment's outcome, before its config is rendered. */
+interface Enrolled {
+  row: NodeRow;
+  token: string;
+  privateKey: string | undefined;
+  /** For a node whose config depends on no other's change: what its config is rendered from. */
+  renderedFrom?: { network: NetworkRow; others: NodeSpec[] };
+}
+
+/** The audit row of a node created through the API. */
+function createdAudit(node: NodeFacts, network: NetworkRow, ctx: MeshContext): AuditEntry {
+  return {
+    actor: actorOf(ctx),
+    action: "node.created",
+    entityType: "node",
+    entityId: node.id,
+    details: {
+      name: node.name,
+      networkId: network.id,
+      ip4: node.ip4,
+      serverKey: node.privateKeyEnc !== null,
+    },
+    requestId: ctx.requestId ?? null,
+  };
+}
+
 /** Enrollment: a node joins a network, created through the API (`createNode`) or registered by its agent with an enrollment key (`registerNode`). */
 export function createEnrollmentService(core: MeshCore) {
   const {
@@ -48,9 +80,13 @@ export function createEnrollmentService(core: MeshCore) {
     assertRoutesFree,
     renderFor,
     db,
+    deps,
+    report,
   } = core;
   /** Enrollments in flight in this process, per network and address (see `enrollment-addresses.ts`). */
   const claims = createAddressClaims();
+  /** The addresses of networks as last read, by version (see `enrollment-addresses.ts`). */
+  const known = createKnownAddresses();
   /**
    * Networks found to be meshes: their enrollments lock the network row exclusively from the start
    * (every node's config changes). Only grows; a network turned back into a hub merely keeps the
@@ -123,13 +159,7 @@ export function createEnrollmentService(core: MeshCore) {
     announce: (node: NodeFacts, network: NetworkRow) => Promise<unknown>[],
     /** Runs once the network is locked, before anything is written; throws to refuse. */
     admit?: (network: NetworkRow) => Promise<void>,
-  ): Promise<{
-    row: NodeRow;
-    token: string;
-    privateKey: string | undefined;
-    /** For a node whose config depends on no other's change: what its config is rendered from. */
-    renderedFrom?: { network: NetworkRow; others: NodeSpec[] };
-  }> {
+  ): Promise<Enrolled> {
     const extraAllowedIps = input.extraAllowedIps ?? [];
     const exclusive = extraAllowedIps.length > 0 || meshes.has(networkId);
     // Pipelined: Postgres runs the address read after the lock is granted, with a snapshot taken
@@ -242,6 +272,125 @@ export function createEnrollmentService(core: MeshCore) {
       ...(independent ? { renderedFrom: { network, others: routed } } : {}),
     };
   }
+  /**
+   * `createNode`'s enrollment without a transaction: after `read` (made before, alongside the key
+   * pair), ONE statement (`repo.insertNodeAtOnce`) locks the network for itself alone and writes the
+   * node, its audit row and its outbox event, all or none. For a hub network without routes, where
+   * the node's config depends on the network row and the node alone; the row's version guards both
+   * (an exclusive holder, such as a node taking routes, leaves a new one). The unique constraint on
+   * (network, address) keeps addresses apart: an address taken meanwhile is allocated again from a
+   * fresh read. Returns undefined when this path does not apply, or the network changed since it
+   * was read: the caller enrolls through the transaction then, which reads under the lock.
+   */
+  async function enrollAtOnce(
+    first: repo.EnrollmentRead | undefined,
+    made: PreparedNode,
+    input: CreateNodeInput,
+    ctx: MeshContext,
+    session: ClaimSession,
+  ): Promise<Enrolled | undefined> {
+    let read = first;
+    for (let attempt = 0; read && attempt <= DEFAULT_TX_RETRIES; attempt++) {
+      const { network, lease, version } = read;
+      const used = known.resolve(read);
+      if (!used) {
+        read = await repo.readForEnrollment(db, network.id);
+        continue;
+      }
+      if (network.topology === "mesh") meshes.add(network.id);
+      if (network.topology !== "hub" || used.hasRoutes || made.publicKey === network.hubPublicKey)
+        return undefined;
+      const { ip4, ip6 } = await allocatePair(claims, db, network, used, session);
+      const { id, publicKey, privateKeyEnc } = made;
+      const presharedKeyEnc =
+        network.presharedKeys === "off" ? null : sealPresharedKey(id, generatePresharedKey());
+      const spec = {
+        id,
+        name: input.name,
+        publicKey,
+        ip4,
+        ip6,
+        endpoint: input.endpoint ?? null,
+        extraAllowedIps: [],
+        status: "pending",
+      };
+      const facts: NodeFacts = {
+        id,
+        name: input.name,
+        email: input.email ?? null,
+        networkId: network.id,
+        ip4,
+        privateKeyEnc,
+      };
+      const actor = actorOf(ctx);
+      let row: NodeRow | undefined;
+      try {
+        row = await repo.insertNodeAtOnce(db, {
+          version,
+          node: {
+            configHash: configHash({
+              network: toNetworkSpec(network),
+              node: spec,
+              nodes: [spec],
+              presharedKey: openPresharedKey(id, presharedKeyEnc),
+            }),
+            id,
+            networkId: network.id,
+            name: input.name,
+            email: input.email ?? null,
+            publicKey,
+            privateKeyEnc,
+            presharedKeyEnc,
+            presharedKeyManaged: presharedKeyEnc !== null,
+            ip4,
+            ip6,
+            endpoint: input.endpoint ?? null,
+            role: input.role,
+            extraAllowedIps: [],
+            tags: input.tags ?? [],
+            natType: null,
+            networkInfo: {},
+            capabilities: {},
+            location: {},
+            tokenHash: made.tokenHash,
+            enrollmentKeyId: null,
+          },
+          audit: auditRow(createdAudit(facts, network, ctx)),
+          event: eventRow(
+            { type: "node.enrolled", data: nodeEventData(facts, network, { via: "api" }) },
+            { source: actor },
+          ),
+        });
+      } catch (err) {
+        session.release();
+        // A deadlock or serialization failure is retried as the unit of work retries a transaction.
+        if (!isRetryableTxError(err))
+          try {
+            translateConstraint(err, { name: input.name, publicKey });
+          } catch (domain) {
+            if (!(domain instanceof DomainError && domain.code === "ADDRESS_TAKEN")) throw domain;
+          }
+        known.forget(network.id);
+        read = await repo.readForEnrollment(db, network.id);
+        continue;
+      }
+      // IMPORTANT: known before the claim goes, so that no enrollment of this process sees the
+      // address free in between.
+      if (row) known.add(network.id, version, ip4, ip6);
+      session.release();
+      if (!row) return undefined;
+      const effects = newEffects(`node ${input.name} enrolled`);
+      addJoined(effects, network.id, row.id);
+      if (lease === null) effects.syncQueues.set(network.id, JOBS["network-sync"].queue);
+      else if (lease.live) effects.syncQueues.set(network.id, hubQueueName(lease.hubId));
+      // As the unit of work's after-commit tasks: the change is in, a lost trigger is repaired by the
+      // scheduled reconcile.
+      await dispatchEffects(deps.queue, effects, report).catch(() => {});
+      return { row, token: made.token, privateKey: made.privateKey, renderedFrom: { network, others: [] } };
+    }
+    return undefined;
+  }
+
   return {
     /**
      * Enrolls a node. Without a public key the server generates the pair and the result carries the
@@ -249,29 +398,24 @@ export function createEnrollmentService(core: MeshCore) {
      * PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
      */
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
-      const made = await prepareNode(input.publicKey, sealNodeKey);
-      const created = await withClaims((session) =>
-        commitAndDispatch(
-          `node ${input.name} enrolled`,
-          (tx, effects) =>
-            insertNodeInNetwork(tx, input.networkId, effects, session, made, input, (node, network) => [
-              recordAudit(tx, {
-                actor: actorOf(ctx),
-                action: "node.created",
-                entityType: "node",
-                entityId: node.id,
-                details: {
-                  name: node.name,
-                  networkId: network.id,
-                  ip4: node.ip4,
-                  serverKey: node.privateKeyEnc !== null,
-                },
-                requestId: ctx.requestId ?? null,
-              }),
-              emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
-            ]),
-          session.release,
-        ),
+      // The key pair is made on the thread pool while the network is read.
+      const atOnce = (input.extraAllowedIps ?? []).length === 0 && !meshes.has(input.networkId);
+      const [made, read] = await Promise.all([
+        prepareNode(input.publicKey, sealNodeKey),
+        atOnce ? repo.readForEnrollment(db, input.networkId, known.versionOf(input.networkId)) : undefined,
+      ]);
+      const created = await withClaims(
+        async (session) =>
+          (await enrollAtOnce(read, made, input, ctx, session)) ??
+          commitAndDispatch(
+            `node ${input.name} enrolled`,
+            (tx, effects) =>
+              insertNodeInNetwork(tx, input.networkId, effects, session, made, input, (node, network) => [
+                recordAudit(tx, createdAudit(node, network, ctx)),
+                emitNodeEvent(tx, "node.enrolled", node, network, { via: "api" }, actorOf(ctx)),
+              ]),
+            session.release,
+          ),
       );
       const result: CreatedNode = { node: toNodeView(created.row), token: created.token };
       if (created.privateKey) {

@@ -18,18 +18,22 @@ import {
   type SQL,
   sql,
 } from "drizzle-orm";
+import { toSnakeCase } from "drizzle-orm/casing";
 import { alias } from "drizzle-orm/pg-core";
 import type { Executor, NodeEndpointCandidates, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
   auditLog,
   enrollmentKeys,
+  events,
   networkLeases,
   networks,
   nodes,
   placeholderQuery,
+  placeholderStatement,
   retiredPeers,
   usageMonthly,
 } from "../db/index.js";
+import { pgColumn, pgErrorCode } from "../errors.js";
 
 export type NetworkRow = typeof networks.$inferSelect;
 export type NodeRow = typeof nodes.$inferSelect;
@@ -69,6 +73,17 @@ export type RowLock = "none" | "share" | "update";
 function rowById<Row>(table: typeof networks | typeof nodes) {
   const statement = (lock: RowLock) =>
     placeholderQuery<{ id: string }, Row>((exec) => {
+      // IMPORTANT: a network's exclusive lock is an update that changes nothing but the row's version
+      // (`xmin`): an enrollment that read the network before taking its lock (`insertNodeAtOnce`)
+      // tells by the version alone that an exclusive holder came between, whatever it changed
+      // (the network, or the routes behind its nodes). It locks as FOR NO KEY UPDATE, which conflicts
+      // with enrollments' FOR SHARE and every other change's lock as FOR UPDATE did.
+      if (lock === "update" && table === networks)
+        return exec
+          .update(networks)
+          .set({ id: sql`${networks.id}` })
+          .where(eq(networks.id, sql.placeholder("id")))
+          .returning();
       const query = exec
         .select()
         .from(table)
@@ -189,6 +204,83 @@ export async function usedAddresses(exec: Executor, networkId: string): Promise<
   };
 }
 
+/** A network as an enrollment reads it before its statement (`insertNodeAtOnce`). */
+export interface EnrollmentRead {
+  network: NetworkRow;
+  /** The network row's version (`xmin`): `insertNodeAtOnce` writes only while it is still this one. */
+  version: string;
+  /** As in `UsedAddresses`. */
+  lease: UsedAddresses["lease"];
+  /**
+   * The addresses in use and whether a node carries routes; left out (not read) when the version is
+   * the one the caller said it knows them for.
+   */
+  used?: Omit<UsedAddresses, "lease">;
+}
+
+/**
+ * `expr` over the network's nodes (`n`), unless the caller knows them for this version of the row
+ * (then null). Foot-gun: written out, since drizzle leaves the table off the columns of a one-table
+ * select, and an unqualified "id" in the subquery would be the node's.
+ */
+const unlessKnown = <T>(expr: string) =>
+  sql<T | null>`case when "networks".xmin::text = ${sql.placeholder("knownVersion")} then null
+    else (select ${sql.raw(expr)} from "nodes" n where n.network_id = "networks"."id") end`;
+
+const enrollmentReadRow = placeholderQuery<
+  { networkId: string; knownVersion: string },
+  {
+    network: NetworkRow;
+    version: string;
+    ip4: string | null;
+    ip6: string | null;
+    hasRoutes: boolean | null;
+    lease: string;
+  }
+>((exec) =>
+  exec
+    .select({
+      network: networks,
+      version: sql<string>`"networks".xmin::text`,
+      ip4: unlessKnown<string>(`coalesce(string_agg(host(n.ip4), ','), '')`),
+      ip6: unlessKnown<string>(`coalesce(string_agg(host(n.ip6), ','), '')`),
+      hasRoutes: unlessKnown<boolean>("coalesce(bool_or(cardinality(n.extra_allowed_ips) > 0), false)"),
+      lease: USED_ADDRESS_COLUMNS.lease,
+    })
+    .from(networks)
+    .where(eq(networks.id, sql.placeholder("networkId"))),
+);
+
+/**
+ * The network (undefined when there is none), its row's version and hub lease, and unless
+ * `knownVersion` is the version, its addresses in use and whether a node carries routes: in one
+ * statement and so from one snapshot. The version vouches for the addresses' routes (every change of
+ * them holds the network's exclusive lock, which makes a new version), and for the addresses apart
+ * from those other enrollments took since (which do not change the row).
+ */
+export async function readForEnrollment(
+  exec: Executor,
+  networkId: string,
+  knownVersion = "",
+): Promise<EnrollmentRead | undefined> {
+  const [row] = await enrollmentReadRow(exec, { networkId, knownVersion });
+  if (!row) return undefined;
+  return {
+    network: row.network,
+    version: row.version,
+    lease: row.lease ? { hubId: row.lease.slice(5), live: row.lease.startsWith("live:") } : null,
+    ...(row.ip4 === null
+      ? {}
+      : {
+          used: {
+            ip4: row.ip4 ? row.ip4.split(",") : [],
+            ip6: row.ip6 ? row.ip6.split(",") : [],
+            hasRoutes: row.hasRoutes === true,
+          },
+        }),
+  };
+}
+
 /** The columns an enrollment sets, every one of them (`null` where unknown); the rest take their defaults. */
 const NEW_NODE_COLUMNS = [
   "id",
@@ -225,6 +317,98 @@ const insertNodeRow = placeholderQuery<NewNode, NodeRow>((exec) =>
 export async function insertNode(exec: Executor, values: NewNode): Promise<NodeRow> {
   const [row] = await insertNodeRow(exec, values);
   return row!;
+}
+
+/** A node row as Postgres names its columns (a raw statement's answer), mapped as drizzle maps it. */
+const NODE_FIELDS = Object.entries(getTableColumns(nodes)).map(([key, column]) => ({
+  key,
+  name: toSnakeCase(key),
+  column,
+}));
+function nodeRowOf(raw: Record<string, unknown>): NodeRow {
+  const row: Record<string, unknown> = {};
+  for (const { key, name, column } of NODE_FIELDS) {
+    const value = raw[name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as NodeRow;
+}
+
+/** What an enrollment writes besides the node, as `insertNodeAtOnce` writes it. */
+export interface EnrollmentWrites {
+  audit: {
+    actor: string;
+    action: string;
+    entityType: string;
+    entityId: string | null;
+    details: Record<string, unknown>;
+    requestId: string | null;
+  };
+  /** The outbox event, sanitised (`eventRow` of src/events). */
+  event: { type: string; data: Record<string, unknown>; source: string };
+}
+
+const placeholders = <K extends string>(keys: readonly K[], prefix: string) =>
+  Object.fromEntries(keys.map((k) => [k, sql.placeholder(`${prefix}${k}`)])) as Record<K, never>;
+const AUDIT_KEYS = ["actor", "action", "entityType", "entityId", "details", "requestId"] as const;
+const EVENT_KEYS = ["type", "data", "source"] as const;
+
+const insertNodeAtOnceRow = placeholderStatement<Record<string, unknown>, Record<string, unknown>>(
+  (exec) => sql`with locked as (
+      select ${networks.id} as id from ${networks}
+      where ${networks.id} = ${sql.placeholder("networkId")}
+        and ${networks}.xmin = ${sql.placeholder("version")}::text::xid
+      for share
+    ), unretired as (${exec
+      .delete(retiredPeers)
+      .where(
+        and(
+          eq(retiredPeers.networkId, sql.placeholder("networkId")),
+          eq(retiredPeers.publicKey, sql.placeholder("publicKey")),
+        ),
+      )
+      .getSQL()}), audit as (${exec
+      .insert(auditLog)
+      .values(placeholders(AUDIT_KEYS, "audit."))
+      .getSQL()}), event as (${exec
+      .insert(events)
+      .values(placeholders(EVENT_KEYS, "event."))
+      .getSQL()}), node as (${exec
+      .insert(nodes)
+      .values({
+        ...placeholders(NEW_NODE_COLUMNS, ""),
+        networkId: sql`(select id from locked)`,
+      } as never)
+      .returning()
+      .getSQL()})
+    select * from node`,
+);
+
+/**
+ * An enrollment's writes as ONE statement, without a transaction around it: it takes the network's
+ * shared lock, and only while the row's version is still `version` (read by `readForEnrollment`)
+ * inserts the node with what goes with it (its audit row and outbox event, the cleanup of its key
+ * as a retired peer), all or none. The lock is held for this statement alone.
+ *
+ * Returns the node, or undefined when the network changed (or went) since `version` was read: the
+ * statement then fails on the node's NOT NULL network and writes nothing. Throws what Postgres throws
+ * otherwise, e.g. a unique violation (an address, name or key taken meanwhile).
+ */
+export async function insertNodeAtOnce(
+  exec: Executor,
+  args: { node: NewNode; version: string } & EnrollmentWrites,
+): Promise<NodeRow | undefined> {
+  const params: Record<string, unknown> = { ...args.node, version: args.version };
+  for (const k of AUDIT_KEYS) params[`audit.${k}`] = args.audit[k];
+  for (const k of EVENT_KEYS) params[`event.${k}`] = args.event[k];
+  try {
+    const [raw] = await insertNodeAtOnceRow(exec, params);
+    return raw ? nodeRowOf(raw) : undefined;
+  } catch (err) {
+    // 23502: the node's network is null, i.e. `locked` found no row of that version.
+    if (pgErrorCode(err) === "23502" && pgColumn(err) === "network_id") return undefined;
+    throw err;
+  }
 }
 
 const nodeById = rowById<NodeRow>(nodes);

@@ -1,8 +1,10 @@
 import { and, eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RunningServer } from "../../../../apps/api/server.js";
 import { listen } from "../../../../apps/api/server.js";
-import { auditLog, events, networks, nodes } from "../../../../src/db/index.js";
+import { auditLog, events, networks, nodes, rowsOf as resultRows } from "../../../../src/db/index.js";
+import { getNetwork } from "../../../../src/mesh/mesh.repo.js";
+import { generateKeyPair } from "../../../../src/wireguard/index.js";
 import type { Json } from "../../../support/http.js";
 import { createNetwork } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
@@ -123,6 +125,57 @@ describe("concurrent enrollment into one network", () => {
     expect(await served.text()).toBe(config);
   });
 
+  it("builds a node from the routes as locked: a node taking routes, committed while the enrollment waits for the lock, is in its config", async () => {
+    const net = await createNetwork(t, { cidr4: "10.68.0.0/24" });
+    const { db } = t.platform.database;
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    // The network's exclusive lock, as every change of routes takes it, held while a router joins and
+    // while the enrollment (which read the network before, without routes) waits for the lock.
+    const change = db.transaction(async (tx) => {
+      await getNetwork(tx, net.id, { lock: "update" });
+      await tx.insert(nodes).values({
+        networkId: net.id,
+        name: "router",
+        publicKey: generateKeyPair().publicKey,
+        ip4: "10.68.0.200",
+        extraAllowedIps: ["192.168.68.0/24"],
+      });
+      locked();
+      await held;
+    });
+    await isLocked;
+    const enrolling = enroll(net.id, "late");
+    // Released once the enrollment's statement waits for the network's row lock.
+    await vi.waitFor(
+      async () => {
+        const [row] = resultRows<{ n: number }>(
+          await db.execute(
+            sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          ),
+        );
+        expect(row?.n).toBe(1);
+      },
+      { timeout: 10_000, interval: 10 },
+    );
+    release();
+    await change;
+    const created = await enrolling;
+    expect(created.status).toBe(201);
+    const config = created.body.data.config as string;
+    expect(config).toContain("192.168.68.0/24");
+    const served = await t.request(`/api/v1/nodes/${created.body.data.node.id}/config`);
+    expect(await served.text()).toBe(config);
+    const read = await t.request(`/api/v1/nodes/${created.body.data.node.id}`);
+    expect(((await read.json()) as Json).data).toEqual(created.body.data.node);
+  });
+
   it("fills a /28 with exactly its 13 nodes and refuses the other 37 with 409 ADDRESS_POOL_EXHAUSTED", async () => {
     const net = await createNetwork(t, { cidr4: "10.62.0.0/28" });
     const results = await enrollMany(net.id, 50);
@@ -170,6 +223,51 @@ describe("concurrent enrollment into one network", () => {
     const served = await t.request(`/api/v1/nodes/${created.body.data.node.id}/config`);
     expect(served.status).toBe(200);
     expect(await served.text()).toBe(config);
+  });
+});
+
+/**
+ * Two API processes on one database: an enrollment reads the network's addresses only when the
+ * network row changed since it last did, so what the other process did meanwhile must still count.
+ */
+describe("enrollment beside another API process", () => {
+  let t: TestPlatform;
+  let other: TestPlatform;
+  beforeAll(async () => {
+    t = await createTestPlatform();
+    other = await createTestPlatform({
+      database: t.db,
+      prefix: t.prefix,
+      encryptionKeys: { current: t.encryptionKey, previous: [] },
+    });
+  });
+  afterAll(async () => {
+    await other.close();
+    await t.close();
+  });
+
+  const enroll = async (p: TestPlatform, networkId: string, name: string) => {
+    const res = await p.request("/api/v1/nodes", { method: "POST", body: { networkId, name } });
+    expect(res.status).toBe(201);
+    return Number(String(((await res.json()) as Json).data.node.ip4).split(".")[3]);
+  };
+
+  it("steps over addresses the other process took, and reuses the lowest one it freed", async () => {
+    const net = await createNetwork(t, { cidr4: "10.69.0.0/24" });
+    expect([await enroll(t, net.id, "a1"), await enroll(t, net.id, "a2")]).toEqual([2, 3]);
+    // The other process takes .4 and .5; this one still knows the network as it read it (.2, .3).
+    expect([await enroll(other, net.id, "b1"), await enroll(other, net.id, "b2")]).toEqual([4, 5]);
+    expect(await enroll(t, net.id, "a3")).toBe(6);
+    // Ten at once here while the other process enrolls ten: twenty distinct addresses, none skipped.
+    const both = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => enroll(i % 2 ? other : t, net.id, `c${i}`)),
+    );
+    expect(both.sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 7));
+    // The other process frees .3: the next enrollment here takes it, lowest first.
+    const [a2] = await other.platform.database.db.select().from(nodes).where(eq(nodes.name, "a2"));
+    expect((await other.request(`/api/v1/nodes/${a2!.id}`, { method: "DELETE" })).status).toBe(200);
+    expect(await enroll(t, net.id, "a4")).toBe(3);
+    expect(await enroll(t, net.id, "a5")).toBe(27);
   });
 });
 

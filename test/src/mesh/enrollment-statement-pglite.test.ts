@@ -1,0 +1,104 @@
+/**
+ * The enrollment's read and its one statement (`readForEnrollment`, `insertNodeAtOnce`) on the
+ * embedded database (`npm start` runs on PGlite), against the same rows drizzle reads back.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../../src/db/index.js";
+import { auditLog, events, networks, nodes, openDatabase } from "../../../src/db/index.js";
+import type { NewNode } from "../../../src/mesh/mesh.repo.js";
+import { getNetwork, getNode, insertNodeAtOnce, readForEnrollment } from "../../../src/mesh/mesh.repo.js";
+
+describe("the enrollment statement on PGlite", () => {
+  let dir: string;
+  let database: Database;
+  let networkId: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "wiresync-enroll-"));
+    database = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
+    await database.migrate();
+    const [row] = await database.db
+      .insert(networks)
+      .values({
+        name: "embedded",
+        cidr4: "10.98.0.0/24",
+        hubPublicKey: `${"k".repeat(43)}=`,
+        hubPrivateKeyEnc: "x",
+        hubIp4: "10.98.0.1",
+      })
+      .returning({ id: networks.id });
+    networkId = row!.id;
+  }, 120_000);
+  afterAll(async () => {
+    await database?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const newNode = (name: string, ip4: string): NewNode => ({
+    id: randomUUID(),
+    networkId,
+    name,
+    email: null,
+    publicKey: `${name.padEnd(43, "p")}=`,
+    privateKeyEnc: null,
+    presharedKeyEnc: null,
+    presharedKeyManaged: false,
+    ip4,
+    ip6: null,
+    endpoint: null,
+    role: "peer",
+    extraAllowedIps: [],
+    tags: ["t"],
+    natType: null,
+    networkInfo: {},
+    capabilities: {},
+    location: {},
+    configHash: "h",
+    tokenHash: "th",
+    enrollmentKeyId: null,
+  });
+  const writes = (name: string) => ({
+    audit: {
+      actor: "test",
+      action: "node.created",
+      entityType: "node",
+      entityId: name,
+      details: { name },
+      requestId: null,
+    },
+    event: { type: "node.enrolled", data: { name }, source: "test" },
+  });
+
+  it("writes node, audit row and event while the network's version holds, and nothing once it moved", async () => {
+    const db = database.db;
+    const read = await readForEnrollment(db, networkId);
+    expect(read?.used).toEqual({ ip4: [], ip6: [], hasRoutes: false });
+    expect(read?.lease).toBeNull();
+    const row = await insertNodeAtOnce(db, {
+      node: newNode("one", "10.98.0.2"),
+      version: read!.version,
+      ...writes("one"),
+    });
+    expect(row).toEqual(await getNode(db, row!.id));
+    // Known for this version: the addresses are left out; unknown, they are read.
+    expect((await readForEnrollment(db, networkId, read!.version))?.used).toBeUndefined();
+    expect((await readForEnrollment(db, networkId))?.used?.ip4).toEqual(["10.98.0.2"]);
+    // The network's exclusive lock makes a new version: the statement then writes nothing.
+    await db.transaction((tx) => getNetwork(tx, networkId, { lock: "update" }));
+    expect((await readForEnrollment(db, networkId))?.version).not.toBe(read!.version);
+    const stale = await insertNodeAtOnce(db, {
+      node: newNode("two", "10.98.0.3"),
+      version: read!.version,
+      ...writes("two"),
+    });
+    expect(stale).toBeUndefined();
+    expect(await db.select().from(nodes).where(eq(nodes.networkId, networkId))).toHaveLength(1);
+    expect(await db.select().from(auditLog).where(eq(auditLog.entityId, "two"))).toHaveLength(0);
+    expect((await db.select().from(events)).map((e) => e.data)).toEqual([{ name: "one" }]);
+  });
+});
