@@ -78,7 +78,9 @@ describe("request body limit over a socket", () => {
     expect(res.status, res.body).toBe(413);
     expect(JSON.parse(res.body)).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE" });
     const networks = await t.request("/api/v1/networks");
-    expect(((await networks.json()) as { data: { name: string }[] }).data.map((n) => n.name)).not.toContain("big");
+    expect(((await networks.json()) as { data: { name: string }[] }).data.map((n) => n.name)).not.toContain(
+      "big",
+    );
   });
 
   it.each([
