@@ -50,6 +50,78 @@ interface Enrolled {
   renderedFrom?: { network: NetworkRow; others: NodeSpec[] };
 }
 
+/** What an enrollment is told of its node, beyond its identity and addresses. */
+interface NodeFields {
+  name: string;
+  email?: string | null | undefined;
+  endpoint?: string | null | undefined;
+  role: NodeRow["role"];
+  extraAllowedIps?: string[];
+  tags?: string[];
+  natType?: string | null;
+  networkInfo?: NodeRow["networkInfo"];
+  capabilities?: NodeRow["capabilities"];
+  location?: NodeRow["location"];
+  enrollmentKeyId?: string | null;
+}
+
+/**
+ * A new node, as both enrollment paths write it: its spec (what its config is hashed from), its
+ * facts (for the audit row and the event) and its row, given its config hash (null: hashed later).
+ */
+function newNode(
+  made: PreparedNode,
+  networkId: string,
+  input: NodeFields,
+  { ip4, ip6 }: { ip4: string; ip6: string | null },
+  presharedKeyEnc: string | null,
+) {
+  const { id, publicKey, privateKeyEnc } = made;
+  const extraAllowedIps = input.extraAllowedIps ?? [];
+  const spec = {
+    id,
+    name: input.name,
+    publicKey,
+    ip4,
+    ip6,
+    endpoint: input.endpoint ?? null,
+    extraAllowedIps,
+    status: "pending",
+  };
+  const facts: NodeFacts = {
+    id,
+    name: input.name,
+    email: input.email ?? null,
+    networkId,
+    ip4,
+    privateKeyEnc,
+  };
+  const values = (configHash: string | null): repo.NewNode => ({
+    configHash,
+    id,
+    networkId,
+    name: input.name,
+    email: input.email ?? null,
+    publicKey,
+    privateKeyEnc,
+    presharedKeyEnc,
+    presharedKeyManaged: presharedKeyEnc !== null,
+    ip4,
+    ip6,
+    endpoint: input.endpoint ?? null,
+    role: input.role,
+    extraAllowedIps,
+    tags: input.tags ?? [],
+    natType: input.natType ?? null,
+    networkInfo: input.networkInfo ?? {},
+    capabilities: input.capabilities ?? {},
+    location: input.location ?? {},
+    tokenHash: made.tokenHash,
+    enrollmentKeyId: input.enrollmentKeyId ?? null,
+  });
+  return { spec, facts, values };
+}
+
 /** The audit row of a node created through the API. */
 function createdAudit(node: NodeFacts, network: NetworkRow, ctx: MeshContext): AuditEntry {
   return {
@@ -142,19 +214,7 @@ export function createEnrollmentService(core: MeshCore) {
     effects: MeshEffects,
     session: ClaimSession,
     made: PreparedNode,
-    input: {
-      name: string;
-      email?: string | null | undefined;
-      endpoint?: string | null | undefined;
-      role: NodeRow["role"];
-      extraAllowedIps?: string[];
-      tags?: string[];
-      natType?: string | null;
-      networkInfo?: NodeRow["networkInfo"];
-      capabilities?: NodeRow["capabilities"];
-      location?: NodeRow["location"];
-      enrollmentKeyId?: string | null;
-    },
+    input: NodeFields,
     /** The audit row and event of the enrollment, built from the node's facts before it is written. */
     announce: (node: NodeFacts, network: NetworkRow) => Promise<unknown>[],
     /** Runs once the network is locked, before anything is written; throws to refuse. */
@@ -179,7 +239,7 @@ export function createEnrollmentService(core: MeshCore) {
     if (extraAllowedIps.length > 0) await assertRoutesFree(tx, network, extraAllowedIps);
     if (made.publicKey === network.hubPublicKey) throw hubKeyTaken();
     const { ip4, ip6 } = await allocatePair(claims, tx, network, used, session);
-    const { id, publicKey, privateKeyEnc } = made;
+    const { id, publicKey } = made;
     // A network with preshared keys on gives every node its key with the hub from the start.
     const presharedKeyEnc =
       network.presharedKeys === "off" ? null : sealPresharedKey(id, generatePresharedKey());
@@ -187,16 +247,7 @@ export function createEnrollmentService(core: MeshCore) {
     // depends on it and the routes behind others alone: hash it now, sparing the refresh that reads
     // and hashes the whole network back.
     const independent = network.topology === "hub" && extraAllowedIps.length === 0;
-    const spec = {
-      id,
-      name: input.name,
-      publicKey,
-      ip4,
-      ip6,
-      endpoint: input.endpoint ?? null,
-      extraAllowedIps,
-      status: "pending",
-    };
+    const { spec, facts, values } = newNode(made, network.id, input, { ip4, ip6 }, presharedKeyEnc);
     const routed =
       independent && used.hasRoutes ? (await repo.routeRows(tx, network.id)).map(toNodeSpec) : [];
     const hash = independent
@@ -207,43 +258,13 @@ export function createEnrollmentService(core: MeshCore) {
           presharedKey: openPresharedKey(id, presharedKeyEnc),
         })
       : null;
-    const facts: NodeFacts = {
-      id,
-      name: input.name,
-      email: input.email ?? null,
-      networkId: network.id,
-      ip4,
-      privateKeyEnc,
-    };
     let row: NodeRow;
     try {
       // The insert, the retired-key cleanup, the audit row and the event are pipelined on the
       // transaction's connection: one round trip. A failed insert aborts the transaction, and its
       // error is the one that surfaces (it comes first; the others fail after it).
       [row] = await pipelined([
-        repo.insertNode(tx, {
-          configHash: hash,
-          id,
-          networkId: network.id,
-          name: input.name,
-          email: input.email ?? null,
-          publicKey,
-          privateKeyEnc,
-          presharedKeyEnc,
-          presharedKeyManaged: presharedKeyEnc !== null,
-          ip4,
-          ip6,
-          endpoint: input.endpoint ?? null,
-          role: input.role,
-          extraAllowedIps,
-          tags: input.tags ?? [],
-          natType: input.natType ?? null,
-          networkInfo: input.networkInfo ?? {},
-          capabilities: input.capabilities ?? {},
-          location: input.location ?? {},
-          tokenHash: made.tokenHash,
-          enrollmentKeyId: input.enrollmentKeyId ?? null,
-        }),
+        repo.insertNode(tx, values(hash)),
         repo.unretirePeer(tx, network.id, publicKey),
         ...announce(facts, network),
       ]);
@@ -301,60 +322,23 @@ export function createEnrollmentService(core: MeshCore) {
       if (network.topology !== "hub" || used.hasRoutes || made.publicKey === network.hubPublicKey)
         return undefined;
       const { ip4, ip6 } = await allocatePair(claims, db, network, used, session);
-      const { id, publicKey, privateKeyEnc } = made;
+      const { id, publicKey } = made;
       const presharedKeyEnc =
         network.presharedKeys === "off" ? null : sealPresharedKey(id, generatePresharedKey());
-      const spec = {
-        id,
-        name: input.name,
-        publicKey,
-        ip4,
-        ip6,
-        endpoint: input.endpoint ?? null,
-        extraAllowedIps: [],
-        status: "pending",
-      };
-      const facts: NodeFacts = {
-        id,
-        name: input.name,
-        email: input.email ?? null,
-        networkId: network.id,
-        ip4,
-        privateKeyEnc,
-      };
+      const { spec, facts, values } = newNode(made, network.id, input, { ip4, ip6 }, presharedKeyEnc);
       const actor = actorOf(ctx);
       let row: NodeRow | undefined;
       try {
         row = await repo.insertNodeAtOnce(db, {
           version,
-          node: {
-            configHash: configHash({
+          node: values(
+            configHash({
               network: toNetworkSpec(network),
               node: spec,
               nodes: [spec],
               presharedKey: openPresharedKey(id, presharedKeyEnc),
             }),
-            id,
-            networkId: network.id,
-            name: input.name,
-            email: input.email ?? null,
-            publicKey,
-            privateKeyEnc,
-            presharedKeyEnc,
-            presharedKeyManaged: presharedKeyEnc !== null,
-            ip4,
-            ip6,
-            endpoint: input.endpoint ?? null,
-            role: input.role,
-            extraAllowedIps: [],
-            tags: input.tags ?? [],
-            natType: null,
-            networkInfo: {},
-            capabilities: {},
-            location: {},
-            tokenHash: made.tokenHash,
-            enrollmentKeyId: null,
-          },
+          ),
           audit: auditRow(createdAudit(facts, network, ctx)),
           event: eventRow(
             { type: "node.enrolled", data: nodeEventData(facts, network, { via: "api" }) },
