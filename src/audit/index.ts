@@ -15,14 +15,17 @@ export interface AuditEntry {
   requestId?: string | null;
 }
 
-const insertAuditRow = placeholderQuery<{
+/** An audit row as written: an `AuditEntry` with its defaults filled in. */
+export type AuditRow = {
   actor: string;
   action: string;
   entityType: string;
   entityId: string | null;
   details: Record<string, unknown>;
   requestId: string | null;
-}>((exec) =>
+};
+
+const insertAuditRow = placeholderQuery<AuditRow>((exec) =>
   exec.insert(auditLog).values({
     actor: sql.placeholder("actor"),
     action: sql.placeholder("action"),
@@ -39,7 +42,7 @@ export async function recordAudit(exec: Executor, entry: AuditEntry): Promise<vo
 }
 
 /** The audit row of `entry` as `recordAudit` writes it, for a statement that writes it with its change. */
-export function auditRow(entry: AuditEntry) {
+export function auditRow(entry: AuditEntry): AuditRow {
   return {
     actor: entry.actor,
     action: entry.action,

@@ -20,6 +20,7 @@ import {
 } from "drizzle-orm";
 import { toSnakeCase } from "drizzle-orm/casing";
 import { alias } from "drizzle-orm/pg-core";
+import type { AuditRow } from "../audit/index.js";
 import type { Executor, NodeEndpointCandidates, NodeMetrics, NodeStatus } from "../db/index.js";
 import {
   auditLog,
@@ -336,14 +337,7 @@ function nodeRowOf(raw: Record<string, unknown>): NodeRow {
 
 /** What an enrollment writes besides the node, as `insertNodeAtOnce` writes it. */
 export interface EnrollmentWrites {
-  audit: {
-    actor: string;
-    action: string;
-    entityType: string;
-    entityId: string | null;
-    details: Record<string, unknown>;
-    requestId: string | null;
-  };
+  audit: AuditRow;
   /** The outbox event, sanitised (`eventRow` of src/events). */
   event: { type: string; data: Record<string, unknown>; source: string };
 }
