@@ -24,6 +24,7 @@ import { fakeInterfaceOps } from "../support/fake-interfaces.js";
 import { json } from "../support/http.js";
 import type { TestPlatform } from "../support/platform.js";
 import { createTestPlatform } from "../support/platform.js";
+import { peerSyncIdle } from "../support/queues.js";
 
 const CHROMIUM_PATH = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -405,6 +406,8 @@ describe.skipIf(!hasChromium && !IS_CI)("the admin dashboard in Chromium", () =>
     const net = await post("/api/v1/networks", { name: "hubnet", cidr4: "10.93.0.0/24" });
     const alpha = await post("/api/v1/nodes", { networkId: net.id, name: "alpha" });
     await post("/api/v1/nodes", { networkId: net.id, name: "beta" });
+    // The enrollments' own peer syncs first: one still running would put alpha's peer back.
+    await peerSyncIdle(t.platform);
     await t.platform.services.peerSync.syncNetwork(net.id, { removeUnknown: false, reportDrift: false });
     // Drift made by hand: alpha's peer removed, a stranger added.
     const hub = hubInterfaces.fakes.get("wshubnet")!;

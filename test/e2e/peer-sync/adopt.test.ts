@@ -21,6 +21,7 @@ import type { Lab } from "../../support/netns.js";
 import { createLab, describeNetns, hubAndClients } from "../../support/netns.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
+import { peerSyncIdle as waitForPeerSync } from "../../support/queues.js";
 import { startTestWorkers } from "../../support/workers.js";
 
 const WAIT = { timeout: 45_000, interval: 250 };
@@ -119,17 +120,7 @@ describeNetns("adopting existing interfaces, then moving a node", () => {
     (await site.driver.dump()).peers.find((p) => p.publicKey === publicKey)!.latestHandshake;
   const nodesOf = async (site: Site) =>
     t.platform.database.db.select().from(nodes).where(eq(nodes.networkId, site.networkId));
-  /** Resolves once no peer-sync job waits or runs (the sync an adoption queues has finished). */
-  const peerSyncIdle = () =>
-    vi.waitFor(async () => {
-      const counts = await t.platform.queue.queues["peer-sync"].getJobCounts(
-        "waiting",
-        "active",
-        "delayed",
-        "prioritized",
-      );
-      expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
-    }, WAIT);
+  const peerSyncIdle = () => waitForPeerSync(t.platform, WAIT);
 
   beforeAll(async () => {
     lab = createLab();
