@@ -2,13 +2,10 @@
  * The lease statements on the embedded database (`npm start` runs a hub host on PGlite): acquire,
  * renew, expiry, heartbeats and the takeover's event, with exact epochs.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
-import { events, networkLeases, networks, openDatabase } from "../../../src/db/index.js";
+import { events, networkLeases } from "../../../src/db/index.js";
 import type { HubNetwork } from "../../../src/hubs/index.js";
 import {
   acquireLease,
@@ -19,32 +16,24 @@ import {
 } from "../../../src/hubs/index.js";
 import { usedAddresses } from "../../../src/mesh/mesh.repo.js";
 import { captureLogger } from "../../support/logs.js";
+import { openTestPglite, type TestPglite } from "../../support/pglite.js";
 
 describe("network leases on PGlite", () => {
-  let dir: string;
+  let pglite: TestPglite;
   let database: Database;
   let networkId: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "wiresync-leases-"));
-    database = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
-    await database.migrate();
-    const [row] = await database.db
-      .insert(networks)
-      .values({
-        name: "embedded",
-        cidr4: "10.99.0.0/24",
-        hubPublicKey: `${"k".repeat(43)}=`,
-        hubPrivateKeyEnc: "x",
-        hubIp4: "10.99.0.1",
-        standbyHubId: "spare",
-      })
-      .returning({ id: networks.id });
-    networkId = row!.id;
+    pglite = await openTestPglite("leases");
+    database = pglite.database;
+    networkId = await pglite.insertNetwork({
+      cidr4: "10.99.0.0/24",
+      hubIp4: "10.99.0.1",
+      standbyHubId: "spare",
+    });
   }, 120_000);
   afterAll(async () => {
-    await database?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await pglite?.close();
   });
 
   it("acquires, renews, expires and takes over with the same epochs as on Postgres", async () => {

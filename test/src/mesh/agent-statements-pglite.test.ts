@@ -3,17 +3,15 @@
  * heartbeat (an UPDATE … FROM returning the hub key, guarded by status, addresses and jsonb
  * candidates) and the audited config read (a data-modifying WITH in front of the node's read).
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
-import { auditLog, networks, nodes, openDatabase } from "../../../src/db/index.js";
+import { auditLog, nodes } from "../../../src/db/index.js";
 import { auditedNodeWithNetwork, recordSteadyHeartbeat, routeRows } from "../../../src/mesh/mesh.repo.js";
+import { openTestPglite, type TestPglite } from "../../support/pglite.js";
 
 describe("agent statements on PGlite", () => {
-  let dir: string;
+  let pglite: TestPglite;
   let database: Database;
   let nodeId: string;
   const candidates = {
@@ -24,23 +22,17 @@ describe("agent statements on PGlite", () => {
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "wiresync-agent-"));
-    database = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
-    await database.migrate();
-    const [network] = await database.db
-      .insert(networks)
-      .values({
-        name: "embedded",
-        cidr4: "10.98.0.0/24",
-        hubPublicKey: `${"h".repeat(43)}=`,
-        hubPrivateKeyEnc: "x",
-        hubIp4: "10.98.0.1",
-      })
-      .returning({ id: networks.id });
+    pglite = await openTestPglite("agent");
+    database = pglite.database;
+    const networkId = await pglite.insertNetwork({
+      cidr4: "10.98.0.0/24",
+      hubIp4: "10.98.0.1",
+      hubPublicKey: `${"h".repeat(43)}=`,
+    });
     const [node] = await database.db
       .insert(nodes)
       .values({
-        networkId: network!.id,
+        networkId,
         name: "a",
         publicKey: `${"a".repeat(43)}=`,
         ip4: "10.98.0.2",
@@ -52,7 +44,7 @@ describe("agent statements on PGlite", () => {
       .returning({ id: nodes.id });
     nodeId = node!.id;
     await database.db.insert(nodes).values({
-      networkId: network!.id,
+      networkId,
       name: "router",
       publicKey: `${"r".repeat(43)}=`,
       ip4: "10.98.0.3",
@@ -63,8 +55,7 @@ describe("agent statements on PGlite", () => {
     });
   }, 120_000);
   afterAll(async () => {
-    await database?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await pglite?.close();
   });
 
   it("stores a steady heartbeat only while the row holds what it was decided from", async () => {

@@ -3,40 +3,26 @@
  * embedded database (`npm start` runs on PGlite), against the same rows drizzle reads back.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
-import { auditLog, events, networks, nodes, openDatabase } from "../../../src/db/index.js";
+import { auditLog, events, nodes } from "../../../src/db/index.js";
 import type { NewNode } from "../../../src/mesh/mesh.repo.js";
 import { getNetwork, getNode, insertNodeAtOnce, readForEnrollment } from "../../../src/mesh/mesh.repo.js";
+import { openTestPglite, type TestPglite } from "../../support/pglite.js";
 
 describe("the enrollment statement on PGlite", () => {
-  let dir: string;
+  let pglite: TestPglite;
   let database: Database;
   let networkId: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "wiresync-enroll-"));
-    database = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
-    await database.migrate();
-    const [row] = await database.db
-      .insert(networks)
-      .values({
-        name: "embedded",
-        cidr4: "10.98.0.0/24",
-        hubPublicKey: `${"k".repeat(43)}=`,
-        hubPrivateKeyEnc: "x",
-        hubIp4: "10.98.0.1",
-      })
-      .returning({ id: networks.id });
-    networkId = row!.id;
+    pglite = await openTestPglite("enroll");
+    database = pglite.database;
+    networkId = await pglite.insertNetwork({ cidr4: "10.98.0.0/24", hubIp4: "10.98.0.1" });
   }, 120_000);
   afterAll(async () => {
-    await database?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await pglite?.close();
   });
 
   const newNode = (name: string, ip4: string): NewNode => ({
