@@ -349,6 +349,9 @@ export const PeerHandshakeInput = z
   })
   .strict();
 
+/** The largest config version a node can run: `nodes.config_version` is a Postgres integer. */
+const MAX_CONFIG_VERSION = 2_147_483_647;
+
 export const HeartbeatInput = z
   .object({
     metrics: HeartbeatMetricsInput.default({}),
@@ -357,8 +360,8 @@ export const HeartbeatInput = z
      * an operator-set endpoint (see src/mesh/endpoints.ts).
      */
     endpoint: Endpoint.optional(),
-    /** The config version the agent runs. */
-    configVersion: z.number().int().min(0).optional(),
+    /** The config version the agent runs (a Postgres integer: at most 2^31 − 1). */
+    configVersion: z.number().int().min(0).max(MAX_CONFIG_VERSION).optional(),
     /** Where the node can be reached (agents from before these fields send none and still work). */
     candidates: EndpointCandidatesInput.optional(),
     /** The latest handshake with each mesh peer the node has shaken hands with. */

@@ -1,4 +1,4 @@
-/** Heartbeats with bad candidates or handshakes: 400 with a problem body naming the field, and nothing changes. */
+/** Heartbeats with bad candidates, handshakes or config versions: 400 with a problem body naming the field, and nothing changes. */
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeReachability, nodes } from "../../../../src/db/index.js";
@@ -70,6 +70,9 @@ describe("heartbeats with bad candidates or handshakes", () => {
       "handshakes.1.ageSeconds",
     ],
     ["4,097 handshakes", { handshakes: Array.from({ length: 4097 }, () => handshake()) }, "handshakes"],
+    // Past a Postgres integer: found by the API fuzz as a 500 (numeric value out of range).
+    ["a config version of 2^31", { configVersion: 2 ** 31 }, "configVersion"],
+    ["a negative config version", { configVersion: -1 }, "configVersion"],
   ])("400 for %s, and nothing changes", async (_name, body, path) => {
     const [before] = await t.platform.database.db.select().from(nodes).where(eq(nodes.id, a.node.id));
     const res = await t.request(`/api/v1/nodes/${a.node.id}/heartbeat`, {
