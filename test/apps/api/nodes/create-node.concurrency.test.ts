@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RunningServer } from "../../../../apps/api/server.js";
 import { listen } from "../../../../apps/api/server.js";
+import type { Tx } from "../../../../src/db/index.js";
 import { auditLog, events, networks, nodes, rowsOf as resultRows } from "../../../../src/db/index.js";
 import { getNetwork } from "../../../../src/mesh/mesh.repo.js";
 import { generateKeyPair } from "../../../../src/wireguard/index.js";
@@ -48,6 +49,43 @@ describe("concurrent enrollment into one network", () => {
       .where(and(eq(events.type, "node.enrolled"), sql`${events.data}->'network'->>'id' = ${networkId}`));
     return { nodeRows, audits, enrolled };
   }
+
+  /**
+   * Enrolls `name` while `change` runs in a transaction held open, uncommitted: the transaction is
+   * released once the enrollment waits for the network's row lock, and the enrollment's answer returned.
+   */
+  const enrollWhileHeld = async (networkId: string, name: string, change: (tx: Tx) => Promise<unknown>) => {
+    const { db } = t.platform.database;
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    const changing = db.transaction(async (tx) => {
+      await change(tx);
+      locked();
+      await held;
+    });
+    await isLocked;
+    const enrolling = enroll(networkId, name);
+    await vi.waitFor(
+      async () => {
+        const [row] = resultRows<{ n: number }>(
+          await db.execute(
+            sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          ),
+        );
+        expect(row?.n).toBe(1);
+      },
+      { timeout: 10_000, interval: 10 },
+    );
+    release();
+    await changing;
+    return enrolling;
+  };
 
   it("gives 100 enrollments 100 distinct address pairs, all 201, and each node, audit row and event exactly once", async () => {
     const net = await createNetwork(t, { cidr4: "10.61.0.0/24", cidr6: "fd00:61::/64" });
@@ -96,28 +134,11 @@ describe("concurrent enrollment into one network", () => {
 
   it("builds a node from the network as locked: a network change committed while the enrollment waits for the lock is in its config", async () => {
     const net = await createNetwork(t, { cidr4: "10.66.0.0/24" });
-    const { db } = t.platform.database;
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => {
-      locked = r;
-    });
     // Another change holds the network's lock, uncommitted, while the enrollment starts (a read of the
     // network outside the lock would see the old row) and waits for the lock.
-    const change = db.transaction(async (tx) => {
-      await tx.update(networks).set({ mtu: 1280 }).where(eq(networks.id, net.id));
-      locked();
-      await held;
-    });
-    await isLocked;
-    const enrolling = enroll(net.id, "late");
-    await new Promise((r) => setTimeout(r, 500));
-    release();
-    await change;
-    const created = await enrolling;
+    const created = await enrollWhileHeld(net.id, "late", (tx) =>
+      tx.update(networks).set({ mtu: 1280 }).where(eq(networks.id, net.id)),
+    );
     expect(created.status).toBe(201);
     const config = created.body.data.config as string;
     expect(config).toContain("MTU = 1280");
@@ -127,18 +148,9 @@ describe("concurrent enrollment into one network", () => {
 
   it("builds a node from the routes as locked: a node taking routes, committed while the enrollment waits for the lock, is in its config", async () => {
     const net = await createNetwork(t, { cidr4: "10.68.0.0/24" });
-    const { db } = t.platform.database;
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => {
-      locked = r;
-    });
     // The network's exclusive lock, as every change of routes takes it, held while a router joins and
     // while the enrollment (which read the network before, without routes) waits for the lock.
-    const change = db.transaction(async (tx) => {
+    const created = await enrollWhileHeld(net.id, "late", async (tx) => {
       await getNetwork(tx, net.id, { lock: "update" });
       await tx.insert(nodes).values({
         networkId: net.id,
@@ -147,26 +159,7 @@ describe("concurrent enrollment into one network", () => {
         ip4: "10.68.0.200",
         extraAllowedIps: ["192.168.68.0/24"],
       });
-      locked();
-      await held;
     });
-    await isLocked;
-    const enrolling = enroll(net.id, "late");
-    // Released once the enrollment's statement waits for the network's row lock.
-    await vi.waitFor(
-      async () => {
-        const [row] = resultRows<{ n: number }>(
-          await db.execute(
-            sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-          ),
-        );
-        expect(row?.n).toBe(1);
-      },
-      { timeout: 10_000, interval: 10 },
-    );
-    release();
-    await change;
-    const created = await enrolling;
     expect(created.status).toBe(201);
     const config = created.body.data.config as string;
     expect(config).toContain("192.168.68.0/24");
