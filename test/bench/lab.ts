@@ -30,14 +30,38 @@ export function requireNetns(bench: string): void {
 }
 
 /**
+ * The peers a userspace-API `set=1` request adds or updates, as base64 keys: each `public_key=` block
+ * that does not say `remove=true`. Pure.
+ */
+export function peersSet(request: string): string[] {
+  const keys: string[] = [];
+  let current: string | undefined;
+  for (const line of request.split("\n")) {
+    if (line.startsWith("public_key=")) {
+      if (current !== undefined) keys.push(current);
+      current = line.slice("public_key=".length);
+    } else if (line === "remove=true") current = undefined;
+  }
+  if (current !== undefined) keys.push(current);
+  return keys.map((hex) => Buffer.from(hex, "hex").toString("base64"));
+}
+
+/**
  * Serves `<dir>/<iface>.sock` for each interface, passing every byte both ways to wireguard-go's own
- * socket, and counts the `set=1` requests it forwards. Requests go strictly one at a time (the
- * driver waits for each answer), so a request starts with the first bytes after an answer.
+ * socket. It counts the `set=1` requests it forwards, and notes when wireguard-go acknowledged
+ * (`errno=0`) a set carrying each peer: from then on the peer is on the interface, which a row can
+ * read without dumping the whole interface (a dump of 1,000 peers takes milliseconds and holds the
+ * device's lock against the very write being timed). Requests go strictly one at a time (the driver
+ * waits for each answer), so a request starts with the first bytes after an answer and ends with an
+ * empty line.
  */
 export class UapiCounter {
   readonly dir: string;
   #writes = new Map<string, number>();
   #times = new Map<string, number[]>();
+  /** Per interface, when each peer was first acknowledged on it (performance.now() ms). */
+  #applied = new Map<string, Map<string, number>>();
+  #waiting = new Map<string, ((at: number) => void)[]>();
   #servers: Server[] = [];
 
   private constructor(dir: string) {
@@ -58,26 +82,62 @@ export class UapiCounter {
     return this.#times.get(iface) ?? [];
   }
 
+  /**
+   * Resolves with the time (performance.now() ms) wireguard-go acknowledged a set carrying `publicKey`
+   * on `iface`: at once when it already has.
+   */
+  applied(iface: string, publicKey: string): Promise<number> {
+    const at = this.#applied.get(iface)?.get(publicKey);
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolve) => {
+      const id = `${iface} ${publicKey}`;
+      this.#waiting.set(id, [...(this.#waiting.get(id) ?? []), resolve]);
+    });
+  }
+
+  #acknowledged(iface: string, keys: readonly string[], at: number): void {
+    const applied = this.#applied.get(iface)!;
+    for (const key of keys) {
+      if (applied.has(key)) continue;
+      applied.set(key, at);
+      const id = `${iface} ${key}`;
+      for (const resolve of this.#waiting.get(id) ?? []) resolve(at);
+      this.#waiting.delete(id);
+    }
+  }
+
   async serve(iface: string): Promise<void> {
     this.#writes.set(iface, 0);
     this.#times.set(iface, []);
+    this.#applied.set(iface, new Map());
     const server = createServer((client) => {
       const daemon = createConnection(join(UAPI_SOCKET_DIR, `${iface}.sock`));
-      let head = "";
-      let awaitingRequest = true;
+      // The request being sent (a set's whole text), then the set's peers until its answer is in.
+      let request = "";
+      let counted = false;
+      let set: string[] | undefined;
+      let answer = "";
       client.on("data", (chunk: Buffer) => {
-        if (!awaitingRequest) return;
-        head += chunk.toString("latin1", 0, Math.min(chunk.length, 6 - head.length));
-        if (head.length < 6) return;
-        if (head === "set=1\n") {
-          this.#writes.set(iface, this.writes(iface) + 1);
-          this.#times.get(iface)?.push(performance.now());
+        request += chunk.toString("latin1");
+        if (!counted && request.length >= 6) {
+          counted = true;
+          if (request.startsWith("set=1\n")) {
+            this.#writes.set(iface, this.writes(iface) + 1);
+            this.#times.get(iface)?.push(performance.now());
+          }
         }
-        head = "";
-        awaitingRequest = false;
+        if (!request.endsWith("\n\n")) return;
+        set = request.startsWith("set=1\n") ? peersSet(request) : undefined;
+        request = "";
+        counted = false;
       });
-      daemon.on("data", () => {
-        awaitingRequest = true;
+      daemon.on("data", (chunk: Buffer) => {
+        if (set === undefined) return;
+        answer += chunk.toString("latin1");
+        if (!answer.endsWith("\n\n")) return;
+        if (answer.startsWith("errno=0\n")) this.#acknowledged(iface, set, performance.now());
+        set = undefined;
+        answer = "";
       });
       client.pipe(daemon);
       daemon.pipe(client);
