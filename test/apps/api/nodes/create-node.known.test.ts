@@ -14,6 +14,7 @@ import { json } from "../../../support/http.js";
 import { createNetwork, createNode } from "../../../support/mesh.js";
 import type { TestPlatform } from "../../../support/platform.js";
 import { createTestPlatform } from "../../../support/platform.js";
+import { StatementLog } from "../../../support/statement-log.js";
 
 describe("enrollment into a network known from an enrollment before", () => {
   let t: TestPlatform;
@@ -104,5 +105,38 @@ describe("enrollment into a network known from an enrollment before", () => {
     const freed = await t.request(`/api/v1/nodes/${made[1]!.node.id}`, { method: "DELETE" });
     expect(freed.status).toBe(200);
     expect((await createNode(t, net.id, { name: "known-full-y" })).node.ip4).toBe("10.74.0.3");
+  });
+});
+
+describe("round trips of an enrollment into a known network", () => {
+  let t: TestPlatform;
+  let log: StatementLog;
+  beforeAll(async () => {
+    log = new StatementLog({ host: "127.0.0.1", port: 5432 });
+    await log.start();
+    // The outbox relay waits long: only the enrollments' own statements go through meanwhile.
+    t = await createTestPlatform({
+      databaseUrl: (url) => log.through(url),
+      notify: { relayIntervalMs: 3_600_000 },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await log?.close();
+  });
+
+  it("runs one statement once the network is known, two before (the read, then the statement)", async () => {
+    const net = await createNetwork(t, { cidr4: "10.75.0.0/24" });
+    const during = async (name: string) => {
+      const from = log.statements.length;
+      await createNode(t, net.id, { name });
+      return log.statements.slice(from);
+    };
+    /** What each statement is: the enrollment's read, its one statement, or something else. */
+    const kinds = (statements: string[]) =>
+      statements.map((s) => (/^with locked as/.test(s) ? "statement" : /xmin::text/.test(s) ? "read" : s));
+    expect(kinds(await during("known-rt-1"))).toEqual(["read", "statement"]);
+    expect(kinds(await during("known-rt-2"))).toEqual(["statement"]);
+    expect(kinds(await during("known-rt-3"))).toEqual(["statement"]);
   });
 });
