@@ -1,6 +1,7 @@
 /**
  * What an enrollment prepares outside its transaction: the node's identity and credentials
- * (`prepareNode`), and its addresses (`allocatePair`). `claims` holds the addresses this process is
+ * (`prepareNode`), and its addresses (`allocatePair` from a read, `allocateKnownPair` from what this
+ * process knows of the network, `createKnownAddresses`). `claims` holds the addresses this process is
  * enrolling nodes at right now, per network: enrollments into a hub network run side by side (under
  * a shared lock of the network row), so each picks the lowest free address that no other enrollment
  * of this process is inserting, instead of all picking the same one and queueing on the unique
