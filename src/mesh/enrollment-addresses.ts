@@ -1,6 +1,7 @@
 /**
  * What an enrollment prepares outside its transaction: the node's identity and credentials
- * (`prepareNode`), and its addresses (`allocatePair`). `claims` holds the addresses this process is
+ * (`prepareNode`), and its addresses (`allocatePair` from a read, `allocateKnownPair` from what this
+ * process knows of the network, `createKnownAddresses`). `claims` holds the addresses this process is
  * enrolling nodes at right now, per network: enrollments into a hub network run side by side (under
  * a shared lock of the network row), so each picks the lowest free address that no other enrollment
  * of this process is inserting, instead of all picking the same one and queueing on the unique
@@ -15,7 +16,7 @@ import type { Executor } from "../db/index.js";
 import { DomainError } from "../errors.js";
 import { generateKeyPairAsync } from "../wireguard/index.js";
 import { parseCidr } from "./cidr.js";
-import { allocateAddress } from "./ipam.js";
+import { type AddressPool, allocateAddress, createAddressPool } from "./ipam.js";
 import type { EnrollmentRead, NetworkRow, UsedAddresses } from "./mesh.repo.js";
 import * as repo from "./mesh.repo.js";
 
@@ -111,57 +112,108 @@ export async function allocatePair(
   }
 }
 
-/** How many networks `createKnownAddresses` keeps addresses for; the least recently read go first. */
+/**
+ * The lowest free address pair of `known` that no enrollment in flight here has claimed, claimed for
+ * `session` (in place of what it claimed before). When only claimed addresses are left, waits for
+ * those enrollments to end and looks again (one that succeeded added its address to `known` before
+ * letting its claim go; a failed one frees it). Throws ADDRESS_POOL_EXHAUSTED.
+ */
+export async function allocateKnownPair(
+  claims: AddressClaims,
+  known: KnownNetwork,
+  session: ClaimSession,
+): Promise<{ ip4: string; ip6: string | null }> {
+  session.release(); // a retried attempt's claim: its statement is over
+  const networkId = known.network.id;
+  for (;;) {
+    const claimed = claims.claimedIn(networkId);
+    try {
+      const ip4 = known.ip4.lowestFree(claimed);
+      const ip6 = known.ip6 ? known.ip6.lowestFree(claimed) : null;
+      session.claim(networkId, ip6 ? [ip4, ip6] : [ip4]);
+      return { ip4, ip6 };
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === "ADDRESS_POOL_EXHAUSTED") || claimed.length === 0)
+        throw err;
+    }
+    await claims.settled(networkId);
+  }
+}
+
+/** How many networks `createKnownAddresses` keeps; the least recently read go first. */
 const KNOWN_NETWORKS = 256;
+
+/** A network as this process knows it at one version of its row (`createKnownAddresses`). */
+export interface KnownNetwork {
+  network: NetworkRow;
+  /** The row's version (`xmin`) all of this is known for. */
+  version: string;
+  /** Some node carries routes for others. */
+  hasRoutes: boolean;
+  /** The addresses in use, as read with this version and added by enrollments of this process since. */
+  ip4: AddressPool;
+  ip6: AddressPool | undefined;
+}
 
 export type KnownAddresses = ReturnType<typeof createKnownAddresses>;
 
 /**
- * Per network, the addresses in use as of one version of its row (`xmin`), with those enrollments of
- * this process inserted since: an enrollment then reads the network row alone instead of every
- * address (`readForEnrollment` with the version known). Sound because whatever frees an address or
- * changes routes (a deletion, a move, a new route) holds the network's exclusive lock, which makes a
- * new version. What it can miss is an address another process (or this one's transactional path)
- * took meanwhile: the insert ends at the unique constraint, and `forget` makes the next read whole.
+ * Per network, its row, whether a node carries routes, and the addresses in use, as of one version
+ * of its row (`xmin`), with those enrollments of this process inserted since: an enrollment into a
+ * known network writes at once (`insertNodeAtOnce` at that version), with no read before.
+ *
+ * Sound because whatever changes the row, frees an address or changes routes (a deletion, a move, a
+ * new route) either updates the row or holds its exclusive lock, which makes a new version, and the
+ * statement writes only while the row is still at the version known (checked under its share lock).
+ * What it can miss is an address another process (or this one's transactional path) took
+ * meanwhile: the insert ends at the unique constraint, and `forget` makes the next read whole.
  */
 export function createKnownAddresses() {
-  const known = new Map<
-    string,
-    { version: string; ip4: Set<string>; ip6: Set<string>; hasRoutes: boolean }
-  >();
+  const known = new Map<string, KnownNetwork>();
   return {
-    /** The version the addresses of `networkId` are known for; "" when none. */
+    /** What is known of `networkId`, at some version that may have moved on since. */
+    get(networkId: string): KnownNetwork | undefined {
+      return known.get(networkId);
+    },
+
+    /** The version `networkId` is known for; "" when none. */
     versionOf(networkId: string): string {
       return known.get(networkId)?.version ?? "";
     },
 
     /**
-     * The addresses of `read`'s network: those read with it (kept from now on), or those known for its
-     * version; undefined when neither (the version moved on between read and now: read them).
+     * `read`'s network as known from now on: with the addresses read with it, or those known for
+     * its version when it left them out; undefined when it did and they are not known for it (the
+     * version known moved on between read and now: read them).
      */
-    resolve(read: EnrollmentRead): Omit<UsedAddresses, "lease"> | undefined {
+    learn(read: EnrollmentRead): KnownNetwork | undefined {
       const id = read.network.id;
       const entry = known.get(id);
-      if (read.used) {
+      if (entry?.version === read.version) {
         // Within one version addresses are only ever added: a read that began before others'
         // inserts were known here must not drop them.
-        if (entry?.version === read.version) {
-          for (const a of read.used.ip4) entry.ip4.add(a);
-          for (const a of read.used.ip6) entry.ip6.add(a);
-        } else {
-          known.delete(id);
-          known.set(id, {
-            version: read.version,
-            ip4: new Set(read.used.ip4),
-            ip6: new Set(read.used.ip6),
-            hasRoutes: read.used.hasRoutes,
-          });
-          if (known.size > KNOWN_NETWORKS) known.delete(known.keys().next().value!);
-        }
-        return read.used;
+        for (const a of read.used?.ip4 ?? []) entry.ip4.add(a);
+        for (const a of read.used?.ip6 ?? []) entry.ip6?.add(a);
+        return entry;
       }
-      if (entry?.version !== read.version) return undefined;
-      return { ip4: [...entry.ip4], ip6: [...entry.ip6], hasRoutes: entry.hasRoutes };
+      if (!read.used) return undefined;
+      const { network } = read;
+      const fresh: KnownNetwork = {
+        network,
+        version: read.version,
+        hasRoutes: read.used.hasRoutes,
+        ip4: createAddressPool(parseCidr(network.cidr4), [network.hubIp4, ...read.used.ip4]),
+        ip6: network.cidr6
+          ? createAddressPool(
+              parseCidr(network.cidr6),
+              network.hubIp6 ? [network.hubIp6, ...read.used.ip6] : read.used.ip6,
+            )
+          : undefined,
+      };
+      known.delete(id);
+      known.set(id, fresh);
+      if (known.size > KNOWN_NETWORKS) known.delete(known.keys().next().value!);
+      return fresh;
     },
 
     /** Records addresses inserted into `networkId` while its row was at `version`. */
@@ -169,12 +221,15 @@ export function createKnownAddresses() {
       const entry = known.get(networkId);
       if (entry?.version !== version) return;
       entry.ip4.add(ip4);
-      if (ip6) entry.ip6.add(ip6);
+      if (ip6) entry.ip6?.add(ip6);
     },
 
-    /** Drops what is known of `networkId` (an address turned out taken): its next read is whole. */
-    forget(networkId: string): void {
-      known.delete(networkId);
+    /**
+     * Drops what is known of `networkId` at `version` (it moved on, or an address turned out taken):
+     * its next read is whole. What was learnt since, at another version, stays.
+     */
+    forget(networkId: string, version: string): void {
+      if (known.get(networkId)?.version === version) known.delete(networkId);
     },
   };
 }

@@ -13,8 +13,9 @@ import { hubQueueName, JOBS } from "../queue/index.js";
 import { generatePresharedKey } from "../wireguard/index.js";
 import type { MeshEffects } from "./effects.js";
 import { addJoined, dispatchEffects, newEffects } from "./effects.js";
-import type { ClaimSession, PreparedNode } from "./enrollment-addresses.js";
+import type { ClaimSession, KnownNetwork, PreparedNode } from "./enrollment-addresses.js";
 import {
+  allocateKnownPair,
   allocatePair,
   createAddressClaims,
   createKnownAddresses,
@@ -294,42 +295,78 @@ export function createEnrollmentService(core: MeshCore) {
     };
   }
   /**
-   * `createNode`'s enrollment without a transaction: after `read` (made before, alongside the key
-   * pair), ONE statement (`repo.insertNodeAtOnce`) locks the network for itself alone and writes the
-   * node, its audit row and its outbox event, all or none. For a hub network without routes, where
-   * the node's config depends on the network row and the node alone; the row's version guards both
-   * (an exclusive holder, such as a node taking routes, leaves a new one). The unique constraint on
-   * (network, address) keeps addresses apart: an address taken meanwhile is allocated again from a
-   * fresh read. Returns undefined when this path does not apply, or the network changed since it
-   * was read: the caller enrolls through the transaction then, which reads under the lock.
+   * What this process knows of `networkId` as read now: with its addresses unless they are known for
+   * the version read. Undefined when there is no such network.
+   */
+  async function readKnown(
+    networkId: string,
+    knownVersion = known.versionOf(networkId),
+  ): Promise<KnownNetwork | undefined> {
+    const read = await repo.readForEnrollment(db, networkId, knownVersion);
+    if (!read) return undefined;
+    // Left out as known, but the version known moved on meanwhile (another enrollment read a newer
+    // one): read them.
+    return known.learn(read) ?? readKnown(networkId, "");
+  }
+
+  /**
+   * `createNode`'s enrollment without a transaction: ONE statement (`repo.insertNodeAtOnceWithLease`)
+   * locks the network for itself alone and writes the node, its audit row and its outbox event, all
+   * or none. For a hub network without routes, where the node's config depends on the network row
+   * and the node alone.
+   *
+   * The network as this process knows it at some version of its row (`known`; `first` when just
+   * read, alongside the key pair) feeds everything: the addresses, the config hash, the preshared key
+   * mode, the topology, the routes. The statement writes only while the row is still at that version,
+   * checked under the row's share lock, and whatever changes any of these (the row, or the routes
+   * behind nodes, whose changes hold the row's exclusive lock) makes a new version: so the statement
+   * vouches for all of it, and when the network is known no read comes before it. The unique
+   * constraint on (network, address) keeps addresses apart. When the version moved on, or an address
+   * was taken meanwhile (another process), or the pool looks full from what was known, the network is
+   * read again and the enrollment tried again. Returns undefined when this path does not apply, or
+   * after as many tries as a transaction gets: the caller enrolls through the transaction then, which
+   * reads under the lock (and throws NETWORK_NOT_FOUND when there is no network).
    */
   async function enrollAtOnce(
+    networkId: string,
     first: repo.EnrollmentRead | undefined,
     made: PreparedNode,
     input: CreateNodeInput,
     ctx: MeshContext,
     session: ClaimSession,
   ): Promise<Enrolled | undefined> {
-    let read = first;
-    for (let attempt = 0; read && attempt <= DEFAULT_TX_RETRIES; attempt++) {
-      const { network, lease, version } = read;
-      const used = known.resolve(read);
-      if (!used) {
-        read = await repo.readForEnrollment(db, network.id);
+    /** Read in this enrollment, not known from before: then no version check stands behind a refusal. */
+    let fresh = first !== undefined;
+    let entry = first ? known.learn(first) : known.get(networkId);
+    for (let attempt = 0; attempt <= DEFAULT_TX_RETRIES; attempt++) {
+      if (!entry) {
+        entry = await readKnown(networkId);
+        fresh = true;
+        if (!entry) return undefined;
+      }
+      const { network, version } = entry;
+      if (network.topology === "mesh") meshes.add(network.id);
+      if (network.topology !== "hub" || entry.hasRoutes || made.publicKey === network.hubPublicKey)
+        return undefined;
+      let pair: { ip4: string; ip6: string | null };
+      try {
+        pair = await allocateKnownPair(claims, entry, session);
+      } catch (err) {
+        // A full pool as known from before may have had addresses freed since (a new version).
+        if (fresh || !(err instanceof DomainError && err.code === "ADDRESS_POOL_EXHAUSTED")) throw err;
+        known.forget(network.id, version);
+        entry = undefined;
         continue;
       }
-      if (network.topology === "mesh") meshes.add(network.id);
-      if (network.topology !== "hub" || used.hasRoutes || made.publicKey === network.hubPublicKey)
-        return undefined;
-      const { ip4, ip6 } = await allocatePair(claims, db, network, used, session);
+      const { ip4, ip6 } = pair;
       const { id, publicKey } = made;
       const presharedKeyEnc =
         network.presharedKeys === "off" ? null : sealPresharedKey(id, generatePresharedKey());
       const { spec, facts, values } = newNode(made, network.id, input, { ip4, ip6 }, presharedKeyEnc);
       const actor = actorOf(ctx);
-      let row: NodeRow | undefined;
+      let written: Awaited<ReturnType<typeof repo.insertNodeAtOnceWithLease>>;
       try {
-        row = await repo.insertNodeAtOnce(db, {
+        written = await repo.insertNodeAtOnceWithLease(db, {
           version,
           node: values(
             configHash({
@@ -354,17 +391,25 @@ export function createEnrollmentService(core: MeshCore) {
           } catch (domain) {
             if (!(domain instanceof DomainError && domain.code === "ADDRESS_TAKEN")) throw domain;
           }
-        known.forget(network.id);
-        read = await repo.readForEnrollment(db, network.id);
+        known.forget(network.id, version);
+        entry = undefined;
         continue;
       }
       // IMPORTANT: known before the claim goes, so that no enrollment of this process sees the
       // address free in between.
-      if (row) known.add(network.id, version, ip4, ip6);
+      if (written) known.add(network.id, version, ip4, ip6);
       session.release();
-      if (!row) return undefined;
+      if (!written) {
+        // The network changed (or went) since `version`: nothing was written.
+        known.forget(network.id, version);
+        entry = undefined;
+        continue;
+      }
+      const { row, lease } = written;
       const effects = newEffects(`node ${input.name} enrolled`);
       addJoined(effects, network.id, row.id);
+      // Routed by the lease the statement read: it moves without the network row, so it is never
+      // taken from what is known of the network.
       if (lease === null) effects.syncQueues.set(network.id, JOBS["network-sync"].queue);
       else if (lease.live) effects.syncQueues.set(network.id, hubQueueName(lease.hubId));
       // As the unit of work's after-commit tasks: the change is in, a lost trigger is repaired by the
@@ -382,15 +427,15 @@ export function createEnrollmentService(core: MeshCore) {
      * PUBLIC_KEY_TAKEN, NODE_NAME_TAKEN.
      */
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
-      // The key pair is made on the thread pool while the network is read.
       const atOnce = (input.extraAllowedIps ?? []).length === 0 && !meshes.has(input.networkId);
+      // The key pair is made on the thread pool while the network is read, when it is not known here.
       const [made, read] = await Promise.all([
         prepareNode(input.publicKey, sealNodeKey),
-        atOnce ? repo.readForEnrollment(db, input.networkId, known.versionOf(input.networkId)) : undefined,
+        atOnce && !known.get(input.networkId) ? repo.readForEnrollment(db, input.networkId) : undefined,
       ]);
       const created = await withClaims(
         async (session) =>
-          (await enrollAtOnce(read, made, input, ctx, session)) ??
+          (atOnce ? await enrollAtOnce(input.networkId, read, made, input, ctx, session) : undefined) ??
           commitAndDispatch(
             `node ${input.name} enrolled`,
             (tx, effects) =>

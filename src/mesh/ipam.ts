@@ -51,14 +51,64 @@ export function allocateAddress(c: Cidr, used: Iterable<string>): string {
     if (k >= 1 && k <= window) taken[k] = 1;
   }
   const k = taken.indexOf(0, 1);
-  if (k === -1) {
-    throw new DomainError(
-      "ADDRESS_POOL_EXHAUSTED",
-      `no free IPv${c.family} address left in ${bigIntToIp(c.network, c.family)}/${c.prefix}; delete unused nodes or create a larger network`,
-      { context: { cidr: `${bigIntToIp(c.network, c.family)}/${c.prefix}` } },
-    );
-  }
+  if (k === -1) throw poolExhausted(c);
   return bigIntToIp(first + BigInt(k), c.family);
+}
+
+function poolExhausted(c: Cidr): DomainError {
+  const cidr = `${bigIntToIp(c.network, c.family)}/${c.prefix}`;
+  return new DomainError(
+    "ADDRESS_POOL_EXHAUSTED",
+    `no free IPv${c.family} address left in ${cidr}; delete unused nodes or create a larger network`,
+    { context: { cidr } },
+  );
+}
+
+/** The most node addresses an `AddressPool` tells apart (`offsetReader`'s bound on its window). */
+const POOL_WINDOW = 2 ** 31 - 1;
+
+export type AddressPool = ReturnType<typeof createAddressPool>;
+
+/**
+ * The addresses in use in `c`, kept so that the lowest free one is found without going over all of
+ * them again: `allocateAddress` reads every address for every enrollment, this reads each once, when
+ * it is added. Used addresses are kept as offsets from the hub's (`first`), with `lowest`, an offset
+ * below which every address is used. Only ever grows: a freed address needs a new pool (an
+ * enrollment's known addresses are rebuilt from a read when the network's version moves, and
+ * whatever frees an address moves it).
+ */
+export function createAddressPool(c: Cidr, used: Iterable<string> = []) {
+  const { first, last } = usableRange(c);
+  const room = last - first;
+  const window = Number(room < BigInt(POOL_WINDOW) ? room : BigInt(POOL_WINDOW));
+  const offsetOf = offsetReader(c, first, window);
+  const taken = new Set<number>();
+  /** Every offset from 1 up to (not including) this one is taken. */
+  let lowest = 1;
+  const pool = {
+    /** Marks `ip` used; an address outside the pool's range (the hub's, another family's) is ignored. */
+    add(ip: string): void {
+      const k = offsetOf(ip);
+      if (k < 1 || k > window) return;
+      taken.add(k);
+      while (taken.has(lowest)) lowest++;
+    },
+
+    /**
+     * The lowest free address that is not one of `skip` (addresses claimed by enrollments in
+     * flight). Throws ADDRESS_POOL_EXHAUSTED when none is free.
+     */
+    lowestFree(skip: Iterable<string> = []): string {
+      const skipped = new Set<number>();
+      for (const ip of skip) skipped.add(offsetOf(ip));
+      let k = lowest;
+      while (taken.has(k) || skipped.has(k)) k++;
+      if (k > window) throw poolExhausted(c);
+      return bigIntToIp(first + BigInt(k), c.family);
+    },
+  };
+  for (const ip of used) pool.add(ip);
+  return pool;
 }
 
 /**

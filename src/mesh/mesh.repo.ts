@@ -172,13 +172,21 @@ export interface UsedAddresses {
 /** A node that carries routes for others: other nodes' configs then depend on it. */
 const CARRIES_ROUTES = sql`cardinality(${nodes.extraAllowedIps}) > 0`;
 
+/**
+ * The hub lease of the network `networkId` (a placeholder) as text, read by `leaseOf`: '' when no host
+ * ever held the network; else whether the lease is live, then the holder.
+ */
+const LEASE = sql<string>`coalesce((select case when ${networkLeases.expiresAt} > now() then 'live:' else 'gone:' end || ${networkLeases.hubId}
+    from ${networkLeases} where ${networkLeases.networkId} = ${sql.placeholder("networkId")}), '')`;
+
+const leaseOf = (text: string | null | undefined): UsedAddresses["lease"] =>
+  text ? { hubId: text.slice(5), live: text.startsWith("live:") } : null;
+
 const USED_ADDRESS_COLUMNS = {
   ip4: sql<string | null>`string_agg(host(${nodes.ip4}), ',')`,
   ip6: sql<string | null>`string_agg(host(${nodes.ip6}), ',')`,
   hasRoutes: sql<boolean | null>`bool_or(${CARRIES_ROUTES})`,
-  // '' when no host ever held the network; else whether the lease is live, then the holder.
-  lease: sql<string>`coalesce((select case when ${networkLeases.expiresAt} > now() then 'live:' else 'gone:' end || ${networkLeases.hubId}
-    from ${networkLeases} where ${networkLeases.networkId} = ${sql.placeholder("networkId")}), '')`,
+  lease: LEASE,
 };
 const usedAddressRow = placeholderQuery<
   { networkId: string },
@@ -201,7 +209,7 @@ export async function usedAddresses(exec: Executor, networkId: string): Promise<
     ip4: row?.ip4 ? row.ip4.split(",") : [],
     ip6: row?.ip6 ? row.ip6.split(",") : [],
     hasRoutes: row?.hasRoutes === true,
-    lease: row?.lease ? { hubId: row.lease.slice(5), live: row.lease.startsWith("live:") } : null,
+    lease: leaseOf(row?.lease),
   };
 }
 
@@ -246,7 +254,7 @@ const enrollmentReadRow = placeholderQuery<
       ip4: unlessKnown<string>(`coalesce(string_agg(host(n.ip4), ','), '')`),
       ip6: unlessKnown<string>(`coalesce(string_agg(host(n.ip6), ','), '')`),
       hasRoutes: unlessKnown<boolean>("coalesce(bool_or(cardinality(n.extra_allowed_ips) > 0), false)"),
-      lease: USED_ADDRESS_COLUMNS.lease,
+      lease: LEASE,
     })
     .from(networks)
     .where(eq(networks.id, sql.placeholder("networkId"))),
@@ -269,7 +277,7 @@ export async function readForEnrollment(
   return {
     network: row.network,
     version: row.version,
-    lease: row.lease ? { hubId: row.lease.slice(5), live: row.lease.startsWith("live:") } : null,
+    lease: leaseOf(row.lease),
     ...(row.ip4 === null
       ? {}
       : {
@@ -375,34 +383,44 @@ const insertNodeAtOnceRow = placeholderStatement<Record<string, unknown>, Record
       } as never)
       .returning()
       .getSQL()})
-    select * from node`,
+    select node.*, ${LEASE} as network_lease from node`,
 );
 
 /**
  * An enrollment's writes as ONE statement, without a transaction around it: it takes the network's
- * shared lock, and only while the row's version is still `version` (read by `readForEnrollment`)
- * inserts the node with what goes with it (its audit row and outbox event, the cleanup of its key
- * as a retired peer), all or none. The lock is held for this statement alone.
+ * shared lock, and only while the row's version is still `version` (read by `readForEnrollment`, maybe
+ * by an enrollment before this one) inserts the node with what goes with it (its audit row and outbox
+ * event, the cleanup of its key as a retired peer), all or none. The lock is held for this statement
+ * alone. Also answers the network's hub lease, read as `usedAddresses` reads it: the lease changes
+ * without the network row, so what the caller knows of the row at `version` says nothing of it.
  *
- * Returns the node, or undefined when the network changed (or went) since `version` was read: the
- * statement then fails on the node's NOT NULL network and writes nothing. Throws what Postgres throws
- * otherwise, e.g. a unique violation (an address, name or key taken meanwhile).
+ * Returns the node and the lease, or undefined when the network changed (or went) since `version`
+ * was read: the statement then fails on the node's NOT NULL network and writes nothing. Throws what
+ * Postgres throws otherwise, e.g. a unique violation (an address, name or key taken meanwhile).
  */
-export async function insertNodeAtOnce(
+export async function insertNodeAtOnceWithLease(
   exec: Executor,
   args: { node: NewNode; version: string } & EnrollmentWrites,
-): Promise<NodeRow | undefined> {
+): Promise<{ row: NodeRow; lease: UsedAddresses["lease"] } | undefined> {
   const params: Record<string, unknown> = { ...args.node, version: args.version };
   for (const k of AUDIT_KEYS) params[`audit.${k}`] = args.audit[k];
   for (const k of EVENT_KEYS) params[`event.${k}`] = args.event[k];
   try {
     const [raw] = await insertNodeAtOnceRow(exec, params);
-    return raw ? nodeRowOf(raw) : undefined;
+    return raw ? { row: nodeRowOf(raw), lease: leaseOf(raw.network_lease as string) } : undefined;
   } catch (err) {
     // 23502: the node's network is null, i.e. `locked` found no row of that version.
     if (pgErrorCode(err) === "23502" && pgColumn(err) === "network_id") return undefined;
     throw err;
   }
+}
+
+/** `insertNodeAtOnceWithLease`'s node alone. */
+export async function insertNodeAtOnce(
+  exec: Executor,
+  args: { node: NewNode; version: string } & EnrollmentWrites,
+): Promise<NodeRow | undefined> {
+  return (await insertNodeAtOnceWithLease(exec, args))?.row;
 }
 
 const nodeById = rowById<NodeRow>(nodes);
