@@ -38,7 +38,11 @@ export interface RequestObserver {
 }
 
 export function observe(logger: Logger, metrics: Metrics): RequestObserver {
-  /** prom-client children per (method, route, status): labels are hashed once, not per request. */
+  /**
+   * prom-client children per (method, route, status), so a request makes no labels object.
+   * prom-client still checks and hashes the labels on every call (about 0.4 µs for the histogram
+   * and 0.35 µs for the counter, measured on the dev machine).
+   */
   const series = new Map<
     string,
     {
