@@ -27,7 +27,7 @@ import { setSessionCookie } from "./http/session-cookie.js";
 import { authenticate, requireAccess } from "./middleware/auth.js";
 import { inputGuard } from "./middleware/input-guard.js";
 import { observe } from "./middleware/observe.js";
-import { responseHeaders } from "./middleware/response-headers.js";
+import { identifyRequest, stampResponse } from "./middleware/response-headers.js";
 import { registerRoutes } from "./routes/index.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -82,16 +82,24 @@ export function createApp(deps: AppDeps): App {
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
   const metricsTokenHash = deps.metricsToken ? sha256Hex(deps.metricsToken) : undefined;
 
-  app.use(responseHeaders());
-  app.use(identifyClient(proxyTrust(deps.trustProxy ?? { kind: "none" }), deps.publicUrl));
-  app.use(observe(deps.logger, deps.metrics));
+  // Everything each request needs before its route, in one middleware: each layer costs hono an
+  // async frame, a promise and a closure per request (four layers came to about 5 % of the
+  // JavaScript a trivial request runs).
+  const identify = identifyClient(proxyTrust(deps.trustProxy ?? { kind: "none" }), deps.publicUrl);
+  const observer = observe(deps.logger, deps.metrics);
+  const publicUrl = deps.publicUrl?.replace(/\/+$/, "");
   app.use(async (c, next) => {
+    const headersSent = identifyRequest(c);
+    identify(c);
+    const started = observer.begin(c);
     c.set("services", deps.services);
     c.set("configFeed", deps.configFeed);
     c.set("streamSlots", deps.streamSlots);
     c.set("metricsTokenHash", metricsTokenHash);
-    c.set("publicUrl", deps.publicUrl?.replace(/\/+$/, ""));
+    c.set("publicUrl", publicUrl);
     await next();
+    observer.end(c, started);
+    if (!headersSent) stampResponse(c);
   });
   app.use("/api/*", limitBody(MAX_BODY_BYTES));
   // Before authentication: a credential with a NUL in it must not reach a query either.

@@ -5,7 +5,7 @@
  * send `X-Forwarded-For`.
  */
 import { BlockList, isIP } from "node:net";
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { TrustProxy } from "../../../src/config.js";
 import type { AppEnv } from "../env.js";
 
@@ -98,10 +98,13 @@ function socketPeer(env: unknown): string | undefined {
   return incoming?.socket?.remoteAddress;
 }
 
-/** Sets `c.var.client` for every request. `publicUrl` on https means every browser comes over https. */
-export function identifyClient(trust: ProxyTrust, publicUrl: string | undefined): MiddlewareHandler<AppEnv> {
+/** Sets `c.var.client`, for every request. `publicUrl` on https means every browser comes over https. */
+export function identifyClient(
+  trust: ProxyTrust,
+  publicUrl: string | undefined,
+): (c: Context<AppEnv>) => void {
   const publicHttps = publicUrl?.startsWith("https:") ?? false;
-  return async (c, next) => {
+  return (c) => {
     const peer = socketPeer(c.env);
     c.set("client", {
       address: resolveClientAddress(peer, c.req.header("x-forwarded-for"), trust),
@@ -110,6 +113,5 @@ export function identifyClient(trust: ProxyTrust, publicUrl: string | undefined)
         c.req.url.startsWith("https:") ||
         forwardedHttps(peer, c.req.header("x-forwarded-proto"), trust),
     });
-    await next();
   };
 }

@@ -5,7 +5,7 @@
  * (`requestLogger`): making one runs pino's redaction over its bindings, a large part of a trivial
  * request's cost.
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { Logger } from "../../../src/logger.js";
 import { redactUrl } from "../../../src/logger.js";
 import type { Metrics } from "../../../src/metrics/index.js";
@@ -29,8 +29,20 @@ export function requestLogger(c: Context<AppEnv>): Logger | undefined {
   return log;
 }
 
-export function observe(logger: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> {
-  /** prom-client children per (method, route, status): labels are hashed once, not per request. */
+/** What `observe` gives the app's per-request middleware: call `begin` first and `end` once answered. */
+export interface RequestObserver {
+  /** Makes the logger and metrics reachable; returns the request's start time for `end`. */
+  begin(c: Context<AppEnv>): number;
+  /** Counts the request, records its latency and logs it. */
+  end(c: Context<AppEnv>, started: number): void;
+}
+
+export function observe(logger: Logger, metrics: Metrics): RequestObserver {
+  /**
+   * prom-client children per (method, route, status), so a request makes no labels object.
+   * prom-client still checks and hashes the labels on every call (about 0.4 µs for the histogram
+   * and 0.35 µs for the counter, measured on the dev machine).
+   */
   const series = new Map<
     string,
     {
@@ -50,11 +62,12 @@ export function observe(logger: Logger, metrics: Metrics): MiddlewareHandler<App
     }
     return s;
   };
-  return async (c, next) => {
-    const started = performance.now();
+  const begin = (c: Context<AppEnv>) => {
     c.set(ROOT, logger);
     c.set("metrics", metrics);
-    await next();
+    return performance.now();
+  };
+  const end = (c: Context<AppEnv>, started: number) => {
     const seconds = (performance.now() - started) / 1000;
     const status = c.res.status;
     const route = status === 404 && c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
@@ -79,4 +92,5 @@ export function observe(logger: Logger, metrics: Metrics): MiddlewareHandler<App
       "request completed",
     );
   };
+  return { begin, end };
 }

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { AppEnv } from "../env.js";
 
 const REQUEST_ID = "X-Request-Id";
@@ -42,27 +42,29 @@ function nodePair(env: unknown): { incoming: IncomingMessage; outgoing: ServerRe
     : undefined;
 }
 
-/** Sets `c.var.requestId` and every response's request id and security headers. */
-export function responseHeaders(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const node = nodePair(c.env);
-    const given = node ? node.incoming.headers["x-request-id"] : c.req.header(REQUEST_ID);
-    const id =
-      typeof given === "string" &&
-      given !== "" &&
-      given.length <= MAX_REQUEST_ID_LENGTH &&
-      !UNSAFE_REQUEST_ID.test(given)
-        ? given
-        : randomUUID();
-    c.set("requestId", id);
-    if (node) {
-      for (const [name, value] of SECURITY_HEADERS) node.outgoing.setHeader(name, value);
-      node.outgoing.setHeader(REQUEST_ID, id);
-      await next();
-      return;
-    }
-    await next();
-    for (const [name, value] of SECURITY_HEADERS) c.res.headers.set(name, value);
-    c.res.headers.set(REQUEST_ID, id);
-  };
+/**
+ * Sets `c.var.requestId`, and, served by Node, puts the request id and security headers onto Node's
+ * response. Returns false in process: `stampResponse` then sets them once the response is made.
+ */
+export function identifyRequest(c: Context<AppEnv>): boolean {
+  const node = nodePair(c.env);
+  const given = node ? node.incoming.headers["x-request-id"] : c.req.header(REQUEST_ID);
+  const id =
+    typeof given === "string" &&
+    given !== "" &&
+    given.length <= MAX_REQUEST_ID_LENGTH &&
+    !UNSAFE_REQUEST_ID.test(given)
+      ? given
+      : randomUUID();
+  c.set("requestId", id);
+  if (!node) return false;
+  for (const [name, value] of SECURITY_HEADERS) node.outgoing.setHeader(name, value);
+  node.outgoing.setHeader(REQUEST_ID, id);
+  return true;
+}
+
+/** In process: sets the request id and security headers on the response made. */
+export function stampResponse(c: Context<AppEnv>): void {
+  for (const [name, value] of SECURITY_HEADERS) c.res.headers.set(name, value);
+  c.res.headers.set(REQUEST_ID, c.get("requestId"));
 }
