@@ -310,7 +310,7 @@ export function createEnrollmentService(core: MeshCore) {
   }
 
   /**
-   * `createNode`'s enrollment without a transaction: ONE statement (`repo.insertNodeAtOnceWithLease`)
+   * `createNode`'s enrollment without a transaction: ONE statement (`repo.insertNodeAtOnce`)
    * locks the network for itself alone and writes the node, its audit row and its outbox event, all
    * or none. For a hub network without routes, where the node's config depends on the network row
    * and the node alone.
@@ -364,9 +364,9 @@ export function createEnrollmentService(core: MeshCore) {
         network.presharedKeys === "off" ? null : sealPresharedKey(id, generatePresharedKey());
       const { spec, facts, values } = newNode(made, network.id, input, { ip4, ip6 }, presharedKeyEnc);
       const actor = actorOf(ctx);
-      let written: Awaited<ReturnType<typeof repo.insertNodeAtOnceWithLease>>;
+      let written: Awaited<ReturnType<typeof repo.insertNodeAtOnce>>;
       try {
-        written = await repo.insertNodeAtOnceWithLease(db, {
+        written = await repo.insertNodeAtOnce(db, {
           version,
           node: values(
             configHash({

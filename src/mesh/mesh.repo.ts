@@ -398,7 +398,7 @@ const insertNodeAtOnceRow = placeholderStatement<Record<string, unknown>, Record
  * was read: the statement then fails on the node's NOT NULL network and writes nothing. Throws what
  * Postgres throws otherwise, e.g. a unique violation (an address, name or key taken meanwhile).
  */
-export async function insertNodeAtOnceWithLease(
+export async function insertNodeAtOnce(
   exec: Executor,
   args: { node: NewNode; version: string } & EnrollmentWrites,
 ): Promise<{ row: NodeRow; lease: UsedAddresses["lease"] } | undefined> {
@@ -413,14 +413,6 @@ export async function insertNodeAtOnceWithLease(
     if (pgErrorCode(err) === "23502" && pgColumn(err) === "network_id") return undefined;
     throw err;
   }
-}
-
-/** `insertNodeAtOnceWithLease`'s node alone. */
-export async function insertNodeAtOnce(
-  exec: Executor,
-  args: { node: NewNode; version: string } & EnrollmentWrites,
-): Promise<NodeRow | undefined> {
-  return (await insertNodeAtOnceWithLease(exec, args))?.row;
 }
 
 const nodeById = rowById<NodeRow>(nodes);

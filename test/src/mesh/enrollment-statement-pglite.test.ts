@@ -1,12 +1,14 @@
 /**
  * The enrollment's read and its one statement (`readForEnrollment`, `insertNodeAtOnce`) on the
- * embedded database (`npm start` runs on PGlite), against the same rows drizzle reads back.
+ * embedded database (`npm start` runs on PGlite), against the same rows drizzle reads back, and the
+ * hub lease the statement answers (an enrollment into a network known here routes its peer sync by it).
  */
 import { randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
-import { auditLog, events, nodes } from "../../../src/db/index.js";
+import { auditLog, events, networkLeases, nodes } from "../../../src/db/index.js";
+import { acquireLease } from "../../../src/hubs/index.js";
 import type { NewNode } from "../../../src/mesh/mesh.repo.js";
 import { getNetwork, getNode, insertNodeAtOnce, readForEnrollment } from "../../../src/mesh/mesh.repo.js";
 import { openTestPglite, type TestPglite } from "../../support/pglite.js";
@@ -65,11 +67,13 @@ describe("the enrollment statement on PGlite", () => {
     const read = await readForEnrollment(db, networkId);
     expect(read?.used).toEqual({ ip4: [], ip6: [], hasRoutes: false });
     expect(read?.lease).toBeNull();
-    const row = await insertNodeAtOnce(db, {
-      node: newNode("one", "10.98.0.2"),
-      version: read!.version,
-      ...writes("one"),
-    });
+    const row = (
+      await insertNodeAtOnce(db, {
+        node: newNode("one", "10.98.0.2"),
+        version: read!.version,
+        ...writes("one"),
+      })
+    )?.row;
     expect(row).toEqual(await getNode(db, row!.id));
     // Known for this version: the addresses are left out; unknown, they are read.
     expect((await readForEnrollment(db, networkId, read!.version))?.used).toBeUndefined();
@@ -86,5 +90,23 @@ describe("the enrollment statement on PGlite", () => {
     expect(await db.select().from(nodes).where(eq(nodes.networkId, networkId))).toHaveLength(1);
     expect(await db.select().from(auditLog).where(eq(auditLog.entityId, "two"))).toHaveLength(0);
     expect((await db.select().from(events)).map((e) => e.data)).toEqual([{ name: "one" }]);
+  });
+
+  it("answers no lease, then the holder, then whether it is live, with the node as drizzle reads it", async () => {
+    const db = database.db;
+    const leased = await pglite.insertNetwork({ name: "leased", cidr4: "10.97.0.0/24", hubIp4: "10.97.0.1" });
+    const { version } = (await readForEnrollment(db, leased))!;
+    const enroll = (name: string, ip4: string) =>
+      insertNodeAtOnce(db, { node: { ...newNode(name, ip4), networkId: leased }, version, ...writes(name) });
+    const first = await enroll("lease-one", "10.97.0.2");
+    expect(first?.lease).toBeNull();
+    expect(first?.row).toEqual(await getNode(db, first!.row.id));
+    await acquireLease(db, leased, "main", 15);
+    expect((await enroll("lease-two", "10.97.0.3"))?.lease).toEqual({ hubId: "main", live: true });
+    await db
+      .update(networkLeases)
+      .set({ hubId: "other", expiresAt: sql`now() - interval '1 second'` })
+      .where(eq(networkLeases.networkId, leased));
+    expect((await enroll("lease-three", "10.97.0.4"))?.lease).toEqual({ hubId: "other", live: false });
   });
 });
