@@ -107,6 +107,8 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
     minApplyIntervalMs: MIN_APPLY_INTERVAL_MS,
   });
   const { platform, sql, counter, adminKey } = world;
+  counter.trackPeers(enrollIf);
+  counter.trackPeers(provisionIf);
   const out: BenchRow[] = [];
   const server = await listen(createPlatformApp(platform, 3600), 0, "127.0.0.1");
   const runtime = startWorkers({

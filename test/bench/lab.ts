@@ -48,7 +48,7 @@ export function peersSet(request: string): string[] {
 
 /**
  * Serves `<dir>/<iface>.sock` for each interface, passing every byte both ways to wireguard-go's own
- * socket. It counts the `set=1` requests it forwards, and notes when wireguard-go acknowledged
+ * socket. It counts the `set=1` requests it forwards, and, on interfaces it tracks, notes when wireguard-go acknowledged
  * (`errno=0`) a set carrying each peer: from then on the peer is on the interface, which a row can
  * read without dumping the whole interface (a dump of 1,000 peers takes milliseconds and holds the
  * device's lock against the very write being timed). Requests go strictly one at a time (the driver
@@ -62,6 +62,8 @@ export class UapiCounter {
   /** Per interface, when each peer was first acknowledged on it (performance.now() ms). */
   #applied = new Map<string, Map<string, number>>();
   #waiting = new Map<string, ((at: number) => void)[]>();
+  /** Interfaces whose sets are read for the peers they carry (`trackPeers`). */
+  #tracked = new Set<string>();
   #servers: Server[] = [];
 
   private constructor(dir: string) {
@@ -83,8 +85,17 @@ export class UapiCounter {
   }
 
   /**
+   * From now on, reads each set to `iface` for the peers it carries, for `applied`. Off unless asked:
+   * reading a set of 10,000 peers costs milliseconds, which would be counted as ours in a row timing
+   * a peer sync.
+   */
+  trackPeers(iface: string): void {
+    this.#tracked.add(iface);
+  }
+
+  /**
    * Resolves with the time (performance.now() ms) wireguard-go acknowledged a set carrying `publicKey`
-   * on `iface`: at once when it already has.
+   * on `iface` (tracked by `trackPeers` before the set): at once when it already has.
    */
   applied(iface: string, publicKey: string): Promise<number> {
     const at = this.#applied.get(iface)?.get(publicKey);
@@ -112,24 +123,31 @@ export class UapiCounter {
     this.#applied.set(iface, new Map());
     const server = createServer((client) => {
       const daemon = createConnection(join(UAPI_SOCKET_DIR, `${iface}.sock`));
-      // The request being sent (a set's whole text), then the set's peers until its answer is in.
-      let request = "";
-      let counted = false;
+      // The request being sent: its first bytes, its last one, and, where peers are tracked, its
+      // text; then a set's peers until its answer is in.
+      let head = "";
+      let last = 0;
+      let parts: Buffer[] = [];
       let set: string[] | undefined;
       let answer = "";
       client.on("data", (chunk: Buffer) => {
-        request += chunk.toString("latin1");
-        if (!counted && request.length >= 6) {
-          counted = true;
-          if (request.startsWith("set=1\n")) {
+        if (head.length < 6) {
+          head += chunk.toString("latin1", 0, Math.min(chunk.length, 6 - head.length));
+          if (head === "set=1\n") {
             this.#writes.set(iface, this.writes(iface) + 1);
             this.#times.get(iface)?.push(performance.now());
           }
         }
-        if (!request.endsWith("\n\n")) return;
-        set = request.startsWith("set=1\n") ? peersSet(request) : undefined;
-        request = "";
-        counted = false;
+        if (this.#tracked.has(iface)) parts.push(chunk);
+        const ended = chunk.at(-1) === 10 && (chunk.length > 1 ? chunk.at(-2) : last) === 10;
+        last = chunk.at(-1) ?? last;
+        if (!ended) return;
+        set =
+          head === "set=1\n" && parts.length > 0
+            ? peersSet(Buffer.concat(parts).toString("latin1"))
+            : undefined;
+        head = "";
+        parts = [];
       });
       daemon.on("data", (chunk: Buffer) => {
         if (set === undefined) return;
