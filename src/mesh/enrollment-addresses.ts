@@ -79,64 +79,77 @@ export function createAddressClaims() {
 
 /**
  * The lowest free address pair of `network` that no enrollment in flight here has claimed, claimed
- * for `session` (in place of what it claimed before). When only claimed addresses are left, waits for those enrollments to end and
- * reads again (a failed one frees its address). Throws ADDRESS_POOL_EXHAUSTED.
+ * for `session` (in place of what it claimed before). When only claimed addresses are left, waits for
+ * those enrollments to end and reads again (a failed one frees its address). Throws
+ * ADDRESS_POOL_EXHAUSTED.
  */
-export async function allocatePair(
+export function allocatePair(
   claims: AddressClaims,
   tx: Executor,
   network: NetworkRow,
   first: Pick<UsedAddresses, "ip4" | "ip6">,
   session: ClaimSession,
 ): Promise<{ ip4: string; ip6: string | null }> {
-  session.release(); // a retried attempt's claim: its transaction is gone
   let used = first;
-  for (;;) {
-    const claimed = claims.claimedIn(network.id);
-    try {
-      const ip4 = allocateAddress(parseCidr(network.cidr4), [...used.ip4, network.hubIp4, ...claimed]);
-      const ip6 = network.cidr6
+  return claimLowestPair(
+    claims,
+    network.id,
+    session,
+    (claimed) => ({
+      ip4: allocateAddress(parseCidr(network.cidr4), [...used.ip4, network.hubIp4, ...claimed]),
+      ip6: network.cidr6
         ? allocateAddress(
             parseCidr(network.cidr6),
             [...used.ip6, network.hubIp6 ?? "", ...claimed].filter(Boolean),
           )
-        : null;
-      session.claim(network.id, ip6 ? [ip4, ip6] : [ip4]);
-      return { ip4, ip6 };
-    } catch (err) {
-      if (!(err instanceof DomainError && err.code === "ADDRESS_POOL_EXHAUSTED") || claimed.length === 0)
-        throw err;
-    }
-    await claims.settled(network.id);
-    used = await repo.usedAddresses(tx, network.id);
-  }
+        : null,
+    }),
+    async () => {
+      used = await repo.usedAddresses(tx, network.id);
+    },
+  );
 }
 
 /**
- * The lowest free address pair of `known` that no enrollment in flight here has claimed, claimed for
- * `session` (in place of what it claimed before). When only claimed addresses are left, waits for
- * those enrollments to end and looks again (one that succeeded added its address to `known` before
- * letting its claim go; a failed one frees it). Throws ADDRESS_POOL_EXHAUSTED.
+ * `allocatePair` from what this process knows of the network (`known`), without reading: an
+ * enrollment that succeeded added its address to `known` before letting its claim go.
  */
-export async function allocateKnownPair(
+export function allocateKnownPair(
   claims: AddressClaims,
   known: KnownNetwork,
   session: ClaimSession,
 ): Promise<{ ip4: string; ip6: string | null }> {
-  session.release(); // a retried attempt's claim: its statement is over
-  const networkId = known.network.id;
+  return claimLowestPair(claims, known.network.id, session, (claimed) => ({
+    ip4: known.ip4.lowestFree(claimed),
+    ip6: known.ip6 ? known.ip6.lowestFree(claimed) : null,
+  }));
+}
+
+/**
+ * Both allocations' claiming: `pick` the lowest pair apart from the addresses claimed in flight and
+ * claim it for `session`; when only claimed ones are left, wait for those enrollments to end, let
+ * `refresh` read what they left, and pick again.
+ */
+async function claimLowestPair(
+  claims: AddressClaims,
+  networkId: string,
+  session: ClaimSession,
+  pick: (claimed: string[]) => { ip4: string; ip6: string | null },
+  refresh?: () => Promise<void>,
+): Promise<{ ip4: string; ip6: string | null }> {
+  session.release(); // a retried attempt's claim: its transaction or statement is over
   for (;;) {
     const claimed = claims.claimedIn(networkId);
     try {
-      const ip4 = known.ip4.lowestFree(claimed);
-      const ip6 = known.ip6 ? known.ip6.lowestFree(claimed) : null;
-      session.claim(networkId, ip6 ? [ip4, ip6] : [ip4]);
-      return { ip4, ip6 };
+      const pair = pick(claimed);
+      session.claim(networkId, pair.ip6 ? [pair.ip4, pair.ip6] : [pair.ip4]);
+      return pair;
     } catch (err) {
       if (!(err instanceof DomainError && err.code === "ADDRESS_POOL_EXHAUSTED") || claimed.length === 0)
         throw err;
     }
     await claims.settled(networkId);
+    await refresh?.();
   }
 }
 
