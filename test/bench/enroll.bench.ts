@@ -4,7 +4,8 @@
  * default apply throttle (WG_MIN_APPLY_INTERVAL_MS, 250 ms).
  *
  * - (d) one enrollment until its peer is on the interface, against its physical floor (key
- *   generation + one INSERT + one userspace-API set of one peer), rounds interleaved;
+ *   generation + one INSERT + one userspace-API set of one peer), rounds interleaved after untimed
+ *   warm-up rounds of both sides (as the API rows warm up);
  * - (e) a burst of concurrent enrollments: the writes wireguard-go received, against the apply
  *   windows the burst lasted (leading edge + one trailing write per 250 ms window);
  * - provisioning: enrollments one after another into a fresh network until each peer is on the
@@ -90,6 +91,8 @@ async function expectOnInterface(hub: WgDriver, keys: readonly string[], what: s
 export async function rows(options: BenchOptions): Promise<BenchRow[]> {
   requireNetns("the enrollment bench");
   const ROUNDS = options.quick ? 5 : 30;
+  /** (d)'s untimed rounds first, both sides: neither is timed compiling its code or opening connections. */
+  const WARM_UP = options.quick ? 2 : 10;
   const BURST = options.quick ? 60 : 1_000;
   const SIZES = options.quick ? [10, 20, 40] : [10, 100, 1_000];
   let enrollIf = "";
@@ -162,13 +165,13 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
     };
 
     // ── (d) one enrollment vs its physical floor ─────────────────────────────────────────────────
-    options.log(`(d) ${ROUNDS} enrollments, interleaved with the floor`);
+    options.log(`(d) ${ROUNDS} enrollments, interleaved with the floor, after ${WARM_UP} untimed rounds`);
     await sql`create table bench_floor (id uuid primary key default gen_random_uuid(), name text not null,
               public_key text not null, ip4 inet not null)`;
     let single = 0;
     let floors = 0;
     const timedKeys: string[] = [];
-    const d = await interleave(ROUNDS, {
+    const dSides = {
       ours: async () => {
         const one = await enrollOne(enrollId, enrollIf, `single-${single++}`);
         timedKeys.push(one.key);
@@ -192,7 +195,9 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
         timedKeys.push(key);
         return (await counter.applied(enrollIf, key)) - t0;
       },
-    });
+    };
+    await interleave(WARM_UP, dSides);
+    const d = await interleave(ROUNDS, dSides);
     await expectOnInterface(enrollHub, timedKeys, "(d)");
     out.push(
       pairedRow(
@@ -201,7 +206,7 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
           unit: "ms",
           baselineName: "floor: keygen + INSERT + one UAPI set",
           target: { of: "ratio", compare: "<=", value: 4 },
-          note: `server-made key; no pause between rounds (apply throttle ${MIN_APPLY_INTERVAL_MS} ms); both end when wireguard-go acknowledges the set carrying the peer`,
+          note: `server-made key; ${WARM_UP} untimed rounds of each side first; no pause between rounds (apply throttle ${MIN_APPLY_INTERVAL_MS} ms); both end when wireguard-go acknowledges the set carrying the peer`,
         },
         d,
       ),
