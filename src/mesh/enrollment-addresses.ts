@@ -14,7 +14,7 @@ import { generateNodeToken } from "../auth/index.js";
 import { sha256Hex } from "../crypto/index.js";
 import type { Executor } from "../db/index.js";
 import { DomainError } from "../errors.js";
-import { generateKeyPairAsync } from "../wireguard/index.js";
+import { generateKeyPair } from "../wireguard/index.js";
 import { parseCidr } from "./cidr.js";
 import { type AddressPool, allocateAddress, createAddressPool } from "./ipam.js";
 import type { EnrollmentRead, NetworkRow, UsedAddresses } from "./mesh.repo.js";
@@ -260,16 +260,15 @@ export interface PreparedNode {
 
 /**
  * What an enrollment computes before any transaction, so none of it runs while the network is
- * locked: the node's id, its key pair when the server makes it (sealed; made on the thread pool), and
- * its token.
+ * locked: the node's id, its key pair when the server makes it (sealed), and its token.
  */
-export async function prepareNode(
+export function prepareNode(
   publicKey: string | undefined,
   sealNodeKey: (nodeId: string, privateKey: string) => string,
   /** A client-chosen id (agent registration); a fresh one otherwise. */
   id: string = randomUUID(),
-): Promise<PreparedNode> {
-  const generated = publicKey ? undefined : await generateKeyPairAsync();
+): PreparedNode {
+  const generated = publicKey ? undefined : generateKeyPair();
   const token = generateNodeToken();
   return {
     id,

@@ -428,11 +428,9 @@ export function createEnrollmentService(core: MeshCore) {
      */
     async createNode(input: CreateNodeInput, ctx: MeshContext): Promise<CreatedNode> {
       const atOnce = (input.extraAllowedIps ?? []).length === 0 && !meshes.has(input.networkId);
-      // The key pair is made on the thread pool while the network is read, when it is not known here.
-      const [made, read] = await Promise.all([
-        prepareNode(input.publicKey, sealNodeKey),
-        atOnce && !known.get(input.networkId) ? repo.readForEnrollment(db, input.networkId) : undefined,
-      ]);
+      const made = prepareNode(input.publicKey, sealNodeKey);
+      const read =
+        atOnce && !known.get(input.networkId) ? await repo.readForEnrollment(db, input.networkId) : undefined;
       const created = await withClaims(
         async (session) =>
           (atOnce ? await enrollAtOnce(input.networkId, read, made, input, ctx, session) : undefined) ??
@@ -493,7 +491,7 @@ export function createEnrollmentService(core: MeshCore) {
         location: input.location,
       };
       try {
-        const prepared = await prepareNode(input.publicKey, sealNodeKey, input.nodeId);
+        const prepared = prepareNode(input.publicKey, sealNodeKey, input.nodeId);
         return await withClaims((session) =>
           commitAndDispatch(
             "node registered",

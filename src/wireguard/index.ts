@@ -44,7 +44,6 @@ export { type KeyRotationClaim, signKeyRotation, verifyKeyRotation } from "./key
 export {
   assertWgKey,
   generateKeyPair,
-  generateKeyPairAsync,
   generatePresharedKey,
   hexToKey,
   isWgKey,

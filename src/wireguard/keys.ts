@@ -1,10 +1,4 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPair as generateKeyPairOnPool,
-  generateKeyPairSync,
-  randomBytes,
-} from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { DomainError } from "../errors.js";
 
 /** A WireGuard key: base64 of 32 bytes, so the last character before `=` carries only 4 bits. */
@@ -82,26 +76,6 @@ export function generateKeyPair(): { privateKey: string; publicKey: string } {
     privateKeyEncoding: { format: "der", type: "pkcs8" },
   });
   return fromDer(privateKey, publicKey);
-}
-
-/**
- * `generateKeyPair` on libuv's thread pool: the event loop stays free for the ~0.5 ms it takes (an
- * enrollment with a server-made key is otherwise held up by it, as is every request behind it).
- */
-export function generateKeyPairAsync(): Promise<{ privateKey: string; publicKey: string }> {
-  return new Promise((resolve, reject) => {
-    generateKeyPairOnPool(
-      "x25519",
-      {
-        publicKeyEncoding: { format: "der", type: "spki" },
-        privateKeyEncoding: { format: "der", type: "pkcs8" },
-      },
-      (err, publicKey, privateKey) => {
-        if (err) reject(err);
-        else resolve(fromDer(privateKey, publicKey));
-      },
-    );
-  });
 }
 
 /** The raw keys at the end of their DER encodings, the private one clamped. */
