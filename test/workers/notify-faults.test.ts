@@ -128,6 +128,12 @@ describe("SIGKILL of worker processes mid-send", () => {
       OUTBOX_SWEEP_GRACE_MS: "3000",
       WEBHOOK_TIMEOUT_MS: "3000",
       WEBHOOK_MAX_FAILURES: "1000",
+      // The in-flight bound is not what this test checks (webhook-slow-receiver.test.ts does). At the
+      // default of 2, a kill of the worker holding both leases stopped every delivery of the one
+      // webhook until they expired (WEBHOOK_TIMEOUT_MS + the 5 s margin), which was most of this
+      // test's time; with 8, a killed worker's leases still have to expire before their deliveries
+      // are sent again, while the others' go on.
+      WEBHOOK_MAX_IN_FLIGHT: "8",
       NOTIFY_MAX_ATTEMPTS: "20",
       NOTIFY_BACKOFF_BASE_MS: "100",
       NOTIFY_BACKOFF_MAX_MS: "1000",
