@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../src/config.js";
+import { webhookDeliveries } from "../../src/db/index.js";
 import type { WorkerRole } from "../../workers/start.js";
 import { startWorkerRole } from "../../workers/start.js";
 import { TEST_DATABASE_URL } from "../support/env.js";
@@ -90,6 +91,18 @@ describe("a stalled database", () => {
     expect(hook.status).toBe(201);
     await dispatch("deploy.before");
     await vi.waitFor(() => expect(receivedEvents()).toEqual(["deploy.before"]), { timeout: 15_000 });
+    // IMPORTANT: recorded as delivered, too, before the stall. Received but not yet recorded, the
+    // delivery's own write would stall with the rest and, failed, send the event again after the
+    // stall (webhooks are at least once): one run here saw three events at the end.
+    await vi.waitFor(
+      async () => {
+        const rows = await t.db.database.db
+          .select({ status: webhookDeliveries.status })
+          .from(webhookDeliveries);
+        expect(rows.map((r) => r.status)).toEqual(["delivered"]);
+      },
+      { timeout: 15_000, interval: 50 },
+    );
     expect((await t.request("/health/ready", { key: null })).status).toBe(200);
 
     proxy.stall();
