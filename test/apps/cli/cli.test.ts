@@ -16,14 +16,11 @@ import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
-import { bundleWorkerEntry } from "../../support/worker-process.js";
+import { bundleCli } from "../../support/worker-process.js";
 
 const run = promisify(execFile);
 
-/**
- * The CLI bundled once, as `npm run build:bundles` ships it: node loads one file, about 0.5 s of CPU
- * per run up to its first query, against about 2 s under tsx (9 s while tsx's cache is cold).
- */
+/** The CLI's bundle (`bundleCli`), made once for this file. */
 let cliEntry = "";
 
 function cli(args: string[], env: Record<string, string | undefined>) {
@@ -52,7 +49,7 @@ describe("wiresync CLI", { timeout: 120_000 }, () => {
   let t: TestPlatform;
   let server: RunningServer;
   beforeAll(async () => {
-    cliEntry = bundleWorkerEntry("apps/cli/main.ts");
+    cliEntry = bundleCli();
     t = await createTestPlatform();
     server = await listen(t.app, 0, "127.0.0.1");
   });

@@ -19,14 +19,11 @@ import { childEnv } from "../../support/env.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
 import type { TestPlatform } from "../../support/platform.js";
 import { createTestPlatform } from "../../support/platform.js";
-import { bundleWorkerEntry } from "../../support/worker-process.js";
+import { bundleCli } from "../../support/worker-process.js";
 
 const run = promisify(execFile);
 
-/**
- * The CLI bundled once, as `npm run build:bundles` ships it: node loads one file, about 0.5 s of CPU
- * per run up to its first query, against about 2 s under tsx (9 s while tsx's cache is cold).
- */
+/** The CLI's bundle (`bundleCli`), made once for this file. */
 let cliEntry = "";
 
 /** Runs the CLI; resolves to its exit code and output (never rejects on a non-zero exit). */
@@ -82,7 +79,7 @@ describe("wiresync restore reads, and checks the file first", { timeout: 240_000
   }
 
   beforeAll(async () => {
-    cliEntry = bundleWorkerEntry("apps/cli/main.ts");
+    cliEntry = bundleCli();
     source = await createTestPlatform();
     key = source.encryptionKey.toString("hex");
     const net = await createNetwork(source, { name: "restore-cli", cidr4: "10.172.0.0/24" });

@@ -33,15 +33,17 @@ import { createTestPlatform } from "../../support/platform.js";
 import type { StandIn } from "../../support/stand-ins.js";
 import { startStandIn } from "../../support/stand-ins.js";
 import type { WorkerChild } from "../../support/worker-process.js";
-import { bundleWorkerEntry, startWorkerChild, workerChildEnv } from "../../support/worker-process.js";
+import {
+  bundleCli,
+  bundleWorkerEntry,
+  startWorkerChild,
+  workerChildEnv,
+} from "../../support/worker-process.js";
 
 const run = promisify(execFile);
 const WAIT = { timeout: 30_000, interval: 200 };
 
-/**
- * The CLI bundled once, as `npm run build:bundles` ships it: node loads one file, about 0.5 s of CPU
- * per run up to its first query, against about 2 s under tsx (9 s while tsx's cache is cold).
- */
+/** The CLI's bundle (`bundleCli`), made once for this file. */
 let cliEntry = "";
 
 /** Runs the CLI; resolves to its exit code and output (never rejects on a non-zero exit). */
@@ -101,7 +103,7 @@ describeNetns("backup and restore", () => {
     ({ hubNs, hubIface, ns, iface } = await hubAndClients(lab, ["192.168.131", "192.168.132"]));
     dir = await mkdtemp(path.join(tmpdir(), "wiresync-backup-"));
     entry = bundleWorkerEntry();
-    cliEntry = bundleWorkerEntry("apps/cli/main.ts");
+    cliEntry = bundleCli();
     source = await createTestPlatform();
   }, 60_000);
 
