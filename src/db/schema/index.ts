@@ -12,6 +12,7 @@ export * from "./networks.js";
 export * from "./node-config-links.js";
 export * from "./node-reachability.js";
 export * from "./nodes.js";
+export * from "./pending-joins.js";
 export * from "./quota-notices.js";
 export * from "./retired-peers.js";
 export * from "./scheduler-ticks.js";
