@@ -131,23 +131,53 @@ export function createConfigService(core: MeshCore) {
     },
 
     /**
-     * The hub peers of nodes that joined a network, for a targeted apply: read from the database now,
-     * so a node deleted or disabled meanwhile is left out (`peers` holds only active nodes).
-     * `networkName` is null when none of the nodes is left; `routes` is true when one of them carries
-     * routes behind it (the interface's routes must change too: a full sync's work).
+     * The hub peers of up to `limit` nodes pending in the network (`pending_joins`), for a targeted
+     * apply, in one statement: read from the database now, so a node deleted meanwhile is absent
+     * (its row went with it) and a disabled one is in `nodeIds` but not in `peers`. `nodeIds` are
+     * the rows read, to delete once applied; `firstJoinedAtMs` when the oldest of them joined (the
+     * database's clock, as `pendingJoinsApplied` answers). `networkName` is null when no row was
+     * read; `routes` is true when an active node read carries routes behind it (the interface's
+     * routes must change too: a full sync's work).
      */
-    async joinedHubPeers(
+    async pendingHubPeers(
       networkId: string,
-      nodeIds: readonly string[],
-    ): Promise<{ networkName: string | null; peers: DesiredPeer[]; routes: boolean }> {
-      const rows = await repo.hubPeersOf(db, networkId, nodeIds);
+      limit: number,
+    ): Promise<{
+      nodeIds: string[];
+      firstJoinedAtMs: number | null;
+      networkName: string | null;
+      peers: DesiredPeer[];
+      routes: boolean;
+    }> {
+      const rows = await repo.pendingJoinedPeers(db, networkId, limit);
       return {
+        nodeIds: rows.map((r) => r.id),
+        firstJoinedAtMs: rows[0]?.joinedAtMs ?? null,
         networkName: rows[0]?.networkName ?? null,
         peers: desiredHubPeers(rows, (n) =>
           n.presharedKeyManaged ? (openPresharedKey(n.id, n.presharedKeyEnc) ?? null) : undefined,
         ),
         routes: rows.some((r) => r.extraAllowedIps.length > 0 && r.status !== "disabled"),
       };
+    },
+
+    /** The ids of every node pending in the network (`pending_joins`), for a full sync to delete after. */
+    pendingJoinIds(networkId: string): Promise<string[]> {
+      return repo.pendingJoinIds(db, networkId);
+    },
+
+    /**
+     * Deletes the pending joins of `nodeIds` in the network once a write carried their peers (or
+     * nothing had to be written for them). Rows committed since they were read stay. Resolves with
+     * when it deleted (ms, the database's clock), undefined when no row was left.
+     */
+    pendingJoinsApplied(networkId: string, nodeIds: readonly string[]): Promise<number | undefined> {
+      return repo.deletePendingJoins(db, networkId, nodeIds);
+    },
+
+    /** Deletes every pending join of the network: no hub interface of it is managed by this worker. */
+    dropPendingJoins(networkId: string): Promise<void> {
+      return repo.deleteAllPendingJoins(db, networkId);
     },
 
     /**

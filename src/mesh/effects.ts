@@ -1,20 +1,21 @@
 /**
  * What a mesh change asks of the data plane once committed: a peer sync of each touched network
- * (critical priority, coalesced per network), or of just the nodes that joined it, and a config
- * push for each node whose config changed. Dispatch never fails the change: Postgres already holds
+ * (critical priority, coalesced per network), or of just the nodes pending in its `pending_joins`,
+ * and a config push for each node whose config changed. Dispatch never fails the change: Postgres already holds
  * it, and the scheduled reconcile repairs a lost trigger.
  */
 import type { JobQueue } from "../queue/index.js";
-import { jobIds, MAX_JOINED_PER_JOB } from "../queue/index.js";
+import { jobIds } from "../queue/index.js";
 
 export interface MeshEffects {
   /** Networks whose hub needs a full peer sync (it reads every peer of the network and the interface). */
   syncNetworks: Set<string>;
   /**
-   * Per network, nodes that joined it (`addJoined`): its hub needs just their peers added. A network
-   * also in `syncNetworks` gets the full sync only, which covers them.
+   * Networks that nodes joined (`addJoined`), each node recorded in `pending_joins` by the change
+   * itself: the hub needs just their peers added. A network also in `syncNetworks` gets the full sync
+   * only, which covers them (and deletes their rows).
    */
-  joined: Map<string, string[]>;
+  joined: Set<string>;
   pushConfigs: Map<string, number>;
   reason: string;
   /**
@@ -28,7 +29,7 @@ export interface MeshEffects {
 export function newEffects(reason: string): MeshEffects {
   return {
     syncNetworks: new Set(),
-    joined: new Map(),
+    joined: new Set(),
     reason,
     pushConfigs: new Map(),
     syncQueues: new Map(),
@@ -36,14 +37,15 @@ export function newEffects(reason: string): MeshEffects {
 }
 
 /**
- * Records that `nodeId` joined `networkId` and that this is all the change asks of the network's hub:
- * IMPORTANT: a change that also alters other peers of the hub (removes, re-keys, routes) must add the
- * network to `syncNetworks` instead, since the targeted apply looks at nothing but these nodes.
+ * Records that a node joined `networkId` and that this is all the change asks of the network's hub.
+ * IMPORTANT: the change must have written the node's `pending_joins` row in its own transaction
+ * (`repo.insertPendingJoin`, or the enrollment's one statement): the targeted apply reads which
+ * nodes joined from there, not from the job. A change that also alters other peers of the hub
+ * (removes, re-keys, routes) must add the network to `syncNetworks` instead, since the targeted
+ * apply looks at nothing but the pending nodes.
  */
-export function addJoined(effects: MeshEffects, networkId: string, nodeId: string): void {
-  const ids = effects.joined.get(networkId);
-  if (ids) ids.push(nodeId);
-  else effects.joined.set(networkId, [nodeId]);
+export function addJoined(effects: MeshEffects, networkId: string): void {
+  effects.joined.add(networkId);
 }
 
 /** The coalescing key of a network's peer sync: one waiting job per network at most. */
@@ -72,24 +74,20 @@ export async function dispatchEffects(
   for (const networkId of effects.syncNetworks) {
     jobs.push(fullSync(networkId).catch((err) => report(err, { networkId })));
   }
-  for (const [networkId, nodeIds] of effects.joined) {
+  for (const networkId of effects.joined) {
     if (effects.syncNetworks.has(networkId)) continue;
-    const jobId = jobIds.joined(nodeIds[0]!);
+    // IMPORTANT: enqueued once, even when coalesced into a job that waits already: the job names only
+    // the network, and the apply reads every pending row of it when it runs, this node's included
+    // (committed before this add). A job already running may have read before the commit: BullMQ's
+    // `keepLastIfActive` then keeps this one to run after it, and that one reads the row.
     jobs.push(
-      (async () => {
-        if (nodeIds.length > MAX_JOINED_PER_JOB) return fullSync(networkId);
-        const added = await queue.enqueue(
+      queue
+        .enqueue(
           "network-sync",
-          { networkId, reason, nodeIds },
-          { priority: "critical", jobId, coalesceKey: joinedSyncKey(networkId), ...routed(networkId) },
-        );
-        // IMPORTANT: coalesced into a job that waits or runs already, whose node ids are not these
-        // (BullMQ keeps one job's data, the latest only while one is active): a full sync, read
-        // after this commit, carries them instead. So a burst becomes full syncs, deduplicated
-        // per network as ever, and a lone enrollment stays targeted.
-        if (added !== jobId) return fullSync(networkId);
-        return added;
-      })().catch((err) => report(err, { networkId })),
+          { networkId, reason, joined: true },
+          { priority: "critical", coalesceKey: joinedSyncKey(networkId), ...routed(networkId) },
+        )
+        .catch((err) => report(err, { networkId })),
     );
   }
   for (const [nodeId, version] of effects.pushConfigs) {

@@ -261,12 +261,13 @@ export function createEnrollmentService(core: MeshCore) {
       : null;
     let row: NodeRow;
     try {
-      // The insert, the retired-key cleanup, the audit row and the event are pipelined on the
-      // transaction's connection: one round trip. A failed insert aborts the transaction, and its
-      // error is the one that surfaces (it comes first; the others fail after it).
+      // The insert, the retired-key cleanup, the pending join, the audit row and the event are
+      // pipelined on the transaction's connection: one round trip. A failed insert aborts the
+      // transaction, and its error is the one that surfaces (it comes first; the others fail after it).
       [row] = await pipelined([
         repo.insertNode(tx, values(hash)),
         repo.unretirePeer(tx, network.id, publicKey),
+        repo.insertPendingJoin(tx, network.id, id),
         ...announce(facts, network),
       ]);
     } catch (err) {
@@ -281,7 +282,7 @@ export function createEnrollmentService(core: MeshCore) {
       effects.pushConfigs.delete(row.id);
       row = (await repo.getNode(tx, row.id))!;
     }
-    addJoined(effects, network.id, row.id);
+    addJoined(effects, network.id);
     // Routed as src/hubs routes it (`routeOf`), from the lease read with the addresses: the holder's
     // queue, the shared one when no host ever held the network. An expired lease is left to the
     // routed queue, which reads it again and reports the owner absent.
@@ -407,7 +408,7 @@ export function createEnrollmentService(core: MeshCore) {
       }
       const { row, lease } = written;
       const effects = newEffects(`node ${input.name} enrolled`);
-      addJoined(effects, network.id, row.id);
+      addJoined(effects, network.id);
       // Routed by the lease the statement read: it moves without the network row, so it is never
       // taken from what is known of the network.
       if (lease === null) effects.syncQueues.set(network.id, JOBS["network-sync"].queue);

@@ -29,6 +29,7 @@ import {
   networkLeases,
   networks,
   nodes,
+  pendingJoins,
   placeholderQuery,
   placeholderStatement,
   retiredPeers,
@@ -328,6 +329,22 @@ export async function insertNode(exec: Executor, values: NewNode): Promise<NodeR
   return row!;
 }
 
+const insertPendingJoinRow = placeholderQuery<{ networkId: string; nodeId: string }>((exec) =>
+  exec
+    .insert(pendingJoins)
+    .values({ networkId: sql.placeholder("networkId"), nodeId: sql.placeholder("nodeId") } as never)
+    .onConflictDoNothing(),
+);
+
+/**
+ * Records that `nodeId` joined `networkId` and its hub peer is yet to be applied (`pending_joins`).
+ * IMPORTANT: in the transaction that inserts the node, so that the row is committed with it and
+ * before the trigger that asks for its apply is queued.
+ */
+export async function insertPendingJoin(exec: Executor, networkId: string, nodeId: string): Promise<void> {
+  await insertPendingJoinRow(exec, { networkId, nodeId });
+}
+
 /** A node row as Postgres names its columns (a raw statement's answer), mapped as drizzle maps it. */
 const NODE_FIELDS = Object.entries(getTableColumns(nodes)).map(([key, column]) => ({
   key,
@@ -382,7 +399,10 @@ const insertNodeAtOnceRow = placeholderStatement<Record<string, unknown>, Record
         networkId: sql`(select id from locked)`,
       } as never)
       .returning()
-      .getSQL()})
+      .getSQL()}), joined as (
+      insert into ${pendingJoins} (network_id, node_id) select network_id, id from node
+      on conflict do nothing
+    )
     select node.*, ${LEASE} as network_lease from node`,
 );
 
@@ -390,7 +410,7 @@ const insertNodeAtOnceRow = placeholderStatement<Record<string, unknown>, Record
  * An enrollment's writes as ONE statement, without a transaction around it: it takes the network's
  * shared lock, and only while the row's version is still `version` (read by `readForEnrollment`, maybe
  * by an enrollment before this one) inserts the node with what goes with it (its audit row and outbox
- * event, the cleanup of its key as a retired peer), all or none. The lock is held for this statement
+ * event, the cleanup of its key as a retired peer, its pending join), all or none. The lock is held for this statement
  * alone. Also answers the network's hub lease, read as `usedAddresses` reads it: the lease changes
  * without the network row, so what the caller knows of the row at `version` says nothing of it.
  *
@@ -997,31 +1017,77 @@ const joinedPeerColumns = {
 };
 type JoinedPeerRow = HubPeerRow & { networkName: string };
 
-// One node, the common case (an enrollment): prepared once, as a statement of its own it took a
-// third of a targeted apply to build.
-const joinedPeerRow = placeholderQuery<{ networkId: string; id: string }, JoinedPeerRow>((exec) =>
+/** A pending join's node as `pendingJoinedPeers` reads it: when it joined, in ms since the epoch (the database's clock). */
+export type PendingPeerRow = JoinedPeerRow & { joinedAtMs: number };
+
+const pendingPeerRows = placeholderQuery<{ networkId: string; limit: number }, PendingPeerRow>((exec) =>
   exec
-    .select(joinedPeerColumns)
-    .from(nodes)
-    .innerJoin(networks, eq(networks.id, nodes.networkId))
-    .where(and(eq(nodes.networkId, sql.placeholder("networkId")), eq(nodes.id, sql.placeholder("id")))),
+    .select({
+      ...joinedPeerColumns,
+      joinedAtMs: sql<number>`(extract(epoch from ${pendingJoins.joinedAt}) * 1000)::float8`.as("joinedAtMs"),
+    })
+    .from(pendingJoins)
+    .innerJoin(nodes, eq(nodes.id, pendingJoins.nodeId))
+    .innerJoin(networks, eq(networks.id, pendingJoins.networkId))
+    .where(eq(pendingJoins.networkId, sql.placeholder("networkId")))
+    .orderBy(pendingJoins.joinedAt)
+    .limit(sql.placeholder("limit")),
 );
 
 /**
- * The peer columns of the nodes `ids` that belong to `networkId` (a targeted apply of nodes that
- * joined it), each with its network's name; ids of deleted nodes or of other networks are absent.
+ * The peer columns of up to `limit` nodes pending in `networkId` (`pending_joins`, oldest first),
+ * each with its node id and its network's name, in one statement: a targeted apply's read.
  */
-export function hubPeersOf(
+export function pendingJoinedPeers(
   exec: Executor,
   networkId: string,
-  ids: readonly string[],
-): Promise<JoinedPeerRow[]> {
-  if (ids.length === 1) return joinedPeerRow(exec, { networkId, id: ids[0]! });
-  return exec
-    .select(joinedPeerColumns)
-    .from(nodes)
-    .innerJoin(networks, eq(networks.id, nodes.networkId))
-    .where(and(eq(nodes.networkId, networkId), inArray(nodes.id, [...ids]))) as Promise<JoinedPeerRow[]>;
+  limit: number,
+): Promise<PendingPeerRow[]> {
+  return pendingPeerRows(exec, { networkId, limit });
+}
+
+const pendingJoinIdRows = placeholderQuery<{ networkId: string }, { id: string }>((exec) =>
+  exec
+    .select({ id: pendingJoins.nodeId })
+    .from(pendingJoins)
+    .where(eq(pendingJoins.networkId, sql.placeholder("networkId"))),
+);
+
+/** The ids of every node pending in `networkId` (at most its node count: rows go with their nodes). */
+export async function pendingJoinIds(exec: Executor, networkId: string): Promise<string[]> {
+  return (await pendingJoinIdRows(exec, { networkId })).map((r) => r.id);
+}
+
+// The ids travel as one text (`a,b,c`): one parameter, spelt alike for both drivers.
+const deletePendingJoinRows = placeholderQuery<{ networkId: string; ids: string }, { atMs: number }>((exec) =>
+  exec
+    .delete(pendingJoins)
+    .where(
+      and(
+        eq(pendingJoins.networkId, sql.placeholder("networkId")),
+        sql`${pendingJoins.nodeId} = any(string_to_array(${sql.placeholder("ids")}, ',')::uuid[])`,
+      ),
+    )
+    .returning({ atMs: sql<number>`(extract(epoch from statement_timestamp()) * 1000)::float8` }),
+);
+
+/**
+ * Deletes the pending joins of `nodeIds` in `networkId`, and only those: rows committed since they
+ * were read are left for the next apply. Returns when it deleted, in ms since the epoch (the
+ * database's clock, as `joinedAtMs`); undefined when no row was left to delete.
+ */
+export async function deletePendingJoins(
+  exec: Executor,
+  networkId: string,
+  nodeIds: readonly string[],
+): Promise<number | undefined> {
+  if (nodeIds.length === 0) return undefined;
+  return (await deletePendingJoinRows(exec, { networkId, ids: nodeIds.join(",") }))[0]?.atMs;
+}
+
+/** Deletes every pending join of `networkId` (no interface of it is managed where they would be applied). */
+export async function deleteAllPendingJoins(exec: Executor, networkId: string): Promise<void> {
+  await exec.delete(pendingJoins).where(eq(pendingJoins.networkId, networkId));
 }
 
 const retiredKeyRows = placeholderQuery<{ networkId: string }, { k: string }>((exec) =>

@@ -89,5 +89,18 @@ export function createApplyThrottle(deps: {
       lastWrite.set(iface, at);
       if (coalesced) lastCoalesced.set(iface, at);
     },
+    /**
+     * Notes that the last write to `iface` turned out to be part of a burst: a change arrived while
+     * it was in flight, though its sync found the interface idle (the caller learnt it later, e.g.
+     * from when the change was committed). Syncs arriving within the window after that write then
+     * join the trailing one, as if they had arrived during it. Returns whether a sync arriving now
+     * would wait for the trailing write (false when the window has passed, or nothing was written).
+     */
+    burst(iface: string): boolean {
+      const at = lastWrite.get(iface);
+      if (at === undefined || deps.intervalMs <= 0) return false;
+      lastCoalesced.set(iface, at);
+      return now() - at < deps.intervalMs;
+    },
   };
 }

@@ -136,6 +136,8 @@ export function createHubInterfaces(deps: {
     throttled: throttle.run,
     /** Notes that the interface was just written to, by a sync that ran coalesced or not. */
     wrote: throttle.wrote,
+    /** Notes that the interface's last write was part of a burst (see `apply-throttle.ts`). */
+    burst: throttle.burst,
     /** Releases driver connections (interfaces stay up). */
     close() {
       for (const p of ports.values()) p.close?.();

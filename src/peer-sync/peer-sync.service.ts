@@ -132,6 +132,12 @@ interface Prepared {
    * targeted apply then falls back to one.
    */
   synced: { set: DesiredSet; peers: number; joined: Set<string> } | null;
+  /**
+   * When the last targeted apply through the interface deleted its pending rows, after its write (ms,
+   * the database's clock): a node pending now that joined before then arrived while that apply was
+   * in flight, i.e. in a burst (`applyPendingJoined`).
+   */
+  joinedAppliedAtMs?: number;
 }
 
 export interface SyncOptions {
@@ -145,8 +151,21 @@ export interface SyncOptions {
 
 /** A cached binding turned out stale (the network was renamed or deleted): resolve it again. */
 const RESOLVE_AGAIN = Symbol("resolve again");
-/** A targeted apply cannot do the change justice (routes, a renamed network, a refusing interface). */
+/**
+ * A targeted apply cannot do the change justice (routes, a renamed network, a refusing interface,
+ * too many pending nodes): the full sync that follows applies the pending nodes and deletes their rows.
+ */
 const FULL_SYNC = Symbol("full sync");
+/**
+ * A targeted apply that found the interface idle learnt from its read that it belongs to a burst
+ * still within the apply window: it wrote nothing, and runs again as the burst's trailing apply.
+ */
+const TRAILING = Symbol("trailing");
+/**
+ * The most pending joins one targeted apply reads; a network with more is synced in full (which reads
+ * every node anyway, and deletes every pending row it read before).
+ */
+export const MAX_PENDING_JOINS_PER_APPLY = 1_000;
 
 const emptyDrift = (): DriftReport => ({ missing: [], unexpected: [], mismatched: [] });
 
@@ -198,36 +217,6 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   const forget = (networkId: string) => {
     for (const [iface, record] of prepared) if (record.networkId === networkId) prepared.delete(iface);
   };
-
-  /**
-   * Per network, the joined nodes whose targeted apply has not begun yet: the next apply of the
-   * network takes them all, so the callers of a coalesced trailing apply share one write. A full
-   * sync takes them too (`takingJoined`): it reads every node.
-   */
-  const joinedPending = new Map<string, Set<string>>();
-  const addPending = (networkId: string, ids: Iterable<string>) => {
-    const pending = joinedPending.get(networkId) ?? new Set<string>();
-    for (const id of ids) pending.add(id);
-    joinedPending.set(networkId, pending);
-  };
-  /**
-   * `sync`, taking the network's pending joined nodes first. IMPORTANT: taken before its read: a
-   * pending joined node was committed before its apply was asked for, so the read finds it (or finds
-   * it gone); one added later stays pending. Given back if the sync fails, for the targeted apply
-   * waiting behind it.
-   */
-  const takingJoined =
-    <T>(networkId: string, sync: (coalesced: boolean) => Promise<T>) =>
-    async (coalesced: boolean): Promise<T> => {
-      const taken = joinedPending.get(networkId);
-      joinedPending.delete(networkId);
-      try {
-        return await sync(coalesced);
-      } catch (err) {
-        if (taken) addPending(networkId, taken);
-        throw err;
-      }
-    };
 
   /** Where each network synced here was last found to be served; checked again under the lock. */
   const served = new Map<string, InterfaceBinding>();
@@ -281,6 +270,10 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   ): Promise<SyncOutcome | typeof RESOLVE_AGAIN> {
     const key = `${networkId} ${options.removeUnknown} ${options.reportDrift} ${options.checkSettings === true}`;
     const locked = async (coalesced: boolean): Promise<SyncOutcome | typeof RESOLVE_AGAIN> => {
+      // IMPORTANT: read before the network's nodes are: each pending join read here was committed
+      // before that read, so this sync's write carries its peer (or the node is disabled or gone),
+      // and its row can go once the write succeeded. Rows committed later stay for their own apply.
+      const pendingJoins = await deps.configs.pendingJoinIds(networkId);
       const record = preparedFor(binding, networkId);
       const loaded = await loadHub(binding, networkId, record.hubPeers).catch(
         (err: unknown): typeof RESOLVE_AGAIN => {
@@ -326,6 +319,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       link.drift.unshift(...ensureDrift);
       const onInterface = actual.peers.length + plan.add.length - plan.remove.length;
       record.synced = { set: desired, peers: onInterface, joined: new Set() };
+      await deps.configs.pendingJoinsApplied(networkId, pendingJoins);
       deps.metrics?.interfacePeers.set({ interface: binding.iface }, onInterface);
       if (options.reportDrift && driftCount(drift) + link.drift.length > 0) {
         for (const [kind, n] of [
@@ -370,7 +364,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
         forwarding: link.forwarding,
       };
     };
-    return hubs.throttled(binding.iface, key, takingJoined(networkId, locked));
+    return hubs.throttled(binding.iface, key, locked);
   }
 
   /**
@@ -394,17 +388,17 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
   }
 
   /**
-   * Applies the peers of the network's pending joined nodes under the interface's lock: one read of
-   * those nodes' rows, one write, nothing else read. Returns FULL_SYNC, having written nothing, when
-   * only a full sync can apply them.
+   * Applies the peers of the network's pending joined nodes (`pending_joins`) under the interface's
+   * lock: one read of their rows, one write, nothing else read; then deletes the rows read. Returns
+   * FULL_SYNC, having written nothing, when only a full sync can apply them.
    */
   async function applyPendingJoined(
     networkId: string,
     binding: InterfaceBinding,
     coalesced: boolean,
-  ): Promise<SyncOutcome | typeof FULL_SYNC> {
-    const ids = [...(joinedPending.get(networkId) ?? [])];
-    joinedPending.delete(networkId);
+    /** False when this is the apply's second turn, after a TRAILING: it writes whatever it reads. */
+    mayDefer = true,
+  ): Promise<SyncOutcome | typeof FULL_SYNC | typeof TRAILING> {
     const outcome = (writes: number, peers: number, note: string): SyncOutcome => ({
       managed: true,
       iface: binding.iface,
@@ -417,43 +411,72 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       changed: writes > 0 ? [`${peers} joined peers applied`] : [],
       forwarding: null,
     });
-    // An earlier apply took them (and finished before this one began): nothing is left to do.
-    if (ids.length === 0) return outcome(0, 0, "joined peers applied by an earlier write");
+    // IMPORTANT: read under the lock, after the enrollments committed (each before its trigger was
+    // queued): a node deleted since is absent (its row went with it), a disabled one is not added,
+    // and a removal's full sync runs after this write (same lock).
+    const found = await deps.configs.pendingHubPeers(networkId, MAX_PENDING_JOINS_PER_APPLY + 1);
+    const read = found.nodeIds;
+    // An earlier apply (or full sync) applied them and deleted their rows: nothing is left to do.
+    if (read.length === 0) return outcome(0, 0, "joined peers applied by an earlier write");
+    if (read.length > MAX_PENDING_JOINS_PER_APPLY || found.routes) return FULL_SYNC;
+    if (found.networkName !== null && bindingFor({ id: networkId, name: found.networkName }) !== binding)
+      return FULL_SYNC;
+    // IMPORTANT: the queue runs one targeted job per network at a time (BullMQ's keepLastIfActive),
+    // so the nodes that join while an apply is in flight reach the next one only after it finished,
+    // finding the interface idle: the throttle alone would write each such batch at once, and a
+    // burst would cost a write per job. When joined, not when their job started, is what tells a
+    // burst: a node that joined before the last apply finished arrived during it. Such a read is
+    // left for the trailing apply, one window after that write (unless the window has passed).
+    const last = syncedThrough(binding, networkId)
+      ? preparedFor(binding, networkId).joinedAppliedAtMs
+      : undefined;
+    if (
+      mayDefer &&
+      !coalesced &&
+      last !== undefined &&
+      found.firstJoinedAtMs !== null &&
+      found.firstJoinedAtMs <= last &&
+      hubs.burst(binding.iface)
+    )
+      return TRAILING;
+    if (found.peers.length === 0) {
+      await deps.configs.pendingJoinsApplied(networkId, read);
+      return outcome(0, 0, `none of ${read.length} joined nodes is active`);
+    }
+    const plan = checkPlan({
+      add: found.peers,
+      remove: [],
+      update: [],
+      unexpected: [],
+      reason: `addPeers(${found.peers.length})`,
+    });
+    // IMPORTANT: the lease may have been lost while the nodes were read; the rows stay for the holder.
+    if (!mayApply(networkId)) return standby(binding);
+    let writes: number;
     try {
-      // IMPORTANT: read under the lock, after the enrollment committed: a node deleted or disabled
-      // since is not added, and its removal's full sync runs after this write (same lock).
-      const found = await deps.configs.joinedHubPeers(networkId, ids);
-      if (found.routes) return FULL_SYNC;
-      if (found.networkName !== null && bindingFor({ id: networkId, name: found.networkName }) !== binding)
-        return FULL_SYNC;
-      if (found.peers.length === 0) return outcome(0, 0, `none of ${ids.length} joined nodes is left to add`);
-      const plan = checkPlan({
-        add: found.peers,
-        remove: [],
-        update: [],
-        unexpected: [],
-        reason: `addPeers(${found.peers.length})`,
-      });
-      // IMPORTANT: the lease may have been lost while the nodes were read.
-      if (!mayApply(networkId)) return standby(binding);
-      const { writes } = await port(binding).apply(plan);
-      if (writes > 0) {
-        hubs.wrote(binding.iface, coalesced);
-        deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
-        countJoined(binding, networkId, found.peers);
-      }
-      return outcome(
-        writes,
-        found.peers.length,
-        `${plan.reason} in ${writes} write(s) (targeted: joined nodes)`,
-      );
+      ({ writes } = await port(binding).apply(plan));
     } catch (err) {
       // A missing or refusing interface is the full sync's to repair (it creates or re-keys it).
       if (err instanceof WireGuardError) return FULL_SYNC;
-      // Left for the next apply of the network (this job's retry, or another's), as if not taken.
-      addPending(networkId, ids);
+      // The rows stay: this job's retry, or the next apply of the network, reads them again.
       throw err;
     }
+    if (writes > 0) {
+      hubs.wrote(binding.iface, coalesced);
+      deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
+      countJoined(binding, networkId, found.peers);
+    }
+    // IMPORTANT: deleted after the write, never on read: a worker that dies in between leaves them,
+    // and the job's stalled-job recovery (or the next targeted job) applies them again; adding a peer
+    // that is there already is harmless. Only the rows read: later ones wait for their own apply.
+    const appliedAtMs = await deps.configs.pendingJoinsApplied(networkId, read);
+    const record = syncedThrough(binding, networkId) ? preparedFor(binding, networkId) : undefined;
+    if (record && appliedAtMs !== undefined) record.joinedAppliedAtMs = appliedAtMs;
+    return outcome(
+      writes,
+      found.peers.length,
+      `${plan.reason} in ${writes} write(s) (targeted: joined nodes)`,
+    );
   }
 
   return {
@@ -481,7 +504,13 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       const binding = bindingFor(network);
       if (!binding) {
         forget(networkId);
-        const { total } = await deps.nodes.listNodes({ networkId, limit: 1, offset: 0 });
+        // No interface here to apply the network's pending joins to, and the lease holder (if any
+        // other host ever is one) syncs in full when it takes the network: left, they would pile up.
+        // Not so for a standby (below), which leaves them to the holder.
+        const [{ total }] = await Promise.all([
+          deps.nodes.listNodes({ networkId, limit: 1, offset: 0 }),
+          deps.configs.dropPendingJoins(networkId),
+        ]);
         return unmanaged(`no WireGuard interface is managed for this network here; ${total} desired peers`, {
           peers: total,
         });
@@ -497,25 +526,32 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     },
 
     /**
-     * Adds the peers of nodes that just joined the network to its interface (an enrollment's
-     * trigger): reads those nodes' rows and writes their peers (allowed IPs replaced) in one write,
-     * without reading the rest of the network or the interface. Under the interface's lock and the
-     * apply throttle like `syncNetwork`: applies arriving during a write or a burst share the
-     * trailing write, which carries all their nodes. Deleted or disabled nodes are skipped. Falls
-     * back to `syncNetwork` (no removals) where only it can apply the change: a network not yet
-     * synced by this worker (the interface may need creating, its settings and forwarding checking),
-     * nodes with routes behind them, a renamed network, an interface that is missing or refuses.
-     * In the outcome, `peers` counts the joined peers written, not the interface's.
+     * Adds the peers of the nodes pending in the network's `pending_joins` to its interface (an
+     * enrollment's trigger): reads those nodes' rows and writes their peers (allowed IPs replaced) in
+     * one write, without reading the rest of the network or the interface, then deletes the rows it
+     * read. Under the interface's lock and the apply throttle like `syncNetwork`: applies arriving
+     * during a write or a burst share the trailing apply, which reads every row pending by then, so
+     * every caller's nodes are in its write. Disabled nodes are skipped (their rows deleted). Falls
+     * back to `syncNetwork` (no removals), which applies the pending nodes and deletes their rows,
+     * where only it can apply the change: a network not yet synced by this worker (the interface may
+     * need creating, its settings and forwarding checking), nodes with routes behind them, a renamed
+     * network, an interface that is missing or refuses, more than `MAX_PENDING_JOINS_PER_APPLY`
+     * pending nodes. In the outcome, `peers` counts the joined peers written, not the interface's.
      */
-    async applyJoined(networkId: string, nodeIds: readonly string[]): Promise<SyncOutcome> {
+    async applyJoined(networkId: string): Promise<SyncOutcome> {
       const full = () => this.syncNetwork(networkId, { removeUnknown: false, reportDrift: false });
       const binding = served.get(networkId);
       if (!binding || !syncedThrough(binding, networkId)) return full();
       if (!mayApply(networkId)) return standby(binding);
-      addPending(networkId, nodeIds);
-      const outcome = await hubs.throttled(binding.iface, `joined ${networkId}`, (coalesced) =>
-        applyPendingJoined(networkId, binding, coalesced),
-      );
+      const apply = (mayDefer: boolean) =>
+        hubs.throttled(binding.iface, `joined ${networkId}`, (coalesced) =>
+          applyPendingJoined(networkId, binding, coalesced, mayDefer),
+        );
+      let outcome = await apply(true);
+      // Marked as a burst now, so the throttle makes this the trailing apply (shared with the
+      // callers that join it); when the window has passed meanwhile, it runs at once.
+      if (outcome === TRAILING) outcome = await apply(false);
+      if (outcome === TRAILING) throw new Error(`targeted apply of ${networkId} deferred twice`);
       return outcome === FULL_SYNC ? full() : outcome;
     },
 

@@ -6,8 +6,6 @@ import { z } from "zod";
 import type { QueueName } from "./names.js";
 
 const id = z.uuid();
-/** The most nodes one targeted `network-sync` names; more are left to a full sync. */
-export const MAX_JOINED_PER_JOB = 100;
 
 export const SyncRunPayload = z.object({ syncRunId: id }).strict();
 export const NetworkSyncPayload = z
@@ -16,10 +14,12 @@ export const NetworkSyncPayload = z
     syncRunId: id.optional(),
     reason: z.string().min(1).max(200),
     /**
-     * The nodes that joined the network, when that is all that changed for its hub: the worker then
-     * applies just their peers (a targeted apply) instead of reading the whole network and interface.
+     * Set when nodes joined the network and that is all that changed for its hub: the worker then
+     * applies just the peers of the nodes pending in `pending_joins` (a targeted apply) instead of
+     * reading the whole network and interface. The nodes are not named here: a job coalesced with
+     * others carries the data of one of them only, and the table holds them all.
      */
-    nodeIds: z.array(id).min(1).max(MAX_JOINED_PER_JOB).optional(),
+    joined: z.literal(true).optional(),
   })
   .strict();
 export const DriftCheckPayload = z.object({ networkId: id }).strict();
@@ -63,8 +63,6 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>
 export const jobIds = {
   syncRun: (syncRunId: string) => `run-${syncRunId}`,
   configPush: (nodeId: string, version: number) => `push-${nodeId}-${version}`,
-  /** A targeted `network-sync` of the nodes that joined in one change, named by the first of them. */
-  joined: (nodeId: string) => `joined-${nodeId}`,
   email: (outboxId: string) => `email-${outboxId}`,
   webhook: (deliveryId: string) => `delivery-${deliveryId}`,
 } as const;

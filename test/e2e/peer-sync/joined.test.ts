@@ -1,10 +1,13 @@
 /**
- * The targeted apply of enrolled nodes on a real wireguard-go hub: an enrollment's trigger names the
- * node, and the worker adds just its peer in one write, reading neither the rest of the network nor
- * the interface. Writes and reads are counted at the platform's own driver (wrapped); the interface
- * is checked through a second driver the platform does not count.
+ * The targeted apply of enrolled nodes on a real wireguard-go hub: an enrollment records its node in
+ * `pending_joins` with the node and queues a trigger naming the network, and the worker adds just the
+ * pending nodes' peers in one write, reading neither the rest of the network nor the interface, then
+ * deletes their rows. Writes and reads are counted at the platform's own driver (wrapped); the
+ * interface is checked through a second driver the platform does not count.
  */
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
+import { pendingJoins } from "../../../src/db/index.js";
 import type { InterfaceOps, SyncOutcome } from "../../../src/peer-sync/index.js";
 import { realInterfaceOps } from "../../../src/peer-sync/index.js";
 import type { WgDriver, WgPort } from "../../../src/wireguard/index.js";
@@ -33,6 +36,8 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
   const seen = { writes: 0, dumps: 0, writeTimes: [] as number[] };
   let gate: Promise<void> | null = null;
   let inFlight = 0;
+  /** Set: the next write fails (an interface that refuses it), with an error that is not WireGuard's. */
+  let failNext = false;
 
   /** The platform's driver, counted; a write waits at `gate` while one is set (a write in flight). */
   const counted = (port: WgPort & { close?(): void }): WgPort & { close?(): void } => ({
@@ -44,6 +49,10 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     async apply(plan) {
       inFlight++;
       await gate;
+      if (failNext) {
+        failNext = false;
+        throw new Error("write refused (test)");
+      }
       seen.writeTimes.push(performance.now());
       const done = await port.apply(plan);
       seen.writes += done.writes;
@@ -62,7 +71,17 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
       ip4: created.node.ip4 as string,
     };
   };
-  const joined = (ids: string[]) => t.platform.services.peerSync.applyJoined(networkId, ids);
+  const joined = () => t.platform.services.peerSync.applyJoined(networkId);
+  /** The network's pending joins, by node id. */
+  const pending = async () =>
+    (
+      await t.db.database.db
+        .select({ id: pendingJoins.nodeId })
+        .from(pendingJoins)
+        .where(eq(pendingJoins.networkId, networkId))
+    )
+      .map((r) => r.id)
+      .sort();
   const fullSync = () =>
     t.platform.services.peerSync.syncNetwork(networkId, { removeUnknown: false, reportDrift: false });
   const peerSyncJobs = () => t.platform.queue.queues["peer-sync"];
@@ -96,44 +115,64 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     await lab?.close();
   });
 
-  it("an enrollment queues a targeted job naming its node; a second one coalesced into it queues a full sync", async () => {
-    const a = await enroll();
-    const b = await enroll();
-    const jobs = (await peerSyncJobs().getJobs(["waiting", "prioritized"])).filter(
-      (j) => j.name === "network-sync" && j.data.networkId === networkId,
-    );
-    // The second enrollment's targeted trigger was coalesced into the first's waiting job, which
-    // names only the first node: a full sync (it reads the database when it runs) carries the second.
-    expect(jobs.map((j) => j.data.nodeIds ?? "full").sort()).toEqual([[a.id], "full"].sort());
-    await fullSync();
-    expect([...(await hubPeers()).keys()].sort()).toEqual([a.key, b.key].sort());
-  });
-
-  it("applies a joined node in one write without reading the interface", async () => {
+  it("applies a joined node in one write without reading the interface, and deletes its pending row", async () => {
     const node = await enroll();
+    expect(await pending()).toEqual([node.id]);
     const before = { ...seen };
-    const outcome = await joined([node.id]);
+    const outcome = await joined();
     expect(seen.writes - before.writes).toBe(1);
     expect(seen.dumps - before.dumps).toBe(0);
     expect(outcome).toMatchObject({ managed: true, writes: 1, peers: 1, coalesced: false });
     expect(outcome.note).toMatch(/targeted/);
     expect((await hubPeers()).get(node.key)).toEqual([`${node.ip4}/32`]);
-    // Applying it again changes nothing on the interface and is harmless.
-    await joined([node.id]);
+    expect(await pending()).toEqual([]);
+    // Applying again (a duplicate job) finds nothing pending and writes nothing.
+    expect(await joined()).toMatchObject({ writes: 0 });
     expect((await hubPeers()).get(node.key)).toEqual([`${node.ip4}/32`]);
+  });
+
+  it("leaves a pending row whose write failed, and the next apply adds its peer and deletes it", async () => {
+    const node = await enroll();
+    failNext = true;
+    await expect(joined()).rejects.toThrow(/write refused/);
+    expect((await hubPeers()).has(node.key)).toBe(false);
+    expect(await pending()).toEqual([node.id]);
+    const before = seen.writes;
+    expect(await joined()).toMatchObject({ writes: 1, peers: 1 });
+    expect(seen.writes - before).toBe(1);
+    expect((await hubPeers()).get(node.key)).toEqual([`${node.ip4}/32`]);
+    expect(await pending()).toEqual([]);
+  });
+
+  it("deletes a disabled node's pending row without adding its peer", async () => {
+    const node = await enroll();
+    const disabled = await t.request(`/api/v1/nodes/${node.id}`, {
+      method: "PATCH",
+      body: { status: "disabled" },
+    });
+    expect(disabled.status).toBe(200);
+    expect(await pending()).toEqual([node.id]);
+    const before = seen.writes;
+    expect(await joined()).toMatchObject({ writes: 0, peers: 0 });
+    expect(seen.writes).toBe(before);
+    expect((await hubPeers()).has(node.key)).toBe(false);
+    expect(await pending()).toEqual([]);
   });
 
   it("does not add a node deleted before its targeted apply; a node deleted after it leaves with the full sync", async () => {
     const gone = await enroll();
+    expect(await pending()).toEqual([gone.id]);
     expect((await t.request(`/api/v1/nodes/${gone.id}`, { method: "DELETE" })).status).toBe(200);
+    // Its pending row went with it (on delete cascade).
+    expect(await pending()).toEqual([]);
     const before = seen.writes;
-    const outcome = await joined([gone.id]);
+    const outcome = await joined();
     expect(outcome.writes).toBe(0);
     expect(seen.writes).toBe(before);
     expect((await hubPeers()).has(gone.key)).toBe(false);
 
     const late = await enroll();
-    await joined([late.id]);
+    await joined();
     expect((await hubPeers()).has(late.key)).toBe(true);
     expect((await t.request(`/api/v1/nodes/${late.id}`, { method: "DELETE" })).status).toBe(200);
     await fullSync();
@@ -144,9 +183,9 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     const [n1, n2, n3] = [await enroll(), await enroll(), await enroll()];
     expect((await t.request(`/api/v1/nodes/${n3.id}`, { method: "DELETE" })).status).toBe(200);
     const before = seen.writes;
-    // The first takes the interface at once and, starting after the others queued, carries all
-    // pending joined nodes; the second finds nothing left, and the full sync finds nothing missing.
-    const [first, second, full] = await Promise.all([joined([n1.id]), joined([n2.id, n3.id]), fullSync()]);
+    // The first takes the interface at once and carries all pending joined nodes; the second finds
+    // nothing left, and the full sync finds nothing missing.
+    const [first, second, full] = await Promise.all([joined(), joined(), fullSync()]);
     expect(seen.writes - before).toBe(1);
     expect([first.writes, second.writes, full.writes]).toEqual([1, 0, 0]);
     expect(first.peers).toBe(2);
@@ -158,8 +197,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
   });
 
   it("a burst of joined nodes while a write is in flight lands in exactly two writes, the second a window after the first", async () => {
-    const nodes: Awaited<ReturnType<typeof enroll>>[] = [];
-    for (let i = 0; i < 11; i++) nodes.push(await enroll());
+    const nodes: Awaited<ReturnType<typeof enroll>>[] = [await enroll()];
     // Past the window of any earlier write: the first apply is a lone change, applied at once.
     await new Promise((r) => setTimeout(r, WINDOW_MS));
     const before = { writes: seen.writes, times: seen.writeTimes.length };
@@ -168,10 +206,12 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
       release = r;
     });
     const entered = inFlight;
-    const lead = joined([nodes[0]!.id]);
+    const lead = joined();
     await vi.waitFor(() => expect(inFlight).toBe(entered + 1), WAIT);
+    // Enrolled after the lead's read, while its write is in flight.
+    for (let i = 0; i < 10; i++) nodes.push(await enroll());
     const rest: Promise<SyncOutcome>[] = [];
-    for (const n of nodes.slice(1)) rest.push(joined([n.id]));
+    for (let i = 0; i < 10; i++) rest.push(joined());
     gate = null;
     release();
     const outcomes = await Promise.all([lead, ...rest]);
@@ -184,11 +224,14 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     expect(t2! - t1!).toBeGreaterThanOrEqual(WINDOW_MS);
     const peers = await hubPeers();
     for (const n of nodes) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
+    expect(await pending()).toEqual([]);
   });
 
-  it("falls back to a full sync for a node with routes behind it (the interface's routes change too)", async () => {
+  it("falls back to a full sync for a node with routes behind it (the interface's routes change too), which deletes its row", async () => {
     const router = await createNode(t, networkId, { extraAllowedIps: ["192.168.77.0/24"] });
-    const outcome = await joined([router.node.id]);
+    // Enrolled through the transaction (routes): its pending row was written there.
+    expect(await pending()).toEqual([router.node.id]);
+    const outcome = await joined();
     expect(outcome.note).not.toMatch(/targeted/);
     expect((await hubPeers()).get(router.node.publicKey)).toEqual([
       `${router.node.ip4}/32`,
@@ -196,6 +239,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     ]);
     const routes = await lab.exec(hubNs, "ip", ["route", "show", "dev", hubIface]);
     expect(routes.stdout).toMatch(/192\.168\.77\.0\/24/);
+    expect(await pending()).toEqual([]);
   });
 
   it("a targeted apply between a hub key switch and its full sync adds the peer and leaves the key to the full sync", async () => {
@@ -208,7 +252,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     expect(switched.status).toBe(200);
     const newKey = (await json(await t.request(`/api/v1/networks/${networkId}`))).data.hubPublicKey as string;
     expect(newKey).not.toBe(oldKey);
-    const outcome = await joined([node.id]);
+    const outcome = await joined();
     expect(outcome).toMatchObject({ writes: 1, peers: 1 });
     let state = await hub.dump();
     expect(state.publicKey).toBe(oldKey);
@@ -219,6 +263,32 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     state = await hub.dump();
     expect(state.publicKey).toBe(newKey);
     expect(state.peers.find((p) => p.publicKey === node.key)?.allowedIps).toEqual([`${node.ip4}/32`]);
+  });
+
+  it("a burst of enrollments with no worker running leaves one targeted job and a pending row each; the worker applies them all in one write", async () => {
+    await fullSync(); // nothing pending from earlier tests
+    expect(await pending()).toEqual([]);
+    const burst = await Promise.all(Array.from({ length: 12 }, () => enroll()));
+    const jobs = (await peerSyncJobs().getJobs(["waiting", "prioritized", "delayed", "active"])).filter(
+      (j) => j.name === "network-sync" && j.data.networkId === networkId,
+    );
+    // One Redis add per enrollment, all coalesced into the first: the job names only the network.
+    expect(jobs.map((j) => j.data)).toEqual([expect.objectContaining({ networkId, joined: true })]);
+    expect(await pending()).toEqual(burst.map((n) => n.id).sort());
+    const before = { ...seen };
+    workers ??= await startTestWorkers(t.platform, { queues: ["peer-sync"], concurrency: 4 });
+    await vi.waitFor(async () => {
+      const peers = await hubPeers();
+      for (const n of burst) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
+      expect(await peerSyncJobs().getJobCounts("active", "waiting", "prioritized")).toEqual({
+        active: 0,
+        waiting: 0,
+        prioritized: 0,
+      });
+    }, WAIT);
+    expect(seen.writes - before.writes).toBe(1);
+    expect(seen.dumps - before.dumps).toBe(0);
+    expect(await pending()).toEqual([]);
   });
 
   it("through the queue and the worker: enrollments one by one are targeted writes, a burst converges", async () => {
@@ -248,6 +318,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     await vi.waitFor(async () => {
       const peers = await hubPeers();
       for (const n of burst) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
+      expect(await pending()).toEqual([]);
     }, WAIT);
   });
 
@@ -271,8 +342,9 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     const entered = inFlight;
     const lead = await enroll();
     await vi.waitFor(() => expect(inFlight).toBe(entered + 1), WAIT);
-    // Each of these is coalesced into the lead's running targeted job, so each queues a full sync;
-    // those are coalesced per network too, and the one that runs waits for the write in flight.
+    // Each of these is coalesced into the lead's running targeted job (BullMQ keeps one to run
+    // after it); that one finds its nodes joined while the lead's write was in flight, so it waits
+    // a window after that write, as the burst's trailing apply.
     const rest: Awaited<ReturnType<typeof enroll>>[] = [];
     for (let i = 0; i < 8; i++) rest.push(await enroll());
     gate = null;

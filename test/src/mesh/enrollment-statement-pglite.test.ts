@@ -7,10 +7,17 @@ import { randomUUID } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
-import { auditLog, events, networkLeases, nodes } from "../../../src/db/index.js";
+import { auditLog, events, networkLeases, nodes, pendingJoins } from "../../../src/db/index.js";
 import { acquireLease } from "../../../src/hubs/index.js";
 import type { NewNode } from "../../../src/mesh/mesh.repo.js";
-import { getNetwork, getNode, insertNodeAtOnce, readForEnrollment } from "../../../src/mesh/mesh.repo.js";
+import {
+  deletePendingJoins,
+  getNetwork,
+  getNode,
+  insertNodeAtOnce,
+  pendingJoinedPeers,
+  readForEnrollment,
+} from "../../../src/mesh/mesh.repo.js";
 import { openTestPglite, type TestPglite } from "../../support/pglite.js";
 
 describe("the enrollment statement on PGlite", () => {
@@ -75,6 +82,11 @@ describe("the enrollment statement on PGlite", () => {
       })
     )?.row;
     expect(row).toEqual(await getNode(db, row!.id));
+    const pendingOf = async () =>
+      (await db.select().from(pendingJoins).where(eq(pendingJoins.networkId, networkId))).map(
+        (p) => p.nodeId,
+      );
+    expect(await pendingOf()).toEqual([row!.id]);
     // Known for this version: the addresses are left out; unknown, they are read.
     expect((await readForEnrollment(db, networkId, read!.version))?.used).toBeUndefined();
     expect((await readForEnrollment(db, networkId))?.used?.ip4).toEqual(["10.98.0.2"]);
@@ -90,6 +102,40 @@ describe("the enrollment statement on PGlite", () => {
     expect(await db.select().from(nodes).where(eq(nodes.networkId, networkId))).toHaveLength(1);
     expect(await db.select().from(auditLog).where(eq(auditLog.entityId, "two"))).toHaveLength(0);
     expect((await db.select().from(events)).map((e) => e.data)).toEqual([{ name: "one" }]);
+    expect(await pendingOf()).toEqual([row!.id]);
+  });
+
+  it("reads a network's pending joins with their peers, and deletes only the rows named", async () => {
+    const db = database.db;
+    const joining = await pglite.insertNetwork({
+      name: "joining",
+      cidr4: "10.96.0.0/24",
+      hubIp4: "10.96.0.1",
+    });
+    const { version } = (await readForEnrollment(db, joining))!;
+    const ids: string[] = [];
+    for (const [name, ip4] of [
+      ["join-one", "10.96.0.2"],
+      ["join-two", "10.96.0.3"],
+    ] as const) {
+      const written = await insertNodeAtOnce(db, {
+        node: { ...newNode(name, ip4), networkId: joining },
+        version,
+        ...writes(name),
+      });
+      ids.push(written!.row.id);
+    }
+    const read = await pendingJoinedPeers(db, joining, 10);
+    expect(read.map((r) => [r.id, r.ip4, r.networkName])).toEqual([
+      [ids[0], "10.96.0.2", "joining"],
+      [ids[1], "10.96.0.3", "joining"],
+    ]);
+    expect(read[0]!.joinedAtMs).toBeLessThanOrEqual(read[1]!.joinedAtMs);
+    expect(await pendingJoinedPeers(db, joining, 1)).toHaveLength(1);
+    const deletedAt = await deletePendingJoins(db, joining, [ids[0]!]);
+    expect(deletedAt).toBeGreaterThanOrEqual(read[0]!.joinedAtMs);
+    expect((await pendingJoinedPeers(db, joining, 10)).map((r) => r.id)).toEqual([ids[1]]);
+    expect(await deletePendingJoins(db, joining, [ids[0]!])).toBeUndefined();
   });
 
   it("answers no lease, then the holder, then whether it is live, with the node as drizzle reads it", async () => {
