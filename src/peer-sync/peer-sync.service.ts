@@ -165,7 +165,7 @@ const TRAILING = Symbol("trailing");
  * The most pending joins one targeted apply reads; a network with more is synced in full (which reads
  * every node anyway, and deletes every pending row it read before).
  */
-export const MAX_PENDING_JOINS_PER_APPLY = 1_000;
+const MAX_PENDING_JOINS_PER_APPLY = 1_000;
 
 const emptyDrift = (): DriftReport => ({ missing: [], unexpected: [], mismatched: [] });
 

@@ -20,6 +20,12 @@ export const NetworkSyncPayload = z
      * others carries the data of one of them only, and the table holds them all.
      */
     joined: z.literal(true).optional(),
+    /**
+     * Legacy: an API from before `pending_joins` (migration 0021) named the joined nodes here and
+     * wrote no pending rows for them. Accepted so that a newer worker takes such a job as it is: as a
+     * full sync, which applies them.
+     */
+    nodeIds: z.array(id).min(1).optional(),
   })
   .strict();
 export const DriftCheckPayload = z.object({ networkId: id }).strict();

@@ -1,6 +1,10 @@
+import type { Job } from "bullmq";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pendingJoins } from "../../../src/db/index.js";
 import { insertPendingJoin } from "../../../src/mesh/mesh.repo.js";
 import { checkPlan, FakeWg, generateKeyPair } from "../../../src/wireguard/index.js";
+import { processNetworkSync } from "../../../workers/processors/network-sync.js";
 import { fakeInterfaceOps } from "../../support/fake-interfaces.js";
 import { json } from "../../support/http.js";
 import { createNetwork, createNode } from "../../support/mesh.js";
@@ -175,6 +179,32 @@ describe("peer sync against in-memory interfaces", () => {
     // A full sync counts what it finds, and agrees.
     expect(await sync(net.id)).toMatchObject({ writes: 0 });
     expect(await gauge()).toBe(before + 2);
+  });
+
+  it("takes a legacy job naming the joined nodes (no pending rows) as a full sync, and drops the pending rows of a network with no interface here", async () => {
+    const net = (await json(await t.request("/api/v1/networks"))).data.find(
+      (n: { name: string }) => n.name === "office",
+    );
+    await sync(net.id);
+    const fake = fakes.get("wsoffice")!;
+    const db = t.db.database.db;
+    const pendingOf = async (networkId: string) =>
+      (await db.select().from(pendingJoins).where(eq(pendingJoins.networkId, networkId))).length;
+    const legacy = await createNode(t, net.id);
+    // As an API from before pending_joins enrolled it: no row, the node named in the job.
+    await db.delete(pendingJoins).where(eq(pendingJoins.networkId, net.id));
+    const result = await processNetworkSync(
+      { data: { networkId: net.id, reason: "legacy", nodeIds: [legacy.node.id] } } as Job,
+      { peerSync: t.platform.services.peerSync },
+    );
+    expect(result).toMatchObject({ managed: true, writes: 1 });
+    expect((await fake.dump()).peers.map((p) => p.publicKey)).toContain(legacy.node.publicKey);
+
+    const elsewhere = await createNetwork(t, { name: "elsewhere", cidr4: "10.79.0.0/24", listenPort: 51998 });
+    await createNode(t, elsewhere.id);
+    expect(await pendingOf(elsewhere.id)).toBe(1);
+    expect(await t.platform.services.peerSync.applyJoined(elsewhere.id)).toMatchObject({ managed: false });
+    expect(await pendingOf(elsewhere.id)).toBe(0);
   });
 
   it("follows a network renamed away from its interface, back to it, and deleted", async () => {
