@@ -134,7 +134,7 @@ export function createConfigService(core: MeshCore) {
      * The hub peers of up to `limit` nodes pending in the network (`pending_joins`), for a targeted
      * apply, in one statement: read from the database now, so a node deleted meanwhile is absent
      * (its row went with it) and a disabled one is in `nodeIds` but not in `peers`. `nodeIds` are
-     * the rows read, to delete once applied; `firstJoinedAtMs` when the oldest of them joined (the
+     * the rows read, to delete once applied; `joinedAtMs` when each joined, oldest first (the
      * database's clock, as `pendingJoinsApplied` answers). `networkName` is null when no row was
      * read; `routes` is true when an active node read carries routes behind it (the interface's
      * routes must change too: a full sync's work).
@@ -144,7 +144,7 @@ export function createConfigService(core: MeshCore) {
       limit: number,
     ): Promise<{
       nodeIds: string[];
-      firstJoinedAtMs: number | null;
+      joinedAtMs: number[];
       networkName: string | null;
       peers: DesiredPeer[];
       routes: boolean;
@@ -152,7 +152,7 @@ export function createConfigService(core: MeshCore) {
       const rows = await repo.pendingJoinedPeers(db, networkId, limit);
       return {
         nodeIds: rows.map((r) => r.id),
-        firstJoinedAtMs: rows[0]?.joinedAtMs ?? null,
+        joinedAtMs: rows.map((r) => r.joinedAtMs),
         networkName: rows[0]?.networkName ?? null,
         peers: desiredHubPeers(rows, (n) =>
           n.presharedKeyManaged ? (openPresharedKey(n.id, n.presharedKeyEnc) ?? null) : undefined,
