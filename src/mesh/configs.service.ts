@@ -134,8 +134,7 @@ export function createConfigService(core: MeshCore) {
      * The hub peers of up to `limit` nodes pending in the network (`pending_joins`), for a targeted
      * apply, in one statement: read from the database now, so a node deleted meanwhile is absent
      * (its row went with it) and a disabled one is in `nodeIds` but not in `peers`. `nodeIds` are
-     * the rows read, to delete once applied; `joinedAtMs` when each joined, oldest first (the
-     * database's clock, as `pendingJoinsApplied` answers). `networkName` is null when no row was
+     * the rows read (oldest first), to delete once applied. `networkName` is null when no row was
      * read; `routes` is true when an active node read carries routes behind it (the interface's
      * routes must change too: a full sync's work).
      */
@@ -144,7 +143,6 @@ export function createConfigService(core: MeshCore) {
       limit: number,
     ): Promise<{
       nodeIds: string[];
-      joinedAtMs: number[];
       networkName: string | null;
       peers: DesiredPeer[];
       routes: boolean;
@@ -152,7 +150,6 @@ export function createConfigService(core: MeshCore) {
       const rows = await repo.pendingJoinedPeers(db, networkId, limit);
       return {
         nodeIds: rows.map((r) => r.id),
-        joinedAtMs: rows.map((r) => r.joinedAtMs),
         networkName: rows[0]?.networkName ?? null,
         peers: desiredHubPeers(rows, (n) =>
           n.presharedKeyManaged ? (openPresharedKey(n.id, n.presharedKeyEnc) ?? null) : undefined,
@@ -168,11 +165,10 @@ export function createConfigService(core: MeshCore) {
 
     /**
      * Deletes the pending joins of `nodeIds` in the network once a write carried their peers (or
-     * nothing had to be written for them). Rows committed since they were read stay. Resolves with
-     * when it deleted (ms, the database's clock), undefined when no row was left.
+     * nothing had to be written for them). Rows committed since they were read stay.
      */
-    pendingJoinsApplied(networkId: string, nodeIds: readonly string[]): Promise<number | undefined> {
-      return repo.deletePendingJoins(db, networkId, nodeIds);
+    async pendingJoinsApplied(networkId: string, nodeIds: readonly string[]): Promise<void> {
+      await repo.deletePendingJoins(db, networkId, nodeIds);
     },
 
     /** Deletes every pending join of the network: no hub interface of it is managed by this worker. */

@@ -1017,15 +1017,9 @@ const joinedPeerColumns = {
 };
 type JoinedPeerRow = HubPeerRow & { networkName: string };
 
-/** A pending join's node as `pendingJoinedPeers` reads it: when it joined, in ms since the epoch (the database's clock). */
-export type PendingPeerRow = JoinedPeerRow & { joinedAtMs: number };
-
-const pendingPeerRows = placeholderQuery<{ networkId: string; limit: number }, PendingPeerRow>((exec) =>
+const pendingPeerRows = placeholderQuery<{ networkId: string; limit: number }, JoinedPeerRow>((exec) =>
   exec
-    .select({
-      ...joinedPeerColumns,
-      joinedAtMs: sql<number>`(extract(epoch from ${pendingJoins.joinedAt}) * 1000)::float8`.as("joinedAtMs"),
-    })
+    .select(joinedPeerColumns)
     .from(pendingJoins)
     .innerJoin(nodes, eq(nodes.id, pendingJoins.nodeId))
     .innerJoin(networks, eq(networks.id, pendingJoins.networkId))
@@ -1042,7 +1036,7 @@ export function pendingJoinedPeers(
   exec: Executor,
   networkId: string,
   limit: number,
-): Promise<PendingPeerRow[]> {
+): Promise<JoinedPeerRow[]> {
   return pendingPeerRows(exec, { networkId, limit });
 }
 
@@ -1059,7 +1053,7 @@ export async function pendingJoinIds(exec: Executor, networkId: string): Promise
 }
 
 // The ids travel as one text (`a,b,c`): one parameter, spelt alike for both drivers.
-const deletePendingJoinRows = placeholderQuery<{ networkId: string; ids: string }, { atMs: number }>((exec) =>
+const deletePendingJoinRows = placeholderQuery<{ networkId: string; ids: string }, { id: string }>((exec) =>
   exec
     .delete(pendingJoins)
     .where(
@@ -1068,21 +1062,20 @@ const deletePendingJoinRows = placeholderQuery<{ networkId: string; ids: string 
         sql`${pendingJoins.nodeId} = any(string_to_array(${sql.placeholder("ids")}, ',')::uuid[])`,
       ),
     )
-    .returning({ atMs: sql<number>`(extract(epoch from statement_timestamp()) * 1000)::float8` }),
+    .returning({ id: pendingJoins.nodeId }),
 );
 
 /**
  * Deletes the pending joins of `nodeIds` in `networkId`, and only those: rows committed since they
- * were read are left for the next apply. Returns when it deleted, in ms since the epoch (the
- * database's clock, as `joinedAtMs`); undefined when no row was left to delete.
+ * were read are left for the next apply. Resolves with how many rows it deleted.
  */
 export async function deletePendingJoins(
   exec: Executor,
   networkId: string,
   nodeIds: readonly string[],
-): Promise<number | undefined> {
-  if (nodeIds.length === 0) return undefined;
-  return (await deletePendingJoinRows(exec, { networkId, ids: nodeIds.join(",") }))[0]?.atMs;
+): Promise<number> {
+  if (nodeIds.length === 0) return 0;
+  return (await deletePendingJoinRows(exec, { networkId, ids: nodeIds.join(",") })).length;
 }
 
 /** Deletes every pending join of `networkId` (no interface of it is managed where they would be applied). */

@@ -90,11 +90,11 @@ export function createApplyThrottle(deps: {
       if (coalesced) lastCoalesced.set(iface, at);
     },
     /**
-     * Notes that the last write to `iface` turned out to be part of a burst: a change arrived while
-     * it was in flight, though its sync found the interface idle (the caller learnt it later, e.g.
-     * from when the change was committed). Syncs arriving within the window after that write then
-     * join the trailing one, as if they had arrived during it. Returns whether a sync arriving now
-     * would wait for the trailing write (false when the window has passed, or nothing was written).
+     * Notes that the last write to `iface` turned out to be part of a burst, though the sync now
+     * arriving found the interface idle (a targeted apply that read several nodes pending since that
+     * write). Syncs arriving within the window after that write then join the trailing one, as if
+     * they had arrived during it. Returns whether a sync arriving now would wait for the trailing
+     * write (false when the window has passed, or nothing was written).
      */
     burst(iface: string): boolean {
       const at = lastWrite.get(iface);

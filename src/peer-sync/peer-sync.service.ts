@@ -132,12 +132,6 @@ interface Prepared {
    * targeted apply then falls back to one.
    */
   synced: { set: DesiredSet; peers: number; joined: Set<string> } | null;
-  /**
-   * When the last targeted write through the interface ended, in the database's clock (ms, estimated
-   * from its delete's `statement_timestamp()`): a node pending now that joined before then arrived
-   * while that apply was in flight (`applyPendingJoined`).
-   */
-  joinedWrittenAtMs?: number;
 }
 
 export interface SyncOptions {
@@ -166,7 +160,7 @@ const TRAILING = Symbol("trailing");
  * every node anyway, and deletes every pending row it read before).
  */
 const MAX_PENDING_JOINS_PER_APPLY = 1_000;
-/** Nodes that joined during the last targeted write that make its next apply a burst's (see `applyPendingJoined`). */
+/** Pending nodes found by one targeted apply, within the window of a write, that make it a burst's (see `applyPendingJoined`). */
 const MIN_BURST_JOINS = 2;
 
 const emptyDrift = (): DriftReport => ({ missing: [], unexpected: [], mismatched: [] });
@@ -426,20 +420,11 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     // IMPORTANT: the queue runs one targeted job per network at a time (BullMQ's keepLastIfActive),
     // so the nodes that join while an apply is in flight reach the next one only after it finished,
     // finding the interface idle: the throttle alone would write each such batch at once, and a
-    // burst would cost a write per job. When they joined, not when their job started, tells a burst:
-    // nodes that joined before the last targeted write ended arrived during it. Two or more of them
-    // are a burst, and this read is left for its trailing apply, one window after that write (unless
-    // the window has passed); one alone is applied at once (a client enrolling one node after
-    // another, each as soon as the last is on the interface, must not wait a window each time).
-    const record = syncedThrough(binding, networkId) ? preparedFor(binding, networkId) : undefined;
-    const lastWrittenAtMs = record?.joinedWrittenAtMs;
-    if (
-      mayDefer &&
-      !coalesced &&
-      lastWrittenAtMs !== undefined &&
-      found.joinedAtMs.filter((at) => at <= lastWrittenAtMs).length >= MIN_BURST_JOINS &&
-      hubs.burst(binding.iface)
-    )
+    // burst would cost a write per job. Two or more pending nodes within the window of the
+    // interface's last write are a burst: this read is left for its trailing apply, one window after
+    // that write. One alone is applied at once (a client enrolling one node after another, each as
+    // soon as the last is on the interface, must not wait a window each time).
+    if (mayDefer && !coalesced && read.length >= MIN_BURST_JOINS && hubs.burst(binding.iface))
       return TRAILING;
     if (found.peers.length === 0) {
       await deps.configs.pendingJoinsApplied(networkId, read);
@@ -463,7 +448,6 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
       // The rows stay: this job's retry, or the next apply of the network, reads them again.
       throw err;
     }
-    const wroteAt = performance.now();
     if (writes > 0) {
       hubs.wrote(binding.iface, coalesced);
       deps.metrics?.interfaceWrites.inc({ interface: binding.iface }, writes);
@@ -472,12 +456,7 @@ export function createPeerSyncService(deps: PeerSyncDeps) {
     // IMPORTANT: deleted after the write, never on read: a worker that dies in between leaves them,
     // and the job's stalled-job recovery (or the next targeted job) applies them again; adding a peer
     // that is there already is harmless. Only the rows read: later ones wait for their own apply.
-    const sentAt = performance.now();
-    const deletedAtMs = await deps.configs.pendingJoinsApplied(networkId, read);
-    // The write's end in the database's clock: the delete began half its round trip after it was
-    // sent, which was this long after the write ended.
-    if (record && deletedAtMs !== undefined)
-      record.joinedWrittenAtMs = deletedAtMs - (sentAt - wroteAt) - (performance.now() - sentAt) / 2;
+    await deps.configs.pendingJoinsApplied(networkId, read);
     return outcome(
       writes,
       found.peers.length,

@@ -182,6 +182,9 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
   it("two targeted applies and a full sync at once take turns on the interface: one write, the deleted node absent", async () => {
     const [n1, n2, n3] = [await enroll(), await enroll(), await enroll()];
     expect((await t.request(`/api/v1/nodes/${n3.id}`, { method: "DELETE" })).status).toBe(200);
+    // Past the window of the earlier tests' writes: two pending nodes within it would be a burst,
+    // left for a trailing apply that both targeted applies then share.
+    await new Promise((r) => setTimeout(r, WINDOW_MS));
     const before = seen.writes;
     // The first takes the interface at once and carries all pending joined nodes; the second finds
     // nothing left, and the full sync finds nothing missing.
@@ -224,6 +227,25 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     expect(t2! - t1!).toBeGreaterThanOrEqual(WINDOW_MS);
     const peers = await hubPeers();
     for (const n of nodes) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
+    expect(await pending()).toEqual([]);
+  });
+
+  it("right after a write, one pending node is applied at once and two or more wait for the trailing write", async () => {
+    await new Promise((r) => setTimeout(r, WINDOW_MS));
+    const before = { writes: seen.writes, times: seen.writeTimes.length };
+    const first = await enroll();
+    expect(await joined()).toMatchObject({ writes: 1, peers: 1, coalesced: false });
+    // Within the window of that write: a lone node (a client enrolling one after another) goes at once.
+    const second = await enroll();
+    expect(await joined()).toMatchObject({ writes: 1, peers: 1, coalesced: false });
+    // Two pending within the window of a write are a burst's: they wait for its trailing write.
+    const pair = [await enroll(), await enroll()];
+    expect(await joined()).toMatchObject({ writes: 1, peers: 2, coalesced: true });
+    expect(seen.writes - before.writes).toBe(3);
+    const [, t2, t3] = seen.writeTimes.slice(before.times);
+    expect(t3! - t2!).toBeGreaterThanOrEqual(WINDOW_MS);
+    const peers = await hubPeers();
+    for (const n of [first, second, ...pair]) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
     expect(await pending()).toEqual([]);
   });
 
