@@ -74,11 +74,15 @@ export function createRelay(deps: RelayDeps) {
         tx,
         batch.map((e) => e.id),
       );
+      // IMPORTANT: not `failures += await …`: that reads `failures` before awaiting, so of two tasks
+      // running at once the one that finished last overwrote the other's count.
       afterCommit(async () => {
-        failures += await enqueueAll("webhook", deliveries);
+        const failed = await enqueueAll("webhook", deliveries);
+        failures += failed;
       });
       afterCommit(async () => {
-        failures += await enqueueAll("email", emails);
+        const failed = await enqueueAll("email", emails);
+        failures += failed;
       });
       return { events: batch.length, deliveries, emails };
     });

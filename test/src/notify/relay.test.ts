@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { emails, events, webhookDeliveries } from "../../../src/db/index.js";
 import { emitEvent } from "../../../src/events/index.js";
 import type { RelayOptions } from "../../../src/notify/index.js";
@@ -36,6 +36,7 @@ describe("the relay", () => {
     await createRelay({ db, queue: real, options }).run();
 
     const asked: { name: string; committed: boolean }[] = [];
+    let refused = 0;
     let deliveryId = "";
     const queue: JobQueue = {
       remove: (q, id) => real.remove(q, id),
@@ -48,7 +49,14 @@ describe("the relay", () => {
           ? await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery))
           : await db.select().from(emails).where(eq(emails.id, outboxId!));
         asked.push({ name, committed: rows.length === 1 });
-        if (name === "send-email") throw new Error("Redis is unavailable");
+        if (name === "send-email") {
+          refused++;
+          throw new Error("Redis is unavailable");
+        }
+        // The webhook's trigger settles after both refused ones: a count kept with `+= await` by
+        // the two after-commit tasks would keep the later task's view and lose the failures.
+        await vi.waitFor(() => expect(refused).toBe(2), { timeout: 10_000, interval: 5 });
+        await new Promise((r) => setImmediate(r));
         deliveryId = delivery!;
         return real.enqueue(name, payload, opts);
       },
