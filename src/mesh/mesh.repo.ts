@@ -1021,7 +1021,8 @@ const pendingPeerRows = placeholderQuery<{ networkId: string; limit: number }, J
   exec
     .select(joinedPeerColumns)
     .from(pendingJoins)
-    .innerJoin(nodes, eq(nodes.id, pendingJoins.nodeId))
+    // The node as it is now: a row naming a node that is not in the network adds nothing to its hub.
+    .innerJoin(nodes, and(eq(nodes.id, pendingJoins.nodeId), eq(nodes.networkId, pendingJoins.networkId)))
     .innerJoin(networks, eq(networks.id, pendingJoins.networkId))
     .where(eq(pendingJoins.networkId, sql.placeholder("networkId")))
     .orderBy(pendingJoins.joinedAt)

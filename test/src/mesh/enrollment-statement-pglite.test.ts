@@ -15,6 +15,7 @@ import {
   getNetwork,
   getNode,
   insertNodeAtOnce,
+  insertPendingJoin,
   pendingJoinedPeers,
   readForEnrollment,
 } from "../../../src/mesh/mesh.repo.js";
@@ -131,6 +132,19 @@ describe("the enrollment statement on PGlite", () => {
       [ids[1], "10.96.0.3", "joining"],
     ]);
     expect(await pendingJoinedPeers(db, joining, 1)).toHaveLength(1);
+    // A row naming a node that is not (or no longer) in the network adds no peer to its hub.
+    const elsewhere = await pglite.insertNetwork({
+      name: "elsewhere",
+      cidr4: "10.95.0.0/24",
+      hubIp4: "10.95.0.1",
+    });
+    const stranger = await insertNodeAtOnce(db, {
+      node: { ...newNode("stranger", "10.95.0.2"), networkId: elsewhere },
+      version: (await readForEnrollment(db, elsewhere))!.version,
+      ...writes("stranger"),
+    });
+    await insertPendingJoin(db, joining, stranger!.row.id);
+    expect((await pendingJoinedPeers(db, joining, 10)).map((r) => r.id)).toEqual(ids);
     expect(await deletePendingJoins(db, joining, [ids[0]!])).toBe(1);
     expect((await pendingJoinedPeers(db, joining, 10)).map((r) => r.id)).toEqual([ids[1]]);
     expect(await deletePendingJoins(db, joining, [ids[0]!])).toBe(0);
