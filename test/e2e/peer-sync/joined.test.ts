@@ -85,6 +85,19 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
   const fullSync = () =>
     t.platform.services.peerSync.syncNetwork(networkId, { removeUnknown: false, reportDrift: false });
   const peerSyncJobs = () => t.platform.queue.queues["peer-sync"];
+  const queueIdle = async () =>
+    expect(await peerSyncJobs().getJobCounts("active", "waiting", "prioritized")).toEqual({
+      active: 0,
+      waiting: 0,
+      prioritized: 0,
+    });
+  /** Waits until every one of `nodes` is on the hub and no peer-sync job is left to run. */
+  const untilApplied = (nodes: readonly { key: string; ip4: string }[]) =>
+    vi.waitFor(async () => {
+      const peers = await hubPeers();
+      for (const n of nodes) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
+      await queueIdle();
+    }, WAIT);
 
   beforeAll(async () => {
     lab = createLab();
@@ -299,15 +312,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     expect(await pending()).toEqual(burst.map((n) => n.id).sort());
     const before = { ...seen };
     workers ??= await startTestWorkers(t.platform, { queues: ["peer-sync"], concurrency: 4 });
-    await vi.waitFor(async () => {
-      const peers = await hubPeers();
-      for (const n of burst) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
-      expect(await peerSyncJobs().getJobCounts("active", "waiting", "prioritized")).toEqual({
-        active: 0,
-        waiting: 0,
-        prioritized: 0,
-      });
-    }, WAIT);
+    await untilApplied(burst);
     expect(seen.writes - before.writes).toBe(1);
     expect(seen.dumps - before.dumps).toBe(0);
     expect(await pending()).toEqual([]);
@@ -322,15 +327,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
       lone.push(n);
       await vi.waitFor(async () => expect((await hubPeers()).has(n.key)).toBe(true), WAIT);
       // Its job finished too, so the next enrollment's trigger is not coalesced into it.
-      await vi.waitFor(
-        async () =>
-          expect(await peerSyncJobs().getJobCounts("active", "waiting", "prioritized")).toEqual({
-            active: 0,
-            waiting: 0,
-            prioritized: 0,
-          }),
-        WAIT,
-      );
+      await vi.waitFor(queueIdle, WAIT);
     }
     // One write each and no read of the interface: no full sync ran.
     expect(seen.writes - before.writes).toBe(3);
@@ -346,15 +343,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
 
   it("through the queue, with its per-network coalescing: enrollments while a write is in flight land in the leading write and one trailing write a window later", async () => {
     workers ??= await startTestWorkers(t.platform, { queues: ["peer-sync"], concurrency: 4 });
-    await vi.waitFor(
-      async () =>
-        expect(await peerSyncJobs().getJobCounts("active", "waiting", "prioritized")).toEqual({
-          active: 0,
-          waiting: 0,
-          prioritized: 0,
-        }),
-      WAIT,
-    );
+    await vi.waitFor(queueIdle, WAIT);
     await new Promise((r) => setTimeout(r, WINDOW_MS));
     const before = { writes: seen.writes, times: seen.writeTimes.length };
     let release!: () => void;
@@ -371,15 +360,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
     for (let i = 0; i < 8; i++) rest.push(await enroll());
     gate = null;
     release();
-    await vi.waitFor(async () => {
-      const peers = await hubPeers();
-      for (const n of [lead, ...rest]) expect(peers.get(n.key)).toEqual([`${n.ip4}/32`]);
-      expect(await peerSyncJobs().getJobCounts("active", "waiting", "prioritized")).toEqual({
-        active: 0,
-        waiting: 0,
-        prioritized: 0,
-      });
-    }, WAIT);
+    await untilApplied([lead, ...rest]);
     // A throttle writing each job at once (or with a shorter window) writes the trailing batch
     // right after the leading write.
     expect(seen.writes - before.writes).toBe(2);
