@@ -2,17 +2,16 @@
  * WireGuard data plane: a real peer sync (`syncNetwork`: the desired peers read from Postgres while
  * the interface is read over the userspace API, the diff, one write) of a hub network of 10,000 nodes
  * on wireguard-go, against the `wg` tool doing the same job after the same database read, rounds
- * interleaved. Writes are counted where wireguard-go receives them (a proxy of its socket).
+ * interleaved. Writes are counted where wireguard-go receives them (a proxy of its socket). The `wg`
+ * commands run in a shell of their own (`BenchShell`), as an operator's would.
  *
  *   npm run bench -- wireguard          (root, wireguard-go, wg, ip, Postgres, Redis)
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { HubPeerMemo } from "../../src/mesh/index.js";
 import type { DesiredPeer } from "../../src/wireguard/index.js";
 import {
@@ -28,9 +27,7 @@ import {
 import type { BenchOptions, BenchRow } from "./harness.js";
 import { checkRow, elapsedMs, interleave, pairedRow } from "./harness.js";
 import { createNetwork, insertNodes, openWorld, requireNetns } from "./lab.js";
-
-const execFileAsync = promisify(execFile);
-const wg = (...args: string[]) => execFileAsync("wg", args, { maxBuffer: 64 * 1024 * 1024 });
+import { BenchShell } from "./shell.js";
 
 function wgConfig(privateKey: string, listenPort: number, peers: readonly DesiredPeer[]): string {
   const lines = ["[Interface]", `PrivateKey = ${privateKey}`, `ListenPort = ${listenPort}`, ""];
@@ -68,6 +65,9 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
   const SLOW_ROUNDS = options.quick ? 5 : 7;
   const DRIFT = Math.max(3, Math.round(PEERS / 100));
   const sizeLabel = PEERS.toLocaleString("en");
+  /** The baseline's `wg`, run by the bench's shell (not forked from this process: see shell.ts). */
+  const shell = new BenchShell();
+  const wg = (...args: string[]) => shell.run("wg", ...args);
   let hubNs = "";
   let clientNs = "";
   let hubIf = "";
@@ -389,6 +389,7 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
     empty.close();
     return out;
   } finally {
+    await shell.close();
     await rm(secrets, { recursive: true, force: true });
     await world.close();
   }
