@@ -5,7 +5,7 @@
  *
  * - (d) one enrollment until its peer is on the interface, against its physical floor (key
  *   generation + one INSERT + one userspace-API set of one peer), rounds interleaved after untimed
- *   warm-up rounds of both sides (as the API rows warm up);
+ *   warm-up rounds of both sides (as the API rows warm up); each side starts on a quiet worker;
  * - (e) a burst of concurrent enrollments: the writes wireguard-go received, against the apply
  *   windows the burst lasted (leading edge + one trailing write per 250 ms window);
  * - provisioning: enrollments one after another into a fresh network until each peer is on the
@@ -173,8 +173,13 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
     const timedKeys: string[] = [];
     const dSides = {
       ours: async () => {
+        // The job goes on after its peer is on the interface (it deletes the node's pending row and
+        // completes in BullMQ): waited for, untimed, so that it does not run into the next round.
+        // Left running, it slowed whichever side came next: half the floor's rounds ran beside it.
+        const completed = new Promise<void>((resolve) => worker.once("completed", () => resolve()));
         const one = await enrollOne(enrollId, enrollIf, `single-${single++}`);
         timedKeys.push(one.key);
+        await completed;
         return one.totalMs;
       },
       base: async () => {
@@ -206,7 +211,7 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
           unit: "ms",
           baselineName: "floor: keygen + INSERT + one UAPI set",
           target: { of: "ratio", compare: "<=", value: 4 },
-          note: `server-made key; ${WARM_UP} untimed rounds of each side first; no pause between rounds (apply throttle ${MIN_APPLY_INTERVAL_MS} ms); both end when wireguard-go acknowledges the set carrying the peer`,
+          note: `server-made key; ${WARM_UP} untimed rounds of each side first; each of ours waits, untimed, for its job to complete before the next round; no pause past the apply throttle (${MIN_APPLY_INTERVAL_MS} ms); both end when wireguard-go acknowledges the set carrying the peer`,
         },
         d,
       ),
