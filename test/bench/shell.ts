@@ -2,12 +2,14 @@
  * A shell of the bench's own that runs a baseline's commands (`wg syncconf`, `wg set`), one at a time,
  * as an operator's shell would run them.
  *
- * Why not `execFile` from the bench: Linux spawns a child by forking the parent, and the bench's
- * process holds a 10,000-peer heap. Each fork copied its page tables (time the baseline was charged)
- * and left every page copy-on-write, so whichever side ran next took a page fault on each page it
- * wrote: measured on the wireguard bench, a peer sync after a baseline's `wg syncconf` made ~2,400
- * minor faults instead of ~300 and took 75–85 ms instead of 45–55. A small shell forks cheaply and
- * leaves the bench's pages alone.
+ * Why not `execFile` from the bench: Node (libuv) starts a child by forking the parent, and the
+ * bench's process holds a 10,000-peer state. After a fork the parent's malloc'd memory (Buffers:
+ * socket reads, the driver's memo of the last answer) is copy-on-write, so the next write to each of
+ * its pages faults, even once the child has gone (V8's own heap showed no such faults). Here a fault
+ * costs ~13 µs: touching 200 MB of Buffers after spawning `true` took 665 ms (51,200 faults) instead
+ * of 1.6 ms. On the wireguard bench a peer sync after a baseline's `wg syncconf` made ~2,400 minor
+ * faults instead of ~300 and took 75–85 ms instead of 45–55 (the same with `true` in place of `wg`).
+ * A small shell forks cheaply and leaves the bench's pages alone.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
