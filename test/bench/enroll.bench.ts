@@ -20,7 +20,7 @@
  *   npm run bench -- enroll             (root, wireguard-go, Postgres, Redis)
  *   BENCH_APPLY_INTERVAL_MS=10 npm run bench -- enroll    (experiment: does (e) see the window? README)
  */
-import type { Worker } from "bullmq";
+import type { Job, Worker } from "bullmq";
 import { createPlatformApp } from "../../apps/api/app.js";
 import { listen } from "../../apps/api/server.js";
 import { parseConfig } from "../../src/config.js";
@@ -176,7 +176,15 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
         // The job goes on after its peer is on the interface (it deletes the node's pending row and
         // completes in BullMQ): waited for, untimed, so that it does not run into the next round.
         // Left running, it slowed whichever side came next: half the floor's rounds ran beside it.
-        const completed = new Promise<void>((resolve) => worker.once("completed", () => resolve()));
+        const completed = new Promise<void>((resolve) => {
+          const done = (job: Job) => {
+            const data = job.data as { networkId?: string; joined?: boolean };
+            if (data.networkId !== enrollId || data.joined !== true) return;
+            worker.off("completed", done);
+            resolve();
+          };
+          worker.on("completed", done);
+        });
         const one = await enrollOne(enrollId, enrollIf, `single-${single++}`);
         timedKeys.push(one.key);
         await completed;
