@@ -5,9 +5,8 @@
  * deletes their rows. Writes and reads are counted at the platform's own driver (wrapped); the
  * interface is checked through a second driver the platform does not count.
  */
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
-import { pendingJoins } from "../../../src/db/index.js";
+import { pendingJoinIds } from "../../../src/mesh/mesh.repo.js";
 import type { InterfaceOps, SyncOutcome } from "../../../src/peer-sync/index.js";
 import { realInterfaceOps } from "../../../src/peer-sync/index.js";
 import type { WgDriver, WgPort } from "../../../src/wireguard/index.js";
@@ -73,15 +72,7 @@ describeNetns("targeted apply of joined nodes on a real hub interface", () => {
   };
   const joined = () => t.platform.services.peerSync.applyJoined(networkId);
   /** The network's pending joins, by node id. */
-  const pending = async () =>
-    (
-      await t.db.database.db
-        .select({ id: pendingJoins.nodeId })
-        .from(pendingJoins)
-        .where(eq(pendingJoins.networkId, networkId))
-    )
-      .map((r) => r.id)
-      .sort();
+  const pending = async () => (await pendingJoinIds(t.db.database.db, networkId)).sort();
   const fullSync = () =>
     t.platform.services.peerSync.syncNetwork(networkId, { removeUnknown: false, reportDrift: false });
   const peerSyncJobs = () => t.platform.queue.queues["peer-sync"];

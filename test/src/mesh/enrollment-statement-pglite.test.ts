@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/db/index.js";
-import { auditLog, events, networkLeases, nodes, pendingJoins } from "../../../src/db/index.js";
+import { auditLog, events, networkLeases, nodes } from "../../../src/db/index.js";
 import { acquireLease } from "../../../src/hubs/index.js";
 import type { NewNode } from "../../../src/mesh/mesh.repo.js";
 import {
@@ -17,6 +17,7 @@ import {
   insertNodeAtOnce,
   insertPendingJoin,
   pendingJoinedPeers,
+  pendingJoinIds,
   readForEnrollment,
 } from "../../../src/mesh/mesh.repo.js";
 import { openTestPglite, type TestPglite } from "../../support/pglite.js";
@@ -83,10 +84,7 @@ describe("the enrollment statement on PGlite", () => {
       })
     )?.row;
     expect(row).toEqual(await getNode(db, row!.id));
-    const pendingOf = async () =>
-      (await db.select().from(pendingJoins).where(eq(pendingJoins.networkId, networkId))).map(
-        (p) => p.nodeId,
-      );
+    const pendingOf = () => pendingJoinIds(db, networkId);
     expect(await pendingOf()).toEqual([row!.id]);
     // Known for this version: the addresses are left out; unknown, they are read.
     expect((await readForEnrollment(db, networkId, read!.version))?.used).toBeUndefined();

@@ -1,8 +1,6 @@
 import type { Job } from "bullmq";
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pendingJoins } from "../../../src/db/index.js";
-import { insertPendingJoin } from "../../../src/mesh/mesh.repo.js";
+import { deleteAllPendingJoins, insertPendingJoin, pendingJoinIds } from "../../../src/mesh/mesh.repo.js";
 import { checkPlan, FakeWg, generateKeyPair } from "../../../src/wireguard/index.js";
 import { processNetworkSync } from "../../../workers/processors/network-sync.js";
 import { fakeInterfaceOps } from "../../support/fake-interfaces.js";
@@ -188,11 +186,10 @@ describe("peer sync against in-memory interfaces", () => {
     await sync(net.id);
     const fake = fakes.get("wsoffice")!;
     const db = t.db.database.db;
-    const pendingOf = async (networkId: string) =>
-      (await db.select().from(pendingJoins).where(eq(pendingJoins.networkId, networkId))).length;
+    const pendingOf = async (networkId: string) => (await pendingJoinIds(db, networkId)).length;
     const legacy = await createNode(t, net.id);
     // As an API from before pending_joins enrolled it: no row, the node named in the job.
-    await db.delete(pendingJoins).where(eq(pendingJoins.networkId, net.id));
+    await deleteAllPendingJoins(db, net.id);
     const result = await processNetworkSync(
       { data: { networkId: net.id, reason: "legacy", nodeIds: [legacy.node.id] } } as Job,
       { peerSync: t.platform.services.peerSync },
