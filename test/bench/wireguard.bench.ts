@@ -65,9 +65,6 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
   const SLOW_ROUNDS = options.quick ? 5 : 7;
   const DRIFT = Math.max(3, Math.round(PEERS / 100));
   const sizeLabel = PEERS.toLocaleString("en");
-  /** The baseline's `wg`, run by the bench's shell (not forked from this process: see shell.ts). */
-  const shell = new BenchShell();
-  const wg = (...args: string[]) => shell.run("wg", ...args);
   let hubNs = "";
   let clientNs = "";
   let hubIf = "";
@@ -93,6 +90,10 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
   const secrets = await mkdtemp(join(tmpdir(), "wiresync-bench-")); // 0700: configs hold private keys
   const { platform, sql, counter, lab } = world;
   const out: BenchRow[] = [];
+  // Started before the 10,000 peers are read (see shell.ts), and closed with the rest below.
+  const shell = new BenchShell();
+  /** The baseline's `wg`, run by the bench's shell (not forked from this process: see shell.ts). */
+  const wg = (...args: string[]) => shell.run("wg", ...args);
   try {
     const peerSync = platform.services.peerSync;
     const configs = platform.services.configs;
